@@ -1,0 +1,30 @@
+//! The small interface every board crate implements: what the DTB cannot
+//! say (or cannot say before it is read). Everything else about a board,
+//! from memory to the interrupt controller, comes from its DTB.
+
+/// How a run can be ended on this machine, from what the DTB offered.
+#[derive(Debug, Clone, Copy)]
+pub struct PowerOff {
+    /// PSCI conduit and `SYSTEM_OFF` function ID, if the board has PSCI.
+    #[cfg(target_arch = "aarch64")]
+    pub psci: Option<(crate::psci::Conduit, u32)>,
+    /// Mapped virtual address of a BCM2835 PM/watchdog block, if any.
+    pub watchdog: Option<usize>,
+}
+
+/// A board.
+pub trait Board {
+    /// Name used in logs and by `cargo xtask --board`.
+    const NAME: &'static str;
+    /// Physical address of the PL011 used before the DTB is read, like
+    /// Linux's `earlycon=`: only the panic path of the first microseconds of
+    /// boot uses it; afterwards the console is the one the DTB names.
+    const EARLY_CONSOLE: u64;
+    /// PL011 reference clock when the DTB gives none (the Pi firmware sets
+    /// UART0's clock itself).
+    const UART_CLOCK_HZ: u32;
+    /// Clock of the BCM2835 mini UART's baud generator (VPU core clock).
+    const AUX_CLOCK_HZ: u32;
+    /// Ends the run with `code` (0 = success) and never returns.
+    fn power_off(how: &PowerOff, code: u32) -> !;
+}

@@ -1,0 +1,37 @@
+//! Drivers for the ARM IP blocks both boards share, written with
+//! `tock-registers` (MMIO) and `aarch64-cpu` (system registers).
+//!
+//! Each MMIO driver is a thin typed view of a register block at a virtual
+//! address the kernel has mapped as device memory; its `unsafe fn new`
+//! states what the caller guarantees. Register layouts compile on the host
+//! too; instructions that only exist on aarch64 are behind `cfg`.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod bcm_watchdog;
+pub mod board;
+pub mod gicv2;
+pub mod gicv3;
+pub mod mini_uart;
+pub mod pl011;
+#[cfg(target_arch = "aarch64")]
+pub mod psci;
+#[cfg(target_arch = "aarch64")]
+pub mod semihosting;
+#[cfg(target_arch = "aarch64")]
+pub mod timer;
+
+/// A byte sink that cannot fail: a UART's transmit path.
+pub trait SerialWrite {
+    /// Sends one byte, waiting for room in the transmit FIFO.
+    fn write_byte(&self, b: u8);
+    /// Sends `s`, turning `\n` into `\r\n` for terminals.
+    fn write_str(&self, s: &str) {
+        for b in s.bytes() {
+            if b == b'\n' {
+                self.write_byte(b'\r');
+            }
+            self.write_byte(b);
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Interpreting a DTB as a [`Platform`].
+//!
+//! [`parse`] never panics, whatever the bytes: every read is bounds-checked
+//! and every sum overflow-checked (the modules deny indexing and unchecked
+//! arithmetic), and a blob that is not a well-formed FDT is an error. Every
+//! [`Region`] returned satisfies `base + size <= u64::MAX + 1`, so
+//! [`Region::end`] cannot overflow.
+//!
+//! Each fact is read the way Linux reads it (`status`, `#address-cells`
+//! defaults, `ranges` translation, interrupt-parent lookup), so a DTB that
+//! boots Linux describes the same machine here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+
+mod blob;
+mod irq;
+mod translate;
+mod uart;
+
+use blob::{first_str, u32_value, Blob, Node};
+use translate::{number, raw_reg, reg};
+
+use crate::{
+    Conduit, Cpu, EnableMethod, Error, Gic, Platform, Psci, Region, Timer, VirtioMmio, MAX_CPUS,
+    MAX_REGIONS, MAX_VIRTIO,
+};
+
+const GIC_V2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
+const GIC_V3: &[&str] = &["arm,gic-v3"];
+const TIMER: &[&str] = &["arm,armv8-timer", "arm,armv7-timer"];
+const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
+/// PSCI versions with standard function IDs (SYSTEM_OFF among them).
+const PSCI_0_2: &[&str] = &["arm,psci-0.2", "arm,psci-1.0"];
+const VIRTIO_MMIO: &[&str] = &["virtio,mmio"];
+const WATCHDOG: &[&str] = &["brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"];
+
+/// SMC64 `CPU_ON`, the standard ID since PSCI 0.2.
+const PSCI_CPU_ON: u32 = 0xC400_0003;
+/// SMC32 `SYSTEM_OFF` (PSCI >= 0.2).
+const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
+
+/// Reads everything the kernel needs from a flattened device tree.
+///
+/// `dtb` may extend past the blob (only the header's `totalsize` bytes are
+/// read) but must not be shorter.
+pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
+    let blob = Blob::new(dtb)?;
+    let root = blob.root().ok_or(Error::BadDtb)?;
+    let memory = memory(&blob)?;
+    let reserved = reserved(&blob)?;
+    let psci = psci(&blob);
+    let cpus = cpus(&blob, psci.is_some())?;
+    let (gic, gic_node) = gic(&blob)?;
+    let timer = timer(&blob, &gic_node)?;
+    let (console, log) = uart::console_and_log(&blob)?;
+    Ok(Platform {
+        model_compatible: model_compatible(&root),
+        memory,
+        reserved,
+        cpus,
+        gic,
+        timer,
+        psci,
+        console,
+        log,
+        virtio_mmio: virtio_mmio(&blob, &gic_node)?,
+        watchdog: first_available(&blob, WATCHDOG).map(|n| reg(&n, 0)).transpose()?.flatten(),
+    })
+}
+
+/// The size of the DTB at `ptr` from its header (`totalsize`), so that the
+/// caller can make the slice [`parse`] takes. `None` if `ptr` is null or
+/// the magic number is wrong. Only the first 8 bytes are read; nothing else
+/// is checked (that is [`parse`]'s job).
+///
+/// # Safety
+///
+/// `ptr` must be null or valid for reads of 8 bytes. It need not be aligned.
+pub unsafe fn dtb_size(ptr: *const u8) -> Option<usize> {
+    if ptr.is_null() {
+        return None;
+    }
+    // Safety: the caller guarantees 8 readable bytes at `ptr`, and `[u8; 8]`
+    // has alignment 1, so any address is suitably aligned.
+    let head = unsafe { ptr.cast::<[u8; 8]>().read() };
+    if blob::be32(&head, 0)? != blob::FDT_MAGIC {
+        return None;
+    }
+    let size = usize::try_from(blob::be32(&head, 4)?).ok()?;
+    (size >= blob::HEADER_LEN).then_some(size)
+}
+
+/// The first string of the root's `compatible` (cut to 64 bytes, at a
+/// character boundary); empty if there is none.
+fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
+    let mut model = heapless::String::new();
+    if let Some(first) = root.prop("compatible").and_then(first_str) {
+        for c in first.chars() {
+            if model.push(c).is_err() {
+                break;
+            }
+        }
+    }
+    model
+}
+
+/// The first available node compatible with any of `with`.
+fn first_available<'a>(blob: &Blob<'a>, with: &[&str]) -> Option<Node<'a>> {
+    blob.nodes().find(|n| n.available() && n.compatible_with(with))
+}
+
+/// Appends every `reg` entry of `node` to `out`.
+fn push_regs(node: &Node<'_>, out: &mut heapless::Vec<Region, MAX_REGIONS>) -> Result<(), Error> {
+    let mut index = 0;
+    while let Some(region) = reg(node, index)? {
+        out.push(region).map_err(|_| Error::TooManyRegions)?;
+        index = index.checked_add(1).ok_or(Error::BadReg)?;
+    }
+    Ok(())
+}
+
+/// Every bank of every available `/memory` node, in address order. Banks are
+/// kept as written, a zero size included (the unpatched Raspberry Pi DTB says
+/// `reg = <0 0 0>` and relies on the firmware to fill it in).
+fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+    let mut memory = heapless::Vec::new();
+    let root = blob.root().ok_or(Error::BadDtb)?;
+    for node in root.children() {
+        let is_memory = node.name.split('@').next() == Some("memory")
+            || node.prop("device_type").and_then(first_str) == Some("memory");
+        if is_memory && node.available() {
+            push_regs(&node, &mut memory)?;
+        }
+    }
+    if memory.is_empty() {
+        return Err(Error::NoMemory);
+    }
+    memory.sort_unstable_by_key(|r| r.base);
+    Ok(memory)
+}
+
+/// The header's `/memreserve/` entries and the `reg` of every available
+/// `/reserved-memory` child, in address order. (Children with only `size`
+/// and `alloc-ranges`, like the Raspberry Pi's CMA pool, are requests for
+/// Linux's allocator, not reservations.)
+fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+    let mut reserved = heapless::Vec::new();
+    for (base, size) in blob.reservations() {
+        base.checked_add(size).ok_or(Error::BadDtb)?;
+        reserved.push(Region { base, size }).map_err(|_| Error::TooManyRegions)?;
+    }
+    if let Some(pool) = blob.by_path("/reserved-memory") {
+        for child in pool.children().filter(Node::available) {
+            push_regs(&child, &mut reserved)?;
+        }
+    }
+    reserved.sort_unstable_by_key(|r| r.base);
+    Ok(reserved)
+}
+
+/// Every `/cpus/cpu@N` with `device_type = "cpu"`, in DTB order.
+fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
+    let mut cpus = heapless::Vec::new();
+    let parent = blob.by_path("/cpus").ok_or(Error::NoCpus)?;
+    for node in parent.children() {
+        let is_cpu = node.name.split('@').next() == Some("cpu")
+            && node.prop("device_type").and_then(first_str) == Some("cpu");
+        if !is_cpu {
+            continue;
+        }
+        let (mpidr, _) = raw_reg(&node, 0)?.ok_or(Error::BadReg)?;
+        let enable_method = enable_method(&node)?;
+        if enable_method == EnableMethod::Psci && !have_psci {
+            return Err(Error::BadEnableMethod);
+        }
+        cpus.push(Cpu { mpidr, enable_method }).map_err(|_| Error::TooManyCpus)?;
+    }
+    if cpus.is_empty() {
+        return Err(Error::NoCpus);
+    }
+    Ok(cpus)
+}
+
+/// A core's `enable-method`. The spin-table release address is 64 bits,
+/// normally as two cells; one cell is accepted too.
+fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
+    let Some(method) = cpu.prop("enable-method") else { return Ok(EnableMethod::None) };
+    match first_str(method) {
+        Some("psci") => Ok(EnableMethod::Psci),
+        Some("spin-table") => {
+            let addr = cpu.prop("cpu-release-addr").ok_or(Error::BadEnableMethod)?;
+            let cells = match addr.len() {
+                4 => 1,
+                8 => 2,
+                _ => return Err(Error::BadEnableMethod),
+            };
+            let release_addr = number(addr, 0, cells).map_err(|_| Error::BadEnableMethod)?;
+            Ok(EnableMethod::SpinTable { release_addr })
+        }
+        _ => Err(Error::BadEnableMethod),
+    }
+}
+
+/// The first available GIC, and its node (interrupt specifiers must point
+/// at it).
+fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
+    let node = blob
+        .nodes()
+        .find(|n| n.available() && (n.compatible_with(GIC_V2) || n.compatible_with(GIC_V3)))
+        .ok_or(Error::NoGic)?;
+    let dist = reg(&node, 0)?.ok_or(Error::NoGic)?;
+    let second = reg(&node, 1)?.ok_or(Error::NoGic)?;
+    let gic = if node.compatible_with(GIC_V3) {
+        Gic::V3 { dist, redist: second }
+    } else {
+        Gic::V2 { dist, cpu: second }
+    };
+    Ok((gic, node))
+}
+
+/// The generic timer's four PPIs: secure physical, non-secure physical,
+/// virtual, hypervisor.
+fn timer(blob: &Blob<'_>, gic: &Node<'_>) -> Result<Timer, Error> {
+    let node = first_available(blob, TIMER).ok_or(Error::NoTimer)?;
+    let intid = |i| irq::gic_intid(blob, &node, gic, i).map_err(|_| Error::NoTimer);
+    Ok(Timer {
+        secure_phys_intid: intid(0)?,
+        phys_intid: intid(1)?,
+        virt_intid: intid(2)?,
+        hyp_intid: intid(3)?,
+    })
+}
+
+/// The PSCI node, if it names a conduit this kernel can use.
+fn psci(blob: &Blob<'_>) -> Option<Psci> {
+    let node = first_available(blob, PSCI)?;
+    let conduit = match node.prop("method").and_then(first_str)? {
+        "hvc" => Conduit::Hvc,
+        "smc" => Conduit::Smc,
+        _ => return None,
+    };
+    Some(Psci {
+        conduit,
+        cpu_on: node.prop("cpu_on").and_then(u32_value).unwrap_or(PSCI_CPU_ON),
+        system_off: node.compatible_with(PSCI_0_2).then_some(PSCI_SYSTEM_OFF),
+    })
+}
+
+/// Every available virtio-mmio transport, in address order.
+fn virtio_mmio(blob: &Blob<'_>, gic: &Node<'_>) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
+    let mut found = heapless::Vec::new();
+    for node in blob.nodes().filter(|n| n.available() && n.compatible_with(VIRTIO_MMIO)) {
+        let region = reg(&node, 0)?.ok_or(Error::BadReg)?;
+        let intid = irq::gic_intid(blob, &node, gic, 0)?;
+        found.push(VirtioMmio { region, intid }).map_err(|_| Error::TooManyRegions)?;
+    }
+    found.sort_unstable_by_key(|v| v.region.base);
+    Ok(found)
+}

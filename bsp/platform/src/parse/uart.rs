@@ -1,0 +1,97 @@
+//! Choosing the console and the log UART.
+//!
+//! The console is a PL011: the one alias `serial0` names if that is an
+//! available PL011, else the available PL011 at the lowest address. The log
+//! UART is the available PL011 at the lowest address other than the console
+//! (QEMU `virt` with two `-serial`), else the BCM2835 mini UART (Raspberry
+//! Pi), else none.
+//!
+//! Nodes whose `status` says they are not in use are never chosen, the mini
+//! UART included: on a real board a disabled UART may not be routed to any
+//! pins, and losing the log channel is harmless, while writing to a block
+//! the firmware left off is not. (QEMU `raspi4b` models the mini UART
+//! whatever the DTB says; the Debian `bcm2711-rpi-4-b.dtb` has it `"okay"`.)
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+
+use super::blob::{first_str, u32_value, Blob, Node};
+use super::translate::reg;
+use crate::{Error, Uart, UartKind};
+
+const PL011: &[&str] = &["arm,pl011"];
+const MINI_UART: &[&str] = &["brcm,bcm2835-aux-uart"];
+const AUX: &[&str] = &["brcm,bcm2835-aux"];
+const FIXED_CLOCK: &[&str] = &["fixed-clock"];
+/// AUX_ENABLES: offset of the enable register in the AUX block.
+const AUX_ENABLES: u64 = 4;
+
+/// The console and, if there is one, the log UART.
+pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), Error> {
+    let aliased = blob
+        .by_path("/aliases")
+        .and_then(|aliases| aliases.prop("serial0"))
+        .and_then(first_str)
+        .and_then(|path| blob.by_path(path))
+        .filter(|n| n.available() && n.compatible_with(PL011));
+    let console_node = match aliased {
+        Some(node) => node,
+        None => lowest_pl011(blob, None)?.ok_or(Error::NoConsole)?,
+    };
+    let console = uart(blob, &console_node, UartKind::Pl011)?;
+    let log = match lowest_pl011(blob, Some(&console_node))? {
+        Some(node) => Some(uart(blob, &node, UartKind::Pl011)?),
+        None => mini_uart(blob)?,
+    };
+    Ok((console, log))
+}
+
+/// The available PL011 at the lowest address, other than `except`.
+fn lowest_pl011<'a>(blob: &Blob<'a>, except: Option<&Node<'_>>) -> Result<Option<Node<'a>>, Error> {
+    let mut best: Option<(u64, Node<'a>)> = None;
+    for node in blob.nodes() {
+        if !node.available() || !node.compatible_with(PL011) || except.is_some_and(|e| e.is(&node)) {
+            continue;
+        }
+        let base = reg(&node, 0)?.ok_or(Error::BadReg)?.base;
+        if best.as_ref().is_none_or(|(b, _)| base < *b) {
+            best = Some((base, node));
+        }
+    }
+    Ok(best.map(|(_, node)| node))
+}
+
+/// The mini UART, if it and the AUX block that gates it are both available.
+fn mini_uart(blob: &Blob<'_>) -> Result<Option<Uart>, Error> {
+    let Some(node) = blob.nodes().find(|n| n.available() && n.compatible_with(MINI_UART)) else {
+        return Ok(None);
+    };
+    let Some(aux) = blob.nodes().find(|n| n.available() && n.compatible_with(AUX)) else {
+        return Ok(None);
+    };
+    let aux_base = reg(&aux, 0)?.ok_or(Error::BadReg)?.base;
+    let aux_enables = aux_base.checked_add(AUX_ENABLES).ok_or(Error::BadReg)?;
+    uart(blob, &node, UartKind::MiniUart { aux_enables }).map(Some)
+}
+
+/// `node` as a UART of `kind`: its first `reg` entry and its clock.
+fn uart(blob: &Blob<'_>, node: &Node<'_>, kind: UartKind) -> Result<Uart, Error> {
+    let region = reg(node, 0)?.ok_or(Error::BadReg)?;
+    Ok(Uart { kind, base: region.base, size: region.size, clock_hz: fixed_clock_hz(blob, node) })
+}
+
+/// The rate of the first clock in `node`'s `clocks`, if that clock is a
+/// `fixed-clock` (QEMU's 24 MHz `apb-pclk`). Clocks set by firmware (the
+/// Raspberry Pi's CPRMAN) have no rate in the DTB.
+fn fixed_clock_hz(blob: &Blob<'_>, node: &Node<'_>) -> Option<u32> {
+    let phandle = super::translate::number(node.prop("clocks")?, 0, 1).ok()?;
+    let clock = blob.by_phandle(u32::try_from(phandle).ok()?)?;
+    if !clock.compatible_with(FIXED_CLOCK) {
+        return None;
+    }
+    clock.prop("clock-frequency").and_then(u32_value)
+}

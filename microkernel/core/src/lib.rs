@@ -1,0 +1,11 @@
+//! The portable core of the kernel: everything that is pure logic over memory
+//! the caller hands in, so that it compiles and unit-tests on the host.
+//!
+//! The aarch64 kernel (`microkernel/kern`) supplies the real memory; the host
+//! tests supply simulated memory and assert exact results.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod esr;
+pub mod frames;
+pub mod pagetable;

@@ -1,0 +1,239 @@
+//! VMSAv8-64 translation tables: 4 KiB granule, 48-bit virtual addresses,
+//! four levels (L0..L3). Descriptor encoding and a mapper that builds tables
+//! in memory the caller provides through [`TableMemory`].
+//!
+//! The kernel uses this for its own high-half tables (TTBR1), identical on
+//! every core; host tests run it over simulated memory and check descriptors
+//! bit for bit.
+
+/// Size of a translation granule and of a table.
+pub const PAGE_SIZE: u64 = 4096;
+/// Entries in one table.
+pub const ENTRIES: usize = 512;
+/// Bytes mapped by one entry at each level, L0..L3.
+pub const LEVEL_SIZE: [u64; 4] = [1 << 39, 1 << 30, 1 << 21, 1 << 12];
+
+const VALID: u64 = 1 << 0;
+/// Table descriptor (L0-L2) or page descriptor (L3).
+const TABLE_OR_PAGE: u64 = 1 << 1;
+const ATTR_INDX_SHIFT: u64 = 2;
+const AP_EL0: u64 = 1 << 6;
+const AP_RO: u64 = 1 << 7;
+const SH_INNER: u64 = 0b11 << 8;
+const SH_OUTER: u64 = 0b10 << 8;
+const AF: u64 = 1 << 10;
+const NG: u64 = 1 << 11;
+const PXN: u64 = 1 << 53;
+const UXN: u64 = 1 << 54;
+/// Output address bits [47:12].
+const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// MAIR_EL1 value matching [`MemType`]'s attribute indices:
+/// 0 = Normal write-back read/write-allocate, 1 = Device-nGnRE,
+/// 2 = Normal non-cacheable.
+pub const MAIR_VALUE: u64 = 0xff | (0x04 << 8) | (0x44 << 16);
+
+/// Memory type of a mapping (selects a MAIR_EL1 attribute index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemType {
+    /// Cacheable RAM, inner shareable.
+    Normal = 0,
+    /// MMIO: Device-nGnRE, never cached, never speculatively read.
+    Device = 1,
+    /// RAM that bypasses the caches (e.g. shared with a non-coherent agent).
+    NonCacheable = 2,
+}
+
+/// Access rights of a mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attrs {
+    pub mem: MemType,
+    pub writable: bool,
+    /// Executable at EL1 (kernel code).
+    pub kernel_exec: bool,
+    /// Accessible from EL0.
+    pub user: bool,
+    /// Executable at EL0.
+    pub user_exec: bool,
+    /// Global (not tagged with an ASID): kernel mappings are global.
+    pub global: bool,
+}
+
+impl Attrs {
+    /// Kernel text: read-only, kernel-executable.
+    pub const KERNEL_TEXT: Attrs = Attrs::kernel(MemType::Normal, false, true);
+    /// Kernel read-only data.
+    pub const KERNEL_RO: Attrs = Attrs::kernel(MemType::Normal, false, false);
+    /// Kernel data, stacks, the linear map of RAM.
+    pub const KERNEL_RW: Attrs = Attrs::kernel(MemType::Normal, true, false);
+    /// Kernel code during boot, before sections are told apart.
+    pub const KERNEL_RWX: Attrs = Attrs::kernel(MemType::Normal, true, true);
+    /// Device registers.
+    pub const DEVICE: Attrs = Attrs::kernel(MemType::Device, true, false);
+
+    const fn kernel(mem: MemType, writable: bool, kernel_exec: bool) -> Attrs {
+        Attrs {
+            mem,
+            writable,
+            kernel_exec,
+            user: false,
+            user_exec: false,
+            global: true,
+        }
+    }
+
+    /// The attribute bits of a block or page descriptor.
+    pub const fn bits(&self) -> u64 {
+        let mut b = AF | ((self.mem as u64) << ATTR_INDX_SHIFT);
+        b |= match self.mem {
+            MemType::Device => SH_OUTER,
+            _ => SH_INNER,
+        };
+        if !self.writable {
+            b |= AP_RO;
+        }
+        if self.user {
+            b |= AP_EL0;
+        }
+        if !self.kernel_exec {
+            b |= PXN;
+        }
+        if !self.user_exec {
+            b |= UXN;
+        }
+        if !self.global {
+            b |= NG;
+        }
+        b
+    }
+}
+
+/// A table descriptor pointing at the next-level table at `table_pa`.
+pub const fn table_descriptor(table_pa: u64) -> u64 {
+    (table_pa & OA_MASK) | TABLE_OR_PAGE | VALID
+}
+
+/// A block descriptor (level 1: 1 GiB, level 2: 2 MiB) for `pa`.
+pub const fn block_descriptor(pa: u64, attrs: Attrs) -> u64 {
+    (pa & OA_MASK) | attrs.bits() | VALID
+}
+
+/// A level-3 page descriptor for `pa`.
+pub const fn page_descriptor(pa: u64, attrs: Attrs) -> u64 {
+    (pa & OA_MASK) | attrs.bits() | TABLE_OR_PAGE | VALID
+}
+
+/// Index of `va` in a table at `level`.
+pub const fn index(va: u64, level: usize) -> usize {
+    ((va >> (39 - 9 * level as u64)) & 0x1ff) as usize
+}
+
+/// Memory holding translation tables. The kernel backs this with frames it
+/// reaches through its linear map; tests back it with a vector.
+pub trait TableMemory {
+    /// A new zeroed 4 KiB table; its physical address.
+    fn alloc_table(&mut self) -> Option<u64>;
+    /// The table at physical address `pa` (one this memory handed out).
+    fn table(&mut self, pa: u64) -> &mut [u64; ENTRIES];
+}
+
+/// Why a mapping could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapError {
+    /// `va`, `pa` or `size` is not a multiple of 4 KiB.
+    Misaligned,
+    /// A page of the span is already mapped (or covered by a block).
+    AlreadyMapped,
+    /// The table memory has no free table.
+    OutOfTables,
+}
+
+/// Maps `[va, va + size)` to `[pa, pa + size)` with `attrs` under the L0
+/// table at `root`, using 1 GiB and 2 MiB blocks wherever both addresses are
+/// aligned and the rest of the span is large enough, 4 KiB pages elsewhere.
+/// Nothing already mapped is changed: an overlap fails with
+/// [`MapError::AlreadyMapped`] (entries made before the overlap stay).
+pub fn map(
+    mem: &mut impl TableMemory,
+    root: u64,
+    va: u64,
+    pa: u64,
+    size: u64,
+    attrs: Attrs,
+) -> Result<(), MapError> {
+    if (va | pa | size) & (PAGE_SIZE - 1) != 0 {
+        return Err(MapError::Misaligned);
+    }
+    let (mut va, mut pa, mut left) = (va, pa, size);
+    while left > 0 {
+        let level = (1..=3)
+            .find(|&l| {
+                let s = LEVEL_SIZE[l];
+                (va | pa) & (s - 1) == 0 && left >= s
+            })
+            .unwrap_or(3);
+        map_one(mem, root, va, pa, level, attrs)?;
+        let s = LEVEL_SIZE[level];
+        va = va.wrapping_add(s);
+        pa += s;
+        left -= s;
+    }
+    Ok(())
+}
+
+/// Writes one block (level 1 or 2) or page (level 3) entry.
+fn map_one(
+    mem: &mut impl TableMemory,
+    root: u64,
+    va: u64,
+    pa: u64,
+    level: usize,
+    attrs: Attrs,
+) -> Result<(), MapError> {
+    let mut table = root;
+    for l in 0..level {
+        let i = index(va, l);
+        let entry = mem.table(table)[i];
+        table = if entry & VALID == 0 {
+            let new = mem.alloc_table().ok_or(MapError::OutOfTables)?;
+            mem.table(table)[i] = table_descriptor(new);
+            new
+        } else if entry & TABLE_OR_PAGE != 0 {
+            entry & OA_MASK
+        } else {
+            return Err(MapError::AlreadyMapped);
+        };
+    }
+    let slot = &mut mem.table(table)[index(va, level)];
+    if *slot & VALID != 0 {
+        return Err(MapError::AlreadyMapped);
+    }
+    *slot = if level == 3 {
+        page_descriptor(pa, attrs)
+    } else {
+        block_descriptor(pa, attrs)
+    };
+    Ok(())
+}
+
+/// Walks the tables under `root` for `va`: the physical address it maps to
+/// and the descriptor that maps it, or `None` when unmapped.
+pub fn translate(mem: &mut impl TableMemory, root: u64, va: u64) -> Option<(u64, u64)> {
+    let mut table = root;
+    for level in 0..4 {
+        let entry = mem.table(table)[index(va, level)];
+        if entry & VALID == 0 {
+            return None;
+        }
+        let is_leaf = level == 3 || entry & TABLE_OR_PAGE == 0;
+        if is_leaf {
+            let s = LEVEL_SIZE[level];
+            return Some(((entry & OA_MASK & !(s - 1)) | (va & (s - 1)), entry));
+        }
+        table = entry & OA_MASK;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+// Boot path of every core, from the firmware's hand-off to Rust in the high
+// half. Position-independent until the MMU is on: only PC-relative (adrp)
+// addressing and literal-pool constants (link-time values) are used.
+//
+// Primary core: x0 = DTB physical address (Linux arm64 boot protocol).
+// Secondary cores: enter at _secondary_entry with the MMU off at the boot
+// core's EL; x0 is ignored (the spin table gives 0) and the core finds its
+// logical id by looking its MPIDR up in SECONDARY_BOOT.
+
+.equ KERNEL_L0_INDEX, 511
+.equ KERNEL_L1_INDEX, 510
+.equ WINDOW_L1_INDEX, 509
+.equ BOOT_L3_TABLES, 8
+// Page/block attributes: AF | SH=inner | AttrIndx 0 (normal WB) | UXN.
+.equ PAGE_RWX,  0x0040000000000703
+.equ BLOCK_RWX, 0x0040000000000701
+// MAIR: 0 = normal WB RW-allocate, 1 = Device-nGnRE, 2 = normal non-cacheable.
+.equ MAIR_VALUE, 0x4404ff
+// TCR: T0SZ=T1SZ=16 (48-bit), 4 KiB granules, inner-shareable WB WA walks.
+.equ TCR_BASE, 0xB5103510
+// SCTLR_EL1: RES1 bits, MMU off.
+.equ SCTLR_MMU_OFF, 0x30d00800
+// ... plus M, C, SA, SA0, I.
+.equ SCTLR_MMU_ON, 0x30d0181d
+.equ MPIDR_AFF_MASK, 0xff00ffffff
+// Offsets in SECONDARY_BOOT (see smp.rs).
+.equ SB_NCPUS, 0
+.equ SB_TTBR1, 8
+.equ SB_MPIDRS, 16
+.equ SB_STACKS, 16 + 8 * 16
+
+.section .text.head, "ax"
+.global _start
+_start:
+    // Linux arm64 Image header: QEMU and the Pi firmware load the image at
+    // RAM base + text_offset (0x80000) and pass the DTB in x0.
+    b       primary_entry
+    .long   0
+    .quad   0x80000             // text_offset
+    .quad   __image_size        // image_size (includes .bss)
+    .quad   0x2                 // flags: little-endian, 4 KiB pages
+    .quad   0, 0, 0
+    .ascii  "ARM\x64"
+    .long   0
+
+.section .text.boot, "ax"
+primary_entry:
+    msr     daifset, #0xf
+    mov     x19, x0                         // DTB physical address
+    bl      el2_to_el1
+    adrp    x20, __kernel_start             // physical load address
+
+    // Zero .bss with 8-byte stores (the MMU is off: no unaligned access).
+    adrp    x0, __bss_start
+    adrp    x1, __bss_end
+1:  cmp     x0, x1
+    b.hs    2f
+    stp     xzr, xzr, [x0], #16
+    b       1b
+2:
+    bl      build_boot_tables
+    // Drop any stale cache lines over what was written with the MMU off.
+    adrp    x0, __bss_start
+    adrp    x1, __bss_end
+    bl      dcache_invalidate_range
+
+    adrp    x0, __boot_l0_id
+    adrp    x1, __boot_l0_k
+    bl      mmu_on
+    ldr     x9, =primary_high
+    br      x9
+
+primary_high:
+    ldr     x0, =__boot_stack_top
+    mov     sp, x0
+    ldr     x0, =exception_vectors
+    msr     vbar_el1, x0
+    isb
+    mov     x0, x19
+    mov     x1, x20
+    bl      kmain_primary
+    b       park
+
+.global _secondary_entry
+_secondary_entry:
+    msr     daifset, #0xf
+    bl      el2_to_el1
+    mrs     x1, mpidr_el1
+    ldr     x2, =MPIDR_AFF_MASK
+    and     x1, x1, x2
+    adrp    x3, SECONDARY_BOOT
+    add     x3, x3, :lo12:SECONDARY_BOOT
+    ldr     x4, [x3, #SB_NCPUS]
+    add     x6, x3, #SB_MPIDRS
+    mov     x5, #0
+1:  cmp     x5, x4
+    b.hs    park                            // not a core we know: stay off
+    ldr     x7, [x6, x5, lsl #3]
+    cmp     x7, x1
+    b.eq    2f
+    add     x5, x5, #1
+    b       1b
+2:  mov     x21, x5                         // logical core id
+    add     x6, x3, #SB_STACKS
+    ldr     x22, [x6, x21, lsl #3]          // stack top (virtual)
+    adrp    x0, __boot_l0_id
+    ldr     x1, [x3, #SB_TTBR1]             // the kernel's final tables
+    bl      mmu_on
+    ldr     x9, =secondary_high
+    br      x9
+
+secondary_high:
+    mov     sp, x22
+    ldr     x0, =exception_vectors
+    msr     vbar_el1, x0
+    isb
+    mov     x0, x21
+    bl      kmain_secondary
+    b       park
+
+.global park
+park:
+    wfe
+    b       park
+
+// Leave EL2 for EL1 if entered at EL2 (QEMU virt with virtualization=on,
+// Raspberry Pi 4). The kernel is the hypervisor here and gives EL1
+// everything: AArch64, the physical timer and counter, the GICv3 system
+// registers, FP/SIMD, the real MIDR/MPIDR.
+el2_to_el1:
+    ldr     x9, =SCTLR_MMU_OFF
+    msr     sctlr_el1, x9
+    mrs     x9, CurrentEL
+    lsr     x9, x9, #2
+    cmp     x9, #1
+    b.eq    9f
+    cmp     x9, #2
+    b.ne    park                            // EL3: not supported
+    mov     x9, #(1 << 31)                  // HCR_EL2.RW
+    msr     hcr_el2, x9
+    mrs     x9, cnthctl_el2
+    orr     x9, x9, #3                      // EL1PCTEN | EL1PCEN
+    msr     cnthctl_el2, x9
+    msr     cntvoff_el2, xzr
+    mrs     x9, id_aa64pfr0_el1
+    ubfx    x9, x9, #24, #4                 // GIC system register interface?
+    cbz     x9, 1f
+    mrs     x9, icc_sre_el2
+    mov     x10, #0x9                       // Enable | SRE
+    orr     x9, x9, x10
+    msr     icc_sre_el2, x9
+    isb
+1:  mov     x9, #0x33ff                     // CPTR_EL2: no FP/SIMD trap
+    msr     cptr_el2, x9
+    msr     hstr_el2, xzr
+    mrs     x9, midr_el1
+    msr     vpidr_el2, x9
+    mrs     x9, mpidr_el1
+    msr     vmpidr_el2, x9
+    mov     x9, #0x3c5                      // EL1h, DAIF masked
+    msr     spsr_el2, x9
+    adr     x9, 9f
+    msr     elr_el2, x9
+    eret
+9:  ret
+
+// Identity map (TTBR0) of the 1 GiB holding the image, for the instant the
+// MMU turns on; the image page by page at KERNEL_VA (TTBR1); an empty L2
+// "window" table Rust fills for the early console and the DTB.
+build_boot_tables:
+    adrp    x0, __boot_l0_id
+    adrp    x1, __boot_l1_id
+    lsr     x2, x20, #39
+    and     x2, x2, #0x1ff
+    orr     x3, x1, #3
+    str     x3, [x0, x2, lsl #3]
+    lsr     x2, x20, #30
+    and     x2, x2, #0x1ff
+    lsr     x3, x20, #30
+    lsl     x3, x3, #30
+    ldr     x4, =BLOCK_RWX
+    orr     x3, x3, x4
+    str     x3, [x1, x2, lsl #3]
+
+    adrp    x0, __boot_l0_k
+    adrp    x1, __boot_l1_k
+    orr     x3, x1, #3
+    str     x3, [x0, #(KERNEL_L0_INDEX * 8)]
+    adrp    x2, __boot_l2_k
+    orr     x3, x2, #3
+    str     x3, [x1, #(KERNEL_L1_INDEX * 8)]
+    adrp    x4, __boot_l2_window
+    orr     x3, x4, #3
+    str     x3, [x1, #(WINDOW_L1_INDEX * 8)]
+    adrp    x5, __boot_l3_k
+    mov     x6, #0
+1:  add     x3, x5, x6, lsl #12
+    orr     x3, x3, #3
+    str     x3, [x2, x6, lsl #3]
+    add     x6, x6, #1
+    cmp     x6, #BOOT_L3_TABLES
+    b.lo    1b
+    ldr     x7, =__image_size
+    add     x7, x7, #0xfff
+    lsr     x7, x7, #12
+    ldr     x4, =PAGE_RWX
+    mov     x6, #0
+2:  add     x3, x20, x6, lsl #12
+    orr     x3, x3, x4
+    str     x3, [x5, x6, lsl #3]
+    add     x6, x6, #1
+    cmp     x6, x7
+    b.lo    2b
+    ret
+
+// x0 = TTBR0 (physical), x1 = TTBR1 (physical). Same settings on every core.
+mmu_on:
+    ldr     x2, =MAIR_VALUE
+    msr     mair_el1, x2
+    ldr     x2, =TCR_BASE
+    mrs     x3, id_aa64mmfr0_el1
+    and     x3, x3, #0xf                    // PARange
+    mov     x4, #5                          // at most 48 bits
+    cmp     x3, x4
+    csel    x3, x3, x4, ls
+    orr     x2, x2, x3, lsl #32             // IPS
+    msr     tcr_el1, x2
+    msr     ttbr0_el1, x0
+    msr     ttbr1_el1, x1
+    isb
+    tlbi    vmalle1
+    ic      iallu
+    dsb     nsh
+    isb
+    ldr     x2, =SCTLR_MMU_ON
+    msr     sctlr_el1, x2
+    isb
+    ret
+
+// Invalidate data cache lines over [x0, x1).
+dcache_invalidate_range:
+    mrs     x3, ctr_el0
+    ubfx    x3, x3, #16, #4
+    mov     x2, #4
+    lsl     x2, x2, x3
+    sub     x3, x2, #1
+    bic     x0, x0, x3
+1:  dc      ivac, x0
+    add     x0, x0, x2
+    cmp     x0, x1
+    b.lo    1b
+    dsb     sy
+    ret
+
+.ltorg
+
+.section .bss.boot_tables, "aw", %nobits
+.balign 4096
+.global __boot_l0_id, __boot_l1_id, __boot_l0_k, __boot_l1_k, __boot_l2_k
+.global __boot_l2_window, __boot_l3_k
+__boot_l0_id:     .space 4096
+__boot_l1_id:     .space 4096
+__boot_l0_k:      .space 4096
+__boot_l1_k:      .space 4096
+__boot_l2_k:      .space 4096
+__boot_l2_window: .space 4096
+__boot_l3_k:      .space 4096 * BOOT_L3_TABLES
+.balign 16
+__boot_stack:     .space 64 * 1024
+.global __boot_stack_top
+__boot_stack_top:

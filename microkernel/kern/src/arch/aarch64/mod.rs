@@ -1,0 +1,87 @@
+//! aarch64: boot assembly, exception vectors, and the few instructions the
+//! rest of the kernel needs by name.
+
+pub mod exception;
+pub mod mmu;
+
+use core::arch::{asm, global_asm};
+
+global_asm!(include_str!("boot.s"));
+global_asm!(include_str!("vectors.s"));
+
+/// Masks IRQ and FIQ on this core; returns the previous DAIF to restore.
+#[inline]
+pub fn irq_save() -> u64 {
+    let daif: u64;
+    // Safety: reading DAIF and masking interrupts has no memory effect.
+    unsafe { asm!("mrs {0}, daif", "msr daifset, #3", out(reg) daif, options(nomem, nostack)) };
+    daif
+}
+
+/// Restores DAIF saved by [`irq_save`].
+#[inline]
+pub fn irq_restore(daif: u64) {
+    // Safety: restores an interrupt mask this core had before.
+    unsafe { asm!("msr daif, {0}", in(reg) daif, options(nomem, nostack)) };
+}
+
+/// Unmasks IRQs on this core.
+#[inline]
+pub fn irq_enable() {
+    // Safety: the vector table and GIC are set up before any caller.
+    unsafe { asm!("msr daifclr, #2", options(nomem, nostack)) };
+}
+
+/// Waits for an interrupt.
+#[inline]
+pub fn wfi() {
+    // Safety: no memory effect.
+    unsafe { asm!("wfi", options(nomem, nostack)) };
+}
+
+/// Waits for an event (or interrupt).
+#[inline]
+pub fn wfe() {
+    // Safety: no memory effect.
+    unsafe { asm!("wfe", options(nomem, nostack)) };
+}
+
+/// Signals an event to every core (wakes `wfe`).
+#[inline]
+pub fn sev() {
+    // Safety: no memory effect.
+    unsafe { asm!("dsb sy", "sev", options(nostack)) };
+}
+
+/// This core's MPIDR affinity bits (Aff3..Aff0).
+pub fn mpidr() -> u64 {
+    let v: u64;
+    // Safety: reading an ID register.
+    unsafe { asm!("mrs {0}, mpidr_el1", out(reg) v, options(nomem, nostack)) };
+    v & 0xff_00ff_ffff
+}
+
+/// The exception level the kernel runs at (1).
+pub fn current_el() -> u64 {
+    let v: u64;
+    // Safety: reading CurrentEL.
+    unsafe { asm!("mrs {0}, CurrentEL", out(reg) v, options(nomem, nostack)) };
+    (v >> 2) & 3
+}
+
+/// Cleans data cache lines over `[start, start + len)` to the point of
+/// coherency, so a core running with its MMU off (caches off) sees them.
+pub fn clean_to_poc(start: usize, len: usize) {
+    let ctr: u64;
+    // Safety: reading CTR_EL0.
+    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let line = 4usize << ((ctr >> 16) & 0xf);
+    let mut a = start & !(line - 1);
+    while a < start + len {
+        // Safety: cleaning a line of mapped memory changes no contents.
+        unsafe { asm!("dc cvac, {0}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    // Safety: barrier only.
+    unsafe { asm!("dsb sy", options(nostack)) };
+}

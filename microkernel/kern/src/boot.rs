@@ -1,0 +1,138 @@
+//! Bring-up, in order: the boot core reads the DTB, builds the kernel's
+//! tables, starts console, log, GIC and timer, then every other core; each
+//! core sets up only its own state and reports `core N online`.
+
+use crate::arch::aarch64::{self as arch, mmu};
+use crate::board;
+use crate::mm::{self, device_va};
+use crate::{irq, kprintln, percore, smp};
+use core::sync::atomic::{AtomicBool, Ordering};
+use drivers::board::Board;
+use kerncore::pagetable::Attrs;
+use platform::Platform;
+
+static PLATFORM: spin::Once<Platform> = spin::Once::new();
+static TABLES_LIVE: AtomicBool = AtomicBool::new(false);
+/// How long the boot core waits for the others before it gives up.
+const ONLINE_TIMEOUT_US: u64 = 10_000_000;
+
+/// The platform, once the DTB has been read.
+pub fn platform() -> Option<&'static Platform> {
+    PLATFORM.get()
+}
+
+/// Whether the final kernel tables (and so the device map) are in use.
+pub fn kernel_tables_live() -> bool {
+    TABLES_LIVE.load(Ordering::Acquire)
+}
+
+/// Boot window slots.
+const WINDOW_EARLY_CONSOLE: usize = 0;
+const WINDOW_DTB: usize = 1;
+
+/// Maps the DTB through the boot window (two 2 MiB slots) and returns it.
+fn map_dtb(dtb_pa: u64) -> &'static [u8] {
+    if dtb_pa == 0 || dtb_pa & 7 != 0 {
+        panic!("no usable DTB pointer in x0 ({:#x})", dtb_pa);
+    }
+    let va = mmu::map_window(WINDOW_DTB, dtb_pa, Attrs::KERNEL_RO);
+    mmu::map_window(WINDOW_DTB + 1, dtb_pa + 0x20_0000, Attrs::KERNEL_RO);
+    let room = 0x40_0000 - (dtb_pa & 0x1f_ffff);
+    // Safety: the header's first 8 bytes are inside the window just mapped.
+    let size = unsafe { platform::dtb_size(va as *const u8) }
+        .unwrap_or_else(|| panic!("no DTB at {:#x} (bad magic)", dtb_pa));
+    if size as u64 > room {
+        panic!("DTB at {:#x} is {} bytes: too large for the boot window", dtb_pa, size);
+    }
+    // Safety: `size` bytes from `va` are mapped read-only and nothing
+    // writes the DTB.
+    unsafe { core::slice::from_raw_parts(va as *const u8, size) }
+}
+
+/// Rust entry of the boot core, called by boot.s at EL1 with the MMU on.
+#[no_mangle]
+extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
+    percore::install(0, arch::mpidr());
+    mm::set_kernel_phys(phys_base);
+    let early = mmu::map_window(WINDOW_EARLY_CONSOLE, board::Current::EARLY_CONSOLE, Attrs::DEVICE);
+    crate::console::init_early(early as usize);
+
+    let dtb = map_dtb(dtb_pa);
+    let p = match platform::parse(dtb) {
+        Ok(p) => PLATFORM.call_once(|| p),
+        Err(e) => panic!("DTB at {:#x}: {:?}", dtb_pa, e),
+    };
+    if p.cpus.first().map(|c| c.mpidr) != Some(arch::mpidr()) {
+        panic!("boot core MPIDR {:#x} is not the DTB's first cpu", arch::mpidr());
+    }
+    mm::init_frames(p, dtb_pa, dtb.len() as u64);
+    let ttbr1 = mmu::build_kernel_tables(p);
+    mmu::switch_kernel_tables(ttbr1);
+    TABLES_LIVE.store(true, Ordering::Release);
+    // The boot window is gone: point the panic path at the device map.
+    crate::console::init_early(device_va(p.console.base));
+
+    let clock = p.console.clock_hz.unwrap_or(board::Current::UART_CLOCK_HZ);
+    crate::console::init(device_va(p.console.base), clock);
+    if let Some(log) = &p.log {
+        let aux = match log.kind {
+            platform::UartKind::MiniUart { aux_enables } => device_va(aux_enables),
+            platform::UartKind::Pl011 => 0,
+        };
+        crate::log::init(
+            log,
+            device_va(log.base),
+            aux,
+            board::Current::UART_CLOCK_HZ,
+            board::Current::AUX_CLOCK_HZ,
+        );
+    }
+    defmt::info!("defmt log online");
+    defmt::info!(
+        "board {=str}, {=usize} cores, {=u64} MiB RAM, kernel at {=u64:#x}",
+        board::Current::NAME,
+        p.cpus.len(),
+        p.memory.iter().map(|m| m.size).sum::<u64>() >> 20,
+        phys_base
+    );
+
+    irq::init_global(p);
+    bring_up_this_core(0);
+
+    let n = p.cpus.len();
+    smp::start_secondaries(p, ttbr1);
+    if !smp::wait_online(n, ONLINE_TIMEOUT_US) {
+        panic!(
+            "only {} of {} cores came online",
+            smp::ONLINE.load(Ordering::Acquire),
+            n
+        );
+    }
+    let now = drivers::timer::now();
+    kprintln!("all {} cores online", n);
+    kprintln!(
+        "boot: all cores online {} us after reset (counter {} at {} Hz)",
+        drivers::timer::ticks_to_us(now),
+        now,
+        drivers::timer::frequency()
+    );
+    crate::demo::run_primary(n)
+}
+
+/// Rust entry of every other core (boot.s), MMU on, on its own stack.
+#[no_mangle]
+extern "C" fn kmain_secondary(id: usize) -> ! {
+    percore::install(id, arch::mpidr());
+    bring_up_this_core(id);
+    crate::demo::run_secondary(id)
+}
+
+/// What every core does for itself: GIC CPU interface, timer, interrupts on.
+fn bring_up_this_core(id: usize) {
+    irq::init_this_core();
+    crate::demo::start_timer();
+    kprintln!("core {} online", id);
+    defmt::info!("online, MPIDR {=u64:#x}", arch::mpidr());
+    smp::ONLINE.fetch_add(1, Ordering::AcqRel);
+    arch::irq_enable();
+}

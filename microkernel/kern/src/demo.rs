@@ -1,0 +1,92 @@
+//! What the built-in images do once every core is online. The default
+//! image checks each core's timer and powers off with status 0; the
+//! `demo-*` features make the failure paths testable: a deliberate panic on
+//! a secondary core, an unexpected exception, a hang.
+
+use crate::arch::aarch64::{sev, wfe, wfi};
+use crate::{kprintln, panic, percore};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Ticks each core must see before it reports its timer working.
+const TICKS_FOR_OK: u64 = 3;
+/// Timer period.
+const TICK_US: u64 = 1_000;
+
+/// Cores whose timer has been seen working (shared by design).
+static TIMERS_OK: AtomicUsize = AtomicUsize::new(0);
+
+/// Arms this core's timer.
+pub fn start_timer() {
+    drivers::timer::arm_in_us(TICK_US);
+}
+
+/// Timer interrupt on this core.
+pub fn on_timer_tick() {
+    let me = percore::this();
+    let ticks = me.ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    if ticks < TICKS_FOR_OK {
+        drivers::timer::arm_in_us(TICK_US);
+    } else {
+        drivers::timer::stop();
+    }
+}
+
+/// Sleeps until this core has seen its ticks, then says so.
+fn wait_for_timer(id: usize) {
+    let me = percore::this();
+    while me.ticks.load(Ordering::Relaxed) < TICKS_FOR_OK {
+        wfi();
+    }
+    me.timer_ok.store(true, Ordering::Relaxed);
+    kprintln!("core {} timer ok ({} ticks)", id, me.ticks.load(Ordering::Relaxed));
+    TIMERS_OK.fetch_add(1, Ordering::AcqRel);
+    sev();
+}
+
+pub fn run_secondary(id: usize) -> ! {
+    wait_for_timer(id);
+    #[cfg(feature = "demo-panic")]
+    if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
+        panic!("deliberate panic on core {}", id);
+    }
+    loop {
+        wfi();
+    }
+}
+
+pub fn run_primary(n: usize) -> ! {
+    wait_for_timer(0);
+    while TIMERS_OK.load(Ordering::Acquire) < n {
+        wfe();
+    }
+    kprintln!("every core's timer works");
+    #[cfg(feature = "demo-panic")]
+    if n == 1 {
+        panic!("deliberate panic on core 0 (the only core)");
+    }
+    #[cfg(feature = "demo-panic")]
+    loop {
+        wfi();
+    }
+    #[cfg(feature = "demo-fault")]
+    {
+        kprintln!("touching an unmapped kernel address");
+        // Safety: deliberately unsound: this address is not mapped, and the
+        // point is the translation fault it raises.
+        let v = unsafe { (0xffff_ffff_c000_0000 as *const u64).read_volatile() };
+        kprintln!("unreachable: read {:#x}", v);
+    }
+    #[cfg(feature = "demo-hang")]
+    {
+        kprintln!("hanging on purpose");
+        loop {
+            wfi();
+        }
+    }
+    #[allow(unreachable_code)]
+    {
+        kprintln!("demo done: powering off");
+        defmt::info!("powering off with status 0");
+        panic::power_off(0)
+    }
+}

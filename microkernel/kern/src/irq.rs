@@ -1,0 +1,100 @@
+//! Interrupts: the GIC the DTB names (v2/GIC-400 or v3), behind one small
+//! interface. The distributor is set up once by the boot core; each core
+//! then sets up its own CPU interface (and, on GICv3, its redistributor).
+
+use crate::mm::device_va;
+use crate::percore;
+use core::sync::atomic::Ordering;
+use drivers::gicv2::GicV2;
+use drivers::gicv3::GicV3;
+
+/// Priority of the timer interrupt (lower is more urgent).
+const TIMER_PRIORITY: u8 = 0x80;
+
+enum Gic {
+    V2(GicV2),
+    V3 { dist: usize, redist: usize, redist_size: usize },
+}
+
+static GIC: spin::Once<Gic> = spin::Once::new();
+/// INTID of the EL1 virtual timer (from the DTB).
+static TIMER_INTID: spin::Once<u32> = spin::Once::new();
+
+fn gic() -> &'static Gic {
+    GIC.get().expect("GIC used before irq::init_global")
+}
+
+/// Boot core, once: the distributor.
+pub fn init_global(p: &platform::Platform) {
+    TIMER_INTID.call_once(|| p.timer.virt_intid);
+    let g = GIC.call_once(|| match p.gic {
+        // Safety: both regions are in the device map (mmu::devices).
+        platform::Gic::V2 { dist, cpu } => {
+            Gic::V2(unsafe { GicV2::new(device_va(dist.base), device_va(cpu.base)) })
+        }
+        platform::Gic::V3 { dist, redist } => Gic::V3 {
+            dist: device_va(dist.base),
+            redist: device_va(redist.base),
+            redist_size: redist.size as usize,
+        },
+    });
+    match g {
+        Gic::V2(v2) => v2.init_distributor(),
+        Gic::V3 { dist, redist, redist_size } => {
+            // Safety: device-mapped GIC regions from the DTB.
+            let v3 = unsafe { GicV3::new(*dist, *redist, *redist_size, percore::this().mpidr.load(Ordering::Relaxed)) };
+            match v3 {
+                Ok(v3) => v3.init_distributor(),
+                Err(e) => panic!("GICv3: {:?} for core 0", e),
+            }
+        }
+    }
+}
+
+/// Each core: its CPU interface, then its timer interrupt enabled.
+pub fn init_this_core() {
+    let me = percore::this();
+    let timer = *TIMER_INTID.get().expect("timer INTID unknown");
+    match gic() {
+        Gic::V2(v2) => {
+            v2.init_cpu();
+            v2.enable(timer, TIMER_PRIORITY);
+        }
+        Gic::V3 { dist, redist, redist_size } => {
+            let mpidr = me.mpidr.load(Ordering::Relaxed);
+            // Safety: device-mapped GIC regions from the DTB.
+            let v3 = unsafe { GicV3::new(*dist, *redist, *redist_size, mpidr) }
+                .unwrap_or_else(|e| panic!("GICv3: {:?} for MPIDR {:#x}", e, mpidr));
+            me.redistributor.store(v3.redistributor(), Ordering::Relaxed);
+            v3.init_cpu();
+            v3.enable(timer, TIMER_PRIORITY, mpidr);
+        }
+    }
+}
+
+/// The IRQ exception: take every pending interrupt, dispatch, end it.
+pub fn handle() {
+    let timer = TIMER_INTID.get().copied();
+    match gic() {
+        Gic::V2(v2) => {
+            while let Some(iar) = v2.ack() {
+                dispatch(iar & 0x3ff, timer);
+                v2.eoi(iar);
+            }
+        }
+        Gic::V3 { .. } => {
+            while let Some(intid) = drivers::gicv3::cpu_interface::ack() {
+                dispatch(intid, timer);
+                drivers::gicv3::cpu_interface::eoi(intid);
+            }
+        }
+    }
+}
+
+fn dispatch(intid: u32, timer: Option<u32>) {
+    if Some(intid) == timer {
+        crate::demo::on_timer_tick();
+    } else {
+        defmt::warn!("unexpected interrupt {=u32}", intid);
+    }
+}

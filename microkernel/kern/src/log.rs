@@ -1,0 +1,118 @@
+//! The defmt global logger: frames go to the log UART (QEMU virt: the second
+//! PL011; Raspberry Pi 4: the mini UART), decoded on the host by
+//! `cargo xtask` against this exact ELF. Each frame carries a timestamp and
+//! the core number.
+//!
+//! `acquire` masks interrupts and takes a lock shared by all cores (the log
+//! UART is one device); the write path cannot fail: with no log UART, bytes
+//! are dropped.
+
+use crate::arch::aarch64::{irq_restore, irq_save};
+use crate::percore;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use drivers::mini_uart::MiniUart;
+use drivers::pl011::Pl011;
+use drivers::SerialWrite;
+
+enum LogUart {
+    Pl011(Pl011),
+    Mini(MiniUart),
+}
+
+static UART: spin::Once<LogUart> = spin::Once::new();
+static TAKEN: AtomicBool = AtomicBool::new(false);
+/// Core holding the logger, plus one (0: nobody), to catch re-entry.
+static OWNER: AtomicUsize = AtomicUsize::new(0);
+
+struct State {
+    encoder: defmt::Encoder,
+    daif: u64,
+}
+
+struct Shared(UnsafeCell<State>);
+// Safety: `State` is touched only between acquire and release, i.e. by the
+// one core holding TAKEN.
+unsafe impl Sync for Shared {}
+
+static STATE: Shared = Shared(UnsafeCell::new(State {
+    encoder: defmt::Encoder::new(),
+    daif: 0,
+}));
+
+/// Starts the log stream on `uart` (virtual addresses already mapped).
+pub fn init(uart: &platform::Uart, va: usize, aux_va: usize, pl011_clock: u32, aux_clock: u32) {
+    UART.call_once(|| match uart.kind {
+        platform::UartKind::Pl011 => {
+            // Safety: `va` is the device-mapped log PL011.
+            let u = unsafe { Pl011::new(va) };
+            u.init(uart.clock_hz.unwrap_or(pl011_clock), 115_200);
+            LogUart::Pl011(u)
+        }
+        platform::UartKind::MiniUart { .. } => {
+            // Safety: `va` and `aux_va` are the device-mapped mini UART and
+            // AUX_ENABLES registers.
+            let u = unsafe { MiniUart::new(va, aux_va) };
+            u.init(aux_clock, 115_200);
+            LogUart::Mini(u)
+        }
+    });
+}
+
+fn emit(bytes: &[u8]) {
+    match UART.get() {
+        Some(LogUart::Pl011(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
+        Some(LogUart::Mini(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
+        None => {}
+    }
+}
+
+#[defmt::global_logger]
+struct Logger;
+
+// Safety: acquire/release bracket every frame, and `TAKEN` makes them a
+// critical section across cores (interrupts masked within a core).
+unsafe impl defmt::Logger for Logger {
+    fn acquire() {
+        let daif = irq_save();
+        let me = percore::id() + 1;
+        if OWNER.load(Ordering::Relaxed) == me {
+            panic!("defmt logger re-entered on one core");
+        }
+        while TAKEN
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        OWNER.store(me, Ordering::Relaxed);
+        // Safety: we hold TAKEN.
+        let s = unsafe { &mut *STATE.0.get() };
+        s.daif = daif;
+        s.encoder.start_frame(emit);
+    }
+
+    unsafe fn flush() {}
+
+    unsafe fn release() {
+        // Safety: defmt calls release only after acquire: we hold TAKEN.
+        let s = unsafe { &mut *STATE.0.get() };
+        s.encoder.end_frame(emit);
+        let daif = s.daif;
+        OWNER.store(0, Ordering::Relaxed);
+        TAKEN.store(false, Ordering::Release);
+        irq_restore(daif);
+    }
+
+    unsafe fn write(bytes: &[u8]) {
+        // Safety: called between acquire and release: we hold TAKEN.
+        let s = unsafe { &mut *STATE.0.get() };
+        s.encoder.write(bytes, emit);
+    }
+}
+
+defmt::timestamp!(
+    "{=u64:us} core {=usize}",
+    drivers::timer::ticks_to_us(drivers::timer::now()),
+    percore::id()
+);

@@ -1,0 +1,104 @@
+//! The kernel's view of memory: its virtual layout (TTBR1, the same on every
+//! core) and the boot-time frame allocator.
+//!
+//! | range                                  | what                            |
+//! |----------------------------------------|---------------------------------|
+//! | `0xffff_0000_0000_0000 + pa`           | linear map of RAM (RW, NX)      |
+//! | `0xffff_8000_0000_0000 + pa`           | device map: MMIO the DTB names  |
+//! | `0xffff_ffff_0000_0000 + 128 KiB * n`  | core n's stack, 64 KiB guard below |
+//! | `0xffff_ffff_4000_0000`                | boot window (boot tables only)  |
+//! | `0xffff_ffff_8000_0000`                | the kernel image                |
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use kerncore::frames::FreeRanges;
+use platform::{EnableMethod, Platform};
+
+pub const PHYS_MAP_BASE: u64 = 0xffff_0000_0000_0000;
+pub const DEVICE_MAP_BASE: u64 = 0xffff_8000_0000_0000;
+pub const STACKS_BASE: u64 = 0xffff_ffff_0000_0000;
+pub const WINDOW_BASE: u64 = 0xffff_ffff_4000_0000;
+pub const KERNEL_VA: u64 = 0xffff_ffff_8000_0000;
+/// A core's kernel stack.
+pub const STACK_SIZE: u64 = 64 * 1024;
+/// Stack plus the unmapped guard below it.
+pub const STACK_SLOT: u64 = 2 * STACK_SIZE;
+pub const PAGE: u64 = 4096;
+
+/// Where the boot loader put the image (written once, by the boot core,
+/// before any other core runs).
+static KERNEL_PHYS: AtomicU64 = AtomicU64::new(0);
+
+/// Free RAM at boot. Shared between cores by nature, used by the boot core
+/// only while it brings the others up.
+pub static FRAMES: spin::Mutex<FreeRanges> = spin::Mutex::new(FreeRanges::new());
+
+extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+}
+
+pub fn set_kernel_phys(pa: u64) {
+    KERNEL_PHYS.store(pa, Ordering::Relaxed);
+}
+
+/// Physical address of the first byte of the image.
+pub fn kernel_phys() -> u64 {
+    KERNEL_PHYS.load(Ordering::Relaxed)
+}
+
+/// Virtual address range of the whole image, `.bss` included.
+pub fn kernel_span() -> (u64, u64) {
+    // Linker symbols: only their addresses are taken.
+    (
+        &raw const __kernel_start as u64,
+        &raw const __kernel_end as u64,
+    )
+}
+
+/// Physical address of something inside the kernel image.
+pub fn kernel_va_to_pa(va: u64) -> u64 {
+    va - KERNEL_VA + kernel_phys()
+}
+
+/// Where RAM at `pa` is in the linear map.
+pub const fn phys_to_virt(pa: u64) -> u64 {
+    PHYS_MAP_BASE + pa
+}
+
+/// Where device registers at `pa` are in the device map.
+pub const fn device_va(pa: u64) -> usize {
+    (DEVICE_MAP_BASE + pa) as usize
+}
+
+/// Top of core `id`'s stack (the stack grows down from here).
+pub const fn stack_top(id: usize) -> u64 {
+    STACKS_BASE + id as u64 * STACK_SLOT + STACK_SLOT
+}
+
+/// Fills [`FRAMES`] with the RAM the DTB names, minus everything in use:
+/// reserved regions, the kernel image, the DTB, and the pages holding
+/// spin-table release addresses (the firmware's parking code lives there).
+pub fn init_frames(p: &Platform, dtb_pa: u64, dtb_size: u64) {
+    let mut f = FRAMES.lock();
+    for bank in &p.memory {
+        if !f.add(bank.base, bank.size) {
+            defmt::warn!("too many memory banks: {=u64:#x} unused", bank.base);
+        }
+    }
+    for r in &p.reserved {
+        f.remove(r.base, r.size);
+    }
+    let (start, end) = kernel_span();
+    f.remove(kernel_phys(), end - start);
+    f.remove(dtb_pa, dtb_size);
+    for cpu in &p.cpus {
+        if let EnableMethod::SpinTable { release_addr } = cpu.enable_method {
+            f.remove(release_addr & !(PAGE - 1), PAGE);
+        }
+    }
+}
+
+/// Takes `size` bytes of free RAM (page multiple) aligned to `align`.
+pub fn alloc_frames(size: u64, align: u64) -> Option<u64> {
+    FRAMES.lock().take(size, align)
+}

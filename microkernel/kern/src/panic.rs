@@ -1,0 +1,77 @@
+//! The end of a failed run: a panic (or an unexpected exception) on any
+//! core prints where and why in plain text, straight to the console UART
+//! (no defmt, no lock, works from the first Rust instruction on), then ends
+//! the run with a failure status so a test fails in seconds.
+
+use crate::arch::aarch64::{irq_save, wfe};
+use crate::board;
+use crate::percore;
+use core::sync::atomic::{AtomicBool, Ordering};
+use drivers::board::{Board, PowerOff};
+
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+/// Exit status of a panic.
+pub const PANIC_STATUS: u32 = 101;
+/// Exit status of an unexpected exception.
+pub const EXCEPTION_STATUS: u32 = 102;
+
+/// Only the first failing core reports; the others stop here.
+pub fn claim() -> bool {
+    irq_save();
+    !PANICKING.swap(true, Ordering::AcqRel)
+}
+
+/// Stops this core for good.
+pub fn park() -> ! {
+    irq_save();
+    loop {
+        wfe();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    if !claim() {
+        park();
+    }
+    let core = percore::id();
+    match info.location() {
+        Some(l) => crate::console::print_unlocked(format_args!(
+            "\nPANIC on core {} at {}:{}:{}: {}\n",
+            core,
+            l.file(),
+            l.line(),
+            l.column(),
+            info.message()
+        )),
+        None => crate::console::print_unlocked(format_args!(
+            "\nPANIC on core {} at unknown location: {}\n",
+            core,
+            info.message()
+        )),
+    };
+    power_off(PANIC_STATUS)
+}
+
+/// Ends the run with `code` through the board (0 = success).
+pub fn power_off(code: u32) -> ! {
+    board::Current::power_off(&power_off_means(), code)
+}
+
+fn power_off_means() -> PowerOff {
+    let p = crate::boot::platform();
+    PowerOff {
+        psci: p.and_then(|p| p.psci).and_then(|psci| {
+            let conduit = match psci.conduit {
+                platform::Conduit::Hvc => drivers::psci::Conduit::Hvc,
+                platform::Conduit::Smc => drivers::psci::Conduit::Smc,
+            };
+            psci.system_off.map(|f| (conduit, f))
+        }),
+        watchdog: p
+            .and_then(|p| p.watchdog)
+            .filter(|_| crate::boot::kernel_tables_live())
+            .map(|r| crate::mm::device_va(r.base)),
+    }
+}

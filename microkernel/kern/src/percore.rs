@@ -1,0 +1,70 @@
+//! Per-core kernel data. Each core finds its own block through TPIDR_EL1 and
+//! writes only that block; blocks are cache-line aligned so cores never
+//! share a line. Other cores may read a block (atomics make that sound).
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use platform::MAX_CPUS;
+
+/// One core's kernel state.
+#[repr(C, align(64))]
+pub struct PerCore {
+    /// Logical core number (index in the DTB's `/cpus`).
+    pub id: AtomicUsize,
+    pub mpidr: AtomicU64,
+    /// Timer interrupts taken.
+    pub ticks: AtomicU64,
+    /// GICv3: virtual address of this core's redistributor frame.
+    pub redistributor: AtomicUsize,
+    /// The core reported its timer working.
+    pub timer_ok: AtomicBool,
+}
+
+impl PerCore {
+    const fn new() -> Self {
+        PerCore {
+            id: AtomicUsize::new(0),
+            mpidr: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            redistributor: AtomicUsize::new(0),
+            timer_ok: AtomicBool::new(false),
+        }
+    }
+}
+
+static CORES: [PerCore; MAX_CPUS] = [const { PerCore::new() }; MAX_CPUS];
+
+/// Points this core's TPIDR_EL1 at block `id`. Called once per core, first.
+pub fn install(id: usize, mpidr: u64) {
+    let me = &CORES[id];
+    me.id.store(id, Ordering::Relaxed);
+    me.mpidr.store(mpidr, Ordering::Relaxed);
+    // Safety: TPIDR_EL1 is reserved for this pointer; nothing else uses it.
+    unsafe { asm!("msr tpidr_el1, {0}", in(reg) me as *const PerCore, options(nostack)) };
+}
+
+/// This core's block, or `None` before [`install`] ran on it.
+pub fn try_this() -> Option<&'static PerCore> {
+    let p: usize;
+    // Safety: reading TPIDR_EL1.
+    unsafe { asm!("mrs {0}, tpidr_el1", out(reg) p, options(nomem, nostack)) };
+    let base = CORES.as_ptr() as usize;
+    let end = base + core::mem::size_of_val(&CORES);
+    // TPIDR_EL1 is UNKNOWN at reset: trust it only if it points at a block.
+    if p >= base && p < end && (p - base) % core::mem::size_of::<PerCore>() == 0 {
+        // Safety: `p` is the address of an element of `CORES`.
+        Some(unsafe { &*(p as *const PerCore) })
+    } else {
+        None
+    }
+}
+
+/// This core's block.
+pub fn this() -> &'static PerCore {
+    try_this().expect("per-core data not installed")
+}
+
+/// This core's logical number (0 before per-core data is installed).
+pub fn id() -> usize {
+    try_this().map_or(0, |c| c.id.load(Ordering::Relaxed))
+}
