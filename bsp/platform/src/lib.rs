@@ -19,7 +19,7 @@ pub const MAX_CPUS: usize = 16;
 /// Most virtio-mmio transports kept (QEMU `virt` has 32).
 pub const MAX_VIRTIO: usize = 32;
 
-/// A physical address range `[base, base + size)`. Regions from [`parse`]
+/// A physical address range `[base, base + size)`. Regions from [`parse()`]
 /// never wrap: `base + size` fits in a `u64`, so [`Region::end`] cannot
 /// overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +128,9 @@ pub struct Platform {
     /// `/compatible` of the root, first string (e.g. `linux,dummy-virt`,
     /// `raspberrypi,4-model-b`).
     pub model_compatible: heapless::String<64>,
-    /// RAM banks from every `/memory` node, in address order.
+    /// RAM banks: every `reg` entry of every available `/memory` node, in
+    /// address order, as written. A zero-size bank is kept: the Raspberry Pi
+    /// DTB as shipped says `reg = <0 0 0>` for the firmware to fill in.
     pub memory: heapless::Vec<Region, MAX_REGIONS>,
     /// `/memreserve/` entries and available `/reserved-memory` children with
     /// `reg`, in address order.
@@ -138,11 +140,14 @@ pub struct Platform {
     pub gic: Gic,
     pub timer: Timer,
     pub psci: Option<Psci>,
-    /// The console: the first PL011 (alias `serial0` when it is a PL011,
-    /// otherwise the PL011 with the lowest address).
+    /// The console: the PL011 alias `serial0` names, when that is an
+    /// available PL011, otherwise the available PL011 with the lowest
+    /// address. (Available: `status` absent, `"okay"` or `"ok"`.)
     pub console: Uart,
-    /// The log UART carrying defmt frames: the second PL011 if there is one
-    /// (QEMU virt given two `-serial`), else the mini UART (Raspberry Pi).
+    /// The log UART carrying defmt frames: the available PL011 with the
+    /// lowest address other than the console (QEMU virt given two
+    /// `-serial`), else the mini UART if it and its AUX block are available
+    /// (Raspberry Pi), else `None`.
     pub log: Option<Uart>,
     /// virtio-mmio transports in address order.
     pub virtio_mmio: heapless::Vec<VirtioMmio, MAX_VIRTIO>,
@@ -154,9 +159,10 @@ pub struct Platform {
 /// Why a DTB could not be interpreted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
-    /// The blob is not a valid FDT (bad magic, truncated, bad offsets).
+    /// The blob is not a valid FDT (bad magic, version before 17, truncated,
+    /// bad offsets, malformed structure block, nesting deeper than 16).
     BadDtb,
-    /// No `/memory` node with a usable `reg`.
+    /// No available `/memory` node with a `reg` entry.
     NoMemory,
     /// No `/cpus/cpu` node.
     NoCpus,
@@ -164,9 +170,10 @@ pub enum Error {
     TooManyCpus,
     /// No GICv2/GIC-400/GICv3 node, or its `reg` is incomplete.
     NoGic,
-    /// No `arm,armv7-timer` / `arm,armv8-timer` node with four interrupts.
+    /// No `arm,armv7-timer` / `arm,armv8-timer` node with four GIC
+    /// interrupts.
     NoTimer,
-    /// No PL011 UART.
+    /// No available PL011 UART.
     NoConsole,
     /// A secondary core uses `psci` but there is no `/psci` node, or an
     /// unknown enable method.

@@ -19,10 +19,12 @@
 
 mod blob;
 mod irq;
+mod node;
 mod translate;
 mod uart;
 
-use blob::{first_str, u32_value, Blob, Node};
+use blob::Blob;
+use node::{first_str, u32_value, Node};
 use translate::{number, raw_reg, reg};
 
 use crate::{
@@ -69,14 +71,18 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         console,
         log,
         virtio_mmio: virtio_mmio(&blob, &gic_node)?,
-        watchdog: first_available(&blob, WATCHDOG).map(|n| reg(&n, 0)).transpose()?.flatten(),
+        watchdog: first_available(&blob, WATCHDOG)
+            .map(|n| reg(&n, 0))
+            .transpose()?
+            .flatten(),
     })
 }
 
 /// The size of the DTB at `ptr` from its header (`totalsize`), so that the
-/// caller can make the slice [`parse`] takes. `None` if `ptr` is null or
-/// the magic number is wrong. Only the first 8 bytes are read; nothing else
-/// is checked (that is [`parse`]'s job).
+/// caller can make the slice [`parse`] takes. `None` if `ptr` is null, the
+/// magic number is wrong, or the size is smaller than a header. Only the
+/// first 8 bytes are read; nothing else is checked (that is [`parse`]'s
+/// job). QEMU `virt` blobs say 1 MiB.
 ///
 /// # Safety
 ///
@@ -110,8 +116,8 @@ fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
 }
 
 /// The first available node compatible with any of `with`.
-fn first_available<'a>(blob: &Blob<'a>, with: &[&str]) -> Option<Node<'a>> {
-    blob.nodes().find(|n| n.available() && n.compatible_with(with))
+fn first_available<'a>(blob: &Blob<'a>, with: &'a [&'a str]) -> Option<Node<'a>> {
+    blob.compatible(with).next()
 }
 
 /// Appends every `reg` entry of `node` to `out`.
@@ -152,7 +158,9 @@ fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error
     let mut reserved = heapless::Vec::new();
     for (base, size) in blob.reservations() {
         base.checked_add(size).ok_or(Error::BadDtb)?;
-        reserved.push(Region { base, size }).map_err(|_| Error::TooManyRegions)?;
+        reserved
+            .push(Region { base, size })
+            .map_err(|_| Error::TooManyRegions)?;
     }
     if let Some(pool) = blob.by_path("/reserved-memory") {
         for child in pool.children().filter(Node::available) {
@@ -178,7 +186,11 @@ fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>
         if enable_method == EnableMethod::Psci && !have_psci {
             return Err(Error::BadEnableMethod);
         }
-        cpus.push(Cpu { mpidr, enable_method }).map_err(|_| Error::TooManyCpus)?;
+        cpus.push(Cpu {
+            mpidr,
+            enable_method,
+        })
+        .map_err(|_| Error::TooManyCpus)?;
     }
     if cpus.is_empty() {
         return Err(Error::NoCpus);
@@ -189,7 +201,9 @@ fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>
 /// A core's `enable-method`. The spin-table release address is 64 bits,
 /// normally as two cells; one cell is accepted too.
 fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
-    let Some(method) = cpu.prop("enable-method") else { return Ok(EnableMethod::None) };
+    let Some(method) = cpu.prop("enable-method") else {
+        return Ok(EnableMethod::None);
+    };
     match first_str(method) {
         Some("psci") => Ok(EnableMethod::Psci),
         Some("spin-table") => {
@@ -211,12 +225,15 @@ fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
 fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
     let node = blob
         .nodes()
-        .find(|n| n.available() && (n.compatible_with(GIC_V2) || n.compatible_with(GIC_V3)))
+        .find(|n| (n.compatible_with(GIC_V2) || n.compatible_with(GIC_V3)) && n.available())
         .ok_or(Error::NoGic)?;
     let dist = reg(&node, 0)?.ok_or(Error::NoGic)?;
     let second = reg(&node, 1)?.ok_or(Error::NoGic)?;
     let gic = if node.compatible_with(GIC_V3) {
-        Gic::V3 { dist, redist: second }
+        Gic::V3 {
+            dist,
+            redist: second,
+        }
     } else {
         Gic::V2 { dist, cpu: second }
     };
@@ -246,18 +263,26 @@ fn psci(blob: &Blob<'_>) -> Option<Psci> {
     };
     Some(Psci {
         conduit,
-        cpu_on: node.prop("cpu_on").and_then(u32_value).unwrap_or(PSCI_CPU_ON),
+        cpu_on: node
+            .prop("cpu_on")
+            .and_then(u32_value)
+            .unwrap_or(PSCI_CPU_ON),
         system_off: node.compatible_with(PSCI_0_2).then_some(PSCI_SYSTEM_OFF),
     })
 }
 
 /// Every available virtio-mmio transport, in address order.
-fn virtio_mmio(blob: &Blob<'_>, gic: &Node<'_>) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
+fn virtio_mmio(
+    blob: &Blob<'_>,
+    gic: &Node<'_>,
+) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
     let mut found = heapless::Vec::new();
-    for node in blob.nodes().filter(|n| n.available() && n.compatible_with(VIRTIO_MMIO)) {
+    for node in blob.compatible(VIRTIO_MMIO) {
         let region = reg(&node, 0)?.ok_or(Error::BadReg)?;
         let intid = irq::gic_intid(blob, &node, gic, 0)?;
-        found.push(VirtioMmio { region, intid }).map_err(|_| Error::TooManyRegions)?;
+        found
+            .push(VirtioMmio { region, intid })
+            .map_err(|_| Error::TooManyRegions)?;
     }
     found.sort_unstable_by_key(|v| v.region.base);
     Ok(found)

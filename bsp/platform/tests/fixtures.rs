@@ -3,14 +3,12 @@
 //! by hand (with the `ranges` arithmetic done on paper), not copied from the
 //! parser's output.
 
+mod common;
+
+use common::fixture;
 use platform::{
     Conduit, Cpu, EnableMethod, Gic, Platform, Psci, Region, Timer, Uart, UartKind, VirtioMmio,
 };
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 fn parse(name: &str) -> Platform {
     platform::parse(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e:?}"))
@@ -22,7 +20,12 @@ const fn region(base: u64, size: u64) -> Region {
 
 /// The generic timer PPIs 13, 14, 11, 10 (both boards use the Linux
 /// convention) as INTIDs.
-const TIMER: Timer = Timer { secure_phys_intid: 29, phys_intid: 30, virt_intid: 27, hyp_intid: 26 };
+const TIMER: Timer = Timer {
+    secure_phys_intid: 29,
+    phys_intid: 30,
+    virt_intid: 27,
+    hyp_intid: 26,
+};
 
 // ---- Raspberry Pi 4 -------------------------------------------------------
 
@@ -34,12 +37,18 @@ const PI_GIC: Gic = Gic::V2 {
 };
 /// uart0, /soc/serial@7e201000 (alias serial0), 0x7e201000 -> 0xfe201000.
 /// Its clock is CPRMAN (firmware-set), so no rate.
-const PI_CONSOLE: Uart =
-    Uart { kind: UartKind::Pl011, base: 0xfe20_1000, size: 0x200, clock_hz: None };
+const PI_CONSOLE: Uart = Uart {
+    kind: UartKind::Pl011,
+    base: 0xfe20_1000,
+    size: 0x200,
+    clock_hz: None,
+};
 /// uart1, the mini UART (the four other PL011s are `disabled`); the AUX block
 /// is /soc/aux@7e215000 -> 0xfe215000, AUX_ENABLES at +4.
 const PI_LOG: Uart = Uart {
-    kind: UartKind::MiniUart { aux_enables: 0xfe21_5004 },
+    kind: UartKind::MiniUart {
+        aux_enables: 0xfe21_5004,
+    },
     base: 0xfe21_5040,
     size: 0x40,
     clock_hz: None,
@@ -91,24 +100,45 @@ fn rpi4_as_qemu_raspi4b_hands_it_over() {
 
 // ---- QEMU virt ------------------------------------------------------------
 
-const VIRT_GIC_V3: Gic =
-    Gic::V3 { dist: region(0x0800_0000, 0x1_0000), redist: region(0x080a_0000, 0xf6_0000) };
-const VIRT_PSCI_HVC: Psci =
-    Psci { conduit: Conduit::Hvc, cpu_on: 0xc400_0003, system_off: Some(0x8400_0008) };
+const VIRT_GIC_V3: Gic = Gic::V3 {
+    dist: region(0x0800_0000, 0x1_0000),
+    redist: region(0x080a_0000, 0xf6_0000),
+};
+const VIRT_PSCI_HVC: Psci = Psci {
+    conduit: Conduit::Hvc,
+    cpu_on: 0xc400_0003,
+    system_off: Some(0x8400_0008),
+};
 /// Both PL011s are clocked by /apb-pclk, a 24 MHz fixed-clock.
-const VIRT_UART0: Uart =
-    Uart { kind: UartKind::Pl011, base: 0x0900_0000, size: 0x1000, clock_hz: Some(24_000_000) };
-const VIRT_UART1: Uart =
-    Uart { kind: UartKind::Pl011, base: 0x0904_0000, size: 0x1000, clock_hz: Some(24_000_000) };
+const VIRT_UART0: Uart = Uart {
+    kind: UartKind::Pl011,
+    base: 0x0900_0000,
+    size: 0x1000,
+    clock_hz: Some(24_000_000),
+};
+const VIRT_UART1: Uart = Uart {
+    kind: UartKind::Pl011,
+    base: 0x0904_0000,
+    size: 0x1000,
+    clock_hz: Some(24_000_000),
+};
 
 fn psci_cpus(n: u64) -> Vec<Cpu> {
-    (0..n).map(|mpidr| Cpu { mpidr, enable_method: EnableMethod::Psci }).collect()
+    (0..n)
+        .map(|mpidr| Cpu {
+            mpidr,
+            enable_method: EnableMethod::Psci,
+        })
+        .collect()
 }
 
 /// 32 transports from 0x0a000000, 0x200 apart, on SPIs 16..47.
 fn assert_virt_virtio(p: &Platform) {
     let expected: Vec<VirtioMmio> = (0..32)
-        .map(|i| VirtioMmio { region: region(0x0a00_0000 + 0x200 * i, 0x200), intid: 48 + i as u32 })
+        .map(|i| VirtioMmio {
+            region: region(0x0a00_0000 + 0x200 * i, 0x200),
+            intid: 48 + i as u32,
+        })
         .collect();
     assert_eq!(p.virtio_mmio[..], expected[..]);
 }
@@ -128,10 +158,19 @@ fn virt_gicv2_one_core_256m() {
     assert_virt_common(&p);
     assert_eq!(p.memory[..], [region(0x4000_0000, 0x1000_0000)]);
     // A lone core gets no enable-method.
-    assert_eq!(p.cpus[..], [Cpu { mpidr: 0, enable_method: EnableMethod::None }]);
+    assert_eq!(
+        p.cpus[..],
+        [Cpu {
+            mpidr: 0,
+            enable_method: EnableMethod::None
+        }]
+    );
     assert_eq!(
         p.gic,
-        Gic::V2 { dist: region(0x0800_0000, 0x1_0000), cpu: region(0x0801_0000, 0x1_0000) }
+        Gic::V2 {
+            dist: region(0x0800_0000, 0x1_0000),
+            cpu: region(0x0801_0000, 0x1_0000)
+        }
     );
     assert_eq!(p.psci, Some(VIRT_PSCI_HVC));
     assert_eq!(p.log, Some(VIRT_UART1));
@@ -155,7 +194,13 @@ fn virt_el2_gicv3_four_cores_1g_uses_smc() {
     assert_eq!(p.memory[..], [region(0x4000_0000, 0x4000_0000)]);
     assert_eq!(p.cpus[..], psci_cpus(4)[..]);
     assert_eq!(p.gic, VIRT_GIC_V3);
-    assert_eq!(p.psci, Some(Psci { conduit: Conduit::Smc, ..VIRT_PSCI_HVC }));
+    assert_eq!(
+        p.psci,
+        Some(Psci {
+            conduit: Conduit::Smc,
+            ..VIRT_PSCI_HVC
+        })
+    );
     assert_eq!(p.log, Some(VIRT_UART1));
 }
 
@@ -181,14 +226,21 @@ fn dtb_size_reads_totalsize() {
     ] {
         let dtb = fixture(name);
         // Safety: `dtb` is a live buffer of far more than 8 bytes.
-        assert_eq!(unsafe { platform::dtb_size(dtb.as_ptr()) }, Some(size), "{name}");
+        assert_eq!(
+            unsafe { platform::dtb_size(dtb.as_ptr()) },
+            Some(size),
+            "{name}"
+        );
         assert_eq!(dtb.len(), size, "{name}");
     }
     // Unaligned, and a wrong magic number.
-    let mut buf = vec![0u8; 9];
+    let mut buf = [0u8; 9];
     buf[1..9].copy_from_slice(&fixture("bcm2711-rpi-4-b.dtb")[..8]);
     // Safety: `buf[1..]` has 8 readable bytes.
-    assert_eq!(unsafe { platform::dtb_size(buf[1..].as_ptr()) }, Some(27_386));
+    assert_eq!(
+        unsafe { platform::dtb_size(buf[1..].as_ptr()) },
+        Some(27_386)
+    );
     buf[1] = 0;
     // Safety: as above.
     assert_eq!(unsafe { platform::dtb_size(buf[1..].as_ptr()) }, None);

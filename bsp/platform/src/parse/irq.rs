@@ -8,7 +8,8 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::blob::{u32_value, Blob, Node};
+use super::blob::Blob;
+use super::node::{u32_value, Node};
 use super::translate::number;
 use crate::Error;
 
@@ -28,11 +29,19 @@ const PPI_COUNT: u32 = 16;
 /// The controller `node`'s interrupts are delivered to, found as Linux's
 /// `of_irq_find_parent` does: follow `interrupt-parent` if the node has one,
 /// else go to the tree parent, until a node with `#interrupt-cells`.
-fn interrupt_parent<'a>(blob: &Blob<'a>, node: &Node<'a>) -> Option<Node<'a>> {
+///
+/// `gic` short-cuts the common case, a phandle naming the GIC, which would
+/// otherwise cost a walk over the whole tree per interrupt.
+fn interrupt_parent<'a>(blob: &Blob<'a>, node: &Node<'a>, gic: &Node<'a>) -> Option<Node<'a>> {
+    let gic_phandle = gic
+        .prop("phandle")
+        .or_else(|| gic.prop("linux,phandle"))
+        .and_then(u32_value);
     let mut current = *node;
     for _ in 0..MAX_HOPS {
-        let next = match current.prop("interrupt-parent") {
-            Some(v) => blob.by_phandle(u32_value(v)?)?,
+        let next = match current.prop("interrupt-parent").map(u32_value) {
+            Some(Some(phandle)) if Some(phandle) == gic_phandle => *gic,
+            Some(phandle) => blob.by_phandle(phandle?)?,
             None => current.parent()?,
         };
         if next.prop("#interrupt-cells").is_some() {
@@ -47,14 +56,21 @@ fn interrupt_parent<'a>(blob: &Blob<'a>, node: &Node<'a>) -> Option<Node<'a>> {
 /// must be `gic` (with `#interrupt-cells = <3>`): `<0 n flags>` is SPI `n`,
 /// INTID 32 + n; `<1 n flags>` is PPI `n`, INTID 16 + n. The flags (trigger,
 /// and on GICv2 a CPU mask) are not kept.
-pub(super) fn gic_intid(blob: &Blob<'_>, node: &Node<'_>, gic: &Node<'_>, index: usize) -> Result<u32, Error> {
-    let parent = interrupt_parent(blob, node).ok_or(Error::BadInterrupt)?;
+pub(super) fn gic_intid<'a>(
+    blob: &Blob<'a>,
+    node: &Node<'a>,
+    gic: &Node<'a>,
+    index: usize,
+) -> Result<u32, Error> {
+    let parent = interrupt_parent(blob, node, gic).ok_or(Error::BadInterrupt)?;
     let cells = parent.prop("#interrupt-cells").and_then(u32_value);
     if !parent.is(gic) || cells != Some(GIC_CELLS) {
         return Err(Error::BadInterrupt);
     }
     let interrupts = node.prop("interrupts").ok_or(Error::BadInterrupt)?;
-    let first = index.checked_mul(GIC_CELLS as usize).ok_or(Error::BadInterrupt)?;
+    let first = index
+        .checked_mul(GIC_CELLS as usize)
+        .ok_or(Error::BadInterrupt)?;
     let cell = |i: usize| {
         let at = first.checked_add(i).ok_or(Error::BadInterrupt)?;
         number(interrupts, at, 1).map_err(|_| Error::BadInterrupt)

@@ -16,7 +16,8 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::blob::{be32, u32_value, Node};
+use super::blob::be32;
+use super::node::{u32_value, Node};
 use crate::{Error, Region};
 
 /// Widest address or size read: two cells, 64 bits.
@@ -37,7 +38,10 @@ impl Cells {
             None => Ok(default),
             Some(v) => u32_value(v).map(|n| n as usize).ok_or(Error::BadReg),
         };
-        Ok(Self { address: read("#address-cells", 2)?, size: read("#size-cells", 1)? })
+        Ok(Self {
+            address: read("#address-cells", 2)?,
+            size: read("#size-cells", 1)?,
+        })
     }
 }
 
@@ -47,7 +51,10 @@ pub(super) fn number(value: &[u8], index: usize, cells: usize) -> Result<u64, Er
         return Err(Error::BadReg);
     }
     (0..cells).try_fold(0u64, |acc, i| {
-        let at = index.checked_add(i).and_then(|c| c.checked_mul(4)).ok_or(Error::BadReg)?;
+        let at = index
+            .checked_add(i)
+            .and_then(|c| c.checked_mul(4))
+            .ok_or(Error::BadReg)?;
         let cell = be32(value, at).ok_or(Error::BadReg)?;
         Ok(acc.checked_shl(32).unwrap_or(0) | u64::from(cell))
     })
@@ -56,7 +63,9 @@ pub(super) fn number(value: &[u8], index: usize, cells: usize) -> Result<u64, Er
 /// Entry `index` of `node`'s `reg`, untranslated: `(address, size)` in the
 /// parent's bus space. `Ok(None)` when there is no such entry.
 pub(super) fn raw_reg(node: &Node<'_>, index: usize) -> Result<Option<(u64, u64)>, Error> {
-    let Some(reg) = node.prop("reg") else { return Ok(None) };
+    let Some(reg) = node.prop("reg") else {
+        return Ok(None);
+    };
     let parent = node.parent().ok_or(Error::BadReg)?;
     let cells = Cells::of(&parent)?;
     let stride = cells.address.checked_add(cells.size).ok_or(Error::BadReg)?;
@@ -69,7 +78,11 @@ pub(super) fn raw_reg(node: &Node<'_>, index: usize) -> Result<Option<(u64, u64)
         return Ok(None);
     }
     let address = number(reg, first, cells.address)?;
-    let size = number(reg, first.checked_add(cells.address).ok_or(Error::BadReg)?, cells.size)?;
+    let size = number(
+        reg,
+        first.checked_add(cells.address).ok_or(Error::BadReg)?,
+        cells.size,
+    )?;
     Ok(Some((address, size)))
 }
 
@@ -78,7 +91,9 @@ pub(super) fn raw_reg(node: &Node<'_>, index: usize) -> Result<Option<(u64, u64)
 /// malformed, not reachable from the CPU, or wraps past the top of the
 /// address space.
 pub(super) fn reg(node: &Node<'_>, index: usize) -> Result<Option<Region>, Error> {
-    let Some((address, size)) = raw_reg(node, index)? else { return Ok(None) };
+    let Some((address, size)) = raw_reg(node, index)? else {
+        return Ok(None);
+    };
     let base = translate(node, address)?;
     base.checked_add(size).ok_or(Error::BadReg)?;
     Ok(Some(Region { base, size }))
@@ -91,7 +106,12 @@ fn translate(node: &Node<'_>, mut address: u64) -> Result<u64, Error> {
     while let Some(above) = bus.parent() {
         let ranges = bus.prop("ranges").ok_or(Error::BadReg)?;
         if !ranges.is_empty() {
-            address = through_ranges(ranges, Cells::of(&bus)?, Cells::of(&above)?.address, address)?;
+            address = through_ranges(
+                ranges,
+                Cells::of(&bus)?,
+                Cells::of(&above)?.address,
+                address,
+            )?;
         }
         bus = above;
     }
@@ -99,7 +119,12 @@ fn translate(node: &Node<'_>, mut address: u64) -> Result<u64, Error> {
 }
 
 /// One level of translation: find the `ranges` entry covering `address`.
-fn through_ranges(ranges: &[u8], child: Cells, parent_address: usize, address: u64) -> Result<u64, Error> {
+fn through_ranges(
+    ranges: &[u8],
+    child: Cells,
+    parent_address: usize,
+    address: u64,
+) -> Result<u64, Error> {
     let stride = child
         .address
         .checked_add(parent_address)
@@ -109,7 +134,10 @@ fn through_ranges(ranges: &[u8], child: Cells, parent_address: usize, address: u
     if stride == 0 || ranges.len().checked_rem(stride_bytes) != Some(0) {
         return Err(Error::BadReg);
     }
-    let entries = ranges.len().checked_div(stride_bytes).ok_or(Error::BadReg)?;
+    let entries = ranges
+        .len()
+        .checked_div(stride_bytes)
+        .ok_or(Error::BadReg)?;
     for entry in 0..entries {
         let first = entry.checked_mul(stride).ok_or(Error::BadReg)?;
         let child_base = number(ranges, first, child.address)?;

@@ -19,7 +19,8 @@
     clippy::arithmetic_side_effects
 )]
 
-use super::blob::{first_str, u32_value, Blob, Node};
+use super::blob::Blob;
+use super::node::{first_str, u32_value, Node};
 use super::translate::reg;
 use crate::{Error, Uart, UartKind};
 
@@ -37,7 +38,7 @@ pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), E
         .and_then(|aliases| aliases.prop("serial0"))
         .and_then(first_str)
         .and_then(|path| blob.by_path(path))
-        .filter(|n| n.available() && n.compatible_with(PL011));
+        .filter(|n| n.compatible_with(PL011) && n.available());
     let console_node = match aliased {
         Some(node) => node,
         None => lowest_pl011(blob, None)?.ok_or(Error::NoConsole)?,
@@ -53,8 +54,8 @@ pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), E
 /// The available PL011 at the lowest address, other than `except`.
 fn lowest_pl011<'a>(blob: &Blob<'a>, except: Option<&Node<'_>>) -> Result<Option<Node<'a>>, Error> {
     let mut best: Option<(u64, Node<'a>)> = None;
-    for node in blob.nodes() {
-        if !node.available() || !node.compatible_with(PL011) || except.is_some_and(|e| e.is(&node)) {
+    for node in blob.compatible(PL011) {
+        if except.is_some_and(|e| e.is(&node)) {
             continue;
         }
         let base = reg(&node, 0)?.ok_or(Error::BadReg)?.base;
@@ -67,10 +68,10 @@ fn lowest_pl011<'a>(blob: &Blob<'a>, except: Option<&Node<'_>>) -> Result<Option
 
 /// The mini UART, if it and the AUX block that gates it are both available.
 fn mini_uart(blob: &Blob<'_>) -> Result<Option<Uart>, Error> {
-    let Some(node) = blob.nodes().find(|n| n.available() && n.compatible_with(MINI_UART)) else {
+    let Some(node) = blob.compatible(MINI_UART).next() else {
         return Ok(None);
     };
-    let Some(aux) = blob.nodes().find(|n| n.available() && n.compatible_with(AUX)) else {
+    let Some(aux) = blob.compatible(AUX).next() else {
         return Ok(None);
     };
     let aux_base = reg(&aux, 0)?.ok_or(Error::BadReg)?.base;
@@ -81,7 +82,12 @@ fn mini_uart(blob: &Blob<'_>) -> Result<Option<Uart>, Error> {
 /// `node` as a UART of `kind`: its first `reg` entry and its clock.
 fn uart(blob: &Blob<'_>, node: &Node<'_>, kind: UartKind) -> Result<Uart, Error> {
     let region = reg(node, 0)?.ok_or(Error::BadReg)?;
-    Ok(Uart { kind, base: region.base, size: region.size, clock_hz: fixed_clock_hz(blob, node) })
+    Ok(Uart {
+        kind,
+        base: region.base,
+        size: region.size,
+        clock_hz: fixed_clock_hz(blob, node),
+    })
 }
 
 /// The rate of the first clock in `node`'s `clocks`, if that clock is a

@@ -2,6 +2,8 @@
 //! DTBs by hand.
 #![allow(dead_code)]
 
+use platform::{Region, Uart, UartKind};
+
 /// The bytes of `tests/fixtures/<name>` (at the workspace root).
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -27,7 +29,7 @@ impl Dt {
     }
 
     fn pad(&mut self) {
-        while self.structs.len() % 4 != 0 {
+        while !self.structs.len().is_multiple_of(4) {
             self.structs.push(0);
         }
     }
@@ -49,9 +51,11 @@ impl Dt {
     }
 
     pub fn prop(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        let offset = match self.strings.windows(name.len() + 1).position(|w| {
-            &w[..name.len()] == name.as_bytes() && w[name.len()] == 0
-        }) {
+        let offset = match self
+            .strings
+            .windows(name.len() + 1)
+            .position(|w| &w[..name.len()] == name.as_bytes() && w[name.len()] == 0)
+        {
             Some(at) => at,
             None => {
                 let at = self.strings.len();
@@ -120,6 +124,11 @@ impl Dt {
 /// core, 1 GiB at 0x40000000, and `body` for the nodes under test. The
 /// console must come from `body`.
 pub fn machine(body: impl FnOnce(&mut Dt)) -> Vec<u8> {
+    machine_with_timer(&[1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4], body)
+}
+
+/// [`machine`] with the timer's `interrupts` cells given.
+pub fn machine_with_timer(timer: &[u32], body: impl FnOnce(&mut Dt)) -> Vec<u8> {
     let mut dt = Dt::new();
     dt.begin("")
         .cells("#address-cells", &[2])
@@ -134,15 +143,23 @@ pub fn machine(body: impl FnOnce(&mut Dt)) -> Vec<u8> {
         .strs("compatible", &["arm,cortex-a15-gic"])
         .cells("#interrupt-cells", &[3])
         .prop("interrupt-controller", &[])
-        .cells("reg", &[0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000])
+        .cells(
+            "reg",
+            &[0, 0x0800_0000, 0, 0x1_0000, 0, 0x0801_0000, 0, 0x1_0000],
+        )
         .cells("phandle", &[1])
         .end();
     dt.begin("timer")
         .strs("compatible", &["arm,armv8-timer"])
-        .cells("interrupts", &[1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4])
+        .cells("interrupts", timer)
         .end();
-    dt.begin("cpus").cells("#address-cells", &[1]).cells("#size-cells", &[0]);
-    dt.begin("cpu@0").strs("device_type", &["cpu"]).cells("reg", &[0]).end();
+    dt.begin("cpus")
+        .cells("#address-cells", &[1])
+        .cells("#size-cells", &[0]);
+    dt.begin("cpu@0")
+        .strs("device_type", &["cpu"])
+        .cells("reg", &[0])
+        .end();
     dt.end();
     body(&mut dt);
     dt.end();
@@ -156,3 +173,56 @@ pub fn pl011(dt: &mut Dt, base: u32) {
         .cells("reg", &[0, base, 0, 0x1000])
         .end();
 }
+
+pub const fn region(base: u64, size: u64) -> Region {
+    Region { base, size }
+}
+
+pub fn uart(base: u64, size: u64) -> Uart {
+    Uart {
+        kind: UartKind::Pl011,
+        base,
+        size,
+        clock_hz: None,
+    }
+}
+
+pub fn ok(dtb: &[u8]) -> platform::Platform {
+    platform::parse(dtb).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// A `/soc`-style bus (1 address cell, 1 size cell) under the root with
+/// `ranges`, holding `inner`.
+pub fn soc(dt: &mut Dt, ranges: Option<&[u32]>, inner: impl FnOnce(&mut Dt)) {
+    dt.begin("soc")
+        .cells("#address-cells", &[1])
+        .cells("#size-cells", &[1]);
+    if let Some(r) = ranges {
+        dt.cells("ranges", r);
+    }
+    inner(dt);
+    dt.end();
+}
+
+pub fn soc_pl011(dt: &mut Dt, name: &str, base: u32) {
+    dt.begin(name)
+        .strs("compatible", &["arm,pl011"])
+        .cells("reg", &[base, 0x200])
+        .end();
+}
+
+/// The Raspberry Pi 4's `/soc` ranges.
+pub const PI_RANGES: &[u32] = &[
+    0x7e00_0000,
+    0,
+    0xfe00_0000,
+    0x0180_0000, //
+    0x7c00_0000,
+    0,
+    0xfc00_0000,
+    0x0200_0000, //
+    0x4000_0000,
+    0,
+    0xff80_0000,
+    0x0080_0000,
+];

@@ -1,0 +1,241 @@
+//! Nodes and properties of a checked blob: depth-first walks, the
+//! lookups the interpretation needs (by path, phandle, `compatible`), and
+//! reading property values.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
+
+use super::blob::{be32, cstr, Blob, Prop, Token, MAX_DEPTH};
+
+impl<'a> Blob<'a> {
+    /// The root node.
+    pub fn root(&self) -> Option<Node<'a>> {
+        self.nodes().next()
+    }
+
+    /// Every node, depth first, in blob order.
+    pub fn nodes(&self) -> Nodes<'a> {
+        Nodes {
+            blob: *self,
+            at: 0,
+            stack: [0; MAX_DEPTH],
+            depth: 0,
+            floor: 0,
+            only: None,
+        }
+    }
+
+    /// The node with a `phandle` (or legacy `linux,phandle`) of `phandle`.
+    pub fn by_phandle(&self, phandle: u32) -> Option<Node<'a>> {
+        if phandle == 0 || phandle == u32::MAX {
+            return None;
+        }
+        self.nodes().find(|n| {
+            n.props().any(|p| {
+                (self.name_is(p.name_offset, "phandle")
+                    || self.name_is(p.name_offset, "linux,phandle"))
+                    && u32_value(p.value) == Some(phandle)
+            })
+        })
+    }
+
+    /// Every available node compatible with any of `with`, in blob order.
+    pub fn compatible(&self, with: &'a [&'a str]) -> impl Iterator<Item = Node<'a>> + 'a {
+        self.nodes()
+            .filter(move |n| n.compatible_with(with) && n.available())
+    }
+
+    /// The node at an absolute path such as `/soc/serial@7e201000`. A path
+    /// component without a unit address also matches `name@unit`.
+    pub fn by_path(&self, path: &str) -> Option<Node<'a>> {
+        let rest = path.strip_prefix('/')?;
+        let mut node = self.root()?;
+        for component in rest.split('/').filter(|c| !c.is_empty()) {
+            node = node.children().find(|c| {
+                c.name == component
+                    || (!component.contains('@') && c.name.split('@').next() == Some(component))
+            })?;
+        }
+        Some(node)
+    }
+}
+
+/// A `u32` property value (exactly one cell).
+pub(super) fn u32_value(value: &[u8]) -> Option<u32> {
+    if value.len() == 4 {
+        be32(value, 0)
+    } else {
+        None
+    }
+}
+
+/// The strings of a string-list property (`compatible`), as bytes.
+pub(super) fn strings(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == 0).filter(|s| !s.is_empty())
+}
+
+/// The first string of a string property.
+pub(super) fn first_str(value: &[u8]) -> Option<&str> {
+    core::str::from_utf8(strings(value).next()?).ok()
+}
+
+/// One node. Cheap to copy: it records where it is, not what it holds.
+#[derive(Clone, Copy)]
+pub(super) struct Node<'a> {
+    blob: Blob<'a>,
+    /// Offset of this node's `FDT_BEGIN_NODE` token: its identity.
+    begin: u32,
+    /// Offset of the first token after the name (the first property).
+    body: usize,
+    /// `FDT_BEGIN_NODE` offsets of the ancestors, root first.
+    ancestors: [u32; MAX_DEPTH],
+    /// How many entries of `ancestors` are used (0 for the root).
+    depth: usize,
+    /// `name@unit-address`; empty for the root.
+    pub name: &'a str,
+}
+
+impl<'a> Node<'a> {
+    /// The node whose `FDT_BEGIN_NODE` is at `begin`.
+    fn at(blob: Blob<'a>, begin: u32, ancestors: [u32; MAX_DEPTH], depth: usize) -> Option<Self> {
+        let (token, body) = blob.token(begin as usize)?;
+        if !matches!(token, Token::BeginNode) {
+            return None;
+        }
+        let name = cstr(blob.structs, (begin as usize).checked_add(4)?)?;
+        Some(Self {
+            blob,
+            begin,
+            body,
+            ancestors,
+            depth,
+            name,
+        })
+    }
+
+    /// Whether `self` and `other` are the same node.
+    pub fn is(&self, other: &Node<'_>) -> bool {
+        self.begin == other.begin
+    }
+
+    /// The containing node; `None` for the root.
+    pub fn parent(&self) -> Option<Node<'a>> {
+        let depth = self.depth.checked_sub(1)?;
+        let begin = *self.ancestors.get(depth)?;
+        Node::at(self.blob, begin, self.ancestors, depth)
+    }
+
+    /// The properties, in blob order.
+    fn props(&self) -> impl Iterator<Item = Prop<'a>> + 'a {
+        let blob = self.blob;
+        let mut at = Some(self.body);
+        core::iter::from_fn(move || loop {
+            let (token, next) = blob.token(at?)?;
+            at = Some(next);
+            match token {
+                Token::Nop => {}
+                Token::Prop(prop) => return Some(prop),
+                _ => {
+                    at = None;
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The value of property `name`.
+    pub fn prop(&self, name: &str) -> Option<&'a [u8]> {
+        let blob = self.blob;
+        self.props()
+            .find(|p| blob.name_is(p.name_offset, name))
+            .map(|p| p.value)
+    }
+
+    /// Whether the `compatible` list holds any of `with`.
+    pub fn compatible_with(&self, with: &[&str]) -> bool {
+        self.prop("compatible")
+            .is_some_and(|v| strings(v).any(|s| with.iter().any(|w| w.as_bytes() == s)))
+    }
+
+    /// Whether the node is in use: `status` absent, `"okay"` or `"ok"`, as
+    /// Linux's `of_device_is_available` decides. `"disabled"`, `"reserved"`
+    /// (owned by other software) and `"fail"` all mean: do not touch.
+    pub fn available(&self) -> bool {
+        match self.prop("status") {
+            None => true,
+            Some(v) => matches!(first_str(v), Some("okay" | "ok")),
+        }
+    }
+
+    /// The direct children, in blob order.
+    pub fn children(&self) -> Nodes<'a> {
+        let mut stack = self.ancestors;
+        let depth = match stack.get_mut(self.depth) {
+            Some(slot) => {
+                *slot = self.begin;
+                self.depth.saturating_add(1)
+            }
+            // Unreachable after `check_grammar`; yields nothing.
+            None => 0,
+        };
+        Nodes {
+            blob: self.blob,
+            at: if depth == 0 { usize::MAX } else { self.body },
+            stack,
+            depth,
+            floor: depth,
+            only: Some(depth),
+        }
+    }
+}
+
+/// A depth-first walk over nodes (all of them, or one node's children).
+pub(super) struct Nodes<'a> {
+    blob: Blob<'a>,
+    at: usize,
+    stack: [u32; MAX_DEPTH],
+    /// Nodes currently open.
+    depth: usize,
+    /// Stop at the `FDT_END_NODE` that would close below this depth.
+    floor: usize,
+    /// Yield only nodes with this many ancestors.
+    only: Option<usize>,
+}
+
+impl<'a> Iterator for Nodes<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        loop {
+            let Some((token, next)) = self.blob.token(self.at) else {
+                self.at = usize::MAX;
+                return None;
+            };
+            let here = self.at;
+            self.at = next;
+            match token {
+                Token::BeginNode => {
+                    let node =
+                        Node::at(self.blob, u32::try_from(here).ok()?, self.stack, self.depth)?;
+                    *self.stack.get_mut(self.depth)? = node.begin;
+                    self.depth = self.depth.checked_add(1)?;
+                    if self.only.is_none_or(|d| d == node.depth) {
+                        return Some(node);
+                    }
+                }
+                Token::EndNode if self.depth > self.floor => {
+                    self.depth = self.depth.saturating_sub(1)
+                }
+                Token::EndNode | Token::End => {
+                    self.at = usize::MAX;
+                    return None;
+                }
+                Token::Prop(_) | Token::Nop => {}
+            }
+        }
+    }
+}
