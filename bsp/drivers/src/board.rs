@@ -25,6 +25,12 @@ pub trait Board {
     const UART_CLOCK_HZ: u32;
     /// Clock of the BCM2835 mini UART's baud generator (VPU core clock).
     const AUX_CLOCK_HZ: u32;
+    /// Routes the console UART to the pins a user connects to, given the
+    /// mapped GPIO block if the DTB names one. Runs before the console is
+    /// programmed.
+    fn route_console(gpio: Option<usize>) {
+        let _ = gpio;
+    }
     /// Ends the run with `code` (0 = success) and never returns.
     fn power_off(how: &PowerOff, code: u32) -> !;
 }

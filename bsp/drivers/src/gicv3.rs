@@ -187,8 +187,7 @@ impl GicV3 {
     /// in group 1, then the system-register CPU interface on.
     pub fn init_cpu(&self) {
         let rd = self.rd();
-        rd.waker
-            .set(rd.waker.get() & !GICR_WAKER_PROCESSOR_SLEEP);
+        rd.waker.set(rd.waker.get() & !GICR_WAKER_PROCESSOR_SLEEP);
         while rd.waker.get() & GICR_WAKER_CHILDREN_ASLEEP != 0 {}
         let s = self.sgi();
         s.icenabler0.set(u32::MAX);

@@ -8,6 +8,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod bcm_gpio;
 pub mod bcm_watchdog;
 pub mod board;
 pub mod gicv2;

@@ -154,6 +154,9 @@ pub struct Platform {
     /// BCM2835 power-management / watchdog block (`brcm,bcm2835-pm-wdt` or
     /// `brcm,bcm2835-pm`), used to reset or halt a Raspberry Pi.
     pub watchdog: Option<Region>,
+    /// BCM2835/BCM2711 GPIO block (`brcm,bcm2711-gpio`), whose pin
+    /// functions route UART0 to the header on a Raspberry Pi.
+    pub bcm_gpio: Option<Region>,
 }
 
 /// Why a DTB could not be interpreted.

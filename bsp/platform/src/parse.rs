@@ -40,6 +40,7 @@ const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
 const PSCI_0_2: &[&str] = &["arm,psci-0.2", "arm,psci-1.0"];
 const VIRTIO_MMIO: &[&str] = &["virtio,mmio"];
 const WATCHDOG: &[&str] = &["brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"];
+const BCM_GPIO: &[&str] = &["brcm,bcm2711-gpio", "brcm,bcm2835-gpio"];
 
 /// SMC64 `CPU_ON`, the standard ID since PSCI 0.2.
 const PSCI_CPU_ON: u32 = 0xC400_0003;
@@ -72,6 +73,10 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         log,
         virtio_mmio: virtio_mmio(&blob, &gic_node)?,
         watchdog: first_available(&blob, WATCHDOG)
+            .map(|n| reg(&n, 0))
+            .transpose()?
+            .flatten(),
+        bcm_gpio: first_available(&blob, BCM_GPIO)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),

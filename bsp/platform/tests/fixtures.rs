@@ -79,6 +79,8 @@ fn assert_pi_common(p: &Platform) {
     assert!(p.virtio_mmio.is_empty());
     // /soc/watchdog@7e100000, first `reg` entry ("pm"): PM_RSTC is +0x1c.
     assert_eq!(p.watchdog, Some(region(0xfe10_0000, 0x114)));
+    // /soc/gpio@7e200000, reg <0x7e200000 0xb4> through /soc's ranges.
+    assert_eq!(p.bcm_gpio, Some(region(0xfe20_0000, 0xb4)));
 }
 
 #[test]
@@ -150,6 +152,7 @@ fn assert_virt_common(p: &Platform) {
     assert_eq!(p.console, VIRT_UART0);
     assert_virt_virtio(p);
     assert_eq!(p.watchdog, None);
+    assert_eq!(p.bcm_gpio, None);
 }
 
 #[test]

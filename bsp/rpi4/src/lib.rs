@@ -19,6 +19,19 @@ impl Board for RaspberryPi4 {
     /// `core_freq` default of the Pi 4 firmware.
     const AUX_CLOCK_HZ: u32 = 500_000_000;
 
+    /// UART0 to GPIO 14 (TXD0) / 15 (RXD0), function ALT0, pull-up on RX so
+    /// an unconnected line reads idle. Same effect as `dtoverlay=disable-bt`.
+    fn route_console(gpio: Option<usize>) {
+        use drivers::bcm_gpio::{BcmGpio, Function, Pull};
+        let Some(base) = gpio else { return };
+        // Safety: `base` is the device-mapped GPIO page (kernel device map).
+        let g = unsafe { BcmGpio::new(base) };
+        g.set_pull(14, Pull::None);
+        g.set_pull(15, Pull::Up);
+        g.set_function(14, Function::Alt0);
+        g.set_function(15, Function::Alt0);
+    }
+
     /// Semihosting `SYS_EXIT(code)` first: under QEMU that ends the run with
     /// the status. On a board it is an undefined instruction the kernel
     /// skips; then the watchdog resets the SoC into the firmware's halt

@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn decodes_undefined_and_brk() {
-        assert_eq!(class_name(class(0x0200_0000)), "unknown reason (undefined instruction)");
+        assert_eq!(
+            class_name(class(0x0200_0000)),
+            "unknown reason (undefined instruction)"
+        );
         assert_eq!(class_name(class(0xf200_0000)), "BRK instruction");
     }
 }

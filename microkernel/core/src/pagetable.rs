@@ -220,14 +220,13 @@ fn map_one(
 /// and the descriptor that maps it, or `None` when unmapped.
 pub fn translate(mem: &mut impl TableMemory, root: u64, va: u64) -> Option<(u64, u64)> {
     let mut table = root;
-    for level in 0..4 {
+    for (level, &s) in LEVEL_SIZE.iter().enumerate() {
         let entry = mem.table(table)[index(va, level)];
         if entry & VALID == 0 {
             return None;
         }
         let is_leaf = level == 3 || entry & TABLE_OR_PAGE == 0;
         if is_leaf {
-            let s = LEVEL_SIZE[level];
             return Some(((entry & OA_MASK & !(s - 1)) | (va & (s - 1)), entry));
         }
         table = entry & OA_MASK;

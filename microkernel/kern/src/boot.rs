@@ -42,7 +42,10 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
     let size = unsafe { platform::dtb_size(va as *const u8) }
         .unwrap_or_else(|| panic!("no DTB at {:#x} (bad magic)", dtb_pa));
     if size as u64 > room {
-        panic!("DTB at {:#x} is {} bytes: too large for the boot window", dtb_pa, size);
+        panic!(
+            "DTB at {:#x} is {} bytes: too large for the boot window",
+            dtb_pa, size
+        );
     }
     // Safety: `size` bytes from `va` are mapped read-only and nothing
     // writes the DTB.
@@ -54,7 +57,11 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
 extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
     percore::install(0, arch::mpidr());
     mm::set_kernel_phys(phys_base);
-    let early = mmu::map_window(WINDOW_EARLY_CONSOLE, board::Current::EARLY_CONSOLE, Attrs::DEVICE);
+    let early = mmu::map_window(
+        WINDOW_EARLY_CONSOLE,
+        board::Current::EARLY_CONSOLE,
+        Attrs::DEVICE,
+    );
     crate::console::init_early(early as usize);
 
     let dtb = map_dtb(dtb_pa);
@@ -63,7 +70,10 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
         Err(e) => panic!("DTB at {:#x}: {:?}", dtb_pa, e),
     };
     if p.cpus.first().map(|c| c.mpidr) != Some(arch::mpidr()) {
-        panic!("boot core MPIDR {:#x} is not the DTB's first cpu", arch::mpidr());
+        panic!(
+            "boot core MPIDR {:#x} is not the DTB's first cpu",
+            arch::mpidr()
+        );
     }
     mm::init_frames(p, dtb_pa, dtb.len() as u64);
     let ttbr1 = mmu::build_kernel_tables(p);
@@ -72,6 +82,7 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
     // The boot window is gone: point the panic path at the device map.
     crate::console::init_early(device_va(p.console.base));
 
+    board::Current::route_console(p.bcm_gpio.map(|r| device_va(r.base)));
     let clock = p.console.clock_hz.unwrap_or(board::Current::UART_CLOCK_HZ);
     crate::console::init(device_va(p.console.base), clock);
     if let Some(log) = &p.log {

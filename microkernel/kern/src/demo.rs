@@ -38,7 +38,11 @@ fn wait_for_timer(id: usize) {
         wfi();
     }
     me.timer_ok.store(true, Ordering::Relaxed);
-    kprintln!("core {} timer ok ({} ticks)", id, me.ticks.load(Ordering::Relaxed));
+    kprintln!(
+        "core {} timer ok ({} ticks)",
+        id,
+        me.ticks.load(Ordering::Relaxed)
+    );
     TIMERS_OK.fetch_add(1, Ordering::AcqRel);
     sev();
 }

@@ -13,7 +13,11 @@ const TIMER_PRIORITY: u8 = 0x80;
 
 enum Gic {
     V2(GicV2),
-    V3 { dist: usize, redist: usize, redist_size: usize },
+    V3 {
+        dist: usize,
+        redist: usize,
+        redist_size: usize,
+    },
 }
 
 static GIC: spin::Once<Gic> = spin::Once::new();
@@ -40,9 +44,20 @@ pub fn init_global(p: &platform::Platform) {
     });
     match g {
         Gic::V2(v2) => v2.init_distributor(),
-        Gic::V3 { dist, redist, redist_size } => {
+        Gic::V3 {
+            dist,
+            redist,
+            redist_size,
+        } => {
             // Safety: device-mapped GIC regions from the DTB.
-            let v3 = unsafe { GicV3::new(*dist, *redist, *redist_size, percore::this().mpidr.load(Ordering::Relaxed)) };
+            let v3 = unsafe {
+                GicV3::new(
+                    *dist,
+                    *redist,
+                    *redist_size,
+                    percore::this().mpidr.load(Ordering::Relaxed),
+                )
+            };
             match v3 {
                 Ok(v3) => v3.init_distributor(),
                 Err(e) => panic!("GICv3: {:?} for core 0", e),
@@ -60,12 +75,17 @@ pub fn init_this_core() {
             v2.init_cpu();
             v2.enable(timer, TIMER_PRIORITY);
         }
-        Gic::V3 { dist, redist, redist_size } => {
+        Gic::V3 {
+            dist,
+            redist,
+            redist_size,
+        } => {
             let mpidr = me.mpidr.load(Ordering::Relaxed);
             // Safety: device-mapped GIC regions from the DTB.
             let v3 = unsafe { GicV3::new(*dist, *redist, *redist_size, mpidr) }
                 .unwrap_or_else(|e| panic!("GICv3: {:?} for MPIDR {:#x}", e, mpidr));
-            me.redistributor.store(v3.redistributor(), Ordering::Relaxed);
+            me.redistributor
+                .store(v3.redistributor(), Ordering::Relaxed);
             v3.init_cpu();
             v3.enable(timer, TIMER_PRIORITY, mpidr);
         }

@@ -51,7 +51,7 @@ pub fn try_this() -> Option<&'static PerCore> {
     let base = CORES.as_ptr() as usize;
     let end = base + core::mem::size_of_val(&CORES);
     // TPIDR_EL1 is UNKNOWN at reset: trust it only if it points at a block.
-    if p >= base && p < end && (p - base) % core::mem::size_of::<PerCore>() == 0 {
+    if p >= base && p < end && (p - base).is_multiple_of(core::mem::size_of::<PerCore>()) {
         // Safety: `p` is the address of an element of `CORES`.
         Some(unsafe { &*(p as *const PerCore) })
     } else {

@@ -68,7 +68,10 @@ pub fn start_secondaries(p: &Platform, ttbr1: u64) -> usize {
                 };
                 let r = drivers::psci::cpu_on(conduit, psci.cpu_on, cpu.mpidr, entry, 0);
                 if r != drivers::psci::SUCCESS {
-                    panic!("PSCI CPU_ON core {} (MPIDR {:#x}) failed: {}", i, cpu.mpidr, r);
+                    panic!(
+                        "PSCI CPU_ON core {} (MPIDR {:#x}) failed: {}",
+                        i, cpu.mpidr, r
+                    );
                 }
             }
             EnableMethod::SpinTable { release_addr } => {

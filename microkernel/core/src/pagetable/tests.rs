@@ -152,7 +152,14 @@ fn overlap_and_misalignment_are_refused() {
 fn running_out_of_tables_is_an_error() {
     let (mut m, root) = SimMemory::new(2);
     assert_eq!(
-        map(&mut m, root, 0xffff_0000_0000_0000, 0, 0x1000, Attrs::KERNEL_RW),
+        map(
+            &mut m,
+            root,
+            0xffff_0000_0000_0000,
+            0,
+            0x1000,
+            Attrs::KERNEL_RW
+        ),
         Err(MapError::OutOfTables)
     );
 }

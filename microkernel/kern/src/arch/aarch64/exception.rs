@@ -70,7 +70,11 @@ fn unexpected(kind: u64, frame: &Frame) -> ! {
     }
     let (esr, far) = read_esr_far();
     let ec = esr::class(esr);
-    let detail = if esr::is_abort(ec) { esr::abort_status(esr) } else { "" };
+    let detail = if esr::is_abort(ec) {
+        esr::abort_status(esr)
+    } else {
+        ""
+    };
     crate::console::print_unlocked(format_args!(
         "\nEXCEPTION on core {} at EL{}: {} (EC {:#04x}) {}\n  \
          kind: {}\n  ESR={:#018x} FAR={:#018x} ELR={:#018x} SPSR={:#010x}\n",

@@ -125,7 +125,14 @@ pub fn build_kernel_tables(p: &Platform) -> u64 {
         let top = mm::stack_top(id);
         check(
             "stack",
-            pagetable::map(m, root, top - mm::STACK_SIZE, frames, mm::STACK_SIZE, Attrs::KERNEL_RW),
+            pagetable::map(
+                m,
+                root,
+                top - mm::STACK_SIZE,
+                frames,
+                mm::STACK_SIZE,
+                Attrs::KERNEL_RW,
+            ),
         );
     }
     root
@@ -146,8 +153,15 @@ fn devices(p: &Platform) -> impl Iterator<Item = (u64, u64)> + '_ {
         [(u.base, u.size)].into_iter().chain(aux)
     });
     let wdog = p.watchdog.iter().map(|r| (r.base, r.size));
+    // The whole page: the BCM2711 pull registers lie past the DTB's size.
+    let gpio = p.bcm_gpio.iter().map(|r| (r.base, r.size.max(PAGE)));
     let virtio = p.virtio_mmio.iter().map(|v| (v.region.base, v.region.size));
-    gic.into_iter().chain(console).chain(log).chain(wdog).chain(virtio)
+    gic.into_iter()
+        .chain(console)
+        .chain(log)
+        .chain(wdog)
+        .chain(gpio)
+        .chain(virtio)
 }
 
 /// Switches this core's TTBR1 to `root` (same VA->PA for everything the
