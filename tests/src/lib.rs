@@ -1,0 +1,181 @@
+//! The QEMU test suite as data: a table of cases ([`CASES`]) and the checkers
+//! that judge one run ([`check`]).
+//!
+//! Each case names an image (`images/<name>.toml`), a machine in the terms of
+//! `cargo xtask qemu` flags, a hard timeout and what a passing run looks like.
+//! `cargo xtask test` builds each distinct (image, board) once, boots every
+//! case in QEMU and hands the [`Outcome`] (exit, console text, decoded defmt
+//! lines) to [`check`]. Nothing here starts a process, so the checkers are unit
+//! tested on the host with canned console text, good and bad.
+
+use core::fmt;
+use core::time::Duration;
+
+mod cases;
+mod check;
+
+pub use cases::CASES;
+pub use check::check;
+
+/// QEMU's `-icount` value for cases with [`Case::icount`]: one instruction
+/// per virtual nanosecond, never sleeping, so guest time is deterministic.
+pub const ICOUNT: &str = "shift=0,align=off,sleep=off";
+
+/// One QEMU test case: an image booted on one machine configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    /// Unique name, shown in the progress line (`test NAME ... ok`).
+    pub name: &'static str,
+    /// Image name: `images/<image>.toml`.
+    pub image: &'static str,
+    /// Board, as for `--board`: `virt` or `rpi4`.
+    pub board: &'static str,
+    /// Number of cores, as for `--smp`; the checkers expect this many.
+    pub smp: u32,
+    /// CPU model, as for `--cpu` (`None`: the board's default).
+    pub cpu: Option<&'static str>,
+    /// GIC version, as for `--gic` (`None`: the board's default).
+    pub gic: Option<u8>,
+    /// Enter the kernel at EL2 (`--el2`; virt only, rpi4 always enters at EL2).
+    pub el2: bool,
+    /// RAM size, as for `--mem` (`None`: the board's default).
+    pub mem: Option<&'static str>,
+    /// Wall-clock limit; QEMU is killed when it runs out.
+    pub timeout: Duration,
+    /// Run with `-icount` [`ICOUNT`] (deterministic guest time).
+    pub icount: bool,
+    /// What the run must show to pass.
+    pub expect: Expect,
+    /// defmt lines that must have been decoded from the log UART.
+    pub defmt: &'static [LogExpect],
+}
+
+impl Case {
+    /// The defaults a case in [`CASES`] starts from (`..Case::BASE`).
+    pub const BASE: Case = Case {
+        name: "",
+        image: "default",
+        board: "virt",
+        smp: 4,
+        cpu: None,
+        gic: None,
+        el2: false,
+        mem: None,
+        timeout: Duration::from_secs(60),
+        icount: false,
+        expect: Expect::Boot,
+        defmt: &[],
+    };
+
+    /// The `cargo xtask qemu` flags that reproduce this case by hand.
+    pub fn qemu_flags(&self) -> Vec<String> {
+        let mut flags = vec![
+            "--board".to_string(),
+            self.board.to_string(),
+            "--smp".to_string(),
+            self.smp.to_string(),
+        ];
+        if let Some(cpu) = self.cpu {
+            flags.extend(["--cpu".to_string(), cpu.to_string()]);
+        }
+        if let Some(gic) = self.gic {
+            flags.extend(["--gic".to_string(), gic.to_string()]);
+        }
+        if self.el2 {
+            flags.push("--el2".to_string());
+        }
+        if let Some(mem) = self.mem {
+            flags.extend(["--mem".to_string(), mem.to_string()]);
+        }
+        flags.extend(["--image".to_string(), self.image.to_string()]);
+        if self.icount {
+            flags.extend(["--", "-icount", ICOUNT].map(String::from));
+        }
+        flags
+    }
+}
+
+/// What a passing run looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The boot contract: every `core i online`, then `all n cores online`,
+    /// every `core i timer ok`; no panic or exception; exit status 0.
+    Boot,
+    /// A non-zero exit and a `PANIC on core N at FILE:LINE:COL: MESSAGE` line
+    /// whose message contains this text.
+    Panic(&'static str),
+    /// A non-zero exit and an `EXCEPTION on core N` line followed by the
+    /// ESR, FAR and ELR values.
+    Fault,
+    /// The run must hit its timeout, and the console shown must contain
+    /// this line (so a hang is reported at its timeout with the console).
+    Hang(&'static str),
+}
+
+/// A line the decoded defmt log must contain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogExpect {
+    /// Level as the decoder names it: `TRACE`, `DEBUG`, `INFO`, `WARN`, `ERROR`.
+    pub level: &'static str,
+    /// Text the message must contain.
+    pub contains: &'static str,
+}
+
+/// How a QEMU run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// QEMU exited with this status (PSCI SYSTEM_OFF: 0; semihosting
+    /// SYS_EXIT: the guest's code).
+    Code(i32),
+    /// QEMU was killed by this signal (not by the harness).
+    Signal(i32),
+    /// The harness killed QEMU when the case's timeout ran out.
+    Timeout,
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exit status {code}"),
+            Exit::Signal(sig) => write!(f, "killed by signal {sig}"),
+            Exit::Timeout => write!(f, "timeout"),
+        }
+    }
+}
+
+/// One decoded defmt frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// The timestamp as the decoder formats it (empty if the kernel has none).
+    pub timestamp: String,
+    /// `TRACE`..`ERROR`, or empty for `println!` frames.
+    pub level: String,
+    /// The formatted message.
+    pub message: String,
+}
+
+impl fmt::Display for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.timestamp.is_empty() {
+            write!(f, "[{}] ", self.timestamp)?;
+        }
+        if !self.level.is_empty() {
+            write!(f, "{:<5} ", self.level)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Everything the harness observed of one run.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// How QEMU ended.
+    pub exit: Exit,
+    /// The console UART's output, as received.
+    pub console: String,
+    /// The frames decoded from the log UART.
+    pub log: Vec<LogLine>,
+    /// Raw bytes received on the log UART (to tell "nothing sent" from
+    /// "sent but undecodable").
+    pub log_bytes: usize,
+}

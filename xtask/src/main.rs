@@ -1,1 +1,84 @@
-fn main() {}
+//! `cargo xtask`: the project's host tool (run through the alias in
+//! `.cargo/config.toml`).
+//!
+//! - `doctor`: check (and where possible install) QEMU >= 9.0;
+//! - `qemu`: build an image for a board, pack it and boot it in QEMU, with
+//!   the console on the terminal and the defmt log decoded beside it;
+//! - `test`: the host unit tests, then the QEMU test suite (`qemu-tests`).
+//!
+//! Every error is one line on stderr. A mistake in the arguments exits with
+//! status 2 (as clap's own errors do); `qemu` exits with QEMU's status.
+
+mod build;
+mod cli;
+mod defmt;
+mod doctor;
+mod image;
+mod qemu;
+mod test;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Machine, QemuArgs, UsageError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    qemu::install_interrupt_handler();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let root = build::workspace_root();
+    match cli.command {
+        Command::Doctor(args) => {
+            doctor::run(args.dry_run, false)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Qemu(args) => run_qemu(&root, &args),
+        Command::Test(args) => test::run(&root, &args),
+    }
+}
+
+fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
+    // Validate everything before building anything.
+    let machine = Machine::from_args(&args.machine)?;
+    let image_name = args.machine.image.as_deref().unwrap_or("default");
+    let image = image::select(root, image_name, machine.board)?;
+    doctor::run(false, true)?;
+    let built = build::build(root, &image, machine.board)?;
+    let spec = qemu::RunSpec {
+        root,
+        machine: &machine,
+        built: &built,
+        interactive: true,
+        gdb: args.gdb,
+        icount: false,
+        extra: &args.qemu_args,
+        timeout: None,
+    };
+    let result = qemu::run(&spec)?;
+    if let Some(warning) = result.log.warning() {
+        eprintln!("warning: {warning}");
+    }
+    if result.exit != qemu_tests::Exit::Code(0) {
+        eprintln!("qemu: {}", result.exit);
+    }
+    Ok(ExitCode::from(qemu::exit_code(result.exit)))
+}

@@ -55,6 +55,7 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
 /// Rust entry of the boot core, called by boot.s at EL1 with the MMU on.
 #[no_mangle]
 extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
+    let t_rust = drivers::timer::now();
     percore::install(0, arch::mpidr());
     mm::set_kernel_phys(phys_base);
     let early = mmu::map_window(
@@ -75,9 +76,11 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
             arch::mpidr()
         );
     }
+    let t_parsed = drivers::timer::now();
     mm::init_frames(p, dtb_pa, dtb.len() as u64);
     let ttbr1 = mmu::build_kernel_tables(p);
     mmu::switch_kernel_tables(ttbr1);
+    let t_mapped = drivers::timer::now();
     TABLES_LIVE.store(true, Ordering::Release);
     // The boot window is gone: point the panic path at the device map.
     crate::console::init_early(device_va(p.console.base));
@@ -99,6 +102,13 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
         );
     }
     defmt::info!("defmt log online");
+    let us = drivers::timer::ticks_to_us;
+    defmt::info!(
+        "boot phases (us after reset): Rust entry {=u64}, DTB parsed {=u64}, kernel map live {=u64}",
+        us(t_rust),
+        us(t_parsed),
+        us(t_mapped)
+    );
     defmt::info!(
         "board {=str}, {=usize} cores, {=u64} MiB RAM, kernel at {=u64:#x}",
         board::Current::NAME,

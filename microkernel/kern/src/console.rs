@@ -56,9 +56,30 @@ pub fn print(args: fmt::Arguments) {
     irq_restore(daif);
 }
 
-/// Prints without the lock, for the panic path: another core may hold the
-/// lock forever if it died holding it. Returns false when there is no
-/// console at all.
+/// How long the panic path waits for a line in progress on another core.
+const TAKEOVER_WAIT_US: u64 = 100_000;
+
+/// Takes the console for good, for the panic path: waits (bounded) for
+/// another core to finish its line, then keeps the lock so nothing else is
+/// printed after the report. If the holder never lets go (it may have died
+/// holding it), the report is printed anyway.
+pub fn take_over() {
+    let start = drivers::timer::now();
+    loop {
+        if let Some(guard) = LOCK.try_lock() {
+            core::mem::forget(guard);
+            return;
+        }
+        let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));
+        if waited > TAKEOVER_WAIT_US {
+            return;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Prints without taking the lock: for the panic path after [`take_over`].
+/// Returns false when there is no console at all.
 pub fn print_unlocked(args: fmt::Arguments) -> bool {
     let Some(uart) = uart_at(CONSOLE_VA.load(Ordering::Acquire)) else {
         return false;

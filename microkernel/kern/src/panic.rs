@@ -16,10 +16,15 @@ pub const PANIC_STATUS: u32 = 101;
 /// Exit status of an unexpected exception.
 pub const EXCEPTION_STATUS: u32 = 102;
 
-/// Only the first failing core reports; the others stop here.
+/// Only the first failing core reports (and gets the console to itself);
+/// the others stop here.
 pub fn claim() -> bool {
     irq_save();
-    !PANICKING.swap(true, Ordering::AcqRel)
+    let first = !PANICKING.swap(true, Ordering::AcqRel);
+    if first {
+        crate::console::take_over();
+    }
+    first
 }
 
 /// Stops this core for good.

@@ -1,0 +1,190 @@
+//! The table of QEMU test cases.
+//!
+//! The boot cases form a matrix in which every value appears at least once:
+//! virt with 1, 2, 4 and 8 cores; Cortex-A53, A57, A72 and `max`; GICv2 and
+//! GICv3; entry at EL1 and at EL2; 256 MiB, the default 1 GiB and 4 GiB of
+//! RAM; and the Raspberry Pi 4. The demo images then prove that a panic, an
+//! unexpected exception and a hang are each reported as failures.
+
+use core::time::Duration;
+
+use crate::{Case, Expect, LogExpect};
+
+/// The kernel logs this from core 0 once the log UART is up: a build whose
+/// frames do not decode (no `defmt.x`, wrong table) fails these cases.
+const LOG_ONLINE: &[LogExpect] = &[LogExpect {
+    level: "INFO",
+    contains: "defmt log online",
+}];
+
+/// Every QEMU test case, in the order `cargo xtask test` runs them.
+pub const CASES: &[Case] = &[
+    Case {
+        name: "boot-virt-smp1-a53-gic2-256m",
+        smp: 1,
+        cpu: Some("cortex-a53"),
+        gic: Some(2),
+        mem: Some("256M"),
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp2-a57-gic3-el2",
+        smp: 2,
+        cpu: Some("cortex-a57"),
+        gic: Some(3),
+        el2: true,
+        // One case runs with deterministic guest time, so that mode stays working.
+        icount: true,
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp4-a72-gic3",
+        smp: 4,
+        cpu: Some("cortex-a72"),
+        gic: Some(3),
+        defmt: LOG_ONLINE,
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp8-max-gic3-4g-el2",
+        smp: 8,
+        cpu: Some("max"),
+        gic: Some(3),
+        el2: true,
+        mem: Some("4G"),
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp4-a72-gic2-el2",
+        smp: 4,
+        cpu: Some("cortex-a72"),
+        gic: Some(2),
+        el2: true,
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp8-a53-gic2",
+        smp: 8,
+        cpu: Some("cortex-a53"),
+        gic: Some(2),
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-rpi4",
+        board: "rpi4",
+        smp: 4,
+        defmt: LOG_ONLINE,
+        ..Case::BASE
+    },
+    Case {
+        name: "panic-virt",
+        image: "panic",
+        expect: Expect::Panic("deliberate panic"),
+        ..Case::BASE
+    },
+    Case {
+        name: "panic-rpi4",
+        image: "panic",
+        board: "rpi4",
+        expect: Expect::Panic("deliberate panic"),
+        ..Case::BASE
+    },
+    Case {
+        name: "fault-virt",
+        image: "fault",
+        expect: Expect::Fault,
+        ..Case::BASE
+    },
+    Case {
+        name: "hang-virt",
+        image: "hang",
+        timeout: Duration::from_secs(8),
+        expect: Expect::Hang("all 4 cores online"),
+        ..Case::BASE
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_tidy() {
+        for (i, case) in CASES.iter().enumerate() {
+            assert!(
+                !case.name.is_empty()
+                    && case
+                        .name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "bad name {:?}",
+                case.name
+            );
+            assert!(
+                CASES[..i].iter().all(|other| other.name != case.name),
+                "duplicate name {}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn boot_matrix_covers_every_value() {
+        let boot = || CASES.iter().filter(|c| c.expect == Expect::Boot);
+        for smp in [1, 2, 4, 8] {
+            assert!(
+                boot().any(|c| c.board == "virt" && c.smp == smp),
+                "smp {smp}"
+            );
+        }
+        for cpu in ["cortex-a53", "cortex-a57", "cortex-a72", "max"] {
+            assert!(boot().any(|c| c.cpu == Some(cpu)), "cpu {cpu}");
+        }
+        for gic in [2, 3] {
+            assert!(boot().any(|c| c.gic == Some(gic)), "gic {gic}");
+        }
+        assert!(boot().any(|c| c.board == "virt" && c.el2));
+        assert!(boot().any(|c| c.board == "virt" && !c.el2));
+        for mem in ["256M", "4G"] {
+            assert!(boot().any(|c| c.mem == Some(mem)), "mem {mem}");
+        }
+        assert!(boot().any(|c| c.board == "rpi4"));
+    }
+
+    #[test]
+    fn failure_modes_and_defmt_are_covered() {
+        let has = |f: &dyn Fn(&Case) -> bool| CASES.iter().any(f);
+        assert!(has(
+            &|c| c.board == "virt" && matches!(c.expect, Expect::Panic(_))
+        ));
+        assert!(has(
+            &|c| c.board == "rpi4" && matches!(c.expect, Expect::Panic(_))
+        ));
+        assert!(has(&|c| c.expect == Expect::Fault));
+        assert!(has(
+            &|c| matches!(c.expect, Expect::Hang(_)) && c.timeout < Duration::from_secs(15)
+        ));
+        assert!(has(&|c| !c.defmt.is_empty()));
+    }
+
+    #[test]
+    fn icount_is_exercised_and_reproducible() {
+        let case = CASES.iter().find(|c| c.icount).expect("an icount case");
+        assert!(case
+            .qemu_flags()
+            .join(" ")
+            .ends_with("-- -icount shift=0,align=off,sleep=off"));
+    }
+
+    #[test]
+    fn qemu_flags_reproduce_the_case() {
+        let case = CASES
+            .iter()
+            .find(|c| c.name == "boot-virt-smp8-max-gic3-4g-el2")
+            .expect("case exists");
+        assert_eq!(
+            case.qemu_flags().join(" "),
+            "--board virt --smp 8 --cpu max --gic 3 --el2 --mem 4G --image default"
+        );
+    }
+}

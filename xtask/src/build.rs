@@ -1,0 +1,218 @@
+//! Building and packing a kernel image.
+//!
+//! `cargo build` the kernel for a board with the image's features, check that
+//! the ELF carries a defmt table, then pack the ELF's loadable segments into
+//! the raw image the board boots (`kernel.img` on virt, `kernel8.img` on the
+//! Pi 4) under `target/images/<image>/<board>/`, next to a copy of the ELF.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use defmt_decoder::Table;
+use object::elf::{
+    FileHeader64, EM_AARCH64, PT_LOAD, SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS,
+};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+use object::Endianness;
+
+use crate::cli::Board;
+use crate::image::Image;
+
+/// The kernel's target: no FP/SIMD in the kernel, so no lazy FP state.
+pub const TARGET: &str = "aarch64-unknown-none-softfloat";
+/// A raw image larger than this means segments were linked far apart.
+const MAX_IMAGE_BYTES: u64 = 64 << 20;
+
+/// A built and packed image.
+pub struct Built {
+    /// `target/images/<image>/<board>/kernel.elf`.
+    pub elf: PathBuf,
+    /// The raw image: `kernel.img` (virt) or `kernel8.img` (rpi4).
+    pub raw: PathBuf,
+    /// The ELF's defmt table, to decode the log UART.
+    pub table: Table,
+}
+
+/// The workspace root (xtask lives in `<root>/xtask`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR` or `<root>/target`).
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The raw image's file name on a board.
+pub fn raw_name(board: Board) -> &'static str {
+    match board {
+        Board::Virt => "kernel.img",
+        Board::Rpi4 => "kernel8.img",
+    }
+}
+
+/// Builds the kernel for `board` with `image`'s features, then packs it.
+pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
+    let mut features = vec![board.feature().to_string()];
+    features.extend(image.features.iter().cloned());
+    let features = features.join(",");
+    eprintln!(
+        "build: image {} for {board} (kernel features {features})",
+        image.name
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--release", "-p", "kernel", "--target", TARGET])
+        .args(["--features", &features]);
+    // defmt compiles out every level below DEFMT_LOG (default: error only).
+    if std::env::var_os("DEFMT_LOG").is_none() {
+        cmd.env("DEFMT_LOG", "info");
+    }
+    let status = cmd.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!(
+            "building the kernel failed (image {}, board {board})",
+            image.name
+        );
+    }
+    let built = target_dir(root).join(TARGET).join("release").join("kernel");
+    let elf = std::fs::read(&built).with_context(|| built.display().to_string())?;
+    let table = defmt_table(&elf)?;
+    let raw = pack(&elf).context("packing kernel ELF")?;
+    let sizes = sizes(&elf).context("reading kernel ELF sections")?;
+
+    let out = target_dir(root)
+        .join("images")
+        .join(&image.name)
+        .join(board.name());
+    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+    let elf_path = out.join("kernel.elf");
+    let raw_path = out.join(raw_name(board));
+    std::fs::write(&elf_path, &elf).with_context(|| elf_path.display().to_string())?;
+    std::fs::write(&raw_path, &raw).with_context(|| raw_path.display().to_string())?;
+    eprintln!(
+        "pack: {} {} (text {}, rodata {}, data {}, bss {})",
+        raw_path.strip_prefix(root).unwrap_or(&raw_path).display(),
+        human(raw.len() as u64),
+        human(sizes.text),
+        human(sizes.rodata),
+        human(sizes.data),
+        human(sizes.bss)
+    );
+    Ok(Built {
+        elf: elf_path,
+        raw: raw_path,
+        table,
+    })
+}
+
+/// The defmt table, which must exist and be non-empty: without `defmt.x` the
+/// kernel links, logs frames nobody can decode, and the decoder says nothing.
+pub fn defmt_table(elf: &[u8]) -> Result<Table> {
+    let table = Table::parse(elf).context("kernel ELF: reading the defmt table")?;
+    match table {
+        Some(table) if !table.is_empty() => Ok(table),
+        _ => bail!("kernel ELF has no .defmt table: the linker script must INCLUDE defmt.x"),
+    }
+}
+
+fn parse_header(elf: &[u8]) -> Result<(&FileHeader64<Endianness>, Endianness)> {
+    let header = FileHeader64::<Endianness>::parse(elf).context("not a 64-bit ELF file")?;
+    let endian = header.endian().context("bad ELF byte order")?;
+    if header.e_machine(endian) != EM_AARCH64 {
+        bail!(
+            "not an AArch64 ELF (e_machine {})",
+            header.e_machine(endian)
+        );
+    }
+    Ok((header, endian))
+}
+
+/// The raw image: every PT_LOAD segment's file bytes at `p_vaddr - base`,
+/// where base is the lowest `p_vaddr`; gaps are zero; it ends with the last
+/// file byte (NOBITS/.bss is zeroed by the kernel itself).
+pub fn pack(elf: &[u8]) -> Result<Vec<u8>> {
+    let (header, endian) = parse_header(elf)?;
+    let mut segments = Vec::new();
+    for ph in header.program_headers(endian, elf)? {
+        if ph.p_type(endian) != PT_LOAD || ph.p_filesz(endian) == 0 {
+            continue;
+        }
+        let bytes = ph
+            .data(endian, elf)
+            .map_err(|()| anyhow::anyhow!("a PT_LOAD segment lies outside the file"))?;
+        segments.push((ph.p_vaddr(endian), bytes));
+    }
+    let Some(base) = segments.iter().map(|(vaddr, _)| *vaddr).min() else {
+        bail!("no loadable segment with file contents");
+    };
+    let mut end = base;
+    for (vaddr, bytes) in &segments {
+        let seg_end = vaddr
+            .checked_add(bytes.len() as u64)
+            .context("segment wraps the address space")?;
+        end = end.max(seg_end);
+    }
+    let len = end - base;
+    if len > MAX_IMAGE_BYTES {
+        bail!("loadable segments span {len:#x} bytes from {base:#x}: is a segment linked at the wrong address?");
+    }
+    let mut raw = vec![0u8; len as usize];
+    for (vaddr, bytes) in segments {
+        let at = (vaddr - base) as usize;
+        raw[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+    Ok(raw)
+}
+
+/// Bytes of allocated sections by kind.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub text: u64,
+    pub rodata: u64,
+    pub data: u64,
+    pub bss: u64,
+}
+
+pub fn sizes(elf: &[u8]) -> Result<Sizes> {
+    let (header, endian) = parse_header(elf)?;
+    let mut sizes = Sizes::default();
+    for section in header.sections(endian, elf)?.iter() {
+        let flags = section.sh_flags(endian);
+        if flags & u64::from(SHF_ALLOC) == 0 {
+            continue;
+        }
+        let size = section.sh_size(endian);
+        if section.sh_type(endian) == SHT_NOBITS {
+            sizes.bss += size;
+        } else if flags & u64::from(SHF_EXECINSTR) != 0 {
+            sizes.text += size;
+        } else if flags & u64::from(SHF_WRITE) != 0 {
+            sizes.data += size;
+        } else {
+            sizes.rodata += size;
+        }
+    }
+    Ok(sizes)
+}
+
+/// `1234` -> `1234 B`, `45678` -> `44.6 KiB`.
+fn human(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+#[cfg(test)]
+#[path = "build_tests.rs"]
+mod tests;

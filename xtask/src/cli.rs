@@ -1,0 +1,318 @@
+//! The command line, and the validation of a machine configuration.
+//!
+//! Machine flags are taken as strings and checked here rather than by clap, so
+//! each mistake is one line naming the flag (exit status 2), and the QEMU test
+//! table (which speaks in the same flags) goes through the very same checks.
+
+use std::fmt;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `cargo xtask`: build, run and test the microkernel.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    arg_required_else_help = true,
+    about = "Build, run and test the microkernel on QEMU virt and raspi4b",
+    after_help = "Examples:
+  cargo xtask doctor                        check (and on Debian/Ubuntu as root, install) QEMU
+  cargo xtask qemu                          boot the default image: virt, 4 x cortex-a72, GICv3, 1G
+  cargo xtask qemu --smp 8 --gic 2 --el2    another virt configuration
+  cargo xtask qemu --board rpi4             QEMU raspi4b (4 x cortex-a72, 2G, GIC-400)
+  cargo xtask qemu --image panic -- -d int  an image from images/, extra QEMU arguments after --
+  cargo xtask qemu --gdb                    wait for gdb on :1234
+  cargo xtask test                          host unit tests, then every QEMU test case
+  cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that qemu-system-aarch64 >= 9.0 is installed; install it if we can.
+    Doctor(DoctorArgs),
+    /// Build an image for a board, pack it and boot it in QEMU.
+    Qemu(QemuArgs),
+    /// Run the host unit tests, then every QEMU test case.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the install commands instead of running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The machine and image to run, as given on the command line.
+#[derive(Clone, Debug, Default, Args)]
+pub struct MachineArgs {
+    /// Board: virt or rpi4 [default: virt].
+    #[arg(long, value_name = "BOARD")]
+    pub board: Option<String>,
+    /// Number of cores: 1..=8 on virt [default: 4]; rpi4 has 4.
+    #[arg(long, value_name = "N")]
+    pub smp: Option<String>,
+    /// CPU model on virt: cortex-a53, cortex-a57, cortex-a72, max [default: cortex-a72].
+    #[arg(long, value_name = "MODEL")]
+    pub cpu: Option<String>,
+    /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400.
+    #[arg(long, value_name = "2|3")]
+    pub gic: Option<String>,
+    /// Enter the kernel at EL2 (virt: virtualization=on; rpi4 always enters at EL2).
+    #[arg(long)]
+    pub el2: bool,
+    /// RAM on virt: 128M..=255G, e.g. 512M, 4G, 1024MiB [default: 1G]; rpi4 has 2G.
+    #[arg(long, value_name = "SIZE")]
+    pub mem: Option<String>,
+    /// Image: the name of a file images/NAME.toml [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QemuArgs {
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// Start halted with a gdb server on :1234 (-s -S) and print how to attach.
+    #[arg(long)]
+    pub gdb: bool,
+    /// Extra arguments appended to the QEMU command line.
+    #[arg(last = true, value_name = "QEMU-ARGS")]
+    pub qemu_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Run only the QEMU cases whose name contains this text.
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Skip the host unit tests (`cargo test`).
+    #[arg(long)]
+    pub no_host: bool,
+    /// List the QEMU cases and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Also print the console and defmt log of the cases that pass.
+    #[arg(long)]
+    pub show_output: bool,
+}
+
+/// A mistake in what the user asked for: reported as one line, exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage<T>(message: String) -> Result<T, UsageError> {
+    Err(UsageError(message))
+}
+
+/// A board the kernel runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Board {
+    /// QEMU `virt`.
+    Virt,
+    /// Raspberry Pi 4 (QEMU `raspi4b`).
+    Rpi4,
+}
+
+impl Board {
+    pub const ALL: [Board; 2] = [Board::Virt, Board::Rpi4];
+
+    /// The name used on the command line, in images and in paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::Virt => "virt",
+            Board::Rpi4 => "rpi4",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Board> {
+        Board::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The kernel's cargo feature for this board.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Board::Virt => "board-virt",
+            Board::Rpi4 => "board-rpi4",
+        }
+    }
+}
+
+impl fmt::Display for Board {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// CPU models offered on virt.
+pub const VIRT_CPUS: [&str; 4] = ["cortex-a53", "cortex-a57", "cortex-a72", "max"];
+const VIRT_MAX_SMP: u32 = 8;
+const VIRT_MIN_MEM_MIB: u64 = 128;
+const VIRT_MAX_MEM_MIB: u64 = 255 * 1024;
+const RPI4_MEM_MIB: u64 = 2 * 1024;
+
+/// A validated machine configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Machine {
+    pub board: Board,
+    pub smp: u32,
+    pub cpu: &'static str,
+    /// GIC version (rpi4: 2, its GIC-400 is a GICv2).
+    pub gic: u8,
+    /// Entry at EL2 (always on rpi4).
+    pub el2: bool,
+    pub mem_mib: u64,
+}
+
+impl Machine {
+    /// Checks the machine flags; every failure is one line naming the flag.
+    pub fn from_args(args: &MachineArgs) -> Result<Machine, UsageError> {
+        let board = match args.board.as_deref() {
+            None => Board::Virt,
+            Some(name) => match Board::parse(name) {
+                Some(board) => board,
+                None => {
+                    return usage(format!(
+                        "--board {name:?}: unknown board (known: virt, rpi4)"
+                    ))
+                }
+            },
+        };
+        let smp = match args.smp.as_deref() {
+            None => 4,
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(n) => n,
+                Err(_) => return usage(format!("--smp {text:?}: not a number of cores")),
+            },
+        };
+        if smp == 0 {
+            return usage("--smp 0: at least one core is needed".to_string());
+        }
+        match board {
+            Board::Virt => Self::virt(args, smp),
+            Board::Rpi4 => Self::rpi4(args, smp),
+        }
+    }
+
+    fn virt(args: &MachineArgs, smp: u32) -> Result<Machine, UsageError> {
+        if smp > VIRT_MAX_SMP {
+            return usage(format!(
+                "--smp {smp}: virt supports at most {VIRT_MAX_SMP} cores"
+            ));
+        }
+        let cpu = match args.cpu.as_deref() {
+            None => "cortex-a72",
+            Some(name) => match VIRT_CPUS.into_iter().find(|c| *c == name) {
+                Some(cpu) => cpu,
+                None => {
+                    return usage(format!(
+                        "--cpu {name:?}: not offered on virt (choose one of {})",
+                        VIRT_CPUS.join(", ")
+                    ))
+                }
+            },
+        };
+        let gic = match args.gic.as_deref().map(str::trim) {
+            None => 3,
+            Some("2") => 2,
+            Some("3") => 3,
+            Some(other) => return usage(format!("--gic {other:?}: must be 2 or 3")),
+        };
+        let mem_mib = match args.mem.as_deref() {
+            None => 1024,
+            Some(text) => parse_mem_mib(text)?,
+        };
+        if mem_mib < VIRT_MIN_MEM_MIB {
+            return usage(format!(
+                "--mem {}: virt needs at least 128M",
+                mem_text(args)
+            ));
+        }
+        if mem_mib > VIRT_MAX_MEM_MIB {
+            return usage(format!(
+                "--mem {}: virt allows at most 255G",
+                mem_text(args)
+            ));
+        }
+        Ok(Machine {
+            board: Board::Virt,
+            smp,
+            cpu,
+            gic,
+            el2: args.el2,
+            mem_mib,
+        })
+    }
+
+    fn rpi4(args: &MachineArgs, smp: u32) -> Result<Machine, UsageError> {
+        if smp != 4 {
+            return usage(format!("--smp {smp}: rpi4 (raspi4b) always has 4 cores"));
+        }
+        if let Some(cpu) = args.cpu.as_deref().filter(|c| *c != "cortex-a72") {
+            return usage(format!(
+                "--cpu {cpu:?}: rpi4 (raspi4b) is always cortex-a72"
+            ));
+        }
+        if let Some(gic) = &args.gic {
+            return usage(format!(
+                "--gic {gic}: rpi4 has a fixed GIC-400 (GICv2); drop --gic"
+            ));
+        }
+        if let Some(text) = args.mem.as_deref() {
+            if parse_mem_mib(text)? != RPI4_MEM_MIB {
+                return usage(format!("--mem {text}: rpi4 (raspi4b) has a fixed 2G"));
+            }
+        }
+        Ok(Machine {
+            board: Board::Rpi4,
+            smp: 4,
+            cpu: "cortex-a72",
+            gic: 2,
+            el2: true,
+            mem_mib: RPI4_MEM_MIB,
+        })
+    }
+}
+
+fn mem_text(args: &MachineArgs) -> &str {
+    args.mem.as_deref().unwrap_or("1G")
+}
+
+/// Parses a RAM size into MiB: `512M`, `4G`, `1024MiB`, `2GB`, `1T`; a bare
+/// number is MiB, as QEMU's `-m` takes it. Case does not matter.
+pub fn parse_mem_mib(text: &str) -> Result<u64, UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "--mem {text:?}: not a size (use e.g. 512M, 4G, 1024MiB)"
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim() {
+        "" | "m" | "mb" | "mib" => 1,
+        "g" | "gb" | "gib" => 1024,
+        "t" | "tb" | "tib" => 1024 * 1024,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(scale).ok_or_else(bad)
+}
+
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

@@ -1,0 +1,318 @@
+//! Image descriptions: `images/<name>.toml`, one file per image.
+//!
+//! At the boot stage an image selects kernel features and the boards it
+//! supports; later stages add tasks, shares and address ranges. Loading is
+//! strict (unknown keys are errors) and every error is one line naming the
+//! file, the entry and the problem, e.g.
+//! `images/foo.toml: kernel.features: unknown feature "x"`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::{Board, UsageError};
+
+/// An image description, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// The file stem: `images/<name>.toml`.
+    pub name: String,
+    pub description: String,
+    pub boards: Vec<Board>,
+    /// Kernel cargo features (never a `board-*` feature: `--board` picks that).
+    pub features: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageFile {
+    description: String,
+    boards: Vec<String>,
+    #[serde(default)]
+    kernel: KernelSection,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KernelSection {
+    #[serde(default)]
+    features: Vec<String>,
+}
+
+/// The names of the images in `images/`, sorted.
+pub fn available(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("images"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".toml").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Loads `images/<name>.toml` and checks that it supports `board`.
+///
+/// An unknown name or an unsupported board is a [`UsageError`]; a broken file
+/// is an ordinary error.
+pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
+    let names = available(root);
+    let tidy = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !tidy || !names.iter().any(|n| n == name) {
+        return Err(UsageError(format!(
+            "--image {name:?}: no such image (available: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+        .into());
+    }
+    let image = load(root, name)?;
+    if !image.boards.contains(&board) {
+        let boards: Vec<&str> = image.boards.iter().map(|b| b.name()).collect();
+        return Err(UsageError(format!(
+            "--image {name}: images/{name}.toml supports {}, not {board}",
+            boards.join(", ")
+        ))
+        .into());
+    }
+    Ok(image)
+}
+
+/// Reads and checks `images/<name>.toml`.
+pub fn load(root: &Path, name: &str) -> Result<Image> {
+    let display = format!("images/{name}.toml");
+    let text = std::fs::read_to_string(root.join(&display)).with_context(|| display.clone())?;
+    let known = kernel_features(root)?;
+    parse(name, &text, &known).map_err(|e| anyhow::anyhow!("{display}: {e}"))
+}
+
+/// The kernel's demo/image features, read from its manifest so that images
+/// and the kernel cannot drift apart (`default` and `board-*` excluded).
+pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
+    let path = root.join("microkernel/kern/Cargo.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let manifest: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let features = manifest
+        .get("features")
+        .and_then(|f| f.as_table())
+        .map(|t| {
+            t.keys()
+                .filter(|k| *k != "default" && !k.starts_with("board-"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(features)
+}
+
+/// Parses and checks one image file's text; the error is one line without
+/// the file name (the caller adds it).
+pub fn parse(name: &str, text: &str, known_features: &[String]) -> Result<Image, String> {
+    let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+    if file.description.trim().is_empty() {
+        return Err("description: must say what the image is for".to_string());
+    }
+    if file.boards.is_empty() {
+        return Err("boards: name at least one board (virt, rpi4)".to_string());
+    }
+    let mut boards = Vec::new();
+    for board in &file.boards {
+        let Some(b) = Board::parse(board) else {
+            return Err(format!(
+                "boards: unknown board {board:?} (known: virt, rpi4)"
+            ));
+        };
+        if boards.contains(&b) {
+            return Err(format!("boards: {board:?} listed twice"));
+        }
+        boards.push(b);
+    }
+    let mut features: Vec<String> = Vec::new();
+    for feature in &file.kernel.features {
+        if feature.starts_with("board-") {
+            return Err(format!(
+                "kernel.features: {feature:?} is chosen by --board, not by an image"
+            ));
+        }
+        if !known_features.contains(feature) {
+            return Err(format!(
+                "kernel.features: unknown feature {feature:?} (known: {})",
+                known_features.join(", ")
+            ));
+        }
+        if features.contains(feature) {
+            return Err(format!("kernel.features: {feature:?} listed twice"));
+        }
+        features.push(feature.clone());
+    }
+    Ok(Image {
+        name: name.to_string(),
+        description: file.description.trim().to_string(),
+        boards,
+        features,
+    })
+}
+
+/// One line for a TOML syntax or shape error: the line number, the line's
+/// text (which names the entry) and the message.
+fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().replace('\n', " ");
+    let Some(span) = err.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_no = text[..start].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    if line.is_empty() {
+        format!("line {line_no}: {message}")
+    } else {
+        let shown: String = line.chars().take(60).collect();
+        format!("line {line_no} `{shown}`: {message}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> Vec<String> {
+        ["demo-panic", "demo-fault", "demo-hang"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn err(text: &str) -> String {
+        let e = parse("t", text, &known()).expect_err("must be rejected");
+        assert!(!e.contains('\n'), "not one line: {e:?}");
+        e
+    }
+
+    #[test]
+    fn good_image() {
+        let image = parse(
+            "panic",
+            "description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[kernel]\nfeatures = [\"demo-panic\"]\n",
+            &known(),
+        )
+        .expect("valid");
+        assert_eq!(image.boards, [Board::Virt, Board::Rpi4]);
+        assert_eq!(image.features, ["demo-panic"]);
+        let bare =
+            parse("d", "description = \"x\"\nboards = [\"virt\"]\n", &known()).expect("valid");
+        assert!(bare.features.is_empty());
+    }
+
+    #[test]
+    fn bad_images() {
+        let e = err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"x\"]\n");
+        assert!(
+            e.starts_with("kernel.features: unknown feature \"x\" (known: demo-panic"),
+            "{e}"
+        );
+        let e = err("description = \"x\"\nboards = [\"pi5\"]\n");
+        assert!(e.starts_with("boards: unknown board \"pi5\""), "{e}");
+        let e = err("description = \"x\"\nboards = []\n");
+        assert!(e.starts_with("boards: name at least one"), "{e}");
+        let e = err("description = \"x\"\nboards = [\"virt\"]\ntasks = 3\n");
+        assert!(
+            e.contains("line 3 `tasks = 3`") && e.contains("unknown field `tasks`"),
+            "{e}"
+        );
+        let e = err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nfeature = []\n");
+        assert!(
+            e.contains("line 4") && e.contains("unknown field `feature`"),
+            "{e}"
+        );
+        let e = err("boards = [\"virt\"]\n");
+        assert!(e.contains("missing field `description`"), "{e}");
+        let e = err("description = \"x\"\nboards = \"virt\"\n");
+        assert!(e.contains("line 2") && e.contains("invalid type"), "{e}");
+        let e = err("description = \"x\nboards");
+        assert!(e.starts_with("line "), "{e}");
+        let e = err(
+            "description = \"x\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"board-rpi4\"]\n",
+        );
+        assert!(e.contains("chosen by --board"), "{e}");
+        let e = err("description = \"x\"\nboards = [\"virt\", \"virt\"]\n");
+        assert!(e.contains("listed twice"), "{e}");
+    }
+
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("xtask is inside the workspace")
+    }
+
+    #[test]
+    fn shipped_images_load() {
+        let names = available(root());
+        for name in ["default", "panic", "fault", "hang"] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "images/{name}.toml missing"
+            );
+        }
+        for name in &names {
+            load(root(), name).unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        assert!(load(root(), "default").expect("loads").features.is_empty());
+    }
+
+    #[test]
+    fn image_for_another_board_is_a_usage_error() {
+        let dir = std::env::temp_dir().join(format!("xtask-image-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("images")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("microkernel/kern")).expect("mkdir");
+        std::fs::write(
+            dir.join("microkernel/kern/Cargo.toml"),
+            "[features]\ndefault = []\nboard-virt = []\ndemo-x = []\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("images/virtonly.toml"),
+            "description = \"d\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"demo-x\"]\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("images/broken.toml"), "description = 1\n").expect("write");
+        assert_eq!(
+            select(&dir, "virtonly", Board::Virt)
+                .expect("virt")
+                .features,
+            ["demo-x"]
+        );
+        let e = select(&dir, "virtonly", Board::Rpi4).expect_err("not rpi4");
+        assert_eq!(
+            e.downcast_ref::<UsageError>().map(|u| u.0.as_str()),
+            Some("--image virtonly: images/virtonly.toml supports virt, not rpi4")
+        );
+        let e = select(&dir, "broken", Board::Virt).expect_err("broken");
+        assert!(e.downcast_ref::<UsageError>().is_none());
+        assert!(
+            format!("{e:#}")
+                .starts_with("images/broken.toml: line 1 `description = 1`: invalid type"),
+            "{e:#}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn select_errors_are_usage_errors() {
+        let e = select(root(), "nope", Board::Virt).expect_err("unknown");
+        let usage = e.downcast_ref::<UsageError>().expect("usage error");
+        assert!(usage.0.contains("available: default"), "{usage}");
+        let e = select(root(), "../images/default", Board::Virt).expect_err("path");
+        assert!(e.downcast_ref::<UsageError>().is_some());
+        assert!(select(root(), "default", Board::Rpi4).is_ok());
+    }
+}

@@ -1,0 +1,355 @@
+//! Running an image in QEMU: the command line for each board, the console,
+//! the defmt log socket, the timeout, and making sure no QEMU outlives us.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use qemu_tests::Exit;
+
+use crate::build::{target_dir, Built};
+use crate::cli::{Board, Machine};
+use crate::defmt::{DecodedLog, LogSocket};
+use crate::doctor::QEMU;
+
+/// The real Pi 4 device tree; QEMU patches its `/memory` itself.
+pub const RPI4_DTB: &str = "tests/fixtures/bcm2711-rpi-4-b.dtb";
+
+/// The QEMU we are waiting for, so Ctrl-C can kill it.
+static RUNNING: Mutex<Option<u32>> = Mutex::new(None);
+
+/// Installs the Ctrl-C handler: kill the running QEMU, then exit 130.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        kill_running();
+        eprintln!("\ninterrupted");
+        std::process::exit(130);
+    });
+}
+
+fn kill_running() {
+    if let Ok(running) = RUNNING.lock() {
+        if let Some(pid) = *running {
+            // Safety: kill(2) has no memory-safety preconditions. The pid is
+            // our QEMU child; it is cleared right after the child is reaped.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn set_running(pid: Option<u32>) {
+    if let Ok(mut running) = RUNNING.lock() {
+        *running = pid;
+    }
+}
+
+/// What to run and how.
+pub struct RunSpec<'a> {
+    pub root: &'a Path,
+    pub machine: &'a Machine,
+    pub built: &'a Built,
+    /// Interactive: console on the terminal (`mon:stdio`), defmt printed
+    /// live. Otherwise both are captured (stdin is null).
+    pub interactive: bool,
+    pub gdb: bool,
+    pub icount: bool,
+    /// Extra arguments appended to QEMU's command line.
+    pub extra: &'a [String],
+    /// Kill QEMU after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// What a run produced.
+pub struct RunResult {
+    pub exit: Exit,
+    pub console: String,
+    pub stderr: String,
+    pub log: DecodedLog,
+}
+
+/// QEMU's arguments (without the binary) for `machine`.
+pub fn qemu_args(
+    machine: &Machine,
+    raw: &Path,
+    dtb: &Path,
+    console: &str,
+    log_serial: &str,
+    gdb: bool,
+    icount: bool,
+) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
+    match machine.board {
+        Board::Virt => {
+            let mut m = format!("virt,gic-version={}", machine.gic);
+            if machine.el2 {
+                m.push_str(",virtualization=on");
+            }
+            push(&["-M", &m, "-cpu", machine.cpu]);
+            push(&[
+                "-smp",
+                &machine.smp.to_string(),
+                "-m",
+                &format!("{}M", machine.mem_mib),
+            ]);
+        }
+        // raspi4b fixes cores, CPU and RAM; a raw image is entered at EL2.
+        Board::Rpi4 => push(&["-M", "raspi4b", "-dtb", &dtb.display().to_string()]),
+    }
+    push(&["-display", "none", "-no-reboot"]);
+    push(&["-semihosting-config", "enable=on,target=native"]);
+    push(&["-kernel", &raw.display().to_string()]);
+    push(&["-serial", console, "-serial", log_serial]);
+    if icount {
+        push(&["-icount", qemu_tests::ICOUNT]);
+    }
+    if gdb {
+        push(&["-s", "-S"]);
+    }
+    args
+}
+
+/// A command line as one shell-pasteable string.
+pub fn shell_line(program: &str, args: &[String]) -> String {
+    let quote = |s: &str| {
+        let plain = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_./:=,@+-%".contains(&b));
+        if plain {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', r"'\''"))
+        }
+    };
+    std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Boots `spec.built` in QEMU and waits for it (or for the timeout).
+pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
+    let dtb = spec.root.join(RPI4_DTB);
+    if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
+        bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
+    }
+    let socket = LogSocket::bind(&target_dir(spec.root))?;
+    let console = if spec.interactive {
+        "mon:stdio"
+    } else {
+        "stdio"
+    };
+    let mut args = qemu_args(
+        spec.machine,
+        &spec.built.raw,
+        &dtb,
+        console,
+        &socket.qemu_serial(),
+        spec.gdb,
+        spec.icount,
+    );
+    args.extend(spec.extra.iter().cloned());
+
+    if spec.interactive {
+        eprintln!("qemu: {}", shell_line(QEMU, &args));
+        if spec.gdb {
+            eprintln!(
+                "qemu: waiting for gdb; attach with: gdb-multiarch -q {} -ex 'target remote :1234'",
+                absolute(&spec.built.elf).display()
+            );
+            eprintln!(
+                "qemu: (the kernel runs in the high half: its symbols resolve once the MMU is on)"
+            );
+        }
+    }
+    let mut cmd = Command::new(QEMU);
+    cmd.args(&args).current_dir(spec.root);
+    if spec.interactive {
+        cmd.stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+    die_with_parent(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            socket.discard();
+            bail!("cannot start {QEMU}: {e} (run `cargo xtask doctor`)");
+        }
+    };
+    set_running(Some(child.id()));
+    let reader = socket.start(spec.built.table.clone(), spec.interactive);
+    let stdout = child.stdout.take().map(collect);
+    let stderr = child.stderr.take().map(collect);
+
+    let waited = wait(&mut child, spec.timeout);
+    let log = reader.finish();
+    let console = stdout.map(join_text).unwrap_or_default();
+    let stderr = stderr.map(join_text).unwrap_or_default();
+    let exit = match waited? {
+        None => Exit::Timeout,
+        Some(status) => exit_of(status),
+    };
+    Ok(RunResult {
+        exit,
+        console,
+        stderr,
+        log,
+    })
+}
+
+/// QEMU gets SIGKILL if xtask dies for any reason (even SIGKILL), so no
+/// emulator is left behind. Spawned from the main thread, whose exit is
+/// what counts (PR_SET_PDEATHSIG follows the spawning thread).
+fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    // Safety: the closure runs in the forked child before exec and calls only
+    // prctl(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Waits for QEMU; `None` if the timeout ran out (QEMU is then killed).
+fn wait(child: &mut Child, timeout: Option<Duration>) -> Result<Option<ExitStatus>> {
+    let start = Instant::now();
+    let result = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) => {}
+            Err(e) => break Err(anyhow::Error::new(e).context("waiting for QEMU")),
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            let _ = child.kill();
+            break Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    if !matches!(result, Ok(Some(_))) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    set_running(None);
+    result
+}
+
+fn exit_of(status: ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signal(sig),
+        (None, None) => Exit::Code(-1),
+    }
+}
+
+/// xtask's own exit status for a QEMU exit.
+pub fn exit_code(exit: Exit) -> u8 {
+    match exit {
+        Exit::Code(code) => u8::try_from(code).unwrap_or(1),
+        Exit::Signal(sig) => u8::try_from(128 + sig).unwrap_or(255),
+        Exit::Timeout => 124,
+    }
+}
+
+fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+fn join_text(handle: JoinHandle<Vec<u8>>) -> String {
+    String::from_utf8_lossy(&handle.join().unwrap_or_default()).into_owned()
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine(board: Board, el2: bool, gic: u8) -> Machine {
+        Machine {
+            board,
+            smp: if board == Board::Rpi4 { 4 } else { 2 },
+            cpu: "cortex-a53",
+            gic,
+            el2,
+            mem_mib: 256,
+        }
+    }
+
+    fn line(m: &Machine, gdb: bool, icount: bool) -> String {
+        let args = qemu_args(
+            m,
+            Path::new("k.img"),
+            Path::new("p.dtb"),
+            "stdio",
+            "unix:/t/l.sock",
+            gdb,
+            icount,
+        );
+        shell_line(QEMU, &args)
+    }
+
+    #[test]
+    fn virt_command_line() {
+        assert_eq!(
+            line(&machine(Board::Virt, true, 3), false, false),
+            "qemu-system-aarch64 -M virt,gic-version=3,virtualization=on -cpu cortex-a53 -smp 2 -m 256M \
+             -display none -no-reboot -semihosting-config enable=on,target=native -kernel k.img \
+             -serial stdio -serial unix:/t/l.sock"
+        );
+        let el1 = line(&machine(Board::Virt, false, 2), true, true);
+        assert!(el1.contains("-M virt,gic-version=2 -cpu"), "{el1}");
+        assert!(
+            el1.ends_with("-icount shift=0,align=off,sleep=off -s -S"),
+            "{el1}"
+        );
+    }
+
+    #[test]
+    fn rpi4_command_line_has_no_machine_sizing() {
+        let l = line(&machine(Board::Rpi4, true, 2), false, false);
+        assert!(
+            l.starts_with("qemu-system-aarch64 -M raspi4b -dtb p.dtb -display none"),
+            "{l}"
+        );
+        for flag in ["-smp", "-m ", "-cpu", "gic-version"] {
+            assert!(!l.contains(flag), "{flag} in {l}");
+        }
+    }
+
+    #[test]
+    fn shell_quoting() {
+        let args = ["a b".to_string(), "it's".to_string(), String::new()];
+        assert_eq!(shell_line("x", &args), r"x 'a b' 'it'\''s' ''");
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(Exit::Code(0)), 0);
+        assert_eq!(exit_code(Exit::Code(3)), 3);
+        assert_eq!(exit_code(Exit::Signal(9)), 137);
+        assert_eq!(exit_code(Exit::Timeout), 124);
+    }
+}

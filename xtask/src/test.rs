@@ -1,0 +1,279 @@
+//! `cargo xtask test`: the host unit tests, then every QEMU test case.
+//!
+//! The host tests (`cargo test` on the workspace's default members, the
+//! host crates) count as one entry, `host-unit-tests`. Each QEMU case counts
+//! as one entry: its image is built once per (image, board) and reused, QEMU
+//! runs under a hard wall-clock timeout, and the case's checker judges the
+//! exit status, console and decoded defmt. A failure prints the problems,
+//! the command that reproduces it, the whole console and the defmt log. The
+//! last line is `N passed, N failed`; the exit status is 1 if any failed.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use qemu_tests::{check, Case, Outcome, CASES};
+
+use crate::build::{self, Built};
+use crate::cli::{Board, Machine, MachineArgs, TestArgs};
+use crate::image::{self, Image};
+use crate::qemu::{self, RunResult, RunSpec};
+
+/// A case with its machine and image checked.
+struct Prepared {
+    case: &'static Case,
+    machine: Machine,
+    image: Image,
+}
+
+/// The `--board/--smp/...` arguments a case stands for.
+fn machine_args(case: &Case) -> MachineArgs {
+    MachineArgs {
+        board: Some(case.board.to_string()),
+        smp: Some(case.smp.to_string()),
+        cpu: case.cpu.map(str::to_string),
+        gic: case.gic.map(|g| g.to_string()),
+        el2: case.el2,
+        mem: case.mem.map(str::to_string),
+        image: Some(case.image.to_string()),
+    }
+}
+
+/// Checks every selected case's machine and image before anything runs.
+fn prepare(root: &Path, filter: Option<&str>) -> Result<Vec<Prepared>> {
+    let mut prepared = Vec::new();
+    for case in CASES
+        .iter()
+        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
+    {
+        let machine = Machine::from_args(&machine_args(case))
+            .with_context(|| format!("test case {}", case.name))?;
+        let image = image::select(root, case.image, machine.board)
+            .with_context(|| format!("test case {}", case.name))?;
+        prepared.push(Prepared {
+            case,
+            machine,
+            image,
+        });
+    }
+    Ok(prepared)
+}
+
+pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
+    let cases = prepare(root, args.filter.as_deref())?;
+    if args.list {
+        for p in &cases {
+            println!(
+                "{:<32} cargo xtask qemu {}",
+                p.case.name,
+                p.case.qemu_flags().join(" ")
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cases.is_empty() && args.filter.is_some() {
+        eprintln!(
+            "test: no QEMU case matches {:?}",
+            args.filter.as_deref().unwrap_or("")
+        );
+    }
+    crate::doctor::run(false, true)?;
+    let mut passed = 0usize;
+    let mut failed = 0usize;
+    let mut tally = |ok: bool| if ok { passed += 1 } else { failed += 1 };
+
+    if !args.no_host {
+        tally(host_tests(root));
+    }
+    let mut builds: HashMap<(String, Board), Result<Built, String>> = HashMap::new();
+    for p in &cases {
+        let key = (p.image.name.clone(), p.machine.board);
+        let built = builds.entry(key).or_insert_with(|| {
+            build::build(root, &p.image, p.machine.board).map_err(|e| format!("{e:#}"))
+        });
+        tally(run_case(root, p, built, args.show_output));
+    }
+    println!();
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs `cargo test` on the host crates, shows its output and sums its
+/// `test result:` lines. Passes only if cargo succeeds.
+fn host_tests(root: &Path) -> bool {
+    println!("running host unit tests: cargo test (the workspace's default members)");
+    let start = Instant::now();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let child = Command::new(cargo)
+        .arg("test")
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            println!("test host-unit-tests ... FAILED (cannot run cargo test: {e})");
+            return false;
+        }
+    };
+    let (mut ok_count, mut failed_count) = (0u64, 0u64);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some((p, f)) = parse_test_result(&line) {
+                ok_count += p;
+                failed_count += f;
+            }
+        }
+    }
+    let success = child.wait().is_ok_and(|s| s.success());
+    println!(
+        "test host-unit-tests ... {} ({:.1}s, {ok_count} passed, {failed_count} failed)",
+        if success { "ok" } else { "FAILED" },
+        start.elapsed().as_secs_f64()
+    );
+    success
+}
+
+/// `test result: ok. 15 passed; 0 failed; ...` -> (15, 0).
+fn parse_test_result(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let count = |word: &str| -> Option<u64> {
+        rest.split([';', '.'])
+            .map(str::trim)
+            .find_map(|part| part.strip_suffix(word)?.trim().parse().ok())
+    };
+    Some((count(" passed")?, count(" failed")?))
+}
+
+fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_output: bool) -> bool {
+    let name = p.case.name;
+    let built = match built {
+        Ok(built) => built,
+        Err(e) => {
+            println!(
+                "test {name} ... FAILED (build of image {} for {} failed: {e})",
+                p.image.name, p.machine.board
+            );
+            return false;
+        }
+    };
+    print!("test {name} ... ");
+    let _ = std::io::stdout().flush();
+    let start = Instant::now();
+    let spec = RunSpec {
+        root,
+        machine: &p.machine,
+        built,
+        interactive: false,
+        gdb: false,
+        icount: p.case.icount,
+        extra: &[],
+        timeout: Some(p.case.timeout),
+    };
+    let result = match qemu::run(&spec) {
+        Ok(result) => result,
+        Err(e) => {
+            println!("FAILED (cannot run QEMU: {e:#})");
+            return false;
+        }
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    let outcome = Outcome {
+        exit: result.exit,
+        console: result.console.clone(),
+        log: result.log.lines.clone(),
+        log_bytes: result.log.bytes,
+    };
+    match check(p.case, &outcome) {
+        Ok(()) => {
+            println!("ok ({seconds:.1}s)");
+            if show_output {
+                report(p, &result, &[]);
+            }
+            true
+        }
+        Err(problems) => {
+            println!("FAILED ({seconds:.1}s, {})", result.exit);
+            report(p, &result, &problems);
+            false
+        }
+    }
+}
+
+/// Everything needed to understand a failure, after its progress line.
+fn report(p: &Prepared, result: &RunResult, problems: &[String]) {
+    for problem in problems {
+        println!("    problem: {problem}");
+    }
+    println!(
+        "    reproduce: cargo xtask qemu {}",
+        p.case.qemu_flags().join(" ")
+    );
+    println!("---- {} console ({}) ----", p.case.name, result.exit);
+    print!("{}", result.console);
+    if !result.console.is_empty() && !result.console.ends_with('\n') {
+        println!();
+    }
+    let log = &result.log;
+    println!(
+        "---- {} defmt ({} lines, {} bytes, {} malformed{}) ----",
+        p.case.name,
+        log.lines.len(),
+        log.bytes,
+        log.malformed,
+        if log.connected {
+            ""
+        } else {
+            ", QEMU never connected"
+        }
+    );
+    for line in &log.lines {
+        println!("{line}");
+    }
+    if let Some(warning) = log.warning() {
+        println!("{warning}");
+    }
+    if !result.stderr.trim().is_empty() {
+        println!("---- {} qemu stderr ----", p.case.name);
+        println!("{}", result.stderr.trim_end());
+    }
+    println!("---- end of {} ----", p.case.name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_result_lines() {
+        assert_eq!(
+            parse_test_result("test result: ok. 15 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"),
+            Some((15, 0))
+        );
+        assert_eq!(
+            parse_test_result(
+                "test result: FAILED. 14 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out"
+            ),
+            Some((14, 1))
+        );
+        assert_eq!(parse_test_result("running 15 tests"), None);
+    }
+
+    #[test]
+    fn whole_table_prepares() {
+        let root = build::workspace_root();
+        let all = prepare(&root, None).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(all.len(), CASES.len());
+        let rpi4 = prepare(&root, Some("rpi4")).expect("valid");
+        assert!(!rpi4.is_empty() && rpi4.iter().all(|p| p.machine.board == Board::Rpi4));
+    }
+}
