@@ -10,6 +10,9 @@ pub struct PowerOff {
     pub psci: Option<(crate::psci::Conduit, u32)>,
     /// Mapped virtual address of a BCM2835 PM/watchdog block, if any.
     pub watchdog: Option<usize>,
+    /// Reboot instead of powering off (a chainloader is waiting for the
+    /// next image).
+    pub reboot: bool,
 }
 
 /// A board.

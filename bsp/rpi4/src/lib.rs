@@ -36,12 +36,17 @@ impl Board for RaspberryPi4 {
     /// the status. On a board it is an undefined instruction the kernel
     /// skips; then the watchdog resets the SoC into the firmware's halt
     /// partition (QEMU treats that as shutdown with status 0).
+    ///
+    /// Started by the serial chainloader (`how.reboot`): no semihosting, and
+    /// a plain watchdog reset, which boots the chainloader again.
     fn power_off(how: &PowerOff, code: u32) -> ! {
         #[cfg(target_arch = "aarch64")]
-        drivers::semihosting::exit(code);
+        if !how.reboot {
+            drivers::semihosting::exit(code);
+        }
         if let Some(base) = how.watchdog {
             // Safety: `PowerOff::watchdog` is the mapped PM block.
-            unsafe { drivers::bcm_watchdog::reset(base, true) };
+            unsafe { drivers::bcm_watchdog::reset(base, !how.reboot) };
         }
         loop {
             core::hint::spin_loop();

@@ -13,6 +13,18 @@ use platform::Platform;
 
 static PLATFORM: spin::Once<Platform> = spin::Once::new();
 static TABLES_LIVE: AtomicBool = AtomicBool::new(false);
+static CHAINLOADED: AtomicBool = AtomicBool::new(false);
+
+/// Boot flag (x1 at entry) a serial chainloader passes: the run was pushed
+/// over a serial line by `cargo xtask hil`, so its end must reboot the
+/// board (back into the chainloader for the next test) rather than halt it.
+/// Firmware and QEMU pass 0, as the Linux boot protocol requires.
+pub const CHAINLOADED_MAGIC: u64 = 0x4e49_4148_434c_4d4b; // "KMLCHAIN"
+
+/// Whether a chainloader started this kernel.
+pub fn chainloaded() -> bool {
+    CHAINLOADED.load(Ordering::Relaxed)
+}
 /// How long the boot core waits for the others before it gives up.
 const ONLINE_TIMEOUT_US: u64 = 10_000_000;
 
@@ -54,8 +66,9 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
 
 /// Rust entry of the boot core, called by boot.s at EL1 with the MMU on.
 #[no_mangle]
-extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64) -> ! {
+extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
     let t_rust = drivers::timer::now();
+    CHAINLOADED.store(boot_flags == CHAINLOADED_MAGIC, Ordering::Relaxed);
     percore::install(0, arch::mpidr());
     mm::set_kernel_phys(phys_base);
     let early = mmu::map_window(

@@ -59,8 +59,11 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     power_off(PANIC_STATUS)
 }
 
-/// Ends the run with `code` through the board (0 = success).
+/// Ends the run with `code` through the board (0 = success). The last
+/// console line, `exit status N`, carries the status to a host that reads
+/// only the console (a board on a serial line).
 pub fn power_off(code: u32) -> ! {
+    crate::console::print_unlocked(format_args!("exit status {}\n", code));
     board::Current::power_off(&power_off_means(), code)
 }
 
@@ -78,5 +81,6 @@ fn power_off_means() -> PowerOff {
             .and_then(|p| p.watchdog)
             .filter(|_| crate::boot::kernel_tables_live())
             .map(|r| crate::mm::device_va(r.base)),
+        reboot: crate::boot::chainloaded(),
     }
 }

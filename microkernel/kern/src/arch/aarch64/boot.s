@@ -2,7 +2,9 @@
 // half. Position-independent until the MMU is on: only PC-relative (adrp)
 // addressing and literal-pool constants (link-time values) are used.
 //
-// Primary core: x0 = DTB physical address (Linux arm64 boot protocol).
+// Primary core: x0 = DTB physical address (Linux arm64 boot protocol);
+// x1 = boot flags: 0 from firmware and QEMU, CHAINLOADED_MAGIC (boot.rs)
+// when the serial chainloader started us.
 // Secondary cores: enter at _secondary_entry with the MMU off at the boot
 // core's EL; x0 is ignored (the spin table gives 0) and the core finds its
 // logical id by looking its MPIDR up in SECONDARY_BOOT.
@@ -47,6 +49,7 @@ _start:
 primary_entry:
     msr     daifset, #0xf
     mov     x19, x0                         // DTB physical address
+    mov     x21, x1                         // boot flags
     bl      el2_to_el1
     adrp    x20, __kernel_start             // physical load address
 
@@ -78,6 +81,7 @@ primary_high:
     isb
     mov     x0, x19
     mov     x1, x20
+    mov     x2, x21
     bl      kmain_primary
     b       park
 
