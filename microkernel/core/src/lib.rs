@@ -6,6 +6,8 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod cap;
 pub mod esr;
 pub mod frames;
 pub mod pagetable;
+pub mod range;

@@ -1,0 +1,1 @@
+//! Capability tables (shares) and the derivation tree. (being written)
