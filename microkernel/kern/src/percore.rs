@@ -2,9 +2,10 @@
 //! writes only that block; blocks are cache-line aligned so cores never
 //! share a line. Other cores may read a block (atomics make that sound).
 
-use core::arch::asm;
+use aarch64_cpu::registers::TPIDR_EL1;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use platform::MAX_CPUS;
+use tock_registers::interfaces::{Readable, Writeable};
 
 /// One core's kernel state.
 #[repr(C, align(64))]
@@ -39,15 +40,13 @@ pub fn install(id: usize, mpidr: u64) {
     let me = &CORES[id];
     me.id.store(id, Ordering::Relaxed);
     me.mpidr.store(mpidr, Ordering::Relaxed);
-    // Safety: TPIDR_EL1 is reserved for this pointer; nothing else uses it.
-    unsafe { asm!("msr tpidr_el1, {0}", in(reg) me as *const PerCore, options(nostack)) };
+    // TPIDR_EL1 is reserved for this pointer; nothing else uses it.
+    TPIDR_EL1.set(me as *const PerCore as u64);
 }
 
 /// This core's block, or `None` before [`install`] ran on it.
 pub fn try_this() -> Option<&'static PerCore> {
-    let p: usize;
-    // Safety: reading TPIDR_EL1.
-    unsafe { asm!("mrs {0}, tpidr_el1", out(reg) p, options(nomem, nostack)) };
+    let p = TPIDR_EL1.get() as usize;
     let base = CORES.as_ptr() as usize;
     let end = base + core::mem::size_of_val(&CORES);
     // TPIDR_EL1 is UNKNOWN at reset: trust it only if it points at a block.

@@ -4,8 +4,9 @@
 
 use crate::panic;
 use crate::percore;
-use core::arch::asm;
+use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use kerncore::esr;
+use tock_registers::interfaces::Readable;
 
 /// Registers saved by vectors.s, in its layout.
 #[repr(C)]
@@ -45,12 +46,7 @@ extern "C" fn exception_entry(kind: u64, frame: &mut Frame) {
 }
 
 fn read_esr_far() -> (u64, u64) {
-    let (esr, far): (u64, u64);
-    // Safety: reading syndrome registers.
-    unsafe {
-        asm!("mrs {0}, esr_el1", "mrs {1}, far_el1", out(reg) esr, out(reg) far, options(nomem, nostack))
-    };
-    (esr, far)
+    (ESR_EL1.get(), FAR_EL1.get())
 }
 
 fn synchronous(kind: u64, frame: &mut Frame) {

@@ -4,7 +4,9 @@
 pub mod exception;
 pub mod mmu;
 
+use aarch64_cpu::registers::{CurrentEL, MPIDR_EL1};
 use core::arch::{asm, global_asm};
+use tock_registers::interfaces::Readable;
 
 global_asm!(include_str!("boot.s"));
 global_asm!(include_str!("vectors.s"));
@@ -32,19 +34,7 @@ pub fn irq_enable() {
     unsafe { asm!("msr daifclr, #2", options(nomem, nostack)) };
 }
 
-/// Waits for an interrupt.
-#[inline]
-pub fn wfi() {
-    // Safety: no memory effect.
-    unsafe { asm!("wfi", options(nomem, nostack)) };
-}
-
-/// Waits for an event (or interrupt).
-#[inline]
-pub fn wfe() {
-    // Safety: no memory effect.
-    unsafe { asm!("wfe", options(nomem, nostack)) };
-}
+pub use aarch64_cpu::asm::{wfe, wfi};
 
 /// Signals an event to every core (wakes `wfe`).
 #[inline]
@@ -55,18 +45,12 @@ pub fn sev() {
 
 /// This core's MPIDR affinity bits (Aff3..Aff0).
 pub fn mpidr() -> u64 {
-    let v: u64;
-    // Safety: reading an ID register.
-    unsafe { asm!("mrs {0}, mpidr_el1", out(reg) v, options(nomem, nostack)) };
-    v & 0xff_00ff_ffff
+    MPIDR_EL1.get() & 0xff_00ff_ffff
 }
 
 /// The exception level the kernel runs at (1).
 pub fn current_el() -> u64 {
-    let v: u64;
-    // Safety: reading CurrentEL.
-    unsafe { asm!("mrs {0}, CurrentEL", out(reg) v, options(nomem, nostack)) };
-    (v >> 2) & 3
+    CurrentEL.read(CurrentEL::EL)
 }
 
 /// Cleans data cache lines over `[start, start + len)` to the point of
