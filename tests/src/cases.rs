@@ -17,6 +17,24 @@ const LOG_ONLINE: &[LogExpect] = &[LogExpect {
     contains: "defmt log online",
 }];
 
+/// The default image runs `hello` at EL0 on cores 0-3: each greets, has a
+/// kernel pointer refused, and exits 0.
+const TASKS_ON_4: &[&str] = &[
+    "[hello@0] hello from EL0 on core 0",
+    "[hello@3] hello from EL0 on core 3",
+    "task hello on core 0 exited with status 0",
+    "task hello on core 1 exited with status 0",
+    "task hello on core 2 exited with status 0",
+    "task hello on core 3 exited with status 0",
+];
+
+/// On one core, the tasks for cores 1-3 are reported and not started.
+const TASKS_ON_1: &[&str] = &[
+    "task hello on core 0 exited with status 0",
+    "task hello: core 1 does not exist (1 cores): not started",
+    "task hello: core 3 does not exist (1 cores): not started",
+];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -25,6 +43,7 @@ pub const CASES: &[Case] = &[
         cpu: Some("cortex-a53"),
         gic: Some(2),
         mem: Some("256M"),
+        console: TASKS_ON_1,
         ..Case::BASE
     },
     Case {
@@ -43,6 +62,7 @@ pub const CASES: &[Case] = &[
         cpu: Some("cortex-a72"),
         gic: Some(3),
         defmt: LOG_ONLINE,
+        console: TASKS_ON_4,
         ..Case::BASE
     },
     Case {
@@ -74,6 +94,7 @@ pub const CASES: &[Case] = &[
         board: "rpi4",
         smp: 4,
         defmt: LOG_ONLINE,
+        console: TASKS_ON_4,
         ..Case::BASE
     },
     Case {

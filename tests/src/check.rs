@@ -49,6 +49,11 @@ pub fn check(case: &Case, out: &Outcome) -> Result<(), Vec<String>> {
     for want in case.defmt {
         problems.extend(defmt_line(out, want));
     }
+    for want in case.console {
+        if positions(&lines, want).is_empty() {
+            problems.push(format!("console has no line `{want}`"));
+        }
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -48,6 +48,8 @@ pub struct Case {
     pub expect: Expect,
     /// defmt lines that must have been decoded from the log UART.
     pub defmt: &'static [LogExpect],
+    /// Console lines that must appear (each may carry detail after it).
+    pub console: &'static [&'static str],
 }
 
 impl Case {
@@ -65,6 +67,7 @@ impl Case {
         icount: false,
         expect: Expect::Boot,
         defmt: &[],
+        console: &[],
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.

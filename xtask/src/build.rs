@@ -65,11 +65,18 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         "build: image {} for {board} (kernel features {features})",
         image.name
     );
+    let out = target_dir(root)
+        .join("images")
+        .join(&image.name)
+        .join(board.name());
+    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+    let archive = crate::tasks::build_archive(root, image, &out)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--release", "-p", "kernel", "--target", TARGET])
-        .args(["--features", &features]);
+        .args(["--features", &features])
+        .env("KERNEL_TASKS", &archive);
     // defmt compiles out every level below DEFMT_LOG (default: error only).
     if std::env::var_os("DEFMT_LOG").is_none() {
         cmd.env("DEFMT_LOG", "info");
@@ -87,11 +94,6 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
     let raw = pack(&elf).context("packing kernel ELF")?;
     let sizes = sizes(&elf).context("reading kernel ELF sections")?;
 
-    let out = target_dir(root)
-        .join("images")
-        .join(&image.name)
-        .join(board.name());
-    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let elf_path = out.join("kernel.elf");
     let raw_path = out.join(raw_name(board));
     std::fs::write(&elf_path, &elf).with_context(|| elf_path.display().to_string())?;

@@ -141,6 +141,15 @@ impl Board {
         Board::ALL.into_iter().find(|b| b.name() == name)
     }
 
+    /// The most cores a machine of this board has (virt: GICv2's limit,
+    /// the largest `--smp` xtask offers; Pi 4: four).
+    pub fn max_cores(self) -> u32 {
+        match self {
+            Board::Virt => 8,
+            Board::Rpi4 => 4,
+        }
+    }
+
     /// The kernel's cargo feature for this board.
     pub fn feature(self) -> &'static str {
         match self {

@@ -22,7 +22,22 @@ pub struct Image {
     pub boards: Vec<Board>,
     /// Kernel cargo features (never a `board-*` feature: `--board` picks that).
     pub features: Vec<String>,
+    /// User tasks, in file order.
+    pub tasks: Vec<TaskSpec>,
 }
+
+/// One `[[task]]`: a crate in `servers/` run at EL0 on one core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// The crate (and binary) name: `servers/<name>/`.
+    pub name: String,
+    pub core: u32,
+    /// Higher runs first on its core.
+    pub priority: u32,
+}
+
+/// Longest task name the kernel's archive holds (kerncore::bootimage).
+const TASK_NAME_MAX: usize = 24;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +46,22 @@ struct ImageFile {
     boards: Vec<String>,
     #[serde(default)]
     kernel: KernelSection,
+    #[serde(default)]
+    task: Vec<TaskEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskEntry {
+    #[serde(rename = "crate")]
+    krate: String,
+    core: u32,
+    #[serde(default = "default_priority")]
+    priority: u32,
+}
+
+fn default_priority() -> u32 {
+    1
 }
 
 #[derive(Default, Deserialize)]
@@ -93,7 +124,8 @@ pub fn load(root: &Path, name: &str) -> Result<Image> {
     let display = format!("images/{name}.toml");
     let text = std::fs::read_to_string(root.join(&display)).with_context(|| display.clone())?;
     let known = kernel_features(root)?;
-    parse(name, &text, &known).map_err(|e| anyhow::anyhow!("{display}: {e}"))
+    let servers = server_crates(root);
+    parse(name, &text, &known, &servers).map_err(|e| anyhow::anyhow!("{display}: {e}"))
 }
 
 /// The kernel's demo/image features, read from its manifest so that images
@@ -116,9 +148,28 @@ pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
     Ok(features)
 }
 
+/// Task crates: the folders of `servers/` with a binary of their own name
+/// (the user library `ulib` is not a task).
+pub fn server_crates(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("servers"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("src/main.rs").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Parses and checks one image file's text; the error is one line without
 /// the file name (the caller adds it).
-pub fn parse(name: &str, text: &str, known_features: &[String]) -> Result<Image, String> {
+pub fn parse(
+    name: &str,
+    text: &str,
+    known_features: &[String],
+    servers: &[String],
+) -> Result<Image, String> {
     let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if file.description.trim().is_empty() {
         return Err("description: must say what the image is for".to_string());
@@ -156,11 +207,40 @@ pub fn parse(name: &str, text: &str, known_features: &[String]) -> Result<Image,
         }
         features.push(feature.clone());
     }
+    let mut tasks = Vec::new();
+    for (i, t) in file.task.iter().enumerate() {
+        let entry = format!("task[{i}] ({})", t.krate);
+        if !servers.contains(&t.krate) {
+            return Err(format!(
+                "{entry}: unknown task crate {:?} (known: {})",
+                t.krate,
+                servers.join(", ")
+            ));
+        }
+        if t.krate.len() > TASK_NAME_MAX {
+            return Err(format!("{entry}: name longer than {TASK_NAME_MAX} bytes"));
+        }
+        for b in &boards {
+            if t.core >= b.max_cores() {
+                return Err(format!(
+                    "{entry}: core {} out of range for {b} (cores 0..{})",
+                    t.core,
+                    b.max_cores()
+                ));
+            }
+        }
+        tasks.push(TaskSpec {
+            name: t.krate.clone(),
+            core: t.core,
+            priority: t.priority,
+        });
+    }
     Ok(Image {
         name: name.to_string(),
         description: file.description.trim().to_string(),
         boards,
         features,
+        tasks,
     })
 }
 
@@ -186,6 +266,10 @@ fn toml_error(text: &str, err: &toml::de::Error) -> String {
 mod tests {
     use super::*;
 
+    fn servers() -> Vec<String> {
+        vec!["hello".to_string()]
+    }
+
     fn known() -> Vec<String> {
         ["demo-panic", "demo-fault", "demo-hang"]
             .map(String::from)
@@ -193,7 +277,7 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        let e = parse("t", text, &known()).expect_err("must be rejected");
+        let e = parse("t", text, &known(), &servers()).expect_err("must be rejected");
         assert!(!e.contains('\n'), "not one line: {e:?}");
         e
     }
@@ -204,12 +288,18 @@ mod tests {
             "panic",
             "description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[kernel]\nfeatures = [\"demo-panic\"]\n",
             &known(),
+            &servers(),
         )
         .expect("valid");
         assert_eq!(image.boards, [Board::Virt, Board::Rpi4]);
         assert_eq!(image.features, ["demo-panic"]);
-        let bare =
-            parse("d", "description = \"x\"\nboards = [\"virt\"]\n", &known()).expect("valid");
+        let bare = parse(
+            "d",
+            "description = \"x\"\nboards = [\"virt\"]\n",
+            &known(),
+            &servers(),
+        )
+        .expect("valid");
         assert!(bare.features.is_empty());
     }
 
@@ -246,6 +336,19 @@ mod tests {
         assert!(e.contains("chosen by --board"), "{e}");
         let e = err("description = \"x\"\nboards = [\"virt\", \"virt\"]\n");
         assert!(e.contains("listed twice"), "{e}");
+        let e =
+            err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"nope\"\ncore = 0\n");
+        assert_eq!(
+            e,
+            "task[0] (nope): unknown task crate \"nope\" (known: hello)"
+        );
+        let e = err("description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[[task]]\ncrate = \"hello\"\ncore = 5\n");
+        assert_eq!(
+            e,
+            "task[0] (hello): core 5 out of range for rpi4 (cores 0..4)"
+        );
+        let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\n");
+        assert!(e.contains("missing field `core`"), "{e}");
     }
 
     fn root() -> &'static Path {

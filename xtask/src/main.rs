@@ -15,6 +15,7 @@ mod defmt;
 mod doctor;
 mod image;
 mod qemu;
+mod tasks;
 mod test;
 
 use std::process::ExitCode;

@@ -43,7 +43,7 @@ impl Rights {
     pub const WRITE: Rights = Rights(1 << 1);
     /// Map executable.
     pub const EXECUTE: Rights = Rights(1 << 2);
-    /// Copy this capability into another share.
+    /// Copy or move this capability into another share.
     pub const GRANT: Rights = Rights(1 << 3);
     pub const ALL: Rights = Rights(0b1111);
 
@@ -120,6 +120,9 @@ pub enum Error {
     SlotOccupied = 11,
     /// Any other malformed argument (unknown flag bits, bad length).
     InvalidArgument = 12,
+    /// The share is private to another core: only that core may look up,
+    /// insert, copy, move, delete or revoke through its slots.
+    NotOwner = 13,
 }
 
 impl Error {
@@ -138,6 +141,7 @@ impl Error {
             10 => Error::SharedRangeNotAligned,
             11 => Error::SlotOccupied,
             12 => Error::InvalidArgument,
+            13 => Error::NotOwner,
             _ => return None,
         })
     }

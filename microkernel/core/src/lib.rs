@@ -6,6 +6,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod bootimage;
 pub mod cap;
 pub mod esr;
 pub mod frames;

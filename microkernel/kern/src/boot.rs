@@ -163,6 +163,7 @@ extern "C" fn kmain_secondary(id: usize) -> ! {
 
 /// What every core does for itself: GIC CPU interface, timer, interrupts on.
 fn bring_up_this_core(id: usize) {
+    crate::uspace::drop_boot_identity_map();
     irq::init_this_core();
     crate::demo::start_timer();
     kprintln!("core {} online", id);

@@ -53,8 +53,20 @@ pub fn run_secondary(id: usize) -> ! {
     if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
         panic!("deliberate panic on core {}", id);
     }
+    crate::task::run_this_core(id)
+}
+
+/// Where a core goes when its tasks are done. Core 0 ends the run once
+/// every core is done.
+pub fn idle(id: usize) -> ! {
+    let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
     loop {
-        wfi();
+        if id == 0 && crate::task::CORES_DONE.load(Ordering::Acquire) >= n {
+            kprintln!("demo done: powering off");
+            defmt::info!("powering off with status 0");
+            panic::power_off(0);
+        }
+        wfe();
     }
 }
 
@@ -89,8 +101,7 @@ pub fn run_primary(n: usize) -> ! {
     }
     #[allow(unreachable_code)]
     {
-        kprintln!("demo done: powering off");
-        defmt::info!("powering off with status 0");
-        panic::power_off(0)
+        crate::task::report_absent_cores(n);
+        crate::task::run_this_core(0)
     }
 }

@@ -24,3 +24,5 @@ mod mm;
 mod panic;
 mod percore;
 mod smp;
+mod task;
+mod uspace;

@@ -67,3 +67,29 @@ pub fn this() -> &'static PerCore {
 pub fn id() -> usize {
     try_this().map_or(0, |c| c.id.load(Ordering::Relaxed))
 }
+
+/// A value per core, each reached only by its own core: no lock, no
+/// sharing. Access masks interrupts so an interrupt handler on the same core
+/// cannot observe it half-changed.
+pub struct Local<T>([core::cell::UnsafeCell<T>; MAX_CPUS]);
+
+// Safety: element `i` is only ever accessed by core `i` (see `with`), with
+// interrupts masked, so there is never more than one reference to it.
+unsafe impl<T: Send> Sync for Local<T> {}
+
+impl<T> Local<T> {
+    pub const fn new(v: [core::cell::UnsafeCell<T>; MAX_CPUS]) -> Self {
+        Local(v)
+    }
+
+    /// Runs `f` on this core's value. `f` must not call `with` on the same
+    /// `Local` again.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let daif = crate::arch::aarch64::irq_save();
+        // Safety: this core's element; interrupts are masked and `f` does
+        // not re-enter (documented), so the reference is unique.
+        let r = f(unsafe { &mut *self.0[id()].get() });
+        crate::arch::aarch64::irq_restore(daif);
+        r
+    }
+}

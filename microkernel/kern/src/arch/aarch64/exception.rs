@@ -14,7 +14,23 @@ pub struct Frame {
     pub x: [u64; 31],
     pub elr: u64,
     pub spsr: u64,
-    _pad: u64,
+    /// The interrupted task's stack pointer (EL0).
+    pub sp_el0: u64,
+}
+
+/// Bytes of a [`Frame`] (vectors.s FRAME_SIZE).
+pub const FRAME_SIZE: usize = 272;
+const _: () = assert!(core::mem::size_of::<Frame>() == FRAME_SIZE);
+
+impl Frame {
+    pub const fn zeroed() -> Frame {
+        Frame {
+            x: [0; 31],
+            elr: 0,
+            spsr: 0,
+            sp_el0: 0,
+        }
+    }
 }
 
 const KIND_NAMES: [&str; 16] = [
@@ -39,13 +55,14 @@ const KIND_NAMES: [&str; 16] = [
 #[no_mangle]
 extern "C" fn exception_entry(kind: u64, frame: &mut Frame) {
     match kind {
-        1 | 5 => crate::irq::handle(),
+        1 | 5 | 9 => crate::irq::handle(),
         0 | 4 => synchronous(kind, frame),
+        8 => crate::task::from_user(frame),
         _ => unexpected(kind, frame),
     }
 }
 
-fn read_esr_far() -> (u64, u64) {
+pub fn read_esr_far() -> (u64, u64) {
     (ESR_EL1.get(), FAR_EL1.get())
 }
 

@@ -1,7 +1,9 @@
 // The EL1 exception vector table: 16 entries of 0x80 bytes. Each saves
 // x0/x1, loads its kind (0-15, in table order) and joins the common path,
-// which saves the whole frame, calls exception_entry(kind, &mut Frame) and
-// restores the (possibly changed) frame before eret.
+// which saves the whole frame (general registers, ELR, SPSR, SP_EL0), calls
+// exception_entry(kind, &mut Frame) and restores the (possibly changed)
+// frame before eret. exception_return restores a frame at sp: it is also
+// how a core first enters a task.
 
 .equ FRAME_SIZE, 272
 
@@ -51,14 +53,18 @@ exception_common:
     stp     x28, x29, [sp, #224]
     mrs     x1, elr_el1
     mrs     x2, spsr_el1
+    mrs     x3, sp_el0
     stp     x30, x1, [sp, #240]
-    str     x2, [sp, #256]
+    stp     x2, x3, [sp, #256]
     mov     x1, sp
     bl      exception_entry
+.global exception_return
+exception_return:
     ldp     x30, x1, [sp, #240]
-    ldr     x2, [sp, #256]
+    ldp     x2, x3, [sp, #256]
     msr     elr_el1, x1
     msr     spsr_el1, x2
+    msr     sp_el0, x3
     ldp     x0, x1, [sp, #0]
     ldp     x2, x3, [sp, #16]
     ldp     x4, x5, [sp, #32]

@@ -1,0 +1,375 @@
+//! Tasks: user code at EL0, bound to one core (Corey's pcore). Each core
+//! loads the tasks the image assigns to it from the embedded archive, runs
+//! them by priority, serves their system calls and contains their faults:
+//! a faulting task is stopped and reported; nothing else is affected.
+
+use crate::arch::aarch64::exception::{read_esr_far, Frame};
+use crate::percore::{self, Local};
+use crate::uspace::{user_attrs, UserSpace, USER_TOP};
+use crate::{kprintln, mm};
+use abi::{Error, Syscall};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kerncore::bootimage::Archive;
+use kerncore::esr;
+use platform::MAX_CPUS;
+
+static ARCHIVE_BYTES: &[u8] = include_bytes!(env!("KERNEL_TASKS_FILE"));
+
+/// Most tasks one core holds.
+const MAX_TASKS: usize = 8;
+/// A task's stack: 64 KiB below this address, an unmapped guard page below.
+const USER_STACK_TOP: u64 = 0x8000_0000;
+const USER_STACK_SIZE: u64 = 64 * 1024;
+/// Longest `DebugPrint`.
+const MAX_PRINT: usize = 256;
+/// SPSR for entering a task: EL0t, interrupts unmasked.
+const SPSR_EL0: u64 = 0;
+/// SPSR for the idle loop: EL1h, IRQs unmasked (D, A, F masked).
+const SPSR_EL1_IDLE: u64 = 0x345;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Ready,
+    Exited(u64),
+    Faulted,
+}
+
+struct Task {
+    name: &'static str,
+    priority: u32,
+    space: UserSpace,
+    state: State,
+    ctx: Frame,
+}
+
+struct Sched {
+    tasks: [Option<Task>; MAX_TASKS],
+    current: Option<usize>,
+}
+
+static SCHED: Local<Sched> = Local::new(
+    [const {
+        UnsafeCell::new(Sched {
+            tasks: [const { None }; MAX_TASKS],
+            current: None,
+        })
+    }; MAX_CPUS],
+);
+
+/// Cores whose tasks have all ended (shared by design: how core 0 knows
+/// the image is done).
+pub static CORES_DONE: AtomicUsize = AtomicUsize::new(0);
+
+fn archive() -> Archive<'static> {
+    match Archive::parse(ARCHIVE_BYTES) {
+        Ok(a) => a,
+        Err(e) => {
+            kprintln!("task archive unusable: {:?}; running no tasks", e);
+            Archive::empty()
+        }
+    }
+}
+
+/// Tasks the archive assigns to cores the machine does not have.
+pub fn report_absent_cores(ncores: usize) {
+    for t in archive().iter() {
+        if t.core as usize >= ncores {
+            kprintln!(
+                "task {}: core {} does not exist ({} cores): not started",
+                t.name,
+                t.core,
+                ncores
+            );
+        }
+    }
+}
+
+/// Loads this core's tasks. Errors in a task's ELF are reported per task.
+fn load_this_core(id: usize) {
+    let mut slot = 0;
+    for t in archive().iter().filter(|t| t.core as usize == id) {
+        if slot == MAX_TASKS {
+            kprintln!(
+                "task {}: more than {} tasks on core {}: not started",
+                t.name,
+                MAX_TASKS,
+                id
+            );
+            continue;
+        }
+        let asid = (id * (MAX_TASKS + 1) + slot + 1) as u16;
+        match load(t.elf, asid, id) {
+            Ok((space, entry)) => {
+                let mut ctx = Frame::zeroed();
+                ctx.x[0] = id as u64;
+                ctx.elr = entry;
+                ctx.spsr = SPSR_EL0;
+                ctx.sp_el0 = USER_STACK_TOP;
+                let task = Task {
+                    name: t.name,
+                    priority: t.priority,
+                    space,
+                    state: State::Ready,
+                    ctx,
+                };
+                SCHED.with(|s| s.tasks[slot] = Some(task));
+                slot += 1;
+            }
+            Err(why) => kprintln!("task {}: not started: {}", t.name, why),
+        }
+    }
+}
+
+/// Builds a task's address space from its ELF: each PT_LOAD segment in
+/// fresh zeroed frames with the permissions its flags give (never W+X), and
+/// a stack with a guard page below it.
+fn load(bytes: &[u8], asid: u16, _core: usize) -> Result<(UserSpace, u64), &'static str> {
+    use elf::abi::{PF_W, PF_X, PT_LOAD};
+    let file = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(bytes)
+        .map_err(|_| "not an ELF file")?;
+    if file.ehdr.e_machine != elf::abi::EM_AARCH64 {
+        return Err("not an AArch64 ELF");
+    }
+    let mut space = UserSpace::new(asid).map_err(|_| "out of memory")?;
+    let segments = file.segments().ok_or("no program headers")?;
+    for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
+        let (w, x) = (ph.p_flags & PF_W != 0, ph.p_flags & PF_X != 0);
+        if w && x {
+            return Err("a segment is both writable and executable");
+        }
+        if ph.p_filesz > ph.p_memsz {
+            return Err("a segment's file size exceeds its memory size");
+        }
+        let start = ph.p_vaddr & !(mm::PAGE - 1);
+        let end = ph
+            .p_vaddr
+            .checked_add(ph.p_memsz)
+            .filter(|&e| e <= USER_TOP)
+            .ok_or("a segment lies outside the user half")?
+            .next_multiple_of(mm::PAGE);
+        let size = end - start;
+        let data = bytes
+            .get(ph.p_offset as usize..)
+            .and_then(|b| b.get(..ph.p_filesz as usize))
+            .ok_or("a segment's file bytes lie outside the file")?;
+        let pa = mm::alloc_frames(size, mm::PAGE).ok_or("out of memory")?;
+        let va_k = mm::phys_to_virt(pa) as *mut u8;
+        // Safety: `size` bytes of fresh frames, reached via the linear map;
+        // `data` fits in them (filesz <= memsz, offset within the pages).
+        unsafe {
+            core::ptr::write_bytes(va_k, 0, size as usize);
+            let off = (ph.p_vaddr - start) as usize;
+            core::ptr::copy_nonoverlapping(data.as_ptr(), va_k.add(off), data.len());
+        }
+        space
+            .map(start, pa, size, user_attrs(w, x))
+            .map_err(|e| match e {
+                Error::Overlap => "two segments overlap",
+                Error::OutOfMemory => "out of memory",
+                _ => "a segment cannot be mapped",
+            })?;
+    }
+    let stack = mm::alloc_frames(USER_STACK_SIZE, mm::PAGE).ok_or("out of memory")?;
+    // Safety: fresh frames in the linear map.
+    unsafe {
+        core::ptr::write_bytes(
+            mm::phys_to_virt(stack) as *mut u8,
+            0,
+            USER_STACK_SIZE as usize,
+        )
+    };
+    space
+        .map(
+            USER_STACK_TOP - USER_STACK_SIZE,
+            stack,
+            USER_STACK_SIZE,
+            user_attrs(true, false),
+        )
+        .map_err(|_| "the stack overlaps a segment")?;
+    Ok((space, file.ehdr.e_entry))
+}
+
+/// Picks the next ready task (highest priority; the lowest slot among
+/// equals) and makes `frame` return into it. Without one, `frame` returns
+/// into this core's idle loop.
+fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
+    let next = s
+        .tasks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.as_ref()
+                .filter(|t| t.state == State::Ready)
+                .map(|t| (i, t.priority))
+        })
+        .max_by_key(|&(i, p)| (p, usize::MAX - i))
+        .map(|(i, _)| i);
+    s.current = next;
+    match next {
+        Some(i) => {
+            let t = s.tasks[i].as_ref().expect("picked slot holds a task");
+            t.space.activate();
+            copy_frame(frame, &t.ctx);
+        }
+        None => {
+            *frame = Frame::zeroed();
+            frame.elr = idle_entry as *const () as u64;
+            frame.spsr = SPSR_EL1_IDLE;
+            CORES_DONE.fetch_add(1, Ordering::AcqRel);
+            crate::arch::aarch64::sev();
+        }
+    }
+}
+
+fn copy_frame(dst: &mut Frame, src: &Frame) {
+    dst.x = src.x;
+    dst.elr = src.elr;
+    dst.spsr = src.spsr;
+    dst.sp_el0 = src.sp_el0;
+}
+
+/// Starts this core's tasks; never returns (the core ends in its idle loop).
+pub fn run_this_core(id: usize) -> ! {
+    load_this_core(id);
+    let mut frame = Frame::zeroed();
+    SCHED.with(|s| switch_to_next(s, &mut frame));
+    enter(&frame)
+}
+
+/// The frame a core enters its first task (or idle loop) through. Kept out
+/// of the stack, because entering resets the stack.
+static ENTRY_FRAME: Local<Frame> =
+    Local::new([const { UnsafeCell::new(Frame::zeroed()) }; MAX_CPUS]);
+
+extern "C" {
+    /// Copies `*frame` to the top of the stack ending at `stack_top`, makes
+    /// that the stack and restores it with `eret` (vectors.s).
+    fn enter_frame(frame: *const Frame, stack_top: u64) -> !;
+    static __boot_stack_top: u8;
+}
+
+core::arch::global_asm!(
+    ".section .text.enter_frame, \"ax\"",
+    ".global enter_frame",
+    "enter_frame:",
+    "    sub x2, x1, #272",
+    "    mov x3, x2",
+    "    mov x6, #(272 / 16)",
+    "1:  ldp x4, x5, [x0], #16",
+    "    stp x4, x5, [x3], #16",
+    "    subs x6, x6, #1",
+    "    b.ne 1b",
+    "    mov sp, x2",
+    "    b exception_return",
+);
+
+/// Leaves the kernel through `frame`, resetting this core's kernel stack:
+/// the frame goes at the top of the stack, where the next exception from
+/// EL0 will save the task's registers again.
+fn enter(frame: &Frame) -> ! {
+    let id = percore::id();
+    let top = if id == 0 {
+        &raw const __boot_stack_top as u64
+    } else {
+        mm::stack_top(id)
+    };
+    let src = ENTRY_FRAME.with(|f| {
+        copy_frame(f, frame);
+        f as *const Frame
+    });
+    // Safety: `src` is this core's ENTRY_FRAME (static, not on the stack
+    // being reset); `top` is this core's kernel stack top. Everything on the
+    // current stack is abandoned: enter_frame never returns.
+    unsafe { enter_frame(src, top) }
+}
+
+/// This core's idle loop, entered by `eret` when it has no task left.
+extern "C" fn idle_entry() -> ! {
+    crate::demo::idle(percore::id())
+}
+
+/// A synchronous exception from EL0: a system call or a fault.
+pub fn from_user(frame: &mut Frame) {
+    let (esr_v, far) = read_esr_far();
+    let ec = esr::class(esr_v);
+    if ec == 0x15 {
+        syscall(frame);
+        return;
+    }
+    SCHED.with(|s| {
+        let Some(i) = s.current else { return };
+        if let Some(t) = s.tasks[i].as_mut() {
+            t.state = State::Faulted;
+            let detail = if esr::is_abort(ec) {
+                esr::abort_status(esr_v)
+            } else {
+                ""
+            };
+            kprintln!(
+                "task {} on core {} faulted: {} {} at FAR={:#x} ELR={:#x}; task stopped",
+                t.name,
+                percore::id(),
+                esr::class_name(ec),
+                detail,
+                far,
+                frame.elr
+            );
+        }
+        switch_to_next(s, frame);
+    });
+}
+
+fn syscall(frame: &mut Frame) {
+    let result = match Syscall::from_u64(frame.x[8]) {
+        None => Err(Error::UnknownSyscall),
+        Some(Syscall::Null) => Ok(()),
+        Some(Syscall::DebugPrint) => debug_print(frame.x[0], frame.x[1]),
+        Some(Syscall::Exit) => {
+            let code = frame.x[0];
+            SCHED.with(|s| {
+                if let Some(i) = s.current {
+                    if let Some(t) = s.tasks[i].as_mut() {
+                        t.state = State::Exited(code);
+                        kprintln!(
+                            "task {} on core {} exited with status {}",
+                            t.name,
+                            percore::id(),
+                            code
+                        );
+                    }
+                }
+                switch_to_next(s, frame);
+            });
+            return;
+        }
+    };
+    frame.x[0] = match result {
+        Ok(()) => 0,
+        Err(e) => e as u64,
+    };
+}
+
+fn debug_print(ptr: u64, len: u64) -> Result<(), Error> {
+    if len > MAX_PRINT as u64 {
+        return Err(Error::InvalidArgument);
+    }
+    let mut buf = [0u8; MAX_PRINT];
+    let buf = &mut buf[..len as usize];
+    let name = SCHED.with(|s| -> Result<&'static str, Error> {
+        let t = s
+            .current
+            .and_then(|i| s.tasks[i].as_ref())
+            .ok_or(Error::InvalidArgument)?;
+        t.space.read(ptr, buf)?;
+        Ok(t.name)
+    })?;
+    let text = core::str::from_utf8(buf).unwrap_or("<not UTF-8>");
+    kprintln!(
+        "[{}@{}] {}",
+        name,
+        percore::id(),
+        text.trim_end_matches('\n')
+    );
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! The demo task: runs at EL0 on its core, says hello, checks that a bad
+//! system call gets an error code rather than hurting the kernel, exits.
+#![no_std]
+#![no_main]
+
+ulib::entry!(main);
+
+fn main(core: usize) -> i32 {
+    ulib::println!("hello from EL0 on core {}", core);
+    for _ in 0..1000 {
+        if ulib::null().is_err() {
+            return 1;
+        }
+    }
+    // A pointer into the kernel half must be refused, not followed.
+    let bad = unsafe {
+        ulib::raw_syscall(
+            ulib::Syscall::DebugPrint as u64,
+            [0xffff_0000_0000_0000, 8, 0, 0, 0, 0],
+        )
+    };
+    if bad[0] != ulib::Error::OutOfRange as u64 {
+        ulib::println!("kernel pointer was not refused: {}", bad[0]);
+        return 2;
+    }
+    ulib::println!("task on core {} done", core);
+    0
+}

@@ -1,0 +1,81 @@
+//! The user library: safe wrappers over the system calls of `abi`, the
+//! `_start` entry every task gets, and a panic handler that reports and
+//! exits. A task is a `#![no_std] #![no_main]` binary that calls
+//! [`entry!`] with its `fn main(core: usize) -> i32`.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub use abi::{Error, Rights, Syscall};
+
+#[cfg(target_arch = "aarch64")]
+mod sys;
+#[cfg(target_arch = "aarch64")]
+pub use sys::*;
+
+/// Defines the task's entry point: `_start` calls `main(core)` and exits
+/// with its return value.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[no_mangle]
+        #[link_section = ".text.start"]
+        pub extern "C" fn _start(core: usize) -> ! {
+            let f: fn(usize) -> i32 = $main;
+            $crate::exit(f(core) as u64)
+        }
+    };
+}
+
+/// Formats into a fixed buffer and prints it as one console line.
+#[macro_export]
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        let mut line = $crate::Line::new();
+        let _ = core::fmt::Write::write_fmt(&mut line, format_args!($($arg)*));
+        let _ = $crate::debug_print(line.as_str());
+    }};
+}
+
+/// A line of at most [`Line::CAPACITY`] bytes; longer output is cut.
+pub struct Line {
+    buf: [u8; Line::CAPACITY],
+    len: usize,
+}
+
+impl Line {
+    /// The kernel's limit for one `DebugPrint`.
+    pub const CAPACITY: usize = 256;
+
+    pub const fn new() -> Self {
+        Line {
+            buf: [0; Line::CAPACITY],
+            len: 0,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole UTF-8 sequences are ever appended.
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for ch in s.chars() {
+            let mut tmp = [0u8; 4];
+            let b = ch.encode_utf8(&mut tmp).as_bytes();
+            if self.len + b.len() > Line::CAPACITY {
+                return Err(core::fmt::Error);
+            }
+            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+            self.len += b.len();
+        }
+        Ok(())
+    }
+}

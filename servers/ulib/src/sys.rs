@@ -1,0 +1,67 @@
+//! The system calls themselves: `svc #0`, number in x8, arguments in
+//! x0..x5, status in x0 (0 or an `abi::Error` code), results in x1..x3.
+
+use abi::{Error, Syscall};
+use core::arch::asm;
+
+/// Raw call. Returns x0..x3.
+///
+/// # Safety
+/// Pointer arguments must be valid for what the call does with them; the
+/// kernel validates them, but a wrong pointer can still make the call act
+/// on the wrong memory of this task.
+#[inline(always)]
+pub unsafe fn raw_syscall(n: u64, a: [u64; 6]) -> [u64; 4] {
+    let (r0, r1, r2, r3);
+    // Safety: `svc` enters the kernel, which preserves every register but
+    // x0..x3 (results) and returns to the next instruction.
+    unsafe {
+        asm!(
+            "svc #0",
+            inlateout("x0") a[0] => r0,
+            inlateout("x1") a[1] => r1,
+            inlateout("x2") a[2] => r2,
+            inlateout("x3") a[3] => r3,
+            in("x4") a[4],
+            in("x5") a[5],
+            in("x8") n,
+            options(nostack)
+        );
+    }
+    [r0, r1, r2, r3]
+}
+
+fn status(x0: u64) -> Result<(), Error> {
+    match x0 {
+        0 => Ok(()),
+        n => Err(Error::from_u64(n).unwrap_or(Error::InvalidArgument)),
+    }
+}
+
+/// The cheapest round trip into the kernel.
+pub fn null() -> Result<(), Error> {
+    // Safety: no pointer arguments.
+    status(unsafe { raw_syscall(Syscall::Null as u64, [0; 6]) }[0])
+}
+
+/// Prints `s` (at most 256 bytes) as one console line.
+pub fn debug_print(s: &str) -> Result<(), Error> {
+    let a = [s.as_ptr() as u64, s.len() as u64, 0, 0, 0, 0];
+    // Safety: `s` is valid for reads of its length.
+    status(unsafe { raw_syscall(Syscall::DebugPrint as u64, a) }[0])
+}
+
+/// Ends this task with `code`.
+pub fn exit(code: u64) -> ! {
+    // Safety: no pointer arguments; the call does not return.
+    unsafe { raw_syscall(Syscall::Exit as u64, [code, 0, 0, 0, 0, 0]) };
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    crate::println!("task panic: {}", info.message());
+    exit(101)
+}

@@ -1,0 +1,121 @@
+//! Building an image's tasks and packing them into the archive the kernel
+//! embeds (format: `kerncore::bootimage`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::build::{target_dir, TARGET};
+use crate::image::Image;
+
+const MAGIC: &[u8; 8] = b"KTASKS01";
+const HEADER: usize = 16;
+const ENTRY: usize = 48;
+const NAME_LEN: usize = 24;
+
+/// Builds every task crate of `image` and writes `<out>/tasks.bin`; returns
+/// its absolute path (an empty file when the image has no tasks).
+pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> {
+    let path = out.join("tasks.bin");
+    let mut crates: Vec<&str> = image.tasks.iter().map(|t| t.name.as_str()).collect();
+    crates.sort();
+    crates.dedup();
+    let mut elfs = Vec::new();
+    if !crates.is_empty() {
+        eprintln!("build: tasks {}", crates.join(", "));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(root)
+            .args(["build", "--release", "--target", TARGET]);
+        for c in &crates {
+            cmd.args(["-p", c]);
+        }
+        let status = cmd.status().context("cannot run cargo")?;
+        if !status.success() {
+            bail!("building the tasks of image {} failed", image.name);
+        }
+        for c in &crates {
+            let elf = target_dir(root).join(TARGET).join("release").join(c);
+            let bytes = std::fs::read(&elf).with_context(|| elf.display().to_string())?;
+            elfs.push((c.to_string(), bytes));
+        }
+    }
+    let entries: Vec<(&str, u32, u32, &[u8])> = image
+        .tasks
+        .iter()
+        .map(|t| {
+            let elf = elfs
+                .iter()
+                .find(|(n, _)| *n == t.name)
+                .map(|(_, b)| b.as_slice())
+                .unwrap_or(&[]);
+            (t.name.as_str(), t.core, t.priority, elf)
+        })
+        .collect();
+    let bytes = if entries.is_empty() {
+        Vec::new()
+    } else {
+        archive(&entries)?
+    };
+    std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+    Ok(std::path::absolute(&path).unwrap_or(path))
+}
+
+/// The archive bytes for (name, core, priority, ELF) entries. Each ELF is
+/// stored once per entry (simple and small enough for now), 8-byte aligned.
+pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let mut offset = (HEADER + entries.len() * ENTRY).next_multiple_of(8);
+    for (name, core, priority, elf) in entries {
+        if name.len() > NAME_LEN {
+            bail!("task name {name:?} longer than {NAME_LEN} bytes");
+        }
+        let mut n = [0u8; NAME_LEN];
+        n[..name.len()].copy_from_slice(name.as_bytes());
+        out.extend_from_slice(&n);
+        out.extend_from_slice(&core.to_le_bytes());
+        out.extend_from_slice(&priority.to_le_bytes());
+        out.extend_from_slice(&(offset as u64).to_le_bytes());
+        out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
+        offset = (offset + elf.len()).next_multiple_of(8);
+    }
+    for (_, _, _, elf) in entries {
+        out.resize(out.len().next_multiple_of(8), 0);
+        out.extend_from_slice(elf);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use kerncore::bootimage::{Archive, TaskEntry};
+
+    #[test]
+    fn the_kernel_reads_what_xtask_writes() {
+        let bytes = super::archive(&[("hello", 0, 1, b"ELF1"), ("hello", 2, 3, b"ELF22")])
+            .expect("archive");
+        let a = Archive::parse(&bytes).expect("parses");
+        let all: Vec<TaskEntry> = a.iter().collect();
+        assert_eq!(
+            all,
+            [
+                TaskEntry {
+                    name: "hello",
+                    core: 0,
+                    priority: 1,
+                    elf: b"ELF1"
+                },
+                TaskEntry {
+                    name: "hello",
+                    core: 2,
+                    priority: 3,
+                    elf: b"ELF22"
+                },
+            ]
+        );
+    }
+}
