@@ -35,6 +35,21 @@ const TASKS_ON_1: &[&str] = &[
     "task hello: core 3 does not exist (1 cores): not started",
 ];
 
+/// images/faults.toml: each fault class stops only its task; the later task
+/// on the same core and the other cores' tasks run to the end.
+const EVERY_FAULT_CONTAINED: &[&str] = &[
+    "task faulter on core 1 faulted: data abort from a lower EL (translation fault) at address 0x10000000",
+    "task faulter on core 1 faulted: instruction abort from a lower EL (translation fault) at address 0x20000000",
+    "task faulter on core 1 faulted: unknown reason (undefined instruction)",
+    "task faulter on core 1 faulted: data abort from a lower EL (stack overflow into the guard)",
+    "task faulter on core 1 faulted: data abort from a lower EL (alignment fault)",
+    "task faulter on core 1 faulted: PC alignment fault (misaligned pc)",
+    "task hello on core 0 exited with status 0",
+    "task hello on core 1 exited with status 0",
+    "task hello on core 2 exited with status 0",
+    "task hello on core 3 exited with status 0",
+];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -95,6 +110,19 @@ pub const CASES: &[Case] = &[
         smp: 4,
         defmt: LOG_ONLINE,
         console: TASKS_ON_4,
+        ..Case::BASE
+    },
+    Case {
+        name: "faults-virt",
+        image: "faults",
+        console: EVERY_FAULT_CONTAINED,
+        ..Case::BASE
+    },
+    Case {
+        name: "faults-rpi4",
+        image: "faults",
+        board: "rpi4",
+        console: EVERY_FAULT_CONTAINED,
         ..Case::BASE
     },
     Case {

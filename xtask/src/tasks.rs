@@ -38,7 +38,8 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
         for c in &crates {
             let elf = target_dir(root).join(TARGET).join("release").join(c);
             let bytes = std::fs::read(&elf).with_context(|| elf.display().to_string())?;
-            elfs.push((c.to_string(), bytes));
+            let stripped = strip(&bytes).with_context(|| format!("task {c}: {}", elf.display()))?;
+            elfs.push((c.to_string(), stripped));
         }
     }
     let entries: Vec<(&str, u32, u32, &[u8])> = image
@@ -62,15 +63,58 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
     Ok(std::path::absolute(&path).unwrap_or(path))
 }
 
-/// The archive bytes for (name, core, priority, ELF) entries. Each ELF is
-/// stored once per entry (simple and small enough for now), 8-byte aligned.
+/// The ELF cut to what the kernel loads: header, program headers and the
+/// loadable segments' file bytes (debug sections and the section table go;
+/// the kernel never reads them, and they are most of the file).
+pub fn strip(elf: &[u8]) -> Result<Vec<u8>> {
+    use object::elf::{FileHeader64, PT_LOAD};
+    use object::read::elf::{FileHeader, ProgramHeader};
+    use object::Endianness;
+    let header = FileHeader64::<Endianness>::parse(elf).context("not an ELF64 file")?;
+    let endian = header.endian().context("bad ELF byte order")?;
+    let phdrs = header
+        .program_headers(endian, elf)
+        .context("bad program headers")?;
+    let phoff = header.e_phoff(endian) as usize;
+    let mut end =
+        phoff + phdrs.len() * std::mem::size_of::<object::elf::ProgramHeader64<Endianness>>();
+    for ph in phdrs.iter().filter(|p| p.p_type(endian) == PT_LOAD) {
+        end = end.max((ph.p_offset(endian) + ph.p_filesz(endian)) as usize);
+    }
+    if end > elf.len() {
+        bail!("a segment lies past the end of the file");
+    }
+    let mut out = elf[..end].to_vec();
+    // e_shoff (0x28, 8 bytes), e_shnum (0x3c), e_shstrndx (0x3e): no sections.
+    out[0x28..0x30].fill(0);
+    out[0x3c..0x40].fill(0);
+    Ok(out)
+}
+
+/// The archive bytes for (name, core, priority, ELF) entries. Each distinct
+/// ELF is stored once, 8-byte aligned; entries running the same program
+/// point at the same bytes.
 pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
+    let mut blobs: Vec<&[u8]> = Vec::new();
+    let mut blob_offsets: Vec<usize> = Vec::new();
     let mut offset = (HEADER + entries.len() * ENTRY).next_multiple_of(8);
+    for (_, _, _, elf) in entries {
+        if !blobs.contains(elf) {
+            blobs.push(elf);
+            blob_offsets.push(offset);
+            offset = (offset + elf.len()).next_multiple_of(8);
+        }
+    }
     for (name, core, priority, elf) in entries {
+        let at = blobs
+            .iter()
+            .position(|b| b == elf)
+            .map(|i| blob_offsets[i])
+            .unwrap_or(0);
         if name.len() > NAME_LEN {
             bail!("task name {name:?} longer than {NAME_LEN} bytes");
         }
@@ -79,11 +123,10 @@ pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
         out.extend_from_slice(&n);
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
-        out.extend_from_slice(&(offset as u64).to_le_bytes());
+        out.extend_from_slice(&(at as u64).to_le_bytes());
         out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
-        offset = (offset + elf.len()).next_multiple_of(8);
     }
-    for (_, _, _, elf) in entries {
+    for elf in blobs {
         out.resize(out.len().next_multiple_of(8), 0);
         out.extend_from_slice(elf);
     }
@@ -96,8 +139,12 @@ mod tests {
 
     #[test]
     fn the_kernel_reads_what_xtask_writes() {
-        let bytes = super::archive(&[("hello", 0, 1, b"ELF1"), ("hello", 2, 3, b"ELF22")])
-            .expect("archive");
+        let bytes = super::archive(&[
+            ("hello", 0, 1, b"ELF1"),
+            ("hello", 2, 3, b"ELF22"),
+            ("again", 1, 1, b"ELF1"),
+        ])
+        .expect("archive");
         let a = Archive::parse(&bytes).expect("parses");
         let all: Vec<TaskEntry> = a.iter().collect();
         assert_eq!(
@@ -115,7 +162,15 @@ mod tests {
                     priority: 3,
                     elf: b"ELF22"
                 },
+                TaskEntry {
+                    name: "again",
+                    core: 1,
+                    priority: 1,
+                    elf: b"ELF1"
+                },
             ]
         );
+        // One copy of each distinct ELF.
+        assert_eq!(bytes.len(), (16 + 3 * 48) + 8 + 5);
     }
 }

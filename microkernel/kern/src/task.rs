@@ -18,9 +18,13 @@ static ARCHIVE_BYTES: &[u8] = include_bytes!(env!("KERNEL_TASKS_FILE"));
 
 /// Most tasks one core holds.
 const MAX_TASKS: usize = 8;
-/// A task's stack: 64 KiB below this address, an unmapped guard page below.
+/// A task's stack: 64 KiB below this address, and below that a 64 KiB guard
+/// that nothing may map, so running off the stack is a fault the kernel can
+/// name.
 const USER_STACK_TOP: u64 = 0x8000_0000;
 const USER_STACK_SIZE: u64 = 64 * 1024;
+const USER_STACK_GUARD: u64 = 64 * 1024;
+const GUARD_START: u64 = USER_STACK_TOP - USER_STACK_SIZE - USER_STACK_GUARD;
 /// Longest `DebugPrint`.
 const MAX_PRINT: usize = 256;
 /// SPSR for entering a task: EL0t, interrupts unmasked.
@@ -103,6 +107,7 @@ fn load_this_core(id: usize) {
             Ok((space, entry)) => {
                 let mut ctx = Frame::zeroed();
                 ctx.x[0] = id as u64;
+                ctx.x[1] = slot as u64;
                 ctx.elr = entry;
                 ctx.spsr = SPSR_EL0;
                 ctx.sp_el0 = USER_STACK_TOP;
@@ -149,6 +154,9 @@ fn load(bytes: &[u8], asid: u16, _core: usize) -> Result<(UserSpace, u64), &'sta
             .ok_or("a segment lies outside the user half")?
             .next_multiple_of(mm::PAGE);
         let size = end - start;
+        if start < USER_STACK_TOP && end > GUARD_START {
+            return Err("a segment overlaps the stack or its guard");
+        }
         let data = bytes
             .get(ph.p_offset as usize..)
             .and_then(|b| b.get(..ph.p_filesz as usize))
@@ -301,23 +309,44 @@ pub fn from_user(frame: &mut Frame) {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
             t.state = State::Faulted;
-            let detail = if esr::is_abort(ec) {
-                esr::abort_status(esr_v)
-            } else {
-                ""
-            };
-            kprintln!(
-                "task {} on core {} faulted: {} {} at FAR={:#x} ELR={:#x}; task stopped",
-                t.name,
-                percore::id(),
-                esr::class_name(ec),
-                detail,
-                far,
-                frame.elr
-            );
+            report_fault(t.name, ec, esr_v, far, frame.elr);
         }
         switch_to_next(s, frame);
     });
+}
+
+/// One console line per fault: class, the fault status or syndrome, the
+/// faulting address where the class has one, and the pc.
+fn report_fault(name: &str, ec: u8, esr_v: u64, far: u64, pc: u64) {
+    let core = percore::id();
+    let class = esr::class_name(ec);
+    if esr::is_abort(ec) || ec == 0x22 {
+        let status = if ec == 0x22 {
+            "misaligned pc"
+        } else if (GUARD_START..USER_STACK_TOP - USER_STACK_SIZE).contains(&far) {
+            "stack overflow into the guard"
+        } else {
+            esr::abort_status(esr_v)
+        };
+        kprintln!(
+            "task {} on core {} faulted: {} ({}) at address {:#x}, pc {:#x}; task stopped",
+            name,
+            core,
+            class,
+            status,
+            far,
+            pc
+        );
+    } else {
+        kprintln!(
+            "task {} on core {} faulted: {} (ESR {:#x}), pc {:#x}; task stopped",
+            name,
+            core,
+            class,
+            esr_v,
+            pc
+        );
+    }
 }
 
 fn syscall(frame: &mut Frame) {

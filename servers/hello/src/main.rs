@@ -5,7 +5,8 @@
 
 ulib::entry!(main);
 
-fn main(core: usize) -> i32 {
+fn main(start: ulib::Start) -> i32 {
+    let core = start.core;
     ulib::println!("hello from EL0 on core {}", core);
     for _ in 0..1000 {
         if ulib::null().is_err() {

@@ -1,7 +1,7 @@
 //! The user library: safe wrappers over the system calls of `abi`, the
 //! `_start` entry every task gets, and a panic handler that reports and
 //! exits. A task is a `#![no_std] #![no_main]` binary that calls
-//! [`entry!`] with its `fn main(core: usize) -> i32`.
+//! [`entry!`] with its `fn main(start: ulib::Start) -> i32`.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -12,16 +12,25 @@ mod sys;
 #[cfg(target_arch = "aarch64")]
 pub use sys::*;
 
-/// Defines the task's entry point: `_start` calls `main(core)` and exits
+/// What the kernel tells a task at entry (x0, x1).
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    /// The core the task is bound to.
+    pub core: usize,
+    /// The task's slot among the tasks of its core (image order).
+    pub slot: usize,
+}
+
+/// Defines the task's entry point: `_start` calls `main(Start)` and exits
 /// with its return value.
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
         #[no_mangle]
         #[link_section = ".text.start"]
-        pub extern "C" fn _start(core: usize) -> ! {
-            let f: fn(usize) -> i32 = $main;
-            $crate::exit(f(core) as u64)
+        pub extern "C" fn _start(core: usize, slot: usize) -> ! {
+            let f: fn($crate::Start) -> i32 = $main;
+            $crate::exit(f($crate::Start { core, slot }) as u64)
         }
     };
 }
