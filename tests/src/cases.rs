@@ -26,6 +26,7 @@ const TASKS_ON_4: &[&str] = &[
     "task hello on core 1 exited with status 0",
     "task hello on core 2 exited with status 0",
     "task hello on core 3 exited with status 0",
+    "memory: no frames leaked",
 ];
 
 /// On one core, the tasks for cores 1-3 are reported and not started.
@@ -33,6 +34,7 @@ const TASKS_ON_1: &[&str] = &[
     "task hello on core 0 exited with status 0",
     "task hello: core 1 does not exist (1 cores): not started",
     "task hello: core 3 does not exist (1 cores): not started",
+    "memory: no frames leaked",
 ];
 
 /// images/faults.toml: each fault class stops only its task; the later task
@@ -48,6 +50,7 @@ const EVERY_FAULT_CONTAINED: &[&str] = &[
     "task hello on core 1 exited with status 0",
     "task hello on core 2 exited with status 0",
     "task hello on core 3 exited with status 0",
+    "memory: no frames leaked",
 ];
 
 /// Every QEMU test case, in the order `cargo xtask test` runs them.

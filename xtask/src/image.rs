@@ -413,7 +413,7 @@ mod tests {
     fn select_errors_are_usage_errors() {
         let e = select(root(), "nope", Board::Virt).expect_err("unknown");
         let usage = e.downcast_ref::<UsageError>().expect("usage error");
-        assert!(usage.0.contains("available: default"), "{usage}");
+        assert!(usage.0.contains("available: bench, default"), "{usage}");
         let e = select(root(), "../images/default", Board::Virt).expect_err("path");
         assert!(e.downcast_ref::<UsageError>().is_some());
         assert!(select(root(), "default", Board::Rpi4).is_ok());

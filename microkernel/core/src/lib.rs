@@ -11,4 +11,5 @@ pub mod cap;
 pub mod esr;
 pub mod frames;
 pub mod pagetable;
+pub mod pool;
 pub mod range;

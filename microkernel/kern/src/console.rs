@@ -49,6 +49,7 @@ pub fn print(args: fmt::Arguments) {
         return;
     };
     let daif = irq_save();
+    crate::percore::count(|e| &e.shared_locks);
     {
         let _guard = LOCK.lock();
         let _ = Writer(uart).write_fmt(args);

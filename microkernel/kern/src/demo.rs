@@ -62,6 +62,7 @@ pub fn idle(id: usize) -> ! {
     let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
     loop {
         if id == 0 && crate::task::CORES_DONE.load(Ordering::Acquire) >= n {
+            crate::task::report_leaks(n);
             kprintln!("demo done: powering off");
             defmt::info!("powering off with status 0");
             panic::power_off(0);

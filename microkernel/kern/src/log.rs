@@ -79,6 +79,7 @@ unsafe impl defmt::Logger for Logger {
         if OWNER.load(Ordering::Relaxed) == me {
             panic!("defmt logger re-entered on one core");
         }
+        percore::count(|e| &e.shared_locks);
         while TAKEN
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()

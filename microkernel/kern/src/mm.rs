@@ -9,8 +9,11 @@
 //! | `0xffff_ffff_4000_0000`                | boot window (boot tables only)  |
 //! | `0xffff_ffff_8000_0000`                | the kernel image                |
 
+use crate::percore::{self, Local};
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kerncore::frames::FreeRanges;
+use kerncore::pool::{FrameBitmap, FramePool};
 use platform::{EnableMethod, Platform};
 
 pub const PHYS_MAP_BASE: u64 = 0xffff_0000_0000_0000;
@@ -98,7 +101,93 @@ pub fn init_frames(p: &Platform, dtb_pa: u64, dtb_size: u64) {
     }
 }
 
-/// Takes `size` bytes of free RAM (page multiple) aligned to `align`.
+/// Takes `size` bytes of free RAM (page multiple) aligned to `align`, from
+/// the boot allocator: bring-up only, before [`init_pools`].
 pub fn alloc_frames(size: u64, align: u64) -> Option<u64> {
     FRAMES.lock().take(size, align)
+}
+
+/// Every frame of RAM after boot. Shared by all cores; each core goes to it
+/// only to refill or drain its own pool, a batch at a time.
+static GLOBAL: spin::Mutex<Option<FrameBitmap<'static>>> = spin::Mutex::new(None);
+/// Each core's own frames.
+static POOLS: Local<FramePool> =
+    Local::new([const { UnsafeCell::new(FramePool::new()) }; platform::MAX_CPUS]);
+
+fn global() -> spin::MutexGuard<'static, Option<FrameBitmap<'static>>> {
+    percore::count(|e| &e.shared_locks);
+    GLOBAL.lock()
+}
+
+/// Moves what is left of the boot allocator into the global bitmap. The
+/// bitmap's own storage comes from the boot allocator first. Called once,
+/// by the boot core, before the other cores start.
+pub fn init_pools() {
+    let mut f = FRAMES.lock();
+    let (Some(lo), Some(hi)) = (
+        f.ranges().first().map(|r| r.0),
+        f.ranges().last().map(|r| r.1),
+    ) else {
+        panic!("no free memory after boot");
+    };
+    let words = FrameBitmap::words_for(hi - lo);
+    let bytes = (words as u64 * 8).next_multiple_of(PAGE);
+    let store = f.take(bytes, PAGE).expect("no memory for the frame bitmap");
+    // Safety: `bytes` of RAM just taken from the allocator, reached through
+    // the linear map, used for nothing else for the kernel's lifetime.
+    let slice = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(store) as *mut u64, words) };
+    let mut bm = FrameBitmap::new(lo, slice);
+    for &(s, e) in f.ranges() {
+        bm.free_range(s, e);
+    }
+    *f = FreeRanges::new();
+    *GLOBAL.lock() = Some(bm);
+}
+
+/// One frame (not zeroed) from this core's pool; the pool refills from the
+/// global bitmap, a batch per lock acquisition, when it runs dry.
+pub fn frame_alloc() -> Option<u64> {
+    POOLS.with(|pool| {
+        let pa = pool.take(|out| {
+            percore::count(|e| &e.global_pool_takes);
+            global().as_mut().map_or(0, |bm| bm.take(out))
+        });
+        percore::this()
+            .pool_frames
+            .store(pool.len(), Ordering::Relaxed);
+        pa
+    })
+}
+
+/// A zeroed frame.
+pub fn frame_alloc_zeroed() -> Option<u64> {
+    let pa = frame_alloc()?;
+    // Safety: a frame just allocated, reached through the linear map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE as usize) };
+    Some(pa)
+}
+
+/// Gives a frame back to this core's pool (which drains a batch to the
+/// global bitmap when full).
+pub fn frame_free(pa: u64) {
+    POOLS.with(|pool| {
+        pool.give(pa, |batch| {
+            if let Some(bm) = global().as_mut() {
+                for &p in batch {
+                    bm.free(p);
+                }
+            }
+        });
+        percore::this()
+            .pool_frames
+            .store(pool.len(), Ordering::Relaxed);
+    })
+}
+
+/// Free frames: the global bitmap plus every core's pool.
+pub fn free_frames(ncores: usize) -> u64 {
+    let pools: usize = (0..ncores)
+        .map(|i| percore::get(i).pool_frames.load(Ordering::Relaxed))
+        .sum();
+    GLOBAL.lock().as_ref().map_or(0, |bm| bm.free_frames()) + pools as u64
 }

@@ -19,6 +19,43 @@ pub struct PerCore {
     pub redistributor: AtomicUsize,
     /// The core reported its timer working.
     pub timer_ok: AtomicBool,
+    /// Frames in this core's own pool (mirrors the pool, for accounting).
+    pub pool_frames: AtomicUsize,
+    /// Events Corey promises private operations never cause, counted on
+    /// this core (written only by it).
+    pub events: Events,
+}
+
+/// Per-core counts of the events that cost cross-core traffic.
+pub struct Events {
+    /// Acquisitions of a lock that another core may take.
+    pub shared_locks: AtomicU64,
+    /// Broadcast (inner-shareable) TLB invalidations issued.
+    pub broadcast_tlbi: AtomicU64,
+    /// Inter-processor interrupts sent.
+    pub ipis: AtomicU64,
+    /// Batches of frames taken from the global pool.
+    pub global_pool_takes: AtomicU64,
+}
+
+impl Events {
+    const fn new() -> Self {
+        Events {
+            shared_locks: AtomicU64::new(0),
+            broadcast_tlbi: AtomicU64::new(0),
+            ipis: AtomicU64::new(0),
+            global_pool_takes: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Counts one event on this core (a plain load and store: only this core
+/// writes its counters).
+pub fn count(event: impl Fn(&Events) -> &AtomicU64) {
+    if let Some(me) = try_this() {
+        let c = event(&me.events);
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }
 
 impl PerCore {
@@ -29,6 +66,8 @@ impl PerCore {
             ticks: AtomicU64::new(0),
             redistributor: AtomicUsize::new(0),
             timer_ok: AtomicBool::new(false),
+            pool_frames: AtomicUsize::new(0),
+            events: Events::new(),
         }
     }
 }
@@ -61,6 +100,11 @@ pub fn try_this() -> Option<&'static PerCore> {
 /// This core's block.
 pub fn this() -> &'static PerCore {
     try_this().expect("per-core data not installed")
+}
+
+/// Core `id`'s block, for reading its counters.
+pub fn get(id: usize) -> &'static PerCore {
+    &CORES[id]
 }
 
 /// This core's logical number (0 before per-core data is installed).

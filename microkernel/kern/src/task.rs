@@ -61,6 +61,42 @@ static SCHED: Local<Sched> = Local::new(
     }; MAX_CPUS],
 );
 
+/// Free frames before any task was loaded (for the leak check at the end).
+static FREE_AT_START: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Records the free-frame count before tasks start.
+pub fn note_free_frames(ncores: usize) {
+    FREE_AT_START.store(mm::free_frames(ncores), Ordering::Relaxed);
+}
+
+/// Reports whether every frame tasks used came back.
+pub fn report_leaks(ncores: usize) {
+    let before = FREE_AT_START.load(Ordering::Relaxed);
+    let after = mm::free_frames(ncores);
+    kprintln!(
+        "memory: {} frames free before tasks, {} after",
+        before,
+        after
+    );
+    if after == before {
+        kprintln!("memory: no frames leaked");
+    } else {
+        kprintln!("memory: {} frames leaked", before as i64 - after as i64);
+    }
+    for id in 0..ncores {
+        let e = &percore::get(id).events;
+        let r = |c: &core::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        kprintln!(
+            "core {} events: {} shared-lock acquisitions, {} broadcast TLB invalidations, {} IPIs, {} global-pool takes",
+            id,
+            r(&e.shared_locks),
+            r(&e.broadcast_tlbi),
+            r(&e.ipis),
+            r(&e.global_pool_takes)
+        );
+    }
+}
+
 /// Cores whose tasks have all ended (shared by design: how core 0 knows
 /// the image is done).
 pub static CORES_DONE: AtomicUsize = AtomicUsize::new(0);
@@ -130,13 +166,28 @@ fn load_this_core(id: usize) {
 /// fresh zeroed frames with the permissions its flags give (never W+X), and
 /// a stack with a guard page below it.
 fn load(bytes: &[u8], asid: u16, _core: usize) -> Result<(UserSpace, u64), &'static str> {
-    use elf::abi::{PF_W, PF_X, PT_LOAD};
     let file = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(bytes)
         .map_err(|_| "not an ELF file")?;
     if file.ehdr.e_machine != elf::abi::EM_AARCH64 {
         return Err("not an AArch64 ELF");
     }
     let mut space = UserSpace::new(asid).map_err(|_| "out of memory")?;
+    match populate(&mut space, &file, bytes) {
+        Ok(()) => Ok((space, file.ehdr.e_entry)),
+        Err(why) => {
+            space.destroy();
+            Err(why)
+        }
+    }
+}
+
+/// Maps `file`'s segments and a stack into `space`.
+fn populate(
+    space: &mut UserSpace,
+    file: &elf::ElfBytes<elf::endian::LittleEndian>,
+    bytes: &[u8],
+) -> Result<(), &'static str> {
+    use elf::abi::{PF_W, PF_X, PT_LOAD};
     let segments = file.segments().ok_or("no program headers")?;
     for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
         let (w, x) = (ph.p_flags & PF_W != 0, ph.p_flags & PF_X != 0);
@@ -153,7 +204,6 @@ fn load(bytes: &[u8], asid: u16, _core: usize) -> Result<(UserSpace, u64), &'sta
             .filter(|&e| e <= USER_TOP)
             .ok_or("a segment lies outside the user half")?
             .next_multiple_of(mm::PAGE);
-        let size = end - start;
         if start < USER_STACK_TOP && end > GUARD_START {
             return Err("a segment overlaps the stack or its guard");
         }
@@ -161,41 +211,41 @@ fn load(bytes: &[u8], asid: u16, _core: usize) -> Result<(UserSpace, u64), &'sta
             .get(ph.p_offset as usize..)
             .and_then(|b| b.get(..ph.p_filesz as usize))
             .ok_or("a segment's file bytes lie outside the file")?;
-        let pa = mm::alloc_frames(size, mm::PAGE).ok_or("out of memory")?;
-        let va_k = mm::phys_to_virt(pa) as *mut u8;
-        // Safety: `size` bytes of fresh frames, reached via the linear map;
-        // `data` fits in them (filesz <= memsz, offset within the pages).
-        unsafe {
-            core::ptr::write_bytes(va_k, 0, size as usize);
-            let off = (ph.p_vaddr - start) as usize;
-            core::ptr::copy_nonoverlapping(data.as_ptr(), va_k.add(off), data.len());
-        }
+        // Page `page` of the segment gets the file bytes that fall in it.
+        let fill = |page: u64, frame: *mut u8| {
+            let lo = page.max(ph.p_vaddr);
+            let hi = (page + mm::PAGE).min(ph.p_vaddr + ph.p_filesz);
+            if lo < hi {
+                let src = &data[(lo - ph.p_vaddr) as usize..(hi - ph.p_vaddr) as usize];
+                // Safety: `frame` is a fresh zeroed page; `lo - page + len`
+                // is at most one page.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        src.as_ptr(),
+                        frame.add((lo - page) as usize),
+                        src.len(),
+                    )
+                };
+            }
+        };
         space
-            .map(start, pa, size, user_attrs(w, x))
+            .map_fresh(start, end - start, user_attrs(w, x), fill)
             .map_err(|e| match e {
                 Error::Overlap => "two segments overlap",
                 Error::OutOfMemory => "out of memory",
                 _ => "a segment cannot be mapped",
             })?;
     }
-    let stack = mm::alloc_frames(USER_STACK_SIZE, mm::PAGE).ok_or("out of memory")?;
-    // Safety: fresh frames in the linear map.
-    unsafe {
-        core::ptr::write_bytes(
-            mm::phys_to_virt(stack) as *mut u8,
-            0,
-            USER_STACK_SIZE as usize,
-        )
-    };
+    let stack_attrs = user_attrs(true, false);
     space
-        .map(
+        .map_fresh(
             USER_STACK_TOP - USER_STACK_SIZE,
-            stack,
             USER_STACK_SIZE,
-            user_attrs(true, false),
+            stack_attrs,
+            |_, _| {},
         )
-        .map_err(|_| "the stack overlaps a segment")?;
-    Ok((space, file.ehdr.e_entry))
+        .map_err(|_| "out of memory for the stack")?;
+    Ok(())
 }
 
 /// Picks the next ready task (highest priority; the lowest slot among
@@ -227,6 +277,23 @@ fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
             CORES_DONE.fetch_add(1, Ordering::AcqRel);
             crate::arch::aarch64::sev();
         }
+    }
+}
+
+/// Ends task `i` (its state already says how): after `switch_to_next` has
+/// moved TTBR0 off its space, every frame and table of it is freed and its
+/// ASID's TLB entries on this core dropped.
+fn retire(s: &mut Sched, i: usize) {
+    if s.current == Some(i) {
+        return;
+    }
+    if let Some(t) = s.tasks[i].take() {
+        let asid = t.space.asid();
+        if s.current.is_none() {
+            crate::uspace::drop_boot_identity_map();
+        }
+        t.space.destroy();
+        crate::uspace::flush_asid(asid);
     }
 }
 
@@ -312,6 +379,7 @@ pub fn from_user(frame: &mut Frame) {
             report_fault(t.name, ec, esr_v, far, frame.elr);
         }
         switch_to_next(s, frame);
+        retire(s, i);
     });
 }
 
@@ -368,7 +436,11 @@ fn syscall(frame: &mut Frame) {
                         );
                     }
                 }
+                let ended = s.current;
                 switch_to_next(s, frame);
+                if let Some(i) = ended {
+                    retire(s, i);
+                }
             });
             return;
         }

@@ -18,10 +18,7 @@ struct FrameTables;
 
 impl TableMemory for FrameTables {
     fn alloc_table(&mut self) -> Option<u64> {
-        let pa = mm::alloc_frames(PAGE, PAGE)?;
-        // Safety: a fresh frame from the allocator, in the linear map.
-        unsafe { core::ptr::write_bytes(mm::phys_to_virt(pa) as *mut u8, 0, PAGE as usize) };
-        Some(pa)
+        mm::frame_alloc_zeroed()
     }
 
     fn table(&mut self, pa: u64) -> &mut [u64; ENTRIES] {
@@ -67,6 +64,38 @@ impl UserSpace {
         })
     }
 
+    /// Maps `size` bytes at `va` to fresh zeroed frames of this core's pool,
+    /// one page at a time, calling `fill(page_va, frame_kernel_va)` on each
+    /// frame before it is mapped.
+    pub fn map_fresh(
+        &mut self,
+        va: u64,
+        size: u64,
+        attrs: Attrs,
+        mut fill: impl FnMut(u64, *mut u8),
+    ) -> Result<(), Error> {
+        for page in (va..va + size).step_by(PAGE as usize) {
+            let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
+            fill(page, mm::phys_to_virt(pa) as *mut u8);
+            if let Err(e) = self.map(page, pa, PAGE, attrs) {
+                mm::frame_free(pa);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees every frame this space maps and every table it has: the space
+    /// owns all of its pages (nothing else is mapped into a task yet).
+    pub fn destroy(self) {
+        free_table(self.root, 0);
+    }
+
+    /// The ASID this space's TLB entries are tagged with.
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+
     /// Makes this the current core's TTBR0.
     pub fn activate(&self) {
         let ttbr0 = self.root | (self.asid as u64) << 48;
@@ -104,6 +133,38 @@ impl UserSpace {
         }
         Ok(())
     }
+}
+
+const VALID: u64 = 1;
+const TABLE: u64 = 2;
+const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// Frees the table at `pa` (at `level`) and everything below it. The
+/// recursion is at most four levels deep.
+fn free_table(pa: u64, level: usize) {
+    let mut mem = FrameTables;
+    let table: &[u64; ENTRIES] = mem.table(pa);
+    for &d in table.iter() {
+        if d & VALID == 0 {
+            continue;
+        }
+        if level < 3 && d & TABLE != 0 {
+            free_table(d & OA_MASK, level + 1);
+        } else if level == 3 {
+            mm::frame_free(d & OA_MASK);
+        }
+    }
+    mm::frame_free(pa);
+}
+
+/// Drops this core's TLB entries tagged with `asid` (local: a private
+/// address space was only ever live on this core).
+pub fn flush_asid(asid: u16) {
+    let arg = (asid as u64) << 48;
+    // Safety: TLB maintenance only.
+    unsafe {
+        asm!("dsb ishst", "tlbi aside1, {0}", "dsb nsh", "isb", in(reg) arg, options(nostack))
+    };
 }
 
 /// Points this core's TTBR0 at nothing and drops every TLB entry it has:
