@@ -76,8 +76,7 @@ pub fn strip(elf: &[u8]) -> Result<Vec<u8>> {
         .program_headers(endian, elf)
         .context("bad program headers")?;
     let phoff = header.e_phoff(endian) as usize;
-    let mut end =
-        phoff + phdrs.len() * std::mem::size_of::<object::elf::ProgramHeader64<Endianness>>();
+    let mut end = phoff + std::mem::size_of_val(phdrs);
     for ph in phdrs.iter().filter(|p| p.p_type(endian) == PT_LOAD) {
         end = end.max((ph.p_offset(endian) + ph.p_filesz(endian)) as usize);
     }
