@@ -129,6 +129,20 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "timeslice-virt",
+        image: "timeslice",
+        smp: 2,
+        // Deterministic: the same slices every run.
+        icount: true,
+        console: &[
+            "[spinner@0] spinner slot 0: preempted",
+            "[spinner@0] spinner slot 1: preempted",
+            "task hello on core 0 exited with status 0",
+            "memory: no frames leaked",
+        ],
+        ..Case::BASE
+    },
+    Case {
         name: "panic-virt",
         image: "panic",
         expect: Expect::Panic("deliberate panic"),

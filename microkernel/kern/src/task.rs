@@ -50,6 +50,8 @@ struct Task {
 struct Sched {
     tasks: [Option<Task>; MAX_TASKS],
     current: Option<usize>,
+    /// The time slice ran out: switch at the next return to EL0.
+    need_resched: bool,
 }
 
 static SCHED: Local<Sched> = Local::new(
@@ -57,6 +59,7 @@ static SCHED: Local<Sched> = Local::new(
         UnsafeCell::new(Sched {
             tasks: [const { None }; MAX_TASKS],
             current: None,
+            need_resched: false,
         })
     }; MAX_CPUS],
 );
@@ -251,19 +254,23 @@ fn populate(
 /// Picks the next ready task (highest priority; the lowest slot among
 /// equals) and makes `frame` return into it. Without one, `frame` returns
 /// into this core's idle loop.
+/// The ready task to run: the highest priority; among equals, the first
+/// slot after `after` (round robin), or the lowest slot.
+fn pick_next(s: &Sched, after: Option<usize>) -> Option<usize> {
+    let ready = |i: usize| s.tasks[i].as_ref().filter(|t| t.state == State::Ready);
+    let top = (0..MAX_TASKS)
+        .filter_map(|i| ready(i).map(|t| t.priority))
+        .max()?;
+    let start = after.map_or(0, |a| a + 1);
+    (0..MAX_TASKS)
+        .map(|k| (start + k) % MAX_TASKS)
+        .find(|&i| ready(i).is_some_and(|t| t.priority == top))
+}
+
 fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
-    let next = s
-        .tasks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            t.as_ref()
-                .filter(|t| t.state == State::Ready)
-                .map(|t| (i, t.priority))
-        })
-        .max_by_key(|&(i, p)| (p, usize::MAX - i))
-        .map(|(i, _)| i);
+    let next = pick_next(s, None);
     s.current = next;
+    s.need_resched = false;
     match next {
         Some(i) => {
             let t = s.tasks[i].as_ref().expect("picked slot holds a task");
@@ -304,9 +311,55 @@ fn copy_frame(dst: &mut Frame, src: &Frame) {
     dst.sp_el0 = src.sp_el0;
 }
 
+/// Length of a time slice among tasks of equal priority.
+const TIMESLICE_US: u64 = 2_000;
+
+/// This core's timer fired (after boot): the running task's slice is over.
+/// The timer keeps ticking only while two or more tasks are ready.
+pub fn tick() {
+    let ready = SCHED.with(|s| {
+        s.need_resched = true;
+        s.tasks
+            .iter()
+            .flatten()
+            .filter(|t| t.state == State::Ready)
+            .count()
+    });
+    if ready >= 2 {
+        drivers::timer::arm_in_us(TIMESLICE_US);
+    } else {
+        drivers::timer::stop();
+    }
+}
+
+/// On the way back to EL0 after an interrupt: if the slice is over, the
+/// interrupted task goes to the back of its priority and the next one runs.
+pub fn preempt_if_needed(frame: &mut Frame) {
+    SCHED.with(|s| {
+        if !s.need_resched {
+            return;
+        }
+        s.need_resched = false;
+        let Some(cur) = s.current else { return };
+        let next = pick_next(s, Some(cur));
+        if next == Some(cur) || next.is_none() {
+            return;
+        }
+        if let Some(t) = s.tasks[cur].as_mut() {
+            copy_frame(&mut t.ctx, frame);
+        }
+        let n = next.expect("checked above");
+        s.current = next;
+        let t = s.tasks[n].as_ref().expect("picked slot holds a task");
+        t.space.activate();
+        copy_frame(frame, &t.ctx);
+    });
+}
+
 /// Starts this core's tasks; never returns (the core ends in its idle loop).
 pub fn run_this_core(id: usize) -> ! {
     load_this_core(id);
+    tick();
     let mut frame = Frame::zeroed();
     SCHED.with(|s| switch_to_next(s, &mut frame));
     enter(&frame)

@@ -55,7 +55,11 @@ const KIND_NAMES: [&str; 16] = [
 #[no_mangle]
 extern "C" fn exception_entry(kind: u64, frame: &mut Frame) {
     match kind {
-        1 | 5 | 9 => crate::irq::handle(),
+        1 | 5 => crate::irq::handle(),
+        9 => {
+            crate::irq::handle();
+            crate::task::preempt_if_needed(frame);
+        }
         0 | 4 => synchronous(kind, frame),
         8 => crate::task::from_user(frame),
         _ => unexpected(kind, frame),
