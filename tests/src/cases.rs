@@ -53,6 +53,21 @@ const EVERY_FAULT_CONTAINED: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/supervise.toml: fault reports reach the supervisor on core 0
+/// from core 2 (by SGI) and from its own core; each crasher is restarted
+/// once and then runs fine; nothing leaks, the supervisor included.
+const SUPERVISED: &[&str] = &[
+    "[supervisor@0] supervisor: task on core 2 slot 0 faulted: data abort from a lower EL at 0x12345000",
+    "[supervisor@0] supervisor: task on core 0 slot 1 faulted: data abort from a lower EL at 0x12345000",
+    "task crasher on core 2 restarted (restart 1)",
+    "task crasher on core 0 restarted (restart 1)",
+    "[crasher@2] crasher on core 2: restarted 1 time(s), running fine",
+    "[crasher@0] crasher on core 0: restarted 1 time(s), running fine",
+    "task crasher on core 2 exited with status 0",
+    "task crasher on core 0 exited with status 0",
+    "memory: no frames leaked",
+];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -140,6 +155,26 @@ pub const CASES: &[Case] = &[
             "task hello on core 0 exited with status 0",
             "memory: no frames leaked",
         ],
+        ..Case::BASE
+    },
+    Case {
+        name: "supervise-virt",
+        image: "supervise",
+        console: SUPERVISED,
+        ..Case::BASE
+    },
+    Case {
+        name: "supervise-virt-gic2",
+        image: "supervise",
+        gic: Some(2),
+        console: SUPERVISED,
+        ..Case::BASE
+    },
+    Case {
+        name: "supervise-rpi4",
+        image: "supervise",
+        board: "rpi4",
+        console: SUPERVISED,
         ..Case::BASE
     },
     Case {

@@ -33,7 +33,9 @@ pub struct TaskSpec {
     pub name: String,
     pub core: u32,
     /// Higher runs first on its core.
-    pub priority: u32,
+    pub priority: u16,
+    /// Receives every task's fault reports and may restart tasks.
+    pub supervisor: bool,
 }
 
 /// Longest task name the kernel's archive holds (kerncore::bootimage).
@@ -57,10 +59,12 @@ struct TaskEntry {
     krate: String,
     core: u32,
     #[serde(default = "default_priority")]
-    priority: u32,
+    priority: u16,
+    #[serde(default)]
+    supervisor: bool,
 }
 
-fn default_priority() -> u32 {
+fn default_priority() -> u16 {
     1
 }
 
@@ -229,10 +233,16 @@ pub fn parse(
                 ));
             }
         }
+        if t.supervisor && tasks.iter().any(|x: &TaskSpec| x.supervisor) {
+            return Err(format!(
+                "{entry}: a second supervisor (an image has at most one)"
+            ));
+        }
         tasks.push(TaskSpec {
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
+            supervisor: t.supervisor,
         });
     }
     Ok(Image {

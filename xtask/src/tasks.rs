@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use crate::build::{target_dir, TARGET};
 use crate::image::Image;
 
-const MAGIC: &[u8; 8] = b"KTASKS01";
+const MAGIC: &[u8; 8] = b"KTASKS02";
+const FLAG_SUPERVISOR: u16 = 1;
 const HEADER: usize = 16;
 const ENTRY: usize = 48;
 const NAME_LEN: usize = 24;
@@ -42,7 +43,7 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
             elfs.push((c.to_string(), stripped));
         }
     }
-    let entries: Vec<(&str, u32, u32, &[u8])> = image
+    let entries: Vec<Entry> = image
         .tasks
         .iter()
         .map(|t| {
@@ -51,7 +52,13 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
                 .find(|(n, _)| *n == t.name)
                 .map(|(_, b)| b.as_slice())
                 .unwrap_or(&[]);
-            (t.name.as_str(), t.core, t.priority, elf)
+            Entry {
+                name: t.name.as_str(),
+                core: t.core,
+                priority: t.priority,
+                supervisor: t.supervisor,
+                elf,
+            }
         })
         .collect();
     let bytes = if entries.is_empty() {
@@ -90,10 +97,19 @@ pub fn strip(elf: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The archive bytes for (name, core, priority, ELF) entries. Each distinct
-/// ELF is stored once, 8-byte aligned; entries running the same program
-/// point at the same bytes.
-pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
+/// One task of the archive.
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub core: u32,
+    pub priority: u16,
+    pub supervisor: bool,
+    pub elf: &'a [u8],
+}
+
+/// The archive bytes (format: `kerncore::bootimage`). Each distinct ELF is
+/// stored once, 8-byte aligned; entries running the same program point at
+/// the same bytes.
+pub fn archive(entries: &[Entry]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
@@ -101,17 +117,18 @@ pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut blob_offsets: Vec<usize> = Vec::new();
     let mut offset = (HEADER + entries.len() * ENTRY).next_multiple_of(8);
-    for (_, _, _, elf) in entries {
+    for Entry { elf, .. } in entries {
         if !blobs.contains(elf) {
             blobs.push(elf);
             blob_offsets.push(offset);
             offset = (offset + elf.len()).next_multiple_of(8);
         }
     }
-    for (name, core, priority, elf) in entries {
+    for e in entries {
+        let (name, core, priority, elf) = (e.name, e.core, e.priority, e.elf);
         let at = blobs
             .iter()
-            .position(|b| b == elf)
+            .position(|b| *b == elf)
             .map(|i| blob_offsets[i])
             .unwrap_or(0);
         if name.len() > NAME_LEN {
@@ -122,6 +139,8 @@ pub fn archive(entries: &[(&str, u32, u32, &[u8])]) -> Result<Vec<u8>> {
         out.extend_from_slice(&n);
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
+        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 };
+        out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(at as u64).to_le_bytes());
         out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
     }
@@ -138,10 +157,17 @@ mod tests {
 
     #[test]
     fn the_kernel_reads_what_xtask_writes() {
+        let e = |name, core, priority, supervisor, elf| super::Entry {
+            name,
+            core,
+            priority,
+            supervisor,
+            elf,
+        };
         let bytes = super::archive(&[
-            ("hello", 0, 1, b"ELF1"),
-            ("hello", 2, 3, b"ELF22"),
-            ("again", 1, 1, b"ELF1"),
+            e("hello", 0, 1, false, b"ELF1"),
+            e("hello", 2, 3, true, b"ELF22"),
+            e("again", 1, 1, false, b"ELF1"),
         ])
         .expect("archive");
         let a = Archive::parse(&bytes).expect("parses");
@@ -153,18 +179,21 @@ mod tests {
                     name: "hello",
                     core: 0,
                     priority: 1,
+                    flags: 0,
                     elf: b"ELF1"
                 },
                 TaskEntry {
                     name: "hello",
                     core: 2,
                     priority: 3,
+                    flags: 1,
                     elf: b"ELF22"
                 },
                 TaskEntry {
                     name: "again",
                     core: 1,
                     priority: 1,
+                    flags: 0,
                     elf: b"ELF1"
                 },
             ]

@@ -124,6 +124,12 @@ impl GicV2 {
         d.isenabler[(intid / 32) as usize].set(1 << (intid % 32));
     }
 
+    /// The calling core's CPU interface bit: GICD_ITARGETSR0..7 are banked
+    /// and read as the reading core's own interface.
+    pub fn own_target(&self) -> u8 {
+        (self.d().itargetsr[0].get() & 0xff) as u8
+    }
+
     /// Acknowledges the highest-priority pending interrupt.
     pub fn ack(&self) -> Option<u32> {
         let iar = self.c().iar.get();

@@ -7,6 +7,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod esr;
+
 /// System call numbers (`x8`).
 #[repr(u64)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,12 @@ pub enum Syscall {
     DebugPrint = 1,
     /// Ends the calling task with status `x0`.
     Exit = 2,
+    /// Supervisor only: waits for a fault report; returns `x1` = the
+    /// faulting task's [`TaskId`], `x2` = its ESR, `x3` = its FAR.
+    WaitFault = 3,
+    /// Supervisor only: restarts the stopped task `x0` (a [`TaskId`]) on its
+    /// core, from its program in the image.
+    Restart = 4,
 }
 
 impl Syscall {
@@ -26,7 +34,30 @@ impl Syscall {
             0 => Some(Syscall::Null),
             1 => Some(Syscall::DebugPrint),
             2 => Some(Syscall::Exit),
+            3 => Some(Syscall::WaitFault),
+            4 => Some(Syscall::Restart),
             _ => None,
+        }
+    }
+}
+
+/// Names a task: its core and its slot among that core's tasks (the
+/// image's order). Encoded as `core << 8 | slot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskId {
+    pub core: u32,
+    pub slot: u32,
+}
+
+impl TaskId {
+    pub const fn encode(self) -> u64 {
+        (self.core as u64) << 8 | (self.slot as u64 & 0xff)
+    }
+
+    pub const fn decode(v: u64) -> TaskId {
+        TaskId {
+            core: (v >> 8) as u32,
+            slot: (v & 0xff) as u32,
         }
     }
 }

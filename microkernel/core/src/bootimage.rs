@@ -5,19 +5,22 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS01` |
+//! | 0 | 8 | magic `KTASKS02` |
 //! | 8 | 4 | entry count *n* |
 //! | 12 | 4 | reserved, 0 |
 //! | 16 + 48 *i* | 24 | entry *i*: name, UTF-8, NUL-padded |
 //! | +24 | 4 | core |
-//! | +28 | 4 | priority (higher runs first) |
+//! | +28 | 2 | priority (higher runs first) |
+//! | +30 | 2 | flags: bit 0 = supervisor (receives fault reports, may restart tasks) |
 //! | +32 | 8 | ELF offset from the start of the archive |
 //! | +40 | 8 | ELF size |
 //!
 //! The kernel trusts nothing here: [`Archive::parse`] checks every bound.
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS01";
+pub const MAGIC: &[u8; 8] = b"KTASKS02";
+/// Entry flag: the task is the supervisor.
+pub const FLAG_SUPERVISOR: u16 = 1;
 /// Bytes of the header.
 pub const HEADER: usize = 16;
 /// Bytes of one entry.
@@ -43,7 +46,8 @@ pub enum ArchiveError {
 pub struct TaskEntry<'a> {
     pub name: &'a str,
     pub core: u32,
-    pub priority: u32,
+    pub priority: u16,
+    pub flags: u16,
     pub elf: &'a [u8],
 }
 
@@ -58,6 +62,10 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut w = [0; 4];
     w.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(w)
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
@@ -124,7 +132,8 @@ impl<'a> Archive<'a> {
         Ok(TaskEntry {
             name,
             core: u32_at(b, at + 24),
-            priority: u32_at(b, at + 28),
+            priority: u16_at(b, at + 28),
+            flags: u16_at(b, at + 30),
             elf: &b[off as usize..end as usize],
         })
     }
@@ -141,7 +150,7 @@ mod tests {
     extern crate std;
     use std::vec::Vec;
 
-    fn build(tasks: &[(&str, u32, u32, &[u8])]) -> Vec<u8> {
+    fn build(tasks: &[(&str, u32, u16, &[u8])]) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(tasks.len() as u32).to_le_bytes());
@@ -153,6 +162,7 @@ mod tests {
             out.extend_from_slice(&n);
             out.extend_from_slice(&core.to_le_bytes());
             out.extend_from_slice(&prio.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
             out.extend_from_slice(&(off as u64).to_le_bytes());
             out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
             off += elf.len();
@@ -175,6 +185,7 @@ mod tests {
                 name: "hello",
                 core: 0,
                 priority: 1,
+                flags: 0,
                 elf: b"ELF-A"
             }
         );

@@ -8,7 +8,8 @@
 
 pub mod bootimage;
 pub mod cap;
-pub mod esr;
+/// Exception syndrome decoding (it lives in `abi`: fault reports carry it).
+pub use abi::esr;
 pub mod frames;
 pub mod pagetable;
 pub mod pool;

@@ -135,6 +135,7 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
 
     mm::init_pools();
     crate::task::note_free_frames(p.cpus.len());
+    crate::task::init(p.cpus.len());
     let n = p.cpus.len();
     smp::start_secondaries(p, ttbr1);
     if !smp::wait_online(n, ONLINE_TIMEOUT_US) {

@@ -4,7 +4,7 @@
 //! a secondary core, an unexpected exception, a hang.
 
 use crate::arch::aarch64::{sev, wfe, wfi};
-use crate::{kprintln, panic, percore};
+use crate::{kprintln, percore};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Ticks each core must see before it reports its timer working.
@@ -57,21 +57,6 @@ pub fn run_secondary(id: usize) -> ! {
         panic!("deliberate panic on core {}", id);
     }
     crate::task::run_this_core(id)
-}
-
-/// Where a core goes when its tasks are done. Core 0 ends the run once
-/// every core is done.
-pub fn idle(id: usize) -> ! {
-    let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
-    loop {
-        if id == 0 && crate::task::CORES_DONE.load(Ordering::Acquire) >= n {
-            crate::task::report_leaks(n);
-            kprintln!("demo done: powering off");
-            defmt::info!("powering off with status 0");
-            panic::power_off(0);
-        }
-        wfe();
-    }
 }
 
 pub fn run_primary(n: usize) -> ! {

@@ -10,6 +10,9 @@ use drivers::gicv3::GicV3;
 
 /// Priority of the timer interrupt (lower is more urgent).
 const TIMER_PRIORITY: u8 = 0x80;
+/// The SGI that wakes a core to look at its mailbox (task::supervise).
+pub const WAKE_SGI: u32 = 1;
+const WAKE_PRIORITY: u8 = 0x80;
 
 enum Gic {
     V2(GicV2),
@@ -74,6 +77,9 @@ pub fn init_this_core() {
         Gic::V2(v2) => {
             v2.init_cpu();
             v2.enable(timer, TIMER_PRIORITY);
+            v2.enable(WAKE_SGI, WAKE_PRIORITY);
+            me.gic_target
+                .store(v2.own_target() as u64, Ordering::Relaxed);
         }
         Gic::V3 {
             dist,
@@ -88,6 +94,7 @@ pub fn init_this_core() {
                 .store(v3.redistributor(), Ordering::Relaxed);
             v3.init_cpu();
             v3.enable(timer, TIMER_PRIORITY, mpidr);
+            v3.enable(WAKE_SGI, WAKE_PRIORITY, mpidr);
         }
     }
 }
@@ -111,9 +118,26 @@ pub fn handle() {
     }
 }
 
+/// Sends core `core` the wake SGI (counted as an IPI on this core).
+pub fn send_wake(core: usize) {
+    percore::count(|e| &e.ipis);
+    match gic() {
+        Gic::V2(v2) => {
+            let target = percore::get(core).gic_target.load(Ordering::Relaxed) as u8;
+            v2.send_sgi(WAKE_SGI, target);
+        }
+        Gic::V3 { .. } => {
+            let mpidr = percore::get(core).mpidr.load(Ordering::Relaxed);
+            drivers::gicv3::cpu_interface::send_sgi(WAKE_SGI, mpidr);
+        }
+    }
+}
+
 fn dispatch(intid: u32, timer: Option<u32>) {
     if Some(intid) == timer {
         crate::demo::on_timer_tick();
+    } else if intid == WAKE_SGI {
+        crate::task::on_wake();
     } else {
         defmt::warn!("unexpected interrupt {=u32}", intid);
     }

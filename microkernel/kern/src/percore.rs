@@ -17,6 +17,8 @@ pub struct PerCore {
     pub ticks: AtomicU64,
     /// GICv3: virtual address of this core's redistributor frame.
     pub redistributor: AtomicUsize,
+    /// GICv2: this core's CPU interface bit, the SGI target that reaches it.
+    pub gic_target: AtomicU64,
     /// The core reported its timer working.
     pub timer_ok: AtomicBool,
     /// Frames in this core's own pool (mirrors the pool, for accounting).
@@ -65,6 +67,7 @@ impl PerCore {
             mpidr: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
             redistributor: AtomicUsize::new(0),
+            gic_target: AtomicU64::new(0),
             timer_ok: AtomicBool::new(false),
             pool_frames: AtomicUsize::new(0),
             events: Events::new(),

@@ -5,7 +5,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub use abi::{Error, Rights, Syscall};
+pub use abi::{esr, Error, Rights, Syscall, TaskId};
 
 #[cfg(target_arch = "aarch64")]
 mod sys;
@@ -19,6 +19,8 @@ pub struct Start {
     pub core: usize,
     /// The task's slot among the tasks of its core (image order).
     pub slot: usize,
+    /// How many times the supervisor restarted this task.
+    pub restarts: usize,
 }
 
 /// Defines the task's entry point: `_start` calls `main(Start)` and exits
@@ -28,9 +30,13 @@ macro_rules! entry {
     ($main:path) => {
         #[no_mangle]
         #[link_section = ".text.start"]
-        pub extern "C" fn _start(core: usize, slot: usize) -> ! {
+        pub extern "C" fn _start(core: usize, slot: usize, restarts: usize) -> ! {
             let f: fn($crate::Start) -> i32 = $main;
-            $crate::exit(f($crate::Start { core, slot }) as u64)
+            $crate::exit(f($crate::Start {
+                core,
+                slot,
+                restarts,
+            }) as u64)
         }
     };
 }

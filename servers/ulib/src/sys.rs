@@ -60,6 +60,34 @@ pub fn exit(code: u64) -> ! {
     }
 }
 
+/// A fault the kernel reported to the supervisor.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultReport {
+    pub task: abi::TaskId,
+    /// The exception syndrome (`abi::esr` decodes it).
+    pub esr: u64,
+    /// The faulting address, for classes that have one.
+    pub far: u64,
+}
+
+/// Supervisor only: waits for the next fault report.
+pub fn wait_fault() -> Result<FaultReport, Error> {
+    // Safety: no pointer arguments.
+    let r = unsafe { raw_syscall(Syscall::WaitFault as u64, [0; 6]) };
+    status(r[0])?;
+    Ok(FaultReport {
+        task: abi::TaskId::decode(r[1]),
+        esr: r[2],
+        far: r[3],
+    })
+}
+
+/// Supervisor only: restarts a stopped task from its program in the image.
+pub fn restart(task: abi::TaskId) -> Result<(), Error> {
+    // Safety: no pointer arguments.
+    status(unsafe { raw_syscall(Syscall::Restart as u64, [task.encode(), 0, 0, 0, 0, 0]) }[0])
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::println!("task panic: {}", info.message());

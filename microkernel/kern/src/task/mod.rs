@@ -1,0 +1,390 @@
+//! Tasks: user code at EL0, bound to one core (Corey's pcore). Each core
+//! loads the tasks the image assigns to it from the embedded archive, runs
+//! them by priority with time slices among equals, serves their system
+//! calls and contains their faults: a faulting task is stopped, reported to
+//! the supervisor (if the image has one), and may be restarted by it.
+
+mod load;
+mod supervise;
+mod syscall;
+
+pub use supervise::{idle, on_wake};
+pub use syscall::from_user;
+
+use crate::arch::aarch64::exception::Frame;
+use crate::percore::{self, Local};
+use crate::uspace::UserSpace;
+use crate::{kprintln, mm};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kerncore::bootimage::{Archive, FLAG_SUPERVISOR};
+use platform::MAX_CPUS;
+
+static ARCHIVE_BYTES: &[u8] = include_bytes!(env!("KERNEL_TASKS_FILE"));
+
+/// Most tasks one core holds.
+const MAX_TASKS: usize = 8;
+/// A task's stack: 64 KiB below this address, and below that a 64 KiB guard
+/// that nothing may map, so running off the stack is a fault the kernel can
+/// name.
+const USER_STACK_TOP: u64 = 0x8000_0000;
+const USER_STACK_SIZE: u64 = 64 * 1024;
+const USER_STACK_GUARD: u64 = 64 * 1024;
+const GUARD_START: u64 = USER_STACK_TOP - USER_STACK_SIZE - USER_STACK_GUARD;
+/// SPSR for entering a task: EL0t, interrupts unmasked.
+const SPSR_EL0: u64 = 0;
+/// Length of a time slice among tasks of equal priority.
+const TIMESLICE_US: u64 = 2_000;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Ready,
+    /// The supervisor, blocked in `WaitFault`.
+    WaitingFault,
+    Exited(u64),
+    Faulted,
+}
+
+struct Task {
+    name: &'static str,
+    priority: u16,
+    /// Which archive entry it runs (to restart it).
+    archive_index: usize,
+    restarts: u32,
+    /// `None` once the task has ended and its memory is freed.
+    space: Option<UserSpace>,
+    state: State,
+    ctx: Frame,
+}
+
+struct Sched {
+    tasks: [Option<Task>; MAX_TASKS],
+    current: Option<usize>,
+    /// The time slice ran out, or a task became ready: reconsider at the
+    /// next return to EL0.
+    need_resched: bool,
+}
+
+static SCHED: Local<Sched> = Local::new(
+    [const {
+        UnsafeCell::new(Sched {
+            tasks: [const { None }; MAX_TASKS],
+            current: None,
+            need_resched: false,
+        })
+    }; MAX_CPUS],
+);
+
+fn archive() -> Archive<'static> {
+    match Archive::parse(ARCHIVE_BYTES) {
+        Ok(a) => a,
+        Err(e) => {
+            kprintln!("task archive unusable: {:?}; running no tasks", e);
+            Archive::empty()
+        }
+    }
+}
+
+/// Tasks the archive assigns to cores the machine does not have.
+pub fn report_absent_cores(ncores: usize) {
+    for t in archive().iter() {
+        if t.core as usize >= ncores {
+            kprintln!(
+                "task {}: core {} does not exist ({} cores): not started",
+                t.name,
+                t.core,
+                ncores
+            );
+        }
+    }
+}
+
+/// Boot core, before any core starts its tasks: learn which task is the
+/// supervisor, so that no fault report is lost to a supervisor that has
+/// not been loaded yet (reports wait in the queue until it asks).
+pub fn init(ncores: usize) {
+    let a = archive();
+    for core in 0..ncores {
+        for (index, slot) in tasks_of(core) {
+            if a.entry(index).is_ok_and(|t| t.flags & FLAG_SUPERVISOR != 0) {
+                supervise::register_supervisor(core, slot);
+            }
+        }
+    }
+}
+
+/// `(archive index, slot)` of each task of core `id`, in image order.
+fn tasks_of(id: usize) -> impl Iterator<Item = (usize, usize)> {
+    let a = archive();
+    (0..a.len())
+        .filter(move |&i| a.entry(i).is_ok_and(|t| t.core as usize == id))
+        .enumerate()
+        .map(|(slot, i)| (i, slot))
+}
+
+/// (Re)builds the task in `slot` from archive entry `index`: a fresh
+/// address space, registers at entry. Errors are reported per task.
+fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Task> {
+    let t = archive().entry(index).ok()?;
+    let asid = (id * (MAX_TASKS + 1) + slot + 1) as u16;
+    match load::load(t.elf, asid) {
+        Ok((space, entry)) => {
+            let mut ctx = Frame::zeroed();
+            ctx.x[0] = id as u64;
+            ctx.x[1] = slot as u64;
+            ctx.x[2] = restarts as u64;
+            ctx.elr = entry;
+            ctx.spsr = SPSR_EL0;
+            ctx.sp_el0 = USER_STACK_TOP;
+            Some(Task {
+                name: t.name,
+                priority: t.priority,
+                archive_index: index,
+                restarts,
+                space: Some(space),
+                state: State::Ready,
+                ctx,
+            })
+        }
+        Err(why) => {
+            kprintln!("task {}: not started: {}", t.name, why);
+            None
+        }
+    }
+}
+
+/// Loads this core's tasks.
+fn load_this_core(id: usize) {
+    for (index, slot) in tasks_of(id) {
+        if slot >= MAX_TASKS {
+            let name = archive().entry(index).map_or("?", |t| t.name);
+            kprintln!(
+                "task {}: more than {} tasks on core {}: not started",
+                name,
+                MAX_TASKS,
+                id
+            );
+            continue;
+        }
+        if let Some(task) = instantiate(id, slot, index, 0) {
+            SCHED.with(|s| s.tasks[slot] = Some(task));
+        }
+    }
+}
+
+/// The ready task to run: the highest priority; among equals, the first
+/// slot after `after` (round robin), or the lowest slot.
+fn pick_next(s: &Sched, after: Option<usize>) -> Option<usize> {
+    let ready = |i: usize| s.tasks[i].as_ref().filter(|t| t.state == State::Ready);
+    let top = (0..MAX_TASKS)
+        .filter_map(|i| ready(i).map(|t| t.priority))
+        .max()?;
+    let start = after.map_or(0, |a| a + 1);
+    (0..MAX_TASKS)
+        .map(|k| (start + k) % MAX_TASKS)
+        .find(|&i| ready(i).is_some_and(|t| t.priority == top))
+}
+
+/// Makes `frame` return into the next ready task, or into the idle loop.
+fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
+    let next = pick_next(s, None);
+    s.current = next;
+    s.need_resched = false;
+    match next.and_then(|i| s.tasks[i].as_ref()) {
+        Some(t) => {
+            if let Some(space) = &t.space {
+                space.activate();
+            }
+            copy_frame(frame, &t.ctx);
+        }
+        None => {
+            *frame = Frame::zeroed();
+            frame.elr = idle_entry as *const () as u64;
+            frame.spsr = supervise::SPSR_EL1_IDLE;
+        }
+    }
+}
+
+/// Frees the memory of task `i`, which has ended (its state says how) and
+/// is no longer current: every frame and table, and its ASID's TLB entries
+/// on this core (a private address space was only ever live here).
+fn retire(s: &mut Sched, i: usize) {
+    if s.current == Some(i) {
+        return;
+    }
+    let Some(t) = s.tasks[i].as_mut() else { return };
+    if let Some(space) = t.space.take() {
+        let asid = space.asid();
+        if s.current.is_none() {
+            crate::uspace::drop_boot_identity_map();
+        }
+        space.destroy();
+        crate::uspace::flush_asid(asid);
+    }
+}
+
+fn copy_frame(dst: &mut Frame, src: &Frame) {
+    dst.x = src.x;
+    dst.elr = src.elr;
+    dst.spsr = src.spsr;
+    dst.sp_el0 = src.sp_el0;
+}
+
+/// This core's timer fired (after boot): the running task's slice is over.
+/// The timer keeps ticking only while two or more tasks are ready.
+pub fn tick() {
+    let ready = SCHED.with(|s| {
+        s.need_resched = true;
+        s.tasks
+            .iter()
+            .flatten()
+            .filter(|t| t.state == State::Ready)
+            .count()
+    });
+    if ready >= 2 {
+        drivers::timer::arm_in_us(TIMESLICE_US);
+    } else {
+        drivers::timer::stop();
+    }
+}
+
+/// On the way back to EL0 after an interrupt: if the slice is over (or a
+/// task became ready), the highest-priority ready task runs; among equals
+/// the interrupted one goes to the back.
+pub fn preempt_if_needed(frame: &mut Frame) {
+    SCHED.with(|s| {
+        if !s.need_resched {
+            return;
+        }
+        s.need_resched = false;
+        let Some(cur) = s.current else { return };
+        let next = match pick_next(s, Some(cur)) {
+            Some(n) if n != cur => n,
+            _ => return,
+        };
+        if let Some(t) = s.tasks[cur].as_mut() {
+            copy_frame(&mut t.ctx, frame);
+        }
+        s.current = Some(next);
+        if let Some(t) = s.tasks[next].as_ref() {
+            if let Some(space) = &t.space {
+                space.activate();
+            }
+            copy_frame(frame, &t.ctx);
+        }
+    });
+    if SCHED.with(|s| {
+        s.tasks
+            .iter()
+            .flatten()
+            .filter(|t| t.state == State::Ready)
+            .count()
+    }) >= 2
+    {
+        drivers::timer::arm_in_us(TIMESLICE_US);
+    }
+}
+
+/// Starts this core's tasks; never returns (the core ends in its idle loop).
+pub fn run_this_core(id: usize) -> ! {
+    load_this_core(id);
+    supervise::core_started();
+    tick();
+    enter_next()
+}
+
+/// Enters the next ready task (or the idle loop) with a fresh kernel stack.
+fn enter_next() -> ! {
+    let mut frame = Frame::zeroed();
+    SCHED.with(|s| switch_to_next(s, &mut frame));
+    enter(&frame)
+}
+
+/// The frame a core enters a task (or its idle loop) through. Kept out of
+/// the stack, because entering resets the stack.
+static ENTRY_FRAME: Local<Frame> =
+    Local::new([const { UnsafeCell::new(Frame::zeroed()) }; MAX_CPUS]);
+
+extern "C" {
+    /// Copies `*frame` to the top of the stack ending at `stack_top`, makes
+    /// that the stack and restores it with `eret` (vectors.s).
+    fn enter_frame(frame: *const Frame, stack_top: u64) -> !;
+    static __boot_stack_top: u8;
+}
+
+core::arch::global_asm!(
+    ".section .text.enter_frame, \"ax\"",
+    ".global enter_frame",
+    "enter_frame:",
+    "    sub x2, x1, #272",
+    "    mov x3, x2",
+    "    mov x6, #(272 / 16)",
+    "1:  ldp x4, x5, [x0], #16",
+    "    stp x4, x5, [x3], #16",
+    "    subs x6, x6, #1",
+    "    b.ne 1b",
+    "    mov sp, x2",
+    "    b exception_return",
+);
+
+/// Leaves the kernel through `frame`, resetting this core's kernel stack:
+/// the frame goes at the top of the stack, where the next exception from
+/// EL0 will save the task's registers again.
+fn enter(frame: &Frame) -> ! {
+    let id = percore::id();
+    let top = if id == 0 {
+        &raw const __boot_stack_top as u64
+    } else {
+        mm::stack_top(id)
+    };
+    let src = ENTRY_FRAME.with(|f| {
+        copy_frame(f, frame);
+        f as *const Frame
+    });
+    // Safety: `src` is this core's ENTRY_FRAME (static, not on the stack
+    // being reset); `top` is this core's kernel stack top. Everything on the
+    // current stack is abandoned: enter_frame never returns.
+    unsafe { enter_frame(src, top) }
+}
+
+/// This core's idle loop, entered by `eret` when it has no ready task.
+extern "C" fn idle_entry() -> ! {
+    idle(percore::id())
+}
+
+/// Free frames before any task was loaded (for the leak check at the end).
+static FREE_AT_START: AtomicU64 = AtomicU64::new(0);
+
+/// Records the free-frame count before tasks start.
+pub fn note_free_frames(ncores: usize) {
+    FREE_AT_START.store(mm::free_frames(ncores), Ordering::Relaxed);
+}
+
+/// Reports whether every frame tasks used came back, and each core's
+/// event counts.
+fn report_leaks(ncores: usize) {
+    let before = FREE_AT_START.load(Ordering::Relaxed);
+    let after = mm::free_frames(ncores);
+    kprintln!(
+        "memory: {} frames free before tasks, {} after",
+        before,
+        after
+    );
+    if after == before {
+        kprintln!("memory: no frames leaked");
+    } else {
+        kprintln!("memory: {} frames leaked", before as i64 - after as i64);
+    }
+    for id in 0..ncores {
+        let e = &percore::get(id).events;
+        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        kprintln!(
+            "core {} events: {} shared-lock acquisitions, {} broadcast TLB invalidations, {} IPIs, {} global-pool takes",
+            id,
+            r(&e.shared_locks),
+            r(&e.broadcast_tlbi),
+            r(&e.ipis),
+            r(&e.global_pool_takes)
+        );
+    }
+}

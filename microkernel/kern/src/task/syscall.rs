@@ -1,0 +1,141 @@
+//! Synchronous exceptions from EL0: system calls, and faults, which stop
+//! the faulting task only.
+
+use super::{retire, supervise, switch_to_next, State, SCHED};
+use crate::arch::aarch64::exception::{read_esr_far, Frame};
+use crate::{kprintln, percore};
+use abi::{Error, Syscall, TaskId};
+use kerncore::esr;
+
+/// Longest `DebugPrint`.
+const MAX_PRINT: usize = 256;
+
+/// A synchronous exception from EL0: a system call or a fault.
+pub fn from_user(frame: &mut Frame) {
+    let (esr_v, far) = read_esr_far();
+    let ec = esr::class(esr_v);
+    if ec == 0x15 {
+        syscall(frame);
+        return;
+    }
+    let me = percore::id();
+    SCHED.with(|s| {
+        let Some(i) = s.current else { return };
+        if let Some(t) = s.tasks[i].as_mut() {
+            t.state = State::Faulted;
+            report_fault(t.name, ec, esr_v, far, frame.elr);
+        }
+        switch_to_next(s, frame);
+        retire(s, i);
+        let id = TaskId {
+            core: me as u32,
+            slot: i as u32,
+        };
+        supervise::report(s, id, esr_v, far);
+    });
+}
+
+/// One console line per fault: class, the fault status or syndrome, the
+/// faulting address where the class has one, and the pc.
+fn report_fault(name: &str, ec: u8, esr_v: u64, far: u64, pc: u64) {
+    let core = percore::id();
+    let class = esr::class_name(ec);
+    if esr::is_abort(ec) || ec == 0x22 {
+        let status = if ec == 0x22 {
+            "misaligned pc"
+        } else if (super::GUARD_START..super::USER_STACK_TOP - super::USER_STACK_SIZE)
+            .contains(&far)
+        {
+            "stack overflow into the guard"
+        } else {
+            esr::abort_status(esr_v)
+        };
+        kprintln!(
+            "task {} on core {} faulted: {} ({}) at address {:#x}, pc {:#x}; task stopped",
+            name,
+            core,
+            class,
+            status,
+            far,
+            pc
+        );
+    } else {
+        kprintln!(
+            "task {} on core {} faulted: {} (ESR {:#x}), pc {:#x}; task stopped",
+            name,
+            core,
+            class,
+            esr_v,
+            pc
+        );
+    }
+}
+
+fn status(frame: &mut Frame, r: Result<(), Error>) {
+    frame.x[0] = match r {
+        Ok(()) => 0,
+        Err(e) => e as u64,
+    };
+}
+
+fn syscall(frame: &mut Frame) {
+    match Syscall::from_u64(frame.x[8]) {
+        None => status(frame, Err(Error::UnknownSyscall)),
+        Some(Syscall::Null) => status(frame, Ok(())),
+        Some(Syscall::DebugPrint) => {
+            let r = debug_print(frame.x[0], frame.x[1]);
+            status(frame, r)
+        }
+        Some(Syscall::Exit) => exit(frame),
+        Some(Syscall::WaitFault) => supervise::wait_fault(frame),
+        Some(Syscall::Restart) => {
+            let r = supervise::restart(TaskId::decode(frame.x[0]));
+            status(frame, r)
+        }
+    }
+}
+
+fn exit(frame: &mut Frame) {
+    let code = frame.x[0];
+    SCHED.with(|s| {
+        let Some(i) = s.current else { return };
+        if let Some(t) = s.tasks[i].as_mut() {
+            t.state = State::Exited(code);
+            kprintln!(
+                "task {} on core {} exited with status {}",
+                t.name,
+                percore::id(),
+                code
+            );
+        }
+        switch_to_next(s, frame);
+        retire(s, i);
+    });
+}
+
+fn debug_print(ptr: u64, len: u64) -> Result<(), Error> {
+    if len > MAX_PRINT as u64 {
+        return Err(Error::InvalidArgument);
+    }
+    let mut buf = [0u8; MAX_PRINT];
+    let buf = &mut buf[..len as usize];
+    let name = SCHED.with(|s| -> Result<&'static str, Error> {
+        let t = s
+            .current
+            .and_then(|i| s.tasks[i].as_ref())
+            .ok_or(Error::InvalidArgument)?;
+        t.space
+            .as_ref()
+            .ok_or(Error::InvalidArgument)?
+            .read(ptr, buf)?;
+        Ok(t.name)
+    })?;
+    let text = core::str::from_utf8(buf).unwrap_or("<not UTF-8>");
+    kprintln!(
+        "[{}@{}] {}",
+        name,
+        percore::id(),
+        text.trim_end_matches('\n')
+    );
+    Ok(())
+}
