@@ -23,7 +23,9 @@ use clap::{Args, Parser, Subcommand};
   cargo xtask qemu --image panic -- -d int  an image from images/, extra QEMU arguments after --
   cargo xtask qemu --gdb                    wait for gdb on :1234
   cargo xtask test                          host unit tests, then every QEMU test case
-  cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4"
+  cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4
+  cargo xtask flash --chainloader --device /dev/sdX   an SD card for a Pi 4 that takes kernels over serial
+  cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +40,10 @@ pub enum Command {
     Qemu(QemuArgs),
     /// Run the host unit tests, then every QEMU test case.
     Test(TestArgs),
+    /// Build a Raspberry Pi 4 SD card (image file or the card itself).
+    Flash(crate::flash::FlashArgs),
+    /// Run the rpi4 test cases on a Raspberry Pi 4 through the serial chainloader.
+    Hil(crate::hil::HilArgs),
 }
 
 #[derive(Debug, Args)]

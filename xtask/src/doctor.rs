@@ -16,7 +16,7 @@ pub const QEMU: &str = "qemu-system-aarch64";
 /// The oldest QEMU with `-M raspi4b`.
 const MIN_VERSION: (u32, u32) = (9, 0);
 const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/bookworm-backports.sources";
-const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+pub(crate) const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
 /// What we found when we looked for QEMU.
 #[derive(Debug, PartialEq, Eq)]
@@ -175,15 +175,15 @@ fn parse_os_release(text: &str) -> OsRelease {
 
 /// One APT source entry: a URI and a suite, with its components.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct AptSource {
-    uri: String,
-    suite: String,
-    components: Vec<String>,
+pub(crate) struct AptSource {
+    pub(crate) uri: String,
+    pub(crate) suite: String,
+    pub(crate) components: Vec<String>,
 }
 
 /// Every enabled `deb` source on this machine, from sources.list and
 /// sources.list.d (both the one-line and the deb822 format).
-fn read_apt_sources() -> Vec<AptSource> {
+pub(crate) fn read_apt_sources() -> Vec<AptSource> {
     let mut files: Vec<PathBuf> = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
         let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();

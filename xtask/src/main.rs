@@ -4,17 +4,31 @@
 //! - `doctor`: check (and where possible install) QEMU >= 9.0;
 //! - `qemu`: build an image for a board, pack it and boot it in QEMU, with
 //!   the console on the terminal and the defmt log decoded beside it;
-//! - `test`: the host unit tests, then the QEMU test suite (`qemu-tests`).
+//! - `test`: the host unit tests, then the QEMU test suite (`qemu-tests`);
+//! - `flash`: a Raspberry Pi 4 SD card (image file or card), optionally with
+//!   the serial chainloader;
+//! - `hil`: the rpi4 test cases on a real Pi 4 through that chainloader.
 //!
 //! Every error is one line on stderr. A mistake in the arguments exits with
 //! status 2 (as clap's own errors do); `qemu` exits with QEMU's status.
 
+#![forbid(unsafe_op_in_unsafe_fn)]
+
 mod build;
 mod cli;
 mod defmt;
+mod device;
 mod doctor;
+mod firmware;
+mod flash;
+mod hil;
+mod hil_push;
+mod hil_selftest;
 mod image;
+mod loader;
 mod qemu;
+mod sdimage;
+mod serial;
 mod tasks;
 mod test;
 
@@ -54,6 +68,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Qemu(args) => run_qemu(&root, &args),
         Command::Test(args) => test::run(&root, &args),
+        Command::Flash(args) => flash::run(&root, &args),
+        Command::Hil(args) => hil::run(&root, &args),
     }
 }
 

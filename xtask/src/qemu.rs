@@ -44,7 +44,7 @@ fn kill_running() {
     }
 }
 
-fn set_running(pid: Option<u32>) {
+pub(crate) fn set_running(pid: Option<u32>) {
     if let Ok(mut running) = RUNNING.lock() {
         *running = pid;
     }
@@ -213,7 +213,7 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
 /// QEMU gets SIGKILL if xtask dies for any reason (even SIGKILL), so no
 /// emulator is left behind. Spawned from the main thread, whose exit is
 /// what counts (PR_SET_PDEATHSIG follows the spawning thread).
-fn die_with_parent(cmd: &mut Command) {
+pub(crate) fn die_with_parent(cmd: &mut Command) {
     #[cfg(target_os = "linux")]
     // Safety: the closure runs in the forked child before exec and calls only
     // prctl(2), which is async-signal-safe.

@@ -72,9 +72,14 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
                 p.case.qemu_flags().join(" ")
             );
         }
+        for name in hil_entries(args.filter.as_deref()) {
+            println!(
+                "{name:<32} (HIL path: QEMU raspi4b + chainloader over ptys, see docs/hil.md)"
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    if cases.is_empty() && args.filter.is_some() {
+    if cases.is_empty() && hil_entries(args.filter.as_deref()).is_empty() && args.filter.is_some() {
         eprintln!(
             "test: no QEMU case matches {:?}",
             args.filter.as_deref().unwrap_or("")
@@ -96,6 +101,11 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
         });
         tally(run_case(root, p, built, args.show_output));
     }
+    if !hil_entries(args.filter.as_deref()).is_empty() {
+        let (p, f) = crate::hil_selftest::run(root, args.filter.as_deref(), &mut builds);
+        passed += p;
+        failed += f;
+    }
     println!();
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
@@ -103,6 +113,14 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The HIL self-test entries (docs/hil.md) selected by `filter`.
+fn hil_entries(filter: Option<&str>) -> Vec<&'static str> {
+    crate::hil_selftest::NAMES
+        .into_iter()
+        .filter(|n| filter.is_none_or(|f| n.contains(f)))
+        .collect()
 }
 
 /// Runs `cargo test` on the host crates, shows its output and sums its
