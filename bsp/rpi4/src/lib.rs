@@ -20,7 +20,9 @@ impl Board for RaspberryPi4 {
     const AUX_CLOCK_HZ: u32 = 500_000_000;
 
     /// UART0 to GPIO 14 (TXD0) / 15 (RXD0), function ALT0, pull-up on RX so
-    /// an unconnected line reads idle. Same effect as `dtoverlay=disable-bt`.
+    /// an unconnected line reads idle, and GPIO 32/33 (where the upstream
+    /// DTB routes UART0, to Bluetooth) back to inputs. Same effect as
+    /// `dtoverlay=disable-bt`.
     fn route_console(gpio: Option<usize>) {
         use drivers::bcm_gpio::{BcmGpio, Function, Pull};
         let Some(base) = gpio else { return };
@@ -30,6 +32,10 @@ impl Board for RaspberryPi4 {
         g.set_pull(15, Pull::Up);
         g.set_function(14, Function::Alt0);
         g.set_function(15, Function::Alt0);
+        // UART0's other home in the upstream DTB (the Bluetooth pins): give
+        // them up so only GPIO 14/15 drive it.
+        g.set_function(32, Function::Input);
+        g.set_function(33, Function::Input);
     }
 
     /// Semihosting `SYS_EXIT(code)` first: under QEMU that ends the run with
