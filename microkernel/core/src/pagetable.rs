@@ -4,7 +4,9 @@
 //!
 //! The kernel uses this for its own high-half tables (TTBR1), identical on
 //! every core; host tests run it over simulated memory and check descriptors
-//! bit for bit.
+//! bit for bit. User address ranges (`crate::range`) use the all-or-nothing
+//! tree operations of [`Tree`], which also unmap, link other trees' tables
+//! and free tables that become empty.
 
 /// Size of a translation granule and of a table.
 pub const PAGE_SIZE: u64 = 4096;
@@ -27,6 +29,11 @@ const PXN: u64 = 1 << 53;
 const UXN: u64 = 1 << 54;
 /// Output address bits [47:12].
 const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
+/// Bit 55 of a table descriptor: ignored by the table walker (software use),
+/// set by [`link_descriptor`]. It marks a table that belongs to another
+/// tree (a shared address range's table) so that walks that free or unmap
+/// never descend into it.
+pub const LINK_BIT: u64 = 1 << 55;
 
 /// MAIR_EL1 value matching [`MemType`]'s attribute indices:
 /// 0 = Normal write-back read/write-allocate, 1 = Device-nGnRE,
@@ -71,6 +78,19 @@ impl Attrs {
     /// Device registers.
     pub const DEVICE: Attrs = Attrs::kernel(MemType::Device, true, false);
 
+    /// A user (EL0) mapping: EL0-accessible, tagged with the ASID (nG),
+    /// never executable at EL1 (PXN), executable at EL0 only if asked.
+    pub const fn user(mem: MemType, writable: bool, executable: bool) -> Attrs {
+        Attrs {
+            mem,
+            writable,
+            kernel_exec: false,
+            user: true,
+            user_exec: executable,
+            global: false,
+        }
+    }
+
     const fn kernel(mem: MemType, writable: bool, kernel_exec: bool) -> Attrs {
         Attrs {
             mem,
@@ -79,6 +99,24 @@ impl Attrs {
             user: false,
             user_exec: false,
             global: true,
+        }
+    }
+
+    /// The attributes a block or page descriptor `desc` carries (the
+    /// inverse of [`Attrs::bits`]; an AttrIndx this code never writes reads
+    /// as [`MemType::NonCacheable`]).
+    pub const fn from_descriptor(desc: u64) -> Attrs {
+        Attrs {
+            mem: match (desc >> ATTR_INDX_SHIFT) & 0b111 {
+                0 => MemType::Normal,
+                1 => MemType::Device,
+                _ => MemType::NonCacheable,
+            },
+            writable: desc & AP_RO == 0,
+            kernel_exec: desc & PXN == 0,
+            user: desc & AP_EL0 != 0,
+            user_exec: desc & UXN == 0,
+            global: desc & NG == 0,
         }
     }
 
@@ -113,6 +151,12 @@ pub const fn table_descriptor(table_pa: u64) -> u64 {
     (table_pa & OA_MASK) | TABLE_OR_PAGE | VALID
 }
 
+/// A table descriptor that links a table owned by another tree (a shared
+/// address range's L3 or L2 table): [`table_descriptor`] plus [`LINK_BIT`].
+pub const fn link_descriptor(table_pa: u64) -> u64 {
+    table_descriptor(table_pa) | LINK_BIT
+}
+
 /// A block descriptor (level 1: 1 GiB, level 2: 2 MiB) for `pa`.
 pub const fn block_descriptor(pa: u64, attrs: Attrs) -> u64 {
     (pa & OA_MASK) | attrs.bits() | VALID
@@ -128,13 +172,65 @@ pub const fn index(va: u64, level: usize) -> usize {
     ((va >> (39 - 9 * level as u64)) & 0x1ff) as usize
 }
 
+/// What one descriptor holds, decoded for a table at `level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Bit 0 clear: nothing mapped (the walker ignores every other bit).
+    Invalid,
+    /// A next-level table this tree owns (L0..L2).
+    Table(u64),
+    /// A next-level table owned by another tree ([`link_descriptor`]).
+    Link(u64),
+    /// A 1 GiB (L1) or 2 MiB (L2) block at this output address.
+    Block(u64),
+    /// A 4 KiB page (L3) at this output address.
+    Page(u64),
+}
+
+/// Decodes descriptor `desc` found in a table at `level` (0..=3).
+pub const fn decode(desc: u64, level: usize) -> Entry {
+    let oa = desc & OA_MASK;
+    if desc & VALID == 0 {
+        Entry::Invalid
+    } else if level == 3 {
+        // Bit 1 clear at L3 is reserved (treated as invalid by the walker);
+        // this code never writes it.
+        if desc & TABLE_OR_PAGE != 0 {
+            Entry::Page(oa)
+        } else {
+            Entry::Invalid
+        }
+    } else if desc & TABLE_OR_PAGE == 0 {
+        Entry::Block(oa)
+    } else if desc & LINK_BIT != 0 {
+        Entry::Link(oa)
+    } else {
+        Entry::Table(oa)
+    }
+}
+
 /// Memory holding translation tables. The kernel backs this with frames it
 /// reaches through its linear map; tests back it with a vector.
 pub trait TableMemory {
-    /// A new zeroed 4 KiB table; its physical address.
+    /// A new zeroed 4 KiB table; its physical address. The zeroes must be
+    /// visible to the table walker before the table is linked (the kernel
+    /// zeroes through cacheable memory, which the walker snoops, and this
+    /// code fences before it publishes a new table descriptor).
     fn alloc_table(&mut self) -> Option<u64>;
     /// The table at physical address `pa` (one this memory handed out).
     fn table(&mut self, pa: u64) -> &mut [u64; ENTRIES];
+}
+
+/// Table memory that also takes tables back: what the [`Tree`] operations
+/// need, since they free tables that become empty and undo allocations
+/// when a request cannot be met in full.
+pub trait TablePool: TableMemory {
+    /// Takes back table `pa`, which is all zeroes and no longer reachable
+    /// from any root. A walker may still hold it in a walk cache until the
+    /// TLB invalidation the operation asks for has been executed, so the
+    /// pool must not hand it out again (or write to it) before then: the
+    /// kernel executes the invalidation before its next `alloc_table`.
+    fn free_table(&mut self, pa: u64);
 }
 
 /// Why a mapping could not be made.
@@ -233,6 +329,9 @@ pub fn translate(mem: &mut impl TableMemory, root: u64, va: u64) -> Option<(u64,
     }
     None
 }
+
+mod tree;
+pub use tree::{Removed, Tree, UnmapError};
 
 #[cfg(test)]
 mod tests;

@@ -163,3 +163,43 @@ fn running_out_of_tables_is_an_error() {
         Err(MapError::OutOfTables)
     );
 }
+
+#[test]
+fn user_attribute_bits_are_exact() {
+    // AF | SH inner | AP EL0 | nG | PXN, plus UXN unless executable and
+    // AP read-only unless writable.
+    let rw = Attrs::user(MemType::Normal, true, false);
+    assert_eq!(rw.bits(), 0x0060_0000_0000_0f40);
+    assert_eq!(
+        Attrs::user(MemType::Normal, false, false).bits(),
+        0x0060_0000_0000_0fc0
+    );
+    assert_eq!(
+        Attrs::user(MemType::Normal, false, true).bits(),
+        0x0020_0000_0000_0fc0
+    );
+    // Device-nGnRE: AttrIndx 1, SH outer.
+    assert_eq!(
+        Attrs::user(MemType::Device, true, false).bits(),
+        0x0060_0000_0000_0e44
+    );
+    for a in [rw, Attrs::KERNEL_TEXT, Attrs::DEVICE, Attrs::KERNEL_RO] {
+        assert_eq!(Attrs::from_descriptor(page_descriptor(0x1000, a)), a);
+    }
+}
+
+#[test]
+fn decode_tells_entries_apart() {
+    let rw = Attrs::KERNEL_RW;
+    assert_eq!(link_descriptor(0x4008_1000), 0x0080_0000_4008_1003);
+    assert_eq!(decode(0, 1), Entry::Invalid);
+    assert_eq!(decode(table_descriptor(0x5000), 0), Entry::Table(0x5000));
+    assert_eq!(decode(link_descriptor(0x5000), 2), Entry::Link(0x5000));
+    assert_eq!(
+        decode(block_descriptor(0x20_0000, rw), 2),
+        Entry::Block(0x20_0000)
+    );
+    assert_eq!(decode(page_descriptor(0x3000, rw), 3), Entry::Page(0x3000));
+    // Bits [1:0] = 0b01 at L3 is reserved: the walker faults on it.
+    assert_eq!(decode(block_descriptor(0x3000, rw), 3), Entry::Invalid);
+}

@@ -1,0 +1,102 @@
+//! Making mappings: a segment into a range, a shared range into an address
+//! space. Neither needs a TLB invalidation (an invalid entry is never held
+//! in a TLB); the kernel only makes the new descriptors visible to the table
+//! walkers (`DSB ISHST`) before it returns to user code.
+
+use super::{user_attrs, AddressRange, RangeKind, SegmentInfo};
+use crate::pagetable::{MapError, TablePool, PAGE_SIZE};
+use abi::{Error, Rights};
+
+/// Largest leaf a segment mapping uses: level 2, a 2 MiB block.
+const LARGEST_LEAF: usize = 2;
+
+fn map_error(e: MapError) -> Error {
+    match e {
+        MapError::Misaligned => Error::Misaligned,
+        MapError::AlreadyMapped => Error::Overlap,
+        MapError::OutOfTables => Error::OutOfMemory,
+    }
+}
+
+impl AddressRange {
+    /// Maps `[seg_offset, seg_offset + len)` of `seg` at
+    /// `[base + offset, base + offset + len)` with `rights`, using 2 MiB
+    /// blocks where the virtual address, the physical address and the rest
+    /// of the length allow it (never in a 2 MiB shared range, whose table is
+    /// an L3 table) and 4 KiB pages elsewhere. All or nothing.
+    ///
+    /// Errors, checked in this order: `rights` not R, RW or RX, or RX on a
+    /// device segment: `InvalidArgument`; `seg` malformed (a kernel bug):
+    /// `InvalidArgument`; `len` 0: `InvalidArgument`; `offset`,
+    /// `seg_offset` or `len` not a multiple of 4 KiB: `Misaligned`; the span
+    /// leaves the range: `OutOfRange`; it leaves the segment: `TooSmall`;
+    /// anything already mapped or linked in it: `Overlap`; tables
+    /// exhausted: `OutOfMemory`.
+    pub fn map_segment(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        seg: &SegmentInfo,
+        seg_offset: u64,
+        len: u64,
+        rights: Rights,
+    ) -> Result<(), Error> {
+        let attrs = user_attrs(rights, seg.device)?;
+        if !seg.is_well_formed() || len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if (offset | seg_offset | len) & (PAGE_SIZE - 1) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let va = self.span(offset, len).ok_or(Error::OutOfRange)?;
+        if seg_offset.checked_add(len).is_none_or(|end| end > seg.size) {
+            return Err(Error::TooSmall);
+        }
+        let pa = seg.pa + seg_offset;
+        let allocated = self
+            .tree()
+            .map(mem, va, pa, len, attrs, LARGEST_LEAF)
+            .map_err(map_error)?;
+        self.tables += allocated;
+        Ok(())
+    }
+
+    /// Links `shared` into this address space at `base + offset`: one table
+    /// descriptor (an L2 entry to a 2 MiB range's L3 table, an L1 entry to a
+    /// 1 GiB range's L2 table), plus whatever tables lead to it. A shared
+    /// range appears at its own base in every address space that links it,
+    /// so `base + offset` must equal `shared.base()`. All or nothing.
+    ///
+    /// Errors, checked in this order: `self` not private or `shared` not
+    /// shared: `InvalidArgument`; `base + offset` not a multiple of the
+    /// shared range's size: `SharedRangeNotAligned`; the span leaves this
+    /// range: `OutOfRange`; `base + offset` is not `shared.base()`:
+    /// `InvalidArgument`; anything already mapped or linked in the span:
+    /// `Overlap`; tables exhausted: `OutOfMemory`.
+    pub fn map_range(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        shared: &mut AddressRange,
+    ) -> Result<(), Error> {
+        let (RangeKind::Private { .. }, RangeKind::Shared { size }) = (self.kind, shared.kind)
+        else {
+            return Err(Error::InvalidArgument);
+        };
+        let va = self.base.checked_add(offset).ok_or(Error::OutOfRange)?;
+        if va & (size.bytes() - 1) != 0 {
+            return Err(Error::SharedRangeNotAligned);
+        }
+        self.span(offset, size.bytes()).ok_or(Error::OutOfRange)?;
+        if va != shared.base {
+            return Err(Error::InvalidArgument);
+        }
+        let allocated = self
+            .tree()
+            .link(mem, va, size.link_level(), shared.table)
+            .map_err(map_error)?;
+        self.tables += allocated;
+        shared.links += 1;
+        Ok(())
+    }
+}
