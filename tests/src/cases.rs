@@ -68,6 +68,17 @@ const SUPERVISED: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/shared.toml: one shared range, one table linked into four
+/// address spaces on four cores; written on core 1, read on 0, 2 and 3.
+const SHARED_RANGE: &[&str] = &[
+    "shared range shm at 0x100000000, 2048 KiB: one table, linked by each task that names it",
+    "[shm@0] shm reader on core 0: saw the writer's page through the shared range",
+    "[shm@2] shm reader on core 2: saw the writer's page through the shared range",
+    "[shm@3] shm reader on core 3: saw the writer's page through the shared range",
+    "[shm@1] shm writer on core 1: every reader acknowledged",
+    "memory: no frames leaked",
+];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -175,6 +186,19 @@ pub const CASES: &[Case] = &[
         image: "supervise",
         board: "rpi4",
         console: SUPERVISED,
+        ..Case::BASE
+    },
+    Case {
+        name: "shared-virt",
+        image: "shared",
+        console: SHARED_RANGE,
+        ..Case::BASE
+    },
+    Case {
+        name: "shared-rpi4",
+        image: "shared",
+        board: "rpi4",
+        console: SHARED_RANGE,
         ..Case::BASE
     },
     Case {

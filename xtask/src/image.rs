@@ -24,6 +24,19 @@ pub struct Image {
     pub features: Vec<String>,
     /// User tasks, in file order.
     pub tasks: Vec<TaskSpec>,
+    /// Shared address ranges, in file order.
+    pub ranges: Vec<RangeSpec>,
+}
+
+/// One `[[range]]`: a shared address range at one address in every task
+/// that links it (Corey's shared page directory: one table, linked by one
+/// descriptor per address space).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RangeSpec {
+    pub name: String,
+    pub base: u64,
+    /// 2 MiB or 1 GiB: exactly one page-table page.
+    pub size: u64,
 }
 
 /// One `[[task]]`: a crate in `servers/` run at EL0 on one core.
@@ -36,6 +49,8 @@ pub struct TaskSpec {
     pub priority: u16,
     /// Receives every task's fault reports and may restart tasks.
     pub supervisor: bool,
+    /// Indices into [`Image::ranges`] of the shared ranges it links.
+    pub ranges: Vec<usize>,
 }
 
 /// Longest task name the kernel's archive holds (kerncore::bootimage).
@@ -50,6 +65,17 @@ struct ImageFile {
     kernel: KernelSection,
     #[serde(default)]
     task: Vec<TaskEntry>,
+    #[serde(default)]
+    range: Vec<RangeEntry>,
+}
+
+/// A `[[range]]` as written (checked by `image_ranges::check`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RangeEntry {
+    pub name: String,
+    pub base: u64,
+    pub size: String,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +88,8 @@ struct TaskEntry {
     priority: u16,
     #[serde(default)]
     supervisor: bool,
+    #[serde(default)]
+    ranges: Vec<String>,
 }
 
 fn default_priority() -> u16 {
@@ -211,6 +239,7 @@ pub fn parse(
         }
         features.push(feature.clone());
     }
+    let ranges = crate::image_ranges::check(&file.range)?;
     let mut tasks = Vec::new();
     for (i, t) in file.task.iter().enumerate() {
         let entry = format!("task[{i}] ({})", t.krate);
@@ -238,11 +267,22 @@ pub fn parse(
                 "{entry}: a second supervisor (an image has at most one)"
             ));
         }
+        let mut links = Vec::new();
+        for r in &t.ranges {
+            let Some(at) = ranges.iter().position(|x: &RangeSpec| &x.name == r) else {
+                return Err(format!("{entry}: ranges: unknown range {r:?}"));
+            };
+            if links.contains(&at) {
+                return Err(format!("{entry}: ranges: {r:?} listed twice"));
+            }
+            links.push(at);
+        }
         tasks.push(TaskSpec {
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
             supervisor: t.supervisor,
+            ranges: links,
         });
     }
     Ok(Image {
@@ -251,6 +291,7 @@ pub fn parse(
         boards,
         features,
         tasks,
+        ranges,
     })
 }
 

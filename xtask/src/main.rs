@@ -25,6 +25,7 @@ mod hil;
 mod hil_push;
 mod hil_selftest;
 mod image;
+mod image_ranges;
 mod loader;
 mod qemu;
 mod sdimage;

@@ -7,9 +7,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{target_dir, TARGET};
-use crate::image::Image;
+use crate::image::{Image, RangeSpec};
 
-const MAGIC: &[u8; 8] = b"KTASKS02";
+const MAGIC: &[u8; 8] = b"KTASKS03";
 const FLAG_SUPERVISOR: u16 = 1;
 const HEADER: usize = 16;
 const ENTRY: usize = 48;
@@ -57,14 +57,15 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
                 core: t.core,
                 priority: t.priority,
                 supervisor: t.supervisor,
+                links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
                 elf,
             }
         })
         .collect();
-    let bytes = if entries.is_empty() {
+    let bytes = if entries.is_empty() && image.ranges.is_empty() {
         Vec::new()
     } else {
-        archive(&entries)?
+        archive(&entries, &image.ranges)?
     };
     std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
     Ok(std::path::absolute(&path).unwrap_or(path))
@@ -103,20 +104,22 @@ pub struct Entry<'a> {
     pub core: u32,
     pub priority: u16,
     pub supervisor: bool,
+    /// Bit `j`: links shared range `j`.
+    pub links: u8,
     pub elf: &'a [u8],
 }
 
 /// The archive bytes (format: `kerncore::bootimage`). Each distinct ELF is
 /// stored once, 8-byte aligned; entries running the same program point at
 /// the same bytes.
-pub fn archive(entries: &[Entry]) -> Result<Vec<u8>> {
+pub fn archive(entries: &[Entry], ranges: &[RangeSpec]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut blob_offsets: Vec<usize> = Vec::new();
-    let mut offset = (HEADER + entries.len() * ENTRY).next_multiple_of(8);
+    let mut offset = (HEADER + (entries.len() + ranges.len()) * ENTRY).next_multiple_of(8);
     for Entry { elf, .. } in entries {
         if !blobs.contains(elf) {
             blobs.push(elf);
@@ -139,10 +142,18 @@ pub fn archive(entries: &[Entry]) -> Result<Vec<u8>> {
         out.extend_from_slice(&n);
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
-        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 };
+        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 } | (e.links as u16) << 8;
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(at as u64).to_le_bytes());
         out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
+    }
+    for r in ranges {
+        let mut n = [0u8; NAME_LEN];
+        n[..r.name.len()].copy_from_slice(r.name.as_bytes());
+        out.extend_from_slice(&n);
+        out.extend_from_slice(&r.base.to_le_bytes());
+        out.extend_from_slice(&r.size.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes());
     }
     for elf in blobs {
         out.resize(out.len().next_multiple_of(8), 0);
@@ -162,13 +173,17 @@ mod tests {
             core,
             priority,
             supervisor,
+            links: 0,
             elf,
         };
-        let bytes = super::archive(&[
-            e("hello", 0, 1, false, b"ELF1"),
-            e("hello", 2, 3, true, b"ELF22"),
-            e("again", 1, 1, false, b"ELF1"),
-        ])
+        let bytes = super::archive(
+            &[
+                e("hello", 0, 1, false, b"ELF1"),
+                e("hello", 2, 3, true, b"ELF22"),
+                e("again", 1, 1, false, b"ELF1"),
+            ],
+            &[],
+        )
         .expect("archive");
         let a = Archive::parse(&bytes).expect("parses");
         let all: Vec<TaskEntry> = a.iter().collect();

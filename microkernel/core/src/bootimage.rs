@@ -5,20 +5,25 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS02` |
-//! | 8 | 4 | entry count *n* |
-//! | 12 | 4 | reserved, 0 |
+//! | 0 | 8 | magic `KTASKS03` |
+//! | 8 | 4 | task count *n* |
+//! | 12 | 4 | shared-range count *m* |
 //! | 16 + 48 *i* | 24 | entry *i*: name, UTF-8, NUL-padded |
 //! | +24 | 4 | core |
 //! | +28 | 2 | priority (higher runs first) |
-//! | +30 | 2 | flags: bit 0 = supervisor (receives fault reports, may restart tasks) |
+//! | +30 | 2 | flags: bit 0 = supervisor (receives fault reports, may restart tasks); bits 8-15 = the shared ranges it links |
 //! | +32 | 8 | ELF offset from the start of the archive |
 //! | +40 | 8 | ELF size |
+//!
+//! | 16 + 48 *n* + 48 *j* | 24 | shared range *j*: name |
+//! | +24 | 8 | base (user virtual address) |
+//! | +32 | 8 | size (2 MiB or 1 GiB) |
+//! | +40 | 8 | reserved, 0 |
 //!
 //! The kernel trusts nothing here: [`Archive::parse`] checks every bound.
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS02";
+pub const MAGIC: &[u8; 8] = b"KTASKS03";
 /// Entry flag: the task is the supervisor.
 pub const FLAG_SUPERVISOR: u16 = 1;
 /// Bytes of the header.
@@ -27,6 +32,14 @@ pub const HEADER: usize = 16;
 pub const ENTRY: usize = 48;
 /// Longest task name.
 pub const NAME_LEN: usize = 24;
+
+/// One shared range of the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeEntry<'a> {
+    pub name: &'a str,
+    pub base: u64,
+    pub size: u64,
+}
 
 /// Why an archive is unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +69,7 @@ pub struct TaskEntry<'a> {
 pub struct Archive<'a> {
     bytes: &'a [u8],
     count: usize,
+    ranges: usize,
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -80,26 +94,40 @@ impl<'a> Archive<'a> {
         Archive {
             bytes: &[],
             count: 0,
+            ranges: 0,
         }
     }
 
     /// Checks `bytes`. An empty slice is an empty archive.
     pub fn parse(bytes: &'a [u8]) -> Result<Archive<'a>, ArchiveError> {
         if bytes.is_empty() {
-            return Ok(Archive { bytes, count: 0 });
+            return Ok(Archive {
+                bytes,
+                count: 0,
+                ranges: 0,
+            });
         }
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(ArchiveError::BadMagic);
         }
         let count = u32_at(bytes, 8) as usize;
+        let ranges = u32_at(bytes, 12) as usize;
         let table_end = count
-            .checked_mul(ENTRY)
+            .checked_add(ranges)
+            .and_then(|n| n.checked_mul(ENTRY))
             .and_then(|t| t.checked_add(HEADER))
             .ok_or(ArchiveError::Truncated)?;
         if table_end > bytes.len() {
             return Err(ArchiveError::Truncated);
         }
-        let a = Archive { bytes, count };
+        let a = Archive {
+            bytes,
+            count,
+            ranges,
+        };
+        for j in 0..ranges {
+            a.range(j).ok_or(ArchiveError::BadName(count + j))?;
+        }
         for i in 0..count {
             a.entry(i)?;
         }
@@ -126,7 +154,7 @@ impl<'a> Archive<'a> {
         let off = u64_at(b, at + 32);
         let size = u64_at(b, at + 40);
         let end = off.checked_add(size).ok_or(ArchiveError::BadExtent(i))?;
-        if end > b.len() as u64 || off < (HEADER + self.count * ENTRY) as u64 {
+        if end > b.len() as u64 || off < (HEADER + (self.count + self.ranges) * ENTRY) as u64 {
             return Err(ArchiveError::BadExtent(i));
         }
         Ok(TaskEntry {
@@ -135,6 +163,27 @@ impl<'a> Archive<'a> {
             priority: u16_at(b, at + 28),
             flags: u16_at(b, at + 30),
             elf: &b[off as usize..end as usize],
+        })
+    }
+
+    /// Number of shared ranges.
+    pub fn range_count(&self) -> usize {
+        self.ranges
+    }
+
+    /// Shared range `j` (`None` past the end or with a bad name).
+    pub fn range(&self, j: usize) -> Option<RangeEntry<'a>> {
+        if j >= self.ranges {
+            return None;
+        }
+        let at = HEADER + (self.count + j) * ENTRY;
+        let b = self.bytes;
+        let raw = &b[at..at + NAME_LEN];
+        let len = raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
+        Some(RangeEntry {
+            name: core::str::from_utf8(&raw[..len]).ok()?,
+            base: u64_at(b, at + 24),
+            size: u64_at(b, at + 32),
         })
     }
 
@@ -154,7 +203,7 @@ mod tests {
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(tasks.len() as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes()); // no shared ranges
         let mut off = HEADER + tasks.len() * ENTRY;
         for (name, core, prio, elf) in tasks {
             let mut n = [0u8; NAME_LEN];

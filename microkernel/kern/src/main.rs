@@ -23,6 +23,7 @@ mod log;
 mod mm;
 mod panic;
 mod percore;
+mod shared;
 mod smp;
 mod task;
 mod uspace;

@@ -1,20 +1,24 @@
-//! A task's user address space (TTBR0): its own L0 table and ASID, built
-//! from frames reached through the linear map. Also the only way the
-//! kernel reads user memory: every page is checked in the task's own tables
-//! first, so a bad pointer is an error code, never a kernel fault.
+//! A task's user address space: a private `kerncore::range::AddressRange`
+//! over the whole user half (its own L0 table and ASID), built from frames
+//! of its core's pool, plus the shared ranges it links. Also the only way
+//! the kernel reads user memory: every page is checked in the task's own
+//! tables first, so a bad pointer is an error code, never a kernel fault.
 
-use crate::mm::{self, PAGE};
-use abi::Error;
+use crate::{mm, percore, shared};
+use abi::{Error, Rights};
 use core::arch::asm;
-use kerncore::pagetable::{self, Attrs, MapError, MemType, TableMemory, ENTRIES};
+use kerncore::pagetable::{TableMemory, TablePool, ENTRIES, LINK_BIT};
+use kerncore::range::{AddressRange, SegmentInfo, TlbInvalidation, TlbOp};
 
-/// First address above the user half (48-bit TTBR0 region).
-pub const USER_TOP: u64 = 1 << 48;
-/// AP[1]: EL0 may access.
-const AP_EL0: u64 = 1 << 6;
+pub use kerncore::range::USER_TOP;
 
-/// Page-table memory from the boot frame allocator, through the linear map.
-struct FrameTables;
+const PAGE: u64 = mm::PAGE;
+const VALID: u64 = 1;
+const TABLE: u64 = 2;
+const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// Page-table memory: frames of this core's pool, through the linear map.
+pub struct FrameTables;
 
 impl TableMemory for FrameTables {
     fn alloc_table(&mut self) -> Option<u64> {
@@ -22,45 +26,65 @@ impl TableMemory for FrameTables {
     }
 
     fn table(&mut self, pa: u64) -> &mut [u64; ENTRIES] {
-        // Safety: `pa` is a table this memory allocated; the owning core is
-        // the only one that touches a private address space.
+        // Safety: `pa` is a table this memory allocated, reached through the
+        // linear map; a private space is touched only by its own core, a
+        // shared range only under its lock.
         unsafe { &mut *(mm::phys_to_virt(pa) as *mut [u64; ENTRIES]) }
     }
 }
 
-/// Attributes of a user mapping.
-pub const fn user_attrs(writable: bool, executable: bool) -> Attrs {
-    Attrs {
-        mem: MemType::Normal,
-        writable,
-        kernel_exec: false,
-        user: true,
-        user_exec: executable,
-        global: false,
+impl TablePool for FrameTables {
+    fn free_table(&mut self, pa: u64) {
+        mm::frame_free(pa);
     }
 }
 
+/// Carries out a TLB invalidation plan (counting broadcast ones).
+pub fn invalidate(inv: TlbInvalidation) {
+    let broadcast = inv.is_broadcast();
+    // Safety: TLB maintenance only; the barrier orders the table writes
+    // before it.
+    unsafe { asm!("dsb ishst", options(nostack)) };
+    for op in inv.ops() {
+        // Safety: TLB maintenance only.
+        unsafe {
+            match op {
+                TlbOp::Vae1(x) => asm!("tlbi vae1, {0}", in(reg) x, options(nostack)),
+                TlbOp::Aside1(x) => asm!("tlbi aside1, {0}", in(reg) x, options(nostack)),
+                TlbOp::Vaae1is(x) => asm!("tlbi vaae1is, {0}", in(reg) x, options(nostack)),
+                TlbOp::Vmalle1is => asm!("tlbi vmalle1is", options(nostack)),
+            }
+        }
+        if broadcast {
+            percore::count(|e| &e.broadcast_tlbi);
+        }
+    }
+    // Safety: barriers only.
+    unsafe {
+        if broadcast {
+            asm!("dsb ish", "isb", options(nostack));
+        } else {
+            asm!("dsb nsh", "isb", options(nostack));
+        }
+    }
+}
+
+/// Most shared ranges one task links.
+const MAX_LINKS: usize = 8;
+
 /// One address space.
 pub struct UserSpace {
-    root: u64,
-    asid: u16,
+    range: AddressRange,
+    /// Indices (in `shared`) of the shared ranges linked into it.
+    links: [Option<usize>; MAX_LINKS],
 }
 
 impl UserSpace {
     pub fn new(asid: u16) -> Result<UserSpace, Error> {
-        let root = FrameTables.alloc_table().ok_or(Error::OutOfMemory)?;
-        Ok(UserSpace { root, asid })
-    }
-
-    /// Maps `[va, va+size)` to `[pa, pa+size)`.
-    pub fn map(&mut self, va: u64, pa: u64, size: u64, attrs: Attrs) -> Result<(), Error> {
-        if va.checked_add(size).is_none_or(|end| end > USER_TOP) {
-            return Err(Error::OutOfRange);
-        }
-        pagetable::map(&mut FrameTables, self.root, va, pa, size, attrs).map_err(|e| match e {
-            MapError::Misaligned => Error::Misaligned,
-            MapError::AlreadyMapped => Error::Overlap,
-            MapError::OutOfTables => Error::OutOfMemory,
+        let range = AddressRange::new_private(&mut FrameTables, asid, 0, USER_TOP)?;
+        Ok(UserSpace {
+            range,
+            links: [None; MAX_LINKS],
         })
     }
 
@@ -71,13 +95,21 @@ impl UserSpace {
         &mut self,
         va: u64,
         size: u64,
-        attrs: Attrs,
+        rights: Rights,
         mut fill: impl FnMut(u64, *mut u8),
     ) -> Result<(), Error> {
         for page in (va..va + size).step_by(PAGE as usize) {
             let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
             fill(page, mm::phys_to_virt(pa) as *mut u8);
-            if let Err(e) = self.map(page, pa, PAGE, attrs) {
+            let seg = SegmentInfo {
+                pa,
+                size: PAGE,
+                device: false,
+            };
+            if let Err(e) = self
+                .range
+                .map_segment(&mut FrameTables, page, &seg, 0, PAGE, rights)
+            {
                 mm::frame_free(pa);
                 return Err(e);
             }
@@ -85,27 +117,54 @@ impl UserSpace {
         Ok(())
     }
 
-    /// Frees every frame this space maps and every table it has: the space
-    /// owns all of its pages (nothing else is mapped into a task yet).
-    pub fn destroy(self) {
-        free_table(self.root, 0);
+    /// Links shared range `index` at its own address (one descriptor).
+    pub fn link_shared(&mut self, index: usize) -> Result<(), Error> {
+        let slot = self
+            .links
+            .iter()
+            .position(|l| l.is_none())
+            .ok_or(Error::OutOfMemory)?;
+        let range = &mut self.range;
+        shared::with(index, |sh| range.map_range(&mut FrameTables, sh.base(), sh))
+            .ok_or(Error::InvalidArgument)??;
+        self.links[slot] = Some(index);
+        Ok(())
+    }
+
+    /// Frees every frame this space owns (not those of linked shared
+    /// ranges), unlinks the shared ranges, frees every table, and drops the
+    /// ASID's TLB entries on this core. The space must not be current.
+    pub fn destroy(mut self) {
+        free_leaves(self.range.table(), 0);
+        for index in self.links.iter().flatten() {
+            let range = &mut self.range;
+            if let Some(Ok(inv)) =
+                shared::with(*index, |sh| range.unlink(&mut FrameTables, sh.base(), sh))
+            {
+                invalidate(inv);
+            }
+        }
+        match self.range.destroy(&mut FrameTables) {
+            Ok(inv) => invalidate(inv),
+            Err((_, e)) => crate::kprintln!("address space not freed: {:?}", e),
+        }
     }
 
     /// The ASID this space's TLB entries are tagged with.
     pub fn asid(&self) -> u16 {
-        self.asid
+        self.range.asid().unwrap_or(0)
     }
 
     /// Makes this the current core's TTBR0.
     pub fn activate(&self) {
-        let ttbr0 = self.root | (self.asid as u64) << 48;
+        let ttbr0 = self.range.ttbr0().unwrap_or(0);
         // Safety: the tables map only user memory of this task; kernel
         // mappings are in TTBR1 and unaffected.
         unsafe { asm!("msr ttbr0_el1, {0}", "isb", in(reg) ttbr0, options(nostack)) };
     }
 
     /// Copies `buf.len()` bytes from user address `va`, checking that each
-    /// page is mapped and EL0-accessible in this space.
+    /// page is mapped readable for EL0 in this space.
     pub fn read(&self, va: u64, buf: &mut [u8]) -> Result<(), Error> {
         let len = buf.len() as u64;
         if va.checked_add(len).is_none_or(|end| end > USER_TOP) {
@@ -114,9 +173,11 @@ impl UserSpace {
         let mut done = 0u64;
         while done < len {
             let at = va + done;
-            let (pa, desc) =
-                pagetable::translate(&mut FrameTables, self.root, at).ok_or(Error::OutOfRange)?;
-            if desc & AP_EL0 == 0 {
+            let (pa, rights) = self
+                .range
+                .translate(&mut FrameTables, at)
+                .ok_or(Error::OutOfRange)?;
+            if !rights.contains(Rights::READ) {
                 return Err(Error::OutOfRange);
             }
             let chunk = (PAGE - at % PAGE).min(len - done);
@@ -135,26 +196,22 @@ impl UserSpace {
     }
 }
 
-const VALID: u64 = 1;
-const TABLE: u64 = 2;
-const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
-
-/// Frees the table at `pa` (at `level`) and everything below it. The
-/// recursion is at most four levels deep.
-fn free_table(pa: u64, level: usize) {
+/// Frees the pages mapped under the table at `pa` (at `level`), not
+/// following links into shared ranges; tables stay (the range frees them).
+/// The recursion is at most four levels deep.
+pub fn free_leaves(pa: u64, level: usize) {
     let mut mem = FrameTables;
     let table: &[u64; ENTRIES] = mem.table(pa);
     for &d in table.iter() {
-        if d & VALID == 0 {
+        if d & VALID == 0 || d & LINK_BIT != 0 && level < 3 && d & TABLE != 0 {
             continue;
         }
         if level < 3 && d & TABLE != 0 {
-            free_table(d & OA_MASK, level + 1);
+            free_leaves(d & OA_MASK, level + 1);
         } else if level == 3 {
             mm::frame_free(d & OA_MASK);
         }
     }
-    mm::frame_free(pa);
 }
 
 /// Drops this core's TLB entries tagged with `asid` (local: a private
@@ -169,7 +226,7 @@ pub fn flush_asid(asid: u16) {
 
 /// Points this core's TTBR0 at nothing and drops every TLB entry it has:
 /// called once per core so the boot identity map (global entries in the low
-/// half) cannot shadow user addresses.
+/// half) cannot shadow user addresses, and whenever a core goes idle.
 pub fn drop_boot_identity_map() {
     #[repr(C, align(4096))]
     struct Empty([u64; ENTRIES]);

@@ -3,8 +3,9 @@
 
 use super::{GUARD_START, USER_STACK_SIZE, USER_STACK_TOP};
 use crate::mm;
-use crate::uspace::{user_attrs, UserSpace, USER_TOP};
+use crate::uspace::{UserSpace, USER_TOP};
 use abi::Error;
+use abi::Rights;
 
 /// Builds a task's address space from its ELF: each PT_LOAD segment in
 /// fresh zeroed frames with the permissions its flags give (never W+X), and
@@ -73,14 +74,14 @@ fn populate(
             }
         };
         space
-            .map_fresh(start, end - start, user_attrs(w, x), fill)
+            .map_fresh(start, end - start, rights(w, x), fill)
             .map_err(|e| match e {
                 Error::Overlap => "two segments overlap",
                 Error::OutOfMemory => "out of memory",
                 _ => "a segment cannot be mapped",
             })?;
     }
-    let stack_attrs = user_attrs(true, false);
+    let stack_attrs = rights(true, false);
     space
         .map_fresh(
             USER_STACK_TOP - USER_STACK_SIZE,
@@ -90,4 +91,16 @@ fn populate(
         )
         .map_err(|_| "out of memory for the stack")?;
     Ok(())
+}
+
+/// The rights of a segment: always readable; writable or executable.
+fn rights(writable: bool, executable: bool) -> Rights {
+    let mut r = Rights::READ;
+    if writable {
+        r = r.union(Rights::WRITE);
+    }
+    if executable {
+        r = r.union(Rights::EXECUTE);
+    }
+    r
 }

@@ -104,6 +104,18 @@ pub fn report_absent_cores(ncores: usize) {
 /// not been loaded yet (reports wait in the queue until it asks).
 pub fn init(ncores: usize) {
     let a = archive();
+    for j in 0..a.range_count().min(crate::shared::MAX_SHARED) {
+        let Some(r) = a.range(j) else { continue };
+        match crate::shared::create(j, r.base, r.size) {
+            Ok(()) => kprintln!(
+                "shared range {} at {:#x}, {} KiB: one table, linked by each task that names it",
+                r.name,
+                r.base,
+                r.size >> 10
+            ),
+            Err(e) => kprintln!("shared range {}: not created: {:?}", r.name, e),
+        }
+    }
     for core in 0..ncores {
         for (index, slot) in tasks_of(core) {
             if a.entry(index).is_ok_and(|t| t.flags & FLAG_SUPERVISOR != 0) {
@@ -128,7 +140,13 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
     let t = archive().entry(index).ok()?;
     let asid = (id * (MAX_TASKS + 1) + slot + 1) as u16;
     match load::load(t.elf, asid) {
-        Ok((space, entry)) => {
+        Ok((mut space, entry)) => {
+            let links = (t.flags >> 8) as u8;
+            for j in (0..8).filter(|j| links & (1 << j) != 0) {
+                if let Err(e) = space.link_shared(j) {
+                    kprintln!("task {}: shared range {} not linked: {:?}", t.name, j, e);
+                }
+            }
             let mut ctx = Frame::zeroed();
             ctx.x[0] = id as u64;
             ctx.x[1] = slot as u64;

@@ -340,6 +340,7 @@ fn finish(n: usize) -> ! {
         }
         core::hint::spin_loop();
     }
+    crate::shared::destroy_all();
     report_leaks(n);
     kprintln!("demo done: powering off");
     defmt::info!("powering off with status 0");
