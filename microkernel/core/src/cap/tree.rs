@@ -1,0 +1,229 @@
+//! The derivation tree: copy, move, delete and revoke, and walking it.
+//!
+//! Every operation here is a constant number of ring splices except revoke,
+//! which is one splice per descendant (module docs of `cap` say why).
+
+use super::slot::{Link, Slot};
+use super::{Cap, CapSpace, Error, Removed, Rights, SlotRef};
+
+impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
+    /// Puts in the empty slot `dst` a copy of the capability in `src` with
+    /// only the rights also in `mask`, as `src`'s last child. Returns the
+    /// copy.
+    ///
+    /// Errors, in this order: those of [`CapSpace::lookup`] for `src`
+    /// (`InvalidCapability`, `NotOwner`, `InvalidCapability`, empty:
+    /// `InvalidCapability`); for `dst`, no such share: `InvalidCapability`,
+    /// `NotOwner`, index out of range: `InvalidCapability`; `dst` full:
+    /// `SlotOccupied`; `dst` in another share and `src` lacks GRANT:
+    /// `MissingRights`.
+    pub fn copy(
+        &mut self,
+        acting_core: u32,
+        src: SlotRef,
+        dst: SlotRef,
+        mask: Rights,
+    ) -> Result<Cap, Error> {
+        let orig = self.check_transfer(acting_core, src, dst)?;
+        let cap = Cap {
+            rights: orig.rights.intersect(mask),
+            ..orig
+        };
+        let last = self.node(src).last_child;
+        *self.node_mut(dst) = Slot {
+            cap: Some(cap),
+            prev: last,
+            next: Link::head(src),
+            first_child: Link::head(dst),
+            last_child: Link::head(dst),
+        };
+        self.set_next(last, Link::node(dst));
+        self.set_prev(Link::head(src), Link::node(dst));
+        Ok(cap)
+    }
+
+    /// Moves the capability in `src` to the empty slot `dst`, keeping its
+    /// place in the tree: it keeps its parent and siblings, and its children
+    /// now hang off `dst`. `src` is left empty.
+    ///
+    /// Errors: as [`CapSpace::copy`] (a move within one share needs no
+    /// right; into another share it needs GRANT; `src == dst` is
+    /// `SlotOccupied`).
+    pub fn move_cap(&mut self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<(), Error> {
+        self.check_transfer(acting_core, src, dst)?;
+        let s = *self.node(src);
+        let lone = s.prev == Link::node(src);
+        let has_children = !s.first_child.is_head();
+        let (here, head) = (Link::node(dst), Link::head(dst));
+        *self.node_mut(dst) = Slot {
+            cap: s.cap,
+            prev: if lone { here } else { s.prev },
+            next: if lone { here } else { s.next },
+            first_child: if has_children { s.first_child } else { head },
+            last_child: if has_children { s.last_child } else { head },
+        };
+        if !lone {
+            self.set_next(s.prev, here);
+            self.set_prev(s.next, here);
+        }
+        if has_children {
+            self.set_prev(s.first_child, head);
+            self.set_next(s.last_child, head);
+        }
+        *self.node_mut(src) = Slot::EMPTY;
+        Ok(())
+    }
+
+    /// Removes the capability in `at`. Its children take its place among its
+    /// siblings (they become children of its parent, or roots if it was
+    /// one), so they and their descendants stay revocable from above.
+    ///
+    /// Errors: those of [`CapSpace::lookup`] (an empty slot is
+    /// `InvalidCapability`).
+    pub fn delete(&mut self, acting_core: u32, at: SlotRef) -> Result<Removed, Error> {
+        self.lookup(acting_core, at)?;
+        Ok(self.remove(at))
+    }
+
+    /// Removes every descendant of the capability in `at`, which stays,
+    /// calling `visit` for each as it goes, children before their parent
+    /// (post-order, siblings oldest first): when `visit` sees a capability,
+    /// nothing derived from it is left to undo, so the kernel can unmap and
+    /// finish it at once. Returns how many were removed.
+    ///
+    /// Descendants in any share are removed, whoever owns it; each report
+    /// carries its share's owner. `last` is always false: `at` names the
+    /// same object and stays.
+    ///
+    /// Errors: those of [`CapSpace::lookup`] for `at`. Needs no right.
+    pub fn revoke(
+        &mut self,
+        acting_core: u32,
+        at: SlotRef,
+        mut visit: impl FnMut(Removed),
+    ) -> Result<u32, Error> {
+        self.lookup(acting_core, at)?;
+        let mut removed = 0;
+        let mut cur = at;
+        loop {
+            let first = self.node(cur).first_child;
+            if !first.is_head() {
+                cur = first.slot();
+                continue;
+            }
+            if cur == at {
+                return Ok(removed);
+            }
+            // A childless first child: its prev is its parent's head.
+            let s = *self.node(cur);
+            debug_assert!(s.prev.is_head());
+            self.set_next(s.prev, s.next);
+            self.set_prev(s.next, s.prev);
+            *self.node_mut(cur) = Slot::EMPTY;
+            visit(Removed {
+                slot: cur,
+                cap: s.cap.expect("a linked slot is full"),
+                owner: self.owner_of(cur),
+                last: false,
+            });
+            removed = removed.saturating_add(1);
+            cur = s.prev.slot();
+        }
+    }
+
+    /// The capability `at` was derived from, if `at` is full and not a root.
+    /// O(number of siblings); for tests and diagnostics.
+    pub fn parent(&self, at: SlotRef) -> Option<SlotRef> {
+        let entry = self.entry(at.share)?;
+        entry.slots.get(at.index as usize)?.cap?;
+        let mut l = self.node(at).next;
+        while !l.is_head() {
+            if l == Link::node(at) {
+                return None;
+            }
+            l = self.node(l.slot()).next;
+        }
+        Some(l.slot())
+    }
+
+    /// The capabilities derived directly from `at`, oldest first (none if
+    /// `at` is empty or not a slot).
+    pub fn children(&self, at: SlotRef) -> Children<'_, 'a, MAX_SHARES> {
+        let full = self
+            .entry(at.share)
+            .and_then(|e| e.slots.get(at.index as usize))
+            .is_some_and(|s| s.cap.is_some());
+        let next = if full {
+            self.node(at).first_child
+        } else {
+            Link::head(at)
+        };
+        Children { space: self, next }
+    }
+
+    /// Unlinks and empties the full slot `at`, splicing its children into
+    /// its place.
+    pub(super) fn remove(&mut self, at: SlotRef) -> Removed {
+        let s = *self.node(at);
+        let lone = s.prev == Link::node(at);
+        let has_children = !s.first_child.is_head();
+        match (lone, has_children) {
+            // The object's only capability.
+            (true, false) => {}
+            // A lone root: its children are the object's roots now.
+            (true, true) => {
+                self.set_prev(s.first_child, s.last_child);
+                self.set_next(s.last_child, s.first_child);
+            }
+            (false, false) => {
+                self.set_next(s.prev, s.next);
+                self.set_prev(s.next, s.prev);
+            }
+            (false, true) => {
+                self.set_next(s.prev, s.first_child);
+                self.set_prev(s.first_child, s.prev);
+                self.set_next(s.last_child, s.next);
+                self.set_prev(s.next, s.last_child);
+            }
+        }
+        *self.node_mut(at) = Slot::EMPTY;
+        Removed {
+            slot: at,
+            cap: s.cap.expect("remove takes a full slot"),
+            owner: self.owner_of(at),
+            last: lone && !has_children,
+        }
+    }
+
+    /// The checks shared by copy and move; returns the source capability.
+    fn check_transfer(&self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<Cap, Error> {
+        let cap = self.lookup(acting_core, src)?;
+        if self.resolve(acting_core, dst)?.is_some() {
+            return Err(Error::SlotOccupied);
+        }
+        if dst.share != src.share && !cap.rights.contains(Rights::GRANT) {
+            return Err(Error::MissingRights);
+        }
+        Ok(cap)
+    }
+}
+
+/// Iterator over a capability's children; see [`CapSpace::children`].
+#[derive(Debug)]
+pub struct Children<'s, 'a, const MAX_SHARES: usize> {
+    space: &'s CapSpace<'a, MAX_SHARES>,
+    next: Link,
+}
+
+impl<const MAX_SHARES: usize> Iterator for Children<'_, '_, MAX_SHARES> {
+    type Item = SlotRef;
+
+    fn next(&mut self) -> Option<SlotRef> {
+        if self.next.is_head() {
+            return None;
+        }
+        let at = self.next.slot();
+        self.next = self.space.node(at).next;
+        Some(at)
+    }
+}
