@@ -7,6 +7,7 @@
 //! case in QEMU and hands the [`Outcome`] (exit, console text, decoded defmt
 //! lines) to [`check`]. Nothing here starts a process, so the checkers are unit
 //! tested on the host with canned console text, good and bad.
+#![forbid(unsafe_code)]
 
 use core::fmt;
 use core::time::Duration;

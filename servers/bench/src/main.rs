@@ -5,6 +5,7 @@
 //! loop of the same shape).
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 use core::arch::asm;
 

@@ -2,6 +2,7 @@
 //! supervisor restarts it, it finishes normally.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 ulib::entry!(main);
 

@@ -12,6 +12,7 @@
 //! | 6 | PC alignment fault (branch to a misaligned address) |
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 use core::arch::asm;
 

@@ -2,6 +2,7 @@
 //! system call gets an error code rather than hurting the kernel, exits.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 ulib::entry!(main);
 
@@ -14,6 +15,8 @@ fn main(start: ulib::Start) -> i32 {
         }
     }
     // A pointer into the kernel half must be refused, not followed.
+    // Safety: the pointer is deliberately bad; the kernel checks it against
+    // this task's own tables and must refuse it without reading.
     let bad = unsafe {
         ulib::raw_syscall(
             ulib::Syscall::DebugPrint as u64,

@@ -5,6 +5,7 @@
 //! page-table page, linked into its own address space.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};

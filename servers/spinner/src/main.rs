@@ -3,6 +3,7 @@
 //! same priority, time slicing must preempt it; alone, nothing should.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 use core::arch::asm;
 

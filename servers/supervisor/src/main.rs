@@ -2,6 +2,7 @@
 //! each faulted task once; a task that faults again is left stopped.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
 ulib::entry!(main);
 
