@@ -68,6 +68,49 @@ impl<'a> LineReader<'a> {
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
     }
+
+    /// Takes the defmt frames a chainloaded kernel sends on the console
+    /// line (each `ESC 'D'`, then the rzcobs frame up to its 0x00), and
+    /// returns their bytes; the console text around them stays. A frame not
+    /// yet complete stays too, and [`LineReader::console_line`] will not
+    /// read past its start.
+    pub fn take_frames(&mut self) -> Vec<u8> {
+        split_frames(&mut self.buf)
+    }
+
+    /// Like [`LineReader::line`], but never into an unfinished log frame.
+    pub fn console_line(&mut self) -> Option<String> {
+        let limit = find_escape(&self.buf).unwrap_or(self.buf.len());
+        let end = self.buf[..limit].iter().position(|&b| b == b'\n')?;
+        let line: Vec<u8> = self.buf.drain(..=end).collect();
+        let text = String::from_utf8_lossy(&line);
+        Some(text.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+/// The kernel's log-frame escape on a one-line board (kern/src/log.rs).
+const FRAME_ESCAPE: [u8; 2] = [0x1b, b'D'];
+
+fn find_escape(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == FRAME_ESCAPE)
+}
+
+/// Removes every complete escaped frame from `buf`; returns the frames'
+/// bytes (terminators included, escapes dropped), in order. A frame is
+/// never empty, so zeros right after the escape are skipped: defmt's
+/// encoder starts its very first frame with a 0x00 to resynchronise.
+pub fn split_frames(buf: &mut Vec<u8>) -> Vec<u8> {
+    let mut frames = Vec::new();
+    while let Some(at) = find_escape(buf) {
+        let body = at + 2 + buf[at + 2..].iter().take_while(|&&b| b == 0).count();
+        let Some(len) = buf[body..].iter().position(|&b| b == 0) else {
+            break;
+        };
+        let end = body + len + 1;
+        frames.extend_from_slice(&buf[body..end]);
+        buf.drain(at..end);
+    }
+    frames
 }
 
 /// What the host sees while it waits for the loader.

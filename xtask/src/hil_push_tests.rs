@@ -230,3 +230,26 @@ fn hil_arguments_are_checked_before_anything_runs() {
         "{e}"
     );
 }
+
+#[test]
+fn log_frames_are_taken_out_of_the_console_line() {
+    use crate::hil_push::split_frames;
+    // Text, a whole frame (whose bytes include a newline), text, and the
+    // start of a frame not yet finished.
+    let mut buf = b"core 0 online\r\n".to_vec();
+    buf.extend_from_slice(&[0x1b, b'D', 0x05, b'\n', 0x07, 0x00]);
+    buf.extend_from_slice(b"all 4 cores online\r\n");
+    buf.extend_from_slice(&[0x1b, b'D', 0x09, b'\n']);
+    let frames = split_frames(&mut buf);
+    assert_eq!(frames, [0x05, b'\n', 0x07, 0x00]);
+    let mut rest = b"core 0 online\r\nall 4 cores online\r\n".to_vec();
+    rest.extend_from_slice(&[0x1b, b'D', 0x09, b'\n']);
+    assert_eq!(buf, rest);
+    // The unfinished frame completes later.
+    buf.extend_from_slice(&[0x00]);
+    assert_eq!(split_frames(&mut buf), [0x09, b'\n', 0x00]);
+    // defmt's very first frame starts with a resynchronising zero.
+    let mut first = vec![0x1b, b'D', 0x00, 0x03, 0x41, 0x00, b'x'];
+    assert_eq!(split_frames(&mut first), [0x03, 0x41, 0x00]);
+    assert_eq!(first, b"x");
+}

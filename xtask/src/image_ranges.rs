@@ -26,9 +26,11 @@ pub(crate) fn check(entries: &[RangeEntry]) -> Result<Vec<RangeSpec>, String> {
         let size = match r.size.as_str() {
             "2M" | "2MiB" => 2 << 20,
             "1G" | "1GiB" => 1 << 30,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{entry}: size {other:?}: a shared range is one page-table page, \"2M\" or \"1G\""
-            )),
+            ))
+            }
         };
         if r.base % size != 0 {
             return Err(format!(

@@ -114,6 +114,9 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
             board::Current::AUX_CLOCK_HZ,
         );
     }
+    if chainloaded() {
+        crate::log::route_to_console();
+    }
     defmt::info!("defmt log online");
     let us = drivers::timer::ticks_to_us;
     defmt::info!(

@@ -6,14 +6,39 @@
 
 use crate::arch::aarch64::{irq_restore, irq_save};
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 
 /// Virtual address of the console PL011 (0: none yet).
 static CONSOLE_VA: AtomicUsize = AtomicUsize::new(0);
-/// The console is shared by all cores by design; this is its lock.
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+/// The console is shared by all cores by design; this is its lock (a plain
+/// flag, because the defmt logger holds it from `acquire` to `release`
+/// when log frames share the console line).
+static LOCK: AtomicBool = AtomicBool::new(false);
+
+/// Takes the console lock (the caller has masked interrupts).
+pub fn lock() {
+    crate::percore::count(|e| &e.shared_locks);
+    while LOCK
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+}
+
+/// Releases the console lock taken with [`lock`].
+pub fn unlock() {
+    LOCK.store(false, Ordering::Release);
+}
+
+/// Writes raw bytes to the console UART (the caller holds the lock).
+pub fn write_raw(bytes: &[u8]) {
+    if let Some(uart) = uart_at(CONSOLE_VA.load(Ordering::Acquire)) {
+        bytes.iter().for_each(|&b| uart.write_byte(b));
+    }
+}
 
 /// Uses the already-running UART at `va` (no re-initialisation: the
 /// firmware or QEMU set it up) until [`init`].
@@ -49,11 +74,9 @@ pub fn print(args: fmt::Arguments) {
         return;
     };
     let daif = irq_save();
-    crate::percore::count(|e| &e.shared_locks);
-    {
-        let _guard = LOCK.lock();
-        let _ = Writer(uart).write_fmt(args);
-    }
+    lock();
+    let _ = Writer(uart).write_fmt(args);
+    unlock();
     irq_restore(daif);
 }
 
@@ -67,8 +90,10 @@ const TAKEOVER_WAIT_US: u64 = 100_000;
 pub fn take_over() {
     let start = drivers::timer::now();
     loop {
-        if let Some(guard) = LOCK.try_lock() {
-            core::mem::forget(guard);
+        if LOCK
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             return;
         }
         let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));

@@ -21,6 +21,17 @@ enum LogUart {
 }
 
 static UART: spin::Once<LogUart> = spin::Once::new();
+/// Frames go to the console line, each behind [`FRAME_ESCAPE`]: a board on
+/// one serial line (started by the chainloader) has no other way out.
+static ON_CONSOLE: AtomicBool = AtomicBool::new(false);
+/// Marks the start of a defmt frame on the console line; the frame itself
+/// ends with its rzcobs terminator 0x00. Console text never contains ESC.
+pub const FRAME_ESCAPE: [u8; 2] = [0x1b, b'D'];
+
+/// Sends log frames over the console line instead of the log UART.
+pub fn route_to_console() {
+    ON_CONSOLE.store(true, Ordering::Relaxed);
+}
 static TAKEN: AtomicBool = AtomicBool::new(false);
 /// Core holding the logger, plus one (0: nobody), to catch re-entry.
 static OWNER: AtomicUsize = AtomicUsize::new(0);
@@ -60,6 +71,10 @@ pub fn init(uart: &platform::Uart, va: usize, aux_va: usize, pl011_clock: u32, a
 }
 
 fn emit(bytes: &[u8]) {
+    if ON_CONSOLE.load(Ordering::Relaxed) {
+        crate::console::write_raw(bytes);
+        return;
+    }
     match UART.get() {
         Some(LogUart::Pl011(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
         Some(LogUart::Mini(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
@@ -87,6 +102,10 @@ unsafe impl defmt::Logger for Logger {
             core::hint::spin_loop();
         }
         OWNER.store(me, Ordering::Relaxed);
+        if ON_CONSOLE.load(Ordering::Relaxed) {
+            crate::console::lock();
+            crate::console::write_raw(&FRAME_ESCAPE);
+        }
         // Safety: we hold TAKEN.
         let s = unsafe { &mut *STATE.0.get() };
         s.daif = daif;
@@ -99,6 +118,9 @@ unsafe impl defmt::Logger for Logger {
         // Safety: defmt calls release only after acquire: we hold TAKEN.
         let s = unsafe { &mut *STATE.0.get() };
         s.encoder.end_frame(emit);
+        if ON_CONSOLE.load(Ordering::Relaxed) {
+            crate::console::unlock();
+        }
         let daif = s.daif;
         OWNER.store(0, Ordering::Relaxed);
         TAKEN.store(false, Ordering::Release);

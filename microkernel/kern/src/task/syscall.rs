@@ -130,6 +130,13 @@ fn debug_print(ptr: u64, len: u64) -> Result<(), Error> {
             .read(ptr, buf)?;
         Ok(t.name)
     })?;
+    // Control characters could forge console structure (or the escape of a
+    // log frame on a one-line board): they print as '?'.
+    for b in buf.iter_mut() {
+        if *b < 0x20 && *b != b'\t' || *b == 0x7f {
+            *b = b'?';
+        }
+    }
     let text = core::str::from_utf8(buf).unwrap_or("<not UTF-8>");
     kprintln!(
         "[{}@{}] {}",
