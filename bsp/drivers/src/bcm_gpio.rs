@@ -62,4 +62,18 @@ impl BcmGpio {
             pull as u32,
         );
     }
+
+    /// UART0 to the header: GPIO 14 (TXD0) / 15 (RXD0) on ALT0, pull-up on
+    /// RX so an unconnected line reads idle, and GPIO 32/33 (where the
+    /// upstream DTB routes UART0, to the Bluetooth chip) back to inputs, so
+    /// UART0 listens to the header pins only. What `dtoverlay=disable-bt`
+    /// would do.
+    pub fn route_uart0_to_header(&self) {
+        self.set_pull(14, Pull::None);
+        self.set_pull(15, Pull::Up);
+        self.set_function(14, Function::Alt0);
+        self.set_function(15, Function::Alt0);
+        self.set_function(32, Function::Input);
+        self.set_function(33, Function::Input);
+    }
 }

@@ -13,7 +13,7 @@ use chainload::{
     IDLE_TIMEOUT_MS, KERNEL_BAUD, LOAD_ADDR, MAX_IMAGE, QUIET_MS, READY_INTERVAL_MS, RUN_ADDR,
     RUN_LIMIT,
 };
-use drivers::bcm_gpio::{BcmGpio, Function, Pull};
+use drivers::bcm_gpio::BcmGpio;
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 use tock_registers::interfaces::Readable;
@@ -70,13 +70,7 @@ impl Clock {
 fn route_uart0() {
     // Safety: GPIO is the BCM2711 GPIO block's physical address, and with
     // the MMU off physical addresses are used as they are.
-    let gpio = unsafe { BcmGpio::new(GPIO) };
-    gpio.set_pull(14, Pull::None);
-    gpio.set_pull(15, Pull::Up);
-    gpio.set_function(14, Function::Alt0);
-    gpio.set_function(15, Function::Alt0);
-    gpio.set_function(32, Function::Input);
-    gpio.set_function(33, Function::Input);
+    unsafe { BcmGpio::new(GPIO) }.route_uart0_to_header();
 }
 
 fn read_u8(addr: u64) -> u8 {

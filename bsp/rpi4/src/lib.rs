@@ -24,18 +24,9 @@ impl Board for RaspberryPi4 {
     /// DTB routes UART0, to Bluetooth) back to inputs. Same effect as
     /// `dtoverlay=disable-bt`.
     fn route_console(gpio: Option<usize>) {
-        use drivers::bcm_gpio::{BcmGpio, Function, Pull};
         let Some(base) = gpio else { return };
         // Safety: `base` is the device-mapped GPIO page (kernel device map).
-        let g = unsafe { BcmGpio::new(base) };
-        g.set_pull(14, Pull::None);
-        g.set_pull(15, Pull::Up);
-        g.set_function(14, Function::Alt0);
-        g.set_function(15, Function::Alt0);
-        // UART0's other home in the upstream DTB (the Bluetooth pins): give
-        // them up so only GPIO 14/15 drive it.
-        g.set_function(32, Function::Input);
-        g.set_function(33, Function::Input);
+        unsafe { drivers::bcm_gpio::BcmGpio::new(base) }.route_uart0_to_header();
     }
 
     /// Semihosting `SYS_EXIT(code)` first: under QEMU that ends the run with
