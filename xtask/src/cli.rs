@@ -44,6 +44,8 @@ pub enum Command {
     Flash(crate::flash::FlashArgs),
     /// Run the rpi4 test cases on a Raspberry Pi 4 through the serial chainloader.
     Hil(crate::hil::HilArgs),
+    /// Run the kernel's micro-benchmarks under -icount (instruction counts).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod bench;
 mod build;
 mod cli;
 mod defmt;
@@ -71,6 +72,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(args) => test::run(&root, &args),
         Command::Flash(args) => flash::run(&root, &args),
         Command::Hil(args) => hil::run(&root, &args),
+        Command::Bench(args) => bench::run(&root, &args),
     }
 }
 
