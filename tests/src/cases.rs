@@ -202,6 +202,17 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "bench-events-virt",
+        image: "bench",
+        smp: 1,
+        icount: true,
+        console: &[
+            "[bench@0] bench null-syscall events over 20000 calls: 0 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",
+            "[bench@0] bench debug-print events over 10 calls: 10 shared-lock acquisitions",
+        ],
+        ..Case::BASE
+    },
+    Case {
         name: "panic-virt",
         image: "panic",
         expect: Expect::Panic("deliberate panic"),

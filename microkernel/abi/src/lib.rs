@@ -25,6 +25,42 @@ pub enum Syscall {
     /// Supervisor only: restarts the stopped task `x0` (a [`TaskId`]) on its
     /// core, from its program in the image.
     Restart = 4,
+    /// Reads this core's count of event `x0` (an [`Event`]) into `x1`.
+    ReadEvent = 5,
+}
+
+/// Events each core counts because they cost cross-core traffic; Corey's
+/// claim is that private operations cause none of them.
+#[repr(u64)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Acquisitions of a lock another core may take.
+    SharedLock = 0,
+    /// Broadcast (inner-shareable) TLB invalidations.
+    BroadcastTlbi = 1,
+    /// Inter-processor interrupts sent.
+    Ipi = 2,
+    /// Batches of frames taken from the global pool.
+    GlobalPoolTake = 3,
+}
+
+impl Event {
+    pub const ALL: [Event; 4] = [
+        Event::SharedLock,
+        Event::BroadcastTlbi,
+        Event::Ipi,
+        Event::GlobalPoolTake,
+    ];
+
+    pub const fn from_u64(n: u64) -> Option<Event> {
+        match n {
+            0 => Some(Event::SharedLock),
+            1 => Some(Event::BroadcastTlbi),
+            2 => Some(Event::Ipi),
+            3 => Some(Event::GlobalPoolTake),
+            _ => None,
+        }
+    }
 }
 
 impl Syscall {
@@ -36,6 +72,7 @@ impl Syscall {
             2 => Some(Syscall::Exit),
             3 => Some(Syscall::WaitFault),
             4 => Some(Syscall::Restart),
+            5 => Some(Syscall::ReadEvent),
             _ => None,
         }
     }

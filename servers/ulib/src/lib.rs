@@ -5,7 +5,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub use abi::{esr, Error, Rights, Syscall, TaskId};
+pub use abi::{esr, Error, Event, Rights, Syscall, TaskId};
 
 #[cfg(target_arch = "aarch64")]
 mod sys;

@@ -60,6 +60,14 @@ pub fn exit(code: u64) -> ! {
     }
 }
 
+/// This core's count of `event` so far.
+pub fn read_event(event: abi::Event) -> Result<u64, Error> {
+    // Safety: no pointer arguments.
+    let r = unsafe { raw_syscall(Syscall::ReadEvent as u64, [event as u64, 0, 0, 0, 0, 0]) };
+    status(r[0])?;
+    Ok(r[1])
+}
+
 /// A fault the kernel reported to the supervisor.
 #[derive(Debug, Clone, Copy)]
 pub struct FaultReport {

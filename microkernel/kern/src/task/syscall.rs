@@ -88,10 +88,29 @@ fn syscall(frame: &mut Frame) {
         }
         Some(Syscall::Exit) => exit(frame),
         Some(Syscall::WaitFault) => supervise::wait_fault(frame),
+        Some(Syscall::ReadEvent) => match abi::Event::from_u64(frame.x[0]) {
+            Some(ev) => {
+                frame.x[1] = read_event(ev);
+                status(frame, Ok(()))
+            }
+            None => status(frame, Err(Error::InvalidArgument)),
+        },
         Some(Syscall::Restart) => {
             let r = supervise::restart(TaskId::decode(frame.x[0]));
             status(frame, r)
         }
+    }
+}
+
+/// This core's count of `ev`.
+fn read_event(ev: abi::Event) -> u64 {
+    use core::sync::atomic::Ordering::Relaxed;
+    let e = &percore::this().events;
+    match ev {
+        abi::Event::SharedLock => e.shared_locks.load(Relaxed),
+        abi::Event::BroadcastTlbi => e.broadcast_tlbi.load(Relaxed),
+        abi::Event::Ipi => e.ipis.load(Relaxed),
+        abi::Event::GlobalPoolTake => e.global_pool_takes.load(Relaxed),
     }
 }
 
