@@ -53,8 +53,8 @@ pub struct TaskSpec {
     pub ranges: Vec<usize>,
 }
 
-/// Longest task name the kernel's archive holds (kerncore::bootimage).
-const TASK_NAME_MAX: usize = 24;
+/// Longest task name the kernel's archive holds.
+const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,13 +1,14 @@
 //! `[[range]]` entries of an image file: shared address ranges.
 
 use crate::image::{RangeEntry, RangeSpec};
+use kerncore::bootimage::NAME_LEN;
 
 /// Most shared ranges an image declares (the kernel's `shared::MAX_SHARED`).
 const MAX_RANGES: usize = 8;
 /// The task layout (code and data from 4 MiB, stack below 2 GiB): a shared
 /// range must not overlap it.
 const TASK_LAYOUT_END: u64 = 0x8000_0000;
-const USER_TOP: u64 = 1 << 48;
+const USER_TOP: u64 = kerncore::range::USER_TOP;
 
 /// Checks every range; the error is one line naming the entry.
 pub(crate) fn check(entries: &[RangeEntry]) -> Result<Vec<RangeSpec>, String> {
@@ -17,8 +18,8 @@ pub(crate) fn check(entries: &[RangeEntry]) -> Result<Vec<RangeSpec>, String> {
     let mut out: Vec<RangeSpec> = Vec::new();
     for (i, r) in entries.iter().enumerate() {
         let entry = format!("range[{i}] ({})", r.name);
-        if r.name.is_empty() || r.name.len() > 24 {
-            return Err(format!("{entry}: name must be 1 to 24 bytes"));
+        if r.name.is_empty() || r.name.len() > NAME_LEN {
+            return Err(format!("{entry}: name must be 1 to {NAME_LEN} bytes"));
         }
         if out.iter().any(|o| o.name == r.name) {
             return Err(format!("{entry}: name used twice"));

@@ -9,11 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::build::{target_dir, TARGET};
 use crate::image::{Image, RangeSpec};
 
-const MAGIC: &[u8; 8] = b"KTASKS03";
-const FLAG_SUPERVISOR: u16 = 1;
-const HEADER: usize = 16;
-const ENTRY: usize = 48;
-const NAME_LEN: usize = 24;
+use kerncore::bootimage::{ENTRY, FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN};
 
 /// Builds every task crate of `image` and writes `<out>/tasks.bin`; returns
 /// its absolute path (an empty file when the image has no tasks).

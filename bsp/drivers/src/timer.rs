@@ -27,6 +27,11 @@ pub fn arm_in_us(us: u64) {
     CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
 }
 
+/// Whether this core's virtual timer is running.
+pub fn is_armed() -> bool {
+    CNTV_CTL_EL0.is_set(CNTV_CTL_EL0::ENABLE)
+}
+
 /// Stops this core's virtual timer (and so its interrupt).
 pub fn stop() {
     CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::CLEAR);

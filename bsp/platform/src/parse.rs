@@ -1,8 +1,8 @@
 //! Interpreting a DTB as a [`Platform`].
 //!
 //! [`parse`] never panics, whatever the bytes: every read is bounds-checked
-//! and every sum overflow-checked (the modules deny indexing and unchecked
-//! arithmetic), and a blob that is not a well-formed FDT is an error. Every
+//! and every sum overflow-checked (the lints below, inherited by every
+//! submodule, deny indexing and unchecked arithmetic), and a blob that is not a well-formed FDT is an error. Every
 //! [`Region`] returned satisfies `base + size <= u64::MAX + 1`, so
 //! [`Region::end`] cannot overflow.
 //!

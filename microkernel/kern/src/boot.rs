@@ -171,7 +171,7 @@ extern "C" fn kmain_secondary(id: usize) -> ! {
 fn bring_up_this_core(id: usize) {
     use aarch64_cpu::registers::CNTKCTL_EL1;
     use tock_registers::interfaces::ReadWriteable;
-    crate::uspace::drop_boot_identity_map();
+    crate::uspace::clear_ttbr0();
     // Tasks may read the virtual counter (time stamps, benchmarks).
     CNTKCTL_EL1.modify(CNTKCTL_EL1::EL0VCTEN::SET);
     irq::init_this_core();

@@ -7,15 +7,12 @@
 use crate::{mm, percore, shared};
 use abi::{Error, Rights};
 use core::arch::asm;
-use kerncore::pagetable::{TableMemory, TablePool, ENTRIES, LINK_BIT};
+use kerncore::pagetable::{self, Entry, TableMemory, TablePool, ENTRIES};
 use kerncore::range::{AddressRange, SegmentInfo, TlbInvalidation, TlbOp};
 
 pub use kerncore::range::USER_TOP;
 
 const PAGE: u64 = mm::PAGE;
-const VALID: u64 = 1;
-const TABLE: u64 = 2;
-const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
 
 /// Page-table memory: frames of this core's pool, through the linear map.
 pub struct FrameTables;
@@ -203,13 +200,11 @@ pub fn free_leaves(pa: u64, level: usize) {
     let mut mem = FrameTables;
     let table: &[u64; ENTRIES] = mem.table(pa);
     for &d in table.iter() {
-        if d & VALID == 0 || d & LINK_BIT != 0 && level < 3 && d & TABLE != 0 {
-            continue;
-        }
-        if level < 3 && d & TABLE != 0 {
-            free_leaves(d & OA_MASK, level + 1);
-        } else if level == 3 {
-            mm::frame_free(d & OA_MASK);
+        match pagetable::decode(d, level) {
+            Entry::Table(next) => free_leaves(next, level + 1),
+            Entry::Page(frame) => mm::frame_free(frame),
+            // Links belong to shared ranges; blocks are never mapped here.
+            Entry::Invalid | Entry::Link(_) | Entry::Block(_) => {}
         }
     }
 }
@@ -225,9 +220,10 @@ pub fn flush_asid(asid: u16) {
 }
 
 /// Points this core's TTBR0 at nothing and drops every TLB entry it has:
-/// called once per core so the boot identity map (global entries in the low
-/// half) cannot shadow user addresses, and whenever a core goes idle.
-pub fn drop_boot_identity_map() {
+/// once per core at bring-up, so the boot identity map (global entries in
+/// the low half) cannot shadow user addresses, and whenever a core frees the
+/// space its TTBR0 still points at.
+pub fn clear_ttbr0() {
     #[repr(C, align(4096))]
     struct Empty([u64; ENTRIES]);
     static EMPTY: Empty = Empty([0; ENTRIES]);

@@ -10,13 +10,6 @@
 //! RNG, thermal and the original `/memory` with `fdt_nop_node` before
 //! handing the Raspberry Pi DTB to the kernel. Here a NOP is accepted
 //! anywhere the specification allows one.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects
-)]
 
 use crate::Error;
 

@@ -1,12 +1,5 @@
 //! Interrupt specifiers: which controller a node's `interrupts` go to, and
 //! the GIC binding's three cells `<type number flags>` as an INTID.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects
-)]
 
 use super::blob::Blob;
 use super::node::{u32_value, Node};

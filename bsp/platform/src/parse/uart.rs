@@ -11,13 +11,6 @@
 //! pins, and losing the log channel is harmless, while writing to a block
 //! the firmware left off is not. (QEMU `raspi4b` models the mini UART
 //! whatever the DTB says; the Debian `bcm2711-rpi-4-b.dtb` has it `"okay"`.)
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::arithmetic_side_effects
-)]
 
 use super::blob::Blob;
 use super::node::{first_str, u32_value, Node};

@@ -75,14 +75,16 @@ static SCHED: Local<Sched> = Local::new(
     }; MAX_CPUS],
 );
 
+/// The embedded archive, checked once (read-only afterwards).
 fn archive() -> Archive<'static> {
-    match Archive::parse(ARCHIVE_BYTES) {
+    static CHECKED: spin::Once<Archive<'static>> = spin::Once::new();
+    *CHECKED.call_once(|| match Archive::parse(ARCHIVE_BYTES) {
         Ok(a) => a,
         Err(e) => {
             kprintln!("task archive unusable: {:?}; running no tasks", e);
             Archive::empty()
         }
-    }
+    })
 }
 
 /// Tasks the archive assigns to cores the machine does not have.
@@ -234,7 +236,7 @@ fn retire(s: &mut Sched, i: usize) {
     if let Some(space) = t.space.take() {
         let asid = space.asid();
         if s.current.is_none() {
-            crate::uspace::drop_boot_identity_map();
+            crate::uspace::clear_ttbr0();
         }
         space.destroy();
         crate::uspace::flush_asid(asid);
@@ -248,22 +250,28 @@ fn copy_frame(dst: &mut Frame, src: &Frame) {
     dst.sp_el0 = src.sp_el0;
 }
 
-/// This core's timer fired (after boot): the running task's slice is over.
-/// The timer keeps ticking only while two or more tasks are ready.
-pub fn tick() {
-    let ready = SCHED.with(|s| {
-        s.need_resched = true;
-        s.tasks
-            .iter()
-            .flatten()
-            .filter(|t| t.state == State::Ready)
-            .count()
-    });
+/// Runs the slice timer while two or more tasks are ready, stops it
+/// otherwise. Called when a slice ends and when tasks become ready.
+fn arm_slice_timer(s: &Sched) {
+    let ready = s
+        .tasks
+        .iter()
+        .flatten()
+        .filter(|t| t.state == State::Ready)
+        .count();
     if ready >= 2 {
         drivers::timer::arm_in_us(TIMESLICE_US);
     } else {
         drivers::timer::stop();
     }
+}
+
+/// This core's timer fired (after boot): the running task's slice is over.
+pub fn tick() {
+    SCHED.with(|s| {
+        s.need_resched = true;
+        arm_slice_timer(s);
+    });
 }
 
 /// On the way back to EL0 after an interrupt: if the slice is over (or a
@@ -291,16 +299,6 @@ pub fn preempt_if_needed(frame: &mut Frame) {
             copy_frame(frame, &t.ctx);
         }
     });
-    if SCHED.with(|s| {
-        s.tasks
-            .iter()
-            .flatten()
-            .filter(|t| t.state == State::Ready)
-            .count()
-    }) >= 2
-    {
-        drivers::timer::arm_in_us(TIMESLICE_US);
-    }
 }
 
 /// Starts this core's tasks; never returns (the core ends in its idle loop).

@@ -127,6 +127,11 @@ fn process(s: &mut Sched, me: usize) {
     if pick_next(s, None).is_some() {
         RUNNABLE.fetch_or(1 << me, SeqCst);
         s.need_resched = true;
+        // A task that became ready may now share the core with another; a
+        // slice already running is left to end.
+        if !drivers::timer::is_armed() {
+            super::arm_slice_timer(s);
+        }
     }
     // Only after RUNNABLE says so: core 0 must never see neither.
     WORK.fetch_sub(consumed, SeqCst);
@@ -157,7 +162,7 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
 }
 
 fn shut_down_here(s: &mut Sched) {
-    crate::uspace::drop_boot_identity_map();
+    crate::uspace::clear_ttbr0();
     for t in s.tasks.iter_mut().flatten() {
         if let Some(space) = t.space.take() {
             let asid = space.asid();
