@@ -79,6 +79,17 @@ const SHARED_RANGE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/capcheck.toml: the capability system calls' error codes and good
+/// paths on four cores at once, each in its own private address range.
+const CAPCHECK: &[&str] = &[
+    "[capcheck@0] capcheck on core 0: every check passed",
+    "[capcheck@1] capcheck on core 1: every check passed",
+    "[capcheck@2] capcheck on core 2: every check passed",
+    "[capcheck@3] capcheck on core 3: every check passed",
+    "[capcheck@0] capcheck: memory ran out cleanly after",
+    "memory: no frames leaked",
+];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -199,6 +210,14 @@ pub const CASES: &[Case] = &[
         image: "shared",
         board: "rpi4",
         console: SHARED_RANGE,
+        ..Case::BASE
+    },
+    Case {
+        name: "capcheck-virt",
+        image: "capcheck",
+        // Less memory than the out-of-memory check asks for.
+        mem: Some("512M"),
+        console: CAPCHECK,
         ..Case::BASE
     },
     Case {

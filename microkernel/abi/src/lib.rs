@@ -27,6 +27,87 @@ pub enum Syscall {
     Restart = 4,
     /// Reads this core's count of event `x0` (an [`Event`]) into `x1`.
     ReadEvent = 5,
+    /// Makes a segment of `x1` pages of zeroed memory from this core's
+    /// pool; its original capability (all rights) goes to the empty slot
+    /// `x0` (a [`CPtr`]).
+    SegmentCreate = 6,
+    /// Makes a shared address range over `[x1, x1 + x2)` (2 MiB or 1 GiB,
+    /// aligned to its size); its original capability goes to slot `x0`.
+    RangeCreate = 7,
+    /// Maps `x4` bytes of segment `x2` from byte `x3` at address `x1` of
+    /// address range `x0` with rights `x5` (a [`Rights`] set: R, RW or RX).
+    Map = 8,
+    /// Unmaps `x2` bytes at address `x1` of address range `x0`.
+    Unmap = 9,
+    /// Links shared address range `x0` into the caller's address space at
+    /// the range's own base (one table descriptor).
+    Link = 10,
+    /// Removes the link made by [`Syscall::Link`] for range `x0`.
+    Unlink = 11,
+    /// Copies the capability in `x0` to the empty slot `x1`, keeping only
+    /// the rights in `x2`.
+    CapCopy = 12,
+    /// Deletes the capability in `x0`.
+    CapDelete = 13,
+    /// Removes every capability derived from the one in `x0`, on every
+    /// core, and undoes what they mapped; `x0` stays.
+    CapRevoke = 14,
+    /// Makes a share (64 slots); `x1` = 1 makes it shared between cores,
+    /// 0 private to the caller's core. Its original capability goes to `x0`.
+    ShareCreate = 15,
+    /// Makes a notification; its original capability goes to `x0`.
+    NotifyCreate = 16,
+    /// Sets the bits `x1` (non-zero) of notification `x0` and wakes its
+    /// waiter, on whatever core it runs.
+    Signal = 17,
+    /// Waits until notification `x0` has bits set, takes them all and
+    /// returns them in `x1`.
+    Wait = 18,
+    /// Returns in `x1` the kind ([`ObjectKind`]) and in `x2` the rights of
+    /// the capability in `x0`: a capability lookup, nothing more.
+    CapInfo = 19,
+}
+
+/// Names a capability slot for a system call.
+///
+/// `index` (bits 0-7) is a slot of the caller's root share when `via` (bits
+/// 8-15) is 0; otherwise `via - 1` is a root-share slot holding a capability
+/// to a share, and `index` is a slot of that share. Other bits must be 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CPtr(pub u64);
+
+impl CPtr {
+    /// Slot `index` of the caller's root share.
+    pub const fn root(index: u8) -> CPtr {
+        CPtr(index as u64)
+    }
+
+    /// Slot `index` of the share whose capability is in root slot `share`.
+    pub const fn via(share: u8, index: u8) -> CPtr {
+        CPtr(((share as u64) + 1) << 8 | index as u64)
+    }
+
+    /// `(via, index)`: the root slot of the share (if any) and the index.
+    pub const fn decode(self) -> Result<(Option<u8>, u8), Error> {
+        if self.0 >> 16 != 0 {
+            return Err(Error::InvalidCapability);
+        }
+        let via = (self.0 >> 8) as u8;
+        let index = self.0 as u8;
+        Ok((if via == 0 { None } else { Some(via - 1) }, index))
+    }
+}
+
+/// Slots every task's root share starts with.
+pub mod slots {
+    /// The task's own address space (a private address range).
+    pub const ROOT_RANGE: u8 = 0;
+    /// The root share itself.
+    pub const ROOT_SHARE: u8 = 1;
+    /// The image's grants start here, in the image file's order.
+    pub const FIRST_GRANT: u8 = 2;
+    /// Slots in every share.
+    pub const SHARE_SLOTS: u8 = 64;
 }
 
 /// Events each core counts because they cost cross-core traffic; Corey's
@@ -73,6 +154,20 @@ impl Syscall {
             3 => Some(Syscall::WaitFault),
             4 => Some(Syscall::Restart),
             5 => Some(Syscall::ReadEvent),
+            6 => Some(Syscall::SegmentCreate),
+            7 => Some(Syscall::RangeCreate),
+            8 => Some(Syscall::Map),
+            9 => Some(Syscall::Unmap),
+            10 => Some(Syscall::Link),
+            11 => Some(Syscall::Unlink),
+            12 => Some(Syscall::CapCopy),
+            13 => Some(Syscall::CapDelete),
+            14 => Some(Syscall::CapRevoke),
+            15 => Some(Syscall::ShareCreate),
+            16 => Some(Syscall::NotifyCreate),
+            17 => Some(Syscall::Signal),
+            18 => Some(Syscall::Wait),
+            19 => Some(Syscall::CapInfo),
             _ => None,
         }
     }
@@ -215,9 +310,41 @@ impl Error {
     }
 }
 
+impl ObjectKind {
+    pub const fn from_u64(n: u64) -> Option<ObjectKind> {
+        Some(match n {
+            1 => ObjectKind::Segment,
+            2 => ObjectKind::AddressRange,
+            3 => ObjectKind::Share,
+            4 => ObjectKind::Task,
+            5 => ObjectKind::Notification,
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syscall_numbers_round_trip() {
+        for n in 0..40 {
+            if let Some(c) = Syscall::from_u64(n) {
+                assert_eq!(c as u64, n);
+            }
+        }
+        assert_eq!(Syscall::from_u64(19), Some(Syscall::CapInfo));
+        assert_eq!(Syscall::from_u64(20), None);
+    }
+
+    #[test]
+    fn cptr_encoding() {
+        assert_eq!(CPtr::root(5).decode(), Ok((None, 5)));
+        assert_eq!(CPtr::via(3, 7).decode(), Ok((Some(3), 7)));
+        assert_eq!(CPtr(1 << 16).decode(), Err(Error::InvalidCapability));
+        assert_eq!(CPtr::via(254, 63).decode(), Ok((Some(254), 63)));
+    }
 
     #[test]
     fn error_codes_round_trip() {

@@ -16,6 +16,7 @@
 mod arch;
 mod board;
 mod boot;
+mod cap;
 mod console;
 mod demo;
 mod irq;

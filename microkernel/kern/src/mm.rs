@@ -68,6 +68,11 @@ pub const fn phys_to_virt(pa: u64) -> u64 {
     PHYS_MAP_BASE + pa
 }
 
+/// The physical address of a linear-map address.
+pub const fn virt_to_phys(va: u64) -> u64 {
+    va - PHYS_MAP_BASE
+}
+
 /// Where device registers at `pa` are in the device map.
 pub const fn device_va(pa: u64) -> usize {
     (DEVICE_MAP_BASE + pa) as usize

@@ -147,6 +147,11 @@ impl UserSpace {
         }
     }
 
+    /// The address range itself (for mapping through capabilities).
+    pub fn range_mut(&mut self) -> &mut AddressRange {
+        &mut self.range
+    }
+
     /// The ASID this space's TLB entries are tagged with.
     pub fn asid(&self) -> u16 {
         self.range.asid().unwrap_or(0)

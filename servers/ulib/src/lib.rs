@@ -5,8 +5,10 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub use abi::{esr, Error, Event, Rights, Syscall, TaskId};
+pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId};
 
+#[cfg(target_arch = "aarch64")]
+pub mod cap;
 #[cfg(target_arch = "aarch64")]
 mod sys;
 #[cfg(target_arch = "aarch64")]

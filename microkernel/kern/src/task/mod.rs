@@ -8,7 +8,7 @@ mod load;
 mod supervise;
 mod syscall;
 
-pub use supervise::{idle, on_wake};
+pub use supervise::{idle, on_wake, post_notify, post_sweep};
 pub use syscall::from_user;
 
 use crate::arch::aarch64::exception::Frame;
@@ -43,6 +43,11 @@ enum State {
     WaitingFault,
     Exited(u64),
     Faulted,
+    /// Blocked in `Wait` on notification object `id` of generation `gen`.
+    WaitingNotify {
+        id: u32,
+        gen: u32,
+    },
 }
 
 struct Task {
@@ -53,6 +58,8 @@ struct Task {
     restarts: u32,
     /// `None` once the task has ended and its memory is freed.
     space: Option<UserSpace>,
+    /// Its root share (in this core's capability space), while it lives.
+    root_share: Option<kerncore::cap::ShareId>,
     state: State,
     ctx: Frame,
 }
@@ -156,12 +163,21 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
             ctx.elr = entry;
             ctx.spsr = SPSR_EL0;
             ctx.sp_el0 = USER_STACK_TOP;
+            let root_share = match crate::cap::setup_root(slot) {
+                Ok(id) => id,
+                Err(e) => {
+                    kprintln!("task {}: not started: no root share: {:?}", t.name, e);
+                    space.destroy();
+                    return None;
+                }
+            };
             Some(Task {
                 name: t.name,
                 priority: t.priority,
                 archive_index: index,
                 restarts,
                 space: Some(space),
+                root_share: Some(root_share),
                 state: State::Ready,
                 ctx,
             })
@@ -232,6 +248,7 @@ fn retire(s: &mut Sched, i: usize) {
     if s.current == Some(i) {
         return;
     }
+    release_caps(s, i);
     let Some(t) = s.tasks[i].as_mut() else { return };
     if let Some(space) = t.space.take() {
         let asid = space.asid();
@@ -240,6 +257,33 @@ fn retire(s: &mut Sched, i: usize) {
         }
         space.destroy();
         crate::uspace::flush_asid(asid);
+    }
+}
+
+/// Removes every capability of task `i`'s root share (undoing what they
+/// mapped, in other cores' spaces too), while its address space still
+/// exists.
+fn release_caps(s: &mut Sched, i: usize) {
+    let Some(root) = s.tasks[i].as_mut().and_then(|t| t.root_share.take()) else {
+        return;
+    };
+    let saved = s.current;
+    s.current = Some(i);
+    crate::cap::retire_root(root, s);
+    s.current = saved;
+}
+
+impl crate::cap::Spaces for Sched {
+    fn root_share(&self) -> Option<kerncore::cap::ShareId> {
+        self.tasks[self.current?].as_ref()?.root_share
+    }
+
+    fn root(&mut self, slot: usize) -> Option<&mut UserSpace> {
+        self.tasks.get_mut(slot)?.as_mut()?.space.as_mut()
+    }
+
+    fn current(&self) -> Option<usize> {
+        self.current
     }
 }
 

@@ -22,6 +22,10 @@ pub const SPSR_EL1_IDLE: u64 = 0x345;
 /// deliver fault reports and to shut down.
 const FAULTS_WAITING: u64 = 1 << 62;
 const SHUT_DOWN: u64 = 1 << 63;
+/// Another core killed exports into this core's capability space.
+const SWEEP: u64 = 1 << 61;
+/// A notification a task here waits on was signalled (or destroyed).
+const NOTIFY: u64 = 1 << 60;
 
 static MAILBOX: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Requests posted to each core and not yet consumed.
@@ -117,8 +121,14 @@ pub fn on_wake() {
 fn process(s: &mut Sched, me: usize) {
     let bits = MAILBOX[me].swap(0, SeqCst);
     let consumed = REQUESTS[me].swap(0, SeqCst);
+    if bits & SWEEP != 0 {
+        crate::cap::sweep_here(s);
+    }
     for slot in (0..MAX_TASKS).filter(|&i| bits & (1 << i) != 0) {
         restart_here(s, me, slot);
+    }
+    if bits & (NOTIFY | SWEEP) != 0 {
+        wake_waiters(s);
     }
     if bits & SHUT_DOWN != 0 {
         shut_down_here(s);
@@ -135,6 +145,51 @@ fn process(s: &mut Sched, me: usize) {
     }
     // Only after RUNNABLE says so: core 0 must never see neither.
     WORK.fetch_sub(consumed, SeqCst);
+}
+
+/// Asks `core` to sweep its capability space for killed imports.
+pub fn post_sweep(core: usize) {
+    post(core, SWEEP);
+}
+
+/// Tells `core` a notification one of its tasks waits on changed (this
+/// core serves its own mailbox on the way out of the system call).
+pub fn post_notify(core: usize) {
+    post(core, NOTIFY);
+}
+
+/// This core has requests in its mailbox.
+pub fn mailbox_pending() -> bool {
+    MAILBOX[percore::id()].load(SeqCst) != 0
+}
+
+/// Serves this core's mailbox while it waits for another core (inside a
+/// system call, interrupts masked): requests aimed at it must not wait
+/// for the waiter.
+pub fn serve_mailbox() {
+    SCHED.with(|s| process(s, percore::id()));
+}
+
+/// Wakes the tasks whose notification has bits (or is gone).
+fn wake_waiters(s: &mut Sched) {
+    for t in s.tasks.iter_mut().flatten() {
+        if let State::WaitingNotify { id, gen } = t.state {
+            match crate::cap::wake_notified(id, gen) {
+                None => {}
+                Some(Ok(bits)) => {
+                    t.ctx.x[0] = 0;
+                    t.ctx.x[1] = bits;
+                    t.state = State::Ready;
+                    s.need_resched = true;
+                }
+                Some(Err(e)) => {
+                    t.ctx.x[0] = e as u64;
+                    t.state = State::Ready;
+                    s.need_resched = true;
+                }
+            }
+        }
+    }
 }
 
 fn restart_here(s: &mut Sched, me: usize, slot: usize) {
@@ -163,6 +218,10 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
 
 fn shut_down_here(s: &mut Sched) {
     crate::uspace::clear_ttbr0();
+    s.current = None;
+    for i in 0..MAX_TASKS {
+        super::release_caps(s, i);
+    }
     for t in s.tasks.iter_mut().flatten() {
         if let Some(space) = t.space.take() {
             let asid = space.asid();

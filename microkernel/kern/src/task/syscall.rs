@@ -99,7 +99,56 @@ fn syscall(frame: &mut Frame) {
             let r = supervise::restart(TaskId::decode(frame.x[0]));
             status(frame, r)
         }
+        Some(Syscall::Wait) => wait(frame),
+        Some(call) => {
+            SCHED.with(|s| crate::cap::syscall(call, frame, s));
+            after_cap_op();
+        }
     }
+}
+
+/// After a capability operation: requests it posted to this core are
+/// served now, and a revoke waits until every core it asked has removed
+/// the capabilities it killed (serving this core's own mailbox meanwhile,
+/// so two cores revoking toward each other both finish).
+fn after_cap_op() {
+    let me = percore::id();
+    loop {
+        if supervise::mailbox_pending() {
+            supervise::serve_mailbox();
+        }
+        let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
+        if !(0..n).any(|c| c != me && crate::cap::sweeps_pending(c)) {
+            break;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// `Wait`: takes the notification's bits, or blocks until there are some.
+fn wait(frame: &mut Frame) {
+    let me = percore::id();
+    SCHED.with(|s| {
+        let Some(i) = s.current else { return };
+        let id = TaskId {
+            core: me as u32,
+            slot: i as u32,
+        };
+        match crate::cap::notification_wait_state(s, frame.x[0], id) {
+            Err(e) => status(frame, Err(e)),
+            Ok(Ok(bits)) => {
+                frame.x[1] = bits;
+                status(frame, Ok(()))
+            }
+            Ok(Err((obj, gen))) => {
+                if let Some(t) = s.tasks[i].as_mut() {
+                    super::copy_frame(&mut t.ctx, frame);
+                    t.state = State::WaitingNotify { id: obj, gen };
+                }
+                switch_to_next(s, frame);
+            }
+        }
+    });
 }
 
 /// This core's count of `ev`.

@@ -1,0 +1,164 @@
+//! Mapping records: what each capability of a core's space mapped or
+//! linked, so that removing the capability undoes exactly that.
+//!
+//! A record names the capability's slot, the address range it changed (by
+//! object id and generation: a destroyed range makes the record stale) and
+//! the span. Undoing a segment mapping unmaps only the pages that still map
+//! that segment's frames, so a page unmapped since and reused by another
+//! mapping is left alone.
+
+use super::object::{self, Obj, Segment};
+use super::ops::Spaces;
+use crate::uspace::{invalidate, FrameTables};
+use abi::Error;
+use kerncore::cap::SlotRef;
+use kerncore::range::AddressRange;
+
+/// Records one core can hold.
+const RECORDS: usize = 128;
+
+#[derive(Clone, Copy)]
+pub(super) enum What {
+    /// Pages `first..first + pages` of segment object `seg`.
+    Segment { seg: u32, first: u64, pages: u64 },
+    /// A link of shared range object `range` into the root `target`.
+    Link { range: u32 },
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct Record {
+    pub slot: SlotRef,
+    pub target: u32,
+    pub gen: u32,
+    pub va: u64,
+    pub what: What,
+}
+
+/// One core's records.
+pub struct Maps {
+    table: [Option<Record>; RECORDS],
+}
+
+impl Maps {
+    pub const fn new() -> Maps {
+        Maps {
+            table: [None; RECORDS],
+        }
+    }
+
+    /// Records `r`; its index.
+    pub(super) fn add(&mut self, r: Record) -> Result<usize, Error> {
+        let free = self.table.iter().position(Option::is_none);
+        let i = free.ok_or(Error::OutOfMemory)?;
+        self.table[i] = Some(r);
+        Ok(i)
+    }
+
+    pub(super) fn remove(&mut self, index: usize) {
+        self.table[index] = None;
+    }
+
+    /// Forgets the segment records of `target` lying wholly inside
+    /// `[va, va + len)` (the span was unmapped).
+    pub(super) fn forget_span(&mut self, target: u32, va: u64, len: u64) {
+        for e in self.table.iter_mut() {
+            if let Some(Record {
+                target: t,
+                va: v,
+                what: What::Segment { pages, .. },
+                ..
+            }) = *e
+            {
+                if t == target && v >= va && v + pages * crate::mm::PAGE <= va + len {
+                    *e = None;
+                }
+            }
+        }
+    }
+
+    /// Forgets the link record of `range` in `target`.
+    pub(super) fn forget_link(&mut self, target: u32, range: u32) {
+        for e in self.table.iter_mut() {
+            if matches!(e, Some(Record { target: t, what: What::Link { range: r }, .. }) if *t == target && *r == range)
+            {
+                *e = None;
+            }
+        }
+    }
+
+    /// Undoes and forgets everything `slot` mapped.
+    pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
+        for e in self.table.iter_mut() {
+            if let Some(r) = e.filter(|r| r.slot == slot) {
+                *e = None;
+                undo(&r, spaces);
+            }
+        }
+    }
+}
+
+/// Runs `f` on the address range object `id` (a task's root, a run-time
+/// shared range under its lock, or an image range under theirs).
+pub(super) fn with_range<R>(
+    id: u32,
+    spaces: &mut dyn Spaces,
+    f: impl FnOnce(&mut AddressRange) -> R,
+) -> Option<R> {
+    match object::get(id)? {
+        Obj::Root { core, slot } if *core == crate::percore::id() => {
+            spaces.root(*slot).map(|s| f(s.range_mut()))
+        }
+        Obj::Range(lock) => {
+            crate::percore::count(|e| &e.shared_locks);
+            Some(f(&mut lock.lock()))
+        }
+        Obj::ImageRange(index) => crate::shared::with(*index, f),
+        _ => None,
+    }
+}
+
+fn undo(r: &Record, spaces: &mut dyn Spaces) {
+    if object::generation(r.target) != r.gen {
+        return;
+    }
+    match r.what {
+        What::Segment { seg, first, pages } => {
+            let Some(Obj::Segment(s)) = object::get(seg) else {
+                return;
+            };
+            with_range(r.target, spaces, |range| {
+                unmap_still_ours(range, s, r.va, first, pages)
+            });
+        }
+        What::Link { range } => {
+            let Some(Obj::Range(lock)) = object::get(range) else {
+                return;
+            };
+            with_range(r.target, spaces, |root| {
+                crate::percore::count(|e| &e.shared_locks);
+                let mut shared = lock.lock();
+                let base = shared.base();
+                if let Ok(inv) = root.unlink(&mut FrameTables, base - root.base(), &mut shared) {
+                    invalidate(inv);
+                }
+            });
+        }
+    }
+}
+
+/// Unmaps each page of `[va, va + pages)` that still maps page
+/// `first + i` of `seg`.
+fn unmap_still_ours(range: &mut AddressRange, seg: &Segment, va: u64, first: u64, pages: u64) {
+    let page = crate::mm::PAGE;
+    for i in 0..pages {
+        let at = va + i * page;
+        let ours = range
+            .translate(&mut FrameTables, at)
+            .is_some_and(|(pa, _)| pa == seg.frame(first + i));
+        if ours {
+            if let Ok(inv) = range.unmap(&mut FrameTables, at - range.base(), page) {
+                invalidate(inv);
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Segments and address ranges through capabilities: create, map, unmap,
+//! link.
+
+use super::mapping::{with_range, Record, What};
+use super::object::{self, Obj, Segment};
+use super::ops::{install, root_cap, Spaces};
+use super::CoreCaps;
+use crate::mm;
+use crate::uspace::{invalidate, FrameTables};
+use abi::{slots, Error, ObjectKind, Rights};
+use kerncore::range::{AddressRange, SegmentInfo};
+
+const PAGE: u64 = mm::PAGE;
+
+pub(super) fn segment_create(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    dst: u64,
+    pages: u64,
+) -> Result<(), Error> {
+    let seg = Segment::new_ram(pages)?;
+    let all = Rights::ALL;
+    install(c, spaces, dst, Obj::Segment(seg), all).map_err(|(e, obj)| {
+        if let Obj::Segment(mut s) = obj {
+            s.free();
+        }
+        e
+    })
+}
+
+pub(super) fn range_create(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    dst: u64,
+    base: u64,
+    size: u64,
+) -> Result<(), Error> {
+    let range = AddressRange::new_shared(&mut FrameTables, base, size)?;
+    let rights = Rights::READ.union(Rights::WRITE).union(Rights::GRANT);
+    install(c, spaces, dst, Obj::Range(spin::Mutex::new(range)), rights).map_err(|(e, obj)| {
+        if let Obj::Range(lock) = obj {
+            free_range(lock.into_inner());
+        }
+        e
+    })
+}
+
+/// Frees a run-time shared range's tables (not its pages: they belong to
+/// segments). Every link to it is gone by then.
+pub(super) fn free_range(range: AddressRange) {
+    match range.destroy(&mut FrameTables) {
+        Ok(inv) => invalidate(inv),
+        Err((_, e)) => crate::kprintln!("address range not freed: {:?}", e),
+    }
+}
+
+/// `Map`: x0 range, x1 va, x2 segment, x3 segment offset, x4 length, x5
+/// rights.
+pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: &[u64; 31]) -> Result<(), Error> {
+    let (range_cptr, va, seg_cptr, seg_off, len, rights) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    let rights = Rights::from_bits(rights)?;
+    if rights.contains(Rights::GRANT) {
+        return Err(Error::InvalidArgument);
+    }
+    let rw = Rights::WRITE;
+    let (_, range_cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, rw)?;
+    let (seg_slot, seg_cap) = root_cap(c, spaces, seg_cptr, ObjectKind::Segment, rights)?;
+    let Some(Obj::Segment(seg)) = object::get(seg_cap.obj.id) else {
+        return Err(Error::InvalidCapability);
+    };
+    if len == 0 {
+        return Err(Error::InvalidArgument);
+    }
+    if (va | seg_off | len) % PAGE != 0 {
+        return Err(Error::Misaligned);
+    }
+    let seg_bytes = seg.pages * PAGE;
+    if seg_off.checked_add(len).is_none_or(|end| end > seg_bytes) {
+        return Err(Error::TooSmall);
+    }
+    let target = range_cap.obj.id;
+    let gen = object::generation(target);
+    let record = Record {
+        slot: seg_slot,
+        target,
+        gen,
+        va,
+        what: What::Segment {
+            seg: seg_cap.obj.id,
+            first: seg_off / PAGE,
+            pages: len / PAGE,
+        },
+    };
+    // Reserve the record first, so a full table changes nothing.
+    let index = c.maps.add(record)?;
+    let r = with_range(target, spaces, |range| {
+        map_pages(range, seg, va, seg_off, len, rights)
+    })
+    .unwrap_or(Err(Error::InvalidCapability));
+    if r.is_err() {
+        c.maps.remove(index);
+    }
+    r
+}
+
+/// Maps the pages one by one (a RAM segment's frames are not contiguous);
+/// on error unmaps what it mapped.
+fn map_pages(
+    range: &mut AddressRange,
+    seg: &Segment,
+    va: u64,
+    seg_off: u64,
+    len: u64,
+    rights: Rights,
+) -> Result<(), Error> {
+    let base = range.base();
+    let offset = va.checked_sub(base).ok_or(Error::OutOfRange)?;
+    if offset.checked_add(len).is_none_or(|end| end > range.size()) {
+        return Err(Error::OutOfRange);
+    }
+    if seg.device.is_some() {
+        let info = SegmentInfo {
+            pa: seg.frame(0),
+            size: seg.pages * PAGE,
+            device: true,
+        };
+        return range.map_segment(&mut FrameTables, offset, &info, seg_off, len, rights);
+    }
+    let first = seg_off / PAGE;
+    for i in 0..len / PAGE {
+        let info = SegmentInfo {
+            pa: seg.frame(first + i),
+            size: PAGE,
+            device: false,
+        };
+        let at = offset + i * PAGE;
+        if let Err(e) = range.map_segment(&mut FrameTables, at, &info, 0, PAGE, rights) {
+            if i > 0 {
+                if let Ok(inv) = range.unmap(&mut FrameTables, offset, i * PAGE) {
+                    invalidate(inv);
+                }
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn unmap(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    range_cptr: u64,
+    va: u64,
+    len: u64,
+) -> Result<(), Error> {
+    let rw = Rights::WRITE;
+    let (_, cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, rw)?;
+    let target = cap.obj.id;
+    let r = with_range(target, spaces, |range| {
+        let offset = va.checked_sub(range.base()).ok_or(Error::OutOfRange)?;
+        if offset.checked_add(len).is_none_or(|end| end > range.size()) {
+            return Err(Error::OutOfRange);
+        }
+        invalidate(range.unmap(&mut FrameTables, offset, len)?);
+        Ok(())
+    })
+    .unwrap_or(Err(Error::InvalidCapability));
+    if r.is_ok() {
+        c.maps.forget_span(target, va, len);
+    }
+    r
+}
+
+/// `Link` (`on`) / `Unlink`: the caller's address space and shared range
+/// `range_cptr`.
+pub(super) fn link(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    range_cptr: u64,
+    on: bool,
+) -> Result<(), Error> {
+    let rw = Rights::WRITE;
+    let (slot, cap) = root_cap(
+        c,
+        spaces,
+        range_cptr,
+        ObjectKind::AddressRange,
+        Rights::READ,
+    )?;
+    let (_, root) = root_cap(
+        c,
+        spaces,
+        slots::ROOT_RANGE as u64,
+        ObjectKind::AddressRange,
+        rw,
+    )?;
+    let lock = match object::get(cap.obj.id) {
+        Some(Obj::Range(lock)) => lock,
+        // Image ranges are linked by the image; a task's root is not a
+        // shared range.
+        _ => return Err(Error::InvalidArgument),
+    };
+    let target = root.obj.id;
+    let record = if on {
+        Some(c.maps.add(Record {
+            slot,
+            target,
+            gen: object::generation(target),
+            va: 0,
+            what: What::Link { range: cap.obj.id },
+        })?)
+    } else {
+        None
+    };
+    let r = with_range(target, spaces, |space| {
+        crate::percore::count(|e| &e.shared_locks);
+        let mut shared = lock.lock();
+        let offset = shared.base() - space.base();
+        if on {
+            space.map_range(&mut FrameTables, offset, &mut shared)
+        } else {
+            space
+                .unlink(&mut FrameTables, offset, &mut shared)
+                .map(invalidate)
+        }
+    })
+    .unwrap_or(Err(Error::InvalidCapability));
+    match (record, &r) {
+        (Some(i), Err(_)) => c.maps.remove(i),
+        (None, Ok(())) => c.maps.forget_link(target, cap.obj.id),
+        _ => {}
+    }
+    r
+}

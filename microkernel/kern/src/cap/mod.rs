@@ -1,0 +1,201 @@
+//! Capabilities in the kernel: where shares live, how a system call names a
+//! slot, and what happens when a capability goes.
+//!
+//! - Each core has its own capability space (a `kerncore::cap::CapSpace`):
+//!   its tasks' root shares and the private shares they make. Only that
+//!   core touches it, so lookup, copy, delete and revoke there take no lock
+//!   another core takes. Shared shares live in one global space behind one
+//!   lock (each acquisition counted).
+//! - Derivation trees are per space. A copy into another space (a root
+//!   share to a shared share, or back) starts a new family there, an
+//!   *import*, whose capabilities all carry an export id in `extra`; the
+//!   source space records the export against the source slot. When the
+//!   source goes (deleted without a parent, or revoked, or removed by a
+//!   revoke of an ancestor), the export is killed: its generation moves on,
+//!   and the space holding the import removes every capability of that
+//!   family (at once for this core's space and the global one, through the
+//!   target core's mailbox and a wake SGI for another core's).
+//! - Every object counts its capabilities in all spaces; the one that drops
+//!   the count to zero destroys it.
+//! - Mappings are recorded against the capability that made them (in the
+//!   caller's root share), and undone when that capability goes.
+
+mod mapping;
+mod memory;
+mod notify;
+pub mod object;
+mod ops;
+
+pub use mapping::Maps;
+pub use notify::{notification_wait_state, wake_notified};
+pub use ops::{retire_root, setup_root, sweep_here, sweeps_pending, syscall, Spaces};
+
+use crate::percore::Local;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use kerncore::cap::{CapSpace, SlotRef};
+use object::SpaceId;
+use platform::MAX_CPUS;
+
+/// Shares one space holds at once.
+const MAX_SHARES: usize = 16;
+/// Exports one space can have alive.
+const EXPORTS: usize = 64;
+
+type Space = CapSpace<'static, MAX_SHARES>;
+
+/// An export: the capability in `src` was copied into space `dst`.
+#[derive(Clone, Copy)]
+struct Export {
+    src: SlotRef,
+    dst: SpaceId,
+}
+
+/// Exports of one space; entry `i` is export index `base + i`.
+struct Exports {
+    base: usize,
+    table: [Option<Export>; EXPORTS],
+}
+
+/// Export generations, by export index: a capability whose `extra` names
+/// an export index with another generation belongs to a killed export.
+static EXPORT_GEN: [AtomicU32; (MAX_CPUS + 1) * EXPORTS] =
+    [const { AtomicU32::new(0) }; (MAX_CPUS + 1) * EXPORTS];
+
+/// `extra` of an import: generation and export index (never 0).
+fn export_extra(index: usize) -> u64 {
+    (EXPORT_GEN[index].load(SeqCst) as u64) << 32 | (index as u64 + 1)
+}
+
+/// `extra` names a killed export.
+fn is_dead_import(extra: u64) -> bool {
+    if extra == 0 {
+        return false;
+    }
+    let index = (extra & 0xffff_ffff) as usize - 1;
+    EXPORT_GEN
+        .get(index)
+        .is_none_or(|g| g.load(SeqCst) as u64 != extra >> 32)
+}
+
+impl Exports {
+    const fn new(base: usize) -> Exports {
+        Exports {
+            base,
+            table: [None; EXPORTS],
+        }
+    }
+
+    /// Records an export; its index.
+    fn add(&mut self, e: Export) -> Option<usize> {
+        let i = self.table.iter().position(Option::is_none)?;
+        self.table[i] = Some(e);
+        Some(self.base + i)
+    }
+
+    fn remove(&mut self, index: usize) {
+        self.table[index - self.base] = None;
+    }
+
+    /// Kills every export from `src`, noting where imports must go.
+    fn kill_from(&mut self, src: SlotRef, marks: &mut Marks) {
+        for (i, e) in self.table.iter_mut().enumerate() {
+            if e.is_some_and(|e| e.src == src) {
+                let dst = e.take().expect("checked").dst;
+                EXPORT_GEN[self.base + i].fetch_add(1, SeqCst);
+                marks.dead_in(dst);
+            }
+        }
+    }
+
+    /// Moves every export from `from` to `to` (its parent, when `from` is
+    /// deleted).
+    fn reparent(&mut self, from: SlotRef, to: SlotRef) {
+        for e in self.table.iter_mut().flatten() {
+            if e.src == from {
+                e.src = to;
+            }
+        }
+    }
+}
+
+/// Work a removal leaves for later: spaces to sweep for killed imports,
+/// shares to destroy.
+#[derive(Default)]
+struct Marks {
+    me: usize,
+    sweep_local: bool,
+    sweep_global: bool,
+    /// Cores to send a sweep request.
+    remote: u64,
+    shares: heapless::Vec<(SpaceId, kerncore::cap::ShareId), MAX_SHARES>,
+}
+
+impl Marks {
+    fn new(me: usize) -> Marks {
+        Marks {
+            me,
+            ..Marks::default()
+        }
+    }
+
+    fn dead_in(&mut self, dst: SpaceId) {
+        match dst {
+            SpaceId::Global => self.sweep_global = true,
+            SpaceId::Core(c) if c == self.me => self.sweep_local = true,
+            SpaceId::Core(c) => self.remote |= 1 << c,
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.sweep_local || self.sweep_global || !self.shares.is_empty()
+    }
+}
+
+/// A core's capability state: reached only by that core.
+pub struct CoreCaps {
+    space: Space,
+    exports: Exports,
+    maps: Maps,
+}
+
+static CORE_CAPS: Local<CoreCaps> = Local::new({
+    let mut v = [const {
+        UnsafeCell::new(CoreCaps {
+            space: Space::new(),
+            exports: Exports::new(0),
+            maps: Maps::new(),
+        })
+    }; MAX_CPUS];
+    let mut c = 0;
+    while c < MAX_CPUS {
+        v[c] = UnsafeCell::new(CoreCaps {
+            space: Space::new(),
+            exports: Exports::new(c * EXPORTS),
+            maps: Maps::new(),
+        });
+        c += 1;
+    }
+    v
+});
+
+/// The shared shares and their exports: one lock.
+struct GlobalCaps {
+    space: Space,
+    exports: Exports,
+}
+
+static GLOBAL: spin::Mutex<GlobalCaps> = spin::Mutex::new(GlobalCaps {
+    space: Space::new(),
+    exports: Exports::new(MAX_CPUS * EXPORTS),
+});
+
+fn global() -> spin::MutexGuard<'static, GlobalCaps> {
+    crate::percore::count(|e| &e.shared_locks);
+    GLOBAL.lock()
+}
+
+/// Requests to sweep each core's space for killed imports, posted and
+/// completed (the poster may wait for completion).
+static SWEEP_POSTED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static SWEEP_DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];

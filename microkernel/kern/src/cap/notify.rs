@@ -1,0 +1,102 @@
+//! Notifications: a word of pending bits and at most one waiting task,
+//! which may run on another core (woken through its core's mailbox and a
+//! wake SGI).
+
+use super::object::{self, Notification, Obj};
+use super::ops::{install, root_cap, Spaces};
+use super::{CoreCaps, CORE_CAPS};
+use abi::{Error, ObjectKind, Rights, TaskId};
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
+pub(super) fn create(c: &mut CoreCaps, spaces: &mut dyn Spaces, dst: u64) -> Result<(), Error> {
+    let n = Notification {
+        pending: AtomicU64::new(0),
+        waiter: AtomicU64::new(0),
+    };
+    let rights = Rights::ALL.intersect(Rights::READ.union(Rights::WRITE).union(Rights::GRANT));
+    install(c, spaces, dst, Obj::Notification(n), rights).map_err(|(e, _)| e)
+}
+
+fn get(id: u32) -> Option<&'static Notification> {
+    match object::get(id) {
+        Some(Obj::Notification(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// `Signal`: needs WRITE.
+pub(super) fn signal(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    cptr: u64,
+    bits: u64,
+) -> Result<(), Error> {
+    if bits == 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::WRITE)?;
+    let n = get(cap.obj.id).ok_or(Error::InvalidCapability)?;
+    n.pending.fetch_or(bits, SeqCst);
+    let w = n.waiter.load(SeqCst);
+    if w != 0 {
+        let t = TaskId::decode(w - 1);
+        crate::task::post_notify(t.core as usize);
+    }
+    Ok(())
+}
+
+/// `Wait` for the calling task `me` (needs READ): `Ok(Some(bits))` at
+/// once, or `Ok(None)` with the task registered as the waiter of the
+/// notification `(id, generation)` returned in the error-free case.
+pub fn notification_wait_state(
+    spaces: &mut dyn Spaces,
+    cptr: u64,
+    me: TaskId,
+) -> Result<Result<u64, (u32, u32)>, Error> {
+    CORE_CAPS.with(|c| {
+        let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::READ)?;
+        let id = cap.obj.id;
+        let n = get(id).ok_or(Error::InvalidCapability)?;
+        let bits = n.pending.swap(0, SeqCst);
+        if bits != 0 {
+            return Ok(Ok(bits));
+        }
+        let enc = me.encode() + 1;
+        match n.waiter.compare_exchange(0, enc, SeqCst, SeqCst) {
+            Ok(_) => {}
+            Err(w) if w == enc => {}
+            Err(_) => return Err(Error::InvalidArgument),
+        }
+        // A signal between the swap and the registration saw no waiter.
+        let bits = n.pending.swap(0, SeqCst);
+        if bits != 0 {
+            n.waiter.store(0, SeqCst);
+            return Ok(Ok(bits));
+        }
+        Ok(Err((id, object::generation(id))))
+    })
+}
+
+/// For a task waiting on `(id, gen)`: `Some(Ok(bits))` to wake it with
+/// bits, `Some(Err(_))` if the notification is gone, `None` to go on
+/// waiting.
+pub fn wake_notified(id: u32, gen: u32) -> Option<Result<u64, Error>> {
+    if object::generation(id) != gen {
+        return Some(Err(Error::InvalidCapability));
+    }
+    let n = get(id)?;
+    let bits = n.pending.swap(0, SeqCst);
+    if bits == 0 {
+        return None;
+    }
+    n.waiter.store(0, SeqCst);
+    Some(Ok(bits))
+}
+
+/// The last capability went: its waiter (if any) is told.
+pub(super) fn destroyed(n: &Notification) {
+    let w = n.waiter.load(SeqCst);
+    if w != 0 {
+        crate::task::post_notify(TaskId::decode(w - 1).core as usize);
+    }
+}

@@ -1,0 +1,249 @@
+//! The kernel objects capabilities name, in one table of cells.
+//!
+//! The table is split by home: core `c` makes its objects in cells
+//! `[c * PER_CORE, (c + 1) * PER_CORE)` with no lock (nobody else allocates
+//! there), and objects the image makes at boot live in the last part. A
+//! cell is written only while no capability names it: when it is made
+//! (before its first capability exists) and when its count of capabilities
+//! drops to zero (so nobody else can reach it). In between it is read-only,
+//! except through what it holds that synchronises itself (a shared range's
+//! lock, a notification's atomics).
+
+use crate::mm;
+use abi::{Error, ObjectKind};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use kerncore::cap::ShareId;
+use kerncore::range::AddressRange;
+use platform::MAX_CPUS;
+
+/// Objects each core can have alive at once.
+pub const PER_CORE: usize = 64;
+/// Cells for the objects the image makes at boot.
+const BOOT_CELLS: usize = 64;
+const CELLS: usize = MAX_CPUS * PER_CORE + BOOT_CELLS;
+/// First cell of the boot objects.
+pub const BOOT_BASE: usize = MAX_CPUS * PER_CORE;
+
+/// Pages one segment can hold: 8 index frames of 512 frame addresses
+/// (16 MiB).
+pub const MAX_SEGMENT_PAGES: u64 = 8 * 512;
+
+/// Which capability space a share lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaceId {
+    /// Core `n`'s private space: its tasks' root shares and private shares.
+    Core(usize),
+    /// The shared shares (one lock).
+    Global,
+}
+
+/// Physical memory: zeroed frames of one core's pool, or device registers.
+pub struct Segment {
+    pub pages: u64,
+    /// Device registers at this physical address (contiguous, uncached).
+    pub device: Option<u64>,
+    /// Frames holding the frame addresses, 512 each (RAM segments).
+    index: [u64; 8],
+}
+
+impl Segment {
+    /// The physical address of page `i` (< `pages`).
+    pub fn frame(&self, i: u64) -> u64 {
+        match self.device {
+            Some(pa) => pa + i * mm::PAGE,
+            None => {
+                let table = mm::phys_to_virt(self.index[(i / 512) as usize]) as *const u64;
+                // Safety: index frame `i / 512` holds 512 addresses, written
+                // when the segment was made and never after.
+                unsafe { table.add((i % 512) as usize).read() }
+            }
+        }
+    }
+
+    /// Fresh zeroed frames from this core's pool, all or nothing.
+    pub fn new_ram(pages: u64) -> Result<Segment, Error> {
+        if pages == 0 || pages > MAX_SEGMENT_PAGES {
+            return Err(Error::InvalidArgument);
+        }
+        let mut seg = Segment {
+            pages: 0,
+            device: None,
+            index: [0; 8],
+        };
+        for i in 0..pages {
+            if i % 512 == 0 {
+                match mm::frame_alloc_zeroed() {
+                    Some(pa) => seg.index[(i / 512) as usize] = pa,
+                    None => {
+                        seg.free();
+                        return Err(Error::OutOfMemory);
+                    }
+                }
+            }
+            let Some(pa) = mm::frame_alloc_zeroed() else {
+                seg.free();
+                return Err(Error::OutOfMemory);
+            };
+            let table = mm::phys_to_virt(seg.index[(i / 512) as usize]) as *mut u64;
+            // Safety: the index frame is ours, zeroed, 512 entries long.
+            unsafe { table.add((i % 512) as usize).write(pa) };
+            seg.pages = i + 1;
+        }
+        Ok(seg)
+    }
+
+    /// Device registers `[pa, pa + pages * 4 KiB)`.
+    pub fn new_device(pa: u64, pages: u64) -> Segment {
+        Segment {
+            pages,
+            device: Some(pa),
+            index: [0; 8],
+        }
+    }
+
+    /// Gives the frames back (to this core's pool).
+    pub fn free(&mut self) {
+        if self.device.is_some() {
+            return;
+        }
+        for i in 0..self.pages {
+            mm::frame_free(self.frame(i));
+        }
+        for pa in self.index.iter().filter(|&&pa| pa != 0) {
+            mm::frame_free(*pa);
+        }
+        self.pages = 0;
+        self.index = [0; 8];
+    }
+}
+
+/// A notification: pending bits and the one task that waits on it.
+pub struct Notification {
+    pub pending: AtomicU64,
+    /// `TaskId` encoding + 1 of the waiter, 0 if none.
+    pub waiter: AtomicU64,
+}
+
+/// What a cell holds.
+pub enum Obj {
+    Segment(Segment),
+    /// A task's own address space: task slot `slot` of core `core`.
+    Root {
+        core: usize,
+        slot: usize,
+    },
+    /// A shared address range made at run time (its lock guards its table).
+    Range(spin::Mutex<AddressRange>),
+    /// A shared range of the image (`crate::shared` index), never destroyed
+    /// while tasks run.
+    ImageRange(usize),
+    Share {
+        space: SpaceId,
+        id: ShareId,
+    },
+    Notification(Notification),
+}
+
+impl Obj {
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Obj::Segment(_) => ObjectKind::Segment,
+            Obj::Root { .. } | Obj::Range(_) | Obj::ImageRange(_) => ObjectKind::AddressRange,
+            Obj::Share { .. } => ObjectKind::Share,
+            Obj::Notification(_) => ObjectKind::Notification,
+        }
+    }
+}
+
+struct Cell {
+    obj: UnsafeCell<Option<Obj>>,
+    /// Capabilities naming it, in every space.
+    caps: AtomicU32,
+    /// Bumped when the object is destroyed, so stale references (mapping
+    /// records) can tell.
+    gen: AtomicU32,
+    /// Set once the cell is empty and may be reused (by its home part).
+    free: AtomicBool,
+}
+
+// Safety: see the module docs: a cell's object is written only while no
+// capability names it, which no other core can then reach; otherwise it is
+// read-only or synchronises itself.
+unsafe impl Sync for Cell {}
+
+static CELLS_TABLE: [Cell; CELLS] = [const {
+    Cell {
+        obj: UnsafeCell::new(None),
+        caps: AtomicU32::new(0),
+        gen: AtomicU32::new(0),
+        free: AtomicBool::new(true),
+    }
+}; CELLS];
+
+/// Puts `obj` in a free cell of `home`'s part (a core, or the boot part
+/// for `None`) with one capability counted; returns its id.
+///
+/// The boot part is filled only by the boot core before other cores run.
+pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
+    let (base, len) = match home {
+        Some(c) => (c * PER_CORE, PER_CORE),
+        None => (BOOT_BASE, BOOT_CELLS),
+    };
+    for id in base..base + len {
+        let cell = &CELLS_TABLE[id];
+        if cell.free.load(SeqCst) {
+            cell.free.store(false, SeqCst);
+            // Safety: a free cell is reached by nobody else (its last
+            // capability is gone and its object taken), and only its home
+            // core allocates in this part.
+            unsafe { *cell.obj.get() = Some(obj) };
+            cell.caps.store(1, SeqCst);
+            return Ok(id as u32);
+        }
+    }
+    Err((Error::OutOfMemory, obj))
+}
+
+/// The object `id`, which the caller holds a capability to (so it stays).
+pub fn get(id: u32) -> Option<&'static Obj> {
+    let cell = CELLS_TABLE.get(id as usize)?;
+    // Safety: the caller holds a capability, so the object is not being
+    // made or destroyed; only shared references are formed while it lives.
+    unsafe { (*cell.obj.get()).as_ref() }
+}
+
+/// The generation of cell `id`.
+pub fn generation(id: u32) -> u32 {
+    CELLS_TABLE
+        .get(id as usize)
+        .map_or(u32::MAX, |c| c.gen.load(SeqCst))
+}
+
+/// One more capability names `id`.
+pub fn retain(id: u32) {
+    CELLS_TABLE[id as usize].caps.fetch_add(1, SeqCst);
+}
+
+/// One capability to `id` fewer. When it was the last, the object is taken
+/// out of its cell and handed back for the caller to destroy.
+pub fn release(id: u32) -> Option<Obj> {
+    let cell = &CELLS_TABLE[id as usize];
+    if cell.caps.fetch_sub(1, SeqCst) != 1 {
+        return None;
+    }
+    cell.gen.fetch_add(1, SeqCst);
+    // Safety: no capability names the cell any more, so no other core can
+    // reach it, and its home part reuses it only once `free` is set below.
+    let obj = unsafe { (*cell.obj.get()).take() };
+    cell.free.store(true, SeqCst);
+    obj
+}
+
+/// Live objects in every core's part (for the leak check).
+pub fn live() -> usize {
+    CELLS_TABLE[..BOOT_BASE]
+        .iter()
+        .filter(|c| c.caps.load(SeqCst) != 0)
+        .count()
+}
