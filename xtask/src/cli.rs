@@ -46,6 +46,8 @@ pub enum Command {
     Hil(crate::hil::HilArgs),
     /// Run the kernel's micro-benchmarks under -icount (instruction counts).
     Bench(crate::bench::BenchArgs),
+    /// Run the benchmarks' Linux peer: Debian's arm64 kernel under the same QEMU.
+    LinuxBench(crate::linux::LinuxBenchArgs),
 }
 
 #[derive(Debug, Args)]

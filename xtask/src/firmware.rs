@@ -68,15 +68,20 @@ pub fn get(root: &Path, dir: Option<&Path>) -> Result<Firmware> {
 }
 
 fn tool(name: &str) -> Result<PathBuf> {
+    tool_or(name, HELP)
+}
+
+/// `name` in `PATH`; the error ends with `help` (what to do instead).
+pub(crate) fn tool_or(name: &str, help: &str) -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .with_context(|| format!("{name} not found (not a Debian-like system?): {HELP}"))
+        .with_context(|| format!("{name} not found (not a Debian-like system?): {help}"))
 }
 
 /// The machine's Debian mirror (as the doctor picks it for backports).
-fn mirror() -> String {
+pub(crate) fn mirror() -> String {
     read_apt_sources()
         .into_iter()
         .find(|s| s.suite == SUITE && s.components.iter().any(|c| c == "main"))
@@ -84,7 +89,7 @@ fn mirror() -> String {
 }
 
 /// The `apt-get` options that make its state private to `dir`.
-fn apt_options(dir: &Path) -> Vec<String> {
+pub(crate) fn apt_options(dir: &Path) -> Vec<String> {
     let d = |sub: &str| dir.join(sub).display().to_string();
     let mut o = vec![
         "-q".to_string(),
@@ -106,6 +111,12 @@ fn apt_options(dir: &Path) -> Vec<String> {
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    run_or(cmd, what, HELP).map(drop)
+}
+
+/// Runs `cmd` and returns its stdout; on failure the error names `what`,
+/// the last line of stderr and ends with `help`.
+pub(crate) fn run_or(cmd: &mut Command, what: &str, help: &str) -> Result<Vec<u8>> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -113,9 +124,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<()> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-        bail!("`{what}` failed ({}): {last}; {HELP}", out.status);
+        bail!("`{what}` failed ({}): {last}; {help}", out.status);
     }
-    Ok(())
+    Ok(out.stdout)
 }
 
 fn fetch(root: &Path, cache: &Path) -> Result<()> {

@@ -27,6 +27,12 @@ mod hil_push;
 mod hil_selftest;
 mod image;
 mod image_ranges;
+mod linux;
+mod linux_fetch;
+mod linux_guest;
+mod linux_report;
+mod linux_run;
+mod linux_wordcount;
 mod loader;
 mod qemu;
 mod sdimage;
@@ -73,6 +79,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Flash(args) => flash::run(&root, &args),
         Command::Hil(args) => hil::run(&root, &args),
         Command::Bench(args) => bench::run(&root, &args),
+        Command::LinuxBench(args) => linux::run(&root, &args),
     }
 }
 
