@@ -1,7 +1,9 @@
 //! Image descriptions: `images/<name>.toml`, one file per image.
 //!
-//! At the boot stage an image selects kernel features and the boards it
-//! supports; later stages add tasks, shares and address ranges. Loading is
+//! An image selects kernel features and the boards it supports, its tasks
+//! and kernel cores, shared address ranges, shares, notifications and the
+//! capabilities (device grants among them) each task and share holds at
+//! boot (`image_caps`). Loading is
 //! strict (unknown keys are errors) and every error is one line naming the
 //! file, the entry and the problem, e.g.
 //! `images/foo.toml: kernel.features: unknown feature "x"`.
@@ -12,6 +14,10 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::cli::{Board, UsageError};
+
+#[path = "image_caps.rs"]
+pub mod image_caps;
+pub use image_caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
 
 /// An image description, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +32,15 @@ pub struct Image {
     pub tasks: Vec<TaskSpec>,
     /// Shared address ranges, in file order.
     pub ranges: Vec<RangeSpec>,
+    /// Kernel cores: each runs only its server task.
+    pub kernel_cores: Vec<u32>,
+    /// `[[share]]`s (shared capability tables), in file order.
+    pub shares: Vec<ShareSpec>,
+    /// `[[notification]]` names, in file order.
+    pub notifications: Vec<String>,
+    /// The devices granted, in the order first named (shares first, then
+    /// tasks); each exists on every listed board.
+    pub devices: Vec<DeviceSpec>,
 }
 
 /// One `[[range]]`: a shared address range at one address in every task
@@ -51,6 +66,10 @@ pub struct TaskSpec {
     pub supervisor: bool,
     /// Indices into [`Image::ranges`] of the shared ranges it links.
     pub ranges: Vec<usize>,
+    /// Its kernel core's server (the one task there).
+    pub server: bool,
+    /// Grants to its root share, in slots 2, 3, ... in this order.
+    pub caps: Vec<CapSpec>,
 }
 
 /// Longest task name the kernel's archive holds.
@@ -67,6 +86,12 @@ struct ImageFile {
     task: Vec<TaskEntry>,
     #[serde(default)]
     range: Vec<RangeEntry>,
+    #[serde(default)]
+    kernel_cores: Vec<u32>,
+    #[serde(default)]
+    share: Vec<image_caps::ShareEntry>,
+    #[serde(default)]
+    notification: Vec<image_caps::NotificationEntry>,
 }
 
 /// A `[[range]]` as written (checked by `image_ranges::check`).
@@ -90,6 +115,10 @@ struct TaskEntry {
     supervisor: bool,
     #[serde(default)]
     ranges: Vec<String>,
+    #[serde(default)]
+    server: bool,
+    #[serde(default)]
+    caps: Vec<image_caps::CapItem>,
 }
 
 fn default_priority() -> u16 {
@@ -240,6 +269,28 @@ pub fn parse(
         features.push(feature.clone());
     }
     let ranges = crate::image_ranges::check(&file.range)?;
+    let kernel_cores = image_caps::check_kernel_cores(&file.kernel_cores, &boards)?;
+    let share_names = image_caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
+    let notifications = image_caps::check_names(
+        "notification",
+        file.notification.iter().map(|n| n.name.as_str()),
+    )?;
+    let mut objects = image_caps::Objects {
+        ranges: &ranges,
+        shares: &share_names,
+        notifications: &notifications,
+        boards: &boards,
+        devices: Vec::new(),
+    };
+    let mut shares = Vec::new();
+    for (j, s) in file.share.iter().enumerate() {
+        let entry = format!("share[{j}] ({})", s.name);
+        let caps = objects.caps(&entry, &s.caps, image_caps::SHARE_CAPS_MAX, "a share")?;
+        shares.push(ShareSpec {
+            name: s.name.clone(),
+            caps,
+        });
+    }
     let mut tasks = Vec::new();
     for (i, t) in file.task.iter().enumerate() {
         let entry = format!("task[{i}] ({})", t.krate);
@@ -262,6 +313,11 @@ pub fn parse(
                 ));
             }
         }
+        let placed: Vec<(u32, &str)> = tasks
+            .iter()
+            .map(|x: &TaskSpec| (x.core, x.name.as_str()))
+            .collect();
+        image_caps::check_placement(&entry, &t.krate, t.core, t.server, &kernel_cores, &placed)?;
         if t.supervisor && tasks.iter().any(|x: &TaskSpec| x.supervisor) {
             return Err(format!(
                 "{entry}: a second supervisor (an image has at most one)"
@@ -277,14 +333,23 @@ pub fn parse(
             }
             links.push(at);
         }
+        let caps = objects.caps(
+            &entry,
+            &t.caps,
+            image_caps::TASK_GRANTS_MAX,
+            "its root share (slots 2..63)",
+        )?;
         tasks.push(TaskSpec {
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
             supervisor: t.supervisor,
             ranges: links,
+            server: t.server,
+            caps,
         });
     }
+    let devices = objects.devices;
     Ok(Image {
         name: name.to_string(),
         description: file.description.trim().to_string(),
@@ -292,6 +357,10 @@ pub fn parse(
         features,
         tasks,
         ranges,
+        devices,
+        kernel_cores,
+        shares,
+        notifications,
     })
 }
 
@@ -464,7 +533,10 @@ mod tests {
     fn select_errors_are_usage_errors() {
         let e = select(root(), "nope", Board::Virt).expect_err("unknown");
         let usage = e.downcast_ref::<UsageError>().expect("usage error");
-        assert!(usage.0.contains("available: bench, default"), "{usage}");
+        assert!(
+            usage.0.contains("(available: bench, ") && usage.0.contains(", default, "),
+            "{usage}"
+        );
         let e = select(root(), "../images/default", Board::Virt).expect_err("path");
         assert!(e.downcast_ref::<UsageError>().is_some());
         assert!(select(root(), "default", Board::Rpi4).is_ok());

@@ -7,9 +7,12 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{target_dir, TARGET};
-use crate::image::{Image, RangeSpec};
+use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec};
 
-use kerncore::bootimage::{ENTRY, FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN};
+use kerncore::bootimage::{
+    Archive, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_SERVER, FLAG_SUPERVISOR, HEADER, MAGIC,
+    NAME_LEN,
+};
 
 /// Builds every task crate of `image` and writes `<out>/tasks.bin`; returns
 /// its absolute path (an empty file when the image has no tasks).
@@ -53,15 +56,25 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
                 core: t.core,
                 priority: t.priority,
                 supervisor: t.supervisor,
+                server: t.server,
                 links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
+                caps: &t.caps,
                 elf,
             }
         })
         .collect();
-    let bytes = if entries.is_empty() && image.ranges.is_empty() {
+    let layout = Layout::of(image);
+    let bytes = if entries.is_empty() && layout.is_empty() {
         Vec::new()
     } else {
-        archive(&entries, &image.ranges)?
+        let bytes = archive(&entries, &layout)?;
+        if let Err(e) = Archive::parse(&bytes) {
+            bail!(
+                "image {}: the kernel would refuse its archive: {e:?}",
+                image.name
+            );
+        }
+        bytes
     };
     std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
     Ok(std::path::absolute(&path).unwrap_or(path))
@@ -100,22 +113,111 @@ pub struct Entry<'a> {
     pub core: u32,
     pub priority: u16,
     pub supervisor: bool,
+    /// Its kernel core's server.
+    pub server: bool,
     /// Bit `j`: links shared range `j`.
     pub links: u8,
+    /// Grants to its root share (slots 2, 3, ...).
+    pub caps: &'a [CapSpec],
     pub elf: &'a [u8],
+}
+
+/// Everything of an image the archive holds besides its tasks.
+#[derive(Default)]
+pub struct Layout<'a> {
+    pub ranges: &'a [RangeSpec],
+    pub shares: &'a [ShareSpec],
+    pub notifications: &'a [String],
+    pub devices: &'a [DeviceSpec],
+    pub kernel_cores: &'a [u32],
+}
+
+impl<'a> Layout<'a> {
+    pub fn of(image: &'a Image) -> Layout<'a> {
+        Layout {
+            ranges: &image.ranges,
+            shares: &image.shares,
+            notifications: &image.notifications,
+            devices: &image.devices,
+            kernel_cores: &image.kernel_cores,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+            && self.shares.is_empty()
+            && self.notifications.is_empty()
+            && self.devices.is_empty()
+            && self.kernel_cores.is_empty()
+    }
+}
+
+/// A name, NUL-padded to [`NAME_LEN`].
+fn put_name(out: &mut Vec<u8>, name: &str) -> Result<()> {
+    if name.len() > NAME_LEN {
+        bail!("name {name:?} longer than {NAME_LEN} bytes");
+    }
+    let mut n = [0u8; NAME_LEN];
+    n[..name.len()].copy_from_slice(name.as_bytes());
+    out.extend_from_slice(&n);
+    Ok(())
+}
+
+/// Zeroes to the end of the current entry.
+fn end_entry(out: &mut Vec<u8>) {
+    out.resize(HEADER + (out.len() - HEADER).next_multiple_of(ENTRY), 0);
+}
+
+/// Holder kinds of a capability entry.
+const HOLDER_TASK: u8 = 1;
+const HOLDER_SHARE: u8 = 2;
+
+/// One capability entry: `cap` goes to `slot` of holder `holder` of kind
+/// `holder_kind`.
+fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &CapSpec) {
+    let (kind, index) = match cap.object {
+        ObjectRef::Range(j) => (ObjectKind::AddressRange, j),
+        ObjectRef::Share(j) => (ObjectKind::Share, j),
+        ObjectRef::Notification(j) => (ObjectKind::Notification, j),
+        ObjectRef::Device(j) => (ObjectKind::Segment, j),
+    };
+    out.extend_from_slice(&[holder_kind, kind as u8, cap.rights, 0]);
+    out.extend_from_slice(&(holder as u32).to_le_bytes());
+    out.extend_from_slice(&(index as u32).to_le_bytes());
+    out.extend_from_slice(&slot.to_le_bytes());
+    end_entry(out);
 }
 
 /// The archive bytes (format: `kerncore::bootimage`). Each distinct ELF is
 /// stored once, 8-byte aligned; entries running the same program point at
-/// the same bytes.
-pub fn archive(entries: &[Entry], ranges: &[RangeSpec]) -> Result<Vec<u8>> {
+/// the same bytes. Capabilities are written by holder (tasks, then
+/// shares) and slot, as the kernel requires.
+pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
+    let caps = entries.iter().map(|e| e.caps.len()).sum::<usize>()
+        + layout.shares.iter().map(|s| s.caps.len()).sum::<usize>();
+    let counts = [
+        entries.len(),
+        layout.ranges.len(),
+        layout.shares.len(),
+        layout.notifications.len(),
+        layout.devices.len(),
+        caps,
+    ];
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(ranges.len() as u32).to_le_bytes());
+    for n in counts {
+        out.extend_from_slice(&u32::try_from(n)?.to_le_bytes());
+    }
+    let kernel_cores = layout.kernel_cores.iter().try_fold(0u64, |m, &c| {
+        1u64.checked_shl(c)
+            .map(|bit| m | bit)
+            .with_context(|| format!("kernel core {c} past the mask"))
+    })?;
+    out.extend_from_slice(&kernel_cores.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut blob_offsets: Vec<usize> = Vec::new();
-    let mut offset = (HEADER + (entries.len() + ranges.len()) * ENTRY).next_multiple_of(8);
+    let mut offset = (HEADER + counts.iter().sum::<usize>() * ENTRY).next_multiple_of(8);
     for Entry { elf, .. } in entries {
         if !blobs.contains(elf) {
             blobs.push(elf);
@@ -130,26 +232,45 @@ pub fn archive(entries: &[Entry], ranges: &[RangeSpec]) -> Result<Vec<u8>> {
             .position(|b| *b == elf)
             .map(|i| blob_offsets[i])
             .unwrap_or(0);
-        if name.len() > NAME_LEN {
-            bail!("task name {name:?} longer than {NAME_LEN} bytes");
-        }
-        let mut n = [0u8; NAME_LEN];
-        n[..name.len()].copy_from_slice(name.as_bytes());
-        out.extend_from_slice(&n);
+        put_name(&mut out, name).context("task")?;
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
-        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 } | (e.links as u16) << 8;
+        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 }
+            | if e.server { FLAG_SERVER } else { 0 }
+            | (e.links as u16) << 8;
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(at as u64).to_le_bytes());
         out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
     }
-    for r in ranges {
-        let mut n = [0u8; NAME_LEN];
-        n[..r.name.len()].copy_from_slice(r.name.as_bytes());
-        out.extend_from_slice(&n);
+    for r in layout.ranges {
+        put_name(&mut out, &r.name).context("range")?;
         out.extend_from_slice(&r.base.to_le_bytes());
         out.extend_from_slice(&r.size.to_le_bytes());
-        out.extend_from_slice(&0u64.to_le_bytes());
+        end_entry(&mut out);
+    }
+    for name in layout
+        .shares
+        .iter()
+        .map(|s| &s.name)
+        .chain(layout.notifications)
+    {
+        put_name(&mut out, name).context("share or notification")?;
+        end_entry(&mut out);
+    }
+    for d in layout.devices {
+        put_name(&mut out, d.name).context("device")?;
+        out.extend_from_slice(&d.kind.raw().to_le_bytes());
+        end_entry(&mut out);
+    }
+    for (i, e) in entries.iter().enumerate() {
+        for (slot, cap) in (FIRST_GRANT_SLOT..).zip(e.caps) {
+            put_cap(&mut out, HOLDER_TASK, i, slot, cap);
+        }
+    }
+    for (j, s) in layout.shares.iter().enumerate() {
+        for (slot, cap) in (0..).zip(&s.caps) {
+            put_cap(&mut out, HOLDER_SHARE, j, slot, cap);
+        }
     }
     for elf in blobs {
         out.resize(out.len().next_multiple_of(8), 0);
@@ -160,25 +281,41 @@ pub fn archive(entries: &[Entry], ranges: &[RangeSpec]) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use kerncore::bootimage::{Archive, TaskEntry};
+    use super::{archive, Entry, Layout};
+    use crate::image::{CapSpec, DeviceSpec, ObjectRef, RangeSpec, ShareSpec};
+    use kerncore::bootimage::{
+        Archive, CapEntry, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry, Rights,
+        TaskEntry,
+    };
 
-    #[test]
-    fn the_kernel_reads_what_xtask_writes() {
-        let e = |name, core, priority, supervisor, elf| super::Entry {
+    fn e<'a>(
+        name: &'a str,
+        core: u32,
+        priority: u16,
+        supervisor: bool,
+        elf: &'a [u8],
+    ) -> Entry<'a> {
+        Entry {
             name,
             core,
             priority,
             supervisor,
+            server: false,
             links: 0,
+            caps: &[],
             elf,
-        };
-        let bytes = super::archive(
+        }
+    }
+
+    #[test]
+    fn the_kernel_reads_what_xtask_writes() {
+        let bytes = archive(
             &[
                 e("hello", 0, 1, false, b"ELF1"),
                 e("hello", 2, 3, true, b"ELF22"),
                 e("again", 1, 1, false, b"ELF1"),
             ],
-            &[],
+            &Layout::default(),
         )
         .expect("archive");
         let a = Archive::parse(&bytes).expect("parses");
@@ -209,7 +346,122 @@ mod tests {
                 },
             ]
         );
-        // One copy of each distinct ELF.
-        assert_eq!(bytes.len(), (16 + 3 * 48) + 8 + 5);
+        // One copy of each distinct ELF, after the 48-byte header and 3 entries.
+        assert_eq!(bytes.len(), (48 + 3 * 48) + 8 + 5);
+        assert_eq!(a.kernel_cores(), 0);
+    }
+
+    #[test]
+    fn shares_notifications_devices_and_caps_round_trip() {
+        let rw = (Rights::READ.union(Rights::WRITE)).bits();
+        let rwg = rw | Rights::GRANT.bits();
+        let cap = |object, rights| CapSpec { object, rights };
+        let pool_caps = [
+            cap(ObjectRef::Range(0), rw),
+            cap(ObjectRef::Notification(1), rwg),
+        ];
+        let shares = [ShareSpec {
+            name: "pool".to_string(),
+            caps: pool_caps.to_vec(),
+        }];
+        let console_caps = [cap(ObjectRef::Share(0), rwg), cap(ObjectRef::Device(0), rw)];
+        let client_caps = [cap(ObjectRef::Share(0), rw)];
+        let mut console = e("console", 3, 2, false, b"ELF-C");
+        console.server = true;
+        console.caps = &console_caps;
+        let mut client = e("hello", 0, 1, false, b"ELF-H");
+        client.caps = &client_caps;
+        client.links = 1;
+        let ranges = [RangeSpec {
+            name: "shm".to_string(),
+            base: 0x1_0000_0000,
+            size: 2 << 20,
+        }];
+        let notifications = ["ding".to_string(), "bell".to_string()];
+        let devices = [DeviceSpec {
+            name: "uart",
+            kind: DeviceKind::Uart,
+        }];
+        let layout = Layout {
+            ranges: &ranges,
+            shares: &shares,
+            notifications: &notifications,
+            devices: &devices,
+            kernel_cores: &[3],
+        };
+        let bytes = archive(&[client, console], &layout).expect("archive");
+        let a = Archive::parse(&bytes).expect("parses");
+        assert_eq!(a.kernel_cores(), 1 << 3);
+        assert_eq!(
+            a.entry(1).map(|t| (t.is_server(), t.elf)),
+            Ok((true, &b"ELF-C"[..]))
+        );
+        assert_eq!(a.entry(0).map(|t| t.links()), Ok(1));
+        assert_eq!(a.range(0).map(|r| r.base), Some(0x1_0000_0000));
+        assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
+        assert_eq!(a.notification(1), Some(NamedEntry { name: "bell" }));
+        assert_eq!(
+            a.device(0),
+            Some(DeviceEntry {
+                name: "uart",
+                kind: DeviceKind::Uart
+            })
+        );
+        let r = |bits| Rights::from_bits(bits).expect("rights");
+        let caps: Vec<CapEntry> = a.caps().collect();
+        let want = |holder, object, rights, slot| CapEntry {
+            holder,
+            object,
+            rights: r(rights),
+            slot,
+        };
+        assert_eq!(
+            caps,
+            [
+                want(Holder::Task(0), ImageObject::Share(0), rw as u64, 2),
+                want(Holder::Task(1), ImageObject::Share(0), rwg as u64, 2),
+                want(Holder::Task(1), ImageObject::Device(0), rw as u64, 3),
+                want(Holder::Share(0), ImageObject::Range(0), rw as u64, 0),
+                want(
+                    Holder::Share(0),
+                    ImageObject::Notification(1),
+                    rwg as u64,
+                    1
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn shipped_images_pack_into_archives_the_kernel_accepts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace");
+        for name in crate::image::available(root) {
+            let image = crate::image::load(root, &name).expect("loads");
+            let entries: Vec<Entry> = image
+                .tasks
+                .iter()
+                .map(|t| Entry {
+                    name: &t.name,
+                    core: t.core,
+                    priority: t.priority,
+                    supervisor: t.supervisor,
+                    server: t.server,
+                    links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
+                    caps: &t.caps,
+                    elf: b"ELF",
+                })
+                .collect();
+            let bytes = archive(&entries, &Layout::of(&image)).expect("archive");
+            let a = Archive::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(a.len(), image.tasks.len(), "{name}");
+            assert_eq!(
+                a.cap_count(),
+                image.tasks.iter().map(|t| t.caps.len()).sum::<usize>()
+                    + image.shares.iter().map(|s| s.caps.len()).sum::<usize>(),
+                "{name}"
+            );
+        }
     }
 }

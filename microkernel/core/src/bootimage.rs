@@ -1,37 +1,78 @@
 //! The task archive `cargo xtask` packs into a kernel image: which task
-//! ELF runs on which core, at which priority.
+//! ELF runs on which core, at which priority, which cores are kernel cores,
+//! and the boot-time objects (shared ranges, shares, notifications, device
+//! grants) with the capabilities the image hands out.
 //!
-//! Layout (all integers little-endian):
+//! Layout (all integers little-endian). The header is 48 bytes:
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS03` |
-//! | 8 | 4 | task count *n* |
-//! | 12 | 4 | shared-range count *m* |
-//! | 16 + 48 *i* | 24 | entry *i*: name, UTF-8, NUL-padded |
-//! | +24 | 4 | core |
-//! | +28 | 2 | priority (higher runs first) |
-//! | +30 | 2 | flags: bit 0 = supervisor (receives fault reports, may restart tasks); bits 8-15 = the shared ranges it links |
-//! | +32 | 8 | ELF offset from the start of the archive |
-//! | +40 | 8 | ELF size |
+//! | 0 | 8 | magic `KTASKS04` |
+//! | 8 | 4 | task count |
+//! | 12 | 4 | shared-range count |
+//! | 16 | 4 | share count |
+//! | 20 | 4 | notification count |
+//! | 24 | 4 | device count |
+//! | 28 | 4 | capability count |
+//! | 32 | 8 | kernel-core mask: bit *n* = core *n* is a kernel core |
+//! | 40 | 8 | reserved, 0 |
 //!
-//! | 16 + 48 *n* + 48 *j* | 24 | shared range *j*: name |
-//! | +24 | 8 | base (user virtual address) |
-//! | +32 | 8 | size (2 MiB or 1 GiB) |
-//! | +40 | 8 | reserved, 0 |
+//! Then 48-byte entries, one section after the other in this order: tasks,
+//! ranges, shares, notifications, devices, capabilities; then the ELF bytes.
+//! Every name is 24 bytes of UTF-8, NUL-padded; "rest 0" bytes must be 0.
 //!
-//! The kernel trusts nothing here: [`Archive::parse`] checks every bound.
+//! | entry | bytes |
+//! | --- | --- |
+//! | task | name · core u32 @24 · priority u16 @28 (higher runs first) · flags u16 @30 · ELF offset u64 @32 (from the start of the archive) · ELF size u64 @40 |
+//! | range | name · base u64 @24 (user virtual address) · size u64 @32 (2 MiB or 1 GiB) · reserved u64 @40 |
+//! | share | name · rest 0 |
+//! | notification | name · rest 0 |
+//! | device | name · kind u32 @24 ([`DeviceKind`]) · rest 0 |
+//! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
+//!
+//! Task flags: bit 0 = supervisor (receives fault reports, may restart
+//! tasks), bit 1 = server (the one task of a kernel core); bits 8-15 = the
+//! shared ranges it links at boot; every other bit 0.
+//!
+//! A task's root share has [`SHARE_SLOTS`] slots: slot [`ROOT_SLOT_RANGE`]
+//! holds its root address range, slot [`ROOT_SLOT_SHARE`] its root share,
+//! and the image's grants to it take slots [`FIRST_GRANT_SLOT`], 3, ... A
+//! `[[share]]`'s capabilities take slots 0, 1, ... Capabilities are sorted
+//! by holder (tasks by index, then shares by index) and by slot within a
+//! holder, each (holder, slot) once.
+//!
+//! The kernel trusts nothing here: [`Archive::parse`] checks every bound,
+//! index, kind and flag, and never panics.
+
+mod objects;
+#[cfg(test)]
+mod tests;
+
+pub use abi::{ObjectKind, Rights};
+pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry};
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS03";
-/// Entry flag: the task is the supervisor.
+pub const MAGIC: &[u8; 8] = b"KTASKS04";
+/// Task flag: the task is the supervisor.
 pub const FLAG_SUPERVISOR: u16 = 1;
+/// Task flag: the task is its kernel core's server.
+pub const FLAG_SERVER: u16 = 2;
+/// Task flags: the shared ranges it links (bit 8 + *j* = range *j*).
+pub const FLAG_LINKS: u16 = 0xff00;
 /// Bytes of the header.
-pub const HEADER: usize = 16;
+pub const HEADER: usize = 48;
 /// Bytes of one entry.
 pub const ENTRY: usize = 48;
-/// Longest task name.
+/// Longest name.
 pub const NAME_LEN: usize = 24;
+/// A task's root share: the slot of its root address range.
+pub const ROOT_SLOT_RANGE: u32 = 0;
+/// A task's root share: the slot of the root share itself.
+pub const ROOT_SLOT_SHARE: u32 = 1;
+/// A task's root share: the first slot the image's grants take.
+pub const FIRST_GRANT_SLOT: u32 = 2;
+/// Slots of every share (a task's root share or a `[[share]]`).
+pub const SHARE_SLOTS: u32 = 64;
 
 /// One shared range of the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,17 +82,34 @@ pub struct RangeEntry<'a> {
     pub size: u64,
 }
 
-/// Why an archive is unusable.
+/// Why an archive is unusable. `n` in an entry variant counts entries
+/// across all sections (tasks first, then ranges, shares, notifications,
+/// devices, capabilities).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchiveError {
     /// Not an archive (wrong magic or shorter than its header).
     BadMagic,
+    /// The header's reserved field is not 0.
+    BadHeader,
     /// The entry table runs past the end.
     Truncated,
     /// Entry `n`'s name is not UTF-8.
     BadName(usize),
     /// Entry `n`'s ELF lies outside the archive.
     BadExtent(usize),
+    /// Entry `n` has a nonzero reserved byte.
+    BadReserved(usize),
+    /// Task entry `n` has an unknown flag or links a range that is not there.
+    BadFlags(usize),
+    /// Task entry `n` breaks the kernel-core rule: a server off a kernel
+    /// core, another task on one, or a second task on one.
+    BadKernelCore(usize),
+    /// Device entry `n` has an unknown kind.
+    BadDevice(usize),
+    /// Capability entry `n` is wrong in the way `problem` says.
+    BadCap { entry: usize, problem: CapProblem },
+    /// An accessor was asked for an entry past its section's end.
+    NoSuchEntry(usize),
 }
 
 /// One task of the archive.
@@ -64,15 +122,43 @@ pub struct TaskEntry<'a> {
     pub elf: &'a [u8],
 }
 
+impl TaskEntry<'_> {
+    /// Receives fault reports and may restart tasks.
+    pub fn is_supervisor(&self) -> bool {
+        self.flags & FLAG_SUPERVISOR != 0
+    }
+
+    /// The one task of a kernel core.
+    pub fn is_server(&self) -> bool {
+        self.flags & FLAG_SERVER != 0
+    }
+
+    /// Bit `j`: links shared range `j`.
+    pub fn links(&self) -> u8 {
+        (self.flags >> 8) as u8
+    }
+}
+
+/// Entries per section, in section order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Counts {
+    tasks: usize,
+    ranges: usize,
+    shares: usize,
+    notifications: usize,
+    devices: usize,
+    caps: usize,
+}
+
 /// A checked archive.
 #[derive(Debug, Clone, Copy)]
 pub struct Archive<'a> {
     bytes: &'a [u8],
-    count: usize,
-    ranges: usize,
+    n: Counts,
+    kernel_cores: u64,
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut w = [0; 4];
     w.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(w)
@@ -88,33 +174,54 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// The NUL-padded name at `at`, if UTF-8.
+pub(crate) fn name_at(b: &[u8], at: usize) -> Option<&str> {
+    let raw = &b[at..at + NAME_LEN];
+    let len = raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
+    core::str::from_utf8(&raw[..len]).ok()
+}
+
 impl<'a> Archive<'a> {
     /// An empty archive (no tasks): what a kernel built without one has.
     pub const fn empty() -> Archive<'static> {
         Archive {
             bytes: &[],
-            count: 0,
-            ranges: 0,
+            n: Counts {
+                tasks: 0,
+                ranges: 0,
+                shares: 0,
+                notifications: 0,
+                devices: 0,
+                caps: 0,
+            },
+            kernel_cores: 0,
         }
     }
 
     /// Checks `bytes`. An empty slice is an empty archive.
     pub fn parse(bytes: &'a [u8]) -> Result<Archive<'a>, ArchiveError> {
         if bytes.is_empty() {
-            return Ok(Archive {
-                bytes,
-                count: 0,
-                ranges: 0,
-            });
+            return Ok(Archive::empty());
         }
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(ArchiveError::BadMagic);
         }
-        let count = u32_at(bytes, 8) as usize;
-        let ranges = u32_at(bytes, 12) as usize;
-        let table_end = count
-            .checked_add(ranges)
-            .and_then(|n| n.checked_mul(ENTRY))
+        if u64_at(bytes, 40) != 0 {
+            return Err(ArchiveError::BadHeader);
+        }
+        let count = |at| u32_at(bytes, at) as usize;
+        let n = Counts {
+            tasks: count(8),
+            ranges: count(12),
+            shares: count(16),
+            notifications: count(20),
+            devices: count(24),
+            caps: count(28),
+        };
+        let table_end = [n.ranges, n.shares, n.notifications, n.devices, n.caps]
+            .into_iter()
+            .try_fold(n.tasks, usize::checked_add)
+            .and_then(|e| e.checked_mul(ENTRY))
             .and_then(|t| t.checked_add(HEADER))
             .ok_or(ArchiveError::Truncated)?;
         if table_end > bytes.len() {
@@ -122,39 +229,68 @@ impl<'a> Archive<'a> {
         }
         let a = Archive {
             bytes,
-            count,
-            ranges,
+            n,
+            kernel_cores: u64_at(bytes, 32),
         };
-        for j in 0..ranges {
-            a.range(j).ok_or(ArchiveError::BadName(count + j))?;
+        for j in 0..n.ranges {
+            a.range(j).ok_or(ArchiveError::BadName(n.tasks + j))?;
         }
-        for i in 0..count {
-            a.entry(i)?;
+        a.check_objects()?;
+        let mut kernel_cores_taken = 0u64;
+        for i in 0..n.tasks {
+            let t = a.entry(i)?;
+            let links_known = if n.ranges >= 8 {
+                FLAG_LINKS
+            } else {
+                FLAG_LINKS & !(0xff00 << n.ranges)
+            };
+            if t.flags & !(FLAG_SUPERVISOR | FLAG_SERVER | links_known) != 0 {
+                return Err(ArchiveError::BadFlags(i));
+            }
+            let bit = 1u64.checked_shl(t.core).unwrap_or(0);
+            let on_kernel_core = a.kernel_cores & bit != 0;
+            if t.is_server() != on_kernel_core || kernel_cores_taken & bit != 0 {
+                return Err(ArchiveError::BadKernelCore(i));
+            }
+            if on_kernel_core {
+                kernel_cores_taken |= bit;
+            }
         }
+        a.check_caps()?;
         Ok(a)
+    }
+
+    /// Where entry `k` (counted across all sections) starts.
+    fn at(&self, k: usize) -> usize {
+        HEADER + k * ENTRY
     }
 
     /// Number of tasks.
     pub fn len(&self) -> usize {
-        self.count
+        self.n.tasks
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.n.tasks == 0
     }
 
-    /// Task `i` (`i < len()`).
+    /// The kernel-core mask: bit `n` = core `n` runs only its server.
+    pub fn kernel_cores(&self) -> u64 {
+        self.kernel_cores
+    }
+
+    /// Task `i` (an error past the end).
     pub fn entry(&self, i: usize) -> Result<TaskEntry<'a>, ArchiveError> {
-        let at = HEADER + i * ENTRY;
+        if i >= self.n.tasks {
+            return Err(ArchiveError::NoSuchEntry(i));
+        }
+        let at = self.at(i);
         let b = self.bytes;
-        let raw_name = &b[at..at + NAME_LEN];
-        let name_len = raw_name.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
-        let name =
-            core::str::from_utf8(&raw_name[..name_len]).map_err(|_| ArchiveError::BadName(i))?;
+        let name = name_at(b, at).ok_or(ArchiveError::BadName(i))?;
         let off = u64_at(b, at + 32);
         let size = u64_at(b, at + 40);
         let end = off.checked_add(size).ok_or(ArchiveError::BadExtent(i))?;
-        if end > b.len() as u64 || off < (HEADER + (self.count + self.ranges) * ENTRY) as u64 {
+        if end > b.len() as u64 || off < self.at(self.entries()) as u64 {
             return Err(ArchiveError::BadExtent(i));
         }
         Ok(TaskEntry {
@@ -168,20 +304,18 @@ impl<'a> Archive<'a> {
 
     /// Number of shared ranges.
     pub fn range_count(&self) -> usize {
-        self.ranges
+        self.n.ranges
     }
 
     /// Shared range `j` (`None` past the end or with a bad name).
     pub fn range(&self, j: usize) -> Option<RangeEntry<'a>> {
-        if j >= self.ranges {
+        if j >= self.n.ranges {
             return None;
         }
-        let at = HEADER + (self.count + j) * ENTRY;
+        let at = self.at(self.n.tasks + j);
         let b = self.bytes;
-        let raw = &b[at..at + NAME_LEN];
-        let len = raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
         Some(RangeEntry {
-            name: core::str::from_utf8(&raw[..len]).ok()?,
+            name: name_at(b, at)?,
             base: u64_at(b, at + 24),
             size: u64_at(b, at + 32),
         })
@@ -189,79 +323,12 @@ impl<'a> Archive<'a> {
 
     /// Every task, in archive order.
     pub fn iter(&self) -> impl Iterator<Item = TaskEntry<'a>> + '_ {
-        (0..self.count).filter_map(|i| self.entry(i).ok())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    extern crate std;
-    use std::vec::Vec;
-
-    fn build(tasks: &[(&str, u32, u16, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(tasks.len() as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes()); // no shared ranges
-        let mut off = HEADER + tasks.len() * ENTRY;
-        for (name, core, prio, elf) in tasks {
-            let mut n = [0u8; NAME_LEN];
-            n[..name.len()].copy_from_slice(name.as_bytes());
-            out.extend_from_slice(&n);
-            out.extend_from_slice(&core.to_le_bytes());
-            out.extend_from_slice(&prio.to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes());
-            out.extend_from_slice(&(off as u64).to_le_bytes());
-            out.extend_from_slice(&(elf.len() as u64).to_le_bytes());
-            off += elf.len();
-        }
-        for (_, _, _, elf) in tasks {
-            out.extend_from_slice(elf);
-        }
-        out
+        (0..self.n.tasks).filter_map(|i| self.entry(i).ok())
     }
 
-    #[test]
-    fn round_trip() {
-        let bytes = build(&[("hello", 0, 1, b"ELF-A"), ("worker", 3, 2, b"ELF-BB")]);
-        let a = Archive::parse(&bytes).unwrap();
-        let v: Vec<_> = a.iter().collect();
-        assert_eq!(v.len(), 2);
-        assert_eq!(
-            v[0],
-            TaskEntry {
-                name: "hello",
-                core: 0,
-                priority: 1,
-                flags: 0,
-                elf: b"ELF-A"
-            }
-        );
-        assert_eq!(v[1].name, "worker");
-        assert_eq!(v[1].elf, b"ELF-BB");
-    }
-
-    #[test]
-    fn hostile_archives_are_refused() {
-        assert_eq!(Archive::parse(b"").map(|a| a.len()), Ok(0));
-        assert_eq!(
-            Archive::parse(b"KTASKS0").err(),
-            Some(ArchiveError::BadMagic)
-        );
-        let mut b = build(&[("a", 0, 0, b"xyz")]);
-        b[8] = 5; // claims 5 entries
-        assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::Truncated));
-        let mut b = build(&[("a", 0, 0, b"xyz")]);
-        b[HEADER + 40] = 200; // size past the end
-        assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadExtent(0)));
-        let mut b = build(&[("a", 0, 0, b"xyz")]);
-        b[HEADER] = 0xff; // not UTF-8
-        assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadName(0)));
-        // Every truncation of a good archive is refused or shorter, never a panic.
-        let good = build(&[("a", 0, 0, b"xyz"), ("b", 1, 0, b"pq")]);
-        for n in 0..good.len() {
-            let _ = Archive::parse(&good[..n]);
-        }
+    /// Entries in all sections.
+    fn entries(&self) -> usize {
+        let n = self.n;
+        n.tasks + n.ranges + n.shares + n.notifications + n.devices + n.caps
     }
 }

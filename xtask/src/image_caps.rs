@@ -1,0 +1,292 @@
+//! Kernel cores, `[[share]]`s, `[[notification]]`s, device grants and the
+//! capabilities an image hands out (`caps = [...]` of shares and tasks).
+//!
+//! Every check here returns one line naming the entry and the problem; the
+//! caller (`image::parse`) adds the file name.
+
+use serde::Deserialize;
+
+use crate::cli::Board;
+use crate::image::RangeSpec;
+use kerncore::bootimage::{DeviceKind, Rights, FIRST_GRANT_SLOT, NAME_LEN, SHARE_SLOTS};
+
+/// A `[[share]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ShareEntry {
+    pub name: String,
+    #[serde(default)]
+    pub caps: Vec<CapItem>,
+}
+
+/// A `[[notification]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NotificationEntry {
+    pub name: String,
+}
+
+/// One `{ object = "kind:name", rights = "rw" }` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CapItem {
+    pub object: String,
+    pub rights: String,
+}
+
+/// One `[[share]]`: a shared capability table and what it holds at boot
+/// (slot *k* = `caps[k]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareSpec {
+    pub name: String,
+    pub caps: Vec<CapSpec>,
+}
+
+/// A capability the image grants: an object and the rights it carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapSpec {
+    pub object: ObjectRef,
+    /// `kerncore::bootimage::Rights` bits.
+    pub rights: u8,
+}
+
+/// An object of the image, by index into its list in [`crate::image::Image`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectRef {
+    Range(usize),
+    Share(usize),
+    Notification(usize),
+    /// Index into `Image::devices`.
+    Device(usize),
+}
+
+/// A device the image grants (its registers, as a device segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceSpec {
+    pub name: &'static str,
+    pub kind: DeviceKind,
+}
+
+const UART: DeviceSpec = DeviceSpec {
+    name: "uart",
+    kind: DeviceKind::Uart,
+};
+const VIRTIO_BLK: DeviceSpec = DeviceSpec {
+    name: "virtio-blk",
+    kind: DeviceKind::VirtioBlk,
+};
+
+/// The devices an image may grant on `board`: the one place xtask lists
+/// board devices. virt: the PL011 console and the first virtio-mmio block
+/// device; Pi 4: its PL011 console.
+pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
+    match board {
+        Board::Virt => &[UART, VIRTIO_BLK],
+        Board::Rpi4 => &[UART],
+    }
+}
+
+/// Grants a task's root share holds (slots 2..64; 0 and 1 are its root
+/// range and itself).
+pub const TASK_GRANTS_MAX: usize = (SHARE_SLOTS - FIRST_GRANT_SLOT) as usize;
+/// Capabilities a `[[share]]` holds.
+pub const SHARE_CAPS_MAX: usize = SHARE_SLOTS as usize;
+
+/// `kernel_cores = [...]`: each core exists on every board, listed once.
+pub(crate) fn check_kernel_cores(cores: &[u32], boards: &[Board]) -> Result<Vec<u32>, String> {
+    let mut out = Vec::new();
+    for &core in cores {
+        if let Some(b) = boards.iter().find(|b| core >= b.max_cores()) {
+            return Err(format!(
+                "kernel_cores: core {core} out of range for {b} (cores 0..{})",
+                b.max_cores()
+            ));
+        }
+        if out.contains(&core) {
+            return Err(format!("kernel_cores: core {core} listed twice"));
+        }
+        out.push(core);
+    }
+    Ok(out)
+}
+
+/// Names of `[[share]]` or `[[notification]]` entries (`kind`): 1 to 24
+/// bytes, unique within the kind.
+pub(crate) fn check_names<'a>(
+    kind: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in names.enumerate() {
+        let entry = format!("{kind}[{i}] ({name})");
+        if name.is_empty() || name.len() > NAME_LEN {
+            return Err(format!("{entry}: name must be 1 to {NAME_LEN} bytes"));
+        }
+        if out.iter().any(|o| o == name) {
+            return Err(format!("{entry}: name used twice"));
+        }
+        out.push(name.to_string());
+    }
+    Ok(out)
+}
+
+/// A rights string: letters from "rwxg", each at most once, at least one.
+pub fn parse_rights(text: &str) -> Result<u8, String> {
+    if text.is_empty() {
+        return Err("rights \"\": name at least one of \"rwxg\"".to_string());
+    }
+    let mut bits = 0u8;
+    for c in text.chars() {
+        let right = match c {
+            'r' => Rights::READ,
+            'w' => Rights::WRITE,
+            'x' => Rights::EXECUTE,
+            'g' => Rights::GRANT,
+            _ => {
+                return Err(format!(
+                    "rights {text:?}: unknown right {c:?} (letters from \"rwxg\")"
+                ))
+            }
+        };
+        if bits & right.bits() != 0 {
+            return Err(format!("rights {text:?}: {c:?} given twice"));
+        }
+        bits |= right.bits();
+    }
+    Ok(bits)
+}
+
+/// The image's objects, by name, for resolving `caps` entries; collects
+/// the devices granted, in the order first named.
+pub(crate) struct Objects<'a> {
+    pub ranges: &'a [RangeSpec],
+    pub shares: &'a [String],
+    pub notifications: &'a [String],
+    pub boards: &'a [Board],
+    pub devices: Vec<DeviceSpec>,
+}
+
+impl Objects<'_> {
+    /// `"kind:name"` to an object.
+    fn resolve(&mut self, object: &str) -> Result<ObjectRef, String> {
+        let Some((kind, name)) = object.split_once(':') else {
+            return Err(format!(
+                "object {object:?}: write kind:name, e.g. \"range:shm\""
+            ));
+        };
+        let found = match kind {
+            "range" => self
+                .ranges
+                .iter()
+                .position(|r| r.name == name)
+                .map(ObjectRef::Range),
+            "share" => self
+                .shares
+                .iter()
+                .position(|n| n == name)
+                .map(ObjectRef::Share),
+            "notification" => self
+                .notifications
+                .iter()
+                .position(|n| n == name)
+                .map(ObjectRef::Notification),
+            "device" => return self.device(name),
+            _ => {
+                return Err(format!(
+                    "object {object:?}: unknown kind {kind:?} (known: range, share, notification, device)"
+                ))
+            }
+        };
+        found.ok_or_else(|| format!("no {kind} named {name:?}"))
+    }
+
+    /// A device every listed board has.
+    fn device(&mut self, name: &str) -> Result<ObjectRef, String> {
+        let mut spec = None;
+        for &b in self.boards {
+            let known = board_devices(b);
+            match known.iter().find(|d| d.name == name) {
+                Some(d) => spec = Some(*d),
+                None => {
+                    let names: Vec<&str> = known.iter().map(|d| d.name).collect();
+                    return Err(format!(
+                        "unknown device {name:?} for {b} (known: {})",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        let spec = spec.ok_or_else(|| format!("unknown device {name:?}: no board"))?;
+        let at = match self.devices.iter().position(|d| d.name == spec.name) {
+            Some(at) => at,
+            None => {
+                self.devices.push(spec);
+                self.devices.len() - 1
+            }
+        };
+        Ok(ObjectRef::Device(at))
+    }
+
+    /// The `caps` of one holder; `entry` names it, `max` is how many fit
+    /// and `room` says where.
+    pub fn caps(
+        &mut self,
+        entry: &str,
+        items: &[CapItem],
+        max: usize,
+        room: &str,
+    ) -> Result<Vec<CapSpec>, String> {
+        if items.len() > max {
+            return Err(format!(
+                "{entry}: caps: {} capabilities, but {room} has room for {max}",
+                items.len()
+            ));
+        }
+        items
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let at = |e: String| format!("{entry}: caps[{k}]: {e}");
+                Ok(CapSpec {
+                    object: self.resolve(&c.object).map_err(at)?,
+                    rights: parse_rights(&c.rights).map_err(at)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Where a task may run: only its server on a kernel core, a server only
+/// on a kernel core. `placed` holds the (core, crate) of earlier tasks.
+pub(crate) fn check_placement(
+    entry: &str,
+    krate: &str,
+    core: u32,
+    server: bool,
+    kernel_cores: &[u32],
+    placed: &[(u32, &str)],
+) -> Result<(), String> {
+    let kernel_core = kernel_cores.contains(&core);
+    if kernel_core && !server {
+        return Err(format!(
+            "{entry}: task {krate} on kernel core {core}: only its server may run there"
+        ));
+    }
+    if server && !kernel_core {
+        let list: Vec<String> = kernel_cores.iter().map(u32::to_string).collect();
+        return Err(format!(
+            "{entry}: server = true, but core {core} is not a kernel core (kernel_cores = [{}])",
+            list.join(", ")
+        ));
+    }
+    if let Some((_, other)) = placed.iter().find(|(c, _)| kernel_core && *c == core) {
+        return Err(format!(
+            "{entry}: two tasks given core {core}'s root: {other} and {krate}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "image_caps_tests.rs"]
+mod tests;
