@@ -26,7 +26,7 @@ pub struct LinuxBenchArgs {
     /// Core counts, repeated or comma-separated (1..=8) [default: 1,2,4].
     #[arg(long, value_name = "N", value_delimiter = ',')]
     pub smp: Vec<String>,
-    /// icount (instructions, deterministic) or mttcg (wall time) [default: icount].
+    /// icount (guest instructions) or mttcg (wall time).
     #[arg(long, value_name = "MODE", default_value = "icount")]
     pub mode: String,
     /// Boots per core count; the table shows the median, min and max.
