@@ -140,7 +140,7 @@ fn boot_contract(lines: &[&str], n: u32) -> Vec<String> {
 fn no_failure_lines(lines: &[&str]) -> Vec<String> {
     lines
         .iter()
-        .filter(|l| l.starts_with("PANIC") || l.starts_with("EXCEPTION"))
+        .filter(|l| l.starts_with("PANIC") || l.starts_with("EXCEPTION") || l.contains(": FAIL"))
         .map(|l| format!("unexpected failure report: {l}"))
         .collect()
 }

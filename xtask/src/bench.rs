@@ -17,76 +17,114 @@ use crate::{doctor, image, qemu};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Benchmarks to run (all when none): null-syscall.
+    /// Benchmarks to run (all when none): null-syscall, cap-lookup-private,
+    /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared.
     pub names: Vec<String>,
     /// Board: virt or rpi4 [default: virt].
     #[arg(long, value_name = "BOARD")]
     pub board: Option<String>,
 }
 
-/// One benchmark.
+/// One benchmark: a line the bench image's task prints.
 struct Bench {
     name: &'static str,
-    image: &'static str,
-    /// The console line's prefix, after the task's `[bench@0] `.
-    prefix: &'static str,
     what: &'static str,
+    /// The benchmark this one is compared with (the ratio is printed).
+    baseline: Option<&'static str>,
 }
 
-const BENCHES: &[Bench] = &[Bench {
-    name: "null-syscall",
-    image: "bench",
-    prefix: "bench null-syscall core 0: ",
-    what: "Null system call round trip (seL4 anchor: 131 cycles on Cortex-A53; target <= 100)",
-}];
+/// Every benchmark of the `bench` image, in the order its task runs them.
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "null-syscall",
+        what: "Null system call round trip (seL4 anchor: 131 cycles on Cortex-A53; target <= 100)",
+        baseline: None,
+    },
+    Bench {
+        name: "cap-lookup-private",
+        what: "Capability lookup (CapInfo) in the caller's private root share",
+        baseline: None,
+    },
+    Bench {
+        name: "cap-lookup-shared",
+        what: "Capability lookup (CapInfo) in a shared share (takes its lock)",
+        baseline: Some("cap-lookup-private"),
+    },
+    Bench {
+        name: "map-touch-unmap-private",
+        what: "Map, touch and unmap a 4 KiB page in the task's private address range",
+        baseline: None,
+    },
+    Bench {
+        name: "map-touch-unmap-shared",
+        what: "Map, touch and unmap a 4 KiB page in a shared 2 MiB address range",
+        baseline: Some("map-touch-unmap-private"),
+    },
+];
 
-/// What the null-syscall task printed: calls, total ns, loop ns, ns/call.
+/// What a benchmark line says: operations, total ns, loop ns, ns per op.
 #[derive(Debug, PartialEq, Eq)]
-pub struct NullSyscall {
-    pub calls: u64,
+pub struct Measured {
+    pub ops: u64,
     pub total_ns: u64,
     pub loop_ns: u64,
-    pub per_call: u64,
+    pub per_op: u64,
 }
 
-/// Parses `20000 calls, 2020016 ns total, loop 80000 ns; 97 ns/call`.
-pub fn parse_null(rest: &str) -> Option<NullSyscall> {
+/// Parses `20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op`.
+pub fn parse_measured(rest: &str) -> Option<Measured> {
     let nums: Vec<u64> = rest
         .split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
         .filter_map(|s| s.parse().ok())
         .collect();
     match nums[..] {
-        [calls, total_ns, loop_ns, per_call] => Some(NullSyscall {
-            calls,
+        [ops, total_ns, loop_ns, per_op] => Some(Measured {
+            ops,
             total_ns,
             loop_ns,
-            per_call,
+            per_op,
         }),
         _ => None,
     }
 }
 
-pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
-    let selected: Vec<&Bench> = if args.names.is_empty() {
-        BENCHES.iter().collect()
-    } else {
-        let mut v = Vec::new();
-        for n in &args.names {
-            match BENCHES.iter().find(|b| b.name == n) {
-                Some(b) => v.push(b),
-                None => {
-                    let known: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
-                    return Err(UsageError(format!(
-                        "unknown benchmark {n:?} (known: {})",
-                        known.join(", ")
-                    ))
-                    .into());
-                }
+/// Parses the events line's four counts.
+pub fn parse_events(rest: &str) -> Option<[u64; 4]> {
+    let nums: Vec<u64> = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    match nums[..] {
+        [_ops, a, b, c, d] => Some([a, b, c, d]),
+        _ => None,
+    }
+}
+
+fn select(names: &[String]) -> Result<Vec<&'static Bench>> {
+    if names.is_empty() {
+        return Ok(BENCHES.iter().collect());
+    }
+    let mut v = Vec::new();
+    for n in names {
+        match BENCHES.iter().find(|b| b.name == n) {
+            Some(b) => v.push(b),
+            None => {
+                let known: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
+                return Err(UsageError(format!(
+                    "unknown benchmark {n:?} (known: {})",
+                    known.join(", ")
+                ))
+                .into());
             }
         }
-        v
-    };
+    }
+    Ok(v)
+}
+
+pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
+    let selected = select(&args.names)?;
     // One core on virt; raspi4b always has four (the others idle in wfi,
     // which costs no instructions under -icount).
     let smp = (args.board.as_deref() != Some("rpi4")).then(|| "1".to_string());
@@ -98,26 +136,33 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     doctor::run(false, true)?;
     let out_dir = target_dir(root).join("bench");
     std::fs::create_dir_all(&out_dir).with_context(|| out_dir.display().to_string())?;
-    for b in selected {
-        let image = image::select(root, b.image, machine.board)?;
-        let built = build::build(root, &image, machine.board)?;
-        eprintln!("bench: {} on {} (-icount)", b.name, machine.board);
-        let spec = qemu::RunSpec {
-            root,
-            machine: &machine,
-            built: &built,
-            interactive: false,
-            gdb: false,
-            icount: true,
-            extra: &[],
-            timeout: Some(Duration::from_secs(120)),
-        };
-        let result = qemu::run(&spec)?;
-        let Some(r) = result
+    let image = image::select(root, "bench", machine.board)?;
+    let built = build::build(root, &image, machine.board)?;
+    eprintln!(
+        "bench: image bench on {} (-icount), one boot for every benchmark",
+        machine.board
+    );
+    let spec = qemu::RunSpec {
+        root,
+        machine: &machine,
+        built: &built,
+        interactive: false,
+        gdb: false,
+        icount: true,
+        extra: &[],
+        timeout: Some(Duration::from_secs(300)),
+    };
+    let result = qemu::run(&spec)?;
+    let line_after = |prefix: &str| {
+        result
             .console
             .lines()
-            .find_map(|l| l.split_once(b.prefix).map(|(_, rest)| rest))
-            .and_then(parse_null)
+            .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest.to_string()))
+    };
+    let mut per_op = std::collections::HashMap::new();
+    for b in selected {
+        let Some(r) =
+            line_after(&format!("bench {} core 0: ", b.name)).and_then(|l| parse_measured(&l))
         else {
             bail!(
                 "{}: no result line in the console:\n{}",
@@ -125,20 +170,32 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
                 result.console
             );
         };
+        let ev = line_after(&format!("bench {} events over ", b.name))
+            .and_then(|l| parse_events(&l))
+            .unwrap_or([0; 4]);
+        per_op.insert(b.name, r.per_op);
         let json = format!(
-            "{{\"name\":\"{}\",\"board\":\"{}\",\"mode\":\"icount\",\"cores\":1,\"calls\":{},\"total_instructions\":{},\"loop_instructions\":{},\"instructions_per_call\":{}}}\n",
-            b.name, machine.board, r.calls, r.total_ns, r.loop_ns, r.per_call
+            "{{\"name\":\"{}\",\"board\":\"{}\",\"mode\":\"icount\",\"cores\":1,\"ops\":{},\"total_instructions\":{},\"loop_instructions\":{},\"instructions_per_op\":{},\"events\":{{\"shared_locks\":{},\"broadcast_tlbi\":{},\"ipis\":{},\"global_pool_takes\":{}}}}}\n",
+            b.name, machine.board, r.ops, r.total_ns, r.loop_ns, r.per_op, ev[0], ev[1], ev[2], ev[3]
         );
         let path = out_dir.join(format!("{}-{}.json", b.name, machine.board));
         std::fs::write(&path, json).with_context(|| path.display().to_string())?;
         println!("{}", b.what);
+        let ratio = b
+            .baseline
+            .and_then(|base| per_op.get(base).map(|&p| (base, p)))
+            .map(|(base, p)| format!("; {:.2}x {}", r.per_op as f64 / p.max(1) as f64, base))
+            .unwrap_or_default();
         println!(
-            "  {:<14} {:<5} {:>6} instructions per call  ({} calls; {})",
+            "  {:<24} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
             b.name,
             machine.board.name(),
-            r.per_call,
-            r.calls,
-            path.strip_prefix(root).unwrap_or(&path).display()
+            r.per_op,
+            ev[0] as f64 / r.ops as f64,
+            ev[1] as f64 / r.ops as f64,
+            ev[2] as f64 / r.ops as f64,
+            ev[3] as f64 / r.ops as f64,
+            ratio
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -148,16 +205,18 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
 mod tests {
     #[test]
     fn parses_the_task_line() {
-        let r = super::parse_null("20000 calls, 2020016 ns total, loop 80000 ns; 97 ns/call");
+        let r = super::parse_measured("20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op");
         assert_eq!(
             r,
-            Some(super::NullSyscall {
-                calls: 20000,
+            Some(super::Measured {
+                ops: 20000,
                 total_ns: 2020016,
                 loop_ns: 80000,
-                per_call: 97
+                per_op: 97
             })
         );
-        assert_eq!(super::parse_null("garbage"), None);
+        assert_eq!(super::parse_measured("garbage"), None);
+        let e = super::parse_events("2000 ops: 4000 shared-lock acquisitions, 2000 broadcast TLB invalidations, 0 IPIs, 1 global-pool takes");
+        assert_eq!(e, Some([4000, 2000, 0, 1]));
     }
 }

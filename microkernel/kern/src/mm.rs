@@ -10,7 +10,6 @@
 //! | `0xffff_ffff_8000_0000`                | the kernel image                |
 
 use crate::percore::{self, Local};
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kerncore::frames::FreeRanges;
 use kerncore::pool::{FrameBitmap, FramePool};
@@ -116,8 +115,13 @@ pub fn alloc_frames(size: u64, align: u64) -> Option<u64> {
 /// only to refill or drain its own pool, a batch at a time.
 static GLOBAL: spin::Mutex<Option<FrameBitmap<'static>>> = spin::Mutex::new(None);
 /// Each core's own frames.
-static POOLS: Local<FramePool> =
-    Local::new([const { UnsafeCell::new(FramePool::new()) }; platform::MAX_CPUS]);
+static POOLS: Local<FramePool> = Local::new();
+
+impl crate::percore::Init for FramePool {
+    fn init() -> FramePool {
+        FramePool::new()
+    }
+}
 
 fn global() -> spin::MutexGuard<'static, Option<FrameBitmap<'static>>> {
     percore::count(|e| &e.shared_locks);

@@ -118,24 +118,52 @@ pub fn id() -> usize {
 /// A value per core, each reached only by its own core: no lock, no
 /// sharing. Access masks interrupts so an interrupt handler on the same core
 /// cannot observe it half-changed.
-pub struct Local<T>([core::cell::UnsafeCell<T>; MAX_CPUS]);
+///
+/// Each core's value is made by `init` on that core's first access, so the
+/// storage is zero-initialised (.bss), not a copy of the initial value in
+/// the kernel image for every core.
+pub struct Local<T> {
+    cells: [core::cell::UnsafeCell<core::mem::MaybeUninit<T>>; MAX_CPUS],
+    ready: [core::cell::UnsafeCell<bool>; MAX_CPUS],
+}
+
+/// How a [`Local`] makes a core's value (a trait, not a stored function
+/// pointer, so the `Local` itself stays all zeros).
+pub trait Init {
+    fn init() -> Self;
+}
 
 // Safety: element `i` is only ever accessed by core `i` (see `with`), with
 // interrupts masked, so there is never more than one reference to it.
 unsafe impl<T: Send> Sync for Local<T> {}
 
-impl<T> Local<T> {
-    pub const fn new(v: [core::cell::UnsafeCell<T>; MAX_CPUS]) -> Self {
-        Local(v)
+impl<T: Init> Local<T> {
+    pub const fn new() -> Self {
+        Local {
+            cells: [const { core::cell::UnsafeCell::new(core::mem::MaybeUninit::zeroed()) };
+                MAX_CPUS],
+            ready: [const { core::cell::UnsafeCell::new(false) }; MAX_CPUS],
+        }
     }
 
     /// Runs `f` on this core's value. `f` must not call `with` on the same
     /// `Local` again.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let daif = crate::arch::aarch64::irq_save();
-        // Safety: this core's element; interrupts are masked and `f` does
-        // not re-enter (documented), so the reference is unique.
-        let r = f(unsafe { &mut *self.0[id()].get() });
+        let me = id();
+        // Safety: this core's element, reached only by this core with
+        // interrupts masked; `f` does not re-enter (documented), so the
+        // references are unique. The value is written before it is first
+        // read, and `ready` says so.
+        let r = unsafe {
+            let ready = &mut *self.ready[me].get();
+            let cell = &mut *self.cells[me].get();
+            if !*ready {
+                cell.write(T::init());
+                *ready = true;
+            }
+            f(cell.assume_init_mut())
+        };
         crate::arch::aarch64::irq_restore(daif);
         r
     }

@@ -27,6 +27,8 @@ pub(super) enum What {
 
 #[derive(Clone, Copy)]
 pub(super) struct Record {
+    /// In use (a free record is all zeros, so the table is .bss).
+    pub live: bool,
     pub slot: SlotRef,
     pub target: u32,
     pub gen: u32,
@@ -34,43 +36,60 @@ pub(super) struct Record {
     pub what: What,
 }
 
+const FREE: Record = Record {
+    live: false,
+    slot: SlotRef::new(kerncore::cap::ShareId(0), 0),
+    target: 0,
+    gen: 0,
+    va: 0,
+    what: What::Segment {
+        seg: 0,
+        first: 0,
+        pages: 0,
+    },
+};
+
 /// One core's records.
 pub struct Maps {
-    table: [Option<Record>; RECORDS],
+    table: [Record; RECORDS],
 }
 
 impl Maps {
     pub const fn new() -> Maps {
         Maps {
-            table: [None; RECORDS],
+            table: [FREE; RECORDS],
         }
     }
 
     /// Records `r`; its index.
     pub(super) fn add(&mut self, r: Record) -> Result<usize, Error> {
-        let free = self.table.iter().position(Option::is_none);
+        let free = self.table.iter().position(|e| !e.live);
         let i = free.ok_or(Error::OutOfMemory)?;
-        self.table[i] = Some(r);
+        self.table[i] = Record { live: true, ..r };
         Ok(i)
     }
 
     pub(super) fn remove(&mut self, index: usize) {
-        self.table[index] = None;
+        self.table[index] = FREE;
+    }
+
+    fn live(&mut self) -> impl Iterator<Item = &mut Record> {
+        self.table.iter_mut().filter(|e| e.live)
     }
 
     /// Forgets the segment records of `target` lying wholly inside
     /// `[va, va + len)` (the span was unmapped).
     pub(super) fn forget_span(&mut self, target: u32, va: u64, len: u64) {
-        for e in self.table.iter_mut() {
-            if let Some(Record {
+        for e in self.live() {
+            if let Record {
                 target: t,
                 va: v,
                 what: What::Segment { pages, .. },
                 ..
-            }) = *e
+            } = *e
             {
                 if t == target && v >= va && v + pages * crate::mm::PAGE <= va + len {
-                    *e = None;
+                    *e = FREE;
                 }
             }
         }
@@ -78,19 +97,20 @@ impl Maps {
 
     /// Forgets the link record of `range` in `target`.
     pub(super) fn forget_link(&mut self, target: u32, range: u32) {
-        for e in self.table.iter_mut() {
-            if matches!(e, Some(Record { target: t, what: What::Link { range: r }, .. }) if *t == target && *r == range)
+        for e in self.live() {
+            if matches!(e, Record { target: t, what: What::Link { range: r }, .. } if *t == target && *r == range)
             {
-                *e = None;
+                *e = FREE;
             }
         }
     }
 
     /// Undoes and forgets everything `slot` mapped.
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        for e in self.table.iter_mut() {
-            if let Some(r) = e.filter(|r| r.slot == slot) {
-                *e = None;
+        for e in self.live() {
+            if e.slot == slot {
+                let r = *e;
+                *e = FREE;
                 undo(&r, spaces);
             }
         }

@@ -81,6 +81,7 @@ pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: &[u64; 31]) -> R
     let target = range_cap.obj.id;
     let gen = object::generation(target);
     let record = Record {
+        live: true,
         slot: seg_slot,
         target,
         gen,
@@ -203,6 +204,7 @@ pub(super) fn link(
     let target = root.obj.id;
     let record = if on {
         Some(c.maps.add(Record {
+            live: true,
             slot,
             target,
             gen: object::generation(target),

@@ -20,18 +20,19 @@
 //! - Mappings are recorded against the capability that made them (in the
 //!   caller's root share), and undone when that capability goes.
 
+mod image;
 mod mapping;
 mod memory;
 mod notify;
 pub mod object;
 mod ops;
 
+pub use image::{grant_task, make_boot_objects, release_boot_objects};
 pub use mapping::Maps;
 pub use notify::{notification_wait_state, wake_notified};
 pub use ops::{retire_root, setup_root, sweep_here, sweeps_pending, syscall, Spaces};
 
 use crate::percore::Local;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use kerncore::cap::{CapSpace, SlotRef};
 use object::SpaceId;
@@ -47,14 +48,22 @@ type Space = CapSpace<'static, MAX_SHARES>;
 /// An export: the capability in `src` was copied into space `dst`.
 #[derive(Clone, Copy)]
 struct Export {
+    /// In use (a free entry is all zeros, so the tables are .bss).
+    live: bool,
     src: SlotRef,
     dst: SpaceId,
 }
 
+const NO_EXPORT: Export = Export {
+    live: false,
+    src: SlotRef::new(kerncore::cap::ShareId(0), 0),
+    dst: SpaceId::Core(0),
+};
+
 /// Exports of one space; entry `i` is export index `base + i`.
 struct Exports {
     base: usize,
-    table: [Option<Export>; EXPORTS],
+    table: [Export; EXPORTS],
 }
 
 /// Export generations, by export index: a capability whose `extra` names
@@ -82,26 +91,27 @@ impl Exports {
     const fn new(base: usize) -> Exports {
         Exports {
             base,
-            table: [None; EXPORTS],
+            table: [NO_EXPORT; EXPORTS],
         }
     }
 
     /// Records an export; its index.
     fn add(&mut self, e: Export) -> Option<usize> {
-        let i = self.table.iter().position(Option::is_none)?;
-        self.table[i] = Some(e);
+        let i = self.table.iter().position(|e| !e.live)?;
+        self.table[i] = Export { live: true, ..e };
         Some(self.base + i)
     }
 
     fn remove(&mut self, index: usize) {
-        self.table[index - self.base] = None;
+        self.table[index - self.base] = NO_EXPORT;
     }
 
     /// Kills every export from `src`, noting where imports must go.
     fn kill_from(&mut self, src: SlotRef, marks: &mut Marks) {
         for (i, e) in self.table.iter_mut().enumerate() {
-            if e.is_some_and(|e| e.src == src) {
-                let dst = e.take().expect("checked").dst;
+            if e.live && e.src == src {
+                let dst = e.dst;
+                *e = NO_EXPORT;
                 EXPORT_GEN[self.base + i].fetch_add(1, SeqCst);
                 marks.dead_in(dst);
             }
@@ -111,7 +121,7 @@ impl Exports {
     /// Moves every export from `from` to `to` (its parent, when `from` is
     /// deleted).
     fn reparent(&mut self, from: SlotRef, to: SlotRef) {
-        for e in self.table.iter_mut().flatten() {
+        for e in self.table.iter_mut().filter(|e| e.live) {
             if e.src == from {
                 e.src = to;
             }
@@ -159,25 +169,17 @@ pub struct CoreCaps {
     maps: Maps,
 }
 
-static CORE_CAPS: Local<CoreCaps> = Local::new({
-    let mut v = [const {
-        UnsafeCell::new(CoreCaps {
+static CORE_CAPS: Local<CoreCaps> = Local::new();
+
+impl crate::percore::Init for CoreCaps {
+    fn init() -> CoreCaps {
+        CoreCaps {
             space: Space::new(),
-            exports: Exports::new(0),
+            exports: Exports::new(crate::percore::id() * EXPORTS),
             maps: Maps::new(),
-        })
-    }; MAX_CPUS];
-    let mut c = 0;
-    while c < MAX_CPUS {
-        v[c] = UnsafeCell::new(CoreCaps {
-            space: Space::new(),
-            exports: Exports::new(c * EXPORTS),
-            maps: Maps::new(),
-        });
-        c += 1;
+        }
     }
-    v
-});
+}
 
 /// The shared shares and their exports: one lock.
 struct GlobalCaps {

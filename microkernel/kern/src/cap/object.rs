@@ -12,6 +12,7 @@
 use crate::mm;
 use abi::{Error, ObjectKind};
 use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use kerncore::cap::ShareId;
 use kerncore::range::AddressRange;
@@ -157,14 +158,16 @@ impl Obj {
 }
 
 struct Cell {
-    obj: UnsafeCell<Option<Obj>>,
+    /// Valid while `used` (zero-initialised storage: the table is .bss).
+    obj: UnsafeCell<MaybeUninit<Obj>>,
     /// Capabilities naming it, in every space.
     caps: AtomicU32,
     /// Bumped when the object is destroyed, so stale references (mapping
     /// records) can tell.
     gen: AtomicU32,
-    /// Set once the cell is empty and may be reused (by its home part).
-    free: AtomicBool,
+    /// The cell holds an object (cleared once it is taken out, so its home
+    /// part may reuse it).
+    used: AtomicBool,
 }
 
 // Safety: see the module docs: a cell's object is written only while no
@@ -174,10 +177,10 @@ unsafe impl Sync for Cell {}
 
 static CELLS_TABLE: [Cell; CELLS] = [const {
     Cell {
-        obj: UnsafeCell::new(None),
+        obj: UnsafeCell::new(MaybeUninit::zeroed()),
         caps: AtomicU32::new(0),
         gen: AtomicU32::new(0),
-        free: AtomicBool::new(true),
+        used: AtomicBool::new(false),
     }
 }; CELLS];
 
@@ -192,13 +195,13 @@ pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
     };
     for id in base..base + len {
         let cell = &CELLS_TABLE[id];
-        if cell.free.load(SeqCst) {
-            cell.free.store(false, SeqCst);
-            // Safety: a free cell is reached by nobody else (its last
+        if !cell.used.load(SeqCst) {
+            // Safety: an unused cell is reached by nobody else (its last
             // capability is gone and its object taken), and only its home
             // core allocates in this part.
-            unsafe { *cell.obj.get() = Some(obj) };
+            unsafe { (*cell.obj.get()).write(obj) };
             cell.caps.store(1, SeqCst);
+            cell.used.store(true, SeqCst);
             return Ok(id as u32);
         }
     }
@@ -208,9 +211,13 @@ pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
 /// The object `id`, which the caller holds a capability to (so it stays).
 pub fn get(id: u32) -> Option<&'static Obj> {
     let cell = CELLS_TABLE.get(id as usize)?;
-    // Safety: the caller holds a capability, so the object is not being
-    // made or destroyed; only shared references are formed while it lives.
-    unsafe { (*cell.obj.get()).as_ref() }
+    if !cell.used.load(SeqCst) {
+        return None;
+    }
+    // Safety: the cell is in use and the caller holds a capability to it,
+    // so the object is initialised and not being made or destroyed; only
+    // shared references are formed while it lives.
+    Some(unsafe { (*cell.obj.get()).assume_init_ref() })
 }
 
 /// The generation of cell `id`.
@@ -233,11 +240,15 @@ pub fn release(id: u32) -> Option<Obj> {
         return None;
     }
     cell.gen.fetch_add(1, SeqCst);
-    // Safety: no capability names the cell any more, so no other core can
-    // reach it, and its home part reuses it only once `free` is set below.
-    let obj = unsafe { (*cell.obj.get()).take() };
-    cell.free.store(true, SeqCst);
-    obj
+    if !cell.used.load(SeqCst) {
+        return None;
+    }
+    // Safety: the cell is in use (so initialised) and no capability names
+    // it any more, so no other core can reach it; its home part reuses it
+    // only once `used` is cleared below, after the object is moved out.
+    let obj = unsafe { (*cell.obj.get()).assume_init_read() };
+    cell.used.store(false, SeqCst);
+    Some(obj)
 }
 
 /// Live objects in every core's part (for the leak check).

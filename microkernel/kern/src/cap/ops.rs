@@ -19,8 +19,6 @@ pub trait Spaces {
     fn root_share(&self) -> Option<ShareId>;
     /// The address space of this core's task in `slot`.
     fn root(&mut self, slot: usize) -> Option<&mut UserSpace>;
-    /// The calling task's slot.
-    fn current(&self) -> Option<usize>;
 }
 
 /// A slot a system call named.
@@ -106,22 +104,22 @@ pub(super) fn root_cap(
     Ok((at, c.space.lookup_kind(me, at, kind, needed)?))
 }
 
-/// The capability-table system calls. `None`: not one of them.
-pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Option<()> {
-    let a = frame.x;
-    let r = CORE_CAPS.with(|c| -> Option<Result<(), Error>> {
-        let mut marks = Marks::new(crate::percore::id());
+/// The capability-table system calls. `None`: not one of them; otherwise
+/// whether other cores were asked to sweep (the caller waits for them).
+pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Option<bool> {
+    let a = &frame.x;
+    let mut out = (0, 0);
+    let me = crate::percore::id();
+    let (r, remote) = CORE_CAPS.with(|c| {
+        let mut marks = Marks::new(me);
         let r = match call {
+            Syscall::CapInfo => info(c, spaces, a[0]).map(|v| out = v),
             Syscall::CapCopy => copy(c, spaces, a[0], a[1], a[2], &mut marks),
             Syscall::CapDelete => delete(c, spaces, a[0], &mut marks),
             Syscall::CapRevoke => revoke(c, spaces, a[0], &mut marks),
-            Syscall::CapInfo => info(c, spaces, a[0]).map(|(k, r)| {
-                frame.x[1] = k;
-                frame.x[2] = r;
-            }),
             Syscall::SegmentCreate => super::memory::segment_create(c, spaces, a[0], a[1]),
             Syscall::RangeCreate => super::memory::range_create(c, spaces, a[0], a[1], a[2]),
-            Syscall::Map => super::memory::map(c, spaces, &a),
+            Syscall::Map => super::memory::map(c, spaces, a),
             Syscall::Unmap => super::memory::unmap(c, spaces, a[0], a[1], a[2]),
             Syscall::Link => super::memory::link(c, spaces, a[0], true),
             Syscall::Unlink => super::memory::link(c, spaces, a[0], false),
@@ -130,14 +128,21 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
             Syscall::Signal => super::notify::signal(c, spaces, a[0], a[1]),
             _ => return None,
         };
-        finish(c, spaces, &mut marks);
-        Some(r)
+        let remote = marks.remote != 0;
+        if marks.busy() || remote {
+            finish(c, spaces, &mut marks);
+        }
+        Some((r, remote))
     })?;
     frame.x[0] = match r {
         Ok(()) => 0,
         Err(e) => e as u64,
     };
-    Some(())
+    if call == Syscall::CapInfo && r.is_ok() {
+        frame.x[1] = out.0;
+        frame.x[2] = out.1;
+    }
+    Some(remote)
 }
 
 fn info(c: &mut CoreCaps, spaces: &dyn Spaces, cptr: u64) -> Result<(u64, u64), Error> {
@@ -225,6 +230,7 @@ fn export(
     }
     let index = exports
         .add(Export {
+            live: true,
             src: s.slot,
             dst: d.space,
         })
@@ -385,6 +391,13 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
             marks.sweep_global = false;
             let mut g = global();
             sweep_global(&mut g, spaces, marks);
+            drop(g);
+            // Another core's sweep of the global space may have removed
+            // the imports this one came for, and killed exports into this
+            // core's space on the way (asking this core to sweep, later):
+            // sweep now, so the operation's effects are complete when it
+            // returns.
+            marks.sweep_local = true;
         }
     }
     let me = crate::percore::id();
@@ -639,6 +652,19 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
                     &mut marks,
                 );
             }
+        }
+        finish(c, spaces, &mut marks);
+    });
+}
+
+/// Destroys objects whose last reference went outside any operation (the
+/// image's own, at the end of a run), and what that implies.
+pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn Spaces) {
+    let me = crate::percore::id();
+    CORE_CAPS.with(|c| {
+        let mut marks = Marks::new(me);
+        for o in objs {
+            destroy(o, &mut marks);
         }
         finish(c, spaces, &mut marks);
     });

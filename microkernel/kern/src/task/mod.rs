@@ -15,10 +15,8 @@ use crate::arch::aarch64::exception::Frame;
 use crate::percore::{self, Local};
 use crate::uspace::UserSpace;
 use crate::{kprintln, mm};
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kerncore::bootimage::{Archive, FLAG_SUPERVISOR};
-use platform::MAX_CPUS;
 
 static ARCHIVE_BYTES: &[u8] = include_bytes!(env!("KERNEL_TASKS_FILE"));
 
@@ -72,15 +70,23 @@ struct Sched {
     need_resched: bool,
 }
 
-static SCHED: Local<Sched> = Local::new(
-    [const {
-        UnsafeCell::new(Sched {
+static SCHED: Local<Sched> = Local::new();
+
+impl percore::Init for Sched {
+    fn init() -> Sched {
+        Sched {
             tasks: [const { None }; MAX_TASKS],
             current: None,
             need_resched: false,
-        })
-    }; MAX_CPUS],
-);
+        }
+    }
+}
+
+impl percore::Init for Frame {
+    fn init() -> Frame {
+        Frame::zeroed()
+    }
+}
 
 /// The embedded archive, checked once (read-only afterwards).
 fn archive() -> Archive<'static> {
@@ -125,6 +131,7 @@ pub fn init(ncores: usize) {
             Err(e) => kprintln!("shared range {}: not created: {:?}", r.name, e),
         }
     }
+    crate::cap::make_boot_objects(&a);
     for core in 0..ncores {
         for (index, slot) in tasks_of(core) {
             if a.entry(index).is_ok_and(|t| t.flags & FLAG_SUPERVISOR != 0) {
@@ -164,7 +171,10 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
             ctx.spsr = SPSR_EL0;
             ctx.sp_el0 = USER_STACK_TOP;
             let root_share = match crate::cap::setup_root(slot) {
-                Ok(id) => id,
+                Ok(id) => {
+                    crate::cap::grant_task(&archive(), index, id);
+                    id
+                }
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
                     space.destroy();
@@ -281,10 +291,6 @@ impl crate::cap::Spaces for Sched {
     fn root(&mut self, slot: usize) -> Option<&mut UserSpace> {
         self.tasks.get_mut(slot)?.as_mut()?.space.as_mut()
     }
-
-    fn current(&self) -> Option<usize> {
-        self.current
-    }
 }
 
 fn copy_frame(dst: &mut Frame, src: &Frame) {
@@ -362,8 +368,7 @@ fn enter_next() -> ! {
 
 /// The frame a core enters a task (or its idle loop) through. Kept out of
 /// the stack, because entering resets the stack.
-static ENTRY_FRAME: Local<Frame> =
-    Local::new([const { UnsafeCell::new(Frame::zeroed()) }; MAX_CPUS]);
+static ENTRY_FRAME: Local<Frame> = Local::new();
 
 extern "C" {
     /// Copies `*frame` to the top of the stack ending at `stack_top`, makes
@@ -430,6 +435,10 @@ fn report_leaks(ncores: usize) {
         before,
         after
     );
+    match crate::cap::object::live() {
+        0 => kprintln!("objects: none left"),
+        n => kprintln!("objects: {} still alive", n),
+    }
     if after == before {
         kprintln!("memory: no frames leaked");
     } else {

@@ -144,7 +144,12 @@ fn process(s: &mut Sched, me: usize) {
         }
     }
     // Only after RUNNABLE says so: core 0 must never see neither.
-    WORK.fetch_sub(consumed, SeqCst);
+    let left = WORK.fetch_sub(consumed, SeqCst) - consumed;
+    if consumed != 0 && left == 0 && me != 0 {
+        // Core 0 may be asleep having seen this request in flight (a
+        // sweep or a notification sets no RUNNABLE bit): let it look again.
+        crate::irq::send_wake(0);
+    }
 }
 
 /// Asks `core` to sweep its capability space for killed imports.
@@ -404,6 +409,12 @@ fn finish(n: usize) -> ! {
         }
         core::hint::spin_loop();
     }
+    // Revokes during shutdown may have asked other cores to sweep.
+    while (0..n).any(crate::cap::sweeps_pending) {
+        serve_mailbox();
+        core::hint::spin_loop();
+    }
+    crate::cap::release_boot_objects();
     crate::shared::destroy_all();
     report_leaks(n);
     kprintln!("demo done: powering off");

@@ -100,10 +100,17 @@ fn syscall(frame: &mut Frame) {
             status(frame, r)
         }
         Some(Syscall::Wait) => wait(frame),
-        Some(call) => {
-            SCHED.with(|s| crate::cap::syscall(call, frame, s));
-            after_cap_op();
-        }
+        Some(call) => cap_call(call, frame),
+    }
+}
+
+/// The capability system calls (kept out of line: the null call's path
+/// stays short).
+#[inline(never)]
+fn cap_call(call: Syscall, frame: &mut Frame) {
+    let remote = SCHED.with(|s| crate::cap::syscall(call, frame, s));
+    if remote == Some(true) || supervise::mailbox_pending() {
+        after_cap_op();
     }
 }
 
@@ -126,6 +133,7 @@ fn after_cap_op() {
 }
 
 /// `Wait`: takes the notification's bits, or blocks until there are some.
+#[inline(never)]
 fn wait(frame: &mut Frame) {
     let me = percore::id();
     SCHED.with(|s| {

@@ -1,0 +1,217 @@
+//! The objects an image makes at boot (shared shares, notifications,
+//! device segments, its shared ranges) and the capabilities it grants.
+//!
+//! Boot objects live in the boot part of the object table and hold one
+//! reference of their own (the image's) until the end of the run, so a
+//! restarted task finds them again. Their capabilities are originals
+//! (`extra` 0): no task can revoke what the image granted.
+
+use super::object::{self, Obj, Segment, SpaceId};
+use super::ops::{finish_boot, Spaces};
+use super::{global, CORE_CAPS};
+use crate::{kprintln, mm};
+use abi::{Error, ObjectKind};
+use kerncore::bootimage::{Archive, DeviceKind, Holder, ImageObject};
+use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
+
+/// Most boot objects of each kind.
+const MAX: usize = 16;
+
+/// Object ids of the boot objects, by archive index.
+struct BootObjects {
+    ranges: [Option<u32>; MAX],
+    shares: [Option<u32>; MAX],
+    notifications: [Option<u32>; MAX],
+    devices: [Option<u32>; MAX],
+}
+
+static BOOT: spin::Once<BootObjects> = spin::Once::new();
+
+fn id_of(o: ImageObject) -> Option<u32> {
+    let b = BOOT.get()?;
+    match o {
+        ImageObject::Range(i) => b.ranges.get(i as usize).copied().flatten(),
+        ImageObject::Share(i) => b.shares.get(i as usize).copied().flatten(),
+        ImageObject::Notification(i) => b.notifications.get(i as usize).copied().flatten(),
+        ImageObject::Device(i) => b.devices.get(i as usize).copied().flatten(),
+    }
+}
+
+/// Physical registers of a device the image names.
+fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
+    let p = crate::boot::platform()?;
+    match kind {
+        DeviceKind::Uart => Some((p.console.base, p.console.size)),
+        DeviceKind::VirtioBlk => p.virtio_mmio.iter().find_map(|v| {
+            let regs = mm::device_va(v.region.base) as *const u32;
+            // Safety: every virtio-mmio region of the DTB is in the
+            // kernel's device map; these are read-only identification
+            // registers (magic at 0, device id at 8).
+            let (magic, id) = unsafe { (regs.read_volatile(), regs.add(2).read_volatile()) };
+            (magic == 0x7472_6976 && id == 2).then_some((v.region.base, v.region.size))
+        }),
+    }
+}
+
+fn new_global_share() -> Result<ShareId, Error> {
+    let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
+    let ptr = mm::phys_to_virt(pa) as *mut Slot;
+    let n = abi::slots::SHARE_SLOTS as usize;
+    // Safety: a fresh frame of our own (64 slots of 64 bytes), reached
+    // only through this slice from now on.
+    let slots = unsafe {
+        ptr.write_bytes(0, n);
+        core::slice::from_raw_parts_mut(ptr, n)
+    };
+    global()
+        .space
+        .create_share(Owner::Shared, slots)
+        .inspect_err(|_| mm::frame_free(pa))
+}
+
+/// Boot core, before tasks start: makes the image's objects and fills its
+/// shared shares. Problems are one console line each; the objects affected
+/// are left out.
+pub fn make_boot_objects(a: &Archive) {
+    let mut b = BootObjects {
+        ranges: [None; MAX],
+        shares: [None; MAX],
+        notifications: [None; MAX],
+        devices: [None; MAX],
+    };
+    let make = |what: &str, name: &str, obj: Obj| match object::create(None, obj) {
+        Ok(id) => Some(id),
+        Err((e, _)) => {
+            kprintln!("image {} {}: not made: {:?}", what, name, e);
+            None
+        }
+    };
+    for j in 0..a.range_count().min(MAX) {
+        if let Some(r) = a.range(j) {
+            b.ranges[j] = make("range", r.name, Obj::ImageRange(j));
+        }
+    }
+    for j in 0..a.share_count().min(MAX) {
+        let Some(s) = a.share(j) else { continue };
+        match new_global_share() {
+            Ok(id) => {
+                let obj = Obj::Share {
+                    space: SpaceId::Global,
+                    id,
+                };
+                b.shares[j] = make("share", s.name, obj);
+            }
+            Err(e) => kprintln!("image share {}: not made: {:?}", s.name, e),
+        }
+    }
+    for j in 0..a.notification_count().min(MAX) {
+        let Some(n) = a.notification(j) else { continue };
+        let obj = Obj::Notification(object::Notification {
+            pending: Default::default(),
+            waiter: Default::default(),
+        });
+        b.notifications[j] = make("notification", n.name, obj);
+    }
+    for j in 0..a.device_count().min(MAX) {
+        let Some(d) = a.device(j) else { continue };
+        match device_registers(d.kind) {
+            Some((pa, size)) => {
+                let pages = size.div_ceil(mm::PAGE);
+                let obj = Obj::Segment(Segment::new_device(pa & !(mm::PAGE - 1), pages));
+                b.devices[j] = make("device", d.name, obj);
+                kprintln!("device {}: registers at {:#x}, {} bytes", d.name, pa, size);
+            }
+            None => kprintln!("device {}: not on this machine; not granted", d.name),
+        }
+    }
+    BOOT.call_once(|| b);
+    // What the shared shares hold.
+    for c in a.caps() {
+        let Holder::Share(j) = c.holder else { continue };
+        let (Some(share), Some(obj)) = (id_of(ImageObject::Share(j)), id_of(c.object)) else {
+            continue;
+        };
+        let Some(Obj::Share { id, .. }) = object::get(share) else {
+            continue;
+        };
+        grant(
+            SpaceId::Global,
+            SlotRef::new(*id, c.slot),
+            c.object.kind(),
+            obj,
+            c.rights,
+        );
+    }
+}
+
+fn grant(space: SpaceId, at: SlotRef, kind: ObjectKind, obj: u32, rights: abi::Rights) {
+    let cap = Cap {
+        obj: ObjRef { kind, id: obj },
+        rights,
+        extra: 0,
+    };
+    let me = crate::percore::id() as u32;
+    let r = match space {
+        SpaceId::Global => global().space.insert_original(me, at, cap),
+        SpaceId::Core(_) => CORE_CAPS.with(|c| c.space.insert_original(me, at, cap)),
+    };
+    match r {
+        Ok(()) => object::retain(obj),
+        Err(e) => kprintln!(
+            "image capability to slot {}: not granted: {:?}",
+            at.index,
+            e
+        ),
+    }
+}
+
+/// Grants archive task `index` its capabilities, in its root share `root`.
+pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
+    let me = crate::percore::id();
+    for c in a.caps() {
+        if c.holder != Holder::Task(index as u32) {
+            continue;
+        }
+        let Some(obj) = id_of(c.object) else { continue };
+        grant(
+            SpaceId::Core(me),
+            SlotRef::new(root, c.slot),
+            c.object.kind(),
+            obj,
+            c.rights,
+        );
+    }
+}
+
+/// No task is left: nothing to undo in an address space.
+struct NoSpaces;
+
+impl Spaces for NoSpaces {
+    fn root_share(&self) -> Option<ShareId> {
+        None
+    }
+
+    fn root(&mut self, _: usize) -> Option<&mut crate::uspace::UserSpace> {
+        None
+    }
+}
+
+/// End of the run, every task gone: drops the image's own references, so
+/// the boot objects (and what their shares still hold) are destroyed.
+pub fn release_boot_objects() {
+    let Some(b) = BOOT.get() else { return };
+    let all = b
+        .shares
+        .iter()
+        .chain(&b.notifications)
+        .chain(&b.devices)
+        .chain(&b.ranges)
+        .flatten();
+    let mut objs: heapless::Vec<Obj, { 4 * MAX }> = heapless::Vec::new();
+    for &id in all {
+        if let Some(obj) = object::release(id) {
+            let _ = objs.push(obj);
+        }
+    }
+    finish_boot(objs, &mut NoSpaces);
+}
