@@ -29,7 +29,8 @@ pub enum Syscall {
     ReadEvent = 5,
     /// Makes a segment of `x1` pages of zeroed memory from this core's
     /// pool; its original capability (all rights) goes to the empty slot
-    /// `x0` (a [`CPtr`]).
+    /// `x0` (a [`CPtr`]). `x2` flags: [`SEGMENT_CONTIGUOUS`] asks for
+    /// physically contiguous pages (for device DMA).
     SegmentCreate = 6,
     /// Makes a shared address range over `[x1, x1 + x2)` (2 MiB or 1 GiB,
     /// aligned to its size); its original capability goes to slot `x0`.
@@ -66,7 +67,15 @@ pub enum Syscall {
     /// Returns in `x1` the kind ([`ObjectKind`]) and in `x2` the rights of
     /// the capability in `x0`: a capability lookup, nothing more.
     CapInfo = 19,
+    /// Returns in `x1` the physical address of page `x1` of segment `x0`
+    /// and in `x2` the segment's size in pages (for programming DMA).
+    SegmentInfo = 20,
+    /// Returns in `x1` how many cores are online.
+    CoreCount = 21,
 }
+
+/// `SegmentCreate` flag: physically contiguous pages.
+pub const SEGMENT_CONTIGUOUS: u64 = 1;
 
 /// Names a capability slot for a system call.
 ///
@@ -168,6 +177,8 @@ impl Syscall {
             17 => Some(Syscall::Signal),
             18 => Some(Syscall::Wait),
             19 => Some(Syscall::CapInfo),
+            20 => Some(Syscall::SegmentInfo),
+            21 => Some(Syscall::CoreCount),
             _ => None,
         }
     }
@@ -335,7 +346,8 @@ mod tests {
             }
         }
         assert_eq!(Syscall::from_u64(19), Some(Syscall::CapInfo));
-        assert_eq!(Syscall::from_u64(20), None);
+        assert_eq!(Syscall::from_u64(21), Some(Syscall::CoreCount));
+        assert_eq!(Syscall::from_u64(22), None);
     }
 
     #[test]

@@ -83,6 +83,36 @@ impl<'a> FrameBitmap<'a> {
         added
     }
 
+    /// Takes `count` physically contiguous free frames (the lowest such
+    /// run) and returns the first one's address; `None` if there is no run
+    /// that long (or `count` is 0). O(frames) — for the rare DMA buffer,
+    /// not the common allocation.
+    pub fn take_contiguous(&mut self, count: u64) -> Option<u64> {
+        if count == 0 || count > self.free {
+            return None;
+        }
+        let bits = self.words.len() * 64;
+        let (mut start, mut run) = (0usize, 0u64);
+        for i in 0..bits {
+            if self.words[i / 64] & (1 << (i % 64)) != 0 {
+                if run == 0 {
+                    start = i;
+                }
+                run += 1;
+                if run == count {
+                    for j in start..=i {
+                        self.words[j / 64] &= !(1 << (j % 64));
+                    }
+                    self.free -= count;
+                    return Some(self.base + start as u64 * PAGE);
+                }
+            } else {
+                run = 0;
+            }
+        }
+        None
+    }
+
     /// Takes up to `out.len()` free frames into `out`; returns how many.
     pub fn take(&mut self, out: &mut [u64]) -> usize {
         let mut n = 0;
@@ -221,6 +251,27 @@ mod tests {
         let mut out = [0u64; 100];
         assert_eq!(bm.take(&mut out), 77);
         assert_eq!(out[0], start);
+    }
+
+    #[test]
+    fn contiguous_runs_skip_holes_and_cross_words() {
+        let mut words = vec![0u64; 4];
+        let base = 0x1000_0000;
+        let mut bm = FrameBitmap::new(base, &mut words);
+        // Every frame free but 10 and 70.
+        bm.free_range(base, base + 10 * PAGE);
+        bm.free_range(base + 11 * PAGE, base + 70 * PAGE);
+        bm.free_range(base + 71 * PAGE, base + 256 * PAGE);
+        assert_eq!(bm.free_frames(), 254);
+        assert!(bm.take_contiguous(0).is_none());
+        assert_eq!(bm.take_contiguous(80), Some(base + 71 * PAGE));
+        assert_eq!(bm.free_frames(), 174);
+        // The lowest run that fits, and taken runs are gone.
+        assert_eq!(bm.take_contiguous(50), Some(base + 11 * PAGE));
+        assert_eq!(bm.take_contiguous(60), Some(base + 151 * PAGE));
+        assert_eq!(bm.take_contiguous(46), None, "runs left: 10, 9, 45");
+        assert_eq!(bm.take_contiguous(45), Some(base + 211 * PAGE));
+        assert_eq!(bm.free_frames(), 174 - 50 - 60 - 45);
     }
 
     #[test]

@@ -168,6 +168,13 @@ pub fn frame_alloc() -> Option<u64> {
     })
 }
 
+/// `pages` physically contiguous frames from the global bitmap (for DMA
+/// buffers), not zeroed.
+pub fn frames_alloc_contiguous(pages: u64) -> Option<u64> {
+    percore::count(|e| &e.global_pool_takes);
+    global().as_mut()?.take_contiguous(pages)
+}
+
 /// A zeroed frame.
 pub fn frame_alloc_zeroed() -> Option<u64> {
     let pa = frame_alloc()?;

@@ -85,6 +85,13 @@ fn mapped(va: u64) -> bool {
     }
 }
 
+fn raw_segment_flags(flags: u64) -> Result<(), Error> {
+    match raw(Syscall::SegmentCreate, [EMPTY.0, 1, flags, 0, 0, 0]) {
+        0 => Ok(()),
+        e => Err(Error::from_u64(e).unwrap_or(Error::InvalidArgument)),
+    }
+}
+
 fn errors(c: &mut Checks) {
     c.ok("segment_create", segment_create(SEG, 4));
     // Unknown call, unknown capability slots.
@@ -391,6 +398,26 @@ fn out_of_memory(c: &mut Checks) {
     }
     c.ok("allocate again after freeing", segment_create(SEG, 4096));
     c.ok("free", cap_delete(SEG));
+    // Contiguous (DMA) segments: consecutive physical pages.
+    c.ok("contiguous segment", segment_create_contiguous(SEG, 16));
+    let first = segment_info(SEG, 0);
+    let last = segment_info(SEG, 15);
+    c.check(
+        "contiguous pages are consecutive",
+        matches!((first, last), (Ok((a, 16)), Ok((b, 16))) if b == a + 15 * PAGE),
+    );
+    c.expect(
+        "page past the segment",
+        segment_info(SEG, 16),
+        Error::OutOfRange,
+    );
+    c.expect(
+        "unknown segment flag",
+        raw_segment_flags(2),
+        Error::InvalidArgument,
+    );
+    c.ok("free", cap_delete(SEG));
+    c.check("core count", core_count() == 4);
     println!(
         "capcheck: memory ran out cleanly after {} MiB in 16 MiB segments",
         made as u32 * 16

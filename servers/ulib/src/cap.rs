@@ -19,6 +19,23 @@ pub fn segment_create(dst: CPtr, pages: u64) -> Result<(), Error> {
     call(Syscall::SegmentCreate, [dst.0, pages, 0, 0, 0, 0]).map(|_| ())
 }
 
+/// Makes a segment of `pages` physically contiguous zeroed pages (a DMA
+/// buffer).
+pub fn segment_create_contiguous(dst: CPtr, pages: u64) -> Result<(), Error> {
+    let flags = abi::SEGMENT_CONTIGUOUS;
+    call(Syscall::SegmentCreate, [dst.0, pages, flags, 0, 0, 0]).map(|_| ())
+}
+
+/// The physical address of page `page` of `segment`, and its page count.
+pub fn segment_info(segment: CPtr, page: u64) -> Result<(u64, u64), Error> {
+    call(Syscall::SegmentInfo, [segment.0, page, 0, 0, 0, 0]).map(|r| (r[1], r[2]))
+}
+
+/// How many cores are online.
+pub fn core_count() -> usize {
+    call(Syscall::CoreCount, [0; 6]).map_or(1, |r| r[1] as usize)
+}
+
 /// Makes a shared address range over `[base, base + size)`.
 pub fn range_create(dst: CPtr, base: u64, size: u64) -> Result<(), Error> {
     call(Syscall::RangeCreate, [dst.0, base, size, 0, 0, 0]).map(|_| ())

@@ -17,8 +17,13 @@ pub(super) fn segment_create(
     spaces: &mut dyn Spaces,
     dst: u64,
     pages: u64,
+    flags: u64,
 ) -> Result<(), Error> {
-    let seg = Segment::new_ram(pages)?;
+    let seg = match flags {
+        0 => Segment::new_ram(pages)?,
+        abi::SEGMENT_CONTIGUOUS => Segment::new_contiguous(pages)?,
+        _ => return Err(Error::InvalidArgument),
+    };
     let all = Rights::ALL;
     install(c, spaces, dst, Obj::Segment(seg), all).map_err(|(e, obj)| {
         if let Obj::Segment(mut s) = obj {
@@ -26,6 +31,23 @@ pub(super) fn segment_create(
         }
         e
     })
+}
+
+/// `SegmentInfo`: the physical address of one page, and the page count.
+pub(super) fn segment_info(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    seg: u64,
+    page: u64,
+) -> Result<(u64, u64), Error> {
+    let (_, cap) = root_cap(c, spaces, seg, ObjectKind::Segment, Rights::READ)?;
+    let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
+        return Err(Error::InvalidCapability);
+    };
+    if page >= s.pages {
+        return Err(Error::OutOfRange);
+    }
+    Ok((s.frame(page), s.pages))
 }
 
 pub(super) fn range_create(

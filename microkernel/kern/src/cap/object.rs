@@ -39,11 +39,14 @@ pub enum SpaceId {
     Global,
 }
 
-/// Physical memory: zeroed frames of one core's pool, or device registers.
+/// Physical memory: zeroed frames of one core's pool, contiguous frames
+/// for DMA, or device registers.
 pub struct Segment {
     pub pages: u64,
     /// Device registers at this physical address (contiguous, uncached).
     pub device: Option<u64>,
+    /// Contiguous RAM from this physical address (`index` unused).
+    pub contiguous: Option<u64>,
     /// Frames holding the frame addresses, 512 each (RAM segments).
     index: [u64; 8],
 }
@@ -51,7 +54,7 @@ pub struct Segment {
 impl Segment {
     /// The physical address of page `i` (< `pages`).
     pub fn frame(&self, i: u64) -> u64 {
-        match self.device {
+        match self.device.or(self.contiguous) {
             Some(pa) => pa + i * mm::PAGE,
             None => {
                 let table = mm::phys_to_virt(self.index[(i / 512) as usize]) as *const u64;
@@ -70,6 +73,7 @@ impl Segment {
         let mut seg = Segment {
             pages: 0,
             device: None,
+            contiguous: None,
             index: [0; 8],
         };
         for i in 0..pages {
@@ -99,13 +103,38 @@ impl Segment {
         Segment {
             pages,
             device: Some(pa),
+            contiguous: None,
             index: [0; 8],
         }
+    }
+
+    /// `pages` physically contiguous zeroed frames (from the global
+    /// allocator: contiguity cannot come from a per-core pool).
+    pub fn new_contiguous(pages: u64) -> Result<Segment, Error> {
+        if pages == 0 || pages > MAX_SEGMENT_PAGES {
+            return Err(Error::InvalidArgument);
+        }
+        let pa = mm::frames_alloc_contiguous(pages).ok_or(Error::OutOfMemory)?;
+        // Safety: fresh frames of our own, reached through the linear map.
+        unsafe { (mm::phys_to_virt(pa) as *mut u8).write_bytes(0, (pages * mm::PAGE) as usize) };
+        Ok(Segment {
+            pages,
+            device: None,
+            contiguous: Some(pa),
+            index: [0; 8],
+        })
     }
 
     /// Gives the frames back (to this core's pool).
     pub fn free(&mut self) {
         if self.device.is_some() {
+            return;
+        }
+        if let Some(pa) = self.contiguous.take() {
+            for i in 0..self.pages {
+                mm::frame_free(pa + i * mm::PAGE);
+            }
+            self.pages = 0;
             return;
         }
         for i in 0..self.pages {

@@ -117,7 +117,10 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
             Syscall::CapCopy => copy(c, spaces, a[0], a[1], a[2], &mut marks),
             Syscall::CapDelete => delete(c, spaces, a[0], &mut marks),
             Syscall::CapRevoke => revoke(c, spaces, a[0], &mut marks),
-            Syscall::SegmentCreate => super::memory::segment_create(c, spaces, a[0], a[1]),
+            Syscall::SegmentCreate => super::memory::segment_create(c, spaces, a[0], a[1], a[2]),
+            Syscall::SegmentInfo => {
+                super::memory::segment_info(c, spaces, a[0], a[1]).map(|v| out = v)
+            }
             Syscall::RangeCreate => super::memory::range_create(c, spaces, a[0], a[1], a[2]),
             Syscall::Map => super::memory::map(c, spaces, a),
             Syscall::Unmap => super::memory::unmap(c, spaces, a[0], a[1], a[2]),
@@ -138,7 +141,7 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
         Ok(()) => 0,
         Err(e) => e as u64,
     };
-    if call == Syscall::CapInfo && r.is_ok() {
+    if matches!(call, Syscall::CapInfo | Syscall::SegmentInfo) && r.is_ok() {
         frame.x[1] = out.0;
         frame.x[2] = out.1;
     }

@@ -100,6 +100,10 @@ fn syscall(frame: &mut Frame) {
             status(frame, r)
         }
         Some(Syscall::Wait) => wait(frame),
+        Some(Syscall::CoreCount) => {
+            frame.x[1] = crate::boot::platform().map_or(1, |p| p.cpus.len()) as u64;
+            status(frame, Ok(()))
+        }
         Some(call) => cap_call(call, frame),
     }
 }
