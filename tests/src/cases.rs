@@ -109,6 +109,20 @@ const REVOKE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/console.toml: three client cores print 100 lines each through the
+/// console server on kernel core 3, concurrently.
+const CONSOLE: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "console: every client done: 300 lines from 3 clients, 0 requests refused",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+fn console_3x100(lines: &[&str]) -> Vec<String> {
+    crate::console_stream(lines, 3, 100)
+}
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -250,6 +264,21 @@ pub const CASES: &[Case] = &[
         image: "revoke",
         board: "rpi4",
         console: REVOKE,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-virt",
+        image: "console",
+        console: CONSOLE,
+        lines: Some(console_3x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-rpi4",
+        image: "console",
+        board: "rpi4",
+        console: CONSOLE,
+        lines: Some(console_3x100),
         ..Case::BASE
     },
     Case {

@@ -49,6 +49,9 @@ pub fn check(case: &Case, out: &Outcome) -> Result<(), Vec<String>> {
     for want in case.defmt {
         problems.extend(defmt_line(out, want));
     }
+    if let Some(f) = case.lines {
+        problems.extend(f(&lines));
+    }
     for want in case.console {
         if positions(&lines, want).is_empty() {
             problems.push(format!("console has no line `{want}`"));

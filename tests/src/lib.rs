@@ -51,6 +51,10 @@ pub struct Case {
     pub defmt: &'static [LogExpect],
     /// Console lines that must appear (each may carry detail after it).
     pub console: &'static [&'static str],
+    /// A checker of the whole console (trimmed lines) for what a list of
+    /// lines cannot say (every line of a stream intact, none twice); returns
+    /// the problems found.
+    pub lines: Option<fn(&[&str]) -> Vec<String>>,
 }
 
 impl Case {
@@ -69,6 +73,7 @@ impl Case {
         expect: Expect::Boot,
         defmt: &[],
         console: &[],
+        lines: None,
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.
@@ -182,4 +187,61 @@ pub struct Outcome {
     /// Raw bytes received on the log UART (to tell "nothing sent" from
     /// "sent but undecodable").
     pub log_bytes: usize,
+}
+
+/// The console service's stream test: the line client `client` prints as
+/// its `i`-th (of `n`); `servers/conclient` makes exactly these.
+pub fn console_line(client: usize, i: usize, n: usize) -> String {
+    let payload: String = (0..40)
+        .map(|k| (b'a' + ((client * 7 + i * 3 + k) % 26) as u8) as char)
+        .collect();
+    format!("conclient {client}: line {i:03}/{n:03} {payload}")
+}
+
+/// Every line of `clients` clients × `n` lines appears exactly once and
+/// whole (nothing else on its line).
+pub fn console_stream(lines: &[&str], clients: usize, n: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    for c in 0..clients {
+        for i in 0..n {
+            let want = console_line(c, i, n);
+            let seen = lines.iter().filter(|l| **l == want).count();
+            if seen != 1 {
+                problems.push(format!("line `{want}` appears {seen} times, want once"));
+            }
+        }
+    }
+    for l in lines {
+        if l.matches("conclient ").count() > 1 {
+            problems.push(format!("lines interleaved: `{l}`"));
+        }
+    }
+    problems.truncate(20);
+    problems
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::{console_line, console_stream};
+
+    #[test]
+    fn the_stream_check_finds_lost_doubled_and_interleaved_lines() {
+        let all: Vec<String> = (0..2)
+            .flat_map(|c| (0..5).map(move |i| console_line(c, i, 5)))
+            .collect();
+        let lines: Vec<&str> = all.iter().map(String::as_str).collect();
+        assert!(console_stream(&lines, 2, 5).is_empty());
+        // One lost.
+        assert_eq!(console_stream(&lines[1..], 2, 5).len(), 1);
+        // One twice.
+        let mut twice = lines.clone();
+        twice.push(lines[3]);
+        assert_eq!(console_stream(&twice, 2, 5).len(), 1);
+        // Two interleaved into one line.
+        let mixed = format!("{}{}", &lines[0][..10], lines[6]);
+        let mut bad = lines.clone();
+        bad[0] = &mixed;
+        let p = console_stream(&bad, 2, 5);
+        assert!(p.iter().any(|p| p.contains("interleaved")), "{p:?}");
+    }
 }

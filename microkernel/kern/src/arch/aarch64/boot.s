@@ -22,8 +22,9 @@
 .equ TCR_BASE, 0xB5103510
 // SCTLR_EL1: RES1 bits, MMU off.
 .equ SCTLR_MMU_OFF, 0x30d00800
-// ... plus M, C, SA, SA0, I.
-.equ SCTLR_MMU_ON, 0x30d0181d
+// ... plus M, C, SA, SA0, I, and nTWE: `wfe` at EL0 waits instead of
+// trapping (ring servers and clients sleep in it; `wfi` still traps).
+.equ SCTLR_MMU_ON, 0x30d4181d
 .equ MPIDR_AFF_MASK, 0xff00ffffff
 // Offsets in SECONDARY_BOOT (see smp.rs).
 .equ SB_NCPUS, 0

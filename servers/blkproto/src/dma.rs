@@ -1,0 +1,181 @@
+//! Bookkeeping for a DMA window: one physically contiguous, mapped piece of
+//! memory that every address a virtio device is given must lie in.
+//!
+//! The window is cut into three parts:
+//!
+//! | pages | what |
+//! | --- | --- |
+//! | `0 .. ALLOC_PAGES` | handed out page by page by [`Window::alloc`] (virtqueues) |
+//! | `ALLOC_PAGES` | [`BOUNCE_SLOTS`] small bounce slots of [`BOUNCE_SLOT`] bytes for buffers a driver passes from outside the window (request headers on its stack) |
+//! | the rest | the owner's: [`Window::owner_area`] |
+//!
+//! This module only computes addresses; the `virtio_drivers::Hal` that uses
+//! it does the memory accesses (zeroing, bounce copies). Every state change
+//! is an atomic read-modify-write, so a `static` window needs no lock.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// Bytes in a page.
+pub const PAGE: usize = 4096;
+/// Pages the allocator hands out (a 16-entry virtqueue takes 2 or 3).
+pub const ALLOC_PAGES: usize = 8;
+/// Bytes of one small bounce slot.
+pub const BOUNCE_SLOT: usize = 128;
+/// Small bounce slots (one page).
+pub const BOUNCE_SLOTS: usize = 32;
+/// Bytes the window needs before its owner's area.
+pub const RESERVED: usize = (ALLOC_PAGES + 1) * PAGE;
+
+const _: () = assert!(BOUNCE_SLOT * BOUNCE_SLOTS == PAGE);
+
+/// A DMA window: virtual and physical base, length, and which pages and
+/// bounce slots are taken.
+#[derive(Debug)]
+pub struct Window {
+    va: AtomicUsize,
+    pa: AtomicU64,
+    len: AtomicUsize,
+    pages: AtomicU32,
+    bounce: AtomicU32,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Window {
+    /// An empty window: nothing inside it until [`Window::init`].
+    pub const fn new() -> Window {
+        Window {
+            va: AtomicUsize::new(0),
+            pa: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            pages: AtomicU32::new(0),
+            bounce: AtomicU32::new(0),
+        }
+    }
+
+    /// Sets the window to `len` bytes mapped at `va`, physically at `pa`
+    /// (both page-aligned). `false` (and no change) if it is too small, not
+    /// aligned, or already set.
+    pub fn init(&self, va: usize, pa: u64, len: usize) -> bool {
+        if len < RESERVED || va % PAGE != 0 || pa % PAGE as u64 != 0 || va == 0 {
+            return false;
+        }
+        if self.len.load(Ordering::Acquire) != 0 {
+            return false;
+        }
+        self.va.store(va, Ordering::Relaxed);
+        self.pa.store(pa, Ordering::Relaxed);
+        self.len.store(len, Ordering::Release);
+        true
+    }
+
+    fn base(&self) -> Option<(usize, u64, usize)> {
+        let len = self.len.load(Ordering::Acquire);
+        (len != 0).then(|| {
+            (
+                self.va.load(Ordering::Relaxed),
+                self.pa.load(Ordering::Relaxed),
+                len,
+            )
+        })
+    }
+
+    /// `pages` contiguous pages of the allocator part: `(pa, va)` of the
+    /// first. The memory is not zeroed here.
+    pub fn alloc(&self, pages: usize) -> Option<(u64, usize)> {
+        let (va, pa, _) = self.base()?;
+        if pages == 0 || pages > ALLOC_PAGES {
+            return None;
+        }
+        let run = (1u32 << pages) - 1;
+        let mut taken = self.pages.load(Ordering::Relaxed);
+        loop {
+            let first = (0..=ALLOC_PAGES - pages).find(|&i| taken & (run << i) == 0)?;
+            match self.pages.compare_exchange(
+                taken,
+                taken | (run << first),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some((pa + (first * PAGE) as u64, va + first * PAGE)),
+                Err(now) => taken = now,
+            }
+        }
+    }
+
+    /// Gives back `pages` pages from `pa` (as [`Window::alloc`] returned
+    /// them). `false` if they are not a taken run of the allocator part.
+    pub fn free(&self, pa: u64, pages: usize) -> bool {
+        let Some((_, base, _)) = self.base() else {
+            return false;
+        };
+        let Some(off) = pa.checked_sub(base) else {
+            return false;
+        };
+        let first = off as usize / PAGE;
+        if off % PAGE as u64 != 0 || pages == 0 || first + pages > ALLOC_PAGES {
+            return false;
+        }
+        let run = ((1u32 << pages) - 1) << first;
+        let before = self.pages.fetch_and(!run, Ordering::AcqRel);
+        before & run == run
+    }
+
+    /// The physical address of `va..va + len` if all of it lies in the
+    /// window.
+    pub fn translate(&self, va: usize, len: usize) -> Option<u64> {
+        let (base_va, base_pa, size) = self.base()?;
+        let off = va.checked_sub(base_va)?;
+        (off.checked_add(len)? <= size).then(|| base_pa + off as u64)
+    }
+
+    /// A free bounce slot for a buffer of `len` bytes: `(va, pa)`.
+    pub fn bounce_take(&self, len: usize) -> Option<(usize, u64)> {
+        let (va, pa, _) = self.base()?;
+        if len > BOUNCE_SLOT {
+            return None;
+        }
+        let mut taken = self.bounce.load(Ordering::Relaxed);
+        loop {
+            let i = (!taken).trailing_zeros() as usize;
+            if i >= BOUNCE_SLOTS {
+                return None;
+            }
+            match self.bounce.compare_exchange(
+                taken,
+                taken | (1 << i),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let off = ALLOC_PAGES * PAGE + i * BOUNCE_SLOT;
+                    return Some((va + off, pa + off as u64));
+                }
+                Err(now) => taken = now,
+            }
+        }
+    }
+
+    /// Frees the bounce slot at physical address `pa`; its virtual address
+    /// if `pa` is a taken slot, `None` otherwise (not a bounce slot).
+    pub fn bounce_release(&self, pa: u64) -> Option<usize> {
+        let (va, base, _) = self.base()?;
+        let off = (pa.checked_sub(base)? as usize).checked_sub(ALLOC_PAGES * PAGE)?;
+        if off >= PAGE || off % BOUNCE_SLOT != 0 {
+            return None;
+        }
+        let bit = 1u32 << (off / BOUNCE_SLOT);
+        let before = self.bounce.fetch_and(!bit, Ordering::AcqRel);
+        (before & bit != 0).then_some(va + ALLOC_PAGES * PAGE + off)
+    }
+
+    /// The owner's part: `(va, pa, len)`.
+    pub fn owner_area(&self) -> Option<(usize, u64, usize)> {
+        let (va, pa, len) = self.base()?;
+        Some((va + RESERVED, pa + RESERVED as u64, len - RESERVED))
+    }
+}

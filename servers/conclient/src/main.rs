@@ -1,0 +1,46 @@
+//! Prints `LINES` numbered lines through the console server (client index
+//! = this task's core), pipelined up to the ring's credit, then says done.
+//! The test (tests/src/lib.rs `console_line`) knows every line's text.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+use console::client::Console;
+use core::fmt::Write;
+
+ulib::entry!(main);
+
+const LINES: usize = 100;
+
+fn line(client: usize, i: usize, out: &mut ulib::Line) {
+    let _ = write!(out, "conclient {client}: line {i:03}/{LINES:03} ");
+    for k in 0..40 {
+        let _ = out.write_char((b'a' + ((client * 7 + i * 3 + k) % 26) as u8) as char);
+    }
+}
+
+fn main(start: ulib::Start) -> i32 {
+    let me = start.core;
+    let mut con = match Console::connect(me) {
+        Ok(c) => c,
+        Err(e) => {
+            ulib::println!("conclient {}: FAIL connect: {:?}", me, e);
+            return 1;
+        }
+    };
+    for i in 0..LINES {
+        let mut l = ulib::Line::new();
+        line(me, i, &mut l);
+        if let Err(e) = con.write_line(l.as_str()) {
+            ulib::println!("conclient {}: FAIL line {}: {:?}", me, i, e);
+            return 1;
+        }
+    }
+    match con.done() {
+        Ok(()) => 0,
+        Err(e) => {
+            ulib::println!("conclient {}: FAIL done: {:?}", me, e);
+            1
+        }
+    }
+}

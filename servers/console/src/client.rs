@@ -1,0 +1,183 @@
+//! The client side: connect, print whole lines (pipelined up to the ring's
+//! credit), read input, and say done. No system call on the fast path.
+
+use crate::{client_base, Ctrl, Error, Op, BUF_LEN, BUF_OFFSET, LINE, REGION_OFFSET, SLOTS};
+use core::sync::atomic::Ordering::{Acquire, Release};
+use ring::{BufRange, Client, Region, Request, Response, SharedBuf, Status};
+
+/// Polls before a client sleeps in `wfe` (and checks the server's epoch).
+const SPINS: u32 = 64;
+/// How long (counter seconds) to wait for a server to answer `hello`.
+const CONNECT_TIMEOUT_S: u64 = 2;
+
+fn now() -> (u64, u64) {
+    let (t, f): (u64, u64);
+    // Safety: the kernel lets EL0 read the virtual counter.
+    unsafe {
+        core::arch::asm!("isb", "mrs {0}, cntvct_el0", "mrs {1}, cntfrq_el0", out(reg) t, out(reg) f)
+    };
+    (t, f)
+}
+
+/// One client's connection to the console server.
+pub struct Console {
+    ctrl: &'static Ctrl,
+    region: Region<'static>,
+    client: Client<'static>,
+    buf: SharedBuf<'static>,
+    epoch: u64,
+    tag: u64,
+}
+
+impl Console {
+    /// Connects as client `index` (the image links its range at
+    /// `client_base(index)`).
+    pub fn connect(index: usize) -> Result<Console, Error> {
+        let base = client_base(index);
+        // Safety: the image links this client's 2 MiB range at `base`
+        // (read/write) for the task's whole life; the control words are
+        // atomics, and the ring pair and the buffer are reached only through
+        // `ring`'s atomic accessors.
+        let (ctrl, region, buf) = unsafe {
+            let ctrl = &*(base as *const Ctrl);
+            let region = Region::from_raw((base + REGION_OFFSET) as *mut u8, 2 * SLOTS * 64, SLOTS)
+                .map_err(|_| Error::Protocol)?;
+            let buf = SharedBuf::from_raw((base + BUF_OFFSET) as *mut u8, BUF_LEN);
+            (ctrl, region, buf)
+        };
+        let mut c = Console {
+            ctrl,
+            region,
+            client: Client::new(region),
+            buf,
+            epoch: 0,
+            tag: 0,
+        };
+        c.hello()?;
+        Ok(c)
+    }
+
+    /// Asks the server to (re)start this client's rings and waits for it.
+    fn hello(&mut self) -> Result<(), Error> {
+        let hello = self.ctrl.hello.load(Acquire).wrapping_add(1).max(1);
+        self.ctrl.hello.store(hello, Release);
+        let (start, f) = now();
+        while self.ctrl.welcome.load(Acquire) != hello {
+            if now().0 - start > CONNECT_TIMEOUT_S * f {
+                return Err(Error::NoServer);
+            }
+            core::hint::spin_loop();
+        }
+        self.epoch = self.ctrl.epoch.load(Acquire);
+        self.client = Client::new(self.region);
+        Ok(())
+    }
+
+    /// Whether the server restarted since this client connected; if so,
+    /// connects again (outstanding requests are lost).
+    fn restarted(&mut self) -> Result<bool, Error> {
+        if self.ctrl.epoch.load(Acquire) == self.epoch {
+            return Ok(false);
+        }
+        self.hello()?;
+        Ok(true)
+    }
+
+    fn window(&self, tag: u64) -> BufRange {
+        let at = (tag % SLOTS as u64) * LINE as u64;
+        BufRange::check(at, LINE as u32, BUF_LEN).expect("windows lie inside the buffer")
+    }
+
+    /// Waits for the next response.
+    fn next_response(&mut self) -> Result<Response, Error> {
+        loop {
+            for _ in 0..SPINS {
+                match self.client.poll() {
+                    Ok(Some(r)) => return Ok(r),
+                    Ok(None) => core::hint::spin_loop(),
+                    Err(_) => return Err(Error::Protocol),
+                }
+            }
+            if self.restarted()? {
+                return Err(Error::Restarted);
+            }
+        }
+    }
+
+    fn send(&mut self, op: Op, text: &[u8]) -> Result<u64, Error> {
+        if self.restarted()? {
+            return Err(Error::Restarted);
+        }
+        if self.client.credit() == 0 {
+            let r = self.next_response()?;
+            if r.status != Status::OK {
+                return Err(Error::Refused(r.status.0));
+            }
+        }
+        let tag = self.tag;
+        self.tag += 1;
+        let w = self.window(tag);
+        let n = text.len().min(LINE);
+        let win = BufRange::check(w.offset() as u64, n as u32, BUF_LEN).ok_or(Error::Protocol)?;
+        self.buf.copy_in(win, &text[..n]).ok_or(Error::Protocol)?;
+        let req = Request {
+            opcode: op as u32,
+            len: n as u32,
+            tag,
+            offset: w.offset() as u64,
+            args: [0; 4],
+        };
+        self.client.send(&req).map_err(|_| Error::Protocol)?;
+        // Wake the server if it sleeps in `wfe`.
+        // Safety: `sev` only signals an event to every core.
+        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        Ok(tag)
+    }
+
+    /// Queues `line` (at most 256 bytes) for printing; returns once the
+    /// request is in the ring (earlier lines may still be in flight).
+    pub fn write_line(&mut self, line: &str) -> Result<(), Error> {
+        self.send(Op::Write, line.as_bytes()).map(|_| ())
+    }
+
+    /// Prints `line` and waits until the server has written it: one round
+    /// trip.
+    pub fn write_line_sync(&mut self, line: &str) -> Result<(), Error> {
+        self.write_line(line)?;
+        self.flush()
+    }
+
+    /// Waits until every queued line is printed.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while self.client.outstanding() > 0 {
+            let r = self.next_response()?;
+            if r.status != Status::OK {
+                return Err(Error::Refused(r.status.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the server this client has finished, and waits until every
+    /// client has.
+    pub fn done(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        self.send(Op::Done, &[])?;
+        self.flush()
+    }
+
+    /// Raw access for tests of the server's validation: publishes `req`
+    /// as it is and returns the server's status for it.
+    pub fn raw_call(&mut self, req: &Request) -> Result<Status, Error> {
+        self.flush()?;
+        self.client.send(req).map_err(|_| Error::Protocol)?;
+        // Safety: `sev` only signals an event.
+        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        Ok(self.next_response()?.status)
+    }
+
+    /// The ring pair itself, for tests that write garbage into it.
+    pub fn region_base(index: usize) -> u64 {
+        client_base(index) + REGION_OFFSET
+    }
+}
