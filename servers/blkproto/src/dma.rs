@@ -9,9 +9,11 @@
 //! | `ALLOC_PAGES` | [`BOUNCE_SLOTS`] small bounce slots of [`BOUNCE_SLOT`] bytes for buffers a driver passes from outside the window (request headers on its stack) |
 //! | the rest | the owner's: [`Window::owner_area`] |
 //!
-//! This module only computes addresses; the `virtio_drivers::Hal` that uses
-//! it does the memory accesses (zeroing, bounce copies). Every state change
-//! is an atomic read-modify-write, so a `static` window needs no lock.
+//! The safe methods only compute addresses; the three `unsafe` ones
+//! ([`Window::alloc_zeroed`], [`Window::share`], [`Window::unshare`]) are
+//! the memory side of a `virtio_drivers::Hal`, shared by the server and the
+//! kernel's baseline driver. Every state change is an atomic
+//! read-modify-write, so a `static` window needs no lock.
 
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -61,7 +63,8 @@ impl Window {
     /// (both page-aligned). `false` (and no change) if it is too small, not
     /// aligned, or already set.
     pub fn init(&self, va: usize, pa: u64, len: usize) -> bool {
-        if len < RESERVED || va % PAGE != 0 || pa % PAGE as u64 != 0 || va == 0 {
+        if len < RESERVED || !va.is_multiple_of(PAGE) || !pa.is_multiple_of(PAGE as u64) || va == 0
+        {
             return false;
         }
         if self.len.load(Ordering::Acquire) != 0 {
@@ -177,5 +180,73 @@ impl Window {
     pub fn owner_area(&self) -> Option<(usize, u64, usize)> {
         let (va, pa, len) = self.base()?;
         Some((va + RESERVED, pa + RESERVED as u64, len - RESERVED))
+    }
+}
+
+impl Window {
+    /// [`Window::alloc`], zeroed: what `Hal::dma_alloc` returns.
+    ///
+    /// # Safety
+    ///
+    /// The window must be mapped readable and writable at its virtual
+    /// address, and nothing may use its allocator pages except through the
+    /// runs this window hands out.
+    pub unsafe fn alloc_zeroed(&self, pages: usize) -> Option<(u64, usize)> {
+        let (pa, va) = self.alloc(pages)?;
+        // Safety: a run of the allocator part just taken, so mapped and
+        // used by nobody else (the caller's promise).
+        unsafe { core::ptr::write_bytes(va as *mut u8, 0, pages * PAGE) };
+        Some((pa, va))
+    }
+
+    /// The physical address a device should use for `len` bytes at `buf`
+    /// (`Hal::share`): `buf` itself when it lies in the window, else
+    /// `direct(buf, len)` when the caller knows it is physically contiguous
+    /// DMA-able memory, else a bounce slot, filled from `buf` when `fill`.
+    /// `None` when none applies (too long to bounce, or no slot free).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Window::alloc_zeroed`]; and `buf` must be valid for reads of
+    /// `len` bytes when `fill` is set.
+    pub unsafe fn share(
+        &self,
+        buf: *const u8,
+        len: usize,
+        fill: bool,
+        direct: impl FnOnce(usize, usize) -> Option<u64>,
+    ) -> Option<u64> {
+        if let Some(pa) = self.translate(buf as usize, len) {
+            return Some(pa);
+        }
+        if let Some(pa) = direct(buf as usize, len) {
+            return Some(pa);
+        }
+        let (va, pa) = self.bounce_take(len)?;
+        if fill {
+            // Safety: the caller promises `buf` is readable for `len`
+            // bytes; the slot (at least `len` bytes, just taken) is ours.
+            unsafe { core::ptr::copy_nonoverlapping(buf, va as *mut u8, len) };
+        }
+        Some(pa)
+    }
+
+    /// Undoes [`Window::share`] (`Hal::unshare`): if `pa` is a bounce slot,
+    /// copies it back into `buf` when `copy_back` and frees it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Window::alloc_zeroed`]; `pa` must come from
+    /// [`Window::share`] for this `buf` and `len`, and `buf` must be valid
+    /// for writes of `len` bytes when `copy_back` is set.
+    pub unsafe fn unshare(&self, pa: u64, buf: *mut u8, len: usize, copy_back: bool) {
+        if let Some(va) = self.bounce_release(pa) {
+            if copy_back {
+                // Safety: the slot held this buffer's `len` (at most
+                // BOUNCE_SLOT) bytes; `buf` is writable (the caller's
+                // promise).
+                unsafe { core::ptr::copy_nonoverlapping(va as *const u8, buf, len) };
+            }
+        }
     }
 }

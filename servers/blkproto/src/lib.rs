@@ -145,10 +145,10 @@ pub fn validate(req: &Incoming<Op>, capacity: u64, read_only: bool) -> Result<Ch
     let len = req.buf.len();
     match req.opcode {
         Op::Read | Op::Write => {
-            if len == 0 || len % SECTOR != 0 || len > MAX_TRANSFER {
+            if len == 0 || !len.is_multiple_of(SECTOR) || len > MAX_TRANSFER {
                 return Err(status::BAD_LENGTH);
             }
-            if req.buf.offset() as u64 % BUF_ALIGN != 0 {
+            if !(req.buf.offset() as u64).is_multiple_of(BUF_ALIGN) {
                 return Err(status::MISALIGNED);
             }
             let end = sector.checked_add((len / SECTOR) as u64);
