@@ -123,6 +123,34 @@ fn console_3x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 3, 100)
 }
 
+/// images/blk.toml: the block server on kernel core 3 and a client on
+/// each of cores 0-2 (client i owns sectors 640 i .. 640 i + 320).
+const BLK_WRITE: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@2] blktest client 2: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blktest@2] blktest client 2: wrote 320 sectors from 1280, flushed, read back: pattern intact",
+    "task blk on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The second boot on the disk the first left: each client finds its
+/// pattern.
+const BLK_READ: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: read back 320 sectors from 0 written by an earlier boot: pattern intact",
+    "[blktest@1] blktest client 1: read back 320 sectors from 640 written by an earlier boot: pattern intact",
+    "[blktest@2] blktest client 2: read back 320 sectors from 1280 written by an earlier boot: pattern intact",
+    "task blk on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The sectors the block clients write, checked in the disk file.
+const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
+
 /// Every QEMU test case, in the order `cargo xtask test` runs them.
 pub const CASES: &[Case] = &[
     Case {
@@ -279,6 +307,22 @@ pub const CASES: &[Case] = &[
         board: "rpi4",
         console: CONSOLE,
         lines: Some(console_3x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "blk-write-virt",
+        image: "blk",
+        console: BLK_WRITE,
+        disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    // Must follow blk-write-virt: it boots on the disk that case left.
+    Case {
+        name: "blk-read-virt",
+        image: "blk",
+        keep_disk: true,
+        console: BLK_READ,
+        disk_pattern: BLK_SECTORS,
         ..Case::BASE
     },
     Case {

@@ -14,9 +14,11 @@ use core::time::Duration;
 
 mod cases;
 mod check;
+mod disk;
 
 pub use cases::CASES;
 pub use check::check;
+pub use disk::check_disk;
 
 /// QEMU's `-icount` value for cases with [`Case::icount`]: one instruction
 /// per virtual nanosecond, never sleeping, so guest time is deterministic.
@@ -55,6 +57,13 @@ pub struct Case {
     /// lines cannot say (every line of a stream intact, none twice); returns
     /// the problems found.
     pub lines: Option<fn(&[&str]) -> Vec<String>>,
+    /// Boot with the disk an earlier case of the same image and board left
+    /// (`target/disks/<image>-<board>.img`) instead of a fresh zero-filled
+    /// one: the case before it writes, this one reads back.
+    pub keep_disk: bool,
+    /// Sector runs `(first, count)` that must hold `blkproto::pattern` in
+    /// the disk file after the run (images with a block device).
+    pub disk_pattern: &'static [(u64, u64)],
 }
 
 impl Case {
@@ -74,6 +83,8 @@ impl Case {
         defmt: &[],
         console: &[],
         lines: None,
+        keep_disk: false,
+        disk_pattern: &[],
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.
@@ -97,6 +108,9 @@ impl Case {
             flags.extend(["--mem".to_string(), mem.to_string()]);
         }
         flags.extend(["--image".to_string(), self.image.to_string()]);
+        if self.keep_disk {
+            flags.push("--keep-disk".to_string());
+        }
         if self.icount {
             flags.extend(["--", "-icount", ICOUNT].map(String::from));
         }

@@ -32,6 +32,9 @@ pub struct Built {
     pub raw: PathBuf,
     /// The ELF's defmt table, to decode the log UART.
     pub table: Table,
+    /// The virtio block disk its runs get (`crate::disk`), if the image
+    /// has a block device.
+    pub disk: Option<PathBuf>,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -111,6 +114,7 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         elf: elf_path,
         raw: raw_path,
         table,
+        disk: crate::disk::needs_disk(image).then(|| crate::disk::path(root, &image.name, board)),
     })
 }
 

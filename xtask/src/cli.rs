@@ -90,6 +90,10 @@ pub struct QemuArgs {
     /// Start halted with a gdb server on :1234 (-s -S) and print how to attach.
     #[arg(long)]
     pub gdb: bool,
+    /// Boot with the disk the last run left (target/disks/IMAGE-BOARD.img)
+    /// instead of a fresh zero-filled one (images with a block device).
+    #[arg(long)]
+    pub keep_disk: bool,
     /// Extra arguments appended to the QEMU command line.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     pub qemu_args: Vec<String>,

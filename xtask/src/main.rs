@@ -19,6 +19,7 @@ mod build;
 mod cli;
 mod defmt;
 mod device;
+mod disk;
 mod doctor;
 mod firmware;
 mod flash;
@@ -90,6 +91,9 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
     let image = image::select(root, image_name, machine.board)?;
     doctor::run(false, true)?;
     let built = build::build(root, &image, machine.board)?;
+    if let Some(disk) = &built.disk {
+        disk::prepare(disk, args.keep_disk)?;
+    }
     let spec = qemu::RunSpec {
         root,
         machine: &machine,

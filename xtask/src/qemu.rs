@@ -156,6 +156,13 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
         spec.gdb,
         spec.icount,
     );
+    if let Some(disk) = &spec.built.disk {
+        // A run nobody prepared a disk for gets a fresh one.
+        if !disk.is_file() {
+            crate::disk::prepare(disk, false)?;
+        }
+        args.extend(crate::disk::qemu_args(disk));
+    }
     args.extend(spec.extra.iter().cloned());
 
     if spec.interactive {

@@ -187,6 +187,12 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     print!("test {name} ... ");
     let _ = std::io::stdout().flush();
     let start = Instant::now();
+    if let Some(disk) = &built.disk {
+        if let Err(e) = crate::disk::prepare(disk, p.case.keep_disk) {
+            println!("FAILED (disk {}: {e:#})", disk.display());
+            return false;
+        }
+    }
     let spec = RunSpec {
         root,
         machine: &p.machine,
@@ -211,7 +217,7 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
         log: result.log.lines.clone(),
         log_bytes: result.log.bytes,
     };
-    match check(p.case, &outcome) {
+    match check(p.case, &outcome).and(disk_verdict(p, built)) {
         Ok(()) => {
             println!("ok ({seconds:.1}s)");
             if show_output {
@@ -224,6 +230,26 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
             report(p, &result, &problems);
             false
         }
+    }
+}
+
+/// The case's disk check: the disk file after the run holds the pattern in
+/// the sectors the case names.
+fn disk_verdict(p: &Prepared, built: &Built) -> Result<(), Vec<String>> {
+    if p.case.disk_pattern.is_empty() {
+        return Ok(());
+    }
+    let problems = match &built.disk {
+        None => vec![format!("image {} has no block device", p.image.name)],
+        Some(disk) => match std::fs::read(disk) {
+            Ok(bytes) => qemu_tests::check_disk(p.case, &bytes),
+            Err(e) => vec![format!("cannot read {}: {e}", disk.display())],
+        },
+    };
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
 }
 
