@@ -90,6 +90,22 @@ const CAPCHECK: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/corey-rpi4.toml: Corey's benchmarks on four cores (docs/benchmarks.md;
+/// on a real Pi 4 through `cargo xtask hil corey`). Every result is
+/// reported and the word count is the host's (a host test of xtask checks
+/// the checksum against its own count); the figures are not judged.
+const COREY_4: &[&str] = &[
+    "[corey@0] RESULT name=memclone mode=private cores=4 ops=16384",
+    "[corey@0] RESULT name=memclone mode=shared cores=4 ops=16384",
+    "[corey@0] RESULT name=mempass mode=private cores=4 ops=16384",
+    "[corey@0] RESULT name=mempass mode=shared cores=4 ops=16384",
+    "[corey@0] RESULT name=shares mode=private cores=4 ops=80000",
+    "[corey@0] RESULT name=shares mode=shared cores=4 ops=80000",
+    "[corey@0] RESULT name=wordcount mode=metis cores=4 words=400000 seed=42 distinct=256 checksum=607a01c7474dedaa ops=400000",
+    "[corey@0] corey: done",
+    "memory: no frames leaked",
+];
+
 /// images/revoke.toml: capabilities passed between cores through a shared
 /// share; unmapping a page of a shared range faults on every core that
 /// links it, and revoke removes every copy and its mapping on every core.
@@ -292,6 +308,14 @@ pub const CASES: &[Case] = &[
         image: "revoke",
         board: "rpi4",
         console: REVOKE,
+        ..Case::BASE
+    },
+    Case {
+        name: "corey-rpi4",
+        image: "corey-rpi4",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: COREY_4,
         ..Case::BASE
     },
     Case {

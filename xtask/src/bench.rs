@@ -1,222 +1,242 @@
-//! `cargo xtask bench`: the kernel's micro-benchmarks, each an image whose
-//! task reports its result on the console, run on one core under
-//! `-icount shift=0` (one instruction = one virtual nanosecond), so every
-//! figure is an instruction count and repeats exactly. Results go to
-//! `target/bench/<name>-<board>.json` and a table on the terminal.
+//! `cargo xtask bench`: Corey's evaluation on our kernel beside the Linux
+//! peer under the same QEMU machine, plus the kernel's micro-benchmarks.
+//!
+//! - Corey's benchmarks (`bench_corey`): one boot of `images/corey.toml`
+//!   per core count and run runs every workload; the Linux peer
+//!   (`linux::run_plan`) boots once per core count and run too.
+//! - The micro-benchmarks (`bench_micro`): one boot on one core, `-icount`
+//!   only (they are instruction counts).
+//!
+//! Every result goes to `target/bench/` as JSON (`<name>-<board>-<mode>.json`
+//! for Corey's, `<name>-<board>.json` for the micro-benchmarks), each Corey
+//! benchmark also as an SVG figure (`<name>-<board>-<mode>.svg`), and a
+//! summary table with ours/Linux goes to stdout; stderr has a progress line
+//! per boot.
 
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::build::{self, target_dir};
-use crate::cli::{Machine, MachineArgs, UsageError};
-use crate::{doctor, image, qemu};
+use crate::bench_corey::{self as corey, CoreyBench, COREY};
+use crate::bench_measure as measure;
+use crate::bench_micro::{self as micro, Bench};
+use crate::bench_report as report;
+use crate::build::target_dir;
+use crate::cli::{Board, Machine, MachineArgs, UsageError};
+use crate::doctor;
+use crate::linux_run::Mode;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Benchmarks to run (all when none): null-syscall, cap-lookup-private,
+    /// Benchmarks (all when none): memclone, mempass, shares, kernelcore,
+    /// wordcount; `micro` or one of null-syscall, cap-lookup-private,
     /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared.
     pub names: Vec<String>,
-    /// Board: virt or rpi4 [default: virt].
+    /// Core counts, repeated or comma-separated [default: virt 1,2,4,8
+    /// under icount, 1,2,4 under mttcg; rpi4 4].
+    #[arg(long, value_name = "N", value_delimiter = ',')]
+    pub smp: Vec<String>,
+    /// icount (deterministic, instructions) or mttcg (wall time, noisy).
+    #[arg(long, value_name = "MODE", default_value = "icount")]
+    pub mode: String,
+    /// Boots per core count; the table shows the median, min and max
+    /// [default: 1 under icount, 5 under mttcg].
+    #[arg(long, value_name = "K")]
+    pub runs: Option<u32>,
+    /// Board for our kernel: virt or rpi4 [default: virt]; the Linux peer
+    /// runs on virt only.
     #[arg(long, value_name = "BOARD")]
     pub board: Option<String>,
+    /// Leave out the Linux peer.
+    #[arg(long)]
+    pub no_linux: bool,
 }
 
-/// One benchmark: a line the bench image's task prints.
-struct Bench {
-    name: &'static str,
-    what: &'static str,
-    /// The benchmark this one is compared with (the ratio is printed).
-    baseline: Option<&'static str>,
+/// What to run, validated.
+#[derive(Debug)]
+pub struct Plan {
+    pub micro: Vec<&'static Bench>,
+    pub corey: Vec<&'static CoreyBench>,
+    pub board: Board,
+    pub machines: Vec<Machine>,
+    pub mode: Mode,
+    pub runs: u32,
+    pub linux: bool,
 }
 
-/// Every benchmark of the `bench` image, in the order its task runs them.
-const BENCHES: &[Bench] = &[
-    Bench {
-        name: "null-syscall",
-        what: "Null system call round trip (seL4 anchor: 131 cycles on Cortex-A53; target <= 100)",
-        baseline: None,
-    },
-    Bench {
-        name: "cap-lookup-private",
-        what: "Capability lookup (CapInfo) in the caller's private root share",
-        baseline: None,
-    },
-    Bench {
-        name: "cap-lookup-shared",
-        what: "Capability lookup (CapInfo) in a shared share (takes its lock)",
-        baseline: Some("cap-lookup-private"),
-    },
-    Bench {
-        name: "map-touch-unmap-private",
-        what: "Map, touch and unmap a 4 KiB page in the task's private address range",
-        baseline: None,
-    },
-    Bench {
-        name: "map-touch-unmap-shared",
-        what: "Map, touch and unmap a 4 KiB page in a shared 2 MiB address range",
-        baseline: Some("map-touch-unmap-private"),
-    },
-];
-
-/// What a benchmark line says: operations, total ns, loop ns, ns per op.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Measured {
-    pub ops: u64,
-    pub total_ns: u64,
-    pub loop_ns: u64,
-    pub per_op: u64,
-}
-
-/// Parses `20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op`.
-pub fn parse_measured(rest: &str) -> Option<Measured> {
-    let nums: Vec<u64> = rest
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    match nums[..] {
-        [ops, total_ns, loop_ns, per_op] => Some(Measured {
-            ops,
-            total_ns,
-            loop_ns,
-            per_op,
-        }),
-        _ => None,
-    }
-}
-
-/// Parses the events line's four counts.
-pub fn parse_events(rest: &str) -> Option<[u64; 4]> {
-    let nums: Vec<u64> = rest
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    match nums[..] {
-        [_ops, a, b, c, d] => Some([a, b, c, d]),
-        _ => None,
-    }
-}
-
-fn select(names: &[String]) -> Result<Vec<&'static Bench>> {
-    if names.is_empty() {
-        return Ok(BENCHES.iter().collect());
-    }
-    let mut v = Vec::new();
-    for n in names {
-        match BENCHES.iter().find(|b| b.name == n) {
-            Some(b) => v.push(b),
-            None => {
-                let known: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
-                return Err(UsageError(format!(
-                    "unknown benchmark {n:?} (known: {})",
-                    known.join(", ")
-                ))
-                .into());
+impl Plan {
+    pub fn from_args(args: &BenchArgs) -> Result<Plan, UsageError> {
+        let mode = Mode::parse(&args.mode).ok_or_else(|| {
+            UsageError(format!("--mode {:?}: must be icount or mttcg", args.mode))
+        })?;
+        let board = match args.board.as_deref() {
+            None => Board::Virt,
+            Some(b) => Board::parse(b).ok_or_else(|| {
+                UsageError(format!("--board {b:?}: unknown board (known: virt, rpi4)"))
+            })?,
+        };
+        let (mut micro, mut corey) = (Vec::new(), Vec::new());
+        for n in &args.names {
+            if n == "micro" {
+                micro.extend(micro::BENCHES.iter());
+            } else if let Some(b) = corey::find(n) {
+                corey.push(b);
+            } else {
+                let known: Vec<&str> = COREY
+                    .iter()
+                    .map(|b| b.name)
+                    .chain(["micro"])
+                    .chain(micro::BENCHES.iter().map(|b| b.name))
+                    .collect();
+                micro.extend(micro::select(std::slice::from_ref(n)).map_err(|_| {
+                    UsageError(format!(
+                        "unknown benchmark {n:?} (known: {})",
+                        known.join(", ")
+                    ))
+                })?);
             }
         }
+        if args.names.is_empty() {
+            micro.extend(micro::BENCHES.iter());
+            corey.extend(COREY.iter());
+        }
+        if mode == Mode::Mttcg && !micro.is_empty() {
+            eprintln!("bench: the micro-benchmarks count instructions; they run under icount only");
+            micro.clear();
+        }
+        let runs = args.runs.unwrap_or(if mode == Mode::Mttcg { 5 } else { 1 });
+        if runs == 0 {
+            return Err(UsageError("--runs 0: at least one run is needed".into()));
+        }
+        let smp: Vec<String> = match (&args.smp[..], board, mode) {
+            ([], Board::Rpi4, _) => vec!["4".into()],
+            ([], _, Mode::Icount) => ["1", "2", "4", "8"].map(String::from).to_vec(),
+            ([], _, Mode::Mttcg) => ["1", "2", "4"].map(String::from).to_vec(),
+            (given, _, _) => given.to_vec(),
+        };
+        let machines = smp
+            .iter()
+            .map(|n| {
+                Machine::from_args(&MachineArgs {
+                    board: Some(board.name().into()),
+                    smp: Some(n.clone()),
+                    ..MachineArgs::default()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let linux = !args.no_linux && board == Board::Virt && !corey.is_empty();
+        Ok(Plan {
+            micro,
+            corey,
+            board,
+            machines,
+            mode,
+            runs,
+            linux,
+        })
     }
-    Ok(v)
+
+    pub(crate) fn ours(&self) -> Vec<&'static CoreyBench> {
+        self.corey.iter().copied().filter(|b| b.ours).collect()
+    }
+
+    /// Our images to boot (each runs all its benchmarks).
+    pub(crate) fn images(&self) -> Vec<&'static str> {
+        let mut v: Vec<&str> = self
+            .ours()
+            .iter()
+            .map(|b| corey::image(b, self.board))
+            .collect();
+        v.dedup();
+        v
+    }
+
+    fn steps(&self) -> usize {
+        let boots = self.machines.len() * self.runs as usize;
+        usize::from(!self.micro.is_empty())
+            + self.images().len() * boots
+            + if self.linux { boots } else { 0 }
+    }
+}
+
+/// The progress line on stderr (rewritten in place on a terminal).
+pub(crate) struct Progress {
+    total: usize,
+    done: usize,
+    start: Instant,
+    tty: bool,
+}
+
+impl Progress {
+    pub(crate) fn step(&mut self, what: &str) {
+        self.done += 1;
+        let line = format!(
+            "bench [{}/{}] {what} (elapsed {:.0}s)",
+            self.done,
+            self.total,
+            self.start.elapsed().as_secs_f64()
+        );
+        if self.tty {
+            eprint!("\r\x1b[K{line}\n");
+        } else {
+            eprintln!("{line}");
+        }
+        let _ = std::io::stderr().flush();
+    }
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
-    let selected = select(&args.names)?;
-    // One core on virt; raspi4b always has four (the others idle in wfi,
-    // which costs no instructions under -icount).
-    let smp = (args.board.as_deref() != Some("rpi4")).then(|| "1".to_string());
-    let machine = Machine::from_args(&MachineArgs {
-        board: args.board.clone(),
-        smp,
-        ..MachineArgs::default()
-    })?;
+    let plan = Plan::from_args(args)?;
     doctor::run(false, true)?;
     let out_dir = target_dir(root).join("bench");
     std::fs::create_dir_all(&out_dir).with_context(|| out_dir.display().to_string())?;
-    let image = image::select(root, "bench", machine.board)?;
-    let built = build::build(root, &image, machine.board)?;
-    eprintln!(
-        "bench: image bench on {} (-icount), one boot for every benchmark",
-        machine.board
-    );
-    let spec = qemu::RunSpec {
-        root,
-        machine: &machine,
-        built: &built,
-        interactive: false,
-        gdb: false,
-        icount: true,
-        extra: &[],
-        timeout: Some(Duration::from_secs(300)),
+    let mut progress = Progress {
+        total: plan.steps(),
+        done: 0,
+        start: Instant::now(),
+        tty: std::io::stderr().is_terminal(),
     };
-    let result = qemu::run(&spec)?;
-    let line_after = |prefix: &str| {
-        result
-            .console
-            .lines()
-            .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest.to_string()))
-    };
-    let mut per_op = std::collections::HashMap::new();
-    for b in selected {
-        let Some(r) =
-            line_after(&format!("bench {} core 0: ", b.name)).and_then(|l| parse_measured(&l))
-        else {
-            bail!(
-                "{}: no result line in the console:\n{}",
-                b.name,
-                result.console
-            );
-        };
-        let ev = line_after(&format!("bench {} events over ", b.name))
-            .and_then(|l| parse_events(&l))
-            .unwrap_or([0; 4]);
-        per_op.insert(b.name, r.per_op);
-        let json = format!(
-            "{{\"name\":\"{}\",\"board\":\"{}\",\"mode\":\"icount\",\"cores\":1,\"ops\":{},\"total_instructions\":{},\"loop_instructions\":{},\"instructions_per_op\":{},\"events\":{{\"shared_locks\":{},\"broadcast_tlbi\":{},\"ipis\":{},\"global_pool_takes\":{}}}}}\n",
-            b.name, machine.board, r.ops, r.total_ns, r.loop_ns, r.per_op, ev[0], ev[1], ev[2], ev[3]
-        );
-        let path = out_dir.join(format!("{}-{}.json", b.name, machine.board));
-        std::fs::write(&path, json).with_context(|| path.display().to_string())?;
-        println!("{}", b.what);
-        let ratio = b
-            .baseline
-            .and_then(|base| per_op.get(base).map(|&p| (base, p)))
-            .map(|(base, p)| format!("; {:.2}x {}", r.per_op as f64 / p.max(1) as f64, base))
-            .unwrap_or_default();
-        println!(
-            "  {:<24} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
-            b.name,
-            machine.board.name(),
-            r.per_op,
-            ev[0] as f64 / r.ops as f64,
-            ev[1] as f64 / r.ops as f64,
-            ev[2] as f64 / r.ops as f64,
-            ev[3] as f64 / r.ops as f64,
-            ratio
-        );
+    if !plan.micro.is_empty() {
+        progress.step("micro-benchmarks, 1 core, icount");
+        micro::run(root, Some(plan.board.name()), &plan.micro, &out_dir)?;
+        println!();
     }
+    let mut all = Vec::new();
+    let mut builds = HashMap::new();
+    measure::ours(root, &plan, &mut progress, &mut builds, &mut all)?;
+    if plan.linux {
+        measure::linux(root, &plan, &mut progress, &mut all, &out_dir)?;
+    } else if !plan.corey.is_empty() {
+        eprintln!("bench: no Linux peer (--no-linux, or a board other than virt)");
+    }
+    let board = plan.board.name();
+    for b in &plan.corey {
+        let stem = format!("{}-{board}-{}", b.name, plan.mode.name());
+        for (ext, text) in [
+            ("json", report::file_json(b, board, plan.mode, &all)),
+            ("svg", report::figure(b, board, plan.mode, &all)),
+        ] {
+            let path = out_dir.join(format!("{stem}.{ext}"));
+            std::fs::write(&path, text).with_context(|| path.display().to_string())?;
+        }
+    }
+    if !plan.corey.is_empty() {
+        print!("{}", report::summary(&plan.corey, board, plan.mode, &all));
+    }
+    eprintln!(
+        "bench: {} steps in {:.1}s; JSON and SVG in {}",
+        plan.steps(),
+        progress.start.elapsed().as_secs_f64(),
+        out_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn parses_the_task_line() {
-        let r = super::parse_measured("20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op");
-        assert_eq!(
-            r,
-            Some(super::Measured {
-                ops: 20000,
-                total_ns: 2020016,
-                loop_ns: 80000,
-                per_op: 97
-            })
-        );
-        assert_eq!(super::parse_measured("garbage"), None);
-        let e = super::parse_events("2000 ops: 4000 shared-lock acquisitions, 2000 broadcast TLB invalidations, 0 IPIs, 1 global-pool takes");
-        assert_eq!(e, Some([4000, 2000, 0, 1]));
-    }
-}
+#[path = "bench_tests.rs"]
+mod tests;

@@ -25,7 +25,8 @@ use clap::{Args, Parser, Subcommand};
   cargo xtask test                          host unit tests, then every QEMU test case
   cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4
   cargo xtask flash --chainloader --device /dev/sdX   an SD card for a Pi 4 that takes kernels over serial
-  cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4"
+  cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4
+  cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -44,7 +45,7 @@ pub enum Command {
     Flash(crate::flash::FlashArgs),
     /// Run the rpi4 test cases on a Raspberry Pi 4 through the serial chainloader.
     Hil(crate::hil::HilArgs),
-    /// Run the kernel's micro-benchmarks under -icount (instruction counts).
+    /// Run Corey's benchmarks beside the Linux peer, and the kernel's micro-benchmarks.
     Bench(crate::bench::BenchArgs),
     /// Run the benchmarks' Linux peer: Debian's arm64 kernel under the same QEMU.
     LinuxBench(crate::linux::LinuxBenchArgs),

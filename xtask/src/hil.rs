@@ -258,6 +258,11 @@ fn one(
     let passed = match check(&case, &outcome) {
         Ok(()) => {
             println!("ok ({timing})");
+            // Benchmark images (images/corey-rpi4.toml) report here: on a
+            // real board their times are the board's own counter.
+            for line in outcome.console.lines().filter(|l| l.contains("RESULT ")) {
+                println!("    {}", line.trim());
+            }
             true
         }
         Err(problems) => {

@@ -15,6 +15,12 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod bench;
+mod bench_corey;
+mod bench_measure;
+mod bench_micro;
+mod bench_report;
+mod bench_smoke;
+mod bench_svg;
 mod build;
 mod cli;
 mod defmt;

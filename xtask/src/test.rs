@@ -72,6 +72,12 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
                 p.case.qemu_flags().join(" ")
             );
         }
+        if crate::bench_smoke::selected(args.filter.as_deref()) {
+            println!(
+                "{:<32} (benchmarks' smoke test: cargo xtask bench --smp 2 --no-linux, ours only)",
+                crate::bench_smoke::NAME
+            );
+        }
         for name in hil_entries(args.filter.as_deref()) {
             println!(
                 "{name:<32} (HIL path: QEMU raspi4b + chainloader over ptys, see docs/hil.md)"
@@ -79,7 +85,11 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if cases.is_empty() && hil_entries(args.filter.as_deref()).is_empty() && args.filter.is_some() {
+    if cases.is_empty()
+        && hil_entries(args.filter.as_deref()).is_empty()
+        && !crate::bench_smoke::selected(args.filter.as_deref())
+        && args.filter.is_some()
+    {
         eprintln!(
             "test: no QEMU case matches {:?}",
             args.filter.as_deref().unwrap_or("")
@@ -100,6 +110,9 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
             build::build(root, &p.image, p.machine.board).map_err(|e| format!("{e:#}"))
         });
         tally(run_case(root, p, built, args.show_output));
+    }
+    if crate::bench_smoke::selected(args.filter.as_deref()) {
+        tally(crate::bench_smoke::run(root, &mut builds));
     }
     if !hil_entries(args.filter.as_deref()).is_empty() {
         let (p, f) = crate::hil_selftest::run(root, args.filter.as_deref(), &mut builds);

@@ -1,0 +1,216 @@
+//! The kernel's micro-benchmarks (images/bench.toml, servers/bench): one
+//! boot on one core under `-icount shift=0` (one instruction = one virtual
+//! nanosecond), so every figure is an instruction count and repeats
+//! exactly. Results go to `target/bench/<name>-<board>.json`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::build;
+use crate::cli::{Machine, MachineArgs, UsageError};
+use crate::{image, qemu};
+
+/// One benchmark: a line the bench image's task prints.
+#[derive(Debug)]
+pub struct Bench {
+    pub name: &'static str,
+    pub what: &'static str,
+    /// The benchmark this one is compared with (the ratio is printed).
+    baseline: Option<&'static str>,
+}
+
+/// Every benchmark of the `bench` image, in the order its task runs them.
+pub const BENCHES: &[Bench] = &[
+    Bench {
+        name: "null-syscall",
+        what: "Null system call round trip (seL4 anchor: 131 cycles on Cortex-A53; target <= 100)",
+        baseline: None,
+    },
+    Bench {
+        name: "cap-lookup-private",
+        what: "Capability lookup (CapInfo) in the caller's private root share",
+        baseline: None,
+    },
+    Bench {
+        name: "cap-lookup-shared",
+        what: "Capability lookup (CapInfo) in a shared share (takes its lock)",
+        baseline: Some("cap-lookup-private"),
+    },
+    Bench {
+        name: "map-touch-unmap-private",
+        what: "Map, touch and unmap a 4 KiB page in the task's private address range",
+        baseline: None,
+    },
+    Bench {
+        name: "map-touch-unmap-shared",
+        what: "Map, touch and unmap a 4 KiB page in a shared 2 MiB address range",
+        baseline: Some("map-touch-unmap-private"),
+    },
+];
+
+/// What a benchmark line says: operations, total ns, loop ns, ns per op.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Measured {
+    pub ops: u64,
+    pub total_ns: u64,
+    pub loop_ns: u64,
+    pub per_op: u64,
+}
+
+/// Parses `20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op`.
+pub fn parse_measured(rest: &str) -> Option<Measured> {
+    let nums: Vec<u64> = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    match nums[..] {
+        [ops, total_ns, loop_ns, per_op] => Some(Measured {
+            ops,
+            total_ns,
+            loop_ns,
+            per_op,
+        }),
+        _ => None,
+    }
+}
+
+/// Parses the events line's four counts.
+pub fn parse_events(rest: &str) -> Option<[u64; 4]> {
+    let nums: Vec<u64> = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    match nums[..] {
+        [_ops, a, b, c, d] => Some([a, b, c, d]),
+        _ => None,
+    }
+}
+
+pub fn select(names: &[String]) -> Result<Vec<&'static Bench>> {
+    if names.is_empty() {
+        return Ok(BENCHES.iter().collect());
+    }
+    let mut v = Vec::new();
+    for n in names {
+        match BENCHES.iter().find(|b| b.name == n) {
+            Some(b) => v.push(b),
+            None => {
+                let known: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
+                return Err(UsageError(format!(
+                    "unknown benchmark {n:?} (known: {})",
+                    known.join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Boots the bench image once on one core of `board` and reports the
+/// selected benchmarks (JSON in `out_dir`, a table on stdout). Returns
+/// (name, instructions per op).
+pub fn run(
+    root: &Path,
+    board: Option<&str>,
+    selected: &[&Bench],
+    out_dir: &Path,
+) -> Result<Vec<(&'static str, u64)>> {
+    // One core on virt; raspi4b always has four (the others idle in wfi,
+    // which costs no instructions under -icount).
+    let smp = (board != Some("rpi4")).then(|| "1".to_string());
+    let machine = Machine::from_args(&MachineArgs {
+        board: board.map(String::from),
+        smp,
+        ..MachineArgs::default()
+    })?;
+    let image = image::select(root, "bench", machine.board)?;
+    let built = build::build(root, &image, machine.board)?;
+    let spec = qemu::RunSpec {
+        root,
+        machine: &machine,
+        built: &built,
+        interactive: false,
+        gdb: false,
+        icount: true,
+        extra: &[],
+        timeout: Some(Duration::from_secs(300)),
+    };
+    let result = qemu::run(&spec)?;
+    let line_after = |prefix: &str| {
+        result
+            .console
+            .lines()
+            .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest.to_string()))
+    };
+    let mut per_op = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    println!(
+        "Micro-benchmarks on {} (one core, -icount: instructions per operation)",
+        machine.board
+    );
+    for b in selected {
+        let Some(r) =
+            line_after(&format!("bench {} core 0: ", b.name)).and_then(|l| parse_measured(&l))
+        else {
+            bail!(
+                "{}: no result line in the console:\n{}",
+                b.name,
+                result.console
+            );
+        };
+        let ev = line_after(&format!("bench {} events over ", b.name))
+            .and_then(|l| parse_events(&l))
+            .unwrap_or([0; 4]);
+        per_op.insert(b.name, r.per_op);
+        out.push((b.name, r.per_op));
+        let json = format!(
+            "{{\"name\":\"{}\",\"board\":\"{}\",\"mode\":\"icount\",\"cores\":1,\"ops\":{},\"total_instructions\":{},\"loop_instructions\":{},\"instructions_per_op\":{},\"events\":{{\"shared_locks\":{},\"broadcast_tlbi\":{},\"ipis\":{},\"global_pool_takes\":{}}}}}\n",
+            b.name, machine.board, r.ops, r.total_ns, r.loop_ns, r.per_op, ev[0], ev[1], ev[2], ev[3]
+        );
+        let path = out_dir.join(format!("{}-{}.json", b.name, machine.board));
+        std::fs::write(&path, json).with_context(|| path.display().to_string())?;
+        println!("{}", b.what);
+        let ratio = b
+            .baseline
+            .and_then(|base| per_op.get(base).map(|&p| (base, p)))
+            .map(|(base, p)| format!("; {:.2}x {}", r.per_op as f64 / p.max(1) as f64, base))
+            .unwrap_or_default();
+        println!(
+            "  {:<24} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
+            b.name,
+            machine.board.name(),
+            r.per_op,
+            ev[0] as f64 / r.ops as f64,
+            ev[1] as f64 / r.ops as f64,
+            ev[2] as f64 / r.ops as f64,
+            ev[3] as f64 / r.ops as f64,
+            ratio
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_the_task_line() {
+        let r = super::parse_measured("20000 ops, 2020016 ns total, loop 80000 ns; 97 ns/op");
+        assert_eq!(
+            r,
+            Some(super::Measured {
+                ops: 20000,
+                total_ns: 2020016,
+                loop_ns: 80000,
+                per_op: 97
+            })
+        );
+        assert_eq!(super::parse_measured("garbage"), None);
+        let e = super::parse_events("2000 ops: 4000 shared-lock acquisitions, 2000 broadcast TLB invalidations, 0 IPIs, 1 global-pool takes");
+        assert_eq!(e, Some([4000, 2000, 0, 1]));
+    }
+}
