@@ -164,6 +164,22 @@ const BLK_READ: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/blk-kernel.toml: the in-kernel baseline driver, a client on
+/// each of cores 0-3 (core c owns sectors 512 c .. 512 c + 320).
+const BLK_KERNEL: &[&str] = &[
+    "blkdev: virtio-blk at 0xa003e00, 2048 sectors, in the kernel behind a lock",
+    "[blkkern@0] blkkern core 0: every malformed call refused",
+    "[blkkern@3] blkkern core 3: every malformed call refused",
+    "[blkkern@0] blkkern core 0: wrote 320 sectors from 0 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@1] blkkern core 1: wrote 320 sectors from 512 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@2] blkkern core 2: wrote 320 sectors from 1024 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@3] blkkern core 3: wrote 320 sectors from 1536 through the kernel, flushed, read back: pattern intact",
+    "memory: no frames leaked",
+];
+
+/// The sectors the in-kernel baseline's clients write.
+const BLK_KERNEL_SECTORS: &[(u64, u64)] = &[(0, 320), (512, 320), (1024, 320), (1536, 320)];
+
 /// The sectors the block clients write, checked in the disk file.
 const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
 
@@ -347,6 +363,13 @@ pub const CASES: &[Case] = &[
         keep_disk: true,
         console: BLK_READ,
         disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "blk-kernel-virt",
+        image: "blk-kernel",
+        console: BLK_KERNEL,
+        disk_pattern: BLK_KERNEL_SECTORS,
         ..Case::BASE
     },
     Case {

@@ -72,6 +72,14 @@ pub enum Syscall {
     SegmentInfo = 20,
     /// Returns in `x1` how many cores are online.
     CoreCount = 21,
+    /// Baseline block driver in the kernel (feature `block-in-kernel`):
+    /// reads `x2` bytes (a multiple of 512, at most 64 KiB) from sector
+    /// `x0` into the caller's buffer at `x1`.
+    BlockRead = 22,
+    /// Writes `x2` bytes from the caller's buffer at `x1` to sector `x0`.
+    BlockWrite = 23,
+    /// Makes every completed block write durable.
+    BlockFlush = 24,
 }
 
 /// `SegmentCreate` flag: physically contiguous pages.
@@ -179,6 +187,9 @@ impl Syscall {
             19 => Some(Syscall::CapInfo),
             20 => Some(Syscall::SegmentInfo),
             21 => Some(Syscall::CoreCount),
+            22 => Some(Syscall::BlockRead),
+            23 => Some(Syscall::BlockWrite),
+            24 => Some(Syscall::BlockFlush),
             _ => None,
         }
     }
@@ -297,6 +308,8 @@ pub enum Error {
     /// The share is private to another core: only that core may look up,
     /// insert, copy, move, delete or revoke through its slots.
     NotOwner = 13,
+    /// The device reported an error.
+    DeviceError = 14,
 }
 
 impl Error {
@@ -316,6 +329,7 @@ impl Error {
             11 => Error::SlotOccupied,
             12 => Error::InvalidArgument,
             13 => Error::NotOwner,
+            14 => Error::DeviceError,
             _ => return None,
         })
     }
@@ -347,7 +361,8 @@ mod tests {
         }
         assert_eq!(Syscall::from_u64(19), Some(Syscall::CapInfo));
         assert_eq!(Syscall::from_u64(21), Some(Syscall::CoreCount));
-        assert_eq!(Syscall::from_u64(22), None);
+        assert_eq!(Syscall::from_u64(24), Some(Syscall::BlockFlush));
+        assert_eq!(Syscall::from_u64(25), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+#[cfg(feature = "block-in-kernel")]
+mod blkdev;
 mod board;
 mod boot;
 mod cap;

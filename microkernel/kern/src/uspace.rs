@@ -166,9 +166,59 @@ impl UserSpace {
     }
 
     /// Copies `buf.len()` bytes from user address `va`, checking that each
-    /// page is mapped readable for EL0 in this space.
+    /// page is mapped readable for EL0 in this space and is RAM.
     pub fn read(&self, va: u64, buf: &mut [u8]) -> Result<(), Error> {
         let len = buf.len() as u64;
+        self.each_page(va, len, Rights::READ, |pa, done, chunk| {
+            // Safety: `pa..pa+chunk` is inside one mapped user page of RAM,
+            // reachable through the linear map; `done + chunk <= buf.len()`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    mm::phys_to_virt(pa) as *const u8,
+                    buf[done as usize..].as_mut_ptr(),
+                    chunk as usize,
+                )
+            }
+        })
+    }
+}
+
+impl UserSpace {
+    /// Checks that every page of `va..va + len` is mapped writable for EL0
+    /// in this space, and is RAM (not a device's registers).
+    pub fn writable(&self, va: u64, len: u64) -> Result<(), Error> {
+        self.each_page(va, len, Rights::READ.union(Rights::WRITE), |_, _, _| ())
+    }
+
+    /// Copies `data` to user address `va`, after checking that every page
+    /// of it is mapped writable for EL0 (nothing is written otherwise).
+    pub fn write(&self, va: u64, data: &[u8]) -> Result<(), Error> {
+        let len = data.len() as u64;
+        self.writable(va, len)?;
+        let rw = Rights::READ.union(Rights::WRITE);
+        self.each_page(va, len, rw, |pa, done, chunk| {
+            // Safety: `pa..pa+chunk` is inside one mapped, writable user
+            // page of RAM, reachable through the linear map; `done + chunk`
+            // is at most `data.len()`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data[done as usize..].as_ptr(),
+                    mm::phys_to_virt(pa) as *mut u8,
+                    chunk as usize,
+                )
+            }
+        })
+    }
+
+    /// Calls `f(pa, done, chunk)` for each page-bounded piece of
+    /// `va..va + len`, each mapped for EL0 with `need` rights and in RAM.
+    fn each_page(
+        &self,
+        va: u64,
+        len: u64,
+        need: Rights,
+        mut f: impl FnMut(u64, u64, u64),
+    ) -> Result<(), Error> {
         if va.checked_add(len).is_none_or(|end| end > USER_TOP) {
             return Err(Error::OutOfRange);
         }
@@ -179,23 +229,28 @@ impl UserSpace {
                 .range
                 .translate(&mut FrameTables, at)
                 .ok_or(Error::OutOfRange)?;
-            if !rights.contains(Rights::READ) {
+            let chunk = (PAGE - at % PAGE).min(len - done);
+            if !rights.contains(need) || !is_ram(pa, chunk) {
                 return Err(Error::OutOfRange);
             }
-            let chunk = (PAGE - at % PAGE).min(len - done);
-            // Safety: `pa..pa+chunk` is inside one mapped user page of RAM,
-            // reachable through the linear map.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    mm::phys_to_virt(pa) as *const u8,
-                    buf[done as usize..].as_mut_ptr(),
-                    chunk as usize,
-                )
-            };
+            f(pa, done, chunk);
             done += chunk;
         }
         Ok(())
     }
+}
+
+/// Whether `pa..pa + len` is RAM the DTB names (so in the linear map): a
+/// user mapping of a device's registers is never copied through.
+fn is_ram(pa: u64, len: u64) -> bool {
+    crate::boot::platform().is_some_and(|p| {
+        p.memory.iter().any(|m| {
+            pa >= m.base
+                && pa
+                    .checked_add(len)
+                    .is_some_and(|end| end <= m.base + m.size)
+        })
+    })
 }
 
 /// Frees the pages mapped under the table at `pa` (at `level`), not

@@ -8,6 +8,8 @@
 pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId};
 
 #[cfg(target_arch = "aarch64")]
+pub mod block;
+#[cfg(target_arch = "aarch64")]
 pub mod cap;
 #[cfg(target_arch = "aarch64")]
 mod sys;

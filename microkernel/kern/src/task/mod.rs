@@ -4,6 +4,8 @@
 //! calls and contains their faults: a faulting task is stopped, reported to
 //! the supervisor (if the image has one), and may be restarted by it.
 
+#[cfg(feature = "block-in-kernel")]
+mod block;
 mod load;
 mod supervise;
 mod syscall;
@@ -428,6 +430,8 @@ pub fn note_free_frames(ncores: usize) {
 /// Reports whether every frame tasks used came back, and each core's
 /// event counts.
 fn report_leaks(ncores: usize) {
+    #[cfg(feature = "block-in-kernel")]
+    crate::blkdev::release();
     let before = FREE_AT_START.load(Ordering::Relaxed);
     let after = mm::free_frames(ncores);
     kprintln!(

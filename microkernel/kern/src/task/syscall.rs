@@ -104,7 +104,23 @@ fn syscall(frame: &mut Frame) {
             frame.x[1] = crate::boot::platform().map_or(1, |p| p.cpus.len()) as u64;
             status(frame, Ok(()))
         }
+        Some(c @ (Syscall::BlockRead | Syscall::BlockWrite | Syscall::BlockFlush)) => {
+            block_call(c, frame)
+        }
         Some(call) => cap_call(call, frame),
+    }
+}
+
+/// The in-kernel block driver's calls: unknown unless the kernel is built
+/// with `block-in-kernel` (the baseline of docs/block.md).
+#[inline(never)]
+fn block_call(call: Syscall, frame: &mut Frame) {
+    #[cfg(feature = "block-in-kernel")]
+    super::block::call(call, frame);
+    #[cfg(not(feature = "block-in-kernel"))]
+    {
+        let _ = call;
+        status(frame, Err(Error::UnknownSyscall))
     }
 }
 

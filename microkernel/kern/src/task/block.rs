@@ -1,0 +1,52 @@
+//! The block system calls of the in-kernel baseline (`block-in-kernel`):
+//! the task's buffer is checked and copied through its own page tables
+//! (as `DebugPrint` does) into or out of its core's bounce buffer; the
+//! device request itself runs under the driver's lock (`crate::blkdev`).
+
+use super::SCHED;
+use crate::arch::aarch64::exception::Frame;
+use crate::blkdev;
+use crate::uspace::UserSpace;
+use abi::{Error, Syscall};
+
+/// `BlockRead`, `BlockWrite`, `BlockFlush`: `x0` = sector, `x1` = buffer,
+/// `x2` = length; status in `x0`.
+pub fn call(call: Syscall, frame: &mut Frame) {
+    let (sector, ptr, len) = (frame.x[0], frame.x[1], frame.x[2]);
+    let r = match call {
+        Syscall::BlockRead => read(sector, ptr, len),
+        Syscall::BlockWrite => write(sector, ptr, len),
+        Syscall::BlockFlush => blkdev::flush(),
+        _ => Err(Error::UnknownSyscall),
+    };
+    frame.x[0] = match r {
+        Ok(()) => 0,
+        Err(e) => e as u64,
+    };
+}
+
+/// Runs `f` on the calling task's address space.
+fn with_space(f: impl FnOnce(&UserSpace) -> Result<(), Error>) -> Result<(), Error> {
+    SCHED.with(|s| {
+        let t = s
+            .current
+            .and_then(|i| s.tasks[i].as_ref())
+            .ok_or(Error::InvalidArgument)?;
+        f(t.space.as_ref().ok_or(Error::InvalidArgument)?)
+    })
+}
+
+fn write(sector: u64, ptr: u64, len: u64) -> Result<(), Error> {
+    let len = blkdev::check(sector, len)?;
+    let buf = blkdev::bounce(len)?;
+    with_space(|space| space.read(ptr, buf))?;
+    blkdev::write(sector, buf)
+}
+
+fn read(sector: u64, ptr: u64, len: u64) -> Result<(), Error> {
+    let len = blkdev::check(sector, len)?;
+    with_space(|space| space.writable(ptr, len as u64))?;
+    let buf = blkdev::bounce(len)?;
+    blkdev::read(sector, buf)?;
+    with_space(|space| space.write(ptr, buf))
+}
