@@ -70,12 +70,24 @@ impl Blk {
     /// only, still all zero (no `Blk` made for it before), and touched by
     /// nothing else in this task.
     pub unsafe fn attach(index: usize) -> Result<Blk, Error> {
-        let base = client_base(index);
-        // Safety: the caller's promise: linked RW, reached only through the
-        // ring (atomics) and this `Blk`.
+        // Safety: the caller's promise, for the range at client_base(index).
+        unsafe { Blk::at(client_base(index) as *mut u8) }
+    }
+
+    /// Attaches through a client range at `base` (what [`Blk::attach`]
+    /// does with the image's address; host tests use their own memory).
+    ///
+    /// # Safety
+    ///
+    /// `base` must be 64-byte aligned, and `base .. base + RANGE_SIZE` must
+    /// be readable and writable for the rest of the program, shared with the
+    /// server only, all zero now, and touched by nothing else here.
+    pub unsafe fn at(base: *mut u8) -> Result<Blk, Error> {
+        // Safety: the caller's promise: the ring pair is reached only
+        // through `ring` (atomics), the data buffer only by this `Blk`.
         let region = unsafe {
             Region::from_raw(
-                (base + blkproto::REGION_OFFSET) as *mut u8,
+                base.wrapping_add(blkproto::REGION_OFFSET as usize),
                 blkproto::REGION_LEN,
                 RING_SLOTS,
             )
@@ -83,7 +95,7 @@ impl Blk {
         .map_err(|_| Error::Layout)?;
         Ok(Blk {
             ring: Client::new(region),
-            data: (base + DATA_OFFSET) as *mut u8,
+            data: base.wrapping_add(DATA_OFFSET as usize),
             next_tag: 1,
         })
     }
