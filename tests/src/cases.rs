@@ -135,6 +135,47 @@ const CONSOLE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/console-hostile.toml: the hostile client's attacks are refused,
+/// the server keeps serving, the dead client reconnects after its restart.
+const CONSOLE_HOSTILE: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "conhostile 2: unknown opcode refused: Ok(Status(1))",
+    "conhostile 2: windows outside the buffer refused: true",
+    "conhostile 2: bad sequence word refused: true",
+    "console: client 2: floods its ring; disconnected until it connects again",
+    "conhostile 2: served again after a flood (16 reads held) and a new connection",
+    "conhostile 2: the server survived 64 rounds of random slots",
+    "task conhostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task conhostile on core 2 restarted (restart 1)",
+    "conhostile 2: restarted; connected again, the server dropped my old state",
+    "console: every client done:",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+fn console_2x100(lines: &[&str]) -> Vec<String> {
+    crate::console_stream(lines, 2, 100)
+}
+
+/// images/console-crash.toml: the server's first instance crashes, the
+/// supervisor restarts it, the clients get an error and go on.
+const CONSOLE_CRASH: &[&str] = &[
+    "console: server on core 3 serving 2 clients (instance 1)",
+    "console: crashing on purpose (test build)",
+    "task console-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task console-crash on core 3 restarted (restart 1)",
+    "console: server on core 3 serving 2 clients (instance 2)",
+    "[conclient@0] conclient 0: the console server restarted: lines in flight lost, connected again",
+    "[conclient@1] conclient 1: the console server restarted: lines in flight lost, connected again",
+    "console: every client done:",
+    "task conclient on core 0 exited with status 0",
+    "task conclient on core 1 exited with status 0",
+    "task console-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 fn console_3x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 3, 100)
 }
@@ -370,6 +411,26 @@ pub const CASES: &[Case] = &[
         image: "blk-kernel",
         console: BLK_KERNEL,
         disk_pattern: BLK_KERNEL_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-hostile-virt",
+        image: "console-hostile",
+        console: CONSOLE_HOSTILE,
+        lines: Some(console_2x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-crash-virt",
+        image: "console-crash",
+        console: CONSOLE_CRASH,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-crash-rpi4",
+        image: "console-crash",
+        board: "rpi4",
+        console: CONSOLE_CRASH,
         ..Case::BASE
     },
     Case {

@@ -5,7 +5,7 @@
 
 use crate::arch::aarch64::{sev, wfe, wfi};
 use crate::{kprintln, percore};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Ticks each core must see before it reports its timer working.
 const TICKS_FOR_OK: u64 = 3;
@@ -14,6 +14,10 @@ const TICK_US: u64 = 1_000;
 
 /// Cores whose timer has been seen working (shared by design).
 static TIMERS_OK: AtomicUsize = AtomicUsize::new(0);
+/// Core 0 has printed the boot report: tasks may start. (A console server
+/// writes the UART itself; starting tasks only now keeps the kernel's boot
+/// lines and the server's lines apart.)
+static BOOT_REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Arms this core's timer.
 pub fn start_timer() {
@@ -56,6 +60,9 @@ pub fn run_secondary(id: usize) -> ! {
     if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
         panic!("deliberate panic on core {}", id);
     }
+    while !BOOT_REPORTED.load(Ordering::Acquire) {
+        wfe();
+    }
     crate::task::run_this_core(id)
 }
 
@@ -65,6 +72,8 @@ pub fn run_primary(n: usize) -> ! {
         wfe();
     }
     kprintln!("every core's timer works");
+    BOOT_REPORTED.store(true, Ordering::Release);
+    sev();
     #[cfg(feature = "demo-panic")]
     if n == 1 {
         panic!("deliberate panic on core 0 (the only core)");

@@ -31,16 +31,36 @@ fn main(start: ulib::Start) -> i32 {
     for i in 0..LINES {
         let mut l = ulib::Line::new();
         line(me, i, &mut l);
-        if let Err(e) = con.write_line(l.as_str()) {
-            ulib::println!("conclient {}: FAIL line {}: {:?}", me, i, e);
-            return 1;
+        loop {
+            match con.write_line(l.as_str()) {
+                Ok(()) => break,
+                // The server restarted: the lines in flight are lost (the
+                // client has connected to the new instance); go on.
+                Err(console::Error::Restarted) => ulib::println!(
+                    "conclient {}: the console server restarted: lines in flight lost, connected again",
+                    me
+                ),
+                Err(e) => {
+                    ulib::println!("conclient {}: FAIL line {}: {:?}", me, i, e);
+                    return 1;
+                }
+            }
         }
     }
-    match con.done() {
-        Ok(()) => 0,
-        Err(e) => {
-            ulib::println!("conclient {}: FAIL done: {:?}", me, e);
-            1
+    // Images with a hostile client wait for every good client to be
+    // quiet before the hostile one dies (so the kernel's fault report does
+    // not land in the middle of a line); a notification in root slot 2,
+    // if granted, carries that.
+    con.flush().ok();
+    let _ = ulib::cap::signal(ulib::CPtr::root(2), 1 << me);
+    loop {
+        match con.done() {
+            Ok(()) => return 0,
+            Err(console::Error::Restarted) => continue,
+            Err(e) => {
+                ulib::println!("conclient {}: FAIL done: {:?}", me, e);
+                return 1;
+            }
         }
     }
 }

@@ -57,8 +57,9 @@ impl Console {
         Ok(c)
     }
 
-    /// Asks the server to (re)start this client's rings and waits for it.
-    fn hello(&mut self) -> Result<(), Error> {
+    /// Asks the server to (re)start this client's rings and waits for it
+    /// (whatever was in flight is dropped).
+    pub fn hello(&mut self) -> Result<(), Error> {
         let hello = self.ctrl.hello.load(Acquire).wrapping_add(1).max(1);
         self.ctrl.hello.store(hello, Release);
         let (start, f) = now();
@@ -70,6 +71,7 @@ impl Console {
         }
         self.epoch = self.ctrl.epoch.load(Acquire);
         self.client = Client::new(self.region);
+        self.tag = 0;
         Ok(())
     }
 
@@ -95,6 +97,9 @@ impl Console {
                 match self.client.poll() {
                     Ok(Some(r)) => return Ok(r),
                     Ok(None) => core::hint::spin_loop(),
+                    // A new server instance clears the rings before it
+                    // bumps the epoch: garbage may be the restart itself.
+                    Err(_) if self.restarted()? => return Err(Error::Restarted),
                     Err(_) => return Err(Error::Protocol),
                 }
             }
@@ -171,6 +176,7 @@ impl Console {
     pub fn raw_call(&mut self, req: &Request) -> Result<Status, Error> {
         self.flush()?;
         self.client.send(req).map_err(|_| Error::Protocol)?;
+        self.tag += 1;
         // Safety: `sev` only signals an event.
         unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
         Ok(self.next_response()?.status)
@@ -179,5 +185,36 @@ impl Console {
     /// The ring pair itself, for tests that write garbage into it.
     pub fn region_base(index: usize) -> u64 {
         client_base(index) + REGION_OFFSET
+    }
+
+    /// Whether the server still serves this connection (it withdraws its
+    /// `welcome` when it disconnects a client that flooded its ring).
+    pub fn is_connected(&self) -> bool {
+        self.ctrl.welcome.load(Acquire) == self.ctrl.hello.load(Acquire)
+    }
+
+    /// Requests sent since connecting.
+    pub fn sent(&self) -> u64 {
+        self.tag
+    }
+
+    /// Sends a read request for up to `len` bytes of input and returns
+    /// without waiting (the server answers when input arrives).
+    pub fn read_async(&mut self, len: usize) -> Result<(), Error> {
+        let w = self.window(self.tag);
+        let n = len.min(LINE) as u32;
+        let win = BufRange::check(w.offset() as u64, n, BUF_LEN).ok_or(Error::Protocol)?;
+        let req = Request {
+            opcode: Op::Read as u32,
+            len: win.len() as u32,
+            tag: self.tag,
+            offset: win.offset() as u64,
+            args: [0; 4],
+        };
+        self.tag += 1;
+        self.client.send(&req).map_err(|_| Error::Protocol)?;
+        // Safety: `sev` only signals an event.
+        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        Ok(())
     }
 }

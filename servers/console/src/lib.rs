@@ -32,6 +32,8 @@
 
 #[cfg(target_arch = "aarch64")]
 pub mod client;
+#[cfg(target_arch = "aarch64")]
+pub mod server;
 
 use core::sync::atomic::AtomicU64;
 
