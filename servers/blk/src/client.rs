@@ -100,5 +100,8 @@ impl Client {
             tag,
             values,
         });
+        // Wake the client if it sleeps in `wfe`.
+        // Safety: `sev` only signals an event to every core.
+        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
     }
 }

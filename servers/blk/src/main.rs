@@ -118,8 +118,11 @@ fn main(_: ulib::Start) -> i32 {
 /// The loop: device completions, a pending flush, one request per client.
 fn serve(disk: &mut Disk, clients: &mut [Option<Client>]) {
     let mut flush: Option<(usize, u64)> = None;
+    let mut idle = 0u32;
     loop {
+        let mut busy = false;
         while let Some((k, p, r)) = disk.poll() {
+            busy = true;
             let Some(c) = clients.get_mut(p.client).and_then(Option::as_mut) else {
                 continue;
             };
@@ -158,6 +161,7 @@ fn serve(disk: &mut Disk, clients: &mut [Option<Client>]) {
             match c.ring.poll() {
                 Ok(None) => {}
                 Ok(Some(req)) => {
+                    busy = true;
                     if let Some(tag) = handle(disk, c, ci, req) {
                         flush = Some((ci, tag));
                     }
@@ -168,8 +172,19 @@ fn serve(disk: &mut Disk, clients: &mut [Option<Client>]) {
         if !open && disk.in_flight() == 0 && flush.is_none() {
             return;
         }
+        // Idle for a while: sleep until an event (a client's `sev`, the
+        // timer's event stream; under emulation `wfe` also lets the other
+        // vCPUs and the device model run).
+        idle = if busy { 0 } else { idle + 1 };
+        if idle > IDLE_SPINS {
+            // Safety: `wfe` only waits for an event or an interrupt.
+            unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+        }
     }
 }
+
+/// Idle polls before the server sleeps in `wfe`.
+const IDLE_SPINS: u32 = 16;
 
 /// One request that `ring` decoded. Returns the tag of a flush, which waits
 /// until nothing is in the device.

@@ -36,10 +36,16 @@ fn main(start: ulib::Start) -> i32 {
                 Ok(()) => break,
                 // The server restarted: the lines in flight are lost (the
                 // client has connected to the new instance); go on.
-                Err(console::Error::Restarted) => ulib::println!(
-                    "conclient {}: the console server restarted: lines in flight lost, connected again",
-                    me
-                ),
+                // Said through the new instance: a kernel line could land
+                // inside another client's.
+                Err(console::Error::Restarted) => {
+                    let mut n = ulib::Line::new();
+                    let _ = write!(
+                        n,
+                        "conclient {me}: the console server restarted: lines in flight lost, connected again"
+                    );
+                    let _ = con.write_line(n.as_str());
+                }
                 Err(e) => {
                     ulib::println!("conclient {}: FAIL line {}: {:?}", me, i, e);
                     return 1;
