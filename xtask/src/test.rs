@@ -102,6 +102,7 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
 
     if !args.no_host {
         tally(host_tests(root));
+        tally(loom_tests(root));
     }
     let mut builds: HashMap<(String, Board), Result<Built, String>> = HashMap::new();
     for p in &cases {
@@ -140,10 +141,32 @@ fn hil_entries(filter: Option<&str>) -> Vec<&'static str> {
 /// `test result:` lines. Passes only if cargo succeeds.
 fn host_tests(root: &Path) -> bool {
     println!("running host unit tests: cargo test (the workspace's default members)");
+    cargo_tests(root, "host-unit-tests", &["test"], &[])
+}
+
+/// The ring protocol's memory-ordering models under loom (servers/ring,
+/// src/loom_tests.rs), in their own target directory: `--cfg loom` would
+/// otherwise rebuild every host crate.
+fn loom_tests(root: &Path) -> bool {
+    println!("running loom models of the ring protocol: cargo test -p ring --release --lib loom (--cfg loom)");
+    let dir = build::target_dir(root).join("loom");
+    let dir = dir.to_string_lossy().into_owned();
+    let args = ["test", "-p", "ring", "--release", "--lib", "loom"];
+    let envs = [
+        ("RUSTFLAGS", "--cfg loom"),
+        ("CARGO_TARGET_DIR", dir.as_str()),
+    ];
+    cargo_tests(root, "ring-loom-models", &args, &envs)
+}
+
+/// Runs cargo with `args` and `envs`, shows its output, sums its `test
+/// result:` lines and reports entry `name`.
+fn cargo_tests(root: &Path, name: &str, args: &[&str], envs: &[(&str, &str)]) -> bool {
     let start = Instant::now();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let child = Command::new(cargo)
-        .arg("test")
+        .args(args)
+        .envs(envs.iter().copied())
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -151,7 +174,7 @@ fn host_tests(root: &Path) -> bool {
     let mut child = match child {
         Ok(child) => child,
         Err(e) => {
-            println!("test host-unit-tests ... FAILED (cannot run cargo test: {e})");
+            println!("test {name} ... FAILED (cannot run cargo: {e})");
             return false;
         }
     };
@@ -167,7 +190,7 @@ fn host_tests(root: &Path) -> bool {
     }
     let success = child.wait().is_ok_and(|s| s.success());
     println!(
-        "test host-unit-tests ... {} ({:.1}s, {ok_count} passed, {failed_count} failed)",
+        "test {name} ... {} ({:.1}s, {ok_count} passed, {failed_count} failed)",
         if success { "ok" } else { "FAILED" },
         start.elapsed().as_secs_f64()
     );
