@@ -154,10 +154,12 @@ pub fn plot(title: &str, subtitle: &str, y_label: &str, lines: &[Line]) -> Strin
         } else {
             ""
         };
+        // Lines side by side, so that whiskers at one core count do not hide each other.
+        let dx = (i as f64 - (lines.len() as f64 - 1.0) / 2.0) * 3.0;
         let pts: Vec<String> = l
             .points
             .iter()
-            .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1)))
+            .map(|p| format!("{:.1},{:.1}", x(p.0) + dx, y(p.1)))
             .collect();
         let _ = writeln!(
             s,
@@ -165,7 +167,7 @@ pub fn plot(title: &str, subtitle: &str, y_label: &str, lines: &[Line]) -> Strin
             pts.join(" ")
         );
         for &(c, med, min, max) in &l.points {
-            let (xx, yy) = (x(c), y(med));
+            let (xx, yy) = (x(c) + dx, y(med));
             if max > min {
                 let _ = writeln!(
                     s,
