@@ -49,6 +49,16 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Run the benchmarks' Linux peer: Debian's arm64 kernel under the same QEMU.
     LinuxBench(crate::linux::LinuxBenchArgs),
+    /// Run the kernel-core benchmark: kernel-core servers vs the in-kernel
+    /// baseline, 1-3 client cores, -icount and multi-threaded TCG.
+    KcoreBench(KcoreBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KcoreBenchArgs {
+    /// Multi-threaded TCG runs per image (median, min and max are reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Args)]

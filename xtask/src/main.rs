@@ -16,6 +16,7 @@
 
 mod bench;
 mod bench_corey;
+mod bench_kcore;
 mod bench_measure;
 mod bench_micro;
 mod bench_report;
@@ -87,6 +88,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Hil(args) => hil::run(&root, &args),
         Command::Bench(args) => bench::run(&root, &args),
         Command::LinuxBench(args) => linux::run(&root, &args),
+        Command::KcoreBench(args) => {
+            doctor::run(false, true)?;
+            bench_kcore::run(&root, args.runs, &mut |step| eprintln!("bench: {step}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
