@@ -113,6 +113,9 @@ impl Plan {
         if runs == 0 {
             return Err(UsageError("--runs 0: at least one run is needed".into()));
         }
+        if mode == Mode::Mttcg && runs < 5 {
+            eprintln!("bench: --runs {runs} under mttcg: wall time is noisy, measuring.md asks for at least 5");
+        }
         let smp: Vec<String> = match (&args.smp[..], board, mode) {
             ([], Board::Rpi4, _) => vec!["4".into()],
             ([], _, Mode::Icount) => ["1", "2", "4", "8"].map(String::from).to_vec(),
