@@ -225,8 +225,13 @@ pub fn per_op_text(v: f64) -> String {
 /// (with min and max over several runs) and ours/Linux; for ours, the
 /// shared-lock acquisitions and broadcast TLBIs per op.
 pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured]) -> String {
+    let peer = if all.iter().any(|m| m.peer == Peer::Linux) {
+        "vs the Linux peer, same QEMU machine"
+    } else {
+        "(no Linux peer)"
+    };
     let mut out = format!(
-        "Corey's benchmarks: ours on {board} vs the Linux peer, same QEMU machine, {} mode\n({}; not real-hardware time)\n",
+        "Corey's benchmarks: ours on {board} {peer}, {} mode\n({}; not real-hardware time)\n",
         mode.name(),
         clock(mode)
     );
