@@ -24,6 +24,9 @@ pub use disk::check_disk;
 /// per virtual nanosecond, never sleeping, so guest time is deterministic.
 pub const ICOUNT: &str = "shift=0,align=off,sleep=off";
 
+/// A checker of a run's whole console (trimmed lines); returns problems.
+pub type LineCheck = fn(&[&str]) -> Vec<String>;
+
 /// One QEMU test case: an image booted on one machine configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct Case {
@@ -56,7 +59,7 @@ pub struct Case {
     /// A checker of the whole console (trimmed lines) for what a list of
     /// lines cannot say (every line of a stream intact, none twice); returns
     /// the problems found.
-    pub lines: Option<fn(&[&str]) -> Vec<String>>,
+    pub lines: Option<LineCheck>,
     /// Boot with the disk an earlier case of the same image and board left
     /// (`target/disks/<image>-<board>.img`) instead of a fresh zero-filled
     /// one: the case before it writes, this one reads back.

@@ -161,7 +161,18 @@ impl Plan {
 
     fn steps(&self) -> usize {
         let boots = self.machines.len() * self.runs as usize;
-        usize::from(!self.micro.is_empty())
+        let kcore = if self.corey.iter().any(|b| b.name == "kernelcore") {
+            let per_image = if self.mode == Mode::Icount {
+                1
+            } else {
+                self.runs as usize
+            };
+            crate::bench_kcore::images().len() * per_image
+        } else {
+            0
+        };
+        kcore
+            + usize::from(!self.micro.is_empty())
             + self.images().len() * boots
             + if self.linux { boots } else { 0 }
     }
@@ -216,6 +227,15 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         measure::linux(root, &plan, &mut progress, &mut all, &out_dir)?;
     } else if !plan.corey.is_empty() {
         eprintln!("bench: no Linux peer (--no-linux, or a board other than virt)");
+    }
+    if plan.corey.iter().any(|b| b.name == "kernelcore") {
+        // Its own shape: 4 vCPUs, 1-3 client cores (bench_kcore.rs).
+        let (icount, runs) = match plan.mode {
+            Mode::Icount => (true, 0),
+            Mode::Mttcg => (false, plan.runs as usize),
+        };
+        crate::bench_kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        println!();
     }
     let board = plan.board.name();
     for b in &plan.corey {

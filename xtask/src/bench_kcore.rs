@@ -104,10 +104,11 @@ pub fn images() -> Vec<(String, u32)> {
     v
 }
 
-/// Boots every image once under `-icount` and `runs` times under
-/// multi-threaded TCG; writes `target/bench/kernelcore.json` and prints the
-/// two tables (instructions per request; wall-time throughput ratio).
-pub fn run(root: &Path, runs: usize, progress: &mut dyn FnMut(&str)) -> Result<()> {
+/// Boots every image once under `-icount` (unless `icount` is false) and
+/// `runs` times under multi-threaded TCG; writes
+/// `target/bench/kernelcore.json` and prints the table (instructions per
+/// request; wall-time throughput) and the ring/baseline ratios.
+pub fn run(root: &Path, icount: bool, runs: usize, progress: &mut dyn FnMut(&str)) -> Result<()> {
     let machine = Machine::from_args(&MachineArgs {
         board: Some("virt".into()),
         smp: Some("4".into()),
@@ -117,7 +118,7 @@ pub fn run(root: &Path, runs: usize, progress: &mut dyn FnMut(&str)) -> Result<(
     for (name, n) in images() {
         let img = image::select(root, &name, Board::Virt)?;
         let built = build::build(root, &img, Board::Virt)?;
-        for k in 0..=runs {
+        for k in usize::from(!icount)..=runs {
             let icount = k == 0;
             progress(&format!(
                 "kernelcore: {name}, {}",
@@ -150,10 +151,21 @@ pub fn run(root: &Path, runs: usize, progress: &mut dyn FnMut(&str)) -> Result<(
                     .iter()
                     .position(|(r, _, _)| r.variant == s.variant && r.clients == n);
                 let tput = s.requests as f64 * 1e9 / s.span_ns as f64;
-                match (at, icount) {
-                    (None, true) => rows.push((s.clone(), s.span_ns / s.requests, Vec::new())),
-                    (Some(i), false) => rows[i].2.push(tput),
-                    _ => bail!("{name}: {} reported out of order", s.variant),
+                let instr = if icount { s.span_ns / s.requests } else { 0 };
+                match at {
+                    None => rows.push((s.clone(), instr, Vec::new())),
+                    Some(_) if icount => bail!("{name}: {} reported twice", s.variant),
+                    Some(_) => {}
+                }
+                if !icount {
+                    let i = rows.len()
+                        - 1
+                        - rows
+                            .iter()
+                            .rev()
+                            .position(|(r, _, _)| r.variant == s.variant && r.clients == n)
+                            .unwrap_or(0);
+                    rows[i].2.push(tput);
                 }
             }
         }

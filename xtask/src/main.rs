@@ -90,7 +90,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {
             doctor::run(false, true)?;
-            bench_kcore::run(&root, args.runs, &mut |step| eprintln!("bench: {step}"))?;
+            bench_kcore::run(&root, true, args.runs, &mut |step| {
+                eprintln!("bench: {step}")
+            })?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -183,6 +183,8 @@ impl UserSpace {
     }
 }
 
+// Used by the in-kernel block driver's system calls (the baseline).
+#[cfg_attr(not(feature = "block-in-kernel"), allow(dead_code))]
 impl UserSpace {
     /// Checks that every page of `va..va + len` is mapped writable for EL0
     /// in this space, and is RAM (not a device's registers).

@@ -377,6 +377,17 @@ fn good_paths(c: &mut Checks) {
     );
     c.check("import's mapping gone", !mapped(VA));
     c.ok("delete", cap_delete(SEG));
+    // Exports are reused once their copies are gone: many more rounds of
+    // copy-out-and-delete than the export table has entries.
+    c.ok("segment", segment_create(SEG, 1));
+    let mut rounds = 0;
+    for _ in 0..100 {
+        let ok = cap_copy(SEG, CPtr::via(25, 5), Rights::ALL).is_ok()
+            && cap_delete(CPtr::via(25, 5)).is_ok();
+        rounds += ok as u32;
+    }
+    c.check("100 rounds of export and delete", rounds == 100);
+    c.ok("delete", cap_delete(SEG));
     c.ok("delete share", cap_delete(CPtr::root(25)));
 }
 

@@ -40,13 +40,15 @@ fn main(_start: ulib::Start) -> i32 {
         if let Some(free) = restarted.iter_mut().find(|t| t.is_none()) {
             *free = Some(task);
         }
-        match ulib::restart(task) {
-            Ok(()) => ulib::println!(
-                "supervisor: restarting core {} slot {}",
-                task.core,
-                task.slot
-            ),
-            Err(e) => ulib::println!("supervisor: restart refused: {:?}", e),
+        // Said before the restart: the new instance may print at once (a
+        // console server writes the UART itself), and lines must not mix.
+        ulib::println!(
+            "supervisor: restarting core {} slot {}",
+            task.core,
+            task.slot
+        );
+        if let Err(e) = ulib::restart(task) {
+            ulib::println!("supervisor: restart refused: {:?}", e);
         }
     }
 }

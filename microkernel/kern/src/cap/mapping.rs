@@ -52,12 +52,16 @@ const FREE: Record = Record {
 /// One core's records.
 pub struct Maps {
     table: [Record; RECORDS],
+    /// Some record may be live (cleared when a scan finds none): removing
+    /// a capability that mapped nothing then costs no scan.
+    any: bool,
 }
 
 impl Maps {
     pub const fn new() -> Maps {
         Maps {
             table: [FREE; RECORDS],
+            any: false,
         }
     }
 
@@ -66,6 +70,7 @@ impl Maps {
         let free = self.table.iter().position(|e| !e.live);
         let i = free.ok_or(Error::OutOfMemory)?;
         self.table[i] = Record { live: true, ..r };
+        self.any = true;
         Ok(i)
     }
 
@@ -107,13 +112,20 @@ impl Maps {
 
     /// Undoes and forgets everything `slot` mapped.
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
+        if !self.any {
+            return;
+        }
+        let mut left = false;
         for e in self.live() {
             if e.slot == slot {
                 let r = *e;
                 *e = FREE;
                 undo(&r, spaces);
+            } else {
+                left = true;
             }
         }
+        self.any = left;
     }
 }
 

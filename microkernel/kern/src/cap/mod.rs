@@ -71,6 +71,31 @@ struct Exports {
 static EXPORT_GEN: [AtomicU32; (MAX_CPUS + 1) * EXPORTS] =
     [const { AtomicU32::new(0) }; (MAX_CPUS + 1) * EXPORTS];
 
+/// Capabilities alive in each export's import family (in whatever space):
+/// when it drops to 0 the family is gone, and the source space may reuse
+/// the entry (nobody can copy from a family that has no member).
+static EXPORT_LIVE: [AtomicU32; (MAX_CPUS + 1) * EXPORTS] =
+    [const { AtomicU32::new(0) }; (MAX_CPUS + 1) * EXPORTS];
+
+/// The export index an import's `extra` names.
+fn export_index(extra: u64) -> usize {
+    (extra & 0xffff_ffff) as usize - 1
+}
+
+/// One more capability of the import family `extra` (0: not an import).
+fn family_grew(extra: u64) {
+    if extra != 0 && !is_dead_import(extra) {
+        EXPORT_LIVE[export_index(extra)].fetch_add(1, SeqCst);
+    }
+}
+
+/// One capability of the import family `extra` fewer.
+fn family_shrank(extra: u64) {
+    if extra != 0 && !is_dead_import(extra) {
+        EXPORT_LIVE[export_index(extra)].fetch_sub(1, SeqCst);
+    }
+}
+
 /// `extra` of an import: generation and export index (never 0).
 fn export_extra(index: usize) -> u64 {
     (EXPORT_GEN[index].load(SeqCst) as u64) << 32 | (index as u64 + 1)
@@ -81,7 +106,7 @@ fn is_dead_import(extra: u64) -> bool {
     if extra == 0 {
         return false;
     }
-    let index = (extra & 0xffff_ffff) as usize - 1;
+    let index = export_index(extra);
     EXPORT_GEN
         .get(index)
         .is_none_or(|g| g.load(SeqCst) as u64 != extra >> 32)
@@ -95,11 +120,21 @@ impl Exports {
         }
     }
 
-    /// Records an export; its index.
+    /// Records an export; its index. An entry whose import family has no
+    /// member left is reused (its generation moves on first).
     fn add(&mut self, e: Export) -> Option<usize> {
-        let i = self.table.iter().position(|e| !e.live)?;
+        let base = self.base;
+        let gone = |i: usize| EXPORT_LIVE[base + i].load(SeqCst) == 0;
+        let i = self
+            .table
+            .iter()
+            .enumerate()
+            .position(|(i, e)| !e.live || gone(i))?;
+        if self.table[i].live {
+            EXPORT_GEN[base + i].fetch_add(1, SeqCst);
+        }
         self.table[i] = Export { live: true, ..e };
-        Some(self.base + i)
+        Some(base + i)
     }
 
     fn remove(&mut self, index: usize) {

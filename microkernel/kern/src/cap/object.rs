@@ -222,8 +222,7 @@ pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
         Some(c) => (c * PER_CORE, PER_CORE),
         None => (BOOT_BASE, BOOT_CELLS),
     };
-    for id in base..base + len {
-        let cell = &CELLS_TABLE[id];
+    for (id, cell) in CELLS_TABLE.iter().enumerate().skip(base).take(len) {
         if !cell.used.load(SeqCst) {
             // Safety: an unused cell is reached by nobody else (its last
             // capability is gone and its object taken), and only its home

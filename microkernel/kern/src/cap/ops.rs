@@ -185,11 +185,13 @@ fn copy(
         (SpaceId::Core(_), SpaceId::Core(_)) => {
             let cap = c.space.copy(me, s.slot, d.slot, mask)?;
             object::retain(cap.obj.id);
+            super::family_grew(cap.extra);
             Ok(())
         }
         (SpaceId::Global, SpaceId::Global) => {
             let cap = global().space.copy(me, s.slot, d.slot, mask)?;
             object::retain(cap.obj.id);
+            super::family_grew(cap.extra);
             Ok(())
         }
         (SpaceId::Core(_), SpaceId::Global) => {
@@ -247,6 +249,7 @@ fn export(
         exports.remove(index);
         return Err(e);
     }
+    super::EXPORT_LIVE[index].store(1, SeqCst);
     object::retain(cap.obj.id);
     Ok(())
 }
@@ -257,7 +260,6 @@ fn delete(
     at: u64,
     marks: &mut Marks,
 ) -> Result<(), Error> {
-    let me = crate::percore::id() as u32;
     let n = resolve(c, spaces, at, Access::Write)?;
     if fixed(spaces, &n) {
         return Err(Error::InvalidArgument);
@@ -269,27 +271,34 @@ fn delete(
                 exports,
                 maps,
             } = c;
-            let parent = space.parent(n.slot);
-            let r = space.delete(me, n.slot)?;
-            match parent {
-                Some(p) => exports.reparent(n.slot, p),
-                None => exports.kill_from(n.slot, marks),
-            }
+            let r = delete_in(space, exports, n.slot, marks)?;
             removed(n.space, r, exports, Some(maps), spaces, marks);
         }
         SpaceId::Global => {
             let mut g = global();
             let GlobalCaps { space, exports } = &mut *g;
-            let parent = space.parent(n.slot);
-            let r = space.delete(me, n.slot)?;
-            match parent {
-                Some(p) => exports.reparent(n.slot, p),
-                None => exports.kill_from(n.slot, marks),
-            }
+            let r = delete_in(space, exports, n.slot, marks)?;
             removed(n.space, r, exports, None, spaces, marks);
         }
     }
     Ok(())
+}
+
+/// Deletes the capability in `at` of `space`; its exports go to its parent
+/// (as its children do), or are killed when it has none.
+fn delete_in(
+    space: &mut Space,
+    exports: &mut Exports,
+    at: SlotRef,
+    marks: &mut Marks,
+) -> Result<Removed, Error> {
+    let parent = space.parent(at);
+    let r = space.delete(crate::percore::id() as u32, at)?;
+    match parent {
+        Some(p) => exports.reparent(at, p),
+        None => exports.kill_from(at, marks),
+    }
+    Ok(r)
 }
 
 fn revoke(
@@ -356,6 +365,7 @@ fn removed(
         maps.undo_slot(r.slot, spaces);
     }
     let _ = space;
+    super::family_shrank(r.cap.extra);
     exports.kill_from(r.slot, marks);
     if let Some(obj) = object::release(r.cap.obj.id) {
         destroy(obj, marks);
@@ -640,12 +650,7 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
                 exports,
                 maps,
             } = c;
-            let parent = space.parent(at);
-            if let Ok(r) = space.delete(me as u32, at) {
-                match parent {
-                    Some(p) => exports.reparent(at, p),
-                    None => exports.kill_from(at, &mut marks),
-                }
+            if let Ok(r) = delete_in(space, exports, at, &mut marks) {
                 removed(
                     SpaceId::Core(me),
                     r,

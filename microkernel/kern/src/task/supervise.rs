@@ -99,6 +99,11 @@ pub fn core_started() {
         RUNNABLE.fetch_or(1 << me, SeqCst);
     }
     STARTED.fetch_add(1, SeqCst);
+    if me != 0 {
+        // Core 0 may have found its own tasks done and gone to sleep
+        // before this core started: it must look again.
+        crate::irq::send_wake(0);
+    }
 }
 
 /// Posts `bits` to `core`'s mailbox and wakes it.
