@@ -135,6 +135,24 @@ const CONSOLE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/console-input.toml: what the harness types reaches client 0
+/// through the console server (`CONSOLE_INPUT_TEXT` ends in `\r`, as a
+/// terminal's Enter does).
+const CONSOLE_INPUT: &[&str] = &[
+    "console: server on core 3 serving 1 clients (instance 1)",
+    "coninput: ready for input",
+    "coninput: got \"hello from the host, kernel core 3\"",
+    "console: every client done: 2 lines from 1 clients, 0 requests refused",
+    "task coninput on core 0 exited with status 0",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+const CONSOLE_INPUT_TEXT: Option<(&str, &str)> = Some((
+    "coninput: ready for input",
+    "hello from the host, kernel core 3\r",
+));
+
 /// images/console-hostile.toml: the hostile client's attacks are refused,
 /// the server keeps serving, the dead client reconnects after its restart.
 const CONSOLE_HOSTILE: &[&str] = &[
@@ -431,6 +449,21 @@ pub const CASES: &[Case] = &[
         image: "console-crash",
         board: "rpi4",
         console: CONSOLE_CRASH,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-input-virt",
+        image: "console-input",
+        console: CONSOLE_INPUT,
+        input: CONSOLE_INPUT_TEXT,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-input-rpi4",
+        image: "console-input",
+        board: "rpi4",
+        console: CONSOLE_INPUT,
+        input: CONSOLE_INPUT_TEXT,
         ..Case::BASE
     },
     Case {

@@ -67,6 +67,10 @@ pub struct Case {
     /// Sector runs `(first, count)` that must hold `blkproto::pattern` in
     /// the disk file after the run (images with a block device).
     pub disk_pattern: &'static [(u64, u64)],
+    /// Console input `(trigger, bytes)`: once a console line containing
+    /// `trigger` has appeared, the harness writes `bytes` to the console
+    /// UART's receive side (QEMU's stdin); `None`: stdin stays empty.
+    pub input: Option<(&'static str, &'static str)>,
 }
 
 impl Case {
@@ -88,6 +92,7 @@ impl Case {
         lines: None,
         keep_disk: false,
         disk_pattern: &[],
+        input: None,
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.

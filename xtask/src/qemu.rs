@@ -1,7 +1,7 @@
 //! Running an image in QEMU: the command line for each board, the console,
 //! the defmt log socket, the timeout, and making sure no QEMU outlives us.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -72,6 +72,8 @@ pub struct RunResult {
     pub console: String,
     pub stderr: String,
     pub log: DecodedLog,
+    /// Whether the console input (see [`run_with_input`]) was sent.
+    pub input_sent: bool,
 }
 
 /// QEMU's arguments (without the binary) for `machine`.
@@ -137,6 +139,16 @@ pub fn shell_line(program: &str, args: &[String]) -> String {
 
 /// Boots `spec.built` in QEMU and waits for it (or for the timeout).
 pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
+    run_with_input(spec, None)
+}
+
+/// As [`run`]; with `input = Some((trigger, bytes))` (captured runs only)
+/// QEMU's stdin, the console UART's receive side, is a pipe, and `bytes`
+/// are written to it once the console has shown `trigger`. The console is
+/// plain `stdio` there (no `mon:` multiplexer), so every byte reaches the
+/// UART as it is.
+pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result<RunResult> {
+    let input = input.filter(|_| !spec.interactive);
     let dtb = spec.root.join(RPI4_DTB);
     if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
         bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
@@ -184,9 +196,13 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
     } else {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     }
     die_with_parent(&mut cmd);
     let mut child = match cmd.spawn() {
@@ -198,12 +214,27 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
     };
     set_running(Some(child.id()));
     let reader = socket.start(spec.built.table.clone(), spec.interactive);
-    let stdout = child.stdout.take().map(collect);
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take().map(|out| match (input, stdin) {
+        (Some((trigger, bytes)), Some(stdin)) => collect_and_feed(
+            out,
+            stdin,
+            trigger.as_bytes().to_vec(),
+            bytes.as_bytes().to_vec(),
+        ),
+        _ => std::thread::spawn(move || (collect_bytes(out), false)),
+    });
     let stderr = child.stderr.take().map(collect);
 
     let waited = wait(&mut child, spec.timeout);
     let log = reader.finish();
-    let console = stdout.map(join_text).unwrap_or_default();
+    let (console, input_sent) = match stdout {
+        Some(h) => {
+            let (bytes, sent) = h.join().unwrap_or_default();
+            (String::from_utf8_lossy(&bytes).into_owned(), sent)
+        }
+        None => (String::new(), false),
+    };
     let stderr = stderr.map(join_text).unwrap_or_default();
     let exit = match waited? {
         None => Exit::Timeout,
@@ -214,6 +245,7 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
         console,
         stderr,
         log,
+        input_sent,
     })
 }
 
@@ -280,6 +312,48 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
         let _ = pipe.read_to_end(&mut bytes);
         bytes
     })
+}
+
+fn collect_bytes(mut pipe: impl Read) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let _ = pipe.read_to_end(&mut bytes);
+    bytes
+}
+
+/// Collects the console and, the first time it contains `trigger`, writes
+/// `input` to QEMU's stdin (kept open until QEMU closes its stdout, so the
+/// serial backend never sees end of file). Returns the console and whether
+/// the input was written.
+fn collect_and_feed(
+    mut pipe: impl Read + Send + 'static,
+    mut stdin: impl Write + Send + 'static,
+    trigger: Vec<u8>,
+    input: Vec<u8>,
+) -> JoinHandle<(Vec<u8>, bool)> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut sent = false;
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = match pipe.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            // Search only where a new match can be: the new bytes and the
+            // trigger's length before them.
+            let from = bytes.len().saturating_sub(trigger.len());
+            bytes.extend_from_slice(&chunk[..n]);
+            if !sent && contains(&bytes[from..], &trigger) {
+                sent = stdin.write_all(&input).and_then(|()| stdin.flush()).is_ok();
+            }
+        }
+        drop(stdin);
+        (bytes, sent)
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn join_text(handle: JoinHandle<Vec<u8>>) -> String {
@@ -350,6 +424,50 @@ mod tests {
     fn shell_quoting() {
         let args = ["a b".to_string(), "it's".to_string(), String::new()];
         assert_eq!(shell_line("x", &args), r"x 'a b' 'it'\''s' ''");
+    }
+
+    #[test]
+    fn input_is_fed_after_the_trigger_only() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        /// Hands out its text in 3-byte pieces (a trigger split across reads).
+        struct Pieces(Vec<u8>);
+        impl Read for Pieces {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(3).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let feed = |console: &str| {
+            let sink = Sink::default();
+            let h = collect_and_feed(
+                Pieces(console.as_bytes().to_vec()),
+                sink.clone(),
+                b"ready for input".to_vec(),
+                b"typed\r".to_vec(),
+            );
+            let (bytes, sent) = h.join().unwrap();
+            assert_eq!(bytes, console.as_bytes());
+            let written = sink.0.lock().unwrap().clone();
+            (sent, written)
+        };
+        assert_eq!(
+            feed("boot\nx: ready for input\nready for input\n"),
+            (true, b"typed\r".to_vec())
+        );
+        assert_eq!(feed("boot\nx: ready for inpu\n"), (false, Vec::new()));
     }
 
     #[test]

@@ -239,7 +239,7 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
         extra: &[],
         timeout: Some(p.case.timeout),
     };
-    let result = match qemu::run(&spec) {
+    let result = match qemu::run_with_input(&spec, p.case.input) {
         Ok(result) => result,
         Err(e) => {
             println!("FAILED (cannot run QEMU: {e:#})");
@@ -298,6 +298,14 @@ fn report(p: &Prepared, result: &RunResult, problems: &[String]) {
         "    reproduce: cargo xtask qemu {}",
         p.case.qemu_flags().join(" ")
     );
+    if let Some((trigger, bytes)) = p.case.input {
+        let when = if result.input_sent {
+            "typed when the console showed"
+        } else {
+            "never typed: the console never showed"
+        };
+        println!("    input: {bytes:?} {when} {trigger:?} (by hand: type it after that line)");
+    }
     println!("---- {} console ({}) ----", p.case.name, result.exit);
     print!("{}", result.console);
     if !result.console.is_empty() && !result.console.ends_with('\n') {

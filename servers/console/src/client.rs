@@ -203,6 +203,37 @@ impl Console {
         self.tag
     }
 
+    /// Reads input from the console UART into `buf` (at most 256 bytes at
+    /// a time): waits until the lines queued before it are printed, sends a
+    /// `Read` for this client's window, waits for the server's answer (it
+    /// comes when input arrives; only client 0 gets input) and copies the
+    /// bytes the answer counts out of the window. Returns how many bytes
+    /// were read (at least 1 unless `buf` is empty).
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // Every earlier request answered: the next response is this one.
+        self.flush()?;
+        if self.restarted()? {
+            return Err(Error::Restarted);
+        }
+        let tag = self.tag;
+        let n = buf.len().min(LINE);
+        let w = self.window(tag);
+        let win = BufRange::check(w.offset() as u64, n as u32, BUF_LEN).ok_or(Error::Protocol)?;
+        self.read_async(n)?;
+        let r = self.next_response()?;
+        if r.status != Status::OK {
+            return Err(Error::Refused(r.status.0));
+        }
+        if r.tag != tag || r.len as usize > n {
+            return Err(Error::Protocol);
+        }
+        let got = BufRange::check(win.offset() as u64, r.len, BUF_LEN).ok_or(Error::Protocol)?;
+        self.buf.copy_out(got, &mut buf[..n]).ok_or(Error::Protocol)
+    }
+
     /// Sends a read request for up to `len` bytes of input and returns
     /// without waiting (the server answers when input arrives).
     pub fn read_async(&mut self, len: usize) -> Result<(), Error> {
