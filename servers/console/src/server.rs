@@ -128,7 +128,13 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
                         p.lines += 1;
                         respond(p, req.tag, 0);
                     }
-                    Op::Read => p.read = Some((req.tag, req.buf)),
+                    Op::Read => {
+                        // One read is held at a time: an older one is
+                        // answered now with no bytes (its credit returns).
+                        if let Some((old, _)) = p.read.replace((req.tag, req.buf)) {
+                            respond(p, old, 0);
+                        }
+                    }
                     Op::Done => p.done = Some(req.tag),
                 }
             }
