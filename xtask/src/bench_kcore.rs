@@ -187,9 +187,19 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
         } else {
             stats(&mut t)
         };
+        let instr_s = if *instr == 0 {
+            "-".to_string()
+        } else {
+            instr.to_string()
+        };
+        let cols = if t.is_empty() {
+            format!("{:>16} {:>12} {:>12}", "-", "-", "-")
+        } else {
+            format!("{med:>16.0} {min:>12.0} {max:>12.0}")
+        };
         println!(
-            "  {:<26} {:>7} {:>14} {:>16.0} {:>12.0} {:>12.0}",
-            s.variant, s.clients, instr, med, min, max
+            "  {:<26} {:>7} {:>14} {cols}",
+            s.variant, s.clients, instr_s
         );
         json += &format!(
             "  {{\"benchmark\":\"kernelcore\",\"variant\":\"{}\",\"clients\":{},\"icount_instructions_per_request\":{},\"mttcg_runs\":{},\"mttcg_requests_per_s\":{{\"median\":{:.1},\"min\":{:.1},\"max\":{:.1}}}}}{}\n",
@@ -208,15 +218,20 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
         {
             let (mut a, mut b) = (tput.clone(), bt.clone());
             let tr = if a.is_empty() || b.is_empty() {
-                f64::NAN
+                "-".to_string()
             } else {
-                stats(&mut a).0 / stats(&mut b).0
+                format!("{:.2}x", stats(&mut a).0 / stats(&mut b).0)
+            };
+            let ir = if *instr == 0 || *bi == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.2}x", *instr as f64 / *bi as f64)
             };
             println!(
-                "  {:<26} {:>7} {:>13.2}x {:>15.2}x",
+                "  {:<26} {:>7} {:>14} {:>16}",
                 s.variant.replace("-ring-", "-"),
                 s.clients,
-                *instr as f64 / (*bi).max(1) as f64,
+                ir,
                 tr
             );
         }

@@ -271,7 +271,7 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
                 let linux = find(all, Peer::Linux, b.name, l, cores);
                 let (om, or) = cell(ours);
                 let (lm, lr) = cell(linux);
-                let om = if b.ours { om } else { "pending".into() };
+                let om = if b.ours { om } else { "see above".into() };
                 let r = ratio(all, b, (o, l), cores).map_or("-".into(), |r| format!("{r:.2}x"));
                 let per_op = |k: usize| {
                     ours.and_then(|m| {
