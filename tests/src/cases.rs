@@ -223,6 +223,31 @@ const BLK_READ: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/blk-crash.toml: the block server's first instance crashes after
+/// 8 answers, the supervisor restarts it, the clients get `Restarted` and
+/// finish with the new instance; a client that dies with reads outstanding
+/// is restarted, connects again and closes.
+const BLK_CRASH: &[&str] = &[
+    "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
+    "[blk-crash@3] blk server: crashing on purpose (test build)",
+    "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blk-crash on core 3 restarted (restart 1)",
+    "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 2",
+    "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blkfault on core 2 restarted (restart 1)",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@1] blktest client 1: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkfault@2] blkfault client 2: restarted; connected again, the server dropped my old state: wrote 16 sectors, read back, closed",
+    "task blkfault on core 2 exited with status 0",
+    "task blk-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+const BLK_CRASH_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 16)];
+
 /// images/blk-kernel.toml: the in-kernel baseline driver, a client on
 /// each of cores 0-3 (core c owns sectors 512 c .. 512 c + 320).
 const BLK_KERNEL: &[&str] = &[
@@ -422,6 +447,13 @@ pub const CASES: &[Case] = &[
         keep_disk: true,
         console: BLK_READ,
         disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "blk-crash-virt",
+        image: "blk-crash",
+        console: BLK_CRASH,
+        disk_pattern: BLK_CRASH_SECTORS,
         ..Case::BASE
     },
     Case {

@@ -30,6 +30,9 @@ const TRANSPORT: usize = 0x200;
 #[derive(Clone, Copy, Debug)]
 pub struct Pending {
     pub client: usize,
+    /// The client's connection (its `hello`) the request came on: a
+    /// request of an earlier connection is finished but not answered.
+    pub conn: u64,
     pub tag: u64,
     pub write: bool,
     pub buf: BufRange,
@@ -38,9 +41,10 @@ pub struct Pending {
 
 impl Pending {
     /// A request of `client`'s to start.
-    pub fn new(client: usize, tag: u64, write: bool, buf: BufRange) -> Pending {
+    pub fn new(client: usize, conn: u64, tag: u64, write: bool, buf: BufRange) -> Pending {
         Pending {
             client,
+            conn,
             tag,
             write,
             buf,

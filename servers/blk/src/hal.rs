@@ -1,5 +1,5 @@
 //! `virtio_drivers::Hal` over the server's DMA window: one physically
-//! contiguous segment mapped at [`crate::DMA_VA`]. Virtqueues come from the
+//! contiguous segment mapped at `server::DMA_VA`. Virtqueues come from the
 //! window's allocator; `share` hands the device a buffer in place only when
 //! it lies in the window, and bounces small buffers from elsewhere (the
 //! driver's request headers on the stack) through the window's bounce

@@ -12,11 +12,24 @@
 //! are all sent before the first answer is awaited (up to the ring's 16
 //! slots), so the server can keep several in the device at once. Each
 //! client is independent: a benchmark runs one per client core.
+//!
+//! **Connecting and restarts.** [`Blk::attach`] connects (bumps the range's
+//! `hello`, waits for the server's `welcome`: `blkproto::Ctrl`). While it
+//! waits for an answer, and before it sends, the library checks the
+//! server's `epoch`: a new server instance (the supervisor restarted a
+//! crashed one) fails every outstanding request with [`Error::Restarted`],
+//! and the library has already connected to the new instance, so the caller
+//! may simply retry. A server that withdrew its `welcome` (it disconnects a
+//! client that floods its ring) gives [`Error::Disconnected`] until the
+//! client calls [`Blk::connect`]. Never a hang on a dead server.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
-use blkproto::{client_base, Op, DATA_LEN, DATA_OFFSET, MAX_TRANSFER, RING_SLOTS, SECTOR};
+use blkproto::{
+    client_base, Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_TRANSFER, RING_SLOTS, SECTOR,
+};
+use core::sync::atomic::Ordering::{Acquire, Release};
 use ring::{Client, Region, Request, Response, ResponseError, Status};
 
 /// Why a call failed.
@@ -31,6 +44,15 @@ pub enum Error {
     NotSectors,
     /// The ring's region could not be laid out (a build error).
     Layout,
+    /// The server restarted: the requests outstanding were lost (none of
+    /// them was answered). The client is connected to the new instance
+    /// already; retry.
+    Restarted,
+    /// The server did not answer a connection in time.
+    NoServer,
+    /// The server withdrew its `welcome` (this client flooded its ring):
+    /// outstanding requests are lost; [`Blk::connect`] starts again.
+    Disconnected,
 }
 
 /// What [`Blk::info`] reports.
@@ -44,8 +66,67 @@ pub struct Info {
     pub read_only: bool,
 }
 
-/// Polls of the response ring before sleeping in `wfe`.
+/// Polls of the response ring before sleeping in `wfe` (and checking the
+/// server's epoch and welcome).
 const SPINS: u32 = 1000;
+/// How long (counter seconds) to wait for a server to answer `hello`: a
+/// restarted server first sets its device up again.
+#[cfg(target_arch = "aarch64")]
+const CONNECT_TIMEOUT_S: u64 = 10;
+/// Off aarch64 (host tests), the same bound as a number of polls.
+#[cfg(not(target_arch = "aarch64"))]
+const CONNECT_POLLS: u64 = 1 << 32;
+
+/// A deadline for [`Blk::connect`]: `expired()` once it has passed.
+struct Deadline(u64, u64);
+
+impl Deadline {
+    #[cfg(target_arch = "aarch64")]
+    fn start() -> Deadline {
+        let (t, f) = counter();
+        Deadline(t, CONNECT_TIMEOUT_S * f)
+    }
+
+    #[cfg(not(target_arch = "aarch64"))]
+    fn start() -> Deadline {
+        Deadline(0, CONNECT_POLLS)
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    fn expired(&mut self) -> bool {
+        counter().0.wrapping_sub(self.0) > self.1
+    }
+
+    #[cfg(not(target_arch = "aarch64"))]
+    fn expired(&mut self) -> bool {
+        self.0 += 1;
+        self.0 > self.1
+    }
+}
+
+/// The virtual counter and its frequency.
+#[cfg(target_arch = "aarch64")]
+fn counter() -> (u64, u64) {
+    let (t, f): (u64, u64);
+    // Safety: the kernel lets EL0 read the virtual counter and its
+    // frequency; no memory is touched.
+    unsafe {
+        core::arch::asm!("isb", "mrs {0}, cntvct_el0", "mrs {1}, cntfrq_el0", out(reg) t, out(reg) f, options(nomem, nostack))
+    };
+    (t, f)
+}
+
+/// Sleeps until an event (the server's `sev`, the timer's event stream);
+/// a spin hint off aarch64.
+fn sleep() {
+    #[cfg(target_arch = "aarch64")]
+    // Safety: `wfe` only waits for an event or an interrupt.
+    unsafe {
+        core::arch::asm!("wfe", options(nomem, nostack))
+    };
+    #[cfg(not(target_arch = "aarch64"))]
+    core::hint::spin_loop();
+}
 /// Pieces in flight at once: what the ring and the data buffer both hold.
 const PIECES: usize = if RING_SLOTS < DATA_LEN / MAX_TRANSFER {
     RING_SLOTS
@@ -65,20 +146,28 @@ fn wake_server() {
 
 /// One client's connection to the block server.
 pub struct Blk {
+    ctrl: &'static Ctrl,
+    region: Region<'static>,
     ring: Client<'static>,
     data: *mut u8,
     next_tag: u64,
+    /// The server's epoch when this client last connected.
+    epoch: u64,
+    /// The `hello` of this connection.
+    hello: u64,
 }
 
 impl Blk {
-    /// Attaches to the server through client range `index`.
+    /// Attaches to the server through client range `index` and connects
+    /// ([`Blk::connect`]).
     ///
     /// # Safety
     ///
     /// The range must be linked read/write at `blkproto::client_base(index)`
     /// in this task for the rest of its life, shared with the block server
-    /// only, still all zero (no `Blk` made for it before), and touched by
-    /// nothing else in this task.
+    /// only, and touched by nothing else in this task (no other `Blk` made
+    /// for it). A task restarted after it died attaches again: the server
+    /// drops what the dead instance left.
     pub unsafe fn attach(index: usize) -> Result<Blk, Error> {
         // Safety: the caller's promise, for the range at client_base(index).
         unsafe { Blk::at(client_base(index) as *mut u8) }
@@ -89,10 +178,13 @@ impl Blk {
     ///
     /// # Safety
     ///
-    /// `base` must be 64-byte aligned, and `base .. base + RANGE_SIZE` must
+    /// `base` must be 4 KiB aligned, and `base .. base + RANGE_SIZE` must
     /// be readable and writable for the rest of the program, shared with the
-    /// server only, all zero now, and touched by nothing else here.
+    /// server only, and touched by nothing else here.
     pub unsafe fn at(base: *mut u8) -> Result<Blk, Error> {
+        // Safety: the caller's promise: the control words are atomics (any
+        // bit pattern is valid), 64-byte aligned at the range's start.
+        let ctrl = unsafe { &*(base.wrapping_add(CTRL_OFFSET as usize) as *const Ctrl) };
         // Safety: the caller's promise: the ring pair is reached only
         // through `ring` (atomics), the data buffer only by this `Blk`.
         let region = unsafe {
@@ -103,11 +195,67 @@ impl Blk {
             )
         }
         .map_err(|_| Error::Layout)?;
-        Ok(Blk {
+        let mut blk = Blk {
+            ctrl,
+            region,
             ring: Client::new(region),
             data: base.wrapping_add(DATA_OFFSET as usize),
             next_tag: 1,
-        })
+            epoch: 0,
+            hello: 0,
+        };
+        blk.connect()?;
+        Ok(blk)
+    }
+
+    /// (Re)connects: bumps `hello` and waits until the server answers it
+    /// with its `welcome` (the server then has cleared the rings and
+    /// dropped whatever this client's earlier connection left). Whatever
+    /// was outstanding is lost.
+    pub fn connect(&mut self) -> Result<(), Error> {
+        let mut deadline = Deadline::start();
+        loop {
+            // The epoch read before the `hello` and again after the
+            // `welcome`: if they differ, a new instance started during the
+            // handshake and the welcome may be the old one's: again.
+            let epoch = self.ctrl.epoch.load(Acquire);
+            let hello = self.ctrl.hello.load(Acquire).wrapping_add(1).max(1);
+            self.ctrl.hello.store(hello, Release);
+            wake_server();
+            while self.ctrl.welcome.load(Acquire) != hello {
+                if deadline.expired() {
+                    return Err(Error::NoServer);
+                }
+                core::hint::spin_loop();
+            }
+            if self.ctrl.epoch.load(Acquire) == epoch {
+                self.epoch = epoch;
+                self.hello = hello;
+                self.ring = Client::new(self.region);
+                self.next_tag = 1;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether the server still serves this connection: the same instance
+    /// that welcomed it, and its welcome not withdrawn. A new instance means
+    /// connecting again at once ([`Error::Restarted`]).
+    fn check(&mut self) -> Result<(), Error> {
+        if self.ctrl.epoch.load(Acquire) != self.epoch {
+            self.connect()?;
+            return Err(Error::Restarted);
+        }
+        if self.ctrl.welcome.load(Acquire) != self.hello {
+            return Err(Error::Disconnected);
+        }
+        Ok(())
+    }
+
+    /// Whether the server still serves this connection (it withdraws its
+    /// `welcome` when it disconnects a client that flooded its ring).
+    pub fn is_connected(&self) -> bool {
+        self.ctrl.welcome.load(Acquire) == self.hello && self.ctrl.epoch.load(Acquire) == self.epoch
     }
 
     fn send(&mut self, op: Op, offset: usize, len: usize, sector: u64) -> Result<u64, Error> {
@@ -127,6 +275,7 @@ impl Blk {
     /// Sends any request (a test may send malformed ones); waits for room
     /// in the ring first.
     pub fn send_raw(&mut self, req: &Request) -> Result<(), Error> {
+        self.check()?;
         while self.ring.send(req).is_err() {
             let r = self.receive()?;
             // Only reached with a full ring, which `call` never leaves.
@@ -136,14 +285,31 @@ impl Blk {
         Ok(())
     }
 
-    /// The next response.
+    /// The next response. Checks the server's epoch and welcome while it
+    /// waits: a restart gives [`Error::Restarted`], a disconnection
+    /// [`Error::Disconnected`], never a hang.
     pub fn receive(&mut self) -> Result<Response, Error> {
-        self.ring
-            .wait(SPINS, |_w| {
-                #[cfg(target_arch = "aarch64")]
-                _w.wfe();
-            })
-            .map_err(Error::Ring)
+        if self.ring.outstanding() == 0 {
+            return Err(Error::Ring(ResponseError::NothingOutstanding));
+        }
+        loop {
+            for _ in 0..SPINS {
+                match self.ring.poll() {
+                    Ok(Some(r)) => return Ok(r),
+                    Ok(None) => core::hint::spin_loop(),
+                    Err(e) => {
+                        // A new server instance clears the rings before it
+                        // welcomes anyone: garbage may be the restart.
+                        self.check()?;
+                        return Err(Error::Ring(e));
+                    }
+                }
+            }
+            self.check()?;
+            // The server's `sev` after it answers, or the timer's event
+            // stream, ends the sleep.
+            sleep();
+        }
     }
 
     /// One request and its response, whatever its status (for tests of
@@ -196,8 +362,9 @@ impl Blk {
         self.simple(Op::Flush).map(|_| ())
     }
 
-    /// Tells the server this client is done; its ring is not read again.
-    pub fn close(mut self) -> Result<(), Error> {
+    /// Tells the server this client is done; its ring is not read again
+    /// (until the client connects again).
+    pub fn close(&mut self) -> Result<(), Error> {
         self.simple(Op::Close).map(|_| ())
     }
 

@@ -7,8 +7,23 @@
 //!
 //! | offset | bytes | what |
 //! | --- | --- | --- |
-//! | 0 | 2 KiB | the ring pair: [`RING_SLOTS`] request and response slots (`ring::Region`) |
+//! | 0 | 64 | [`Ctrl`] server line: `epoch`, `welcome`, `closed` (written by the server) |
+//! | 64 | 64 | [`Ctrl`] client line: `hello` (written by the client) |
+//! | 2 KiB | 2 KiB | the ring pair: [`RING_SLOTS`] request and response slots (`ring::Region`) |
 //! | 4 KiB | [`DATA_LEN`] | the client's data buffer; requests name windows of it |
+//!
+//! **Connecting** (the console's scheme, docs/kernel-cores.md): the client
+//! bumps `hello`; the server, seeing a `hello` it has not answered, drops
+//! whatever that client's earlier connection left (requests, sequence
+//! state), clears the rings, starts its side afresh and publishes
+//! `welcome = hello`. The client starts once it reads its `welcome`. A
+//! server that disconnects a client (a flood) stores `welcome = 0`.
+//!
+//! **Server restarts.** Every server instance bumps `epoch` in every
+//! client's range when it starts; a client that sees `epoch` change fails
+//! its outstanding requests (`blkclient::Error::Restarted`) and connects
+//! again. `closed` is the `hello` of the connection that sent `Close`, so
+//! a new instance does not wait for a `Close` it already answered.
 //!
 //! Requests ([`Op`]): `Read` and `Write` move `len` bytes (a non-zero
 //! multiple of [`SECTOR`], at most [`MAX_TRANSFER`]) between sectors
@@ -24,6 +39,7 @@
 pub mod dma;
 pub mod pattern;
 
+use core::sync::atomic::AtomicU64;
 use ring::{BufRange, Incoming, Status};
 
 /// Bytes in a sector: the unit of every transfer.
@@ -36,8 +52,10 @@ pub const RANGE_SIZE: u64 = 2 << 20;
 pub const CLIENT_BASE: u64 = 0x3_0000_0000;
 /// Most clients one server serves.
 pub const MAX_CLIENTS: usize = 8;
-/// Offset of the ring pair in a client's range.
-pub const REGION_OFFSET: u64 = 0;
+/// Offset of the control words ([`Ctrl`]) in a client's range.
+pub const CTRL_OFFSET: u64 = 0;
+/// Offset of the ring pair in a client's range (after the control words).
+pub const REGION_OFFSET: u64 = 2048;
 /// Bytes of the ring pair.
 pub const REGION_LEN: usize = 2 * RING_SLOTS * ring::SLOT_BYTES;
 /// Offset of the data buffer in a client's range.
@@ -49,7 +67,29 @@ pub const MAX_TRANSFER: usize = 64 * 1024;
 /// Alignment of a buffer window's offset.
 pub const BUF_ALIGN: u64 = 8;
 
-const _: () = assert!(REGION_LEN as u64 <= DATA_OFFSET);
+const _: () = assert!(CTRL_OFFSET + core::mem::size_of::<Ctrl>() as u64 <= REGION_OFFSET);
+const _: () = assert!(REGION_OFFSET.is_multiple_of(64));
+const _: () = assert!(REGION_OFFSET + REGION_LEN as u64 <= DATA_OFFSET);
+
+/// The control words at the start of a client's range: one cache line
+/// written by the server, one by the client.
+#[repr(C, align(64))]
+pub struct Ctrl {
+    /// Bumped by every server instance when it starts.
+    pub epoch: AtomicU64,
+    /// The last `hello` the server answered; 0 when it disconnected the
+    /// client (a flood).
+    pub welcome: AtomicU64,
+    /// The `hello` of the connection whose `Close` the server answered
+    /// (0: none).
+    pub closed: AtomicU64,
+    _server_line: [u64; 5],
+    /// Bumped by the client to (re)connect; never 0 once it has.
+    pub hello: AtomicU64,
+    _client_line: [u64; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);
 
 /// Where client `index`'s range is linked (in the client and the server).
 pub const fn client_base(index: usize) -> u64 {

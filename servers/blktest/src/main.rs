@@ -4,6 +4,11 @@
 //! [`SECTORS`] sectors: all zero (a fresh disk) means write the pattern,
 //! flush and read it back; the pattern (a disk kept from an earlier boot)
 //! means that boot's writes reached the disk. Anything else fails.
+//!
+//! A server restart (images/blk-crash.toml) fails the requests outstanding
+//! with `Error::Restarted`; the library has connected to the new instance
+//! already, and every step here (a refusal check, a read, a write, a flush,
+//! the close) is simply done again: each is idempotent.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -22,6 +27,33 @@ const DISK_SECTORS: u64 = 2048;
 const BYTES: usize = SECTORS * SECTOR;
 
 static mut BUF: [u8; BYTES] = [0; BYTES];
+
+/// Whether this client has said that the server restarted.
+static mut SAID: bool = false;
+
+/// Runs `step` until it is not cut short by a server restart (the library
+/// reconnects before it returns `Restarted`); says so the first time.
+fn again<T>(
+    blk: &mut Blk,
+    me: usize,
+    mut step: impl FnMut(&mut Blk) -> Result<T, Error>,
+) -> Result<T, Error> {
+    loop {
+        match step(blk) {
+            Err(Error::Restarted) => {
+                // Safety: single-threaded task; no reference to SAID is held.
+                let said = unsafe { core::ptr::replace(core::ptr::addr_of_mut!(SAID), true) };
+                if !said {
+                    ulib::println!(
+                        "blktest client {}: the block server restarted: requests in flight lost, connected again",
+                        me
+                    );
+                }
+            }
+            r => return r,
+        }
+    }
+}
 
 /// Client `i`'s first sector.
 fn first_sector(i: usize) -> u64 {
@@ -46,11 +78,11 @@ fn main(start: ulib::Start) -> i32 {
         Ok(()) => {}
         Err(what) => {
             ulib::println!("blktest client {}: FAILED: {}", me, what);
-            let _ = blk.close();
+            let _ = again(&mut blk, me, Blk::close);
             return 1;
         }
     }
-    match blk.close() {
+    match again(&mut blk, me, Blk::close) {
         Ok(()) => 0,
         Err(e) => {
             ulib::println!("blktest client {}: close: {:?}", me, e);
@@ -60,15 +92,15 @@ fn main(start: ulib::Start) -> i32 {
 }
 
 fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
-    let info = blk.info().map_err(|_| "info failed")?;
+    let info = again(blk, me, Blk::info).map_err(|_| "info failed")?;
     if info.sectors != DISK_SECTORS || info.max_transfer != MAX_TRANSFER || info.read_only {
         ulib::println!("blktest client {}: info {:?}", me, info);
         return Err("unexpected disk");
     }
-    refusals(blk)?;
+    refusals(blk, me)?;
     ulib::println!("blktest client {}: every malformed request refused", me);
     let first = first_sector(me);
-    blk.read(first, buf).map_err(|_| "first read failed")?;
+    again(blk, me, |b| b.read(first, buf)).map_err(|_| "first read failed")?;
     if pattern::mismatch(first, buf).is_none() {
         ulib::println!(
             "blktest client {}: read back {} sectors from {} written by an earlier boot: pattern intact",
@@ -82,10 +114,10 @@ fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
         return Err("my sectors hold neither zeros nor the pattern");
     }
     pattern::fill(first, buf);
-    blk.write(first, buf).map_err(|_| "write failed")?;
-    blk.flush().map_err(|_| "flush failed")?;
+    again(blk, me, |b| b.write(first, buf)).map_err(|_| "write failed")?;
+    again(blk, me, Blk::flush).map_err(|_| "flush failed")?;
     buf.fill(0);
-    blk.read(first, buf).map_err(|_| "read back failed")?;
+    again(blk, me, |b| b.read(first, buf)).map_err(|_| "read back failed")?;
     if let Some((s, i, b)) = pattern::mismatch(first, buf) {
         ulib::println!("blktest client {}: sector {} byte {} is {:#x}", me, s, i, b);
         return Err("read back differs");
@@ -100,7 +132,7 @@ fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
 }
 
 /// Each malformed request and the status the server must answer with.
-fn refusals(blk: &mut Blk) -> Result<(), &'static str> {
+fn refusals(blk: &mut Blk, me: usize) -> Result<(), &'static str> {
     let r = |opcode: u32, offset: u64, len: u32, args: [u64; 4]| Request {
         opcode,
         len,
@@ -127,7 +159,7 @@ fn refusals(blk: &mut Blk) -> Result<(), &'static str> {
         ),
     ];
     for (req, want) in cases {
-        match blk.call(&req) {
+        match again(blk, me, |b| b.call(&req)) {
             Ok(resp) if resp.status == want && resp.tag == 0xbad => {}
             Ok(resp) => {
                 ulib::println!(

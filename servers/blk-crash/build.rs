@@ -1,0 +1,11 @@
+//! Links with the user library's task layout, 4 KiB segment alignment (the
+//! default 64 KiB would pad every task image with zeros).
+fn main() {
+    if std::env::var("TARGET")
+        .unwrap_or_default()
+        .starts_with("aarch64")
+    {
+        println!("cargo:rustc-link-arg-bins=-Ttask.ld");
+        println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
+    }
+}
