@@ -21,6 +21,42 @@ const IDLE_SPINS: u32 = 16;
 /// Error lines printed per client (the rest are counted).
 const REPORTED_ERRORS: u64 = 5;
 
+/// Reads held for input, a FIFO of at most `SLOTS`.
+struct Reads {
+    q: [(u64, BufRange); SLOTS],
+    head: usize,
+    len: usize,
+}
+
+impl Reads {
+    fn new() -> Reads {
+        let empty = BufRange::check(0, 0, BUF_LEN).expect("an empty window fits");
+        Reads {
+            q: [(0, empty); SLOTS],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, r: (u64, BufRange)) {
+        if self.len < SLOTS {
+            self.q[(self.head + self.len) % SLOTS] = r;
+            self.len += 1;
+        }
+    }
+
+    fn front(&self) -> Option<(u64, BufRange)> {
+        (self.len > 0).then(|| self.q[self.head])
+    }
+
+    fn pop(&mut self) {
+        if self.len > 0 {
+            self.head = (self.head + 1) % SLOTS;
+            self.len -= 1;
+        }
+    }
+}
+
 struct Peer {
     index: usize,
     ctrl: &'static Ctrl,
@@ -30,7 +66,8 @@ struct Peer {
     hello: u64,
     server: Option<Server<'static, Op>>,
     done: Option<u64>,
-    read: Option<(u64, BufRange)>,
+    /// Held reads, oldest first (answered in order as input arrives).
+    reads: Reads,
     lines: u64,
     errors: u64,
 }
@@ -55,7 +92,7 @@ impl Peer {
                 hello: 0,
                 server: None,
                 done: None,
-                read: None,
+                reads: Reads::new(),
                 lines: 0,
                 errors: 0,
             })
@@ -98,7 +135,8 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
         // (Re)connect: fresh rings, fresh server side.
         p.region.clear();
         p.server = Some(Server::new(p.region, BUF_LEN));
-        (p.hello, p.done, p.read) = (hello, None, None);
+        (p.hello, p.done) = (hello, None);
+        p.reads = Reads::new();
         p.ctrl.welcome.store(hello, Release);
         return true;
     }
@@ -129,11 +167,9 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
                         respond(p, req.tag, 0);
                     }
                     Op::Read => {
-                        // One read is held at a time: an older one is
-                        // answered now with no bytes (its credit returns).
-                        if let Some((old, _)) = p.read.replace((req.tag, req.buf)) {
-                            respond(p, old, 0);
-                        }
+                        // At most SLOTS are ever in flight, so the queue
+                        // has room for every read the ring can carry.
+                        p.reads.push((req.tag, req.buf));
                     }
                     Op::Done => p.done = Some(req.tag),
                 }
@@ -165,7 +201,7 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
 
 /// Hands UART input to client 0's pending read.
 fn input(uart: &Pl011, p: &mut Peer) -> bool {
-    let Some((tag, window)) = p.read else {
+    let Some((tag, window)) = p.reads.front() else {
         return false;
     };
     let mut got = [0u8; LINE];
@@ -186,7 +222,7 @@ fn input(uart: &Pl011, p: &mut Peer) -> bool {
         return false;
     };
     p.buf.copy_in(w, &got[..n]);
-    p.read = None;
+    p.reads.pop();
     respond(p, tag, n as u32);
     true
 }
