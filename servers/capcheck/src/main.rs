@@ -161,7 +161,7 @@ fn errors(c: &mut Checks) {
     );
     c.expect(
         "va wraps",
-        map(ROOT, u64::MAX & !0xfff, SEG, 0, 2 * PAGE, RW),
+        map(ROOT, !0xfff, SEG, 0, 2 * PAGE, RW),
         Error::OutOfRange,
     );
     c.expect(

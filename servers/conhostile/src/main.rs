@@ -183,6 +183,6 @@ fn main(start: ulib::Start) -> i32 {
         }
     }
     // Safety: none: this read faults on purpose (nothing is mapped at 8).
-    unsafe { core::ptr::read_volatile(8 as *const u64) };
+    unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
     1
 }

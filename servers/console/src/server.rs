@@ -283,7 +283,7 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
                 uart.write_str("console: crashing on purpose (test build)\n");
                 // Safety: none: this read faults on purpose (nothing is
                 // mapped at address 8), which stops this task.
-                unsafe { core::ptr::read_volatile(8 as *const u64) };
+                unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
             }
         }
         if count > 0 && peers.iter().flatten().all(|p| p.done.is_some()) {
