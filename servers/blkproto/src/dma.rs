@@ -199,6 +199,29 @@ impl Window {
         Some((pa, va))
     }
 
+    /// `Hal::dma_alloc` itself: a zeroed run as (physical address,
+    /// non-null pointer), or (0, dangling) when none is free — what the
+    /// virtio driver takes as failure.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Window::alloc_zeroed`].
+    pub unsafe fn hal_alloc(&self, pages: usize) -> (u64, core::ptr::NonNull<u8>) {
+        // Safety: the caller's promise, passed on.
+        let run = unsafe { self.alloc_zeroed(pages) };
+        run.and_then(|(pa, va)| Some((pa, core::ptr::NonNull::new(va as *mut u8)?)))
+            .unwrap_or((0, core::ptr::NonNull::dangling()))
+    }
+
+    /// `Hal::dma_dealloc` itself: 0 when the run was the window's, -1 else.
+    pub fn hal_free(&self, pa: u64, pages: usize) -> i32 {
+        if self.free(pa, pages) {
+            0
+        } else {
+            -1
+        }
+    }
+
     /// The physical address a device should use for `len` bytes at `buf`
     /// (`Hal::share`): `buf` itself when it lies in the window, else
     /// `direct(buf, len)` when the caller knows it is physically contiguous

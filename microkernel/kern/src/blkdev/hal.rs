@@ -33,21 +33,11 @@ unsafe impl Hal for KernHal {
     fn dma_alloc(pages: usize, _dir: BufferDirection) -> (PhysAddr, NonNull<u8>) {
         // Safety: the window is mapped RW (linear map) and its allocator
         // pages are used only through the runs it hands out.
-        match unsafe { WINDOW.alloc_zeroed(pages) } {
-            Some((pa, va)) => match NonNull::new(va as *mut u8) {
-                Some(p) => (pa, p),
-                None => (0, NonNull::dangling()),
-            },
-            None => (0, NonNull::dangling()),
-        }
+        unsafe { WINDOW.hal_alloc(pages) }
     }
 
     unsafe fn dma_dealloc(paddr: PhysAddr, _vaddr: NonNull<u8>, pages: usize) -> i32 {
-        if WINDOW.free(paddr, pages) {
-            0
-        } else {
-            -1
-        }
+        WINDOW.hal_free(paddr, pages)
     }
 
     unsafe fn mmio_phys_to_virt(paddr: PhysAddr, _size: usize) -> NonNull<u8> {
