@@ -166,7 +166,6 @@ impl Exports {
 
 /// Work a removal leaves for later: spaces to sweep for killed imports,
 /// shares to destroy.
-#[derive(Default)]
 struct Marks {
     me: usize,
     sweep_local: bool,
@@ -180,7 +179,10 @@ impl Marks {
     fn new(me: usize) -> Marks {
         Marks {
             me,
-            ..Marks::default()
+            sweep_local: false,
+            sweep_global: false,
+            remote: 0,
+            shares: heapless::Vec::new(),
         }
     }
 

@@ -66,6 +66,12 @@ extern "C" fn exception_entry(kind: u64, frame: &mut Frame) {
     }
 }
 
+/// The syndrome of the exception being handled.
+#[inline(always)]
+pub fn read_esr() -> u64 {
+    ESR_EL1.get()
+}
+
 pub fn read_esr_far() -> (u64, u64) {
     (ESR_EL1.get(), FAR_EL1.get())
 }
