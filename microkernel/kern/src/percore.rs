@@ -88,19 +88,13 @@ pub fn install(id: usize, mpidr: u64) {
 
 /// This core's block, or `None` before [`install`] ran on it.
 pub fn try_this() -> Option<&'static PerCore> {
-    let p = TPIDR_EL1.get() as usize;
-    let base = CORES.as_ptr() as usize;
-    let end = base + core::mem::size_of_val(&CORES);
-    // TPIDR_EL1 is UNKNOWN at reset: trust it only if it points at a block.
-    if p >= base && p < end && (p - base).is_multiple_of(core::mem::size_of::<PerCore>()) {
-        // Safety: `p` is the address of an element of `CORES`.
-        Some(unsafe { &*(p as *const PerCore) })
-    } else {
-        None
-    }
+    let p = TPIDR_EL1.get() as *const PerCore;
+    // Every core zeroes TPIDR_EL1 first thing at entry (boot.s), and only
+    // `install` sets it, to this core's block.
+    // Safety: non-zero, it is the address of this core's element of `CORES`.
+    unsafe { p.as_ref() }
 }
 
-/// This core's block.
 pub fn this() -> &'static PerCore {
     try_this().expect("per-core data not installed")
 }

@@ -49,6 +49,7 @@ _start:
 .section .text.boot, "ax"
 primary_entry:
     msr     daifset, #0xf
+    msr     tpidr_el1, xzr                  // no per-core data yet
     mov     x19, x0                         // DTB physical address
     mov     x21, x1                         // boot flags
     bl      el2_to_el1
@@ -89,6 +90,7 @@ primary_high:
 .global _secondary_entry
 _secondary_entry:
     msr     daifset, #0xf
+    msr     tpidr_el1, xzr                  // no per-core data yet
     bl      el2_to_el1
     mrs     x1, mpidr_el1
     ldr     x2, =MPIDR_AFF_MASK
