@@ -52,16 +52,21 @@ const FREE: Record = Record {
 /// One core's records.
 pub struct Maps {
     table: [Record; RECORDS],
-    /// Some record may be live (cleared when a scan finds none): removing
-    /// a capability that mapped nothing then costs no scan.
-    any: bool,
+    /// A filter of the slots that may have records (bit `slot_bit(slot)`),
+    /// rebuilt by every scan: removing a capability that mapped nothing
+    /// then usually costs no scan.
+    slots: u64,
+}
+
+fn slot_bit(slot: SlotRef) -> u64 {
+    1 << ((slot.share.0 as u64 * 13 + slot.index as u64) % 64)
 }
 
 impl Maps {
     pub const fn new() -> Maps {
         Maps {
             table: [FREE; RECORDS],
-            any: false,
+            slots: 0,
         }
     }
 
@@ -70,7 +75,7 @@ impl Maps {
         let free = self.table.iter().position(|e| !e.live);
         let i = free.ok_or(Error::OutOfMemory)?;
         self.table[i] = Record { live: true, ..r };
-        self.any = true;
+        self.slots |= slot_bit(r.slot);
         Ok(i)
     }
 
@@ -112,20 +117,20 @@ impl Maps {
 
     /// Undoes and forgets everything `slot` mapped.
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        if !self.any {
+        if self.slots & slot_bit(slot) == 0 {
             return;
         }
-        let mut left = false;
+        let mut left = 0;
         for e in self.live() {
             if e.slot == slot {
                 let r = *e;
                 *e = FREE;
                 undo(&r, spaces);
             } else {
-                left = true;
+                left |= slot_bit(e.slot);
             }
         }
-        self.any = left;
+        self.slots = left;
     }
 }
 

@@ -64,6 +64,8 @@ const NO_EXPORT: Export = Export {
 struct Exports {
     base: usize,
     table: [Export; EXPORTS],
+    /// Live entries: with none (the common case), a removal scans nothing.
+    count: usize,
 }
 
 /// Export generations, by export index: a capability whose `extra` names
@@ -117,6 +119,7 @@ impl Exports {
         Exports {
             base,
             table: [NO_EXPORT; EXPORTS],
+            count: 0,
         }
     }
 
@@ -132,21 +135,31 @@ impl Exports {
             .position(|(i, e)| !e.live || gone(i))?;
         if self.table[i].live {
             EXPORT_GEN[base + i].fetch_add(1, SeqCst);
+        } else {
+            self.count += 1;
         }
         self.table[i] = Export { live: true, ..e };
         Some(base + i)
     }
 
     fn remove(&mut self, index: usize) {
-        self.table[index - self.base] = NO_EXPORT;
+        let e = &mut self.table[index - self.base];
+        if e.live {
+            self.count -= 1;
+        }
+        *e = NO_EXPORT;
     }
 
     /// Kills every export from `src`, noting where imports must go.
     fn kill_from(&mut self, src: SlotRef, marks: &mut Marks) {
+        if self.count == 0 {
+            return;
+        }
         for (i, e) in self.table.iter_mut().enumerate() {
             if e.live && e.src == src {
                 let dst = e.dst;
                 *e = NO_EXPORT;
+                self.count -= 1;
                 EXPORT_GEN[self.base + i].fetch_add(1, SeqCst);
                 marks.dead_in(dst);
             }
@@ -156,6 +169,9 @@ impl Exports {
     /// Moves every export from `from` to `to` (its parent, when `from` is
     /// deleted).
     fn reparent(&mut self, from: SlotRef, to: SlotRef) {
+        if self.count == 0 {
+            return;
+        }
         for e in self.table.iter_mut().filter(|e| e.live) {
             if e.src == from {
                 e.src = to;
