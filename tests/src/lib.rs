@@ -15,6 +15,7 @@ use core::time::Duration;
 mod cases;
 mod check;
 mod disk;
+mod expect;
 
 pub use cases::CASES;
 pub use check::check;

@@ -207,12 +207,16 @@ fn a_server_restart_fails_outstanding_requests_and_reconnects() {
 fn a_withdrawn_welcome_is_an_error_not_a_hang() {
     let range = vec![Page([0; 4096]); (RANGE_SIZE / 4096) as usize].leak();
     let base = range.as_mut_ptr() as usize;
+    // Safety: `range` is leaked (lives for the program), page-aligned and
+    // starts with the control words, which are atomics: shared references
+    // from both threads are fine.
     let ctrl = unsafe { &*(base as *const Ctrl) };
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = stop.clone();
     // A server that welcomes every hello, answers nothing, and disconnects
     // the client once it has sent a request.
     let server = std::thread::spawn(move || {
+        // Safety: as for `ctrl` above.
         let ctrl = unsafe { &*(base as *const Ctrl) };
         let mut welcomed = 0;
         while !s2.load(Acquire) {

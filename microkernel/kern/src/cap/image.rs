@@ -7,7 +7,8 @@
 //! (`extra` 0): no task can revoke what the image granted.
 
 use super::object::{self, Obj, Segment, SpaceId};
-use super::ops::{finish_boot, Spaces};
+use super::ops::Spaces;
+use super::remove::finish_boot;
 use super::{global, CORE_CAPS};
 use crate::{kprintln, mm};
 use abi::{Error, ObjectKind};

@@ -26,11 +26,13 @@ mod memory;
 mod notify;
 pub mod object;
 mod ops;
+mod remove;
 
 pub use image::{grant_task, make_boot_objects, release_boot_objects};
 pub use mapping::Maps;
 pub use notify::{notification_wait_state, wake_notified};
-pub use ops::{retire_root, setup_root, sweep_here, sweeps_pending, syscall, Spaces};
+pub use ops::{retire_root, setup_root, syscall, Spaces};
+pub use remove::{sweep_here, sweeps_pending};
 
 use crate::percore::Local;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};

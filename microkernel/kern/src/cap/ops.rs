@@ -1,16 +1,17 @@
 //! Naming slots from system calls, and the capability operations: copy,
-//! delete, revoke, and the removal of a capability with all it implies.
+//! delete, revoke, making shares, a task's root share. What a removal
+//! implies is in `remove.rs`.
 
-use super::mapping::Maps;
 use super::object::{self, Obj, SpaceId};
-use super::{global, Export, Exports, GlobalCaps, Marks, Space, CORE_CAPS, SWEEP_DONE};
-use super::{is_dead_import, CoreCaps, SWEEP_POSTED};
+use super::remove::{delete_in, destroy_share, finish, in_space, removed, revoke_in};
+use super::CoreCaps;
+use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
 use crate::mm;
 use crate::uspace::UserSpace;
 use abi::{slots, CPtr, Error, ObjectKind, Rights, Syscall};
 use core::sync::atomic::Ordering::SeqCst;
-use kerncore::cap::{Cap, ObjRef, Owner, Removed, ShareId, Slot, SlotRef};
+use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// The task side the capability code needs: the calling task's root share,
 /// and any task's address space on this core (to undo mappings).
@@ -114,7 +115,7 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
         let mut marks = Marks::new(me);
         let r = match call {
             Syscall::CapInfo => info(c, spaces, a[0]).map(|v| out = v),
-            Syscall::CapCopy => copy(c, spaces, a[0], a[1], a[2], &mut marks),
+            Syscall::CapCopy => copy(c, spaces, a[0], a[1], a[2]),
             Syscall::CapDelete => delete(c, spaces, a[0], &mut marks),
             Syscall::CapRevoke => revoke(c, spaces, a[0], &mut marks),
             Syscall::SegmentCreate => super::memory::segment_create(c, spaces, a[0], a[1], a[2]),
@@ -171,7 +172,6 @@ fn copy(
     src: u64,
     dst: u64,
     mask: u64,
-    marks: &mut Marks,
 ) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
     let mask = Rights::from_bits(mask)?;
@@ -180,7 +180,6 @@ fn copy(
     if fixed(spaces, &d) {
         return Err(Error::SlotOccupied);
     }
-    let _ = marks;
     match (s.space, d.space) {
         (SpaceId::Core(_), SpaceId::Core(_)) => {
             let cap = c.space.copy(me, s.slot, d.slot, mask)?;
@@ -254,6 +253,18 @@ fn export(
     Ok(())
 }
 
+fn revoke(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    at: u64,
+    marks: &mut Marks,
+) -> Result<(), Error> {
+    let n = resolve(c, spaces, at, Access::Write)?;
+    in_space(c, n.space, |space, exports, maps| {
+        revoke_in(space, exports, maps, n.slot, spaces, marks)
+    })
+}
+
 fn delete(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -264,263 +275,12 @@ fn delete(
     if fixed(spaces, &n) {
         return Err(Error::InvalidArgument);
     }
-    match n.space {
-        SpaceId::Core(_) => {
-            let CoreCaps {
-                space,
-                exports,
-                maps,
-            } = c;
-            let r = delete_in(space, exports, n.slot, marks)?;
-            removed(n.space, r, exports, Some(maps), spaces, marks);
-        }
-        SpaceId::Global => {
-            let mut g = global();
-            let GlobalCaps { space, exports } = &mut *g;
-            let r = delete_in(space, exports, n.slot, marks)?;
-            removed(n.space, r, exports, None, spaces, marks);
-        }
-    }
-    Ok(())
-}
-
-/// Deletes the capability in `at` of `space`; its exports go to its parent
-/// (as its children do), or are killed when it has none.
-fn delete_in(
-    space: &mut Space,
-    exports: &mut Exports,
-    at: SlotRef,
-    marks: &mut Marks,
-) -> Result<Removed, Error> {
-    let parent = space.parent(at);
-    let r = space.delete(crate::percore::id() as u32, at)?;
-    match parent {
-        Some(p) => exports.reparent(at, p),
-        None => exports.kill_from(at, marks),
-    }
-    Ok(r)
-}
-
-fn revoke(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    at: u64,
-    marks: &mut Marks,
-) -> Result<(), Error> {
-    let n = resolve(c, spaces, at, Access::Write)?;
-    match n.space {
-        SpaceId::Core(_) => revoke_in_core(c, spaces, n.slot, marks),
-        SpaceId::Global => {
-            let mut g = global();
-            revoke_in_global(&mut g, spaces, n.slot, marks)
-        }
-    }
-}
-
-fn revoke_in_core(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    at: SlotRef,
-    marks: &mut Marks,
-) -> Result<(), Error> {
-    let me = crate::percore::id();
-    let CoreCaps {
-        space,
-        exports,
-        maps,
-    } = c;
-    space.revoke(me as u32, at, |r| {
-        removed(SpaceId::Core(me), r, exports, Some(maps), spaces, marks)
+    in_space(c, n.space, |space, exports, maps| {
+        let r = delete_in(space, exports, n.slot, marks)?;
+        removed(r, exports, maps, spaces, marks);
+        Ok::<(), Error>(())
     })?;
-    exports.kill_from(at, marks);
     Ok(())
-}
-
-fn revoke_in_global(
-    g: &mut GlobalCaps,
-    spaces: &mut dyn Spaces,
-    at: SlotRef,
-    marks: &mut Marks,
-) -> Result<(), Error> {
-    let me = crate::percore::id() as u32;
-    let GlobalCaps { space, exports } = g;
-    space.revoke(me, at, |r| {
-        removed(SpaceId::Global, r, exports, None, spaces, marks)
-    })?;
-    exports.kill_from(at, marks);
-    Ok(())
-}
-
-/// A capability left space `space`: undo its mappings, kill its exports,
-/// count it off its object and destroy the object if it was the last.
-fn removed(
-    space: SpaceId,
-    r: Removed,
-    exports: &mut Exports,
-    maps: Option<&mut Maps>,
-    spaces: &mut dyn Spaces,
-    marks: &mut Marks,
-) {
-    if let Some(maps) = maps {
-        maps.undo_slot(r.slot, spaces);
-    }
-    let _ = space;
-    super::family_shrank(r.cap.extra);
-    exports.kill_from(r.slot, marks);
-    if let Some(obj) = object::release(r.cap.obj.id) {
-        destroy(obj, marks);
-    }
-}
-
-/// Destroys an object nobody names any more.
-fn destroy(obj: Obj, marks: &mut Marks) {
-    match obj {
-        Obj::Segment(mut s) => s.free(),
-        Obj::Range(lock) => super::memory::free_range(lock.into_inner()),
-        Obj::Share { space, id } => {
-            if marks.shares.push((space, id)).is_err() {
-                crate::kprintln!("capabilities: too many shares to destroy at once; one leaked");
-            }
-        }
-        Obj::Notification(n) => super::notify::destroyed(&n),
-        Obj::Root { .. } | Obj::ImageRange(_) => {}
-    }
-}
-
-/// Finishes an operation: destroys the shares it freed, sweeps killed
-/// imports out of this core's space and the global one, and asks other
-/// cores to sweep theirs.
-pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) {
-    while marks.busy() {
-        if let Some((space, id)) = marks.shares.pop() {
-            destroy_share(c, spaces, space, id, marks);
-            continue;
-        }
-        if marks.sweep_local {
-            marks.sweep_local = false;
-            sweep_core(c, spaces, marks);
-        }
-        if marks.sweep_global {
-            marks.sweep_global = false;
-            let mut g = global();
-            sweep_global(&mut g, spaces, marks);
-            drop(g);
-            // Another core's sweep of the global space may have removed
-            // the imports this one came for, and killed exports into this
-            // core's space on the way (asking this core to sweep, later):
-            // sweep now, so the operation's effects are complete when it
-            // returns.
-            marks.sweep_local = true;
-        }
-    }
-    let me = crate::percore::id();
-    for core in (0..platform::MAX_CPUS).filter(|&n| marks.remote & (1 << n) != 0) {
-        if core != me {
-            SWEEP_POSTED[core].fetch_add(1, SeqCst);
-            crate::task::post_sweep(core);
-        }
-    }
-    marks.remote = 0;
-}
-
-fn destroy_share(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    space: SpaceId,
-    id: ShareId,
-    marks: &mut Marks,
-) {
-    let me = crate::percore::id();
-    let storage = match space {
-        SpaceId::Core(_) => {
-            let CoreCaps {
-                space,
-                exports,
-                maps,
-            } = c;
-            let mut maps = Some(maps);
-            space.destroy_share(me as u32, id, |r| {
-                removed(
-                    SpaceId::Core(me),
-                    r,
-                    exports,
-                    maps.as_deref_mut(),
-                    spaces,
-                    marks,
-                )
-            })
-        }
-        SpaceId::Global => {
-            let mut g = global();
-            let GlobalCaps { space, exports } = &mut *g;
-            space.destroy_share(me as u32, id, |r| {
-                removed(SpaceId::Global, r, exports, None, spaces, marks)
-            })
-        }
-    };
-    match storage {
-        Ok(slots) => mm::frame_free(mm::virt_to_phys(slots.as_ptr() as u64)),
-        Err(e) => crate::kprintln!("capabilities: share not destroyed: {:?}", e),
-    }
-}
-
-/// Removes from `space` every capability of a killed import family.
-fn sweep(space: &mut Space, mut remove: impl FnMut(&mut Space, SlotRef)) {
-    let me = crate::percore::id() as u32;
-    for share in 0..super::MAX_SHARES as u32 {
-        let id = ShareId(share);
-        let Ok(n) = space.capacity(id) else { continue };
-        for index in 0..n {
-            let at = SlotRef::new(id, index);
-            if space.lookup(me, at).is_ok_and(|c| is_dead_import(c.extra)) {
-                remove(space, at);
-            }
-        }
-    }
-}
-
-fn sweep_core(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) {
-    let me = crate::percore::id();
-    let CoreCaps {
-        space,
-        exports,
-        maps,
-    } = c;
-    sweep(space, |space, at| {
-        let _ = space.revoke(me as u32, at, |r| {
-            removed(SpaceId::Core(me), r, exports, Some(maps), spaces, marks)
-        });
-        exports.kill_from(at, marks);
-        if let Ok(r) = space.delete(me as u32, at) {
-            removed(SpaceId::Core(me), r, exports, Some(maps), spaces, marks);
-        }
-    });
-}
-
-fn sweep_global(g: &mut GlobalCaps, spaces: &mut dyn Spaces, marks: &mut Marks) {
-    let me = crate::percore::id() as u32;
-    let GlobalCaps { space, exports } = g;
-    sweep(space, |space, at| {
-        let _ = space.revoke(me, at, |r| {
-            removed(SpaceId::Global, r, exports, None, spaces, marks)
-        });
-        exports.kill_from(at, marks);
-        if let Ok(r) = space.delete(me, at) {
-            removed(SpaceId::Global, r, exports, None, spaces, marks);
-        }
-    });
-}
-
-/// This core was asked to sweep its space (by another core's revoke).
-pub fn sweep_here(spaces: &mut dyn Spaces) {
-    let me = crate::percore::id();
-    let posted = SWEEP_POSTED[me].load(SeqCst);
-    CORE_CAPS.with(|c| {
-        let mut marks = Marks::new(me);
-        sweep_core(c, spaces, &mut marks);
-        finish(c, spaces, &mut marks);
-    });
-    SWEEP_DONE[me].store(posted, SeqCst);
 }
 
 /// A fresh share of 64 slots (one frame) in `space`.
@@ -644,41 +404,13 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
             if c.space.lookup(me as u32, at).is_err() {
                 continue;
             }
-            let _ = revoke_in_core(c, spaces, at, &mut marks);
-            let CoreCaps {
-                space,
-                exports,
-                maps,
-            } = c;
-            if let Ok(r) = delete_in(space, exports, at, &mut marks) {
-                removed(
-                    SpaceId::Core(me),
-                    r,
-                    exports,
-                    Some(maps),
-                    spaces,
-                    &mut marks,
-                );
-            }
+            in_space(c, SpaceId::Core(me), |space, exports, mut maps| {
+                let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, &mut marks);
+                if let Ok(r) = delete_in(space, exports, at, &mut marks) {
+                    removed(r, exports, maps, spaces, &mut marks);
+                }
+            });
         }
         finish(c, spaces, &mut marks);
     });
-}
-
-/// Destroys objects whose last reference went outside any operation (the
-/// image's own, at the end of a run), and what that implies.
-pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn Spaces) {
-    let me = crate::percore::id();
-    CORE_CAPS.with(|c| {
-        let mut marks = Marks::new(me);
-        for o in objs {
-            destroy(o, &mut marks);
-        }
-        finish(c, spaces, &mut marks);
-    });
-}
-
-/// Whether another core still owes this one a sweep it asked for.
-pub fn sweeps_pending(core: usize) -> bool {
-    SWEEP_DONE[core].load(SeqCst) < SWEEP_POSTED[core].load(SeqCst)
 }

@@ -1,0 +1,220 @@
+//! What follows when capabilities leave a space: their mappings are undone,
+//! their exports killed (and the spaces holding the imports swept), their
+//! objects destroyed when no capability names them any more.
+
+use super::mapping::Maps;
+use super::object::{self, Obj, SpaceId};
+use super::ops::Spaces;
+use super::{global, is_dead_import, CoreCaps, Exports, GlobalCaps, Marks, Space};
+use super::{CORE_CAPS, SWEEP_DONE, SWEEP_POSTED};
+use crate::mm;
+use abi::Error;
+use core::sync::atomic::Ordering::SeqCst;
+use kerncore::cap::{Removed, ShareId, SlotRef};
+
+/// Runs `f` on space `sid`'s table, exports and (for this core's space)
+/// mapping records; the global space under its lock.
+pub(super) fn in_space<R>(
+    c: &mut CoreCaps,
+    sid: SpaceId,
+    f: impl FnOnce(&mut Space, &mut Exports, Option<&mut Maps>) -> R,
+) -> R {
+    match sid {
+        SpaceId::Core(_) => {
+            let CoreCaps {
+                space,
+                exports,
+                maps,
+            } = c;
+            f(space, exports, Some(maps))
+        }
+        SpaceId::Global => {
+            let mut g = global();
+            let GlobalCaps { space, exports } = &mut *g;
+            f(space, exports, None)
+        }
+    }
+}
+
+/// Deletes the capability in `at` of `space`; its exports go to its parent
+/// (as its children do), or are killed when it has none.
+pub(super) fn delete_in(
+    space: &mut Space,
+    exports: &mut Exports,
+    at: SlotRef,
+    marks: &mut Marks,
+) -> Result<Removed, Error> {
+    let parent = space.parent(at);
+    let r = space.delete(crate::percore::id() as u32, at)?;
+    match parent {
+        Some(p) => exports.reparent(at, p),
+        None => exports.kill_from(at, marks),
+    }
+    Ok(r)
+}
+
+/// Removes every descendant of the capability in `at` of `space` (its
+/// imports elsewhere included: their exports are killed).
+pub(super) fn revoke_in(
+    space: &mut Space,
+    exports: &mut Exports,
+    mut maps: Option<&mut Maps>,
+    at: SlotRef,
+    spaces: &mut dyn Spaces,
+    marks: &mut Marks,
+) -> Result<(), Error> {
+    let me = crate::percore::id() as u32;
+    space.revoke(me, at, |r| {
+        removed(r, exports, maps.as_deref_mut(), spaces, marks)
+    })?;
+    exports.kill_from(at, marks);
+    Ok(())
+}
+
+/// A capability left its space (`maps`: this core's records, for a
+/// capability of this core's space): undo its mappings, kill its exports,
+/// count it off its object and destroy the object if it was the last.
+pub(super) fn removed(
+    r: Removed,
+    exports: &mut Exports,
+    maps: Option<&mut Maps>,
+    spaces: &mut dyn Spaces,
+    marks: &mut Marks,
+) {
+    if let Some(maps) = maps {
+        maps.undo_slot(r.slot, spaces);
+    }
+    super::family_shrank(r.cap.extra);
+    exports.kill_from(r.slot, marks);
+    if let Some(obj) = object::release(r.cap.obj.id) {
+        destroy(obj, marks);
+    }
+}
+
+/// Destroys an object nobody names any more.
+fn destroy(obj: Obj, marks: &mut Marks) {
+    match obj {
+        Obj::Segment(mut s) => s.free(),
+        Obj::Range(lock) => super::memory::free_range(lock.into_inner()),
+        Obj::Share { space, id } => {
+            if marks.shares.push((space, id)).is_err() {
+                crate::kprintln!("capabilities: too many shares to destroy at once; one leaked");
+            }
+        }
+        Obj::Notification(n) => super::notify::destroyed(&n),
+        Obj::Root { .. } | Obj::ImageRange(_) => {}
+    }
+}
+
+/// Finishes an operation: destroys the shares it freed, sweeps killed
+/// imports out of this core's space and the global one, and asks other
+/// cores to sweep theirs.
+pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) {
+    let me = crate::percore::id();
+    while marks.busy() {
+        if let Some((space, id)) = marks.shares.pop() {
+            destroy_share(c, spaces, space, id, marks);
+            continue;
+        }
+        if marks.sweep_local {
+            marks.sweep_local = false;
+            in_space(c, SpaceId::Core(me), |s, e, m| {
+                sweep(s, e, m, spaces, marks)
+            });
+        }
+        if marks.sweep_global {
+            marks.sweep_global = false;
+            in_space(c, SpaceId::Global, |s, e, m| sweep(s, e, m, spaces, marks));
+            // Another core's sweep of the global space may have removed
+            // the imports this one came for, and killed exports into this
+            // core's space on the way (asking this core to sweep, later):
+            // sweep now, so the operation's effects are complete when it
+            // returns.
+            marks.sweep_local = true;
+        }
+    }
+    for core in (0..platform::MAX_CPUS).filter(|&n| marks.remote & (1 << n) != 0) {
+        if core != me {
+            SWEEP_POSTED[core].fetch_add(1, SeqCst);
+            crate::task::post_sweep(core);
+        }
+    }
+    marks.remote = 0;
+}
+
+/// Destroys share `id` of space `sid`, removing what it still holds.
+pub(super) fn destroy_share(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    sid: SpaceId,
+    id: ShareId,
+    marks: &mut Marks,
+) {
+    let me = crate::percore::id() as u32;
+    let storage = in_space(c, sid, |space, exports, mut maps| {
+        space.destroy_share(me, id, |r| {
+            removed(r, exports, maps.as_deref_mut(), spaces, marks)
+        })
+    });
+    match storage {
+        Ok(slots) => mm::frame_free(mm::virt_to_phys(slots.as_ptr() as u64)),
+        Err(e) => crate::kprintln!("capabilities: share not destroyed: {:?}", e),
+    }
+}
+
+/// Removes from `space` every capability of a killed import family.
+fn sweep(
+    space: &mut Space,
+    exports: &mut Exports,
+    mut maps: Option<&mut Maps>,
+    spaces: &mut dyn Spaces,
+    marks: &mut Marks,
+) {
+    let me = crate::percore::id() as u32;
+    for share in 0..super::MAX_SHARES as u32 {
+        let id = ShareId(share);
+        let Ok(n) = space.capacity(id) else { continue };
+        for index in 0..n {
+            let at = SlotRef::new(id, index);
+            if !space.lookup(me, at).is_ok_and(|c| is_dead_import(c.extra)) {
+                continue;
+            }
+            let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, marks);
+            if let Ok(r) = space.delete(me, at) {
+                removed(r, exports, maps.as_deref_mut(), spaces, marks);
+            }
+        }
+    }
+}
+
+/// This core was asked to sweep its space (by another core's revoke).
+pub fn sweep_here(spaces: &mut dyn Spaces) {
+    let me = crate::percore::id();
+    let posted = SWEEP_POSTED[me].load(SeqCst);
+    CORE_CAPS.with(|c| {
+        let mut marks = Marks::new(me);
+        in_space(c, SpaceId::Core(me), |s, e, m| {
+            sweep(s, e, m, spaces, &mut marks)
+        });
+        finish(c, spaces, &mut marks);
+    });
+    SWEEP_DONE[me].store(posted, SeqCst);
+}
+
+/// Destroys objects whose last reference went outside any operation (the
+/// image's own, at the end of a run), and what that implies.
+pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn Spaces) {
+    let me = crate::percore::id();
+    CORE_CAPS.with(|c| {
+        let mut marks = Marks::new(me);
+        for o in objs {
+            destroy(o, &mut marks);
+        }
+        finish(c, spaces, &mut marks);
+    });
+}
+
+/// Whether another core still owes this one a sweep it asked for.
+pub fn sweeps_pending(core: usize) -> bool {
+    SWEEP_DONE[core].load(SeqCst) < SWEEP_POSTED[core].load(SeqCst)
+}

@@ -1,0 +1,262 @@
+//! What the QEMU test cases expect to see: console lines, defmt lines and
+//! whole-console checks, one constant per image (the table is cases.rs).
+
+use crate::LogExpect;
+
+/// The kernel logs this from core 0 once the log UART is up: a build whose
+/// frames do not decode (no `defmt.x`, wrong table) fails these cases.
+pub(crate) const LOG_ONLINE: &[LogExpect] = &[LogExpect {
+    level: "INFO",
+    contains: "defmt log online",
+}];
+
+/// The default image runs `hello` at EL0 on cores 0-3: each greets, has a
+/// kernel pointer refused, and exits 0.
+pub(crate) const TASKS_ON_4: &[&str] = &[
+    "[hello@0] hello from EL0 on core 0",
+    "[hello@3] hello from EL0 on core 3",
+    "task hello on core 0 exited with status 0",
+    "task hello on core 1 exited with status 0",
+    "task hello on core 2 exited with status 0",
+    "task hello on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// On one core, the tasks for cores 1-3 are reported and not started.
+pub(crate) const TASKS_ON_1: &[&str] = &[
+    "task hello on core 0 exited with status 0",
+    "task hello: core 1 does not exist (1 cores): not started",
+    "task hello: core 3 does not exist (1 cores): not started",
+    "memory: no frames leaked",
+];
+
+/// images/faults.toml: each fault class stops only its task; the later task
+/// on the same core and the other cores' tasks run to the end.
+pub(crate) const EVERY_FAULT_CONTAINED: &[&str] = &[
+    "task faulter on core 1 faulted: data abort from a lower EL (translation fault) at address 0x10000000",
+    "task faulter on core 1 faulted: instruction abort from a lower EL (translation fault) at address 0x20000000",
+    "task faulter on core 1 faulted: unknown reason (undefined instruction)",
+    "task faulter on core 1 faulted: data abort from a lower EL (stack overflow into the guard)",
+    "task faulter on core 1 faulted: data abort from a lower EL (alignment fault)",
+    "task faulter on core 1 faulted: PC alignment fault (misaligned pc)",
+    "task hello on core 0 exited with status 0",
+    "task hello on core 1 exited with status 0",
+    "task hello on core 2 exited with status 0",
+    "task hello on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// images/supervise.toml: fault reports reach the supervisor on core 0
+/// from core 2 (by SGI) and from its own core; each crasher is restarted
+/// once and then runs fine; nothing leaks, the supervisor included.
+pub(crate) const SUPERVISED: &[&str] = &[
+    "[supervisor@0] supervisor: task on core 2 slot 0 faulted: data abort from a lower EL at 0x12345000",
+    "[supervisor@0] supervisor: task on core 0 slot 1 faulted: data abort from a lower EL at 0x12345000",
+    "task crasher on core 2 restarted (restart 1)",
+    "task crasher on core 0 restarted (restart 1)",
+    "[crasher@2] crasher on core 2: restarted 1 time(s), running fine",
+    "[crasher@0] crasher on core 0: restarted 1 time(s), running fine",
+    "task crasher on core 2 exited with status 0",
+    "task crasher on core 0 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// images/shared.toml: one shared range, one table linked into four
+/// address spaces on four cores; written on core 1, read on 0, 2 and 3.
+pub(crate) const SHARED_RANGE: &[&str] = &[
+    "shared range shm at 0x100000000, 2048 KiB: one table, linked by each task that names it",
+    "[shm@0] shm reader on core 0: saw the writer's page through the shared range",
+    "[shm@2] shm reader on core 2: saw the writer's page through the shared range",
+    "[shm@3] shm reader on core 3: saw the writer's page through the shared range",
+    "[shm@1] shm writer on core 1: every reader acknowledged",
+    "memory: no frames leaked",
+];
+
+/// images/capcheck.toml: the capability system calls' error codes and good
+/// paths on four cores at once, each in its own private address range.
+pub(crate) const CAPCHECK: &[&str] = &[
+    "[capcheck@0] capcheck on core 0: every check passed",
+    "[capcheck@1] capcheck on core 1: every check passed",
+    "[capcheck@2] capcheck on core 2: every check passed",
+    "[capcheck@3] capcheck on core 3: every check passed",
+    "[capcheck@0] capcheck: memory ran out cleanly after",
+    "memory: no frames leaked",
+];
+
+/// images/corey-rpi4.toml: Corey's benchmarks on four cores (docs/benchmarks.md;
+/// on a real Pi 4 through `cargo xtask hil corey`). Every result is
+/// reported and the word count is the host's (a host test of xtask checks
+/// the checksum against its own count); the figures are not judged.
+pub(crate) const COREY_4: &[&str] = &[
+    "[corey@0] RESULT name=memclone mode=private cores=4 ops=16384",
+    "[corey@0] RESULT name=memclone mode=shared cores=4 ops=16384",
+    "[corey@0] RESULT name=mempass mode=private cores=4 ops=16384",
+    "[corey@0] RESULT name=mempass mode=shared cores=4 ops=16384",
+    "[corey@0] RESULT name=shares mode=private cores=4 ops=80000",
+    "[corey@0] RESULT name=shares mode=shared cores=4 ops=80000",
+    "[corey@0] RESULT name=wordcount mode=metis cores=4 words=400000 seed=42 distinct=256 checksum=607a01c7474dedaa ops=400000",
+    "[corey@0] corey: done",
+    "memory: no frames leaked",
+];
+
+/// images/revoke.toml: capabilities passed between cores through a shared
+/// share; unmapping a page of a shared range faults on every core that
+/// links it, and revoke removes every copy and its mapping on every core.
+pub(crate) const REVOKE: &[&str] = &[
+    "[revoker@1] reader on core 1: saw the owner's segment and shared range",
+    "[revoker@2] reader on core 2: saw the owner's segment and shared range",
+    "[revoker@3] reader on core 3: saw the owner's segment and shared range",
+    "[revoker@0] owner: unmapped the shared page and revoked the segment; copy in meet gone: true",
+    "[revoker@1] reader on core 1: revoke removed my copy and its mapping",
+    "[revoker@2] reader on core 2: revoke removed my copy and its mapping",
+    "[revoker@3] reader on core 3: revoke removed my copy and its mapping",
+    "task revoker on core 0 faulted: data abort from a lower EL (translation fault) at address 0x140000000",
+    "task revoker on core 1 faulted: data abort from a lower EL (translation fault) at address 0x140000000",
+    "task revoker on core 2 faulted: data abort from a lower EL (translation fault) at address 0x140000000",
+    "task revoker on core 3 faulted: data abort from a lower EL (translation fault) at address 0x140000000",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// images/console.toml: three client cores print 100 lines each through the
+/// console server on kernel core 3, concurrently.
+pub(crate) const CONSOLE: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "console: every client done: 300 lines from 3 clients, 0 requests refused",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// images/console-input.toml: what the harness types reaches client 0
+/// through the console server (`CONSOLE_INPUT_TEXT` ends in `\r`, as a
+/// terminal's Enter does).
+pub(crate) const CONSOLE_INPUT: &[&str] = &[
+    "console: server on core 3 serving 1 clients (instance 1)",
+    "coninput: ready for input",
+    "coninput: got \"hello from the host, kernel core 3\"",
+    "console: every client done: 2 lines from 1 clients, 0 requests refused",
+    "task coninput on core 0 exited with status 0",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+pub(crate) const CONSOLE_INPUT_TEXT: Option<(&str, &str)> = Some((
+    "coninput: ready for input",
+    "hello from the host, kernel core 3\r",
+));
+
+/// images/console-hostile.toml: the hostile client's attacks are refused,
+/// the server keeps serving, the dead client reconnects after its restart.
+pub(crate) const CONSOLE_HOSTILE: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "conhostile 2: unknown opcode refused: Ok(Status(1))",
+    "conhostile 2: windows outside the buffer refused: true",
+    "conhostile 2: bad sequence word refused: true",
+    "console: client 2: floods its ring; disconnected until it connects again",
+    "conhostile 2: served again after a flood (16 reads held) and a new connection",
+    "conhostile 2: the server survived 64 rounds of random slots",
+    "task conhostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task conhostile on core 2 restarted (restart 1)",
+    "conhostile 2: restarted; connected again, the server dropped my old state",
+    "console: every client done:",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_2x100(lines: &[&str]) -> Vec<String> {
+    crate::console_stream(lines, 2, 100)
+}
+
+/// images/console-crash.toml: the server's first instance crashes, the
+/// supervisor restarts it, the clients get an error and go on.
+pub(crate) const CONSOLE_CRASH: &[&str] = &[
+    "console: server on core 3 serving 2 clients (instance 1)",
+    "console: crashing on purpose (test build)",
+    "task console-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task console-crash on core 3 restarted (restart 1)",
+    "console: server on core 3 serving 2 clients (instance 2)",
+    "conclient 0: the console server restarted: lines in flight lost, connected again",
+    "conclient 1: the console server restarted: lines in flight lost, connected again",
+    "console: every client done:",
+    "task conclient on core 0 exited with status 0",
+    "task conclient on core 1 exited with status 0",
+    "task console-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_3x100(lines: &[&str]) -> Vec<String> {
+    crate::console_stream(lines, 3, 100)
+}
+
+/// images/blk.toml: the block server on kernel core 3 and a client on
+/// each of cores 0-2 (client i owns sectors 640 i .. 640 i + 320).
+pub(crate) const BLK_WRITE: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@2] blktest client 2: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blktest@2] blktest client 2: wrote 320 sectors from 1280, flushed, read back: pattern intact",
+    "task blk on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The second boot on the disk the first left: each client finds its
+/// pattern.
+pub(crate) const BLK_READ: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: read back 320 sectors from 0 written by an earlier boot: pattern intact",
+    "[blktest@1] blktest client 1: read back 320 sectors from 640 written by an earlier boot: pattern intact",
+    "[blktest@2] blktest client 2: read back 320 sectors from 1280 written by an earlier boot: pattern intact",
+    "task blk on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// images/blk-crash.toml: the block server's first instance crashes after
+/// 8 answers, the supervisor restarts it, the clients get `Restarted` and
+/// finish with the new instance; a client that dies with reads outstanding
+/// is restarted, connects again and closes.
+pub(crate) const BLK_CRASH: &[&str] = &[
+    "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
+    "[blk-crash@3] blk server: crashing on purpose (test build)",
+    "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blk-crash on core 3 restarted (restart 1)",
+    "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 2",
+    "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blkfault on core 2 restarted (restart 1)",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@1] blktest client 1: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkfault@2] blkfault client 2: restarted; connected again, the server dropped my old state: wrote 16 sectors, read back, closed",
+    "task blkfault on core 2 exited with status 0",
+    "task blk-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) const BLK_CRASH_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 16)];
+
+/// images/blk-kernel.toml: the in-kernel baseline driver, a client on
+/// each of cores 0-3 (core c owns sectors 512 c .. 512 c + 320).
+pub(crate) const BLK_KERNEL: &[&str] = &[
+    "blkdev: virtio-blk at 0xa003e00, 2048 sectors, in the kernel behind a lock",
+    "[blkkern@0] blkkern core 0: every malformed call refused",
+    "[blkkern@3] blkkern core 3: every malformed call refused",
+    "[blkkern@0] blkkern core 0: wrote 320 sectors from 0 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@1] blkkern core 1: wrote 320 sectors from 512 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@2] blkkern core 2: wrote 320 sectors from 1024 through the kernel, flushed, read back: pattern intact",
+    "[blkkern@3] blkkern core 3: wrote 320 sectors from 1536 through the kernel, flushed, read back: pattern intact",
+    "memory: no frames leaked",
+];
+
+/// The sectors the in-kernel baseline's clients write.
+pub(crate) const BLK_KERNEL_SECTORS: &[(u64, u64)] =
+    &[(0, 320), (512, 320), (1024, 320), (1536, 320)];
+
+/// The sectors the block clients write, checked in the disk file.
+pub(crate) const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
