@@ -3,7 +3,7 @@
 //! `demo-*` features make the failure paths testable: a deliberate panic on
 //! a secondary core, an unexpected exception, a hang.
 
-use crate::arch::aarch64::{sev, wfe, wfi};
+use crate::arch::aarch64::{irq_restore, irq_save, sev, wfe, wfi};
 use crate::{kprintln, percore};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -41,8 +41,20 @@ pub fn on_timer_tick() {
 /// Sleeps until this core has seen its ticks, then says so.
 fn wait_for_timer(id: usize) {
     let me = percore::this();
-    while me.ticks.load(Ordering::Relaxed) < TICKS_FOR_OK {
-        wfi();
+    // Check and sleep with IRQs masked: the tick that ends the check stops
+    // the timer, so had it been taken between the check and `wfi`, nothing
+    // would ever wake the core again. Masked, it stays pending and ends the
+    // `wfi`, and is taken when the mask is lifted.
+    loop {
+        let daif = irq_save();
+        let done = me.ticks.load(Ordering::Relaxed) >= TICKS_FOR_OK;
+        if !done {
+            wfi();
+        }
+        irq_restore(daif);
+        if done {
+            break;
+        }
     }
     me.timer_ok.store(true, Ordering::Relaxed);
     kprintln!(

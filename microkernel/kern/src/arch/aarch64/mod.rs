@@ -11,12 +11,17 @@ use tock_registers::interfaces::Readable;
 global_asm!(include_str!("boot.s"));
 global_asm!(include_str!("vectors.s"));
 
+// The interrupt-mask and wait instructions below are deliberately not
+// `nomem`: each is a compiler barrier, so no memory access of the code
+// they guard (a `percore::Local`, a flag checked before sleeping) is moved
+// across them, as Linux's `local_irq_save` clobbers "memory".
+
 /// Masks IRQ and FIQ on this core; returns the previous DAIF to restore.
 #[inline]
 pub fn irq_save() -> u64 {
     let daif: u64;
-    // Safety: reading DAIF and masking interrupts has no memory effect.
-    unsafe { asm!("mrs {0}, daif", "msr daifset, #3", out(reg) daif, options(nomem, nostack)) };
+    // Safety: reading DAIF and masking interrupts touches no memory.
+    unsafe { asm!("mrs {0}, daif", "msr daifset, #3", out(reg) daif, options(nostack)) };
     daif
 }
 
@@ -24,17 +29,33 @@ pub fn irq_save() -> u64 {
 #[inline]
 pub fn irq_restore(daif: u64) {
     // Safety: restores an interrupt mask this core had before.
-    unsafe { asm!("msr daif, {0}", in(reg) daif, options(nomem, nostack)) };
+    unsafe { asm!("msr daif, {0}", in(reg) daif, options(nostack)) };
 }
 
 /// Unmasks IRQs on this core.
 #[inline]
 pub fn irq_enable() {
     // Safety: the vector table and GIC are set up before any caller.
-    unsafe { asm!("msr daifclr, #2", options(nomem, nostack)) };
+    unsafe { asm!("msr daifclr, #2", options(nostack)) };
 }
 
-pub use aarch64_cpu::asm::{wfe, wfi};
+/// Waits for an interrupt. It ends on a pending interrupt even while IRQs
+/// are masked, so "mask, check, `wfi`, unmask" cannot miss one that
+/// arrives after the check.
+#[inline]
+pub fn wfi() {
+    // Safety: only waits.
+    unsafe { asm!("wfi", options(nostack)) };
+}
+
+/// Waits for an event (`sev` from any core, the event stream, an
+/// interrupt). The event register latches a `sev` sent after the caller's
+/// check, so "check, `wfe`" cannot miss one.
+#[inline]
+pub fn wfe() {
+    // Safety: only waits.
+    unsafe { asm!("wfe", options(nostack)) };
+}
 
 /// Signals an event to every core (wakes `wfe`).
 #[inline]
