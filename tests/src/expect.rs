@@ -100,13 +100,15 @@ pub(crate) const COREY_4: &[&str] = &[
 ];
 
 /// images/revoke.toml: capabilities passed between cores through a shared
-/// share; unmapping a page of a shared range faults on every core that
-/// links it, and revoke removes every copy and its mapping on every core.
+/// share (core 2's through core 1); unmapping a page of a shared range
+/// faults on every core that links it, and revoke removes every copy and
+/// its mapping on every core, two hops away included.
 pub(crate) const REVOKE: &[&str] = &[
+    "[revoker@1] reader on core 1: passed my copy of the segment on to core 2",
     "[revoker@1] reader on core 1: saw the owner's segment and shared range",
     "[revoker@2] reader on core 2: saw the owner's segment and shared range",
     "[revoker@3] reader on core 3: saw the owner's segment and shared range",
-    "[revoker@0] owner: unmapped the shared page and revoked the segment; copy in meet gone: true",
+    "[revoker@0] owner: unmapped the shared page and revoked the segment; copies in meet gone: true",
     "[revoker@1] reader on core 1: revoke removed my copy and its mapping",
     "[revoker@2] reader on core 2: revoke removed my copy and its mapping",
     "[revoker@3] reader on core 3: revoke removed my copy and its mapping",

@@ -2,10 +2,13 @@
 //! shared address range and puts capabilities to both in the image's
 //! shared share `meet`; readers on cores 1-3 copy them into their root
 //! shares, map the segment, link the range, and check what the owner
-//! wrote. Then the owner unmaps a page of the shared range and revokes the
-//! segment: every reader finds its copy of the capability and its mapping
-//! gone, and every core, the owner's included, faults on the unmapped
-//! page.
+//! wrote. Core 1 passes its copy of the segment on through `meet` to core
+//! 2, so core 2's copy is two cores away from the owner's. Then the owner
+//! unmaps a page of the shared range and revokes the segment: once the
+//! revoke returns, every reader finds its copy of the capability and its
+//! mapping gone (core 2's removed by core 1's sweep, which the revoke
+//! waits for too), and every core, the owner's included, faults on the
+//! unmapped page.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -25,6 +28,8 @@ const GO: u8 = 4;
 const SEG: CPtr = CPtr::root(10);
 const RANGE: CPtr = CPtr::root(11);
 const SEG2: CPtr = CPtr::root(12);
+/// The slot of `meet` where core 1 passes its copy of the segment on.
+const RELAYED: u8 = 2;
 const PROBE: CPtr = CPtr::root(60);
 const VA: u64 = 0x3000_0000;
 const SHARED_BASE: u64 = 0x1_4000_0000;
@@ -95,16 +100,19 @@ fn owner() -> i32 {
         "range to meet",
         cap_copy(RANGE, CPtr::via(MEET, 1), Rights::ALL),
     );
-    for r in 0..3 {
+    // Core 1 first: core 2 copies the segment from core 1's relay.
+    must("go", signal(CPtr::root(GO), 1));
+    wait_all(ACK, 1 << 1);
+    for r in 1..3 {
         must("go", signal(CPtr::root(GO + r), 1));
     }
-    wait_all(ACK, READERS);
+    wait_all(ACK, READERS & !(1 << 1));
     must("unmap shared page", unmap(RANGE, SHARED_BASE, PAGE));
     must("revoke", cap_revoke(SEG));
-    let gone = cap_info(CPtr::via(MEET, 0)) == Err(Error::InvalidCapability);
+    let gone = |slot| cap_info(CPtr::via(MEET, slot)) == Err(Error::InvalidCapability);
     println!(
-        "owner: unmapped the shared page and revoked the segment; copy in meet gone: {}",
-        gone
+        "owner: unmapped the shared page and revoked the segment; copies in meet gone: {}",
+        gone(0) && gone(RELAYED)
     );
     for r in 0..3 {
         must("go", signal(CPtr::root(GO + r), 2));
@@ -120,10 +128,27 @@ fn reader(core: usize) -> i32 {
     let go = CPtr::root(GO);
     must("probe", segment_create(PROBE, 1));
     wait_all(go, 1);
+    // Core 2 takes the copy core 1 passed on, the others the owner's.
+    let from = if core == 2 { RELAYED } else { 0 };
     must(
         "copy segment",
-        cap_copy(CPtr::via(MEET, 0), SEG, Rights::READ),
+        cap_copy(
+            CPtr::via(MEET, from),
+            SEG,
+            Rights::READ.union(Rights::GRANT),
+        ),
     );
+    if core == 1 {
+        must(
+            "relay segment",
+            cap_copy(
+                SEG,
+                CPtr::via(MEET, RELAYED),
+                Rights::READ.union(Rights::GRANT),
+            ),
+        );
+        println!("reader on core 1: passed my copy of the segment on to core 2");
+    }
     must("map segment", map(ROOT, VA, SEG, 0, PAGE, Rights::READ));
     must("copy range", cap_copy(CPtr::via(MEET, 1), RANGE, RW));
     must("link", link(RANGE));

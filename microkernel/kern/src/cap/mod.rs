@@ -32,7 +32,7 @@ pub use image::{grant_task, make_boot_objects, release_boot_objects};
 pub use mapping::Maps;
 pub use notify::{notification_wait_state, wake_notified};
 pub use ops::{retire_root, setup_root, syscall, Spaces};
-pub use remove::{sweep_here, sweeps_pending};
+pub use remove::{sweep_here, sweeps_settled};
 
 use crate::percore::Local;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};

@@ -132,10 +132,7 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
             Syscall::Signal => super::notify::signal(c, spaces, a[0], a[1]),
             _ => return None,
         };
-        let remote = marks.remote != 0;
-        if marks.busy() || remote {
-            finish(c, spaces, &mut marks);
-        }
+        let remote = (marks.busy() || marks.remote != 0) && finish(c, spaces, &mut marks);
         Some((r, remote))
     })?;
     frame.x[0] = match r {

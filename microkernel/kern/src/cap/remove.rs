@@ -108,8 +108,10 @@ fn destroy(obj: Obj, marks: &mut Marks) {
 
 /// Finishes an operation: destroys the shares it freed, sweeps killed
 /// imports out of this core's space and the global one, and asks other
-/// cores to sweep theirs.
-pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) {
+/// cores to sweep theirs. Whether it asked any (the caller waits for them:
+/// the cores are often found only here, by the global space's sweep, when
+/// the capability was passed on through a shared share).
+pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) -> bool {
     let me = crate::percore::id();
     while marks.busy() {
         if let Some((space, id)) = marks.shares.pop() {
@@ -133,13 +135,16 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
             marks.sweep_local = true;
         }
     }
+    let mut asked = false;
     for core in (0..platform::MAX_CPUS).filter(|&n| marks.remote & (1 << n) != 0) {
         if core != me {
             SWEEP_POSTED[core].fetch_add(1, SeqCst);
             crate::task::post_sweep(core);
+            asked = true;
         }
     }
     marks.remote = 0;
+    asked
 }
 
 /// Destroys share `id` of space `sid`, removing what it still holds.
@@ -214,7 +219,17 @@ pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn 
     });
 }
 
-/// Whether another core still owes this one a sweep it asked for.
-pub fn sweeps_pending(core: usize) -> bool {
-    SWEEP_DONE[core].load(SeqCst) < SWEEP_POSTED[core].load(SeqCst)
+/// Whether every sweep posted to cores `0..n` is done, and with it every
+/// sweep those sweeps posted in turn (a capability copied on through
+/// further cores). A sweep posts the sweeps it causes before it counts
+/// itself done, so a chain still under way shows either as a sweep not
+/// yet done or as a posted count that moved while the done counts were
+/// read: the posted counts are read before and after, and must match.
+pub fn sweeps_settled(n: usize) -> bool {
+    let n = n.min(platform::MAX_CPUS);
+    let posted = |c: usize| SWEEP_POSTED[c].load(SeqCst);
+    let before: [u64; platform::MAX_CPUS] =
+        core::array::from_fn(|c| if c < n { posted(c) } else { 0 });
+    (0..n).all(|c| SWEEP_DONE[c].load(SeqCst) >= before[c])
+        && (0..n).all(|c| posted(c) == before[c])
 }

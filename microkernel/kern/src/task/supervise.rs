@@ -415,7 +415,7 @@ fn finish(n: usize) -> ! {
         core::hint::spin_loop();
     }
     // Revokes during shutdown may have asked other cores to sweep.
-    while (0..n).any(crate::cap::sweeps_pending) {
+    while !crate::cap::sweeps_settled(n) {
         serve_mailbox();
         core::hint::spin_loop();
     }

@@ -151,16 +151,17 @@ fn cap_call(call: Syscall, frame: &mut Frame) {
 
 /// After a capability operation: requests it posted to this core are
 /// served now, and a revoke waits until every core it asked has removed
-/// the capabilities it killed (serving this core's own mailbox meanwhile,
-/// so two cores revoking toward each other both finish).
+/// the capabilities it killed, and every core those asked in turn (a copy
+/// passed on through further cores, back to this one included). This
+/// core's own mailbox is served meanwhile, so two cores revoking toward
+/// each other both finish.
 fn after_cap_op() {
-    let me = percore::id();
+    let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
     loop {
         if supervise::mailbox_pending() {
             supervise::serve_mailbox();
         }
-        let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
-        if !(0..n).any(|c| c != me && crate::cap::sweeps_pending(c)) {
+        if crate::cap::sweeps_settled(n) {
             break;
         }
         core::hint::spin_loop();
