@@ -139,11 +139,18 @@ fn boot_contract(lines: &[&str], n: u32) -> Vec<String> {
     problems
 }
 
-/// A passing boot has neither a panic nor an exception report.
+/// A passing boot has neither a panic nor an exception report, no task
+/// reports a failure, and the shutdown found no task left blocked (a
+/// deadlock) or core that did not free its tasks.
 fn no_failure_lines(lines: &[&str]) -> Vec<String> {
     lines
         .iter()
-        .filter(|l| l.starts_with("PANIC") || l.starts_with("EXCEPTION") || l.contains(": FAIL"))
+        .filter(|l| {
+            l.starts_with("PANIC")
+                || l.starts_with("EXCEPTION")
+                || l.contains(": FAIL")
+                || l.starts_with("shutdown: ")
+        })
         .map(|l| format!("unexpected failure report: {l}"))
         .collect()
 }

@@ -143,6 +143,13 @@ fn boot_rejects_extra_cores_and_failure_reports() {
         &outcome(Exit::Code(0), &console),
         "unexpected failure report",
     );
+    let console =
+        format!("{GOOD_BOOT_2}shutdown: task hello on core 1 was still blocked in Wait\n");
+    assert_problem(
+        &c,
+        &outcome(Exit::Code(0), &console),
+        "unexpected failure report: shutdown: task hello",
+    );
 }
 
 #[test]

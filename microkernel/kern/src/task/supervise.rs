@@ -232,7 +232,22 @@ fn shut_down_here(s: &mut Sched) {
     for i in 0..MAX_TASKS {
         super::release_caps(s, i);
     }
+    let me = percore::id();
     for t in s.tasks.iter_mut().flatten() {
+        if matches!(t.state, State::WaitingNotify { .. }) && t.space.is_some() {
+            // Nothing was left to signal it: a deadlock of the image's
+            // tasks, said so rather than ended silently.
+            kprintln!(
+                "shutdown: task {} on core {} was still blocked in Wait",
+                t.name,
+                me
+            );
+        }
+        // Ended: a notification destroyed from here on must not wake it
+        // into the address space freed below.
+        if !matches!(t.state, State::Exited(_) | State::Faulted) {
+            t.state = State::Faulted;
+        }
         if let Some(space) = t.space.take() {
             let asid = space.asid();
             space.destroy();
