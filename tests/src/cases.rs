@@ -4,7 +4,8 @@
 //! virt with 1, 2, 4 and 8 cores; Cortex-A53, A57, A72 and `max`; GICv2 and
 //! GICv3; entry at EL1 and at EL2; 256 MiB, the default 1 GiB and 4 GiB of
 //! RAM; and the Raspberry Pi 4. The demo images then prove that a panic, an
-//! unexpected exception and a hang are each reported as failures.
+//! unexpected exception, a kernel stack overflow and a hang are each
+//! reported as failures.
 
 use core::time::Duration;
 
@@ -276,6 +277,29 @@ pub const CASES: &[Case] = &[
         name: "fault-virt",
         image: "fault",
         expect: Expect::Fault,
+        ..Case::BASE
+    },
+    Case {
+        name: "stack-overflow-virt",
+        image: "stack-overflow",
+        console: &["core 3 recursing without bound"],
+        expect: Expect::Panic("kernel stack overflow on core 3"),
+        ..Case::BASE
+    },
+    Case {
+        name: "stack-overflow-virt-smp1",
+        image: "stack-overflow",
+        smp: 1,
+        console: &["core 0 recursing without bound"],
+        expect: Expect::Panic("kernel stack overflow on core 0"),
+        ..Case::BASE
+    },
+    Case {
+        name: "stack-overflow-rpi4",
+        image: "stack-overflow",
+        board: "rpi4",
+        console: &["core 3 recursing without bound"],
+        expect: Expect::Panic("kernel stack overflow on core 3"),
         ..Case::BASE
     },
     Case {

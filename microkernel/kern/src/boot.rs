@@ -2,7 +2,7 @@
 //! tables, starts console, log, GIC and timer, then every other core; each
 //! core sets up only its own state and reports `core N online`.
 
-use crate::arch::aarch64::{self as arch, mmu};
+use crate::arch::aarch64::{self as arch, mmu, stack};
 use crate::board;
 use crate::mm::{self, device_va};
 use crate::{irq, kprintln, percore, smp};
@@ -14,6 +14,18 @@ use platform::Platform;
 static PLATFORM: spin::Once<Platform> = spin::Once::new();
 static TABLES_LIVE: AtomicBool = AtomicBool::new(false);
 static CHAINLOADED: AtomicBool = AtomicBool::new(false);
+/// What the boot core carries from its boot stack to its own stack.
+static EARLY: spin::Once<EarlyBoot> = spin::Once::new();
+
+/// The boot core's early results and time stamps (counter ticks).
+#[derive(Clone, Copy)]
+struct EarlyBoot {
+    phys_base: u64,
+    ttbr1: u64,
+    t_rust: u64,
+    t_parsed: u64,
+    t_mapped: u64,
+}
 
 /// Boot flag (x1 at entry) a serial chainloader passes: the run was pushed
 /// over a serial line by `cargo xtask hil`, so its end must reboot the
@@ -64,7 +76,8 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(va as *const u8, size) }
 }
 
-/// Rust entry of the boot core, called by boot.s at EL1 with the MMU on.
+/// Rust entry of the boot core, called by boot.s at EL1 with the MMU on,
+/// on the boot stack (`.bss`, no guard) until the kernel tables are live.
 #[no_mangle]
 extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
     let t_rust = drivers::timer::now();
@@ -94,6 +107,34 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
     let ttbr1 = mmu::build_kernel_tables(p);
     mmu::switch_kernel_tables(ttbr1);
     let t_mapped = drivers::timer::now();
+    EARLY.call_once(|| EarlyBoot {
+        phys_base,
+        ttbr1,
+        t_rust,
+        t_parsed,
+        t_mapped,
+    });
+    // Safety: core 0's stack in the stack region is mapped by the tables
+    // just switched to, belongs to this core and holds nothing yet.
+    unsafe { stack::run_on_stack(mm::stack_top(0), kmain_primary_on_own_stack) }
+}
+
+/// The boot core's bring-up, continued on its own kernel stack (with the
+/// guard below it) once the kernel tables are live.
+extern "C" fn kmain_primary_on_own_stack() -> ! {
+    let Some(&EarlyBoot {
+        phys_base,
+        ttbr1,
+        t_rust,
+        t_parsed,
+        t_mapped,
+    }) = EARLY.get()
+    else {
+        panic!("boot core on its own stack before the kernel tables");
+    };
+    let Some(p) = platform() else {
+        panic!("boot core on its own stack before the DTB was read");
+    };
     TABLES_LIVE.store(true, Ordering::Release);
     // The boot window is gone: point the panic path at the device map.
     crate::console::init_early(device_va(p.console.base));

@@ -1,7 +1,8 @@
 //! What the built-in images do once every core is online. The default
 //! image checks each core's timer and powers off with status 0; the
 //! `demo-*` features make the failure paths testable: a deliberate panic on
-//! a secondary core, an unexpected exception, a hang.
+//! a secondary core, an unexpected exception, a hang, a kernel stack
+//! overflow.
 
 use crate::arch::aarch64::{irq_restore, irq_save, sev, wfe, wfi};
 use crate::{kprintln, percore};
@@ -75,6 +76,10 @@ pub fn run_secondary(id: usize) -> ! {
     while !BOOT_REPORTED.load(Ordering::Acquire) {
         wfe();
     }
+    #[cfg(feature = "demo-stack-overflow")]
+    if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
+        overflow_stack(id);
+    }
     crate::task::run_this_core(id)
 }
 
@@ -91,6 +96,14 @@ pub fn run_primary(n: usize) -> ! {
         panic!("deliberate panic on core 0 (the only core)");
     }
     #[cfg(feature = "demo-panic")]
+    loop {
+        wfi();
+    }
+    #[cfg(feature = "demo-stack-overflow")]
+    if n == 1 {
+        overflow_stack(0);
+    }
+    #[cfg(feature = "demo-stack-overflow")]
     loop {
         wfi();
     }
@@ -114,4 +127,29 @@ pub fn run_primary(n: usize) -> ! {
         crate::task::report_absent_cores(n);
         crate::task::run_this_core(0)
     }
+}
+
+/// Recurses until this core's kernel stack runs into its guard (the last
+/// core does this once the boot report is out; core 0 when it is the only
+/// core).
+#[cfg(feature = "demo-stack-overflow")]
+fn overflow_stack(id: usize) -> ! {
+    kprintln!("core {} recursing without bound", id);
+    let depth = recurse(0);
+    panic!("recursion ended at depth {}: no stack overflow", depth)
+}
+
+/// One frame of unbounded recursion. The frame's buffer escapes through
+/// `black_box` and is read after the call, so every call keeps a real
+/// frame and the recursion cannot become a loop.
+#[cfg(feature = "demo-stack-overflow")]
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let mut frame = [0u8; 256];
+    frame[0] = depth as u8;
+    let frame = core::hint::black_box(&mut frame);
+    if core::hint::black_box(depth) == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1) + u64::from(frame[0])
 }

@@ -376,7 +376,6 @@ extern "C" {
     /// Copies `*frame` to the top of the stack ending at `stack_top`, makes
     /// that the stack and restores it with `eret` (vectors.s).
     fn enter_frame(frame: *const Frame, stack_top: u64) -> !;
-    static __boot_stack_top: u8;
 }
 
 core::arch::global_asm!(
@@ -398,12 +397,7 @@ core::arch::global_asm!(
 /// the frame goes at the top of the stack, where the next exception from
 /// EL0 will save the task's registers again.
 fn enter(frame: &Frame) -> ! {
-    let id = percore::id();
-    let top = if id == 0 {
-        &raw const __boot_stack_top as u64
-    } else {
-        mm::stack_top(id)
-    };
+    let top = mm::stack_top(percore::id());
     let src = ENTRY_FRAME.with(|f| {
         copy_frame(f, frame);
         f as *const Frame

@@ -94,8 +94,9 @@ fn map_device(root: u64, pa: u64, size: u64) {
 }
 
 /// Builds the final kernel tables and returns the root's physical address.
-/// Core `n`'s stack frames are allocated here too (`stacks[n]`, physical),
-/// except core 0, which keeps its boot stack.
+/// Every core's stack is mapped here too (fresh frames at
+/// [`mm::stack_top`], the guard below left unmapped), core 0's included:
+/// the boot core leaves its boot stack for it once these tables are live.
 pub fn build_kernel_tables(p: &Platform) -> u64 {
     let m = &mut PoolMemory;
     let root = m.alloc_table().expect("page-table pool empty");
@@ -120,7 +121,7 @@ pub fn build_kernel_tables(p: &Platform) -> u64 {
     for (base, size) in devices(p) {
         map_device(root, base, size);
     }
-    for id in 1..p.cpus.len() {
+    for id in 0..p.cpus.len() {
         let frames = mm::alloc_frames(mm::STACK_SIZE, PAGE).expect("no memory for stacks");
         let top = mm::stack_top(id);
         check(

@@ -3,13 +3,24 @@
 
 pub mod exception;
 pub mod mmu;
+pub mod stack;
 
 use aarch64_cpu::registers::{CurrentEL, MPIDR_EL1};
 use core::arch::{asm, global_asm};
 use tock_registers::interfaces::Readable;
 
 global_asm!(include_str!("boot.s"));
-global_asm!(include_str!("vectors.s"));
+global_asm!(
+    include_str!("vectors.s"),
+    FRAME_SIZE = const exception::FRAME_SIZE,
+    STACK_GUARD_BIT = const stack::asm_consts::GUARD_BIT,
+    STACK_SLOT_SHIFT = const stack::asm_consts::SLOT_SHIFT,
+    STACK_SLOT_BITS = const stack::asm_consts::SLOT_BITS,
+    STACKS_BASE = const crate::mm::STACKS_BASE,
+    STACKS_SPAN_MASK = const stack::asm_consts::SPAN_MASK,
+    OVERFLOW_STACK_SIZE = const stack::OVERFLOW_STACK_SIZE,
+    MAX_CPUS = const platform::MAX_CPUS,
+);
 
 // The interrupt-mask and wait instructions below are deliberately not
 // `nomem`: each is a compiler barrier, so no memory access of the code

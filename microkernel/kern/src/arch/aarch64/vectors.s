@@ -4,8 +4,21 @@
 // exception_entry(kind, &mut Frame) and restores the (possibly changed)
 // frame before eret. exception_return restores a frame at sp: it is also
 // how a core first enters a task.
+//
+// The synchronous entry from EL1 on SP_EL1 (kind 4) first checks that the
+// frame it is about to push does not land in a kernel stack's guard (a
+// stack overflow, which would otherwise fault again on every push): see
+// sync_el1 below. The constants in braces are global_asm! operands (mod.rs,
+// stack.rs).
 
-.equ FRAME_SIZE, 272
+.equ FRAME_SIZE, {FRAME_SIZE}
+.equ STACK_GUARD_BIT, {STACK_GUARD_BIT}
+.equ STACK_SLOT_SHIFT, {STACK_SLOT_SHIFT}
+.equ STACK_SLOT_BITS, {STACK_SLOT_BITS}
+.equ STACKS_BASE, {STACKS_BASE}
+.equ STACKS_SPAN_MASK, {STACKS_SPAN_MASK}
+.equ OVERFLOW_STACK_SIZE, {OVERFLOW_STACK_SIZE}
+.equ MAX_CPUS, {MAX_CPUS}
 
 .macro VENTRY kind
     .balign 0x80
@@ -23,7 +36,27 @@ exception_vectors:
     VENTRY 1
     VENTRY 2
     VENTRY 3
-    VENTRY 4
+
+// Sync, EL1 on SP_EL1. Each stack slot in the stack region is 2 x 64 KiB,
+// the guard below the stack, so an address in the region is in a guard
+// exactly when bit STACK_GUARD_BIT is clear. SP is tested without a scratch
+// register (Linux's trick): SP += x0, x0 = SP - x0 (the frame address),
+// test, then undo both. A clear bit is rare (a stack outside the region:
+// core 0's boot stack, an emergency stack) and is resolved out of line.
+// The flags are free: the exception saved them in SPSR_EL1.
+    .balign 0x80
+sync_el1:
+    sub     sp, sp, #FRAME_SIZE
+    add     sp, sp, x0
+    sub     x0, sp, x0                      // x0 = where the frame goes
+    tbz     x0, #STACK_GUARD_BIT, sync_el1_check
+sync_el1_push:
+    sub     x0, sp, x0                      // x0 = x0 again
+    sub     sp, sp, x0                      // sp = where the frame goes
+    stp     x0, x1, [sp, #0]
+    mov     x0, #4
+    b       exception_common
+
     VENTRY 5
     VENTRY 6
     VENTRY 7
@@ -82,3 +115,35 @@ exception_return:
     ldp     x28, x29, [sp, #224]
     add     sp, sp, #FRAME_SIZE
     eret
+
+// x0 = where sync_el1's frame would go (bit STACK_GUARD_BIT clear), sp =
+// x0 + the interrupted x0. Outside the stack region: an ordinary frame.
+// Inside: the frame would land in a guard, the stack has overflowed.
+sync_el1_check:
+    eor     x0, x0, #STACKS_BASE
+    tst     x0, #STACKS_SPAN_MASK           // Z: in the stack region
+    eor     x0, x0, #STACKS_BASE            // (eor leaves the flags alone)
+    b.ne    sync_el1_push
+
+// Nothing of the interrupted state is needed any more: this path ends in a
+// panic. The slot the frame address lies in names the overflowed stack's
+// core (each core runs only on its own stack); move to that core's
+// emergency stack and report.
+kernel_stack_overflowed:
+    ubfx    x1, x0, #STACK_SLOT_SHIFT, #STACK_SLOT_BITS
+    add     x1, x1, #1
+    mov     x2, #OVERFLOW_STACK_SIZE
+    adrp    x3, overflow_stacks
+    add     x3, x3, :lo12:overflow_stacks
+    madd    x3, x1, x2, x3                  // top of the slot's emergency stack
+    mov     sp, x3
+    add     x0, x0, #FRAME_SIZE             // sp when the exception was taken
+    mov     x29, xzr
+    mov     x30, xzr
+    bl      kernel_stack_overflow           // stack.rs; does not return
+    b       park
+
+.section .bss.overflow_stacks, "aw", %nobits
+.balign 16
+overflow_stacks:
+    .space  OVERFLOW_STACK_SIZE * MAX_CPUS
