@@ -202,6 +202,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "blk-gone-virt",
+        image: "blk-gone",
+        console: BLK_GONE,
+        disk_pattern: BLK_GONE_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,
@@ -212,6 +219,21 @@ pub const CASES: &[Case] = &[
         name: "console-hostile-virt",
         image: "console-hostile",
         console: CONSOLE_HOSTILE,
+        lines: Some(console_2x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-gone-virt",
+        image: "console-gone",
+        console: CONSOLE_GONE,
+        lines: Some(console_2x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-gone-rpi4",
+        image: "console-gone",
+        board: "rpi4",
+        console: CONSOLE_GONE,
         lines: Some(console_2x100),
         ..Case::BASE
     },

@@ -167,6 +167,23 @@ pub(crate) const CONSOLE_HOSTILE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/console-gone.toml: a client dies holding two reads and is not
+/// restarted; the kernel's exit signal tells the server, which drops it
+/// and ends once the other two are done.
+pub(crate) const CONSOLE_GONE: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "conquit 2: line 0 of 5, then it dies holding two reads",
+    "conquit 2: line 4 of 5, then it dies holding two reads",
+    "task conquit on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "console: client 2 ended without closing: connection dropped (2 held reads forgotten)",
+    "console: every client done: 205 lines from 3 clients, 0 requests refused",
+    "task conclient on core 0 exited with status 0",
+    "task conclient on core 1 exited with status 0",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 pub(crate) fn console_2x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 2, 100)
 }
@@ -240,6 +257,24 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "objects: none left",
     "memory: no frames leaked",
 ];
+
+/// images/blk-gone.toml: a block client dies with four reads in flight
+/// and is not restarted; the kernel's exit signal tells the server, which
+/// drops it and ends once the other two have closed.
+pub(crate) const BLK_GONE: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
+    "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "[blk@3] blk server: client 2 ended without closing: connection dropped",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "task blktest on core 0 exited with status 0",
+    "task blktest on core 1 exited with status 0",
+    "task blk on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) const BLK_GONE_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320)];
 
 pub(crate) const BLK_CRASH_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 16)];
 

@@ -70,6 +70,9 @@ pub struct TaskSpec {
     pub server: bool,
     /// Grants to its root share, in slots 2, 3, ... in this order.
     pub caps: Vec<CapSpec>,
+    /// `on_exit`: the notification (index into [`Image::notifications`])
+    /// and the bits the kernel signals on it when the task ends.
+    pub on_exit: Option<(usize, u64)>,
 }
 
 /// Longest task name the kernel's archive holds.
@@ -119,6 +122,16 @@ struct TaskEntry {
     server: bool,
     #[serde(default)]
     caps: Vec<image_caps::CapItem>,
+    #[serde(default)]
+    on_exit: Option<OnExit>,
+}
+
+/// `on_exit = { notification = "...", bits = N }` of a `[[task]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnExit {
+    notification: String,
+    bits: u64,
 }
 
 fn default_priority() -> u16 {
@@ -339,6 +352,27 @@ pub fn parse(
             image_caps::TASK_GRANTS_MAX,
             "its root share (slots 2..63)",
         )?;
+        let on_exit = match &t.on_exit {
+            None => None,
+            Some(OnExit { notification, bits }) => {
+                let Some(j) = notifications.iter().position(|n| n == notification) else {
+                    return Err(format!(
+                        "{entry}: on_exit: unknown notification {notification:?} (known: {})",
+                        if notifications.is_empty() {
+                            "none".to_string()
+                        } else {
+                            notifications.join(", ")
+                        }
+                    ));
+                };
+                if *bits == 0 {
+                    return Err(format!(
+                        "{entry}: on_exit: bits must be non-zero (a signal with no bits wakes nobody)"
+                    ));
+                }
+                Some((j, *bits))
+            }
+        };
         tasks.push(TaskSpec {
             name: t.krate.clone(),
             core: t.core,
@@ -347,6 +381,7 @@ pub fn parse(
             ranges: links,
             server: t.server,
             caps,
+            on_exit,
         });
     }
     let devices = objects.devices;
@@ -469,6 +504,40 @@ mod tests {
         );
         let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\n");
         assert!(e.contains("missing field `core`"), "{e}");
+    }
+
+    #[test]
+    fn exit_signals() {
+        let head = "description = \"x\"\nboards = [\"virt\"]\n[[notification]]\nname = \"gone\"\n[[task]]\ncrate = \"hello\"\ncore = 1\n";
+        let image = parse(
+            "t",
+            &format!("{head}on_exit = {{ notification = \"gone\", bits = 4 }}\n"),
+            &known(),
+            &servers(),
+        )
+        .expect("valid");
+        assert_eq!(image.tasks[0].on_exit, Some((0, 4)));
+        let e = err(&format!(
+            "{head}on_exit = {{ notification = \"went\", bits = 4 }}\n"
+        ));
+        assert_eq!(
+            e,
+            "task[0] (hello): on_exit: unknown notification \"went\" (known: gone)"
+        );
+        let e = err(&format!(
+            "{head}on_exit = {{ notification = \"gone\", bits = 0 }}\n"
+        ));
+        assert!(
+            e.starts_with("task[0] (hello): on_exit: bits must be non-zero"),
+            "{e}"
+        );
+        let e = err(&format!("{head}on_exit = {{ notification = \"gone\" }}\n"));
+        assert!(e.contains("missing field `bits`"), "{e}");
+        let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\ncore = 1\non_exit = { notification = \"gone\", bits = 1 }\n");
+        assert_eq!(
+            e,
+            "task[0] (hello): on_exit: unknown notification \"gone\" (known: none)"
+        );
     }
 
     fn root() -> &'static Path {

@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{target_dir, TARGET};
-use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec};
+use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, TaskSpec};
 
 use kerncore::bootimage::{
     Archive, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_SERVER, FLAG_SUPERVISOR, HEADER, MAGIC,
@@ -51,16 +51,7 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
                 .find(|(n, _)| *n == t.name)
                 .map(|(_, b)| b.as_slice())
                 .unwrap_or(&[]);
-            Entry {
-                name: t.name.as_str(),
-                core: t.core,
-                priority: t.priority,
-                supervisor: t.supervisor,
-                server: t.server,
-                links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
-                caps: &t.caps,
-                elf,
-            }
+            Entry::of(t, elf)
         })
         .collect();
     let layout = Layout::of(image);
@@ -119,7 +110,26 @@ pub struct Entry<'a> {
     pub links: u8,
     /// Grants to its root share (slots 2, 3, ...).
     pub caps: &'a [CapSpec],
+    /// Notification index and bits signalled when the task ends.
+    pub on_exit: Option<(usize, u64)>,
     pub elf: &'a [u8],
+}
+
+impl<'a> Entry<'a> {
+    /// Task `t` of an image, running `elf`.
+    pub fn of(t: &'a TaskSpec, elf: &'a [u8]) -> Entry<'a> {
+        Entry {
+            name: t.name.as_str(),
+            core: t.core,
+            priority: t.priority,
+            supervisor: t.supervisor,
+            server: t.server,
+            links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
+            caps: &t.caps,
+            on_exit: t.on_exit,
+            elf,
+        }
+    }
 }
 
 /// Everything of an image the archive holds besides its tasks.
@@ -195,6 +205,7 @@ fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &C
 pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
     let caps = entries.iter().map(|e| e.caps.len()).sum::<usize>()
         + layout.shares.iter().map(|s| s.caps.len()).sum::<usize>();
+    let exits = entries.iter().filter(|e| e.on_exit.is_some()).count();
     let counts = [
         entries.len(),
         layout.ranges.len(),
@@ -202,11 +213,12 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         layout.notifications.len(),
         layout.devices.len(),
         caps,
+        exits,
     ];
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
-    for n in counts {
-        out.extend_from_slice(&u32::try_from(n)?.to_le_bytes());
+    for n in &counts[..6] {
+        out.extend_from_slice(&u32::try_from(*n)?.to_le_bytes());
     }
     let kernel_cores = layout.kernel_cores.iter().try_fold(0u64, |m, &c| {
         1u64.checked_shl(c)
@@ -214,7 +226,8 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
             .with_context(|| format!("kernel core {c} past the mask"))
     })?;
     out.extend_from_slice(&kernel_cores.to_le_bytes());
-    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(exits)?.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut blob_offsets: Vec<usize> = Vec::new();
     let mut offset = (HEADER + counts.iter().sum::<usize>() * ENTRY).next_multiple_of(8);
@@ -272,6 +285,14 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
             put_cap(&mut out, HOLDER_SHARE, j, slot, cap);
         }
     }
+    for (i, e) in entries.iter().enumerate() {
+        if let Some((notification, bits)) = e.on_exit {
+            out.extend_from_slice(&u32::try_from(i)?.to_le_bytes());
+            out.extend_from_slice(&u32::try_from(notification)?.to_le_bytes());
+            out.extend_from_slice(&bits.to_le_bytes());
+            end_entry(&mut out);
+        }
+    }
     for elf in blobs {
         out.resize(out.len().next_multiple_of(8), 0);
         out.extend_from_slice(elf);
@@ -303,6 +324,7 @@ mod tests {
             server: false,
             links: 0,
             caps: &[],
+            on_exit: None,
             elf,
         }
     }
@@ -372,6 +394,7 @@ mod tests {
         let mut client = e("hello", 0, 1, false, b"ELF-H");
         client.caps = &client_caps;
         client.links = 1;
+        client.on_exit = Some((1, 0b100));
         let ranges = [RangeSpec {
             name: "shm".to_string(),
             base: 0x1_0000_0000,
@@ -397,6 +420,8 @@ mod tests {
             Ok((true, &b"ELF-C"[..]))
         );
         assert_eq!(a.entry(0).map(|t| t.links()), Ok(1));
+        assert_eq!(a.exit_signal(0), Some((1, 0b100)));
+        assert_eq!(a.exit_signal(1), None);
         assert_eq!(a.range(0).map(|r| r.base), Some(0x1_0000_0000));
         assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
         assert_eq!(a.notification(1), Some(NamedEntry { name: "bell" }));
@@ -439,20 +464,7 @@ mod tests {
             .expect("workspace");
         for name in crate::image::available(root) {
             let image = crate::image::load(root, &name).expect("loads");
-            let entries: Vec<Entry> = image
-                .tasks
-                .iter()
-                .map(|t| Entry {
-                    name: &t.name,
-                    core: t.core,
-                    priority: t.priority,
-                    supervisor: t.supervisor,
-                    server: t.server,
-                    links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
-                    caps: &t.caps,
-                    elf: b"ELF",
-                })
-                .collect();
+            let entries: Vec<Entry> = image.tasks.iter().map(|t| Entry::of(t, b"ELF")).collect();
             let bytes = archive(&entries, &Layout::of(&image)).expect("archive");
             let a = Archive::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_eq!(a.len(), image.tasks.len(), "{name}");

@@ -62,7 +62,8 @@ pub enum Syscall {
     /// waiter, on whatever core it runs.
     Signal = 17,
     /// Waits until notification `x0` has bits set, takes them all and
-    /// returns them in `x1`.
+    /// returns them in `x1`. `x1` flags: [`WAIT_POLL`] returns at once,
+    /// with the bits set (possibly none).
     Wait = 18,
     /// Returns in `x1` the kind ([`ObjectKind`]) and in `x2` the rights of
     /// the capability in `x0`: a capability lookup, nothing more.
@@ -84,6 +85,9 @@ pub enum Syscall {
 
 /// `SegmentCreate` flag: physically contiguous pages.
 pub const SEGMENT_CONTIGUOUS: u64 = 1;
+
+/// `Wait` flag: do not block; take whatever bits are set (possibly none).
+pub const WAIT_POLL: u64 = 1;
 
 /// Names a capability slot for a system call.
 ///

@@ -7,7 +7,7 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS04` |
+//! | 0 | 8 | magic `KTASKS05` |
 //! | 8 | 4 | task count |
 //! | 12 | 4 | shared-range count |
 //! | 16 | 4 | share count |
@@ -15,10 +15,12 @@
 //! | 24 | 4 | device count |
 //! | 28 | 4 | capability count |
 //! | 32 | 8 | kernel-core mask: bit *n* = core *n* is a kernel core |
-//! | 40 | 8 | reserved, 0 |
+//! | 40 | 4 | exit-signal count |
+//! | 44 | 4 | reserved, 0 |
 //!
 //! Then 48-byte entries, one section after the other in this order: tasks,
-//! ranges, shares, notifications, devices, capabilities; then the ELF bytes.
+//! ranges, shares, notifications, devices, capabilities, exit signals; then
+//! the ELF bytes.
 //! Every name is 24 bytes of UTF-8, NUL-padded; "rest 0" bytes must be 0.
 //!
 //! | entry | bytes |
@@ -28,7 +30,12 @@
 //! | share | name · rest 0 |
 //! | notification | name · rest 0 |
 //! | device | name · kind u32 @24 ([`DeviceKind`]) · rest 0 |
+//! | exit signal | task index u32 @0 · notification index u32 @4 · bits u64 @8 (non-zero) · rest 0 |
 //! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
+//!
+//! An exit signal says: when that task ends (exits or faults), the kernel
+//! signals `bits` on that notification. Exit signals are sorted by task,
+//! at most one per task.
 //!
 //! Task flags: bit 0 = supervisor (receives fault reports, may restart
 //! tasks), bit 1 = server (the one task of a kernel core); bits 8-15 = the
@@ -52,7 +59,7 @@ pub use abi::{ObjectKind, Rights};
 pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry};
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS04";
+pub const MAGIC: &[u8; 8] = b"KTASKS05";
 /// Task flag: the task is the supervisor.
 pub const FLAG_SUPERVISOR: u16 = 1;
 /// Task flag: the task is its kernel core's server.
@@ -108,6 +115,9 @@ pub enum ArchiveError {
     BadDevice(usize),
     /// Capability entry `n` is wrong in the way `problem` says.
     BadCap { entry: usize, problem: CapProblem },
+    /// Exit-signal entry `n` names no task or notification, has no bits,
+    /// or is not after the previous one in task order.
+    BadExitSignal(usize),
     /// An accessor was asked for an entry past its section's end.
     NoSuchEntry(usize),
 }
@@ -148,6 +158,7 @@ struct Counts {
     notifications: usize,
     devices: usize,
     caps: usize,
+    exits: usize,
 }
 
 /// A checked archive.
@@ -168,7 +179,7 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut w = [0; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
@@ -193,6 +204,7 @@ impl<'a> Archive<'a> {
                 notifications: 0,
                 devices: 0,
                 caps: 0,
+                exits: 0,
             },
             kernel_cores: 0,
         }
@@ -206,7 +218,7 @@ impl<'a> Archive<'a> {
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(ArchiveError::BadMagic);
         }
-        if u64_at(bytes, 40) != 0 {
+        if u32_at(bytes, 44) != 0 {
             return Err(ArchiveError::BadHeader);
         }
         let count = |at| u32_at(bytes, at) as usize;
@@ -217,13 +229,21 @@ impl<'a> Archive<'a> {
             notifications: count(20),
             devices: count(24),
             caps: count(28),
+            exits: count(40),
         };
-        let table_end = [n.ranges, n.shares, n.notifications, n.devices, n.caps]
-            .into_iter()
-            .try_fold(n.tasks, usize::checked_add)
-            .and_then(|e| e.checked_mul(ENTRY))
-            .and_then(|t| t.checked_add(HEADER))
-            .ok_or(ArchiveError::Truncated)?;
+        let table_end = [
+            n.ranges,
+            n.shares,
+            n.notifications,
+            n.devices,
+            n.caps,
+            n.exits,
+        ]
+        .into_iter()
+        .try_fold(n.tasks, usize::checked_add)
+        .and_then(|e| e.checked_mul(ENTRY))
+        .and_then(|t| t.checked_add(HEADER))
+        .ok_or(ArchiveError::Truncated)?;
         if table_end > bytes.len() {
             return Err(ArchiveError::Truncated);
         }
@@ -257,6 +277,7 @@ impl<'a> Archive<'a> {
             }
         }
         a.check_caps()?;
+        a.check_exits()?;
         Ok(a)
     }
 
@@ -329,6 +350,6 @@ impl<'a> Archive<'a> {
     /// Entries in all sections.
     fn entries(&self) -> usize {
         let n = self.n;
-        n.tasks + n.ranges + n.shares + n.notifications + n.devices + n.caps
+        n.tasks + n.ranges + n.shares + n.notifications + n.devices + n.caps + n.exits
     }
 }

@@ -7,6 +7,7 @@ use blkproto::{dma, status, Checked, Op, MAX_CLIENTS, MAX_TRANSFER};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ring::{RequestError, Status};
 use ulib::cap::{cap_info, map, segment_create_contiguous, segment_info};
+use ulib::ends::Ends;
 use ulib::{CPtr, ObjectKind, Rights};
 
 /// Where the device page is mapped (uncached).
@@ -107,7 +108,11 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
         epoch,
         start.core
     );
-    serve(&mut disk, &mut clients[..n], crash_after);
+    // The clients' exit signals, if the image gives them: a notification
+    // granted after the clients' ranges.
+    let first = FIRST_CLIENT_SLOT + n as u8;
+    let ends = Ends::find(first..first + 1);
+    serve(&mut disk, &mut clients[..n], ends, crash_after);
     for c in clients[..n].iter().flatten() {
         ulib::println!(
             "blk server: client {}: {} requests served, {} refused, {} reconnections",
@@ -121,7 +126,12 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
 }
 
 /// The loop: device completions, a pending flush, one request per client.
-fn serve(disk: &mut Disk, clients: &mut [Option<Client>], crash_after: Option<u64>) {
+fn serve(
+    disk: &mut Disk,
+    clients: &mut [Option<Client>],
+    mut ends: Ends,
+    crash_after: Option<u64>,
+) {
     // A flush waiting for the device to drain: client, connection, tag.
     let mut flush: Option<(usize, u64, u64)> = None;
     let mut idle = 0u32;
@@ -131,9 +141,7 @@ fn serve(disk: &mut Disk, clients: &mut [Option<Client>], crash_after: Option<u6
             let served: u64 = clients.iter().flatten().map(|c| c.served).sum();
             if served >= n && disk.in_flight() == 0 && flush.is_none() {
                 ulib::println!("blk server: crashing on purpose (test build)");
-                // Safety: none needed for the effect: nothing is mapped at
-                // address 8, so this read faults and stops the task.
-                unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
+                ulib::fault_on_purpose();
             }
         }
         while let Some((k, p, r)) = disk.poll() {
@@ -171,6 +179,26 @@ fn serve(disk: &mut Disk, clients: &mut [Option<Client>], crash_after: Option<u6
         let mut open = false;
         for (ci, c) in clients.iter_mut().enumerate() {
             let Some(c) = c.as_mut() else { continue };
+            if c.ctrl.hello.load(Acquire) != c.hello {
+                ends.reconnecting(c.index);
+            }
+            if ends.take(c.index) && !c.closed {
+                // Ended without closing (the kernel's exit signal): its
+                // requests in the device are dropped when they complete,
+                // its flush is not answered, and it is closed (in its
+                // control words too, so a restarted server does not wait
+                // for it either).
+                ulib::println!(
+                    "blk server: client {} ended without closing: connection dropped",
+                    c.index
+                );
+                if flush.is_some_and(|f| f.0 == ci) {
+                    flush = flush.map(|(ci, _, tag)| (ci, 0, tag));
+                }
+                c.connected = false;
+                c.close();
+                busy = true;
+            }
             if c.connect() {
                 // A new connection: what the old one had in the device is
                 // dropped when it completes; its flush is not answered.
@@ -213,6 +241,8 @@ fn serve(disk: &mut Disk, clients: &mut [Option<Client>], crash_after: Option<u6
         // vCPUs and the device model run).
         idle = if busy { 0 } else { idle + 1 };
         if idle > IDLE_SPINS {
+            // Off the fast path: a system call only before sleeping.
+            ends.poll();
             // Safety: `wfe` only waits for an event or an interrupt.
             unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
         }

@@ -47,9 +47,8 @@ fn main(start: ulib::Start) -> i32 {
                 return 1;
             }
         }
-        // Safety: none needed for the effect: nothing is mapped at address
-        // 8, so this read faults and stops the task, four reads outstanding.
-        unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
+        // Dies with four reads outstanding.
+        ulib::fault_on_purpose();
         return 1;
     }
     match again(&mut blk, me) {

@@ -344,6 +344,13 @@ fn good_paths(c: &mut Checks) {
     c.check("deleting the last cap undoes its mapping", !mapped(VA));
     // Notifications on one core.
     c.ok("notification", notify_create(CPtr::root(23)));
+    c.check("poll with no bits", poll(CPtr::root(23)) == Ok(0));
+    c.check(
+        "wait with an unknown flag",
+        raw(Syscall::Wait, [CPtr::root(23).0, 2, 0, 0, 0, 0]) == Error::InvalidArgument as u64,
+    );
+    c.ok("signal", signal(CPtr::root(23), 0b1));
+    c.check("poll takes the bits", poll(CPtr::root(23)) == Ok(0b1));
     c.ok("signal", signal(CPtr::root(23), 0b101));
     c.check("wait takes the bits", wait(CPtr::root(23)) == Ok(0b101));
     c.ok("delete notification", cap_delete(CPtr::root(23)));

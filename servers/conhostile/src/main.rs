@@ -175,14 +175,7 @@ fn main(start: ulib::Start) -> i32 {
         format_args!("the server survived 64 rounds of random slots"),
     );
     // Die once every good client is quiet; the supervisor restarts us.
-    let mut quiet = 0;
-    while quiet & GOOD != GOOD {
-        match ulib::cap::wait(QUIET) {
-            Ok(bits) => quiet |= bits,
-            Err(_) => break,
-        }
-    }
-    // Safety: none: this read faults on purpose (nothing is mapped at 8).
-    unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
+    let _ = ulib::cap::wait_all(QUIET, GOOD);
+    ulib::fault_on_purpose();
     1
 }

@@ -3,6 +3,13 @@
 //! image grants it (root slots 3, 4, ...: client 0, 1, ...). It polls every
 //! client's request ring and the UART; each request is validated by `ring`
 //! (opcode, buffer window) and answered; a line is written whole.
+//!
+//! A notification granted after the clients' ranges (readable) is where
+//! the kernel signals the clients' ends (each client's `on_exit` in the
+//! image, bit `i` for client `i`): the server polls it when it has nothing
+//! else to do, and drops the connection of a client that ended without
+//! closing (its held reads are forgotten, it no longer counts for the
+//! server's own end). A client restarted later simply connects again.
 
 use crate::{client_base, Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
 use core::sync::atomic::Ordering::{Acquire, Release};
@@ -10,6 +17,7 @@ use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
 use ulib::cap::{cap_info, map};
+use ulib::ends::Ends;
 use ulib::{CPtr, ObjectKind, Rights};
 
 const UART_VA: u64 = 0x3000_0000;
@@ -70,6 +78,9 @@ struct Peer {
     reads: Reads,
     lines: u64,
     errors: u64,
+    /// Ended without closing (the kernel's exit signal), not connected
+    /// again since.
+    gone: bool,
 }
 
 impl Peer {
@@ -95,6 +106,7 @@ impl Peer {
                 reads: Reads::new(),
                 lines: 0,
                 errors: 0,
+                gone: false,
             })
         }
     }
@@ -135,7 +147,7 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
         // (Re)connect: fresh rings, fresh server side.
         p.region.clear();
         p.server = Some(Server::new(p.region, BUF_LEN));
-        (p.hello, p.done) = (hello, None);
+        (p.hello, p.done, p.gone) = (hello, None, false);
         p.reads = Reads::new();
         p.ctrl.welcome.store(hello, Release);
         return true;
@@ -197,6 +209,27 @@ fn serve(uart: &Pl011, p: &mut Peer) -> bool {
         }
     }
     busy
+}
+
+/// Client `p` ended without closing: forgets its connection and the reads
+/// it had held; it no longer counts for the server's end.
+fn drop_ended(uart: &Pl011, p: &mut Peer) {
+    if p.gone {
+        return;
+    }
+    let held = p.reads.len;
+    p.server = None;
+    p.reads = Reads::new();
+    p.gone = true;
+    let mut line = ulib::Line::new();
+    let _ = core::fmt::write(
+        &mut line,
+        format_args!(
+            "console: client {} ended without closing: connection dropped ({} held reads forgotten)\n",
+            p.index, held
+        ),
+    );
+    uart.write_str(line.as_str());
 }
 
 /// Hands UART input to client 0's pending read.
@@ -269,11 +302,22 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
         ),
     );
     uart.write_str(line.as_str());
+    let first = FIRST_CLIENT_SLOT;
+    let mut ends = Ends::find(first..first + MAX_CLIENTS as u8 + 1);
     let mut idle = 0;
     loop {
         let mut busy = false;
         for p in peers.iter_mut().flatten() {
+            if p.ctrl.hello.load(Acquire) != p.hello {
+                ends.reconnecting(p.index);
+            }
             busy |= serve(&uart, p);
+        }
+        for p in peers.iter_mut().flatten() {
+            if ends.take(p.index) {
+                drop_ended(&uart, p);
+                busy = true;
+            }
         }
         if let Some(p) = peers[0].as_mut() {
             busy |= input(&uart, p);
@@ -281,12 +325,10 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
         if let Some(n) = crash_after {
             if peers.iter().flatten().map(|p| p.lines).sum::<u64>() >= n {
                 uart.write_str("console: crashing on purpose (test build)\n");
-                // Safety: none: this read faults on purpose (nothing is
-                // mapped at address 8), which stops this task.
-                unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
+                ulib::fault_on_purpose();
             }
         }
-        if count > 0 && peers.iter().flatten().all(|p| p.done.is_some()) {
+        if count > 0 && peers.iter().flatten().all(|p| p.done.is_some() || p.gone) {
             break;
         }
         if busy {
@@ -294,6 +336,8 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
         } else {
             idle += 1;
             if idle > IDLE_SPINS {
+                // Off the fast path: a system call only before sleeping.
+                ends.poll();
                 // Safety: `wfe` only waits for an event (a client's `sev`,
                 // the timer's event stream) or an interrupt.
                 unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
@@ -314,7 +358,7 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
     );
     uart.write_str(line.as_str());
     // Only now may the clients exit (the kernel prints a line for each).
-    for p in peers.iter_mut().flatten() {
+    for p in peers.iter_mut().flatten().filter(|p| !p.gone) {
         if let Some(tag) = p.done {
             respond(p, tag, 0);
         }

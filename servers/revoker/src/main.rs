@@ -74,10 +74,7 @@ fn must<T>(what: &str, r: Result<T, Error>) -> T {
 
 /// Waits until every bit of `want` arrived on `n`.
 fn wait_all(n: CPtr, want: u64) {
-    let mut got = 0;
-    while got & want != want {
-        got |= must("wait", wait(n));
-    }
+    must("wait", ulib::cap::wait_all(n, want));
 }
 
 fn owner() -> i32 {

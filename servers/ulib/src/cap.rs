@@ -122,6 +122,22 @@ pub fn wait(at: CPtr) -> Result<u64, Error> {
     call(Syscall::Wait, [at.0, 0, 0, 0, 0, 0]).map(|r| r[1])
 }
 
+/// Waits until every bit of `want` has been signalled on the notification
+/// in `at` (over as many waits as it takes); bits outside `want` are
+/// dropped.
+pub fn wait_all(at: CPtr, want: u64) -> Result<(), Error> {
+    let mut got = 0;
+    while got & want != want {
+        got |= wait(at)?;
+    }
+    Ok(())
+}
+
+/// Takes the bits of the notification in `at` without waiting (0: none).
+pub fn poll(at: CPtr) -> Result<u64, Error> {
+    call(Syscall::Wait, [at.0, abi::WAIT_POLL, 0, 0, 0, 0]).map(|r| r[1])
+}
+
 /// Raw system call with unchecked arguments (for tests of the kernel's
 /// argument checks): the status as an error code, 0 for success.
 pub fn raw(n: Syscall, a: [u64; 6]) -> u64 {

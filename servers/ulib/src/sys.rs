@@ -51,6 +51,15 @@ pub fn debug_print(s: &str) -> Result<(), Error> {
     status(unsafe { raw_syscall(Syscall::DebugPrint as u64, a) }[0])
 }
 
+/// A test's deliberate fault: reads address 8, where nothing is mapped
+/// (the task layout leaves page 0 empty), so the kernel stops the task
+/// with a data abort at 0x8, reported to the supervisor like any fault.
+pub fn fault_on_purpose() {
+    // Safety: reading address 8 has no effect on memory: it faults, and
+    // the kernel stops the task before the value could be used.
+    unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
+}
+
 /// Ends this task with `code`.
 pub fn exit(code: u64) -> ! {
     // Safety: no pointer arguments; the call does not return.

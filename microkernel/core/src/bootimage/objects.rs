@@ -1,7 +1,7 @@
 //! The archive's boot-time objects (shares, notifications, devices) and
 //! the capabilities the image grants to them and to tasks.
 
-use super::{name_at, u32_at, Archive, ArchiveError, FIRST_GRANT_SLOT, SHARE_SLOTS};
+use super::{name_at, u32_at, u64_at, Archive, ArchiveError, FIRST_GRANT_SLOT, SHARE_SLOTS};
 use abi::{ObjectKind, Rights};
 
 /// A share or a notification: only a name.
@@ -260,6 +260,45 @@ impl<'a> Archive<'a> {
             name_at(self.bytes, self.at(e)).ok_or(ArchiveError::BadName(e))?;
             self.device(j).ok_or(ArchiveError::BadDevice(e))?;
             zero_from(e, 28)?;
+        }
+        Ok(())
+    }
+
+    fn exits_start(&self) -> usize {
+        self.caps_start() + self.n.caps
+    }
+
+    /// Task `task`'s exit signal: the notification (its index) and the
+    /// bits the kernel signals on it when the task ends.
+    pub fn exit_signal(&self, task: usize) -> Option<(u32, u64)> {
+        (0..self.n.exits).find_map(|j| {
+            let at = self.at(self.exits_start() + j);
+            (u32_at(self.bytes, at) as usize == task)
+                .then(|| (u32_at(self.bytes, at + 4), u64_at(self.bytes, at + 8)))
+        })
+    }
+
+    /// Each exit signal names a task and a notification of the archive,
+    /// has bits, zero reserved bytes, and comes after the previous one's
+    /// task (so a task has at most one).
+    pub(super) fn check_exits(&self) -> Result<(), ArchiveError> {
+        let mut last = None;
+        for j in 0..self.n.exits {
+            let e = self.exits_start() + j;
+            let at = self.at(e);
+            let b = self.bytes;
+            let (task, notification) = (u32_at(b, at) as usize, u32_at(b, at + 4) as usize);
+            let ok = task < self.n.tasks
+                && notification < self.n.notifications
+                && u64_at(b, at + 8) != 0
+                && last.is_none_or(|l| l < task);
+            if !ok {
+                return Err(ArchiveError::BadExitSignal(e));
+            }
+            if b[at + 16..at + super::ENTRY].iter().any(|&x| x != 0) {
+                return Err(ArchiveError::BadReserved(e));
+            }
+            last = Some(task);
         }
         Ok(())
     }

@@ -15,6 +15,8 @@ struct Spec<'a> {
     devices: Vec<(&'a str, u32)>,
     /// (holder kind, object kind, rights, holder, object, slot)
     caps: Vec<[u32; 6]>,
+    /// (task, notification, bits)
+    exits: Vec<(u32, u32, u64)>,
     kernel_cores: u64,
 }
 
@@ -43,13 +45,15 @@ impl Spec<'_> {
             out.extend_from_slice(&(n as u32).to_le_bytes());
         }
         out.extend_from_slice(&self.kernel_cores.to_le_bytes());
-        out.extend_from_slice(&0u64.to_le_bytes());
+        out.extend_from_slice(&(self.exits.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
         let entries = self.tasks.len()
             + self.ranges.len()
             + self.shares.len()
             + self.notifications.len()
             + self.devices.len()
-            + self.caps.len();
+            + self.caps.len()
+            + self.exits.len();
         let mut off = HEADER + entries * ENTRY;
         for (n, core, prio, flags, elf) in &self.tasks {
             name(&mut out, n);
@@ -80,6 +84,12 @@ impl Spec<'_> {
             for w in [holder, object, slot] {
                 out.extend_from_slice(&w.to_le_bytes());
             }
+            pad_entry(&mut out);
+        }
+        for (task, notification, bits) in &self.exits {
+            out.extend_from_slice(&task.to_le_bytes());
+            out.extend_from_slice(&notification.to_le_bytes());
+            out.extend_from_slice(&bits.to_le_bytes());
             pad_entry(&mut out);
         }
         for (.., elf) in &self.tasks {
@@ -126,6 +136,7 @@ fn full() -> Spec<'static> {
             [S, RANGE, 0b0011, 0, 0, 0],
             [S, NOTE, 0b1011, 0, 1, 1],
         ],
+        exits: std::vec![(0, 1, 0b10), (2, 1, 1 << 40)],
         kernel_cores: 1 << 3,
     }
 }
@@ -207,6 +218,10 @@ fn every_section_round_trips() {
     assert_eq!(a.cap(6), Err(ArchiveError::NoSuchEntry(6)));
     assert_eq!(a.entry(3), Err(ArchiveError::NoSuchEntry(3)));
     assert_eq!(a.caps().count(), 6);
+    assert_eq!(a.exit_signal(0), Some((1, 0b10)));
+    assert_eq!(a.exit_signal(1), None);
+    assert_eq!(a.exit_signal(2), Some((1, 1 << 40)));
+    assert_eq!(a.exit_signal(3), None);
     assert_eq!((ROOT_SLOT_RANGE, ROOT_SLOT_SHARE, SHARE_SLOTS), (0, 1, 64));
 }
 
@@ -226,6 +241,12 @@ fn hostile_archives_are_refused() {
     let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
     b[28..32].copy_from_slice(&u32::MAX.to_le_bytes()); // u32::MAX caps
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::Truncated));
+    let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
+    b[40..44].copy_from_slice(&u32::MAX.to_le_bytes()); // u32::MAX exit signals
+    assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::Truncated));
+    let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
+    b[..8].copy_from_slice(b"KTASKS04"); // the previous format
+    assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadMagic));
     let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
     b[HEADER + 40] = 200; // size past the end
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadExtent(0)));
@@ -347,6 +368,36 @@ fn bad_caps() {
     );
 }
 
+#[test]
+fn bad_exit_signals() {
+    // Entries: 3 tasks, range 3, share 4, notifications 5-6, devices 7-8,
+    // caps 9-14, exit signals 15-16.
+    let cases: [(usize, (u32, u32, u64)); 4] = [
+        (0, (3, 0, 1)), // no task 3
+        (1, (2, 2, 1)), // no notification 2
+        (1, (2, 0, 0)), // no bits
+        (1, (0, 0, 1)), // task 0 again
+    ];
+    for (j, exit) in cases {
+        let mut s = full();
+        s.exits[j] = exit;
+        assert_eq!(
+            refused(&s),
+            ArchiveError::BadExitSignal(15 + j),
+            "exit signal {j} = {exit:?}"
+        );
+    }
+    let mut s = full();
+    s.exits.swap(0, 1); // out of task order
+    assert_eq!(refused(&s), ArchiveError::BadExitSignal(16));
+    let mut b = full().build();
+    b[HEADER + 16 * ENTRY + 20] = 1; // rest not 0
+    assert_eq!(
+        Archive::parse(&b).err(),
+        Some(ArchiveError::BadReserved(16))
+    );
+}
+
 /// Uses every accessor on every index (and past the end) of a parsed archive.
 fn walk(a: &Archive) {
     for i in 0..a.len() + 2 {
@@ -366,6 +417,9 @@ fn walk(a: &Archive) {
     }
     for j in 0..a.cap_count() + 2 {
         let _ = a.cap(j);
+    }
+    for i in 0..a.len() + 2 {
+        let _ = a.exit_signal(i);
     }
     let _ = a.iter().count() + a.caps().count();
     let _ = a.kernel_cores();

@@ -184,6 +184,17 @@ pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
     }
 }
 
+/// Archive task `index` ended (exited or faulted; its capabilities and
+/// address space are gone): its exit signal, if the image gives it one.
+pub fn task_ended(a: &Archive, index: usize) {
+    let Some((j, bits)) = a.exit_signal(index) else {
+        return;
+    };
+    if let Some(id) = id_of(ImageObject::Notification(j)) {
+        super::notify::kernel_signal(id, bits);
+    }
+}
+
 /// No task is left: nothing to undo in an address space.
 struct NoSpaces;
 

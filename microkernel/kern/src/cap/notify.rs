@@ -45,20 +45,25 @@ pub(super) fn signal(
     Ok(())
 }
 
-/// `Wait` for the calling task `me` (needs READ): `Ok(Some(bits))` at
-/// once, or `Ok(None)` with the task registered as the waiter of the
-/// notification `(id, generation)` returned in the error-free case.
+/// `Wait` for the calling task `me` (needs READ): `Ok(Ok(bits))` at
+/// once, or `Ok(Err(_))` with the task registered as the waiter of the
+/// notification `(id, generation)` returned. With [`abi::WAIT_POLL`] in
+/// `flags`, always at once (bits possibly 0).
 pub fn notification_wait_state(
     spaces: &mut dyn Spaces,
     cptr: u64,
+    flags: u64,
     me: TaskId,
 ) -> Result<Result<u64, (u32, u32)>, Error> {
+    if flags & !abi::WAIT_POLL != 0 {
+        return Err(Error::InvalidArgument);
+    }
     CORE_CAPS.with(|c| {
         let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::READ)?;
         let id = cap.obj.id;
         let n = get(id).ok_or(Error::InvalidCapability)?;
         let bits = n.pending.swap(0, SeqCst);
-        if bits != 0 {
+        if bits != 0 || flags & abi::WAIT_POLL != 0 {
             return Ok(Ok(bits));
         }
         let enc = me.encode() + 1;
@@ -91,6 +96,23 @@ pub fn wake_notified(id: u32, gen: u32) -> Option<Result<u64, Error>> {
     }
     n.waiter.store(0, SeqCst);
     Some(Ok(bits))
+}
+
+/// The kernel signals `bits` on notification object `id` (a task's exit
+/// signal). A waiter on this core is woken through this core's own wake
+/// SGI, taken as soon as interrupts are unmasked (no system call of this
+/// core is there to serve the mailbox).
+pub(super) fn kernel_signal(id: u32, bits: u64) {
+    let Some(n) = get(id) else { return };
+    n.pending.fetch_or(bits, SeqCst);
+    let w = n.waiter.load(SeqCst);
+    if w != 0 {
+        let core = TaskId::decode(w - 1).core as usize;
+        crate::task::post_notify(core);
+        if core == crate::percore::id() {
+            crate::irq::send_wake(core);
+        }
+    }
 }
 
 /// The last capability went: its waiter (if any) is told.

@@ -269,6 +269,9 @@ fn retire(s: &mut Sched, i: usize) {
         }
         space.destroy();
         crate::uspace::flush_asid(asid);
+        // Whoever watches it (a server, for a client's connection) learns
+        // it ended, after everything it held is gone.
+        crate::cap::task_ended(&archive(), t.archive_index);
     }
 }
 

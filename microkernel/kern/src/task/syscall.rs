@@ -178,7 +178,7 @@ fn wait(frame: &mut Frame) {
             core: me as u32,
             slot: i as u32,
         };
-        match crate::cap::notification_wait_state(s, frame.x[0], id) {
+        match crate::cap::notification_wait_state(s, frame.x[0], frame.x[1], id) {
             Err(e) => status(frame, Err(e)),
             Ok(Ok(bits)) => {
                 frame.x[1] = bits;
