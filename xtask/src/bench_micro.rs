@@ -39,6 +39,17 @@ pub const BENCHES: &[Bench] = &[
         baseline: Some("cap-lookup-private"),
     },
     Bench {
+        name: "cap-add-remove-private",
+        what: "Capability add and remove (CapCopy into a private share, CapDelete)",
+        baseline: None,
+    },
+    Bench {
+        name: "cap-add-remove-shared",
+        what:
+            "Capability add and remove (CapCopy within a shared share, CapDelete; takes its lock)",
+        baseline: Some("cap-add-remove-private"),
+    },
+    Bench {
         name: "map-touch-unmap-private",
         what: "Map, touch and unmap a 4 KiB page in the task's private address range",
         baseline: None,

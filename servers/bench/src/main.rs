@@ -24,6 +24,8 @@ const MAPS: u64 = 2_000;
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const SEG: CPtr = CPtr::root(10);
 const SHARE: u8 = 11;
+/// A private share (this core's space, no lock).
+const PRIVATE: u8 = 14;
 const RANGE: CPtr = CPtr::root(12);
 const VA: u64 = 0x2000_0000;
 const SHARED_BASE: u64 = 0x1_4000_0000;
@@ -107,6 +109,7 @@ fn main(start: ulib::Start) -> i32 {
     let setup = segment_create(SEG, 1)
         .and_then(|_| share_create(CPtr::root(SHARE), true))
         .and_then(|_| cap_copy(SEG, CPtr::via(SHARE, 0), Rights::ALL))
+        .and_then(|_| share_create(CPtr::root(PRIVATE), false))
         .and_then(|_| range_create(RANGE, SHARED_BASE, 2 << 20))
         .and_then(|_| link(RANGE))
         // A neighbour that stays mapped: the private range's tables exist,
@@ -121,6 +124,16 @@ fn main(start: ulib::Start) -> i32 {
     ok &= measure("cap-lookup-private", core, CALLS, || cap_info(SEG).is_ok());
     ok &= measure("cap-lookup-shared", core, CALLS, || {
         cap_info(CPtr::via(SHARE, 0)).is_ok()
+    });
+    // Add and remove: a copy into a share, then its delete (the shares
+    // benchmark's pair without the lookup).
+    ok &= measure("cap-add-remove-private", core, CALLS, || {
+        cap_copy(SEG, CPtr::via(PRIVATE, 0), Rights::ALL).is_ok()
+            && cap_delete(CPtr::via(PRIVATE, 0)).is_ok()
+    });
+    ok &= measure("cap-add-remove-shared", core, CALLS, || {
+        cap_copy(CPtr::via(SHARE, 0), CPtr::via(SHARE, 1), Rights::ALL).is_ok()
+            && cap_delete(CPtr::via(SHARE, 1)).is_ok()
     });
     ok &= measure("map-touch-unmap-private", core, MAPS, || {
         let r = map(ROOT, VA, SEG, 0, PAGE, RW);

@@ -52,21 +52,42 @@ const FREE: Record = Record {
 /// One core's records.
 pub struct Maps {
     table: [Record; RECORDS],
-    /// A filter of the slots that may have records (bit `slot_bit(slot)`),
-    /// rebuilt by every scan: removing a capability that mapped nothing
-    /// then usually costs no scan.
-    slots: u64,
+    /// The slots that have records, kept exact: removing a capability
+    /// that mapped nothing costs no scan.
+    slots: SlotSet,
 }
 
-fn slot_bit(slot: SlotRef) -> u64 {
-    1 << ((slot.share.0 as u64 * 13 + slot.index as u64) % 64)
+/// A set of the slots of one capability space: a bit per slot of each of
+/// its shares (16 × 64 bits).
+#[derive(Clone, Copy)]
+pub(super) struct SlotSet([u64; super::MAX_SHARES]);
+
+impl SlotSet {
+    pub const fn new() -> SlotSet {
+        SlotSet([0; super::MAX_SHARES])
+    }
+
+    fn at(slot: SlotRef) -> Option<(usize, u64)> {
+        let word = slot.share.0 as usize;
+        (word < super::MAX_SHARES && slot.index < 64).then(|| (word, 1u64 << slot.index))
+    }
+
+    pub fn insert(&mut self, slot: SlotRef) {
+        if let Some((w, bit)) = SlotSet::at(slot) {
+            self.0[w] |= bit;
+        }
+    }
+
+    pub fn contains(&self, slot: SlotRef) -> bool {
+        SlotSet::at(slot).is_some_and(|(w, bit)| self.0[w] & bit != 0)
+    }
 }
 
 impl Maps {
     pub const fn new() -> Maps {
         Maps {
             table: [FREE; RECORDS],
-            slots: 0,
+            slots: SlotSet::new(),
         }
     }
 
@@ -75,7 +96,7 @@ impl Maps {
         let free = self.table.iter().position(|e| !e.live);
         let i = free.ok_or(Error::OutOfMemory)?;
         self.table[i] = Record { live: true, ..r };
-        self.slots |= slot_bit(r.slot);
+        self.slots.insert(r.slot);
         Ok(i)
     }
 
@@ -117,17 +138,17 @@ impl Maps {
 
     /// Undoes and forgets everything `slot` mapped.
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        if self.slots & slot_bit(slot) == 0 {
+        if !self.slots.contains(slot) {
             return;
         }
-        let mut left = 0;
+        let mut left = SlotSet::new();
         for e in self.live() {
             if e.slot == slot {
                 let r = *e;
                 *e = FREE;
                 undo(&r, spaces);
             } else {
-                left |= slot_bit(e.slot);
+                left.insert(e.slot);
             }
         }
         self.slots = left;

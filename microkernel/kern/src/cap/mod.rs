@@ -22,6 +22,7 @@
 
 mod image;
 mod mapping;
+use mapping::SlotSet;
 mod memory;
 mod notify;
 pub mod object;
@@ -68,6 +69,9 @@ struct Exports {
     table: [Export; EXPORTS],
     /// Live entries: with none (the common case), a removal scans nothing.
     count: usize,
+    /// The source slots that have an export, kept exact: removing a
+    /// capability that was never exported scans nothing either.
+    srcs: SlotSet,
 }
 
 /// Export generations, by export index: a capability whose `extra` names
@@ -122,6 +126,7 @@ impl Exports {
             base,
             table: [NO_EXPORT; EXPORTS],
             count: 0,
+            srcs: SlotSet::new(),
         }
     }
 
@@ -141,6 +146,7 @@ impl Exports {
             self.count += 1;
         }
         self.table[i] = Export { live: true, ..e };
+        self.srcs.insert(e.src);
         Some(base + i)
     }
 
@@ -154,9 +160,10 @@ impl Exports {
 
     /// Kills every export from `src`, noting where imports must go.
     fn kill_from(&mut self, src: SlotRef, marks: &mut Marks) {
-        if self.count == 0 {
+        if self.count == 0 || !self.srcs.contains(src) {
             return;
         }
+        let mut left = SlotSet::new();
         for (i, e) in self.table.iter_mut().enumerate() {
             if e.live && e.src == src {
                 let dst = e.dst;
@@ -164,21 +171,27 @@ impl Exports {
                 self.count -= 1;
                 EXPORT_GEN[self.base + i].fetch_add(1, SeqCst);
                 marks.dead_in(dst);
+            } else if e.live {
+                left.insert(e.src);
             }
         }
+        self.srcs = left;
     }
 
     /// Moves every export from `from` to `to` (its parent, when `from` is
     /// deleted).
     fn reparent(&mut self, from: SlotRef, to: SlotRef) {
-        if self.count == 0 {
+        if self.count == 0 || !self.srcs.contains(from) {
             return;
         }
+        let mut left = SlotSet::new();
         for e in self.table.iter_mut().filter(|e| e.live) {
             if e.src == from {
                 e.src = to;
             }
+            left.insert(e.src);
         }
+        self.srcs = left;
     }
 }
 
