@@ -277,6 +277,7 @@ pub const CASES: &[Case] = &[
             "[bench@0] bench cap-lookup-private events over 20000 ops: 0 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",
             "[bench@0] bench cap-add-remove-private events over 20000 ops: 0 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",
             "[bench@0] bench map-touch-unmap-private events over 2000 ops: 0 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",
+            "[bench@0] bench map-touch-unmap-private-range events over 2000 ops: 0 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",
             // Their shared counterparts pay: the checks can fail.
             "[bench@0] bench cap-lookup-shared events over 20000 ops: 20000 shared-lock acquisitions",
             "[bench@0] bench cap-add-remove-shared events over 20000 ops: 40000 shared-lock acquisitions, 0 broadcast TLB invalidations, 0 IPIs, 0 global-pool takes",

@@ -59,6 +59,11 @@ pub const BENCHES: &[Bench] = &[
         what: "Map, touch and unmap a 4 KiB page in a shared 2 MiB address range",
         baseline: Some("map-touch-unmap-private"),
     },
+    Bench {
+        name: "map-touch-unmap-private-range",
+        what: "Map, touch and unmap a 4 KiB page in a private 2 MiB range (this core's, linked)",
+        baseline: Some("map-touch-unmap-private"),
+    },
 ];
 
 /// What a benchmark line says: operations, total ns, loop ns, ns per op.
@@ -192,7 +197,7 @@ pub fn run(
             .map(|(base, p)| format!("; {:.2}x {}", r.per_op as f64 / p.max(1) as f64, base))
             .unwrap_or_default();
         println!(
-            "  {:<24} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
+            "  {:<29} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
             b.name,
             machine.board.name(),
             r.per_op,

@@ -33,7 +33,7 @@ fn args(names: &[&str], extra: &[(&str, &str)]) -> BenchArgs {
 #[test]
 fn plans() {
     let p = Plan::from_args(&args(&[], &[])).unwrap();
-    assert_eq!(p.micro.len(), 7);
+    assert_eq!(p.micro.len(), 8);
     assert_eq!(p.corey.len(), COREY.len());
     let cores: Vec<u32> = p.machines.iter().map(|m| m.smp).collect();
     assert_eq!(cores, [1, 2, 4, 8]);

@@ -32,8 +32,11 @@ pub enum Syscall {
     /// `x0` (a [`CPtr`]). `x2` flags: [`SEGMENT_CONTIGUOUS`] asks for
     /// physically contiguous pages (for device DMA).
     SegmentCreate = 6,
-    /// Makes a shared address range over `[x1, x1 + x2)` (2 MiB or 1 GiB,
-    /// aligned to its size); its original capability goes to slot `x0`.
+    /// Makes an address range over `[x1, x1 + x2)` (2 MiB or 1 GiB,
+    /// aligned to its size), linkable into address spaces; its original
+    /// capability goes to slot `x0`. `x3` flags: [`RANGE_PRIVATE`] makes it
+    /// this core's (no lock another core takes, local TLB invalidation;
+    /// its capability cannot leave the core), else it is shared.
     RangeCreate = 7,
     /// Maps `x4` bytes of segment `x2` from byte `x3` at address `x1` of
     /// address range `x0` with rights `x5` (a [`Rights`] set: R, RW or RX).
@@ -85,6 +88,9 @@ pub enum Syscall {
 
 /// `SegmentCreate` flag: physically contiguous pages.
 pub const SEGMENT_CONTIGUOUS: u64 = 1;
+
+/// `RangeCreate` flag: a private range, this core's only.
+pub const RANGE_PRIVATE: u64 = 1;
 
 /// `Wait` flag: do not block; take whatever bits are set (possibly none).
 pub const WAIT_POLL: u64 = 1;

@@ -49,6 +49,8 @@ pub fn invalidate(inv: TlbInvalidation) {
                 TlbOp::Vae1(x) => asm!("tlbi vae1, {0}", in(reg) x, options(nostack)),
                 TlbOp::Aside1(x) => asm!("tlbi aside1, {0}", in(reg) x, options(nostack)),
                 TlbOp::Vaae1is(x) => asm!("tlbi vaae1is, {0}", in(reg) x, options(nostack)),
+                TlbOp::Vaae1(x) => asm!("tlbi vaae1, {0}", in(reg) x, options(nostack)),
+                TlbOp::Vmalle1 => asm!("tlbi vmalle1", options(nostack)),
                 TlbOp::Vmalle1is => asm!("tlbi vmalle1is", options(nostack)),
             }
         }

@@ -29,6 +29,9 @@ const PRIVATE: u8 = 14;
 const RANGE: CPtr = CPtr::root(12);
 const VA: u64 = 0x2000_0000;
 const SHARED_BASE: u64 = 0x1_4000_0000;
+/// A private range (this core's, linked into this task's address space).
+const LOCAL: CPtr = CPtr::root(15);
+const LOCAL_BASE: u64 = 0x1_6000_0000;
 const PAGE: u64 = 4096;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
 
@@ -112,6 +115,8 @@ fn main(start: ulib::Start) -> i32 {
         .and_then(|_| share_create(CPtr::root(PRIVATE), false))
         .and_then(|_| range_create(RANGE, SHARED_BASE, 2 << 20))
         .and_then(|_| link(RANGE))
+        .and_then(|_| range_create_private(LOCAL, LOCAL_BASE, 2 << 20))
+        .and_then(|_| link(LOCAL))
         // A neighbour that stays mapped: the private range's tables exist,
         // as in any address space in use, so both cases measure mapping
         // and unmapping a page, not building and freeing tables.
@@ -144,6 +149,11 @@ fn main(start: ulib::Start) -> i32 {
         let r = map(RANGE, SHARED_BASE, SEG, 0, PAGE, RW);
         touch(SHARED_BASE);
         r.is_ok() && unmap(RANGE, SHARED_BASE, PAGE).is_ok()
+    });
+    ok &= measure("map-touch-unmap-private-range", core, MAPS, || {
+        let r = map(LOCAL, LOCAL_BASE, SEG, 0, PAGE, RW);
+        touch(LOCAL_BASE);
+        r.is_ok() && unmap(LOCAL, LOCAL_BASE, PAGE).is_ok()
     });
     if ok {
         0

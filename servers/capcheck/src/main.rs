@@ -278,6 +278,60 @@ fn errors(c: &mut Checks) {
         Error::MissingRights,
     );
     c.expect("wait on a segment", wait(SEG), Error::WrongObjectKind);
+    // Private ranges: this core's; linked, mapped into and unmapped from
+    // without a lock another core takes or a broadcast TLBI; their
+    // capability cannot leave the core.
+    const PRIV: CPtr = CPtr::root(32);
+    const PRIV_SEG: CPtr = CPtr::root(33);
+    const PRIV_BASE: u64 = 0x1_8000_0000;
+    let r = raw(Syscall::RangeCreate, [PRIV.0, PRIV_BASE, 2 << 20, 2, 0, 0]);
+    c.check(
+        "range flag 2 is InvalidArgument",
+        r == Error::InvalidArgument as u64,
+    );
+    c.expect(
+        "private range not 2M aligned",
+        range_create_private(PRIV, PRIV_BASE + PAGE, 2 << 20),
+        Error::SharedRangeNotAligned,
+    );
+    c.ok(
+        "private range",
+        range_create_private(PRIV, PRIV_BASE, 2 << 20),
+    );
+    c.ok("segment for it", segment_create(PRIV_SEG, 1));
+    let events = |e| ulib::read_event(e).unwrap_or(u64::MAX);
+    let before = (
+        events(ulib::Event::SharedLock),
+        events(ulib::Event::BroadcastTlbi),
+    );
+    c.ok(
+        "map into the private range",
+        map(PRIV, PRIV_BASE, PRIV_SEG, 0, PAGE, RW),
+    );
+    c.ok("link the private range", link(PRIV));
+    write(PRIV_BASE + 8, 0x5eed);
+    c.check("written through the link", read(PRIV_BASE + 8) == 0x5eed);
+    c.ok("unmap from the private range", unmap(PRIV, PRIV_BASE, PAGE));
+    c.ok("map it again", map(PRIV, PRIV_BASE, PRIV_SEG, 0, PAGE, RW));
+    c.check("the page kept its data", read(PRIV_BASE + 8) == 0x5eed);
+    let after = (
+        events(ulib::Event::SharedLock),
+        events(ulib::Event::BroadcastTlbi),
+    );
+    c.check(
+        "no shared lock or broadcast TLBI for a private range",
+        after == before,
+    );
+    c.ok("shared share", share_create(CPtr::root(34), true));
+    c.expect(
+        "private range into a shared share",
+        cap_copy(PRIV, CPtr::via(34, 0), Rights::ALL),
+        Error::NotOwner,
+    );
+    c.ok("delete shared share", cap_delete(CPtr::root(34)));
+    c.ok("unlink the private range", unlink(PRIV));
+    c.ok("delete the private range", cap_delete(PRIV));
+    c.ok("delete its segment", cap_delete(PRIV_SEG));
     // Shares: a private share cannot leave its core.
     c.ok("shared share", share_create(CPtr::root(25), true));
     c.ok("private share", share_create(CPtr::root(26), false));

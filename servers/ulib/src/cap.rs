@@ -41,6 +41,14 @@ pub fn range_create(dst: CPtr, base: u64, size: u64) -> Result<(), Error> {
     call(Syscall::RangeCreate, [dst.0, base, size, 0, 0, 0]).map(|_| ())
 }
 
+/// Makes a private range over `[base, base + size)`: this core's only
+/// (linked into address spaces of this core, changed without a lock
+/// another core takes, invalidated in this core's TLB only).
+pub fn range_create_private(dst: CPtr, base: u64, size: u64) -> Result<(), Error> {
+    let flags = abi::RANGE_PRIVATE;
+    call(Syscall::RangeCreate, [dst.0, base, size, flags, 0, 0]).map(|_| ())
+}
+
 /// Maps `len` bytes of `segment` from `seg_offset` at `va` in `range`.
 pub fn map(
     range: CPtr,

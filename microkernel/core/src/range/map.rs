@@ -68,8 +68,8 @@ impl AddressRange {
     /// so `base + offset` must equal `shared.base()`. All or nothing.
     ///
     /// Errors, checked in this order: `self` not private or `shared` not
-    /// shared: `InvalidArgument`; `base + offset` not a multiple of the
-    /// shared range's size: `SharedRangeNotAligned`; the span leaves this
+    /// shared or local: `InvalidArgument`; `base + offset` not a multiple of
+    /// the shared range's size: `SharedRangeNotAligned`; the span leaves this
     /// range: `OutOfRange`; `base + offset` is not `shared.base()`:
     /// `InvalidArgument`; anything already mapped or linked in the span:
     /// `Overlap`; tables exhausted: `OutOfMemory`.
@@ -79,8 +79,7 @@ impl AddressRange {
         offset: u64,
         shared: &mut AddressRange,
     ) -> Result<(), Error> {
-        let (RangeKind::Private { .. }, RangeKind::Shared { size }) = (self.kind, shared.kind)
-        else {
+        let (RangeKind::Private { .. }, Some(size)) = (self.kind, shared.kind.linkable()) else {
             return Err(Error::InvalidArgument);
         };
         let va = self.base.checked_add(offset).ok_or(Error::OutOfRange)?;

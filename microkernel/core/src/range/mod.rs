@@ -100,8 +100,24 @@ impl SharedSize {
 pub enum RangeKind {
     /// A core's address space: an L0 table, tagged with `asid`.
     Private { asid: u16 },
-    /// A table linked into address spaces at the range's base.
+    /// A table linked into address spaces at the range's base, on any
+    /// core: changes invalidate every core's TLB.
     Shared { size: SharedSize },
+    /// A table linked into address spaces of one core only (the kernel
+    /// keeps it there): changes invalidate that core's TLB only, for every
+    /// ASID.
+    Local { size: SharedSize },
+}
+
+impl RangeKind {
+    /// A linkable range's size (shared or local); `None` for an address
+    /// space.
+    pub fn linkable(self) -> Option<SharedSize> {
+        match self {
+            RangeKind::Private { .. } => None,
+            RangeKind::Shared { size } | RangeKind::Local { size } => Some(size),
+        }
+    }
 }
 
 /// An address range: `[base, base + size)` of user virtual addresses and the
@@ -154,14 +170,31 @@ impl AddressRange {
         base: u64,
         size: u64,
     ) -> Result<AddressRange, Error> {
-        let shared = SharedSize::from_bytes(size).ok_or(Error::SharedRangeNotAligned)?;
+        let shared = AddressRange::linkable_size(base, size)?;
+        AddressRange::new(mem, base, size, RangeKind::Shared { size: shared })
+    }
+
+    /// A local range (linkable into address spaces of one core) over
+    /// `[base, base + size)`, and its empty table. Errors: as
+    /// [`AddressRange::new_shared`].
+    pub fn new_local(
+        mem: &mut impl TableMemory,
+        base: u64,
+        size: u64,
+    ) -> Result<AddressRange, Error> {
+        let local = AddressRange::linkable_size(base, size)?;
+        AddressRange::new(mem, base, size, RangeKind::Local { size: local })
+    }
+
+    fn linkable_size(base: u64, size: u64) -> Result<SharedSize, Error> {
+        let linkable = SharedSize::from_bytes(size).ok_or(Error::SharedRangeNotAligned)?;
         if base & (size - 1) != 0 {
             return Err(Error::SharedRangeNotAligned);
         }
         if !fits_user_half(base, size) {
             return Err(Error::OutOfRange);
         }
-        AddressRange::new(mem, base, size, RangeKind::Shared { size: shared })
+        Ok(linkable)
     }
 
     fn new(
@@ -202,7 +235,7 @@ impl AddressRange {
     pub fn asid(&self) -> Option<u16> {
         match self.kind {
             RangeKind::Private { asid } => Some(asid),
-            RangeKind::Shared { .. } => None,
+            RangeKind::Shared { .. } | RangeKind::Local { .. } => None,
         }
     }
 
@@ -216,7 +249,8 @@ impl AddressRange {
         self.tables
     }
 
-    /// Shared: how many address spaces link it (0 for private ranges).
+    /// Shared or local: how many address spaces link it (0 for private
+    /// ranges).
     pub fn links(&self) -> u32 {
         self.links
     }
@@ -239,10 +273,7 @@ impl AddressRange {
     }
 
     fn tree(&self) -> Tree {
-        let level = match self.kind {
-            RangeKind::Private { .. } => 0,
-            RangeKind::Shared { size } => size.table_level(),
-        };
+        let level = self.kind.linkable().map_or(0, SharedSize::table_level);
         Tree::new(self.table, level)
     }
 

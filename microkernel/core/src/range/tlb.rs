@@ -32,6 +32,12 @@ pub enum TlbInvalidation {
     },
     /// This core only: `TLBI ASIDE1` for `asid`.
     LocalAsid { asid: u16 },
+    /// This core only, every ASID: `TLBI VAAE1` at `va`, `va + stride`,
+    /// ... below `va + len` (a local range, linked into several address
+    /// spaces of this core).
+    LocalAllAsids { va: u64, len: u64, stride: u64 },
+    /// This core only, everything: `TLBI VMALLE1`.
+    LocalAll,
     /// Every core, every ASID: `TLBI VAAE1IS` at `va`, `va + stride`, ...
     /// below `va + len`.
     Broadcast { va: u64, len: u64, stride: u64 },
@@ -48,6 +54,10 @@ pub enum TlbOp {
     Aside1(u64),
     /// `TLBI VAAE1IS, Xt`: Xt = VA[55:12].
     Vaae1is(u64),
+    /// `TLBI VAAE1, Xt`: Xt = VA[55:12] (this core only).
+    Vaae1(u64),
+    /// `TLBI VMALLE1` (no operand; this core only).
+    Vmalle1,
     /// `TLBI VMALLE1IS` (no operand).
     Vmalle1is,
 }
@@ -67,6 +77,21 @@ impl TlbInvalidation {
         } else {
             TlbInvalidation::Local {
                 asid,
+                va: start,
+                len,
+                stride,
+            }
+        }
+    }
+
+    /// Local invalidation of `[start, end)` for every ASID, or of this
+    /// core's whole TLB past [`MAX_TLBI_OPS`].
+    pub(crate) fn local_all_asids(start: u64, end: u64, stride: u64) -> TlbInvalidation {
+        let len = end - start;
+        if len / stride >= MAX_TLBI_OPS {
+            TlbInvalidation::LocalAll
+        } else {
+            TlbInvalidation::LocalAllAsids {
                 va: start,
                 len,
                 stride,
@@ -130,6 +155,10 @@ impl Iterator for TlbOps {
             TlbInvalidation::LocalAsid { asid } => {
                 (n == 0).then_some(TlbOp::Aside1((asid as u64) << 48))
             }
+            TlbInvalidation::LocalAllAsids { va, len, stride } => {
+                (n < len / stride).then(|| TlbOp::Vaae1(va_operand(0, va + n * stride)))
+            }
+            TlbInvalidation::LocalAll => (n == 0).then_some(TlbOp::Vmalle1),
             TlbInvalidation::Broadcast { va, len, stride } => {
                 (n < len / stride).then(|| TlbOp::Vaae1is(va_operand(0, va + n * stride)))
             }

@@ -22,7 +22,8 @@ impl AddressRange {
     ///
     /// Invalidation: private range: local, by VA and ASID, over the span of
     /// what was removed; shared range: broadcast, by VA for all ASIDs, if
-    /// any address space links it (none otherwise: no TLB can hold it).
+    /// any address space links it (none otherwise: no TLB can hold it);
+    /// local range: the same, but on this core only.
     pub fn unmap(
         &mut self,
         mem: &mut impl TablePool,
@@ -56,9 +57,14 @@ impl AddressRange {
             RangeKind::Private { asid } => {
                 TlbInvalidation::local(asid, removed.start, removed.end, stride)
             }
-            RangeKind::Shared { .. } if self.links == 0 => TlbInvalidation::None,
+            RangeKind::Shared { .. } | RangeKind::Local { .. } if self.links == 0 => {
+                TlbInvalidation::None
+            }
             RangeKind::Shared { .. } => {
                 TlbInvalidation::broadcast(removed.start, removed.end, stride)
+            }
+            RangeKind::Local { .. } => {
+                TlbInvalidation::local_all_asids(removed.start, removed.end, stride)
             }
         })
     }
@@ -68,9 +74,10 @@ impl AddressRange {
     /// become empty. `shared` keeps its table and mappings.
     ///
     /// Errors, checked in this order: `self` not private or `shared` not
-    /// shared: `InvalidArgument`; `base + offset` not a multiple of the
-    /// shared range's size: `SharedRangeNotAligned`; the span leaves this
-    /// range: `OutOfRange`; `shared` is not linked there: `InvalidArgument`.
+    /// shared or local: `InvalidArgument`; `base + offset` not a multiple of
+    /// the shared range's size: `SharedRangeNotAligned`; the span leaves
+    /// this range: `OutOfRange`; `shared` is not linked there:
+    /// `InvalidArgument`.
     ///
     /// Invalidation: local, by ASID, over the shared range's whole span
     /// (every page of it may be cached under this address space's ASID);
@@ -81,8 +88,7 @@ impl AddressRange {
         offset: u64,
         shared: &mut AddressRange,
     ) -> Result<TlbInvalidation, Error> {
-        let (RangeKind::Private { asid }, RangeKind::Shared { size }) = (self.kind, shared.kind)
-        else {
+        let (RangeKind::Private { asid }, Some(size)) = (self.kind, shared.kind.linkable()) else {
             return Err(Error::InvalidArgument);
         };
         let va = self.base.checked_add(offset).ok_or(Error::OutOfRange)?;
@@ -106,7 +112,8 @@ impl AddressRange {
 
     /// Frees every table the range owns, its own table included, and every
     /// mapping in it. A private range must not be any core's TTBR0 any more
-    /// and must link no shared range; a shared range must be linked nowhere.
+    /// and must link no shared range; a shared or local range must be
+    /// linked nowhere.
     /// On error the range is handed back unchanged.
     ///
     /// Errors: a private range still links a shared range, or a shared
@@ -132,7 +139,7 @@ impl AddressRange {
                     TlbInvalidation::LocalAsid { asid }
                 }
             }
-            RangeKind::Shared { .. } => {
+            RangeKind::Shared { .. } | RangeKind::Local { .. } => {
                 if self.links != 0 {
                     return Err((self, Error::InvalidArgument));
                 }

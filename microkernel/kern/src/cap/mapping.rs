@@ -166,13 +166,25 @@ pub(super) fn with_range<R>(
         Obj::Root { core, slot } if *core == crate::percore::id() => {
             spaces.root(*slot).map(|s| f(s.range_mut()))
         }
-        Obj::Range(lock) => {
-            crate::percore::count(|e| &e.shared_locks);
-            Some(f(&mut lock.lock()))
-        }
+        Obj::Range { home, lock } => lock_range(*home, lock).map(|mut r| f(&mut r)),
         Obj::ImageRange(index) => crate::shared::with(*index, f),
         _ => None,
     }
+}
+
+/// Takes a run-time range's lock: a shared range's is shared between
+/// cores (counted); a private range's only ever by its home core (`None`
+/// on any other, which has no business there).
+pub(super) fn lock_range(
+    home: Option<usize>,
+    lock: &spin::Mutex<AddressRange>,
+) -> Option<spin::MutexGuard<'_, AddressRange>> {
+    match home {
+        None => crate::percore::count(|e| &e.shared_locks),
+        Some(core) if core != crate::percore::id() => return None,
+        Some(_) => {}
+    }
+    Some(lock.lock())
 }
 
 fn undo(r: &Record, spaces: &mut dyn Spaces) {
@@ -189,12 +201,13 @@ fn undo(r: &Record, spaces: &mut dyn Spaces) {
             });
         }
         What::Link { range } => {
-            let Some(Obj::Range(lock)) = object::get(range) else {
+            let Some(Obj::Range { home, lock }) = object::get(range) else {
                 return;
             };
             with_range(r.target, spaces, |root| {
-                crate::percore::count(|e| &e.shared_locks);
-                let mut shared = lock.lock();
+                let Some(mut shared) = lock_range(*home, lock) else {
+                    return;
+                };
                 let base = shared.base();
                 if let Ok(inv) = root.unlink(&mut FrameTables, base - root.base(), &mut shared) {
                     invalidate(inv);

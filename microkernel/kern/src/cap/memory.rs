@@ -1,7 +1,7 @@
 //! Segments and address ranges through capabilities: create, map, unmap,
 //! link.
 
-use super::mapping::{with_range, Record, What};
+use super::mapping::{lock_range, with_range, Record, What};
 use super::object::{self, Obj, Segment};
 use super::ops::{install, root_cap, Spaces};
 use super::CoreCaps;
@@ -50,17 +50,36 @@ pub(super) fn segment_info(
     Ok((s.frame(page), s.pages))
 }
 
+/// `RangeCreate`: x0 destination, x1 base, x2 size, x3 flags
+/// ([`abi::RANGE_PRIVATE`]: this core's, else shared).
 pub(super) fn range_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    dst: u64,
-    base: u64,
-    size: u64,
+    a: &[u64; 31],
 ) -> Result<(), Error> {
-    let range = AddressRange::new_shared(&mut FrameTables, base, size)?;
+    let (dst, base, size, flags) = (a[0], a[1], a[2], a[3]);
+    if flags & !abi::RANGE_PRIVATE != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let (range, home) = if flags & abi::RANGE_PRIVATE != 0 {
+        let me = crate::percore::id();
+        (
+            AddressRange::new_local(&mut FrameTables, base, size)?,
+            Some(me),
+        )
+    } else {
+        (
+            AddressRange::new_shared(&mut FrameTables, base, size)?,
+            None,
+        )
+    };
     let rights = Rights::READ.union(Rights::WRITE).union(Rights::GRANT);
-    install(c, spaces, dst, Obj::Range(spin::Mutex::new(range)), rights).map_err(|(e, obj)| {
-        if let Obj::Range(lock) = obj {
+    let obj = Obj::Range {
+        home,
+        lock: spin::Mutex::new(range),
+    };
+    install(c, spaces, dst, obj, rights).map_err(|(e, obj)| {
+        if let Obj::Range { lock, .. } = obj {
             free_range(lock.into_inner());
         }
         e
@@ -217,8 +236,8 @@ pub(super) fn link(
         ObjectKind::AddressRange,
         rw,
     )?;
-    let lock = match object::get(cap.obj.id) {
-        Some(Obj::Range(lock)) => lock,
+    let (home, lock) = match object::get(cap.obj.id) {
+        Some(Obj::Range { home, lock }) => (*home, lock),
         // Image ranges are linked by the image; a task's root is not a
         // shared range.
         _ => return Err(Error::InvalidArgument),
@@ -237,8 +256,7 @@ pub(super) fn link(
         None
     };
     let r = with_range(target, spaces, |space| {
-        crate::percore::count(|e| &e.shared_locks);
-        let mut shared = lock.lock();
+        let mut shared = lock_range(home, lock).ok_or(Error::NotOwner)?;
         let offset = shared.base() - space.base();
         if on {
             space.map_range(&mut FrameTables, offset, &mut shared)

@@ -163,8 +163,14 @@ pub enum Obj {
         core: usize,
         slot: usize,
     },
-    /// A shared address range made at run time (its lock guards its table).
-    Range(spin::Mutex<AddressRange>),
+    /// An address range made at run time (its lock guards its table):
+    /// shared (`home` None: any core may link it, its lock is shared) or
+    /// private to core `home` (only that core reaches it: its capability
+    /// never leaves that core's space, and only that core takes the lock).
+    Range {
+        home: Option<usize>,
+        lock: spin::Mutex<AddressRange>,
+    },
     /// A shared range of the image (`crate::shared` index), never destroyed
     /// while tasks run.
     ImageRange(usize),
@@ -179,7 +185,7 @@ impl Obj {
     pub fn kind(&self) -> ObjectKind {
         match self {
             Obj::Segment(_) => ObjectKind::Segment,
-            Obj::Root { .. } | Obj::Range(_) | Obj::ImageRange(_) => ObjectKind::AddressRange,
+            Obj::Root { .. } | Obj::Range { .. } | Obj::ImageRange(_) => ObjectKind::AddressRange,
             Obj::Share { .. } => ObjectKind::Share,
             Obj::Notification(_) => ObjectKind::Notification,
         }

@@ -122,7 +122,7 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
             Syscall::SegmentInfo => {
                 super::memory::segment_info(c, spaces, a[0], a[1]).map(|v| out = v)
             }
-            Syscall::RangeCreate => super::memory::range_create(c, spaces, a[0], a[1], a[2]),
+            Syscall::RangeCreate => super::memory::range_create(c, spaces, a),
             Syscall::Map => super::memory::map(c, spaces, a),
             Syscall::Unmap => super::memory::unmap(c, spaces, a[0], a[1], a[2]),
             Syscall::Link => super::memory::link(c, spaces, a[0], true),
@@ -221,12 +221,15 @@ fn export(
     if !cap.rights.contains(Rights::GRANT) {
         return Err(Error::MissingRights);
     }
-    if let Some(Obj::Share {
-        space: SpaceId::Core(_),
-        ..
-    }) = object::get(cap.obj.id)
+    if let Some(
+        Obj::Share {
+            space: SpaceId::Core(_),
+            ..
+        }
+        | Obj::Range { home: Some(_), .. },
+    ) = object::get(cap.obj.id)
     {
-        // A private share is only ever reached from its own core.
+        // A private share or range is only ever reached from its own core.
         return Err(Error::NotOwner);
     }
     let index = exports

@@ -95,7 +95,7 @@ pub(super) fn removed(
 fn destroy(obj: Obj, marks: &mut Marks) {
     match obj {
         Obj::Segment(mut s) => s.free(),
-        Obj::Range(lock) => super::memory::free_range(lock.into_inner()),
+        Obj::Range { lock, .. } => super::memory::free_range(lock.into_inner()),
         Obj::Share { space, id } => {
             if marks.shares.push((space, id)).is_err() {
                 crate::kprintln!("capabilities: too many shares to destroy at once; one leaked");

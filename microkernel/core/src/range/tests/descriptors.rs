@@ -250,6 +250,72 @@ fn shared_1gib_range_uses_blocks_and_links_at_l1() {
 }
 
 #[test]
+fn local_range_is_linked_like_a_shared_one_but_invalidated_locally() {
+    let mut pool = SimPool::new();
+    let mut a = root(&mut pool, 4);
+    let mut b = root(&mut pool, 5);
+    let mut l = AddressRange::new_local(&mut pool, 0x4020_0000, MIB2).unwrap();
+    assert_eq!(l.asid(), None);
+    a.map_range(&mut pool, 0x4020_0000, &mut l).unwrap();
+    b.map_range(&mut pool, 0x4020_0000, &mut l).unwrap();
+    // The same link descriptor as a shared range's.
+    let link = 0x0080_0000_0000_0003 | l.table();
+    assert_eq!(desc(&mut pool, a.table(), 0, 0x4020_0000, 2), link);
+    assert_eq!(desc(&mut pool, b.table(), 0, 0x4020_0000, 2), link);
+    l.map_segment(&mut pool, 0x5000, &RAM, 0x7000, 0x2000, RW)
+        .unwrap();
+    for r in [&a, &b] {
+        assert_eq!(r.translate(&mut pool, 0x4020_6010), Some((0x8000_8010, RW)));
+    }
+    // Unmapping: this core only, by VA for every ASID (both address
+    // spaces may cache it): TLBI VAAE1, not the broadcast VAAE1IS.
+    let inv = l.unmap(&mut pool, 0x5000, 0x2000).unwrap();
+    assert_eq!(
+        inv,
+        TlbInvalidation::LocalAllAsids {
+            va: 0x4020_5000,
+            len: 0x2000,
+            stride: 0x1000
+        }
+    );
+    assert!(!inv.is_broadcast());
+    assert_eq!(
+        inv.ops().collect::<Vec<_>>(),
+        [TlbOp::Vaae1(0x4_0205), TlbOp::Vaae1(0x4_0206)]
+    );
+    // Past the bound: this core's whole TLB.
+    l.map_segment(&mut pool, 0, &RAM, 0, MIB2, RW).unwrap();
+    let inv = l.unmap(&mut pool, 0, MIB2).unwrap();
+    assert_eq!(inv, TlbInvalidation::LocalAll);
+    assert_eq!(inv.ops().collect::<Vec<_>>(), [TlbOp::Vmalle1]);
+    // Unlinking and destroying as for a shared range.
+    let inv = a.unlink(&mut pool, 0x4020_0000, &mut l).unwrap();
+    assert_eq!(inv, TlbInvalidation::LocalAsid { asid: 4 });
+    let l = match l.destroy(&mut pool) {
+        Err((l, e)) => {
+            assert_eq!(e, Error::InvalidArgument); // b still links it
+            l
+        }
+        Ok(_) => panic!("a linked local range must not be destroyed"),
+    };
+    let mut l = l;
+    b.unlink(&mut pool, 0x4020_0000, &mut l).unwrap();
+    assert_eq!(l.destroy(&mut pool), Ok(TlbInvalidation::None));
+    a.destroy(&mut pool).unwrap();
+    b.destroy(&mut pool).unwrap();
+    assert_eq!(pool.live(), 0);
+    // Its placement rules are a shared range's.
+    assert_eq!(
+        AddressRange::new_local(&mut pool, 0x4010_0000, MIB2),
+        Err(Error::SharedRangeNotAligned)
+    );
+    assert_eq!(
+        AddressRange::new_local(&mut pool, 0, 0x1000),
+        Err(Error::SharedRangeNotAligned)
+    );
+}
+
+#[test]
 fn unlinked_shared_range_needs_no_invalidation() {
     let mut pool = SimPool::new();
     let mut s = AddressRange::new_shared(&mut pool, 0, MIB2).unwrap();
