@@ -243,6 +243,7 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
     "[blk-crash@3] blk server: crashing on purpose (test build)",
     "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-blk: reset (the task granted it ended)",
     "task blk-crash on core 3 restarted (restart 1)",
     "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 2",
     "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",

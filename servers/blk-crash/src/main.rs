@@ -1,6 +1,8 @@
 //! The block server, whose first instance crashes once it has answered 8
-//! requests with nothing in the device (the supervisor restarts it; clients
-//! get `Restarted` for what was outstanding and go on).
+//! requests, while requests are in the device (the kernel resets the
+//! device before the dead instance's DMA window is freed; the supervisor
+//! restarts the server; clients get `Restarted` for what was outstanding
+//! and go on).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]

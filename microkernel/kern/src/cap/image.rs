@@ -184,6 +184,45 @@ pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
     }
 }
 
+/// virtio-mmio `Status` register: writing 0 resets the device.
+const VIRTIO_STATUS: usize = 0x70;
+/// Reads of `Status` to wait for a reset to finish.
+const RESET_POLLS: usize = 1_000_000;
+
+/// Archive task `index` is ending, before its capabilities go: each device
+/// it was granted that does DMA is reset, so it writes no more into memory
+/// about to be freed (a block server's DMA window, with requests still in
+/// the device when the server died).
+pub fn task_ending(a: &Archive, index: usize) {
+    for c in a.caps() {
+        let (Holder::Task(t), ImageObject::Device(j)) = (c.holder, c.object) else {
+            continue;
+        };
+        let Some(d) = a.device(j as usize).filter(|_| t as usize == index) else {
+            continue;
+        };
+        if d.kind != DeviceKind::VirtioBlk {
+            continue; // the UART does no DMA
+        }
+        let Some((pa, _)) = device_registers(d.kind) else {
+            continue;
+        };
+        let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
+        // Safety: the device's registers are in the kernel's device map
+        // (device_registers found its magic there); writing 0 to Status is
+        // the virtio reset, after which the device uses no guest memory.
+        let done = unsafe {
+            status.write_volatile(0);
+            (0..RESET_POLLS).any(|_| status.read_volatile() == 0)
+        };
+        if done {
+            kprintln!("device {}: reset (the task granted it ended)", d.name);
+        } else {
+            kprintln!("device {}: reset did not finish; its DMA may go on", d.name);
+        }
+    }
+}
+
 /// Archive task `index` ended (exited or faulted; its capabilities and
 /// address space are gone): its exit signal, if the image gives it one.
 pub fn task_ended(a: &Archive, index: usize) {

@@ -260,6 +260,9 @@ fn retire(s: &mut Sched, i: usize) {
     if s.current == Some(i) {
         return;
     }
+    if let Some(t) = s.tasks[i].as_ref().filter(|t| t.space.is_some()) {
+        crate::cap::task_ending(&archive(), t.archive_index);
+    }
     release_caps(s, i);
     let Some(t) = s.tasks[i].as_mut() else { return };
     if let Some(space) = t.space.take() {

@@ -229,6 +229,9 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
 fn shut_down_here(s: &mut Sched) {
     crate::uspace::clear_ttbr0();
     s.current = None;
+    for t in s.tasks.iter().flatten().filter(|t| t.space.is_some()) {
+        crate::cap::task_ending(&super::archive(), t.archive_index);
+    }
     for i in 0..MAX_TASKS {
         super::release_caps(s, i);
     }
