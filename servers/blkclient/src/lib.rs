@@ -116,16 +116,17 @@ fn counter() -> (u64, u64) {
     (t, f)
 }
 
-/// Sleeps until an event (the server's `sev`, the timer's event stream);
-/// a spin hint off aarch64.
-fn sleep() {
+/// Sleeps until the server writes the word `w` watches (the exclusive
+/// monitor `Watch::wfe` arms on its line) or another event (the server's
+/// `sev`, the timer's event stream); a spin hint off aarch64.
+fn sleep(w: &ring::Watch) {
     #[cfg(target_arch = "aarch64")]
-    // Safety: `wfe` only waits for an event or an interrupt.
-    unsafe {
-        core::arch::asm!("wfe", options(nomem, nostack))
-    };
+    w.wfe();
     #[cfg(not(target_arch = "aarch64"))]
-    core::hint::spin_loop();
+    {
+        let _ = w;
+        core::hint::spin_loop();
+    }
 }
 /// Pieces in flight at once: what the ring and the data buffer both hold.
 const PIECES: usize = if RING_SLOTS < DATA_LEN / MAX_TRANSFER {
@@ -306,9 +307,7 @@ impl Blk {
                 }
             }
             self.check()?;
-            // The server's `sev` after it answers, or the timer's event
-            // stream, ends the sleep.
-            sleep();
+            sleep(&self.ring.watch());
         }
     }
 

@@ -106,11 +106,12 @@ impl Console {
             if self.restarted()? {
                 return Err(Error::Restarted);
             }
-            // Sleep until an event: the server's `sev` after it answers,
-            // or the timer's event stream (under emulation `wfe` also
-            // hands the host CPU to another vCPU, e.g. the server's).
-            // Safety: `wfe` only waits for an event or an interrupt.
-            unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+            // Sleep until the server writes the awaited response's sequence
+            // word (the exclusive monitor armed on its line by `ldxr`), or
+            // another event: the server's `sev`, the timer's event stream
+            // (under emulation `wfe` also hands the host CPU to another
+            // vCPU, e.g. the server's).
+            self.client.watch().wfe();
         }
     }
 

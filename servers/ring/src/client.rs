@@ -131,6 +131,13 @@ impl<'a> Client<'a> {
         Ok(n)
     }
 
+    /// What to wait on for the next response (its slot's sequence word),
+    /// for a caller with its own wait loop; [`Watch::wfe`] sleeps until the
+    /// server writes that word.
+    pub fn watch(&self) -> Watch<'a> {
+        self.rx.watch()
+    }
+
     /// Waits for the next response: up to `spins` polls, then
     /// `fallback(&watch)` (WFE via `Watch::wfe` (aarch64), a notification system
     /// call on [`Watch::addr`], a yield...), then again.
