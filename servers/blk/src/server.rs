@@ -188,7 +188,7 @@ fn serve(
             if c.ctrl.hello.load(Acquire) != c.hello {
                 ends.reconnecting(c.index);
             }
-            if ends.take(c.index) && !c.closed {
+            if ends.any() && ends.take(c.index) && !c.closed {
                 // Ended without closing (the kernel's exit signal): its
                 // requests in the device are dropped when they complete,
                 // its flush is not answered, and it is closed (in its

@@ -141,9 +141,10 @@ fn report(uart: &Pl011, p: &mut Peer, what: core::fmt::Arguments) {
 }
 
 /// Serves up to a few requests of `p`; whether anything happened.
-fn serve(uart: &Pl011, p: &mut Peer) -> bool {
+fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
     let hello = p.ctrl.hello.load(Acquire);
     if hello != p.hello {
+        ends.reconnecting(p.index);
         // (Re)connect: fresh rings, fresh server side.
         p.region.clear();
         p.server = Some(Server::new(p.region, BUF_LEN));
@@ -308,16 +309,16 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
     loop {
         let mut busy = false;
         for p in peers.iter_mut().flatten() {
-            if p.ctrl.hello.load(Acquire) != p.hello {
-                ends.reconnecting(p.index);
-            }
-            busy |= serve(&uart, p);
+            busy |= serve(&uart, p, &mut ends);
         }
-        for p in peers.iter_mut().flatten() {
-            if ends.take(p.index) {
-                drop_ended(&uart, p);
-                busy = true;
+        if ends.any() {
+            for p in peers.iter_mut().flatten() {
+                if ends.take(p.index) {
+                    drop_ended(&uart, p);
+                    busy = true;
+                }
             }
+            ends.clear();
         }
         if let Some(p) = peers[0].as_mut() {
             busy |= input(&uart, p);

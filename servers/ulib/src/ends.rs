@@ -42,6 +42,17 @@ impl Ends {
         self.pending &= !(1 << index);
     }
 
+    /// Whether any end was seen and not yet taken (one compare: the
+    /// caller's loop checks this before looking at each client).
+    pub fn any(&self) -> bool {
+        self.pending != 0
+    }
+
+    /// Forgets every end not taken (bits of no client).
+    pub fn clear(&mut self) {
+        self.pending = 0;
+    }
+
     /// Whether client `index` ended (and forgets it).
     pub fn take(&mut self, index: usize) -> bool {
         let bit = 1u64.checked_shl(index as u32).unwrap_or(0);
