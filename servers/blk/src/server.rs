@@ -239,6 +239,8 @@ fn serve(
                 Err(e) => refused(c, e),
             }
         }
+        // Ends signalled for indices with no client: nothing to drop.
+        ends.retain((1u64 << clients.len()) - 1);
         if !open && disk.in_flight() == 0 && flush.is_none() {
             return;
         }

@@ -328,6 +328,16 @@ fn errors(c: &mut Checks) {
         cap_copy(PRIV, CPtr::via(34, 0), Rights::ALL),
         Error::NotOwner,
     );
+    c.expect(
+        "private range made in a shared share",
+        range_create_private(CPtr::via(34, 1), PRIV_BASE + (2 << 20), 2 << 20),
+        Error::NotOwner,
+    );
+    c.expect(
+        "private share made in a shared share",
+        share_create(CPtr::via(34, 2), false),
+        Error::NotOwner,
+    );
     c.ok("delete shared share", cap_delete(CPtr::root(34)));
     c.ok("unlink the private range", unlink(PRIV));
     c.ok("delete the private range", cap_delete(PRIV));

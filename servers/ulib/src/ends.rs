@@ -53,6 +53,12 @@ impl Ends {
         self.pending = 0;
     }
 
+    /// Forgets the ends of every index outside `clients` (a bit mask of
+    /// the clients there are).
+    pub fn retain(&mut self, clients: u64) {
+        self.pending &= clients;
+    }
+
     /// Whether client `index` ended (and forgets it).
     pub fn take(&mut self, index: usize) -> bool {
         let bit = 1u64.checked_shl(index as u32).unwrap_or(0);

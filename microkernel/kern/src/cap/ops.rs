@@ -106,7 +106,7 @@ pub(super) fn root_cap(
 }
 
 /// The capability-table system calls. `None`: not one of them; otherwise
-/// whether other cores were asked to sweep (the caller waits for them).
+/// whether the caller must wait for other cores' sweeps (`finish`).
 pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Option<bool> {
     let a = &frame.x;
     let mut out = (0, 0);
@@ -316,6 +316,19 @@ pub(super) fn install(
         Ok(n) => n,
         Err(e) => return Err((e, obj)),
     };
+    let core_bound = matches!(
+        obj,
+        Obj::Range { home: Some(_), .. }
+            | Obj::Share {
+                space: SpaceId::Core(_),
+                ..
+            }
+    );
+    if core_bound && n.space == SpaceId::Global {
+        // A private range or share never leaves its core, not even as
+        // the original placed in a shared share when it is made.
+        return Err((Error::NotOwner, obj));
+    }
     let kind = obj.kind();
     let id = object::create(Some(me), obj)?;
     let cap = Cap {

@@ -9,7 +9,7 @@ use super::{global, is_dead_import, CoreCaps, Exports, GlobalCaps, Marks, Space}
 use super::{CORE_CAPS, SWEEP_DONE, SWEEP_POSTED};
 use crate::mm;
 use abi::Error;
-use core::sync::atomic::Ordering::SeqCst;
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use kerncore::cap::{Removed, ShareId, SlotRef};
 
 /// Runs `f` on space `sid`'s table, exports and (for this core's space)
@@ -106,13 +106,24 @@ fn destroy(obj: Obj, marks: &mut Marks) {
     }
 }
 
+/// Operations between their first sweep of the global space and the
+/// posting of the sweeps it caused. Any core's global sweep removes every
+/// dead import there, another core's included, and the cores that removal
+/// must reach are asked only at the end of that core's `finish`: a revoke
+/// whose own global sweep found nothing left waits for this to be 0 too
+/// (`sweeps_settled`).
+static GLOBAL_SWEEPS: AtomicU64 = AtomicU64::new(0);
+
 /// Finishes an operation: destroys the shares it freed, sweeps killed
 /// imports out of this core's space and the global one, and asks other
-/// cores to sweep theirs. Whether it asked any (the caller waits for them:
-/// the cores are often found only here, by the global space's sweep, when
-/// the capability was passed on through a shared share).
+/// cores to sweep theirs. Whether the caller must wait for other cores'
+/// sweeps: it asked some (often found only here, by the global space's
+/// sweep, when the capability was passed on through a shared share), or
+/// it swept the global space, where another core may have removed the
+/// imports first and not yet asked the cores they reach.
 pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) -> bool {
     let me = crate::percore::id();
+    let mut swept_global = false;
     while marks.busy() {
         if let Some((space, id)) = marks.shares.pop() {
             destroy_share(c, spaces, space, id, marks);
@@ -126,6 +137,10 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
         }
         if marks.sweep_global {
             marks.sweep_global = false;
+            if !swept_global {
+                swept_global = true;
+                GLOBAL_SWEEPS.fetch_add(1, SeqCst);
+            }
             in_space(c, SpaceId::Global, |s, e, m| sweep(s, e, m, spaces, marks));
             // Another core's sweep of the global space may have removed
             // the imports this one came for, and killed exports into this
@@ -144,7 +159,11 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
         }
     }
     marks.remote = 0;
-    asked
+    if swept_global {
+        // After the posts above: a waiter that sees 0 sees them.
+        GLOBAL_SWEEPS.fetch_sub(1, SeqCst);
+    }
+    asked || swept_global
 }
 
 /// Destroys share `id` of space `sid`, removing what it still holds.
@@ -226,6 +245,11 @@ pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn 
 /// yet done or as a posted count that moved while the done counts were
 /// read: the posted counts are read before and after, and must match.
 pub fn sweeps_settled(n: usize) -> bool {
+    // First: no global sweep is between removing imports and asking the
+    // cores they reach (then its posts are in the counts read below).
+    if GLOBAL_SWEEPS.load(SeqCst) != 0 {
+        return false;
+    }
     let n = n.min(platform::MAX_CPUS);
     let posted = |c: usize| SWEEP_POSTED[c].load(SeqCst);
     let before: [u64; platform::MAX_CPUS] =

@@ -433,7 +433,12 @@ fn finish(n: usize) -> ! {
         core::hint::spin_loop();
     }
     // Revokes during shutdown may have asked other cores to sweep.
+    let start = drivers::timer::now();
     while !crate::cap::sweeps_settled(n) {
+        if drivers::timer::ticks_to_us(drivers::timer::now() - start) > 1_000_000 {
+            kprintln!("shutdown: capability sweeps still unfinished after 1 s");
+            break;
+        }
         serve_mailbox();
         core::hint::spin_loop();
     }
