@@ -18,10 +18,6 @@ ulib::entry!(main);
 const SECTORS: usize = 16;
 const BYTES: usize = SECTORS * SECTOR;
 
-fn first_sector(i: usize) -> u64 {
-    (i * 640) as u64
-}
-
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
     // Safety: the image links client range `core` in this task only (and
@@ -71,7 +67,7 @@ fn main(start: ulib::Start) -> i32 {
 /// this connection (the library checks the tags), and the data its own.
 fn again(blk: &mut Blk, me: usize) -> Result<(), Error> {
     let mut buf = [0u8; BYTES];
-    let first = first_sector(me);
+    let first = pattern::client_first_sector(me);
     pattern::fill(first, &mut buf);
     loop {
         let r = (|| {

@@ -4,6 +4,13 @@
 
 use crate::SECTOR;
 
+/// Where the block-server tests' client `i` keeps its sectors: from
+/// `i × 640` (room for 320 sectors and a gap; the test cases' disk checks
+/// name the same places).
+pub fn client_first_sector(i: usize) -> u64 {
+    (i * 640) as u64
+}
+
 /// Byte `i` of sector `sector` in the pattern.
 pub fn byte(sector: u64, i: usize) -> u8 {
     let x = sector

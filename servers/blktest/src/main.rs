@@ -55,11 +55,6 @@ fn again<T>(
     }
 }
 
-/// Client `i`'s first sector.
-fn first_sector(i: usize) -> u64 {
-    (i * 640) as u64
-}
-
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
     // Safety: images/blk.toml links client range `core` in this task only
@@ -99,7 +94,7 @@ fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
     }
     refusals(blk, me)?;
     ulib::println!("blktest client {}: every malformed request refused", me);
-    let first = first_sector(me);
+    let first = pattern::client_first_sector(me);
     again(blk, me, |b| b.read(first, buf)).map_err(|_| "first read failed")?;
     if pattern::mismatch(first, buf).is_none() {
         ulib::println!(

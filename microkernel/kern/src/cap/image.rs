@@ -198,7 +198,10 @@ pub fn task_ending(a: &Archive, index: usize) {
         let (Holder::Task(t), ImageObject::Device(j)) = (c.holder, c.object) else {
             continue;
         };
-        let Some(d) = a.device(j as usize).filter(|_| t as usize == index) else {
+        if t as usize != index {
+            continue;
+        }
+        let Some(d) = a.device(j as usize) else {
             continue;
         };
         if d.kind != DeviceKind::VirtioBlk {

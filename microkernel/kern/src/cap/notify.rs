@@ -36,13 +36,22 @@ pub(super) fn signal(
     }
     let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::WRITE)?;
     let n = get(cap.obj.id).ok_or(Error::InvalidCapability)?;
+    // A waiter on this core is woken when the system call serves this
+    // core's mailbox on its way out (task::syscall).
+    raise(n, bits);
+    Ok(())
+}
+
+/// Sets `bits` on `n` and asks its waiter's core, if it has a waiter, to
+/// look at it; that core.
+fn raise(n: &Notification, bits: u64) -> Option<usize> {
     n.pending.fetch_or(bits, SeqCst);
     let w = n.waiter.load(SeqCst);
-    if w != 0 {
-        let t = TaskId::decode(w - 1);
-        crate::task::post_notify(t.core as usize);
-    }
-    Ok(())
+    (w != 0).then(|| {
+        let core = TaskId::decode(w - 1).core as usize;
+        crate::task::post_notify(core);
+        core
+    })
 }
 
 /// `Wait` for the calling task `me` (needs READ): `Ok(Ok(bits))` at
@@ -104,14 +113,9 @@ pub fn wake_notified(id: u32, gen: u32) -> Option<Result<u64, Error>> {
 /// core is there to serve the mailbox).
 pub(super) fn kernel_signal(id: u32, bits: u64) {
     let Some(n) = get(id) else { return };
-    n.pending.fetch_or(bits, SeqCst);
-    let w = n.waiter.load(SeqCst);
-    if w != 0 {
-        let core = TaskId::decode(w - 1).core as usize;
-        crate::task::post_notify(core);
-        if core == crate::percore::id() {
-            crate::irq::send_wake(core);
-        }
+    let me = crate::percore::id();
+    if raise(n, bits) == Some(me) {
+        crate::irq::send_wake(me);
     }
 }
 
