@@ -328,6 +328,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        // The kernel's verdict: tasks that do not do what the image expects
+        // fail the run (status 103) and are named in one summary line.
+        name: "verdict-fails-virt",
+        image: "verdict",
+        expect: Expect::Failed("hello (core 0), faulter (core 1)"),
+        console: VERDICT_LINES,
+        ..Case::BASE
+    },
+    Case {
         name: "hang-virt",
         image: "hang",
         timeout: Duration::from_secs(8),

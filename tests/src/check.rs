@@ -13,6 +13,10 @@
 
 use crate::{Case, Exit, Expect, LogExpect, Outcome};
 
+/// The kernel's exit status when the image's success condition did not
+/// hold (docs/images.md, Success).
+pub const VERDICT_FAILED: i32 = 103;
+
 /// Judges one run: `Ok` if it passed, otherwise every problem found, each
 /// one line.
 pub fn check(case: &Case, out: &Outcome) -> Result<(), Vec<String>> {
@@ -25,6 +29,25 @@ pub fn check(case: &Case, out: &Outcome) -> Result<(), Vec<String>> {
             }
             problems.extend(boot_contract(&lines, case.smp));
             problems.extend(no_failure_lines(&lines));
+        }
+        Expect::Failed(names) => {
+            if out.exit != Exit::Code(VERDICT_FAILED) {
+                problems.push(format!(
+                    "expected exit status {VERDICT_FAILED} (the image's verdict), got {}",
+                    out.exit
+                ));
+            }
+            problems.extend(boot_contract(&lines, case.smp));
+            let summary = lines
+                .iter()
+                .filter(|l| l.starts_with("verdict: FAILED:"))
+                .collect::<Vec<_>>();
+            match summary.as_slice() {
+                [one] if one.contains(names) => {}
+                [one] => problems.push(format!("verdict line `{one}` does not name `{names}`")),
+                [] => problems.push("no `verdict: FAILED:` summary line".to_string()),
+                more => problems.push(format!("{} verdict summary lines", more.len())),
+            }
         }
         Expect::Panic(message) => {
             problems.extend(failed_exit(out.exit));

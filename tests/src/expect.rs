@@ -26,8 +26,17 @@ pub(crate) const TASKS_ON_4: &[&str] = &[
 pub(crate) const TASKS_ON_1: &[&str] = &[
     "task hello on core 0 exited with status 0",
     "task hello: core 1 does not exist (1 cores): not started",
-    "task hello: core 3 does not exist (1 cores): not started",
+    "task hello: core 3 does not exist (1 cores): not started (optional)",
     "memory: no frames leaked",
+    "verdict: ok: every task did what the image expects",
+];
+
+/// images/verdict.toml: each task that did not do what the image expects
+/// is named with why, and core 2's task, which did, is not.
+pub(crate) const VERDICT_LINES: &[&str] = &[
+    "verdict: task hello on core 0 exited with status 0; the image expects it to end by a fault",
+    "verdict: task faulter on core 1 ended by a fault; the image expects it to exit with status 0",
+    "task hello on core 2 exited with status 0",
 ];
 
 /// images/faults.toml: each fault class stops only its task; the later task

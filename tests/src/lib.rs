@@ -139,6 +139,10 @@ pub enum Expect {
     /// A non-zero exit and an `EXCEPTION on core N` line followed by the
     /// ESR, FAR and ELR values.
     Fault,
+    /// The boot contract, then the image's success condition broken on
+    /// purpose: exit status 103 (the kernel's verdict) and a summary line
+    /// `verdict: FAILED: ...` containing this text.
+    Failed(&'static str),
     /// The run must hit its timeout, and the console shown must contain
     /// this line (so a hang is reported at its timeout with the console).
     Hang(&'static str),

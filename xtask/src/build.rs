@@ -1,9 +1,18 @@
 //! Building and packing a kernel image.
 //!
-//! `cargo build` the kernel for a board with the image's features, check that
-//! the ELF carries a defmt table, then pack the ELF's loadable segments into
-//! the raw image the board boots (`kernel.img` on virt, `kernel8.img` on the
-//! Pi 4) under `target/images/<image>/<board>/`, next to a copy of the ELF.
+//! `cargo build` the kernel for a board with the image's features (one
+//! build serves every image of that board and feature set: the image's
+//! tasks are not compiled in), check that the ELF carries a defmt table,
+//! then pack the ELF's loadable segments and, after them, the image's task
+//! archive as the kernel's payload into the raw image the board boots
+//! (`kernel.img` on virt, `kernel8.img` on the Pi 4) under
+//! `target/images/<image>/<board>/`, next to a copy of the ELF.
+//!
+//! The payload sits where `.bss` begins (`__bss_start`): a 16-byte header
+//! ([`PAYLOAD_MAGIC`], length) and the archive, padded to 16 bytes. The
+//! kernel's first instructions move it past `.bss` (to `__kernel_end`)
+//! before zeroing `.bss`, and the arm64 Image header's `image_size` is
+//! patched to cover it there, so a loader keeps its own data clear of it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +32,13 @@ use crate::image::Image;
 pub const TARGET: &str = "aarch64-unknown-none-softfloat";
 /// A raw image larger than this means segments were linked far apart.
 const MAX_IMAGE_BYTES: u64 = 64 << 20;
+/// The payload header's magic: "KMLPAYLD" (boot.s `PAYLOAD_MAGIC`).
+pub const PAYLOAD_MAGIC: &[u8; 8] = b"KMLPAYLD";
+/// The longest payload the kernel takes (boot.s `PAYLOAD_MAX`).
+const PAYLOAD_MAX: usize = 64 << 20;
+/// Where the arm64 Image header keeps `image_size`, and its magic.
+const IMAGE_SIZE_AT: usize = 16;
+const IMAGE_MAGIC_AT: usize = 56;
 
 /// A built and packed image.
 pub struct Built {
@@ -78,8 +94,7 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--release", "-p", "kernel", "--target", TARGET])
-        .args(["--features", &features])
-        .env("KERNEL_TASKS", &archive);
+        .args(["--features", &features]);
     // defmt compiles out every level below DEFMT_LOG (default: error only).
     if std::env::var_os("DEFMT_LOG").is_none() {
         cmd.env("DEFMT_LOG", "info");
@@ -94,7 +109,8 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
     let built = target_dir(root).join(TARGET).join("release").join("kernel");
     let elf = std::fs::read(&built).with_context(|| built.display().to_string())?;
     let table = defmt_table(&elf)?;
-    let raw = pack(&elf).context("packing kernel ELF")?;
+    let archive = std::fs::read(&archive).with_context(|| archive.display().to_string())?;
+    let raw = pack_with_payload(&elf, &archive).context("packing kernel ELF")?;
     let sizes = sizes(&elf).context("reading kernel ELF sections")?;
 
     let elf_path = out.join("kernel.elf");
@@ -102,13 +118,14 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
     std::fs::write(&elf_path, &elf).with_context(|| elf_path.display().to_string())?;
     std::fs::write(&raw_path, &raw).with_context(|| raw_path.display().to_string())?;
     eprintln!(
-        "pack: {} {} (text {}, rodata {}, data {}, bss {})",
+        "pack: {} {} (text {}, rodata {}, data {}, bss {}, tasks {})",
         raw_path.strip_prefix(root).unwrap_or(&raw_path).display(),
         human(raw.len() as u64),
         human(sizes.text),
         human(sizes.rodata),
         human(sizes.data),
-        human(sizes.bss)
+        human(sizes.bss),
+        human(archive.len() as u64)
     );
     Ok(Built {
         elf: elf_path,
@@ -174,6 +191,55 @@ pub fn pack(elf: &[u8]) -> Result<Vec<u8>> {
         let at = (vaddr - base) as usize;
         raw[at..at + bytes.len()].copy_from_slice(bytes);
     }
+    Ok(raw)
+}
+
+/// The value of symbol `name` in `elf`'s symbol table.
+fn symbol(elf: &[u8], name: &str) -> Result<u64> {
+    use object::read::elf::Sym;
+    let (header, endian) = parse_header(elf)?;
+    let sections = header.sections(endian, elf)?;
+    let symbols = sections.symbols(endian, elf, object::elf::SHT_SYMTAB)?;
+    for sym in symbols.iter() {
+        if symbols.symbol_name(endian, sym).ok() == Some(name.as_bytes()) {
+            return Ok(sym.st_value(endian));
+        }
+    }
+    bail!("kernel ELF has no symbol {name}")
+}
+
+/// The raw image ([`pack`]) with `payload` after it, where `.bss` begins
+/// (see the module's doc); the Image header's `image_size` grows to cover
+/// the payload once the kernel has moved it past `.bss`.
+pub fn pack_with_payload(elf: &[u8], payload: &[u8]) -> Result<Vec<u8>> {
+    let mut raw = pack(elf)?;
+    if payload.len() > PAYLOAD_MAX {
+        bail!(
+            "the task archive is {} bytes; the kernel takes at most {PAYLOAD_MAX}",
+            payload.len()
+        );
+    }
+    let start = symbol(elf, "__kernel_start")?;
+    let bss = symbol(elf, "__bss_start")?;
+    let end = symbol(elf, "__kernel_end")?;
+    let at = usize::try_from(
+        bss.checked_sub(start)
+            .context("__bss_start below the image")?,
+    )?;
+    if at < raw.len() || at % 16 != 0 {
+        bail!("__bss_start ({bss:#x}) is not after the file bytes, 16-byte aligned");
+    }
+    if raw.get(IMAGE_MAGIC_AT..IMAGE_MAGIC_AT + 4) != Some(b"ARM\x64") {
+        bail!("the kernel does not start with an arm64 Image header");
+    }
+    raw.resize(at, 0);
+    raw.extend_from_slice(PAYLOAD_MAGIC);
+    raw.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    raw.extend_from_slice(payload);
+    raw.resize(raw.len().next_multiple_of(16), 0);
+    let moved = (16 + payload.len() as u64).next_multiple_of(4096);
+    let image_size = (end - start) + moved;
+    raw[IMAGE_SIZE_AT..IMAGE_SIZE_AT + 8].copy_from_slice(&image_size.to_le_bytes());
     Ok(raw)
 }
 

@@ -211,19 +211,22 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The board `--board` names (default virt).
+    pub fn board_of(args: &MachineArgs) -> Result<Board, UsageError> {
+        match args.board.as_deref() {
+            None => Ok(Board::Virt),
+            Some(name) => match Board::parse(name) {
+                Some(board) => Ok(board),
+                None => usage(format!(
+                    "--board {name:?}: unknown board (known: virt, rpi4)"
+                )),
+            },
+        }
+    }
+
     /// Checks the machine flags; every failure is one line naming the flag.
     pub fn from_args(args: &MachineArgs) -> Result<Machine, UsageError> {
-        let board = match args.board.as_deref() {
-            None => Board::Virt,
-            Some(name) => match Board::parse(name) {
-                Some(board) => board,
-                None => {
-                    return usage(format!(
-                        "--board {name:?}: unknown board (known: virt, rpi4)"
-                    ))
-                }
-            },
-        };
+        let board = Self::board_of(args)?;
         let smp = match args.smp.as_deref() {
             None => 4,
             Some(text) => match text.trim().parse::<u32>() {

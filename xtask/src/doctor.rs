@@ -1,5 +1,6 @@
-//! `cargo xtask doctor`: make sure `qemu-system-aarch64` >= 9.0 is installed
-//! (9.0 added the `raspi4b` machine).
+//! `cargo xtask doctor`: make sure the Rust toolchain has every target and
+//! component `rust-toolchain.toml` lists (`crate::toolchain`), and that
+//! `qemu-system-aarch64` >= 9.0 is installed (9.0 added the `raspi4b` machine).
 //!
 //! When it is missing or too old and we are root on Debian/Ubuntu, install it:
 //! Debian bookworm's own QEMU is 7.2, so there we add bookworm-backports (on
@@ -74,6 +75,12 @@ fn new_enough(v: (u32, u32, u32)) -> bool {
 /// Checks QEMU and installs it when we can. `quiet`: print nothing on success
 /// (used before `qemu` and `test`, which print their own one-line summary).
 pub fn run(dry_run: bool, quiet: bool) -> Result<()> {
+    crate::toolchain::ensure(&crate::build::workspace_root(), dry_run, quiet)?;
+    qemu(dry_run, quiet)
+}
+
+/// The QEMU half of [`run`].
+fn qemu(dry_run: bool, quiet: bool) -> Result<()> {
     let problem = match probe() {
         Found::Version(path, v) if new_enough(v) => {
             if !quiet {

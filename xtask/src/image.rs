@@ -13,7 +13,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::{Board, UsageError};
+use crate::cli::{Board, Machine, UsageError};
+pub use kerncore::bootimage::Expect;
+use kerncore::bootimage::MAX_TASKS_PER_CORE;
 
 #[path = "image_caps.rs"]
 pub mod image_caps;
@@ -41,6 +43,20 @@ pub struct Image {
     /// The devices granted, in the order first named (shares first, then
     /// tasks); each exists on every listed board.
     pub devices: Vec<DeviceSpec>,
+    /// `[machine]`: the machine shapes it runs on besides its boards.
+    pub machine: MachineSpec,
+}
+
+/// `[machine]` of an image: what it needs of the machine beyond the cores
+/// its tasks name (every core a non-optional task or a kernel core names
+/// must exist, which xtask checks before booting).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MachineSpec {
+    /// Cores to boot when `--smp` is not given (virt); default 4.
+    pub smp: Option<u32>,
+    /// The only RAM size it runs with (MiB), on virt: also the default
+    /// when `--mem` is not given. `None`: any size that holds its ranges.
+    pub mem_mib: Option<u64>,
 }
 
 /// One `[[range]]`: a shared address range at one address in every task
@@ -73,6 +89,11 @@ pub struct TaskSpec {
     /// `on_exit`: the notification (index into [`Image::notifications`])
     /// and the bits the kernel signals on it when the task ends.
     pub on_exit: Option<(usize, u64)>,
+    /// `optional`: left out, without failing the run, on a machine that
+    /// lacks its core.
+    pub optional: bool,
+    /// `expect`: what the run expects of it (default: exit with status 0).
+    pub expect: Expect,
 }
 
 /// Longest task name the kernel's archive holds.
@@ -95,6 +116,15 @@ struct ImageFile {
     share: Vec<image_caps::ShareEntry>,
     #[serde(default)]
     notification: Vec<image_caps::NotificationEntry>,
+    #[serde(default)]
+    machine: MachineEntry,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachineEntry {
+    smp: Option<u32>,
+    mem: Option<String>,
 }
 
 /// A `[[range]]` as written (checked by `image_ranges::check`).
@@ -124,6 +154,10 @@ struct TaskEntry {
     caps: Vec<image_caps::CapItem>,
     #[serde(default)]
     on_exit: Option<OnExit>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    expect: Option<String>,
 }
 
 /// `on_exit = { notification = "...", bits = N }` of a `[[task]]`.
@@ -191,6 +225,11 @@ pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
         .into());
     }
     Ok(image)
+}
+
+/// Every image in `images/`, checked.
+pub fn load_all(root: &Path) -> Result<Vec<Image>> {
+    available(root).iter().map(|n| load(root, n)).collect()
 }
 
 /// Reads and checks `images/<name>.toml`.
@@ -373,7 +412,36 @@ pub fn parse(
                 Some((j, *bits))
             }
         };
+        let expect = match t.expect.as_deref() {
+            None | Some("exit0") => Expect::Exit0,
+            Some("fault") => Expect::Fault,
+            Some("any") => Expect::Any,
+            Some(other) => {
+                return Err(format!(
+                    "{entry}: expect {other:?}: one of \"exit0\" (the default: exits with status 0), \"fault\", \"any\""
+                ))
+            }
+        };
+        if t.server && t.optional {
+            return Err(format!(
+                "{entry}: a kernel core's server cannot be optional (its clients need it)"
+            ));
+        }
+        if tasks
+            .iter()
+            .filter(|x: &&TaskSpec| x.core == t.core)
+            .count()
+            >= MAX_TASKS_PER_CORE
+        {
+            return Err(format!(
+                "{entry}: a {}th task on core {}: the kernel runs at most {MAX_TASKS_PER_CORE} tasks per core",
+                MAX_TASKS_PER_CORE + 1,
+                t.core
+            ));
+        }
         tasks.push(TaskSpec {
+            optional: t.optional,
+            expect,
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
@@ -385,7 +453,9 @@ pub fn parse(
         });
     }
     let devices = objects.devices;
+    let machine = check_machine_entry(&file.machine, &boards)?;
     Ok(Image {
+        machine,
         name: name.to_string(),
         description: file.description.trim().to_string(),
         boards,
@@ -397,6 +467,102 @@ pub fn parse(
         shares,
         notifications,
     })
+}
+
+/// The machine and image `args` ask for: the image's `[machine]` fills in
+/// `--smp` and `--mem` where they are not given, then both are checked
+/// against each other ([`check_machine`]) before anything is built.
+pub fn resolve(root: &Path, args: &crate::cli::MachineArgs) -> Result<(Machine, Image)> {
+    let board = Machine::board_of(args)?;
+    let name = args.image.as_deref().unwrap_or("default");
+    let image = select(root, name, board)?;
+    let mut args = args.clone();
+    if args.smp.is_none() && board == Board::Virt {
+        args.smp = image.machine.smp.map(|n| n.to_string());
+    }
+    if args.mem.is_none() && board == Board::Virt {
+        args.mem = image.machine.mem_mib.map(|m| format!("{m}M"));
+    }
+    let machine = Machine::from_args(&args)?;
+    check_machine(&image, &machine)?;
+    Ok((machine, image))
+}
+
+/// Checks `[machine]`.
+fn check_machine_entry(m: &MachineEntry, boards: &[Board]) -> Result<MachineSpec, String> {
+    if let Some(smp) = m.smp {
+        for b in boards {
+            if smp == 0 || smp > b.max_cores() {
+                return Err(format!(
+                    "machine.smp {smp}: {b} has 1 to {} cores",
+                    b.max_cores()
+                ));
+            }
+        }
+    }
+    let mem_mib = match &m.mem {
+        None => None,
+        Some(text) => Some(
+            crate::cli::parse_mem_mib(text)
+                .map_err(|_| format!("machine.mem {text:?}: not a size (e.g. 512M, 4G)"))?,
+        ),
+    };
+    Ok(MachineSpec {
+        smp: m.smp,
+        mem_mib,
+    })
+}
+
+/// RAM the kernel and the tasks need besides the image's shared ranges
+/// (which are backed by frames when they are made): the kernel, its
+/// tables and stacks, and every task's program, stack and tables.
+const RESERVE_MIB: u64 = 128;
+
+/// Checks that `image` can run on `machine`: every core a non-optional task
+/// or a kernel core names exists, its `[machine]` memory (if any) is the
+/// machine's, and its shared ranges fit in RAM. One line naming the image
+/// and what to change.
+pub fn check_machine(image: &Image, machine: &Machine) -> Result<(), UsageError> {
+    let name = &image.name;
+    let cores = machine.smp;
+    for t in image.tasks.iter().filter(|t| !t.optional) {
+        if t.core >= cores {
+            return Err(UsageError(format!(
+                "image {name}: task {} runs on core {} but the machine has {cores} core{} \
+                 (use --smp {} or more, or mark the task `optional = true` in images/{name}.toml)",
+                t.name,
+                t.core,
+                if cores == 1 { "" } else { "s" },
+                t.core + 1
+            )));
+        }
+    }
+    if let Some(&k) = image.kernel_cores.iter().find(|&&k| k >= cores) {
+        return Err(UsageError(format!(
+            "image {name}: kernel core {k} does not exist on a {cores}-core machine (use --smp {} or more)",
+            k + 1
+        )));
+    }
+    if machine.board == Board::Virt {
+        if let Some(mem) = image.machine.mem_mib {
+            if mem != machine.mem_mib {
+                return Err(UsageError(format!(
+                    "image {name}: runs only with --mem {mem}M (images/{name}.toml [machine] mem), not {}M",
+                    machine.mem_mib
+                )));
+            }
+        }
+    }
+    let ranges_mib: u64 = image.ranges.iter().map(|r| r.size >> 20).sum();
+    if ranges_mib + RESERVE_MIB > machine.mem_mib {
+        return Err(UsageError(format!(
+            "image {name}: its shared ranges take {ranges_mib} MiB of RAM, and the kernel and tasks \
+             need {RESERVE_MIB} MiB more: {} MiB do not hold them (use --mem {}M or more)",
+            machine.mem_mib,
+            ranges_mib + RESERVE_MIB
+        )));
+    }
+    Ok(())
 }
 
 /// One line for a TOML syntax or shape error: the line number, the line's

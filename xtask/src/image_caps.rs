@@ -118,16 +118,30 @@ pub(crate) fn check_names<'a>(
 ) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for (i, name) in names.enumerate() {
-        let entry = format!("{kind}[{i}] ({name})");
-        if name.is_empty() || name.len() > NAME_LEN {
-            return Err(format!("{entry}: name must be 1 to {NAME_LEN} bytes"));
-        }
+        let entry = format!("{kind}[{i}] ({})", name.escape_debug());
+        check_name(&entry, name)?;
         if out.iter().any(|o| o == name) {
             return Err(format!("{entry}: name used twice"));
         }
         out.push(name.to_string());
     }
     Ok(out)
+}
+
+/// A name the kernel may print: 1 to [`NAME_LEN`] bytes of ASCII letters,
+/// digits, `-`, `_` and `.` (the archive refuses anything else, so no image
+/// field can put a control character or a forged line on the console).
+pub(crate) fn check_name(entry: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= NAME_LEN
+        && name.bytes().all(kerncore::bootimage::name_byte_ok);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{entry}: name {name:?}: use 1 to {NAME_LEN} ASCII letters, digits, '-', '_' or '.'"
+        ))
+    }
 }
 
 /// A rights string: letters from "rwxg", each at most once, at least one.

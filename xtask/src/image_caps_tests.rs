@@ -272,7 +272,7 @@ fn bad_names() {
     );
     assert_eq!(
         err(&format!("{HEAD}[[share]]\nname = \"\"\n")),
-        "share[0] (): name must be 1 to 24 bytes"
+        "share[0] (): name \"\": use 1 to 24 ASCII letters, digits, '-', '_' or '.'"
     );
     assert_eq!(
         err(&format!(
@@ -280,7 +280,7 @@ fn bad_names() {
             "n".repeat(25)
         )),
         format!(
-            "notification[0] ({}): name must be 1 to 24 bytes",
+            "notification[0] ({0}): name \"{0}\": use 1 to 24 ASCII letters, digits, '-', '_' or '.'",
             "n".repeat(25)
         )
     );

@@ -1,7 +1,6 @@
 //! `[[range]]` entries of an image file: shared address ranges.
 
 use crate::image::{RangeEntry, RangeSpec};
-use kerncore::bootimage::NAME_LEN;
 
 /// Most shared ranges an image declares (the kernel's `shared::MAX_SHARED`).
 const MAX_RANGES: usize = 8;
@@ -17,10 +16,8 @@ pub(crate) fn check(entries: &[RangeEntry]) -> Result<Vec<RangeSpec>, String> {
     }
     let mut out: Vec<RangeSpec> = Vec::new();
     for (i, r) in entries.iter().enumerate() {
-        let entry = format!("range[{i}] ({})", r.name);
-        if r.name.is_empty() || r.name.len() > NAME_LEN {
-            return Err(format!("{entry}: name must be 1 to {NAME_LEN} bytes"));
-        }
+        let entry = format!("range[{i}] ({})", r.name.escape_debug());
+        crate::image::image_caps::check_name(&entry, &r.name)?;
         if out.iter().any(|o| o.name == r.name) {
             return Err(format!("{entry}: name used twice"));
         }

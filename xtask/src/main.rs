@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's host tool (run through the alias in
 //! `.cargo/config.toml`).
 //!
-//! - `doctor`: check (and where possible install) QEMU >= 9.0;
+//! - `doctor`: check (and where possible install) the toolchain file's
+//!   targets and components, and QEMU >= 9.0;
 //! - `qemu`: build an image for a board, pack it and boot it in QEMU, with
 //!   the console on the terminal and the defmt log decoded beside it;
 //! - `test`: the host unit tests, then the QEMU test suite (`qemu-tests`);
@@ -35,6 +36,7 @@ mod hil_push;
 mod hil_selftest;
 mod image;
 mod image_ranges;
+mod lint;
 mod linux;
 mod linux_fetch;
 mod linux_guest;
@@ -47,13 +49,14 @@ mod sdimage;
 mod serial;
 mod tasks;
 mod test;
+mod toolchain;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{Cli, Command, Machine, QemuArgs, UsageError};
+use crate::cli::{Cli, Command, QemuArgs, UsageError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -100,9 +103,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
     // Validate everything before building anything.
-    let machine = Machine::from_args(&args.machine)?;
-    let image_name = args.machine.image.as_deref().unwrap_or("default");
-    let image = image::select(root, image_name, machine.board)?;
+    let (machine, image) = image::resolve(root, &args.machine)?;
     doctor::run(false, true)?;
     let built = build::build(root, &image, machine.board)?;
     if let Some(disk) = &built.disk {

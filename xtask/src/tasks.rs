@@ -1,5 +1,6 @@
-//! Building an image's tasks and packing them into the archive the kernel
-//! embeds (format: `kerncore::bootimage`).
+//! Building an image's tasks and packing them into the archive packed
+//! beside the kernel (format: `kerncore::bootimage`; `build` puts it in
+//! the boot image as the kernel's payload).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,8 +11,8 @@ use crate::build::{target_dir, TARGET};
 use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, TaskSpec};
 
 use kerncore::bootimage::{
-    Archive, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_SERVER, FLAG_SUPERVISOR, HEADER, MAGIC,
-    NAME_LEN,
+    Archive, Expect, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL, FLAG_SERVER,
+    FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
 };
 
 /// Builds every task crate of `image` and writes `<out>/tasks.bin`; returns
@@ -67,8 +68,17 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
         }
         bytes
     };
-    std::fs::write(&path, bytes).with_context(|| path.display().to_string())?;
+    write_if_changed(&path, &bytes)?;
     Ok(std::path::absolute(&path).unwrap_or(path))
+}
+
+/// Writes `bytes` to `path` unless the file already holds exactly them, so
+/// an unchanged image leaves its files (and their times) alone.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    std::fs::write(path, bytes).with_context(|| path.display().to_string())
 }
 
 /// The ELF cut to what the kernel loads: header, program headers and the
@@ -112,6 +122,10 @@ pub struct Entry<'a> {
     pub caps: &'a [CapSpec],
     /// Notification index and bits signalled when the task ends.
     pub on_exit: Option<(usize, u64)>,
+    /// Left out, without failing the run, where its core does not exist.
+    pub optional: bool,
+    /// What the run expects of it.
+    pub expect: Expect,
     pub elf: &'a [u8],
 }
 
@@ -127,6 +141,8 @@ impl<'a> Entry<'a> {
             links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
             caps: &t.caps,
             on_exit: t.on_exit,
+            optional: t.optional,
+            expect: t.expect,
             elf,
         }
     }
@@ -250,6 +266,8 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         out.extend_from_slice(&priority.to_le_bytes());
         let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 }
             | if e.server { FLAG_SERVER } else { 0 }
+            | if e.optional { FLAG_OPTIONAL } else { 0 }
+            | e.expect.flags()
             | (e.links as u16) << 8;
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(at as u64).to_le_bytes());
@@ -302,7 +320,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::{archive, Entry, Layout};
+    use super::{archive, Entry, Expect, Layout};
     use crate::image::{CapSpec, DeviceSpec, ObjectRef, RangeSpec, ShareSpec};
     use kerncore::bootimage::{
         Archive, CapEntry, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry, Rights,
@@ -325,6 +343,8 @@ mod tests {
             links: 0,
             caps: &[],
             on_exit: None,
+            optional: false,
+            expect: Expect::Exit0,
             elf,
         }
     }

@@ -49,9 +49,7 @@ fn prepare(root: &Path, filter: Option<&str>) -> Result<Vec<Prepared>> {
         .iter()
         .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
     {
-        let machine = Machine::from_args(&machine_args(case))
-            .with_context(|| format!("test case {}", case.name))?;
-        let image = image::select(root, case.image, machine.board)
+        let (machine, image) = image::resolve(root, &machine_args(case))
             .with_context(|| format!("test case {}", case.name))?;
         prepared.push(Prepared {
             case,
@@ -103,6 +101,7 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
     if !args.no_host {
         tally(host_tests(root));
         tally(loom_tests(root));
+        tally(crate::lint::run(root));
     }
     let mut builds: HashMap<(String, Board), Result<Built, String>> = HashMap::new();
     for p in &cases {

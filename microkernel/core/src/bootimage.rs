@@ -7,7 +7,7 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS05` |
+//! | 0 | 8 | magic `KTASKS06` |
 //! | 8 | 4 | task count |
 //! | 12 | 4 | shared-range count |
 //! | 16 | 4 | share count |
@@ -21,7 +21,10 @@
 //! Then 48-byte entries, one section after the other in this order: tasks,
 //! ranges, shares, notifications, devices, capabilities, exit signals; then
 //! the ELF bytes.
-//! Every name is 24 bytes of UTF-8, NUL-padded; "rest 0" bytes must be 0.
+//! Every name is 1 to 24 bytes of [`name_byte_ok`] characters (letters,
+//! digits, `-`, `_`, `.`), NUL-padded: a name is printed on the console, so
+//! it can never carry a control character or forge a line. "rest 0" bytes
+//! must be 0.
 //!
 //! | entry | bytes |
 //! | --- | --- |
@@ -38,8 +41,12 @@
 //! at most one per task.
 //!
 //! Task flags: bit 0 = supervisor (receives fault reports, may restart
-//! tasks), bit 1 = server (the one task of a kernel core); bits 8-15 = the
-//! shared ranges it links at boot; every other bit 0.
+//! tasks), bit 1 = server (the one task of a kernel core), bit 2 =
+//! optional (not started, and no failure, when its core does not exist),
+//! bits 3-4 = what the run expects of it ([`Expect`]: 0 exits with status
+//! 0, 1 ends by a fault, 2 any end, or none); bits 8-15 = the shared ranges
+//! it links at boot; every other bit 0. At most [`MAX_TASKS_PER_CORE`]
+//! tasks name one core.
 //!
 //! A task's root share has [`SHARE_SLOTS`] slots: slot [`ROOT_SLOT_RANGE`]
 //! holds its root address range, slot [`ROOT_SLOT_SHARE`] its root share,
@@ -59,11 +66,19 @@ pub use abi::{ObjectKind, Rights};
 pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry};
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS05";
+pub const MAGIC: &[u8; 8] = b"KTASKS06";
 /// Task flag: the task is the supervisor.
 pub const FLAG_SUPERVISOR: u16 = 1;
 /// Task flag: the task is its kernel core's server.
 pub const FLAG_SERVER: u16 = 2;
+/// Task flag: the task may be left out on a machine without its core.
+pub const FLAG_OPTIONAL: u16 = 4;
+/// Task flags: what the run expects of the task ([`Expect`]).
+pub const FLAG_EXPECT: u16 = 0x18;
+/// Shift of [`FLAG_EXPECT`].
+pub const EXPECT_SHIFT: u16 = 3;
+/// Most tasks one core runs.
+pub const MAX_TASKS_PER_CORE: usize = 8;
 /// Task flags: the shared ranges it links (bit 8 + *j* = range *j*).
 pub const FLAG_LINKS: u16 = 0xff00;
 /// Bytes of the header.
@@ -100,7 +115,7 @@ pub enum ArchiveError {
     BadHeader,
     /// The entry table runs past the end.
     Truncated,
-    /// Entry `n`'s name is not UTF-8.
+    /// Entry `n`'s name is empty or has a character names may not have.
     BadName(usize),
     /// Entry `n`'s ELF lies outside the archive.
     BadExtent(usize),
@@ -108,6 +123,8 @@ pub enum ArchiveError {
     BadReserved(usize),
     /// Task entry `n` has an unknown flag or links a range that is not there.
     BadFlags(usize),
+    /// Task entry `n` is one more than [`MAX_TASKS_PER_CORE`] on its core.
+    TooManyTasks(usize),
     /// Task entry `n` breaks the kernel-core rule: a server off a kernel
     /// core, another task on one, or a second task on one.
     BadKernelCore(usize),
@@ -147,6 +164,50 @@ impl TaskEntry<'_> {
     pub fn links(&self) -> u8 {
         (self.flags >> 8) as u8
     }
+
+    /// Left out, without failing the run, when its core does not exist.
+    pub fn is_optional(&self) -> bool {
+        self.flags & FLAG_OPTIONAL != 0
+    }
+
+    /// What the run expects of it.
+    pub fn expect(&self) -> Expect {
+        Expect::from_bits((self.flags & FLAG_EXPECT) >> EXPECT_SHIFT).unwrap_or(Expect::Exit0)
+    }
+}
+
+/// What a run expects of a task: the image's success condition, judged by
+/// the kernel at the end of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Its last instance exits with status 0 (the default).
+    Exit0 = 0,
+    /// Its last instance ends by a fault (a test of fault containment).
+    Fault = 1,
+    /// Any end, or none: it may still run or wait when the run ends.
+    Any = 2,
+}
+
+impl Expect {
+    /// The flag bits' value (`None` for the unused value 3).
+    pub fn from_bits(bits: u16) -> Option<Expect> {
+        match bits {
+            0 => Some(Expect::Exit0),
+            1 => Some(Expect::Fault),
+            2 => Some(Expect::Any),
+            _ => None,
+        }
+    }
+
+    /// The task flags that say it.
+    pub fn flags(self) -> u16 {
+        (self as u16) << EXPECT_SHIFT
+    }
+}
+
+/// Whether `b` may appear in a name: ASCII letters, digits, `-`, `_`, `.`.
+pub const fn name_byte_ok(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
 }
 
 /// Entries per section, in section order.
@@ -185,11 +246,16 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// The NUL-padded name at `at`, if UTF-8.
+/// The NUL-padded name at `at`, if it is 1 to [`NAME_LEN`] bytes of
+/// [`name_byte_ok`] characters followed only by NULs.
 pub(crate) fn name_at(b: &[u8], at: usize) -> Option<&str> {
     let raw = &b[at..at + NAME_LEN];
     let len = raw.iter().position(|&c| c == 0).unwrap_or(NAME_LEN);
-    core::str::from_utf8(&raw[..len]).ok()
+    let (name, pad) = raw.split_at(len);
+    if len == 0 || !name.iter().all(|&c| name_byte_ok(c)) || pad.iter().any(|&c| c != 0) {
+        return None;
+    }
+    core::str::from_utf8(name).ok()
 }
 
 impl<'a> Archive<'a> {
@@ -264,8 +330,18 @@ impl<'a> Archive<'a> {
             } else {
                 FLAG_LINKS & !(0xff00 << n.ranges)
             };
-            if t.flags & !(FLAG_SUPERVISOR | FLAG_SERVER | links_known) != 0 {
+            let known = FLAG_SUPERVISOR | FLAG_SERVER | FLAG_OPTIONAL | FLAG_EXPECT | links_known;
+            if t.flags & !known != 0
+                || Expect::from_bits((t.flags & FLAG_EXPECT) >> EXPECT_SHIFT).is_none()
+            {
                 return Err(ArchiveError::BadFlags(i));
+            }
+            if (0..i)
+                .filter(|&k| a.entry(k).is_ok_and(|x| x.core == t.core))
+                .count()
+                >= MAX_TASKS_PER_CORE
+            {
+                return Err(ArchiveError::TooManyTasks(i));
             }
             let bit = 1u64.checked_shl(t.core).unwrap_or(0);
             let on_kernel_core = a.kernel_cores & bit != 0;

@@ -79,11 +79,12 @@ fn map_dtb(dtb_pa: u64) -> &'static [u8] {
 /// Rust entry of the boot core, called by boot.s at EL1 with the MMU on,
 /// on the boot stack (`.bss`, no guard) until the kernel tables are live.
 #[no_mangle]
-extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64) -> ! {
+extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64, payload: u64) -> ! {
     let t_rust = drivers::timer::now();
     CHAINLOADED.store(boot_flags == CHAINLOADED_MAGIC, Ordering::Relaxed);
     percore::install(0, arch::mpidr());
     mm::set_kernel_phys(phys_base);
+    mm::set_payload_len(payload);
     let early = mmu::map_window(
         WINDOW_EARLY_CONSOLE,
         board::Current::EARLY_CONSOLE,

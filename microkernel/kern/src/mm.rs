@@ -43,6 +43,44 @@ pub fn set_kernel_phys(pa: u64) {
     KERNEL_PHYS.store(pa, Ordering::Relaxed);
 }
 
+/// Bytes of the payload boot.s moved to the end of the image.
+static PAYLOAD_LEN: AtomicU64 = AtomicU64::new(0);
+
+/// Longest payload boot.s moves (its `PAYLOAD_MAX`).
+pub const PAYLOAD_MAX: u64 = 64 << 20;
+/// Bytes of the payload's header (magic, length) before its bytes.
+const PAYLOAD_HEADER: u64 = 16;
+
+/// Records the payload's length (boot core, first thing).
+pub fn set_payload_len(len: u64) {
+    PAYLOAD_LEN.store(len.min(PAYLOAD_MAX), Ordering::Relaxed);
+}
+
+/// Physical span of the payload with its header: right after the image's
+/// `.bss`, where boot.s moved it.
+fn payload_span() -> (u64, u64) {
+    let (start, end) = kernel_span();
+    let len = PAYLOAD_LEN.load(Ordering::Relaxed);
+    let size = if len == 0 { 0 } else { PAYLOAD_HEADER + len };
+    (kernel_phys() + (end - start), size.next_multiple_of(PAGE))
+}
+
+/// The payload `cargo xtask` packed beside the kernel (the task archive):
+/// empty when the image has none. Read through the linear map, so only
+/// once the kernel tables are live.
+pub fn payload() -> &'static [u8] {
+    let (pa, size) = payload_span();
+    if size == 0 {
+        return &[];
+    }
+    let len = PAYLOAD_LEN.load(Ordering::Relaxed) as usize;
+    let va = phys_to_virt(pa + PAYLOAD_HEADER);
+    // Safety: boot.s moved `len` bytes here before anything else ran;
+    // `init_frames` keeps these frames out of every allocator, so nothing
+    // writes them for the rest of the run; the linear map covers all RAM.
+    unsafe { core::slice::from_raw_parts(va as *const u8, len) }
+}
+
 /// Physical address of the first byte of the image.
 pub fn kernel_phys() -> u64 {
     KERNEL_PHYS.load(Ordering::Relaxed)
@@ -97,6 +135,8 @@ pub fn init_frames(p: &Platform, dtb_pa: u64, dtb_size: u64) {
     }
     let (start, end) = kernel_span();
     f.remove(kernel_phys(), end - start);
+    let (pa, size) = payload_span();
+    f.remove(pa, size);
     f.remove(dtb_pa, dtb_size);
     for cpu in &p.cpus {
         if let EnableMethod::SpinTable { release_addr } = cpu.enable_method {

@@ -265,8 +265,31 @@ fn refused(spec: &Spec) -> ArchiveError {
 #[test]
 fn bad_flags_and_kernel_cores() {
     let mut s = full();
-    s.tasks[2].3 = 1 << 4; // an unknown flag
+    s.tasks[2].3 = 1 << 5; // an unknown flag
     assert_eq!(refused(&s), ArchiveError::BadFlags(2));
+    let mut s = full();
+    s.tasks[2].3 = 3 << EXPECT_SHIFT; // an expectation with no meaning
+    assert_eq!(refused(&s), ArchiveError::BadFlags(2));
+    let mut s = full();
+    s.tasks[2].3 = FLAG_OPTIONAL | Expect::Any.flags();
+    let a = s.build();
+    let t = Archive::parse(&a).unwrap().entry(2).unwrap();
+    assert!(t.is_optional() && t.expect() == Expect::Any);
+    let mut s = full();
+    s.tasks[2].3 = Expect::Fault.flags();
+    let a = s.build();
+    assert_eq!(
+        Archive::parse(&a).unwrap().entry(2).unwrap().expect(),
+        Expect::Fault
+    );
+    assert_eq!(
+        Archive::parse(&full().build())
+            .unwrap()
+            .entry(2)
+            .unwrap()
+            .expect(),
+        Expect::Exit0
+    );
     let mut s = full();
     s.tasks[2].3 = 1 << 9; // links range 1 of 1
     assert_eq!(refused(&s), ArchiveError::BadFlags(2));
@@ -295,7 +318,24 @@ fn bad_objects() {
     assert_eq!(refused(&s), ArchiveError::BadDevice(8));
     let mut s = full();
     s.devices[0].0 = "";
-    assert!(Archive::parse(&s.build()).is_ok(), "an empty name is UTF-8");
+    assert_eq!(refused(&s), ArchiveError::BadName(7), "an empty name");
+    let mut s = full();
+    s.devices[0].0 = "ok\r\nexit status 0";
+    assert_eq!(
+        refused(&s),
+        ArchiveError::BadName(7),
+        "a forged console line"
+    );
+    let mut s = full();
+    s.devices[0].0 = "name with space";
+    assert_eq!(refused(&s), ArchiveError::BadName(7));
+    let mut s = full();
+    s.devices[0].0 = "virtio-blk_0.a";
+    assert!(Archive::parse(&s.build()).is_ok());
+    let mut b = full().build();
+    b[HEADER + 1] = 0; // "a\0" then a byte after the NUL
+    b[HEADER + 2] = b'x';
+    assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadName(0)));
     let mut b = full().build();
     b[HEADER + 4 * ENTRY] = 0xc0; // share name not UTF-8
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadName(4)));
@@ -474,4 +514,18 @@ fn corrupted_archives_never_panic() {
             }
         }
     }
+}
+
+#[test]
+fn at_most_eight_tasks_per_core() {
+    let elf: &[u8] = b"x";
+    let eight: Vec<(&str, u32, u16, &[u8])> = (0..8).map(|_| ("t", 1, 1, elf)).collect();
+    assert_eq!(Archive::parse(&tasks_only(&eight)).unwrap().len(), 8);
+    let mut nine = eight.clone();
+    nine.insert(3, ("u", 2, 1, elf));
+    nine.push(("t", 1, 1, elf));
+    assert_eq!(
+        Archive::parse(&tasks_only(&nine)).err(),
+        Some(ArchiveError::TooManyTasks(9))
+    );
 }

@@ -1,5 +1,6 @@
 //! Tasks: user code at EL0, bound to one core (Corey's pcore). Each core
-//! loads the tasks the image assigns to it from the embedded archive, runs
+//! loads the tasks the image assigns to it from the archive packed beside
+//! the kernel, runs
 //! them by priority with time slices among equals, serves their system
 //! calls and contains their faults: a faulting task is stopped, reported to
 //! the supervisor (if the image has one), and may be restarted by it.
@@ -9,6 +10,7 @@ mod block;
 mod load;
 mod supervise;
 mod syscall;
+mod verdict;
 
 pub use supervise::{idle, on_wake, post_notify, post_sweep};
 pub use syscall::from_user;
@@ -20,10 +22,8 @@ use crate::{kprintln, mm};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kerncore::bootimage::{Archive, FLAG_SUPERVISOR};
 
-static ARCHIVE_BYTES: &[u8] = include_bytes!(env!("KERNEL_TASKS_FILE"));
-
-/// Most tasks one core holds.
-const MAX_TASKS: usize = 8;
+/// Most tasks one core holds (the archive holds no more).
+const MAX_TASKS: usize = kerncore::bootimage::MAX_TASKS_PER_CORE;
 /// A task's stack: 64 KiB below this address, and below that a 64 KiB guard
 /// that nothing may map, so running off the stack is a fault the kernel can
 /// name.
@@ -90,13 +90,15 @@ impl percore::Init for Frame {
     }
 }
 
-/// The embedded archive, checked once (read-only afterwards).
+/// The task archive packed beside the kernel (`mm::payload`), checked
+/// once (read-only afterwards).
 fn archive() -> Archive<'static> {
     static CHECKED: spin::Once<Archive<'static>> = spin::Once::new();
-    *CHECKED.call_once(|| match Archive::parse(ARCHIVE_BYTES) {
+    *CHECKED.call_once(|| match Archive::parse(mm::payload()) {
         Ok(a) => a,
         Err(e) => {
             kprintln!("task archive unusable: {:?}; running no tasks", e);
+            verdict::problem();
             Archive::empty()
         }
     })
@@ -104,13 +106,15 @@ fn archive() -> Archive<'static> {
 
 /// Tasks the archive assigns to cores the machine does not have.
 pub fn report_absent_cores(ncores: usize) {
-    for t in archive().iter() {
+    for (i, t) in archive().iter().enumerate() {
         if t.core as usize >= ncores {
+            let failed = verdict::absent(i);
             kprintln!(
-                "task {}: core {} does not exist ({} cores): not started",
+                "task {}: core {} does not exist ({} cores): not started{}",
                 t.name,
                 t.core,
-                ncores
+                ncores,
+                if failed { "" } else { " (optional)" }
             );
         }
     }
@@ -130,7 +134,10 @@ pub fn init(ncores: usize) {
                 r.base,
                 r.size >> 10
             ),
-            Err(e) => kprintln!("shared range {}: not created: {:?}", r.name, e),
+            Err(e) => {
+                kprintln!("shared range {}: not created: {:?}", r.name, e);
+                verdict::problem();
+            }
         }
     }
     crate::cap::make_boot_objects(&a);
@@ -163,6 +170,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
             for j in (0..8).filter(|j| links & (1 << j) != 0) {
                 if let Err(e) = space.link_shared(j) {
                     kprintln!("task {}: shared range {} not linked: {:?}", t.name, j, e);
+                    verdict::task_failed(index);
                 }
             }
             let mut ctx = Frame::zeroed();
@@ -179,6 +187,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 }
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
+                    verdict::not_started(index);
                     space.destroy();
                     return None;
                 }
@@ -196,6 +205,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
         }
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);
+            verdict::not_started(index);
             None
         }
     }
@@ -212,6 +222,7 @@ fn load_this_core(id: usize) {
                 MAX_TASKS,
                 id
             );
+            verdict::not_started(index);
             continue;
         }
         if let Some(task) = instantiate(id, slot, index, 0) {
@@ -441,12 +452,16 @@ fn report_leaks(ncores: usize) {
     );
     match crate::cap::object::live() {
         0 => kprintln!("objects: none left"),
-        n => kprintln!("objects: {} still alive", n),
+        n => {
+            kprintln!("objects: {} still alive", n);
+            verdict::problem();
+        }
     }
     if after == before {
         kprintln!("memory: no frames leaked");
     } else {
         kprintln!("memory: {} frames leaked", before as i64 - after as i64);
+        verdict::problem();
     }
     for id in 0..ncores {
         let e = &percore::get(id).events;

@@ -237,6 +237,7 @@ fn shut_down_here(s: &mut Sched) {
     }
     let me = percore::id();
     for t in s.tasks.iter_mut().flatten() {
+        super::verdict::judge(t.name, me, t.archive_index, t.state);
         if matches!(t.state, State::WaitingNotify { .. }) && t.space.is_some() {
             // Nothing was left to signal it: a deadlock of the image's
             // tasks, said so rather than ended silently.
@@ -428,6 +429,7 @@ fn finish(n: usize) -> ! {
                 SHUTDOWN_ACKS.load(SeqCst),
                 n
             );
+            super::verdict::problem();
             break;
         }
         core::hint::spin_loop();
@@ -437,6 +439,7 @@ fn finish(n: usize) -> ! {
     while !crate::cap::sweeps_settled(n) {
         if drivers::timer::ticks_to_us(drivers::timer::now() - start) > 1_000_000 {
             kprintln!("shutdown: capability sweeps still unfinished after 1 s");
+            super::verdict::problem();
             break;
         }
         serve_mailbox();
@@ -445,7 +448,8 @@ fn finish(n: usize) -> ! {
     crate::cap::release_boot_objects();
     crate::shared::destroy_all();
     report_leaks(n);
+    let status = super::verdict::conclude();
     kprintln!("demo done: powering off");
-    defmt::info!("powering off with status 0");
-    crate::panic::power_off(0)
+    defmt::info!("powering off with status {=u32}", status);
+    crate::panic::power_off(status)
 }

@@ -26,6 +26,10 @@
 // trapping (ring servers and clients sleep in it; `wfi` still traps).
 .equ SCTLR_MMU_ON, 0x30d4181d
 .equ MPIDR_AFF_MASK, 0xff00ffffff
+// The payload header's magic, "KMLPAYLD" little-endian (xtask build.rs
+// PAYLOAD_MAGIC), and the longest payload taken (mm::PAYLOAD_MAX).
+.equ PAYLOAD_MAGIC, 0x444c5941504c4d4b
+.equ PAYLOAD_MAX, 0x4000000
 // Offsets in SECONDARY_BOOT (see smp.rs).
 .equ SB_NCPUS, 0
 .equ SB_TTBR1, 8
@@ -55,6 +59,34 @@ primary_entry:
     bl      el2_to_el1
     adrp    x20, __kernel_start             // physical load address
 
+    // The payload (the task archive) that `cargo xtask` packs right after
+    // .data, where .bss begins: a 16-byte header (PAYLOAD_MAGIC, length)
+    // and the bytes. Move it whole past .bss, to __kernel_end, before .bss
+    // is zeroed; copied backwards 16 bytes at a time, as the destination is
+    // above the source and the two may overlap (the packer pads the
+    // payload to 16 bytes). x23 = its length, 0 without one.
+    mov     x23, #0
+    adrp    x0, __bss_start
+    ldr     x2, [x0]
+    ldr     x3, =PAYLOAD_MAGIC
+    cmp     x2, x3
+    b.ne    3f
+    ldr     x23, [x0, #8]
+    ldr     x3, =PAYLOAD_MAX
+    cmp     x23, x3
+    b.hi    5f                              // absurd: leave it, run no tasks
+    add     x4, x23, #31                    // header + bytes, rounded to 16
+    and     x4, x4, #0xfffffffffffffff0
+    adrp    x1, __kernel_end
+4:  cbz     x4, 3f
+    sub     x4, x4, #16
+    add     x7, x0, x4
+    add     x8, x1, x4
+    ldp     x5, x6, [x7]
+    stp     x5, x6, [x8]
+    b       4b
+5:  mov     x23, #0
+3:
     // Zero .bss with 8-byte stores (the MMU is off: no unaligned access).
     adrp    x0, __bss_start
     adrp    x1, __bss_end
@@ -64,9 +96,12 @@ primary_entry:
     b       1b
 2:
     bl      build_boot_tables
-    // Drop any stale cache lines over what was written with the MMU off.
+    // Drop any stale cache lines over what was written with the MMU off:
+    // .bss and the moved payload.
     adrp    x0, __bss_start
     adrp    x1, __bss_end
+    add     x1, x1, x23
+    add     x1, x1, #16
     bl      dcache_invalidate_range
 
     adrp    x0, __boot_l0_id
@@ -84,6 +119,7 @@ primary_high:
     mov     x0, x19
     mov     x1, x20
     mov     x2, x21
+    mov     x3, x23
     bl      kmain_primary
     b       park
 
