@@ -24,6 +24,7 @@ mod bench_smoke;
 mod bench_svg;
 mod build;
 mod cli;
+mod cpus;
 mod defmt;
 mod device;
 mod disk;

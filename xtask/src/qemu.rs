@@ -94,7 +94,7 @@ pub fn qemu_args(
             if machine.el2 {
                 m.push_str(",virtualization=on");
             }
-            push(&["-M", &m, "-cpu", machine.cpu]);
+            push(&["-M", &m, "-cpu", &machine.cpu]);
             push(&[
                 "-smp",
                 &machine.smp.to_string(),
@@ -372,7 +372,7 @@ mod tests {
         Machine {
             board,
             smp: if board == Board::Rpi4 { 4 } else { 2 },
-            cpu: "cortex-a53",
+            cpu: "cortex-a53".to_string(),
             gic,
             el2,
             mem_mib: 256,
