@@ -115,7 +115,8 @@ pub struct QemuArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Run only the QEMU cases whose name contains this text.
+    /// Run only the QEMU cases (and smoke, HIL entries) whose name contains
+    /// this text; one that matches nothing is an error.
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
     /// Skip the host unit tests (`cargo test`).
