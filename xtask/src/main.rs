@@ -43,6 +43,7 @@ mod linux_report;
 mod linux_run;
 mod linux_wordcount;
 mod loader;
+mod merge;
 mod qemu;
 mod sdimage;
 mod serial;
