@@ -1,9 +1,10 @@
 //! The table of QEMU test cases.
 //!
 //! The boot cases form a matrix in which every value appears at least once:
-//! virt with 1, 2, 4 and 8 cores; Cortex-A53, A57, A72 and `max`; GICv2 and
-//! GICv3; entry at EL1 and at EL2; 256 MiB, the default 1 GiB and 4 GiB of
-//! RAM; and the Raspberry Pi 4. The demo images then prove that a panic, an
+//! virt with 1, 2, 4, 8 and 16 (the kernel's `MAX_CPUS`) cores; Cortex-A53,
+//! A57, A72 and `max`, and among QEMU's newer ARMv8-A/v9-A models Cortex-A55,
+//! A76, Neoverse-N1 and A64FX; GICv2 and GICv3; entry at EL1 and at EL2;
+//! 256 MiB, the default 1 GiB and 4 GiB of RAM; and the Raspberry Pi 4. The demo images then prove that a panic, an
 //! unexpected exception, a kernel stack overflow and a hang are each
 //! reported as failures.
 
@@ -64,6 +65,40 @@ pub const CASES: &[Case] = &[
         smp: 8,
         cpu: Some("cortex-a53"),
         gic: Some(2),
+        ..Case::BASE
+    },
+    // Newer models (ARMv8.2-A and later, SVE on A64FX) than the four above:
+    // each boots, cheaply, the default image.
+    Case {
+        name: "boot-virt-smp4-a76-gic3",
+        smp: 4,
+        cpu: Some("cortex-a76"),
+        gic: Some(3),
+        console: TASKS_ON_4,
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp2-n1-gic2",
+        smp: 2,
+        cpu: Some("neoverse-n1"),
+        gic: Some(2),
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-virt-smp4-a55-gic3-el2",
+        smp: 4,
+        cpu: Some("cortex-a55"),
+        gic: Some(3),
+        el2: true,
+        ..Case::BASE
+    },
+    // The kernel's MAX_CPUS; more than a GICv2 can address.
+    Case {
+        name: "boot-virt-smp16-a64fx-gic3",
+        smp: 16,
+        cpu: Some("a64fx"),
+        gic: Some(3),
+        console: TASKS_ON_4,
         ..Case::BASE
     },
     Case {
@@ -372,13 +407,22 @@ mod tests {
     #[test]
     fn boot_matrix_covers_every_value() {
         let boot = || CASES.iter().filter(|c| c.expect == Expect::Boot);
-        for smp in [1, 2, 4, 8] {
+        for smp in [1, 2, 4, 8, 16] {
             assert!(
                 boot().any(|c| c.board == "virt" && c.smp == smp),
                 "smp {smp}"
             );
         }
-        for cpu in ["cortex-a53", "cortex-a57", "cortex-a72", "max"] {
+        for cpu in [
+            "cortex-a53",
+            "cortex-a57",
+            "cortex-a72",
+            "max",
+            "cortex-a55",
+            "cortex-a76",
+            "neoverse-n1",
+            "a64fx",
+        ] {
             assert!(boot().any(|c| c.cpu == Some(cpu)), "cpu {cpu}");
         }
         for gic in [2, 3] {

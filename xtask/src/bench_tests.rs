@@ -59,7 +59,7 @@ fn plans() {
         args(&["nope"], &[]),
         args(&[], &[("mode", "fast")]),
         args(&[], &[("runs", "0")]),
-        args(&[], &[("smp", "9")]),
+        args(&[], &[("smp", "17")]),
         args(&[], &[("board", "rpi4"), ("smp", "2")]),
     ] {
         assert!(Plan::from_args(&bad).is_err(), "{bad:?}");

@@ -8,6 +8,8 @@ use std::fmt;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::cpus::CpuModels;
+
 /// `cargo xtask`: build, run and test the microkernel.
 #[derive(Debug, Parser)]
 #[command(
@@ -74,10 +76,11 @@ pub struct MachineArgs {
     /// Board: virt or rpi4 [default: virt].
     #[arg(long, value_name = "BOARD")]
     pub board: Option<String>,
-    /// Number of cores: 1..=8 on virt [default: 4]; rpi4 has 4.
+    /// Number of cores: 1..=16 on virt (1..=8 with --gic 2) [default: 4]; rpi4 has 4.
     #[arg(long, value_name = "N")]
     pub smp: Option<String>,
-    /// CPU model on virt: cortex-a53, cortex-a57, cortex-a72, max [default: cortex-a72].
+    /// CPU model on virt: any AArch64 model of the installed QEMU (cortex-a53,
+    /// cortex-a76, neoverse-n1, a64fx, max, ...) [default: cortex-a72].
     #[arg(long, value_name = "MODEL")]
     pub cpu: Option<String>,
     /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400.
@@ -112,7 +115,8 @@ pub struct QemuArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Run only the QEMU cases whose name contains this text.
+    /// Run only the QEMU cases (and smoke, HIL entries) whose name contains
+    /// this text; one that matches nothing is an error.
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
     /// Skip the host unit tests (`cargo test`).
@@ -166,11 +170,11 @@ impl Board {
         Board::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    /// The most cores a machine of this board has (virt: GICv2's limit,
-    /// the largest `--smp` xtask offers; Pi 4: four).
+    /// The most cores a machine of this board has (virt: the kernel's
+    /// `platform::MAX_CPUS`, the largest `--smp` xtask offers; Pi 4: four).
     pub fn max_cores(self) -> u32 {
         match self {
-            Board::Virt => 8,
+            Board::Virt => VIRT_MAX_SMP,
             Board::Rpi4 => 4,
         }
     }
@@ -190,9 +194,10 @@ impl fmt::Display for Board {
     }
 }
 
-/// CPU models offered on virt.
-pub const VIRT_CPUS: [&str; 4] = ["cortex-a53", "cortex-a57", "cortex-a72", "max"];
-const VIRT_MAX_SMP: u32 = 8;
+/// The most cores on virt: as many as the kernel describes.
+const VIRT_MAX_SMP: u32 = platform::MAX_CPUS as u32;
+/// The most cores a GICv2 can address (its 8-bit CPU target lists).
+const GICV2_MAX_CORES: u32 = 8;
 const VIRT_MIN_MEM_MIB: u64 = 128;
 const VIRT_MAX_MEM_MIB: u64 = 255 * 1024;
 const RPI4_MEM_MIB: u64 = 2 * 1024;
@@ -202,7 +207,7 @@ const RPI4_MEM_MIB: u64 = 2 * 1024;
 pub struct Machine {
     pub board: Board,
     pub smp: u32,
-    pub cpu: &'static str,
+    pub cpu: String,
     /// GIC version (rpi4: 2, its GIC-400 is a GICv2).
     pub gic: u8,
     /// Entry at EL2 (always on rpi4).
@@ -225,7 +230,23 @@ impl Machine {
     }
 
     /// Checks the machine flags; every failure is one line naming the flag.
+    /// `--cpu` is checked against the installed QEMU's models (asked only
+    /// when `--cpu` is given).
     pub fn from_args(args: &MachineArgs) -> Result<Machine, UsageError> {
+        static UNASKED: CpuModels = CpuModels {
+            source: String::new(),
+            models: Vec::new(),
+        };
+        let cpus = if args.cpu.is_some() {
+            CpuModels::installed()
+        } else {
+            &UNASKED
+        };
+        Self::check(args, cpus)
+    }
+
+    /// [`Machine::from_args`] against a given list of CPU models.
+    pub fn check(args: &MachineArgs, cpus: &CpuModels) -> Result<Machine, UsageError> {
         let board = Self::board_of(args)?;
         let smp = match args.smp.as_deref() {
             None => 4,
@@ -238,28 +259,20 @@ impl Machine {
             return usage("--smp 0: at least one core is needed".to_string());
         }
         match board {
-            Board::Virt => Self::virt(args, smp),
+            Board::Virt => Self::virt(args, smp, cpus),
             Board::Rpi4 => Self::rpi4(args, smp),
         }
     }
 
-    fn virt(args: &MachineArgs, smp: u32) -> Result<Machine, UsageError> {
+    fn virt(args: &MachineArgs, smp: u32, cpus: &CpuModels) -> Result<Machine, UsageError> {
         if smp > VIRT_MAX_SMP {
             return usage(format!(
-                "--smp {smp}: virt supports at most {VIRT_MAX_SMP} cores"
+                "--smp {smp}: virt supports at most {VIRT_MAX_SMP} cores (the kernel's platform::MAX_CPUS)"
             ));
         }
         let cpu = match args.cpu.as_deref() {
-            None => "cortex-a72",
-            Some(name) => match VIRT_CPUS.into_iter().find(|c| *c == name) {
-                Some(cpu) => cpu,
-                None => {
-                    return usage(format!(
-                        "--cpu {name:?}: not offered on virt (choose one of {})",
-                        VIRT_CPUS.join(", ")
-                    ))
-                }
-            },
+            None => "cortex-a72".to_string(),
+            Some(name) => cpus.check(name)?,
         };
         let gic = match args.gic.as_deref().map(str::trim) {
             None => 3,
@@ -267,6 +280,12 @@ impl Machine {
             Some("3") => 3,
             Some(other) => return usage(format!("--gic {other:?}: must be 2 or 3")),
         };
+        if gic == 2 && smp > GICV2_MAX_CORES {
+            return usage(format!(
+                "--smp {smp} with --gic 2: a GICv2 addresses at most {GICV2_MAX_CORES} cores \
+                 (8-bit CPU target lists); use --gic 3 for more"
+            ));
+        }
         let mem_mib = match args.mem.as_deref() {
             None => 1024,
             Some(text) => parse_mem_mib(text)?,
@@ -315,7 +334,7 @@ impl Machine {
         Ok(Machine {
             board: Board::Rpi4,
             smp: 4,
-            cpu: "cortex-a72",
+            cpu: "cortex-a72".to_string(),
             gic: 2,
             el2: true,
             mem_mib: RPI4_MEM_MIB,

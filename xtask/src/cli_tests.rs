@@ -4,14 +4,15 @@ use clap::{CommandFactory, Parser};
 
 use super::*;
 
-/// Parses `cargo xtask qemu ARGS` and validates the machine.
+/// Parses `cargo xtask qemu ARGS` and validates the machine against QEMU
+/// 10.0's CPU models (no QEMU is asked).
 fn qemu(args: &[&str]) -> Result<Machine, String> {
     let argv = ["cargo xtask", "qemu"].iter().chain(args);
     let cli = Cli::try_parse_from(argv).map_err(|e| format!("clap: {e}"))?;
     let Command::Qemu(q) = cli.command else {
         return Err("not qemu".to_string());
     };
-    Machine::from_args(&q.machine).map_err(|e| e.0)
+    Machine::check(&q.machine, &CpuModels::builtin()).map_err(|e| e.0)
 }
 
 fn rejects(args: &[&str], needle: &str) {
@@ -43,7 +44,7 @@ fn defaults() {
         Machine {
             board: Board::Virt,
             smp: 4,
-            cpu: "cortex-a72",
+            cpu: "cortex-a72".to_string(),
             gic: 3,
             el2: false,
             mem_mib: 1024,
@@ -58,7 +59,7 @@ fn full_virt_configuration() {
     ])
     .expect("valid");
     assert_eq!(
-        (m.smp, m.cpu, m.gic, m.el2, m.mem_mib),
+        (m.smp, m.cpu.as_str(), m.gic, m.el2, m.mem_mib),
         (8, "max", 2, true, 4096)
     );
 }
@@ -67,7 +68,7 @@ fn full_virt_configuration() {
 fn rpi4_defaults_and_allowed_flags() {
     let m = qemu(&["--board", "rpi4"]).expect("valid");
     assert_eq!(
-        (m.board, m.smp, m.cpu, m.el2, m.mem_mib),
+        (m.board, m.smp, m.cpu.as_str(), m.el2, m.mem_mib),
         (Board::Rpi4, 4, "cortex-a72", true, 2048)
     );
     qemu(&[
@@ -94,7 +95,7 @@ fn unknown_board() {
 #[test]
 fn smp_limits() {
     rejects(&["--smp", "0"], "--smp 0: at least one core");
-    rejects(&["--smp", "9"], "virt supports at most 8 cores");
+    rejects(&["--smp", "17"], "virt supports at most 16 cores");
     rejects(&["--smp", "many"], "not a number");
     rejects(&["--smp=-1"], "not a number");
     rejects(
@@ -102,17 +103,53 @@ fn smp_limits() {
         "rpi4 (raspi4b) always has 4 cores",
     );
     rejects(&["--board", "rpi4", "--smp", "8"], "always has 4 cores");
-    for n in ["1", "2", "4", "8"] {
+    for n in ["1", "2", "4", "8", "9", "12", "16"] {
         qemu(&["--smp", n]).expect("valid smp");
+        qemu(&["--smp", n, "--gic", "3"]).expect("valid smp on GICv3");
     }
 }
 
 #[test]
+fn smp_limit_is_the_kernels() {
+    assert_eq!(Board::Virt.max_cores() as usize, platform::MAX_CPUS);
+    let max = platform::MAX_CPUS.to_string();
+    assert_eq!(qemu(&["--smp", &max]).expect("MAX_CPUS cores").smp, 16);
+}
+
+#[test]
+fn gicv2_takes_at_most_8_cores() {
+    qemu(&["--smp", "8", "--gic", "2"]).expect("8 cores on GICv2");
+    for n in ["9", "12", "16"] {
+        rejects(
+            &["--smp", n, "--gic", "2"],
+            "a GICv2 addresses at most 8 cores",
+        );
+    }
+    rejects(&["--smp", "9", "--gic", "2"], "use --gic 3");
+}
+
+#[test]
 fn cpu_models() {
-    for cpu in VIRT_CPUS {
+    for cpu in CpuModels::builtin().offered() {
         assert_eq!(qemu(&["--cpu", cpu]).expect("valid").cpu, cpu);
     }
-    rejects(&["--cpu", "cortex-a76"], "not offered on virt");
+    // Every ARMv8-A model of QEMU 10, beyond the four offered before.
+    for cpu in [
+        "cortex-a76",
+        "neoverse-n1",
+        "cortex-a55",
+        "cortex-a710",
+        "neoverse-n2",
+        "neoverse-v1",
+        "cortex-a35",
+        "a64fx",
+    ] {
+        assert_eq!(qemu(&["--cpu", cpu]).expect(cpu).cpu, cpu);
+    }
+    rejects(&["--cpu", "cortex-a15"], "32-bit-only (AArch32)");
+    rejects(&["--cpu", "arm926"], "32-bit-only (AArch32)");
+    rejects(&["--cpu", "host"], "needs KVM");
+    rejects(&["--cpu", "cortex-a99"], "has no such CPU model");
     rejects(
         &["--board", "rpi4", "--cpu", "cortex-a53"],
         "always cortex-a72",

@@ -64,23 +64,27 @@ impl LogSocket {
         format!("unix:{}", self.path.display())
     }
 
-    /// Starts the decoding thread. `echo`: print each line to stderr as it
-    /// decodes (the console owns stdout).
-    pub fn start(self, table: Table, echo: bool) -> LogReader {
+    /// Starts the decoding thread. `echo`: called with each line as it
+    /// decodes (`cargo xtask qemu` shows it beside the console).
+    pub fn start(self, table: Table, echo: Option<Echo>) -> LogReader {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let LogSocket { path, listener } = self;
         let handle = std::thread::spawn(move || {
             let mut log = DecodedLog::default();
+            let mut echo = echo;
             if let Some(stream) = accept(&listener, &thread_stop) {
                 log.connected = true;
-                read_all(stream, &table, echo, &thread_stop, &mut log);
+                read_all(stream, &table, &mut echo, &thread_stop, &mut log);
             }
             log
         });
         LogReader { handle, stop, path }
     }
 }
+
+/// What is done with each decoded line as it arrives.
+pub type Echo = Box<dyn FnMut(&LogLine) + Send>;
 
 /// The running decoder.
 pub struct LogReader {
@@ -160,7 +164,7 @@ fn accept(listener: &UnixListener, stop: &AtomicBool) -> Option<UnixStream> {
 fn read_all(
     mut stream: UnixStream,
     table: &Table,
-    echo: bool,
+    echo: &mut Option<Echo>,
     stop: &AtomicBool,
     log: &mut DecodedLog,
 ) {
@@ -184,9 +188,8 @@ fn read_all(
                     match decoder.decode() {
                         Ok(frame) => {
                             let line = log_line(&frame);
-                            if echo {
-                                // stderr: stdout is the guest's console.
-                                eprintln!("{line}");
+                            if let Some(echo) = echo {
+                                echo(&line);
                             }
                             log.lines.push(line);
                         }

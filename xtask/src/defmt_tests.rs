@@ -42,7 +42,7 @@ fn run(chunks: &[Vec<u8>]) -> DecodedLog {
     let dir = std::env::temp_dir().join(format!("xtask-defmt-test-{}", std::process::id()));
     let socket = LogSocket::bind(&dir).expect("bind");
     let path = socket.path.clone();
-    let reader = socket.start(table(), false);
+    let reader = socket.start(table(), None);
     let mut client = UnixStream::connect(&path).expect("connect");
     for chunk in chunks {
         client.write_all(chunk).expect("write");
@@ -92,6 +92,6 @@ fn nobody_connects() {
     let dir = std::env::temp_dir().join(format!("xtask-defmt-idle-{}", std::process::id()));
     let socket = LogSocket::bind(&dir).expect("bind");
     assert!(socket.qemu_serial().starts_with("unix:"));
-    let log = socket.start(table(), false).finish();
+    let log = socket.start(table(), None).finish();
     assert!(!log.connected && log.bytes == 0 && log.warning().is_none());
 }

@@ -113,6 +113,16 @@ pub fn validate(args: &HilArgs) -> Result<Vec<&'static Case>, UsageError> {
 
 pub fn run(root: &Path, args: &HilArgs) -> Result<ExitCode> {
     let cases = validate(args)?;
+    let link = Link {
+        serial: args.serial.clone(),
+        baud: args.baud,
+        log_serial: args.log_serial.clone(),
+        wait: Duration::from_secs(args.wait),
+    };
+    // The serial lines before anything is built: a port that is missing,
+    // not ours to open or not a terminal is one line, not a minute of
+    // building first.
+    let lines = Lines::open(&link)?;
     let mut builds: Vec<(&str, Built)> = Vec::new();
     for case in &cases {
         if !builds.iter().any(|(name, _)| *name == case.image) {
@@ -133,13 +143,7 @@ pub fn run(root: &Path, args: &HilArgs) -> Result<ExitCode> {
             corrupt_first: args.corrupt_first_transfer,
         })
         .collect();
-    let link = Link {
-        serial: args.serial.clone(),
-        baud: args.baud,
-        log_serial: args.log_serial.clone(),
-        wait: Duration::from_secs(args.wait),
-    };
-    let results = session(&link, &runs)?;
+    let results = session_on(lines, &link, &runs)?;
     let passed = results.iter().filter(|v| v.passed).count();
     println!();
     println!("{passed} passed, {} failed", results.len() - passed);
@@ -150,15 +154,41 @@ pub fn run(root: &Path, args: &HilArgs) -> Result<ExitCode> {
     })
 }
 
+/// The serial lines of a session, open (raw mode, at their speeds).
+pub struct Lines {
+    port: Port,
+    log: Option<Port>,
+}
+
+impl Lines {
+    /// Opens the console line and, if given, the log line; the error names
+    /// the path and the likely fix.
+    pub fn open(link: &Link) -> Result<Lines> {
+        let port = Port::open(&link.serial, link.baud)?;
+        let log = match &link.log_serial {
+            Some(path) => Some(Port::open(path, chainload::KERNEL_BAUD)?),
+            None => None,
+        };
+        Ok(Lines { port, log })
+    }
+}
+
 /// Runs `runs` in order on the board behind `link`; one verdict each.
 /// Opening the serial lines is the only error; everything after that is a
 /// failed case (and, if the board stops answering, the rest fail unrun).
 pub fn session(link: &Link, runs: &[HilCase<'_>]) -> Result<Vec<Verdict>> {
-    let port = Port::open(&link.serial, link.baud)?;
-    let log = match &link.log_serial {
-        Some(path) => Some(Collector::start(Port::open(path, chainload::KERNEL_BAUD)?)),
-        None => None,
-    };
+    session_on(Lines::open(link)?, link, runs)
+}
+
+/// [`session`] on lines already open.
+fn session_on(lines: Lines, link: &Link, runs: &[HilCase<'_>]) -> Result<Vec<Verdict>> {
+    let Lines { port, log } = lines;
+    // What arrived while the images were built is stale.
+    port.discard_input()?;
+    let log = log.map(|log| {
+        let _ = log.discard_input();
+        Collector::start(log)
+    });
     println!(
         "hil: {} case(s) on {} at {} baud{}",
         runs.len(),
@@ -357,4 +387,63 @@ fn report(link: &Link, run: &HilCase<'_>, out: &Outcome, problems: &[String], ma
         }
     }
     println!("---- end of {} ----", run.label);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(serial: &Path) -> HilArgs {
+        HilArgs {
+            board: None,
+            serial: serial.to_path_buf(),
+            baud: chainload::DEFAULT_BAUD,
+            log_serial: None,
+            wait: 30,
+            tests: Vec::new(),
+            corrupt_first_transfer: false,
+        }
+    }
+
+    /// The error `run` stops with, on a workspace without images: anything
+    /// built first would fail on the images instead.
+    fn run_error(args: &HilArgs) -> String {
+        let root = Path::new("/nonexistent-workspace");
+        match run(root, args) {
+            Ok(code) => panic!("ran: {code:?}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn the_serial_port_is_checked_before_anything_is_built() {
+        let err = run_error(&args(Path::new("/dev/nonexistent")));
+        assert!(
+            err.starts_with("cannot open serial /dev/nonexistent: No such file"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+        let err = run_error(&args(Path::new("/dev/null")));
+        assert!(err.contains("serial /dev/null is not a terminal"), "{err}");
+        let mut with_log = args(Path::new("/dev/null"));
+        with_log.log_serial = Some("/dev/nonexistent-log".into());
+        assert!(run_error(&with_log).contains("/dev/null"));
+    }
+
+    #[test]
+    fn a_pty_passes_the_check_and_so_does_its_log_line() {
+        let (_master, path) = crate::hil_selftest::pty_pair().expect("pty");
+        let (_log_master, log_path) = crate::hil_selftest::pty_pair().expect("pty");
+        let mut a = args(&path);
+        a.log_serial = Some(log_path);
+        // Past the serial lines, the build is what fails here.
+        let err = run_error(&a);
+        assert!(!err.contains("serial"), "{err}");
+        a.log_serial = Some("/dev/nonexistent-log".into());
+        let err = run_error(&a);
+        assert!(
+            err.contains("cannot open serial /dev/nonexistent-log"),
+            "{err}"
+        );
+    }
 }

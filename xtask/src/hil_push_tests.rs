@@ -253,3 +253,23 @@ fn log_frames_are_taken_out_of_the_console_line() {
     assert_eq!(split_frames(&mut first), [0x03, 0x41, 0x00]);
     assert_eq!(first, b"x");
 }
+
+/// A frame sent in the middle of a console line (one core logging while
+/// another prints), whole or still arriving: the console line comes out
+/// whole and the frame apart, however the bytes were split into reads, so
+/// the checkers never see a line the log cut in two.
+#[test]
+fn a_frame_inside_a_console_line_leaves_the_line_whole() {
+    use crate::hil_push::split_frames;
+    let mut stream = b"core 0 onli".to_vec();
+    stream.extend_from_slice(&[0x1b, b'D', 0x05, b'\n', 0x07, 0x00]);
+    stream.extend_from_slice(b"ne\r\n");
+    for cut in 0..=stream.len() {
+        let mut buf = stream[..cut].to_vec();
+        let mut frames = split_frames(&mut buf);
+        buf.extend_from_slice(&stream[cut..]);
+        frames.extend(split_frames(&mut buf));
+        assert_eq!(buf, b"core 0 online\r\n", "cut at {cut}");
+        assert_eq!(frames, [0x05, b'\n', 0x07, 0x00], "cut at {cut}");
+    }
+}

@@ -207,8 +207,8 @@ fn bad_kernel_cores() {
         "kernel_cores: core 5 out of range for rpi4 (cores 0..4)"
     );
     assert_eq!(
-        err(&format!("{VIRT}kernel_cores = [8]\n")),
-        "kernel_cores: core 8 out of range for virt (cores 0..8)"
+        err(&format!("{VIRT}kernel_cores = [16]\n")),
+        "kernel_cores: core 16 out of range for virt (cores 0..16)"
     );
     assert_eq!(
         err(&format!("{HEAD}kernel_cores = [3, 2, 3]\n")),

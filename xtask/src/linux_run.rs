@@ -60,7 +60,7 @@ pub fn qemu_args(
         "-seed",
         "1",
         "-cpu",
-        machine.cpu,
+        &machine.cpu,
         "-smp",
         &machine.smp.to_string(),
         "-m",

@@ -81,7 +81,7 @@ fn arguments() {
         .contains("known: nullcall, memclone"));
     let m = machines(&[]).unwrap();
     assert_eq!(m.iter().map(|m| m.smp).collect::<Vec<_>>(), [1, 2, 4]);
-    assert!(machines(&["9".into()]).is_err());
+    assert!(machines(&["17".into()]).is_err());
     assert_eq!(
         summary(&[series(&[1], &[1000])], Mode::Icount)
             .lines()

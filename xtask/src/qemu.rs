@@ -1,10 +1,11 @@
 //! Running an image in QEMU: the command line for each board, the console,
 //! the defmt log socket, the timeout, and making sure no QEMU outlives us.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Sender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,8 +15,9 @@ use qemu_tests::Exit;
 
 use crate::build::{target_dir, Built};
 use crate::cli::{Board, Machine};
-use crate::defmt::{DecodedLog, LogSocket};
+use crate::defmt::{DecodedLog, Echo, LogSocket};
 use crate::doctor::QEMU;
+use crate::merge::{self, Input, Merger, Screen};
 
 /// The real Pi 4 device tree; QEMU patches its `/memory` itself.
 pub const RPI4_DTB: &str = "tests/fixtures/bcm2711-rpi-4-b.dtb";
@@ -55,8 +57,9 @@ pub struct RunSpec<'a> {
     pub root: &'a Path,
     pub machine: &'a Machine,
     pub built: &'a Built,
-    /// Interactive: console on the terminal (`mon:stdio`), defmt printed
-    /// live. Otherwise both are captured (stdin is null).
+    /// Interactive: console on the terminal (`mon:stdio`, stdin the
+    /// terminal), defmt printed live, the two merged at line boundaries.
+    /// Otherwise both are captured apart (stdin is null).
     pub interactive: bool,
     pub gdb: bool,
     pub icount: bool,
@@ -94,7 +97,7 @@ pub fn qemu_args(
             if machine.el2 {
                 m.push_str(",virtualization=on");
             }
-            push(&["-M", &m, "-cpu", machine.cpu]);
+            push(&["-M", &m, "-cpu", &machine.cpu]);
             push(&[
                 "-smp",
                 &machine.smp.to_string(),
@@ -192,8 +195,11 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
     let mut cmd = Command::new(QEMU);
     cmd.args(&args).current_dir(spec.root);
     if spec.interactive {
+        // The console comes through us, to be merged with the log lines at
+        // line boundaries (merge.rs); stdin stays the terminal, which QEMU
+        // puts in raw mode (typing into the console, Ctrl-a x).
         cmd.stdin(Stdio::inherit())
-            .stdout(Stdio::inherit())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
     } else {
         cmd.stdin(if input.is_some() {
@@ -213,17 +219,25 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         }
     };
     set_running(Some(child.id()));
-    let reader = socket.start(spec.built.table.clone(), spec.interactive);
+    let terminal = spec.interactive.then(Terminal::start);
+    let reader = socket.start(
+        spec.built.table.clone(),
+        terminal.as_ref().map(Terminal::echo),
+    );
     let stdin = child.stdin.take();
-    let stdout = child.stdout.take().map(|out| match (input, stdin) {
-        (Some((trigger, bytes)), Some(stdin)) => collect_and_feed(
-            out,
-            stdin,
-            trigger.as_bytes().to_vec(),
-            bytes.as_bytes().to_vec(),
-        ),
-        _ => std::thread::spawn(move || (collect_bytes(out), false)),
-    });
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| match (input, stdin, &terminal) {
+            (_, _, Some(terminal)) => terminal.forward(out),
+            (Some((trigger, bytes)), Some(stdin), None) => collect_and_feed(
+                out,
+                stdin,
+                trigger.as_bytes().to_vec(),
+                bytes.as_bytes().to_vec(),
+            ),
+            _ => std::thread::spawn(move || (collect_bytes(out), false)),
+        });
     let stderr = child.stderr.take().map(collect);
 
     let waited = wait(&mut child, spec.timeout);
@@ -235,6 +249,9 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         }
         None => (String::new(), false),
     };
+    if let Some(terminal) = terminal {
+        terminal.finish();
+    }
     let stderr = stderr.map(join_text).unwrap_or_default();
     let exit = match waited? {
         None => Exit::Timeout,
@@ -247,6 +264,68 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         log,
         input_sent,
     })
+}
+
+/// An interactive run's screen: QEMU's console (its stdout, through a
+/// pipe) and the decoded log lines, merged at line boundaries by a thread
+/// (merge.rs): console to stdout, log to stderr.
+struct Terminal {
+    inputs: Sender<Input>,
+    writer: JoinHandle<()>,
+}
+
+impl Terminal {
+    fn start() -> Terminal {
+        let (inputs, received) = mpsc::channel();
+        // Erasing a shown line needs both streams on a terminal; log lines
+        // end in \r\n there, in case QEMU's raw mode has no output processing.
+        let redraw = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        let crlf = std::io::stderr().is_terminal();
+        let writer = std::thread::spawn(move || {
+            let mut screen = Screen {
+                console: std::io::stdout(),
+                log: std::io::stderr(),
+                crlf,
+            };
+            merge::run(received, Merger::new(merge::HOLD, redraw), &mut screen);
+        });
+        Terminal { inputs, writer }
+    }
+
+    /// Hands each decoded log line to the merger.
+    fn echo(&self) -> Echo {
+        let inputs = self.inputs.clone();
+        Box::new(move |line| {
+            let _ = inputs.send(Input::Log(line.to_string()));
+        })
+    }
+
+    /// Hands QEMU's console output to the merger as it comes, until QEMU
+    /// closes it (nothing is kept: the result's console stays empty).
+    fn forward(&self, mut out: impl Read + Send + 'static) -> JoinHandle<(Vec<u8>, bool)> {
+        let inputs = self.inputs.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match out.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let _ = inputs.send(Input::Console(chunk[..n].to_vec()));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            (Vec::new(), false)
+        })
+    }
+
+    /// Once the log reader and the console forwarder are done: writes what
+    /// is left and waits for it.
+    fn finish(self) {
+        drop(self.inputs);
+        let _ = self.writer.join();
+    }
 }
 
 /// QEMU gets SIGKILL if xtask dies for any reason (even SIGKILL), so no
@@ -372,7 +451,7 @@ mod tests {
         Machine {
             board,
             smp: if board == Board::Rpi4 { 4 } else { 2 },
-            cpu: "cortex-a53",
+            cpu: "cortex-a53".to_string(),
             gic,
             el2,
             mem_mib: 256,

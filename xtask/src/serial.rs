@@ -67,6 +67,12 @@ impl Port {
         Ok(port)
     }
 
+    /// Drops whatever has been received and not read yet.
+    pub fn discard_input(&self) -> Result<()> {
+        termios::tcflush(self.file.as_fd(), FlushArg::TCIFLUSH)
+            .with_context(|| format!("serial {}: flushing", self.path.display()))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

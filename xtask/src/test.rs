@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use qemu_tests::{check, Case, Outcome, CASES};
 
 use crate::build::{self, Built};
-use crate::cli::{Board, Machine, MachineArgs, TestArgs};
+use crate::cli::{Board, Machine, MachineArgs, TestArgs, UsageError};
 use crate::image::{self, Image};
 use crate::qemu::{self, RunResult, RunSpec};
 
@@ -42,8 +42,77 @@ fn machine_args(case: &Case) -> MachineArgs {
     }
 }
 
-/// Checks every selected case's machine and image before anything runs.
+/// Every entry a filter can select, in the order they run: the QEMU
+/// cases, the benchmarks' smoke test, the HIL path entries.
+fn entry_names() -> Vec<&'static str> {
+    CASES
+        .iter()
+        .map(|c| c.name)
+        .chain([crate::bench_smoke::NAME])
+        .chain(crate::hil_selftest::NAMES)
+        .collect()
+}
+
+/// A filter must select at least one of `names`; otherwise a usage error
+/// naming the (up to 5) closest names.
+fn check_filter(filter: &str, names: &[&str]) -> Result<(), UsageError> {
+    if names.iter().any(|n| n.contains(filter)) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "test: no test matches {filter:?} (closest: {}; `cargo xtask test --list` lists all {})",
+        closest(filter, names, 5).join(", "),
+        names.len()
+    )))
+}
+
+/// The `k` names closest to `filter`: first those containing the most of
+/// its `-`-separated words, then by edit distance from `filter` to the best
+/// matching part of the name (a typo costs 1 wherever it is), then the
+/// shorter name; ties keep the table order.
+fn closest<'a>(filter: &str, names: &[&'a str], k: usize) -> Vec<&'a str> {
+    let words: Vec<&str> = filter.split('-').filter(|w| !w.is_empty()).collect();
+    let mut scored: Vec<(std::cmp::Reverse<usize>, usize, usize, usize)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let hits = words.iter().filter(|w| name.contains(**w)).count();
+            (
+                std::cmp::Reverse(hits),
+                substring_distance(filter, name),
+                name.len(),
+                i,
+            )
+        })
+        .collect();
+    scored.sort_unstable();
+    scored.into_iter().take(k).map(|s| names[s.3]).collect()
+}
+
+/// The least edit distance (insertions, deletions, substitutions) between
+/// `needle` and any substring of `hay` (Sellers' algorithm).
+fn substring_distance(needle: &str, hay: &str) -> usize {
+    let needle: Vec<char> = needle.chars().collect();
+    // Row i: the best distance of needle[..i] ending at each position of hay;
+    // a match may start anywhere, so row 0 is all zeros.
+    let mut row = vec![0usize; hay.chars().count() + 1];
+    for (i, &n) in needle.iter().enumerate() {
+        let mut next = vec![i + 1; row.len()];
+        for (j, h) in hay.chars().enumerate() {
+            let substitute = row[j] + usize::from(n != h);
+            next[j + 1] = substitute.min(row[j + 1] + 1).min(next[j] + 1);
+        }
+        row = next;
+    }
+    row.into_iter().min().unwrap_or(needle.len())
+}
+
+/// Checks the filter, then every selected case's machine and image, before
+/// anything runs.
 fn prepare(root: &Path, filter: Option<&str>) -> Result<Vec<Prepared>> {
+    if let Some(filter) = filter {
+        check_filter(filter, &entry_names())?;
+    }
     let mut prepared = Vec::new();
     for case in CASES
         .iter()
@@ -82,16 +151,6 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
             );
         }
         return Ok(ExitCode::SUCCESS);
-    }
-    if cases.is_empty()
-        && hil_entries(args.filter.as_deref()).is_empty()
-        && !crate::bench_smoke::selected(args.filter.as_deref())
-        && args.filter.is_some()
-    {
-        eprintln!(
-            "test: no QEMU case matches {:?}",
-            args.filter.as_deref().unwrap_or("")
-        );
     }
     crate::doctor::run(false, true)?;
     let mut passed = 0usize;
@@ -353,6 +412,63 @@ mod tests {
             Some((14, 1))
         );
         assert_eq!(parse_test_result("running 15 tests"), None);
+    }
+
+    /// A filter that selects nothing is a usage error (exit status 2)
+    /// before anything is built or run, not "no QEMU case matches" and a
+    /// run of the host tests.
+    #[test]
+    fn a_filter_matching_nothing_is_a_usage_error() {
+        let root = build::workspace_root();
+        let err = match prepare(&root, Some("nonexistent-name")) {
+            Ok(cases) => panic!("accepted, {} cases", cases.len()),
+            Err(e) => e,
+        };
+        let usage = err
+            .downcast_ref::<UsageError>()
+            .unwrap_or_else(|| panic!("not a usage error: {err:#}"));
+        assert!(
+            usage.0.contains("no test matches \"nonexistent-name\""),
+            "{usage}"
+        );
+        assert!(usage.0.contains("closest: "), "{usage}");
+        assert!(!usage.0.contains('\n'), "{usage}");
+        // Each kind of entry still selects.
+        for filter in [
+            "boot-rpi4",
+            "bench-smoke",
+            "hil-no-answer",
+            "hil",
+            "smp16",
+            "",
+        ] {
+            check_filter(filter, &entry_names()).expect(filter);
+        }
+    }
+
+    #[test]
+    fn the_closest_names_are_named() {
+        let names = entry_names();
+        let first = |filter: &str| closest(filter, &names, 5)[0];
+        assert_eq!(first("consol-virt"), "console-virt");
+        assert_eq!(first("boot-a76"), "boot-virt-smp4-a76-gic3");
+        assert_eq!(first("capchek"), "capcheck-virt");
+        assert_eq!(first("hil-wrong-bauds"), "hil-wrong-baud");
+        assert_eq!(first("stack-overflow-rpi5"), "stack-overflow-rpi4");
+        assert_eq!(closest("x", &names, 5).len(), 5);
+        let err = check_filter("panik-rpi4", &names).unwrap_err().0;
+        assert!(err.contains("closest: panic-rpi4, "), "{err}");
+        assert_eq!(err.matches(", ").count(), 4, "five names: {err}");
+    }
+
+    #[test]
+    fn substring_distances() {
+        assert_eq!(substring_distance("virt", "boot-virt-smp4"), 0);
+        assert_eq!(substring_distance("vrit", "boot-virt"), 2);
+        assert_eq!(substring_distance("consol", "console-virt"), 0);
+        assert_eq!(substring_distance("consolx", "console-virt"), 1);
+        assert_eq!(substring_distance("abc", ""), 3);
+        assert_eq!(substring_distance("", "abc"), 0);
     }
 
     #[test]
