@@ -191,6 +191,12 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "rights-virt",
+        image: "rights",
+        console: RIGHTS,
+        ..Case::BASE
+    },
+    Case {
         name: "corey-rpi4",
         image: "corey-rpi4",
         board: "rpi4",

@@ -129,6 +129,34 @@ pub(crate) const REVOKE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/rights.toml: every right of every object kind on one core; a
+/// shared range linked on three cores with three sets of rights: core 3
+/// writes through its read/write link, cores 1 and 2 read that, then
+/// fault writing through their links without WRITE, core 3 faults running
+/// code through its link without EXECUTE, a private range's read-only link
+/// faults on core 0; the page keeps core 3's write.
+pub(crate) const RIGHTS: &[&str] = &[
+    "[rights@0] rights: every check of rights on one core passed",
+    "[rights@0] owner: wrote and executed through its own link (every right)",
+    "[rights@1] reader on core 1: linked with read/execute: read the owner's data, ran its code, map and unmap refused",
+    "[rights@2] reader on core 2: linked read-only: read the owner's data, map and unmap refused",
+    "[rights@3] writer on core 3: linked read/write: read the owner's data",
+    "[rights@3] writer on core 3: wrote through its read/write link",
+    "[rights@1] reader on core 1: read core 3's write through its link without write",
+    "[rights@2] reader on core 2: read core 3's write through its link without write",
+    "[rights@0] private linker on core 0: read through its read-only link; writing through it",
+    // The faults the test provokes: a permission fault on the store (or
+    // the fetch), reported by the kernel; the task stops.
+    "task rights on core 0 faulted: data abort from a lower EL (permission fault) at address 0x180000000",
+    "task rights on core 1 faulted: data abort from a lower EL (permission fault) at address 0x140000008",
+    "task rights on core 2 faulted: data abort from a lower EL (permission fault) at address 0x140000008",
+    "task rights on core 3 faulted: instruction abort from a lower EL (permission fault) at address 0x140001000",
+    "[rights@0] owner: every linker without write faulted on its write, the one without execute on its fetch; the page holds core 3's write",
+    "task rights on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// images/console.toml: three client cores print 100 lines each through the
 /// console server on kernel core 3, concurrently.
 pub(crate) const CONSOLE: &[&str] = &[

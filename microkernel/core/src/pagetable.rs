@@ -34,6 +34,18 @@ const OA_MASK: u64 = 0x0000_ffff_ffff_f000;
 /// tree (a shared address range's table) so that walks that free or unmap
 /// never descend into it.
 pub const LINK_BIT: u64 = 1 << 55;
+/// Table descriptor bit 59, PXNTable: nothing below is executable at EL1.
+const PXN_TABLE: u64 = 1 << 59;
+/// Table descriptor bit 60, UXNTable: nothing below is executable at EL0.
+const UXN_TABLE: u64 = 1 << 60;
+/// Table descriptor bit 61, APTable[0]: nothing below is accessible at EL0.
+const AP_TABLE_NO_EL0: u64 = 1 << 61;
+/// Table descriptor bit 62, APTable[1]: nothing below is writable, at any
+/// EL.
+const AP_TABLE_RO: u64 = 1 << 62;
+/// The hierarchical permission bits of a table descriptor (APTable,
+/// UXNTable, PXNTable; NSTable is not used).
+const TABLE_LIMITS: u64 = PXN_TABLE | UXN_TABLE | AP_TABLE_NO_EL0 | AP_TABLE_RO;
 
 /// MAIR_EL1 value matching [`MemType`]'s attribute indices:
 /// 0 = Normal write-back read/write-allocate, 1 = Device-nGnRE,
@@ -151,10 +163,84 @@ pub const fn table_descriptor(table_pa: u64) -> u64 {
     (table_pa & OA_MASK) | TABLE_OR_PAGE | VALID
 }
 
+/// What a link lets through to the mappings below it. A link never adds
+/// a right a leaf lacks: it can only take write and EL0-execute access
+/// away, for everything below it at once (the table descriptor's
+/// hierarchical permission bits), without changing or copying the linked
+/// table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkAccess {
+    /// Writes allowed where the leaf allows them (else APTable[1] = 1:
+    /// nothing below is writable).
+    pub writable: bool,
+    /// EL0 execution allowed where the leaf allows it (else UXNTable = 1).
+    pub user_exec: bool,
+}
+
+impl LinkAccess {
+    /// Whatever the leaves below allow.
+    pub const ALL: LinkAccess = LinkAccess {
+        writable: true,
+        user_exec: true,
+    };
+    /// Read (and nothing else) wherever the leaves below allow it.
+    pub const READ_ONLY: LinkAccess = LinkAccess {
+        writable: false,
+        user_exec: false,
+    };
+}
+
 /// A table descriptor that links a table owned by another tree (a shared
-/// address range's L3 or L2 table): [`table_descriptor`] plus [`LINK_BIT`].
-pub const fn link_descriptor(table_pa: u64) -> u64 {
-    table_descriptor(table_pa) | LINK_BIT
+/// address range's L3 or L2 table) with `access`: [`table_descriptor`]
+/// plus [`LINK_BIT`], PXNTable always (the kernel never executes user
+/// memory), APTable[1] unless writable, UXNTable unless executable.
+pub const fn link_descriptor(table_pa: u64, access: LinkAccess) -> u64 {
+    let mut d = table_descriptor(table_pa) | LINK_BIT | PXN_TABLE;
+    if !access.writable {
+        d |= AP_TABLE_RO;
+    }
+    if !access.user_exec {
+        d |= UXN_TABLE;
+    }
+    d
+}
+
+/// The access a link descriptor `desc` lets through (the inverse of
+/// [`link_descriptor`]'s `access`).
+pub const fn link_access(desc: u64) -> LinkAccess {
+    LinkAccess {
+        writable: desc & AP_TABLE_RO == 0,
+        user_exec: desc & UXN_TABLE == 0,
+    }
+}
+
+/// Leaf descriptor `leaf` as the walker's permission check sees it below
+/// table descriptors whose hierarchical permission bits, OR-ed together,
+/// are `limits` (only those bits of it are read): APTable[1] makes it
+/// read-only, APTable[0] inaccessible at EL0, UXNTable / PXNTable not
+/// executable at EL0 / EL1. The output address and memory type are
+/// unchanged.
+pub const fn limit_leaf(leaf: u64, limits: u64) -> u64 {
+    let mut d = leaf;
+    if limits & AP_TABLE_RO != 0 {
+        d |= AP_RO;
+    }
+    if limits & AP_TABLE_NO_EL0 != 0 {
+        d &= !AP_EL0;
+    }
+    if limits & UXN_TABLE != 0 {
+        d |= UXN;
+    }
+    if limits & PXN_TABLE != 0 {
+        d |= PXN;
+    }
+    d
+}
+
+/// The hierarchical permission bits of table descriptor `desc`, for
+/// [`limit_leaf`].
+pub const fn table_limits(desc: u64) -> u64 {
+    desc & TABLE_LIMITS
 }
 
 /// A block descriptor (level 1: 1 GiB, level 2: 2 MiB) for `pa`.

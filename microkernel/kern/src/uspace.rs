@@ -116,7 +116,9 @@ impl UserSpace {
         Ok(())
     }
 
-    /// Links shared range `index` at its own address (one descriptor).
+    /// Links shared range `index` at its own address (one descriptor),
+    /// with every right: the image links it, not a capability (the image
+    /// format has no per-link rights yet).
     pub fn link_shared(&mut self, index: usize) -> Result<(), Error> {
         let slot = self
             .links
@@ -124,8 +126,11 @@ impl UserSpace {
             .position(|l| l.is_none())
             .ok_or(Error::OutOfMemory)?;
         let range = &mut self.range;
-        shared::with(index, |sh| range.map_range(&mut FrameTables, sh.base(), sh))
-            .ok_or(Error::InvalidArgument)??;
+        let all = Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE);
+        shared::with(index, |sh| {
+            range.map_range(&mut FrameTables, sh.base(), sh, all)
+        })
+        .ok_or(Error::InvalidArgument)??;
         self.links[slot] = Some(index);
         Ok(())
     }

@@ -191,10 +191,16 @@ fn user_attribute_bits_are_exact() {
 #[test]
 fn decode_tells_entries_apart() {
     let rw = Attrs::KERNEL_RW;
-    assert_eq!(link_descriptor(0x4008_1000), 0x0080_0000_4008_1003);
+    assert_eq!(
+        link_descriptor(0x4008_1000, LinkAccess::ALL),
+        0x0880_0000_4008_1003
+    );
     assert_eq!(decode(0, 1), Entry::Invalid);
     assert_eq!(decode(table_descriptor(0x5000), 0), Entry::Table(0x5000));
-    assert_eq!(decode(link_descriptor(0x5000), 2), Entry::Link(0x5000));
+    assert_eq!(
+        decode(link_descriptor(0x5000, LinkAccess::READ_ONLY), 2),
+        Entry::Link(0x5000)
+    );
     assert_eq!(
         decode(block_descriptor(0x20_0000, rw), 2),
         Entry::Block(0x20_0000)
@@ -202,4 +208,63 @@ fn decode_tells_entries_apart() {
     assert_eq!(decode(page_descriptor(0x3000, rw), 3), Entry::Page(0x3000));
     // Bits [1:0] = 0b01 at L3 is reserved: the walker faults on it.
     assert_eq!(decode(block_descriptor(0x3000, rw), 3), Entry::Invalid);
+}
+
+#[test]
+fn link_descriptors_carry_the_links_access() {
+    // PXNTable (bit 59) always; APTable[1] (bit 62) unless writable;
+    // UXNTable (bit 60) unless executable; bit 55 marks the link.
+    let t = 0x4008_1000;
+    let cases = [
+        (LinkAccess::ALL, 0x0880_0000_4008_1003),
+        (
+            LinkAccess {
+                writable: true,
+                user_exec: false,
+            },
+            0x1880_0000_4008_1003,
+        ),
+        (
+            LinkAccess {
+                writable: false,
+                user_exec: true,
+            },
+            0x4880_0000_4008_1003,
+        ),
+        (LinkAccess::READ_ONLY, 0x5880_0000_4008_1003),
+    ];
+    for (access, want) in cases {
+        let d = link_descriptor(t, access);
+        assert_eq!(d, want, "{access:?}");
+        assert_eq!(link_access(d), access);
+        assert_eq!(decode(d, 1), Entry::Link(t));
+        assert_eq!(decode(d, 2), Entry::Link(t));
+        // Only the hierarchical permission bits are limits.
+        assert_eq!(table_limits(d), want & 0x7800_0000_0000_0000);
+    }
+    // A table the tree owns limits nothing.
+    assert_eq!(table_limits(table_descriptor(t)), 0);
+}
+
+#[test]
+fn a_links_limits_apply_to_the_leaves_below_it() {
+    let rw = page_descriptor(0x7000, Attrs::user(MemType::Normal, true, false));
+    let rx = page_descriptor(0x7000, Attrs::user(MemType::Normal, false, true));
+    let ro = table_limits(link_descriptor(0x5000, LinkAccess::READ_ONLY));
+    let all = table_limits(link_descriptor(0x5000, LinkAccess::ALL));
+    // Read-only link: RW page reads as R (AP[2] set), RX page loses UXN.
+    let a = Attrs::from_descriptor(limit_leaf(rw, ro));
+    assert_eq!(a, Attrs::user(MemType::Normal, false, false));
+    let a = Attrs::from_descriptor(limit_leaf(rx, ro));
+    assert_eq!(a, Attrs::user(MemType::Normal, false, false));
+    // A full link takes nothing away (user leaves are PXN already).
+    assert_eq!(limit_leaf(rw, all), rw);
+    assert_eq!(limit_leaf(rx, all), rx);
+    // A link never adds a right the leaf lacks.
+    let r = page_descriptor(0x7000, Attrs::user(MemType::Normal, false, false));
+    assert_eq!(limit_leaf(r, all), r);
+    // APTable[0] takes EL0 access away; the output address stays.
+    let no_el0 = limit_leaf(rw, 1 << 61);
+    assert!(!Attrs::from_descriptor(no_el0).user);
+    assert_eq!(no_el0 & 0x0000_ffff_ffff_f000, 0x7000);
 }

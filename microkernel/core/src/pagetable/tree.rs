@@ -58,16 +58,25 @@ impl Tree {
     }
 
     /// The physical address `va` translates to and the leaf descriptor that
-    /// maps it, reading through linked tables; `None` when unmapped.
+    /// maps it, reading through linked tables; `None` when unmapped. The
+    /// descriptor is the access the walker grants: the leaf with the
+    /// hierarchical permission bits of every table descriptor above it
+    /// applied ([`limit_leaf`]), so a page below a read-only link reads as
+    /// read-only.
     pub fn translate(self, mem: &mut impl TableMemory, va: u64) -> Option<(u64, u64)> {
         let mut table = self.table;
+        let mut limits = 0;
         for (level, &s) in LEVEL_SIZE.iter().enumerate().skip(self.level) {
             let desc = mem.table(table)[index(va, level)];
             match decode(desc, level) {
                 Entry::Invalid => return None,
-                Entry::Table(next) | Entry::Link(next) => table = next,
+                Entry::Table(next) | Entry::Link(next) => {
+                    limits |= table_limits(desc);
+                    table = next;
+                }
                 Entry::Block(oa) | Entry::Page(oa) => {
-                    return Some(((oa & !(s - 1)) | (va & (s - 1)), desc));
+                    let pa = (oa & !(s - 1)) | (va & (s - 1));
+                    return Some((pa, limit_leaf(desc, limits)));
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! in a TLB); the kernel only makes the new descriptors visible to the table
 //! walkers (`DSB ISHST`) before it returns to user code.
 
-use super::{user_attrs, AddressRange, RangeKind, SegmentInfo};
+use super::{link_access, user_attrs, AddressRange, RangeKind, SegmentInfo};
 use crate::pagetable::{MapError, TablePool, PAGE_SIZE};
 use abi::{Error, Rights};
 
@@ -61,24 +61,35 @@ impl AddressRange {
         Ok(())
     }
 
-    /// Links `shared` into this address space at `base + offset`: one table
-    /// descriptor (an L2 entry to a 2 MiB range's L3 table, an L1 entry to a
-    /// 1 GiB range's L2 table), plus whatever tables lead to it. A shared
-    /// range appears at its own base in every address space that links it,
-    /// so `base + offset` must equal `shared.base()`. All or nothing.
+    /// Links `shared` into this address space at `base + offset` with
+    /// `rights`: one table descriptor (an L2 entry to a 2 MiB range's L3
+    /// table, an L1 entry to a 1 GiB range's L2 table), plus whatever
+    /// tables lead to it. A shared range appears at its own base in every
+    /// address space that links it, so `base + offset` must equal
+    /// `shared.base()`. All or nothing.
     ///
-    /// Errors, checked in this order: `self` not private or `shared` not
-    /// shared or local: `InvalidArgument`; `base + offset` not a multiple of
-    /// the shared range's size: `SharedRangeNotAligned`; the span leaves this
-    /// range: `OutOfRange`; `base + offset` is not `shared.base()`:
-    /// `InvalidArgument`; anything already mapped or linked in the span:
-    /// `Overlap`; tables exhausted: `OutOfMemory`.
+    /// `rights` is what the link lets through: READ, plus WRITE and
+    /// EXECUTE if the pages below may be written and executed (EL0) through
+    /// it. A right the link lacks is taken away from every page below it
+    /// by the descriptor itself (APTable[1], UXNTable), whatever the
+    /// shared range maps there now or later; a right a page lacks is never
+    /// added.
+    ///
+    /// Errors, checked in this order: `rights` lacks READ or holds GRANT
+    /// or an unknown bit: `InvalidArgument`; `self` not private or
+    /// `shared` not shared or local: `InvalidArgument`; `base + offset` not
+    /// a multiple of the shared range's size: `SharedRangeNotAligned`; the
+    /// span leaves this range: `OutOfRange`; `base + offset` is not
+    /// `shared.base()`: `InvalidArgument`; anything already mapped or
+    /// linked in the span: `Overlap`; tables exhausted: `OutOfMemory`.
     pub fn map_range(
         &mut self,
         mem: &mut impl TablePool,
         offset: u64,
         shared: &mut AddressRange,
+        rights: Rights,
     ) -> Result<(), Error> {
+        let access = link_access(rights)?;
         let (RangeKind::Private { .. }, Some(size)) = (self.kind, shared.kind.linkable()) else {
             return Err(Error::InvalidArgument);
         };
@@ -92,7 +103,7 @@ impl AddressRange {
         }
         let allocated = self
             .tree()
-            .link(mem, va, size.link_level(), shared.table)
+            .link(mem, va, size.link_level(), shared.table, access)
             .map_err(map_error)?;
         self.tables += allocated;
         shared.links += 1;

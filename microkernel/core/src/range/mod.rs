@@ -21,7 +21,7 @@
 //! Each operation takes `&mut` to every range it changes: the kernel holds
 //! a shared range's lock (and no other lock) around operations on it.
 
-use crate::pagetable::{Attrs, MemType, TableMemory, Tree, LEVEL_SIZE, PAGE_SIZE};
+use crate::pagetable::{Attrs, LinkAccess, MemType, TableMemory, Tree, LEVEL_SIZE, PAGE_SIZE};
 use abi::{Error, Rights};
 
 mod map;
@@ -262,8 +262,9 @@ impl AddressRange {
     }
 
     /// The physical address `va` maps to and the rights of the mapping,
-    /// reading through linked shared ranges; `None` if unmapped or outside
-    /// the range.
+    /// reading through linked shared ranges (a link's restrictions
+    /// included: a page mapped read/write below a read-only link is
+    /// `READ`); `None` if unmapped or outside the range.
     pub fn translate(&self, mem: &mut impl TableMemory, va: u64) -> Option<(u64, Rights)> {
         if va < self.base || va - self.base >= self.size {
             return None;
@@ -307,6 +308,19 @@ fn user_attrs(rights: Rights, device: bool) -> Result<Attrs, Error> {
         MemType::Normal
     };
     Ok(Attrs::user(mem, write, exec))
+}
+
+/// The access a link with `rights` lets through: READ, and any of WRITE
+/// and EXECUTE (no GRANT, no unknown bit).
+fn link_access(rights: Rights) -> Result<LinkAccess, Error> {
+    let rwx = Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE);
+    if !rwx.contains(rights) || !rights.contains(Rights::READ) {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(LinkAccess {
+        writable: rights.contains(Rights::WRITE),
+        user_exec: rights.contains(Rights::EXECUTE),
+    })
 }
 
 /// The rights a user mapping's attributes grant.

@@ -73,7 +73,8 @@ pub(super) fn range_create(
             None,
         )
     };
-    let rights = Rights::READ.union(Rights::WRITE).union(Rights::GRANT);
+    // Every right, as for a segment: the creator hands out less by copying.
+    let rights = Rights::ALL;
     let obj = Obj::Range {
         home,
         lock: spin::Mutex::new(range),
@@ -96,15 +97,17 @@ pub(super) fn free_range(range: AddressRange) {
 }
 
 /// `Map`: x0 range, x1 va, x2 segment, x3 segment offset, x4 length, x5
-/// rights.
+/// rights. The range's capability needs WRITE (changing what it maps), and
+/// EXECUTE too for an executable mapping; the segment's needs every right
+/// asked.
 pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: &[u64; 31]) -> Result<(), Error> {
     let (range_cptr, va, seg_cptr, seg_off, len, rights) = (a[0], a[1], a[2], a[3], a[4], a[5]);
     let rights = Rights::from_bits(rights)?;
     if rights.contains(Rights::GRANT) {
         return Err(Error::InvalidArgument);
     }
-    let rw = Rights::WRITE;
-    let (_, range_cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, rw)?;
+    let on_range = Rights::WRITE.union(rights.intersect(Rights::EXECUTE));
+    let (_, range_cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, on_range)?;
     let (seg_slot, seg_cap) = root_cap(c, spaces, seg_cptr, ObjectKind::Segment, rights)?;
     let Some(Obj::Segment(seg)) = object::get(seg_cap.obj.id) else {
         return Err(Error::InvalidCapability);
@@ -214,7 +217,10 @@ pub(super) fn unmap(
 }
 
 /// `Link` (`on`) / `Unlink`: the caller's address space and shared range
-/// `range_cptr`.
+/// `range_cptr`, whose capability needs READ. A link gives the access the
+/// capability's rights confer and no more: without WRITE nothing below it
+/// is writable through it, without EXECUTE nothing executable, whatever
+/// the range maps (the link descriptor's APTable / UXNTable bits).
 pub(super) fn link(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -259,7 +265,12 @@ pub(super) fn link(
         let mut shared = lock_range(home, lock).ok_or(Error::NotOwner)?;
         let offset = shared.base() - space.base();
         if on {
-            space.map_range(&mut FrameTables, offset, &mut shared)
+            space.map_range(
+                &mut FrameTables,
+                offset,
+                &mut shared,
+                link_rights(cap.rights),
+            )
         } else {
             space
                 .unlink(&mut FrameTables, offset, &mut shared)
@@ -273,4 +284,12 @@ pub(super) fn link(
         _ => {}
     }
     r
+}
+
+/// What a link made through a capability with `rights` lets through: READ
+/// (the capability has it: `Link` needs it), and WRITE and EXECUTE only if
+/// the capability holds them.
+fn link_rights(rights: Rights) -> Rights {
+    let rwx = Rights::READ.union(Rights::WRITE).union(Rights::EXECUTE);
+    rights.intersect(rwx).union(Rights::READ)
 }

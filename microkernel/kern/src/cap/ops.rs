@@ -372,28 +372,35 @@ fn share_create(
 }
 
 /// A new task's root share: slot 0 names its address space (`root_range`,
-/// an `Obj::Root`), slot 1 the share itself; neither can be granted.
+/// an `Obj::Root`) with READ, WRITE and EXECUTE (a task may map executable
+/// segments into its own space), slot 1 the share itself with READ and
+/// WRITE; neither can be granted.
 pub fn setup_root(slot: usize) -> Result<ShareId, Error> {
     let me = crate::percore::id();
     CORE_CAPS.with(|c| {
         let id = new_share(c, SpaceId::Core(me))?;
         let rw = Rights::READ.union(Rights::WRITE);
         let objs = [
-            (slots::ROOT_RANGE, Obj::Root { core: me, slot }),
+            (
+                slots::ROOT_RANGE,
+                Obj::Root { core: me, slot },
+                rw.union(Rights::EXECUTE),
+            ),
             (
                 slots::ROOT_SHARE,
                 Obj::Share {
                     space: SpaceId::Core(me),
                     id,
                 },
+                rw,
             ),
         ];
-        for (at, obj) in objs {
+        for (at, obj, rights) in objs {
             let kind = obj.kind();
             let oid = object::create(Some(me), obj).map_err(|(e, _)| e)?;
             let cap = Cap {
                 obj: ObjRef { kind, id: oid },
-                rights: rw,
+                rights,
                 extra: 0,
             };
             c.space

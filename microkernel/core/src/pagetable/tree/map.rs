@@ -139,10 +139,10 @@ impl Tree {
         self.place(mem, leaves)
     }
 
-    /// Writes one [`link_descriptor`] to `table` at `level` for `va`
-    /// (level 2 links an L3 table, level 1 an L2 table), allocating the
-    /// tables on the way. All or nothing, as [`Tree::map`]; returns the
-    /// number of tables allocated.
+    /// Writes one [`link_descriptor`] to `table` with `access` at `level`
+    /// for `va` (level 2 links an L3 table, level 1 an L2 table),
+    /// allocating the tables on the way. All or nothing, as [`Tree::map`];
+    /// returns the number of tables allocated.
     ///
     /// # Panics
     /// If `level` is not 1 or 2 or below the tree's level, or the span is
@@ -153,13 +153,14 @@ impl Tree {
         va: u64,
         level: usize,
         table: u64,
+        access: LinkAccess,
     ) -> Result<u32, MapError> {
         assert!((1..=2).contains(&level) && level >= self.level);
         if va & (LEVEL_SIZE[level] - 1) != 0 {
             return Err(MapError::Misaligned);
         }
         assert!(self.covers(va, LEVEL_SIZE[level]), "link outside the tree");
-        let desc = link_descriptor(table);
+        let desc = link_descriptor(table, access);
         self.place(mem, core::iter::once(Placement { va, level, desc }))
     }
 

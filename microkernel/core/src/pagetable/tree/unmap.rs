@@ -39,9 +39,9 @@ pub enum UnmapError {
 }
 
 impl Tree {
-    /// Clears the [`link_descriptor`] to `table` at `level` for `va` and
-    /// frees the tables on its path that become empty (never the tree's own
-    /// table). Returns the number of tables freed.
+    /// Clears the [`link_descriptor`] to `table` (with whatever access) at
+    /// `level` for `va` and frees the tables on its path that become empty
+    /// (never the tree's own table). Returns the number of tables freed.
     pub fn unlink(
         self,
         mem: &mut impl TablePool,
@@ -66,7 +66,7 @@ impl Tree {
         }
         path[level] = t;
         let slot = &mut mem.table(t)[index(va, level)];
-        if *slot != link_descriptor(table) {
+        if decode(*slot, level) != Entry::Link(table & OA_MASK) {
             return Err(UnmapError::NotLinked);
         }
         *slot = 0;

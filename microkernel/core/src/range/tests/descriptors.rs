@@ -10,6 +10,7 @@ use std::vec::Vec;
 const R: Rights = Rights::READ;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
 const RX: Rights = Rights::READ.union(Rights::EXECUTE);
+const RWX: Rights = RW.union(Rights::EXECUTE);
 
 const RAM: SegmentInfo = SegmentInfo {
     pa: 0x8000_0000,
@@ -144,12 +145,12 @@ fn shared_2mib_range_linked_into_two_roots() {
     let mut a = root(&mut pool, 1);
     let mut b = root(&mut pool, 2);
     let mut s = AddressRange::new_shared(&mut pool, 0x4020_0000, MIB2).unwrap();
-    a.map_range(&mut pool, 0x4020_0000, &mut s).unwrap();
-    b.map_range(&mut pool, 0x4020_0000, &mut s).unwrap();
+    a.map_range(&mut pool, 0x4020_0000, &mut s, RWX).unwrap();
+    b.map_range(&mut pool, 0x4020_0000, &mut s, RWX).unwrap();
     assert_eq!(s.links(), 2);
     // Both roots' L2 entries: a table descriptor to the shared L3 table,
     // with software bit 55 marking it as a link.
-    let link = 0x0080_0000_0000_0003 | s.table();
+    let link = 0x0880_0000_0000_0003 | s.table();
     assert_eq!(desc(&mut pool, a.table(), 0, 0x4020_0000, 2), link);
     assert_eq!(desc(&mut pool, b.table(), 0, 0x4020_0000, 2), link);
     let tree = Tree::new(a.table(), 0);
@@ -202,10 +203,10 @@ fn shared_1gib_range_uses_blocks_and_links_at_l1() {
     let mut pool = SimPool::new();
     let mut a = root(&mut pool, 3);
     let mut s = AddressRange::new_shared(&mut pool, 2 * GIB1, GIB1).unwrap();
-    a.map_range(&mut pool, 2 * GIB1, &mut s).unwrap();
+    a.map_range(&mut pool, 2 * GIB1, &mut s, RWX).unwrap();
     assert_eq!(
         desc(&mut pool, a.table(), 0, 2 * GIB1, 1),
-        0x0080_0000_0000_0003 | s.table()
+        0x0880_0000_0000_0003 | s.table()
     );
     assert_eq!(a.tables(), 2); // root, L1
     s.map_segment(&mut pool, MIB2, &RAM, 0, MIB2 + 0x1000, RW)
@@ -256,10 +257,10 @@ fn local_range_is_linked_like_a_shared_one_but_invalidated_locally() {
     let mut b = root(&mut pool, 5);
     let mut l = AddressRange::new_local(&mut pool, 0x4020_0000, MIB2).unwrap();
     assert_eq!(l.asid(), None);
-    a.map_range(&mut pool, 0x4020_0000, &mut l).unwrap();
-    b.map_range(&mut pool, 0x4020_0000, &mut l).unwrap();
+    a.map_range(&mut pool, 0x4020_0000, &mut l, RWX).unwrap();
+    b.map_range(&mut pool, 0x4020_0000, &mut l, RWX).unwrap();
     // The same link descriptor as a shared range's.
-    let link = 0x0080_0000_0000_0003 | l.table();
+    let link = 0x0880_0000_0000_0003 | l.table();
     assert_eq!(desc(&mut pool, a.table(), 0, 0x4020_0000, 2), link);
     assert_eq!(desc(&mut pool, b.table(), 0, 0x4020_0000, 2), link);
     l.map_segment(&mut pool, 0x5000, &RAM, 0x7000, 0x2000, RW)
@@ -381,4 +382,80 @@ fn destroy_frees_every_table() {
     assert_eq!(pool.live(), 0);
     let b = root(&mut pool, 4);
     assert_eq!(b.destroy(&mut pool), Ok(TlbInvalidation::None));
+}
+
+#[test]
+fn a_link_without_write_or_execute_takes_them_away_below_it() {
+    let mut pool = SimPool::new();
+    let mut w = root(&mut pool, 1);
+    let mut r = root(&mut pool, 2);
+    let mut x = root(&mut pool, 3);
+    let mut s = AddressRange::new_shared(&mut pool, 0x4020_0000, MIB2).unwrap();
+    s.map_segment(&mut pool, 0x5000, &RAM, 0x7000, 0x1000, RW)
+        .unwrap();
+    s.map_segment(&mut pool, 0x6000, &RAM, 0x8000, 0x1000, RX)
+        .unwrap();
+    w.map_range(&mut pool, 0x4020_0000, &mut s, RW).unwrap();
+    r.map_range(&mut pool, 0x4020_0000, &mut s, R).unwrap();
+    x.map_range(&mut pool, 0x4020_0000, &mut s, RWX).unwrap();
+    // One table, three links: PXNTable (bit 59) always, UXNTable (bit 60)
+    // without EXECUTE, APTable[1] (bit 62) without WRITE.
+    let t = s.table();
+    assert_eq!(
+        desc(&mut pool, w.table(), 0, 0x4020_0000, 2),
+        0x1880_0000_0000_0003 | t
+    );
+    assert_eq!(
+        desc(&mut pool, r.table(), 0, 0x4020_0000, 2),
+        0x5880_0000_0000_0003 | t
+    );
+    assert_eq!(
+        desc(&mut pool, x.table(), 0, 0x4020_0000, 2),
+        0x0880_0000_0000_0003 | t
+    );
+    // The shared leaves are untouched; what each root grants differs.
+    assert_eq!(pool.table(t)[5], 0x0060_0000_8000_7f43);
+    let at = |range: &AddressRange, pool: &mut SimPool, va| range.translate(pool, va);
+    assert_eq!(at(&w, &mut pool, 0x4020_5008), Some((0x8000_7008, RW)));
+    assert_eq!(at(&r, &mut pool, 0x4020_5008), Some((0x8000_7008, R)));
+    assert_eq!(at(&x, &mut pool, 0x4020_5008), Some((0x8000_7008, RW)));
+    assert_eq!(at(&w, &mut pool, 0x4020_6000), Some((0x8000_8000, R)));
+    assert_eq!(at(&r, &mut pool, 0x4020_6000), Some((0x8000_8000, R)));
+    assert_eq!(at(&x, &mut pool, 0x4020_6000), Some((0x8000_8000, RX)));
+    // A page mapped after the link is limited by it too.
+    s.map_segment(&mut pool, 0x9000, &RAM, 0x9000, 0x1000, RW)
+        .unwrap();
+    assert_eq!(at(&r, &mut pool, 0x4020_9000), Some((0x8000_9000, R)));
+    // A read-only link unlinks like any other, and can be made again with
+    // more rights.
+    r.unlink(&mut pool, 0x4020_0000, &mut s).unwrap();
+    assert_eq!(at(&r, &mut pool, 0x4020_5008), None);
+    r.map_range(&mut pool, 0x4020_0000, &mut s, RW).unwrap();
+    assert_eq!(at(&r, &mut pool, 0x4020_5008), Some((0x8000_7008, RW)));
+    for a in [&mut w, &mut r, &mut x] {
+        a.unlink(&mut pool, 0x4020_0000, &mut s).unwrap();
+    }
+    assert_eq!(s.links(), 0);
+}
+
+#[test]
+fn a_read_only_1gib_link_covers_blocks_and_pages() {
+    let mut pool = SimPool::new();
+    let mut a = root(&mut pool, 1);
+    let mut s = AddressRange::new_shared(&mut pool, 2 * GIB1, GIB1).unwrap();
+    s.map_segment(&mut pool, MIB2, &RAM, 0, MIB2 + 0x1000, RW)
+        .unwrap();
+    a.map_range(&mut pool, 2 * GIB1, &mut s, R).unwrap();
+    assert_eq!(
+        desc(&mut pool, a.table(), 0, 2 * GIB1, 1),
+        0x5880_0000_0000_0003 | s.table()
+    );
+    // The block in the shared L2 table and the page in its L3 table.
+    let va = 2 * GIB1 + MIB2;
+    assert_eq!(a.translate(&mut pool, va + 8), Some((0x8000_0008, R)));
+    assert_eq!(
+        a.translate(&mut pool, va + MIB2),
+        Some((0x8000_0000 + MIB2, R))
+    );
+    a.unlink(&mut pool, 2 * GIB1, &mut s).unwrap();
 }

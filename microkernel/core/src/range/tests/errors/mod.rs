@@ -9,6 +9,8 @@ use crate::range::{AddressRange, SegmentInfo, USER_TOP};
 use abi::{Error, Rights};
 
 const RW: Rights = Rights::READ.union(Rights::WRITE);
+/// Every right a link can let through.
+const RWX: Rights = RW.union(Rights::EXECUTE);
 const MIB2: u64 = 0x20_0000;
 const GIB1: u64 = 0x4000_0000;
 const RAM: SegmentInfo = SegmentInfo {
@@ -43,7 +45,8 @@ fn world() -> World {
         .unwrap();
     root.map_segment(&mut pool, GIB1, &big, 0, MIB2, RW)
         .unwrap();
-    root.map_range(&mut pool, 0x4060_0000, &mut shared).unwrap();
+    root.map_range(&mut pool, 0x4060_0000, &mut shared, RWX)
+        .unwrap();
     World { pool, root, shared }
 }
 

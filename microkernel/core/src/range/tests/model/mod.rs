@@ -45,6 +45,7 @@ const SEGMENTS: [SegmentInfo; 3] = [
 const R: Rights = Rights::READ;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
 const RX: Rights = Rights::READ.union(Rights::EXECUTE);
+const RWX: Rights = RW.union(Rights::EXECUTE);
 
 /// What the model keeps per page: physical page, rights, and the 2 MiB
 /// block the page is part of, if it was mapped as one.
@@ -52,7 +53,8 @@ type Pages = BTreeMap<u64, (u64, Rights, Option<u64>)>;
 
 struct Model {
     pages: [Pages; 4],
-    links: [[bool; 2]; 2],
+    /// `links[root][shared]`: the rights the link lets through, if linked.
+    links: [[Option<Rights>; 2]; 2],
 }
 
 impl Model {
@@ -75,7 +77,9 @@ impl Model {
     /// Links of `root` whose span meets `[va, end)`.
     fn links_meeting(&self, root: usize, va: u64, end: u64) -> bool {
         (0..2).any(|s| {
-            self.links[root][s] && SHARED_BASE[s] < end && va < SHARED_BASE[s] + SHARED_SIZE[s]
+            self.links[root][s].is_some()
+                && SHARED_BASE[s] < end
+                && va < SHARED_BASE[s] + SHARED_SIZE[s]
         })
     }
 
@@ -88,8 +92,9 @@ impl Model {
         if space < 2 {
             for s in 0..2 {
                 let inside = va >= SHARED_BASE[s] && va - SHARED_BASE[s] < SHARED_SIZE[s];
-                if self.links[space][s] && inside {
-                    return hit(&self.pages[2 + s]);
+                if let (Some(through), true) = (self.links[space][s], inside) {
+                    // A link only takes rights away.
+                    return hit(&self.pages[2 + s]).map(|(pa, r)| (pa, r.intersect(through)));
                 }
             }
         }
@@ -175,7 +180,10 @@ impl Model {
             }
     }
 
-    fn link(&mut self, root: usize, shared: usize, skew: u8) -> Result<(), Error> {
+    fn link(&mut self, root: usize, shared: usize, skew: u8, r: Rights) -> Result<(), Error> {
+        if !RWX.contains(r) || !r.contains(Rights::READ) {
+            return Err(Error::InvalidArgument);
+        }
         match skew {
             0 => {}
             1 => return Err(Error::SharedRangeNotAligned),
@@ -189,14 +197,14 @@ impl Model {
         if taken || self.links_meeting(root, va, end) {
             return Err(Error::Overlap);
         }
-        self.links[root][shared] = true;
+        self.links[root][shared] = Some(r);
         Ok(())
     }
 
     fn unlink(&mut self, root: usize, shared: usize, skew: u8) -> Result<(), Error> {
         match skew {
-            0 if self.links[root][shared] => {
-                self.links[root][shared] = false;
+            0 if self.links[root][shared].is_some() => {
+                self.links[root][shared] = None;
                 Ok(())
             }
             1 => Err(Error::SharedRangeNotAligned),

@@ -34,6 +34,8 @@ enum Op {
         shared: usize,
         /// 0: the shared range's base; 1: one page off; 2: one size off.
         skew: u8,
+        /// What the link lets through (now and then a refused set).
+        rights: Rights,
     },
     Unlink {
         root: usize,
@@ -104,11 +106,22 @@ fn op() -> impl Strategy<Value = Op> {
             len,
         });
     let skew = prop_oneof![6 => Just(0u8), 1 => Just(1), 1 => Just(2)];
-    let link = (0usize..2, 0usize..2, skew.clone()).prop_map(|(root, shared, skew)| Op::Link {
-        root,
-        shared,
-        skew,
-    });
+    let link_rights = prop_oneof![
+        3 => Just(R),
+        3 => Just(RW),
+        2 => Just(RX),
+        3 => Just(RWX),
+        1 => Just(Rights::WRITE),
+        1 => Just(Rights::ALL),
+    ];
+    let link = (0usize..2, 0usize..2, skew.clone(), link_rights).prop_map(
+        |(root, shared, skew, rights)| Op::Link {
+            root,
+            shared,
+            skew,
+            rights,
+        },
+    );
     let unlink = (0usize..2, 0usize..2, skew).prop_map(|(root, shared, skew)| Op::Unlink {
         root,
         shared,
@@ -209,7 +222,7 @@ fn run(ops: &[Op]) {
     let mut sys = System::new();
     let mut model = Model {
         pages: Default::default(),
-        links: [[false; 2]; 2],
+        links: [[None; 2]; 2],
     };
     for op in ops {
         let op = &resolve(&model, op);
@@ -247,11 +260,17 @@ fn run(ops: &[Op]) {
                 Some((va, va + len))
             }
             Op::UnmapMapped { .. } => unreachable!("resolved"),
-            Op::Link { root, shared, skew } => {
-                let want = model.link(root, shared, skew);
+            Op::Link {
+                root,
+                shared,
+                skew,
+                rights,
+            } => {
+                let want = model.link(root, shared, skew, rights);
                 let off = Model::link_offset(shared, skew);
                 let (r, s) = pair(&mut sys.ranges, root, shared);
-                assert_eq!(r.map_range(&mut sys.pool, off, s), want, "{op:?}");
+                let got = r.map_range(&mut sys.pool, off, s, rights);
+                assert_eq!(got, want, "{op:?}");
                 Some((off, off + SHARED_SIZE[shared]))
             }
             Op::Unlink { root, shared, skew } => {
@@ -274,7 +293,7 @@ fn run(ops: &[Op]) {
             }
         };
         for s in 0..2 {
-            let n = model.links.iter().filter(|l| l[s]).count() as u32;
+            let n = model.links.iter().filter(|l| l[s].is_some()).count() as u32;
             assert_eq!(sys.ranges[2 + s].links(), n);
         }
         sys.check_tables();
@@ -336,7 +355,7 @@ fn check_invalidation(
     inv: &TlbInvalidation,
     removed: &[(u64, Option<u64>)],
 ) {
-    let linked = space < 2 || model.links.iter().any(|l| l[space - 2]);
+    let linked = space < 2 || model.links.iter().any(|l| l[space - 2].is_some());
     if removed.is_empty() || !linked {
         assert_eq!(*inv, TlbInvalidation::None);
         return;
