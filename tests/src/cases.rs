@@ -122,6 +122,27 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "isolation-virt",
+        image: "isolation",
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
+        name: "isolation-virt-max-el2",
+        image: "isolation",
+        cpu: Some("max"),
+        el2: true,
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
+        name: "isolation-rpi4",
+        image: "isolation",
+        board: "rpi4",
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
         name: "shared-virt",
         image: "shared",
         console: SHARED_RANGE,
