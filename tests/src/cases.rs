@@ -164,6 +164,12 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "leaks-virt",
+        image: "leaks",
+        console: LEAKS,
+        ..Case::BASE
+    },
+    Case {
         name: "revoke-virt",
         image: "revoke",
         console: REVOKE,

@@ -83,6 +83,17 @@ pub(crate) const ISOLATION: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/leaks.toml: hostile calls that used to leak kernel memory get
+/// their refusals (a wrong answer prints `: FAIL`), and nothing is left at
+/// the end of the run.
+pub(crate) const LEAKS: &[&str] = &[
+    "[leaker@0] leaks: unmaps done",
+    "[leaker@0] leaks: every check passed",
+    "task leaker on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
 pub(crate) const SHARED_RANGE: &[&str] = &[
