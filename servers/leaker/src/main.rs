@@ -64,6 +64,10 @@ fn main(_start: ulib::Start) -> i32 {
     let mut c = Check { failed: 0 };
     unmaps(&mut c);
     println!("leaks: unmaps done");
+    many_shares(&mut c);
+    println!("leaks: many shares done");
+    limits(&mut c);
+    println!("leaks: limits done");
     if c.failed == 0 {
         println!("leaks: every check passed");
         0
@@ -187,7 +191,6 @@ fn cycles(c: &mut Check) {
 
 /// Makes shares in `in_share` from slot `first` until the space is full;
 /// how many.
-#[allow(dead_code)]
 fn fill_shares(c: &mut Check, in_share: u8, first: u8, shared: bool) -> u32 {
     let mut n = 0;
     loop {
@@ -203,7 +206,6 @@ fn fill_shares(c: &mut Check, in_share: u8, first: u8, shared: bool) -> u32 {
     }
 }
 
-#[allow(dead_code)]
 fn many_shares(c: &mut Check) {
     for round in 0..2 {
         c.ok("outer share", share_create(CPtr::root(S), false));
@@ -219,7 +221,6 @@ fn many_shares(c: &mut Check) {
 }
 
 /// Makes one-page segments in `in_share` until objects run out; how many.
-#[allow(dead_code)]
 fn fill_objects(c: &mut Check, in_share: u8) -> u32 {
     let mut n = 0;
     while n < 64 {
@@ -237,7 +238,6 @@ fn fill_objects(c: &mut Check, in_share: u8) -> u32 {
     n
 }
 
-#[allow(dead_code)]
 fn limits(c: &mut Check) {
     let mut counts = [0u32; 2];
     let mut shares = [(0u32, 0u32); 2];
