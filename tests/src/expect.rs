@@ -88,6 +88,7 @@ pub(crate) const ISOLATION: &[&str] = &[
 /// the end of the run.
 pub(crate) const LEAKS: &[&str] = &[
     "[leaker@0] leaks: unmaps done",
+    "[leaker@0] leaks: cycles done",
     "[leaker@0] leaks: many shares done",
     "[leaker@0] leaks: limits done",
     "[leaker@0] leaks: every check passed",

@@ -64,6 +64,8 @@ fn main(_start: ulib::Start) -> i32 {
     let mut c = Check { failed: 0 };
     unmaps(&mut c);
     println!("leaks: unmaps done");
+    cycles(&mut c);
+    println!("leaks: cycles done");
     many_shares(&mut c);
     println!("leaks: many shares done");
     limits(&mut c);
@@ -110,7 +112,6 @@ fn unmaps(c: &mut Check) {
     unsafe { ((RANGE_BASE + PAGE) as *mut u64).write_volatile(7) };
 }
 
-#[allow(dead_code)]
 fn cycles(c: &mut Check) {
     let cycle = Err(Error::ShareCycle);
     // A private share in itself.
