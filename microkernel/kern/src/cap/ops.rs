@@ -217,11 +217,24 @@ fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Er
 /// shared share never holds a capability to a private one (`NotOwner`),
 /// and one core's private shares never hold another core's. O(shares ×
 /// slots), paid only by copies of share capabilities.
+#[inline(always)]
 fn closes_cycle(space: &Space, sid: SpaceId, cap: Cap, dst: ShareId) -> bool {
+    cap.obj.kind == ObjectKind::Share && reaches(space, sid, cap, dst)
+}
+
+/// The walk of [`closes_cycle`], out of line: most copies are not of
+/// shares and never get here.
+#[inline(never)]
+fn reaches(space: &Space, sid: SpaceId, cap: Cap, dst: ShareId) -> bool {
     let me = crate::percore::id() as u32;
-    let share_of = |cap: Cap| match (cap.obj.kind, object::get(cap.obj.id)) {
-        (ObjectKind::Share, Some(Obj::Share { space, id })) if *space == sid => Some(*id),
-        _ => None,
+    let share_of = |cap: Cap| {
+        if cap.obj.kind != ObjectKind::Share {
+            return None;
+        }
+        match object::get(cap.obj.id) {
+            Some(Obj::Share { space, id }) if *space == sid => Some(*id),
+            _ => None,
+        }
     };
     let Some(start) = share_of(cap) else {
         return false;
