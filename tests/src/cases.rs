@@ -157,6 +157,27 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "isolation-virt",
+        image: "isolation",
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
+        name: "isolation-virt-max-el2",
+        image: "isolation",
+        cpu: Some("max"),
+        el2: true,
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
+        name: "isolation-rpi4",
+        image: "isolation",
+        board: "rpi4",
+        console: ISOLATION,
+        ..Case::BASE
+    },
+    Case {
         name: "shared-virt",
         image: "shared",
         console: SHARED_RANGE,
@@ -175,6 +196,12 @@ pub const CASES: &[Case] = &[
         // Less memory than the out-of-memory check asks for.
         mem: Some("512M"),
         console: CAPCHECK,
+        ..Case::BASE
+    },
+    Case {
+        name: "leaks-virt",
+        image: "leaks",
+        console: LEAKS,
         ..Case::BASE
     },
     Case {

@@ -70,6 +70,42 @@ pub(crate) const SUPERVISED: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/isolation.toml: three tasks share core 1 by time slices; each
+/// starts with every EL0 register it can reach zero (x3-x30, NZCV,
+/// TPIDR_EL0, TPIDRRO_EL0), A's and B's TPIDR_EL0 survive switches to the
+/// other, SIMD/FP (A) and FPCR (C) trap and stop only their task, and the
+/// restarted instances start zeroed again. A leaked value prints a
+/// `: FAIL` line, which fails the case.
+pub(crate) const ISOLATION: &[&str] = &[
+    "[isolate@1] isolate A on core 1 (restart 0): registers zero at entry",
+    "[isolate@1] isolate B on core 1 (restart 0): registers zero at entry",
+    "[isolate@1] isolate C on core 1 (restart 0): registers zero at entry",
+    "[isolate@1] isolate A: tpidr_el0 kept across a switch to B",
+    "[isolate@1] isolate B: tpidr_el0 kept across a switch to A",
+    "task isolate on core 1 faulted: SVE/SIMD/FP access trap (ESR 0x1fe00000)",
+    "[supervisor@0] supervisor: task on core 1 slot 0 faulted: SVE/SIMD/FP access trap",
+    "[supervisor@0] supervisor: task on core 1 slot 2 faulted: SVE/SIMD/FP access trap",
+    "[isolate@1] isolate A on core 1 (restart 1): registers zero at entry",
+    "[isolate@1] isolate C on core 1 (restart 1): registers zero at entry",
+    "task isolate on core 1 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// images/leaks.toml: hostile calls that used to leak kernel memory get
+/// their refusals (a wrong answer prints `: FAIL`), and nothing is left at
+/// the end of the run.
+pub(crate) const LEAKS: &[&str] = &[
+    "[leaker@0] leaks: unmaps done",
+    "[leaker@0] leaks: cycles done",
+    "[leaker@0] leaks: many shares done",
+    "[leaker@0] leaks: limits done",
+    "[leaker@0] leaks: every check passed",
+    "task leaker on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
 pub(crate) const SHARED_RANGE: &[&str] = &[

@@ -320,6 +320,10 @@ pub enum Error {
     NotOwner = 13,
     /// The device reported an error.
     DeviceError = 14,
+    /// The capability names a share, and the destination is that share or
+    /// a share reachable from it: the copy would close a cycle of shares,
+    /// which no deletion from outside could ever free.
+    ShareCycle = 15,
 }
 
 impl Error {
@@ -340,6 +344,7 @@ impl Error {
             12 => Error::InvalidArgument,
             13 => Error::NotOwner,
             14 => Error::DeviceError,
+            15 => Error::ShareCycle,
             _ => return None,
         })
     }

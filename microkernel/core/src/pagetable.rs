@@ -47,6 +47,13 @@ const AP_TABLE_RO: u64 = 1 << 62;
 /// UXNTable, PXNTable; NSTable is not used).
 const TABLE_LIMITS: u64 = PXN_TABLE | UXN_TABLE | AP_TABLE_NO_EL0 | AP_TABLE_RO;
 
+/// Bit 56 of a page or block descriptor: ignored by the table walker
+/// (software use). It marks a page the range itself owns (a task's program
+/// and stack pages, an image range's pages), mapped by no capability:
+/// [`Tree::unmap`] refuses to remove it, and its frame is freed only with
+/// the range.
+pub const OWNED_BIT: u64 = 1 << 56;
+
 /// MAIR_EL1 value matching [`MemType`]'s attribute indices:
 /// 0 = Normal write-back read/write-allocate, 1 = Device-nGnRE,
 /// 2 = Normal non-cacheable.
@@ -76,6 +83,8 @@ pub struct Attrs {
     pub user_exec: bool,
     /// Global (not tagged with an ASID): kernel mappings are global.
     pub global: bool,
+    /// Owned by the range ([`OWNED_BIT`]): no unmap removes it.
+    pub owned: bool,
 }
 
 impl Attrs {
@@ -100,6 +109,15 @@ impl Attrs {
             user: true,
             user_exec: executable,
             global: false,
+            owned: false,
+        }
+    }
+
+    /// The same attributes, marked owned by the range ([`OWNED_BIT`]).
+    pub const fn owned(self) -> Attrs {
+        Attrs {
+            owned: true,
+            ..self
         }
     }
 
@@ -111,6 +129,7 @@ impl Attrs {
             user: false,
             user_exec: false,
             global: true,
+            owned: false,
         }
     }
 
@@ -129,6 +148,7 @@ impl Attrs {
             user: desc & AP_EL0 != 0,
             user_exec: desc & UXN == 0,
             global: desc & NG == 0,
+            owned: desc & OWNED_BIT != 0,
         }
     }
 
@@ -153,6 +173,9 @@ impl Attrs {
         }
         if !self.global {
             b |= NG;
+        }
+        if self.owned {
+            b |= OWNED_BIT;
         }
         b
     }

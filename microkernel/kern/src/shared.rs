@@ -7,7 +7,7 @@
 use crate::uspace::{free_leaves, invalidate, FrameTables};
 use crate::{kprintln, mm, percore};
 use abi::{Error, Rights};
-use kerncore::range::{AddressRange, RangeKind, SegmentInfo, SharedSize};
+use kerncore::range::{AddressRange, RangeKind, SharedSize};
 
 /// Most shared ranges an image declares.
 pub const MAX_SHARED: usize = 8;
@@ -29,14 +29,11 @@ pub fn create(index: usize, base: u64, size: u64) -> Result<(), Error> {
         let filled = mm::frame_alloc_zeroed()
             .ok_or(Error::OutOfMemory)
             .and_then(|pa| {
-                let seg = SegmentInfo {
-                    pa,
-                    size: mm::PAGE,
-                    device: false,
-                };
+                // The range's own page: no task can unmap it (its frame is
+                // freed with the range, by `free`).
                 let rw = Rights::READ.union(Rights::WRITE);
                 range
-                    .map_segment(&mut FrameTables, off, &seg, 0, mm::PAGE, rw)
+                    .map_owned_page(&mut FrameTables, off, pa, rw)
                     .inspect_err(|_| mm::frame_free(pa))
             });
         if let Err(e) = filled {

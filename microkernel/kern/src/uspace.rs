@@ -8,7 +8,7 @@ use crate::{mm, percore, shared};
 use abi::{Error, Rights};
 use core::arch::asm;
 use kerncore::pagetable::{self, Entry, TableMemory, TablePool, ENTRIES};
-use kerncore::range::{AddressRange, SegmentInfo, TlbInvalidation, TlbOp};
+use kerncore::range::{AddressRange, TlbInvalidation, TlbOp};
 
 pub use kerncore::range::USER_TOP;
 
@@ -89,7 +89,9 @@ impl UserSpace {
 
     /// Maps `size` bytes at `va` to fresh zeroed frames of this core's pool,
     /// one page at a time, calling `fill(page_va, frame_kernel_va)` on each
-    /// frame before it is mapped.
+    /// frame before it is mapped. The pages are the space's own
+    /// (`map_owned_page`): `Unmap` refuses them, so a frame cannot drop out
+    /// of the tables that `destroy` frees it from.
     pub fn map_fresh(
         &mut self,
         va: u64,
@@ -100,14 +102,11 @@ impl UserSpace {
         for page in (va..va + size).step_by(PAGE as usize) {
             let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
             fill(page, mm::phys_to_virt(pa) as *mut u8);
-            let seg = SegmentInfo {
-                pa,
-                size: PAGE,
-                device: false,
-            };
+            // Owned by the space: the task cannot unmap it (its frame is
+            // freed with the space, by `destroy`).
             if let Err(e) = self
                 .range
-                .map_segment(&mut FrameTables, page, &seg, 0, PAGE, rights)
+                .map_owned_page(&mut FrameTables, page, pa, rights)
             {
                 mm::frame_free(pa);
                 return Err(e);

@@ -31,11 +31,24 @@ pub unsafe fn raw_syscall(n: u64, a: [u64; 6]) -> [u64; 4] {
     [r0, r1, r2, r3]
 }
 
-fn status(x0: u64) -> Result<(), Error> {
-    match x0 {
-        0 => Ok(()),
-        n => Err(Error::from_u64(n).unwrap_or(Error::InvalidArgument)),
+/// The result a status word says. Success is one compare and branch; the
+/// decoding of an error code is out of line (how many codes there are then
+/// costs the success path nothing: the null call's round trip measures it).
+#[inline(always)]
+pub(crate) fn status(x0: u64) -> Result<(), Error> {
+    if x0 == 0 {
+        Ok(())
+    } else {
+        Err(error(x0))
     }
+}
+
+/// The error for a non-zero status word (an unknown code reads as
+/// `InvalidArgument`).
+#[cold]
+#[inline(never)]
+pub(crate) fn error(x0: u64) -> Error {
+    Error::from_u64(x0).unwrap_or(Error::InvalidArgument)
 }
 
 /// The cheapest round trip into the kernel.

@@ -51,8 +51,11 @@ fn attribute_bits_are_exact() {
         user: true,
         user_exec: true,
         global: false,
+        owned: false,
     };
     assert_eq!(user.bits(), 0x0020_0000_0000_0f40);
+    assert_eq!(user.owned().bits(), 0x0120_0000_0000_0f40);
+    assert_eq!(Attrs::from_descriptor(user.owned().bits()), user.owned());
 }
 
 #[test]

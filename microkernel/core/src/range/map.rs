@@ -61,6 +61,40 @@ impl AddressRange {
         Ok(())
     }
 
+    /// Maps the 4 KiB frame at `pa` at `base + offset` with `rights`, as a
+    /// page the range owns: no unmap removes it (`InvalidArgument`), and
+    /// it goes only with the range, whose owner frees its frame. For the
+    /// pages the kernel gives a task at load (program, stack) and an image
+    /// range's pages, which no capability mapped. Errors as
+    /// [`AddressRange::map_segment`] for a one-page RAM segment.
+    pub fn map_owned_page(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        pa: u64,
+        rights: Rights,
+    ) -> Result<(), Error> {
+        let attrs = user_attrs(rights, false)?.owned();
+        let seg = SegmentInfo {
+            pa,
+            size: PAGE_SIZE,
+            device: false,
+        };
+        if !seg.is_well_formed() {
+            return Err(Error::InvalidArgument);
+        }
+        if offset & (PAGE_SIZE - 1) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let va = self.span(offset, PAGE_SIZE).ok_or(Error::OutOfRange)?;
+        let allocated = self
+            .tree()
+            .map(mem, va, pa, PAGE_SIZE, attrs, LARGEST_LEAF)
+            .map_err(map_error)?;
+        self.tables += allocated;
+        Ok(())
+    }
+
     /// Links `shared` into this address space at `base + offset` with
     /// `rights`: one table descriptor (an L2 entry to a 2 MiB range's L3
     /// table, an L1 entry to a 1 GiB range's L2 table), plus whatever

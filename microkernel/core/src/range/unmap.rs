@@ -16,8 +16,9 @@ impl AddressRange {
     ///
     /// Errors, checked in this order: `len` 0: `InvalidArgument`; `offset`
     /// or `len` not a multiple of 4 KiB: `Misaligned`; the span leaves the
-    /// range: `OutOfRange`; a 2 MiB block reaches past the span, or a shared
-    /// range is linked in it (use [`AddressRange::unlink`]):
+    /// range: `OutOfRange`; a 2 MiB block reaches past the span, a shared
+    /// range is linked in it (use [`AddressRange::unlink`]), or a page the
+    /// range owns lies in it ([`AddressRange::map_owned_page`]):
     /// `InvalidArgument`. Nothing is changed on error.
     ///
     /// Invalidation: private range: local, by VA and ASID, over the span of
@@ -39,9 +40,10 @@ impl AddressRange {
         let va = self.span(offset, len).ok_or(Error::OutOfRange)?;
         let removed = self.tree().unmap(mem, va, len).map_err(|e| match e {
             UnmapError::Misaligned => Error::Misaligned,
-            UnmapError::SplitsBlock | UnmapError::CrossesLink | UnmapError::NotLinked => {
-                Error::InvalidArgument
-            }
+            UnmapError::SplitsBlock
+            | UnmapError::CrossesLink
+            | UnmapError::NotLinked
+            | UnmapError::Owned => Error::InvalidArgument,
         })?;
         self.tables -= removed.tables_freed;
         if removed.count() == 0 {

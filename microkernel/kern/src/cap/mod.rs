@@ -203,8 +203,17 @@ struct Marks {
     sweep_global: bool,
     /// Cores to send a sweep request.
     remote: u64,
-    shares: heapless::Vec<(SpaceId, kerncore::cap::ShareId), MAX_SHARES>,
+    /// Shares whose last capability went, to destroy: a bit per share id
+    /// of this core's space and of the global one. Those are the only
+    /// spaces a core removes capabilities from (a private share's
+    /// capabilities never leave its core), and each share is marked at
+    /// most once (its object is released once), so any number of shares
+    /// freed by one operation fits: no work list to overflow.
+    local_shares: u32,
+    global_shares: u32,
 }
+
+const _: () = assert!(MAX_SHARES <= 32);
 
 impl Marks {
     fn new(me: usize) -> Marks {
@@ -213,7 +222,38 @@ impl Marks {
             sweep_local: false,
             sweep_global: false,
             remote: 0,
-            shares: heapless::Vec::new(),
+            local_shares: 0,
+            global_shares: 0,
+        }
+    }
+
+    /// Share `id` of `space` is to be destroyed.
+    fn share_freed(&mut self, space: SpaceId, id: kerncore::cap::ShareId) {
+        let bit = 1u32 << (id.0 as usize % MAX_SHARES);
+        match space {
+            SpaceId::Global => self.global_shares |= bit,
+            SpaceId::Core(c) if c == self.me => self.local_shares |= bit,
+            SpaceId::Core(c) => {
+                // Unreachable: another core's private share has no
+                // capability here to release.
+                crate::kprintln!("capabilities: core {}'s share freed on core {}", c, self.me)
+            }
+        }
+    }
+
+    /// A share to destroy, lowest id first (this core's space first).
+    fn next_share(&mut self) -> Option<(SpaceId, kerncore::cap::ShareId)> {
+        let take = |set: &mut u32| {
+            let id = set.trailing_zeros();
+            *set &= !(1 << id);
+            kerncore::cap::ShareId(id)
+        };
+        if self.local_shares != 0 {
+            Some((SpaceId::Core(self.me), take(&mut self.local_shares)))
+        } else if self.global_shares != 0 {
+            Some((SpaceId::Global, take(&mut self.global_shares)))
+        } else {
+            None
         }
     }
 
@@ -226,7 +266,7 @@ impl Marks {
     }
 
     fn busy(&self) -> bool {
-        self.sweep_local || self.sweep_global || !self.shares.is_empty()
+        self.sweep_local || self.sweep_global || self.local_shares | self.global_shares != 0
     }
 }
 

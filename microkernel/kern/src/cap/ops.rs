@@ -170,7 +170,6 @@ fn copy(
     dst: u64,
     mask: u64,
 ) -> Result<(), Error> {
-    let me = crate::percore::id() as u32;
     let mask = Rights::from_bits(mask)?;
     let s = resolve(c, spaces, src, Access::Read)?;
     let d = resolve(c, spaces, dst, Access::Write)?;
@@ -178,18 +177,8 @@ fn copy(
         return Err(Error::SlotOccupied);
     }
     match (s.space, d.space) {
-        (SpaceId::Core(_), SpaceId::Core(_)) => {
-            let cap = c.space.copy(me, s.slot, d.slot, mask)?;
-            object::retain(cap.obj.id);
-            super::family_grew(cap.extra);
-            Ok(())
-        }
-        (SpaceId::Global, SpaceId::Global) => {
-            let cap = global().space.copy(me, s.slot, d.slot, mask)?;
-            object::retain(cap.obj.id);
-            super::family_grew(cap.extra);
-            Ok(())
-        }
+        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, s, d, mask),
+        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, s, d, mask),
         (SpaceId::Core(_), SpaceId::Global) => {
             let mut g = global();
             let g = &mut *g;
@@ -201,6 +190,78 @@ fn copy(
             export(&mut g.space, &mut g.exports, &mut c.space, s, d, mask)
         }
     }
+}
+
+/// Copies `s` to `d`, both in `space`. A copy that would close a cycle of
+/// shares is taken back: the checks `copy` makes come first, so its errors
+/// keep their order and `ShareCycle` is the last.
+fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
+    let me = crate::percore::id() as u32;
+    let cap = space.copy(me, s.slot, d.slot, mask)?;
+    if closes_cycle(space, d.space, cap, d.slot.share) {
+        // A fresh leaf: no children, exports, mappings or count yet.
+        let _ = space.delete(me, d.slot);
+        return Err(Error::ShareCycle);
+    }
+    object::retain(cap.obj.id);
+    super::family_grew(cap.extra);
+    Ok(())
+}
+
+/// Whether putting `cap` into share `dst` of `space` (whose id is `sid`)
+/// closes a cycle: `cap` names a share of the same space from which `dst`
+/// is reachable (itself included) through the share capabilities in it.
+/// A share in such a cycle keeps itself alive once every capability from
+/// outside is gone, and nothing could ever reach it again to delete it:
+/// its objects and frames would leak. A cycle cannot cross spaces: a
+/// shared share never holds a capability to a private one (`NotOwner`),
+/// and one core's private shares never hold another core's. O(shares ×
+/// slots), paid only by copies of share capabilities.
+#[inline(always)]
+fn closes_cycle(space: &Space, sid: SpaceId, cap: Cap, dst: ShareId) -> bool {
+    cap.obj.kind == ObjectKind::Share && reaches(space, sid, cap, dst)
+}
+
+/// The walk of [`closes_cycle`], out of line: most copies are not of
+/// shares and never get here.
+#[inline(never)]
+fn reaches(space: &Space, sid: SpaceId, cap: Cap, dst: ShareId) -> bool {
+    let me = crate::percore::id() as u32;
+    let share_of = |cap: Cap| {
+        if cap.obj.kind != ObjectKind::Share {
+            return None;
+        }
+        match object::get(cap.obj.id) {
+            Some(Obj::Share { space, id }) if *space == sid => Some(*id),
+            _ => None,
+        }
+    };
+    let Some(start) = share_of(cap) else {
+        return false;
+    };
+    let bit = |id: ShareId| 1u64 << (id.0 as u64 % 64);
+    let (mut seen, mut todo) = (bit(start), bit(start));
+    while todo != 0 {
+        let id = ShareId(todo.trailing_zeros());
+        todo &= !bit(id);
+        if id == dst {
+            return true;
+        }
+        let Ok(n) = space.capacity(id) else { continue };
+        for index in 0..n {
+            if let Some(next) = space
+                .lookup(me, SlotRef::new(id, index))
+                .ok()
+                .and_then(share_of)
+            {
+                if seen & bit(next) == 0 {
+                    seen |= bit(next);
+                    todo |= bit(next);
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Copies `s` into another space as the root of a new import family.
@@ -231,6 +292,9 @@ fn export(
     {
         // A private share or range is only ever reached from its own core.
         return Err(Error::NotOwner);
+    }
+    if closes_cycle(to, d.space, cap, d.slot.share) {
+        return Err(Error::ShareCycle);
     }
     let index = exports
         .add(Export {

@@ -96,11 +96,7 @@ fn destroy(obj: Obj, marks: &mut Marks) {
     match obj {
         Obj::Segment(mut s) => s.free(),
         Obj::Range { lock, .. } => super::memory::free_range(lock.into_inner()),
-        Obj::Share { space, id } => {
-            if marks.shares.push((space, id)).is_err() {
-                crate::kprintln!("capabilities: too many shares to destroy at once; one leaked");
-            }
-        }
+        Obj::Share { space, id } => marks.share_freed(space, id),
         Obj::Notification(n) => super::notify::destroyed(&n),
         Obj::Root { .. } | Obj::ImageRange(_) => {}
     }
@@ -125,7 +121,7 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
     let me = crate::percore::id();
     let mut swept_global = false;
     while marks.busy() {
-        if let Some((space, id)) = marks.shares.pop() {
+        if let Some((space, id)) = marks.next_share() {
             destroy_share(c, spaces, space, id, marks);
             continue;
         }

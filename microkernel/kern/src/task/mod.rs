@@ -62,6 +62,10 @@ struct Task {
     root_share: Option<kerncore::cap::ShareId>,
     state: State,
     ctx: Frame,
+    /// Its TPIDR_EL0 while another task runs. Not in `ctx`: the register
+    /// is saved and restored when the core switches tasks
+    /// ([`switch_user_state`]), not on every exception.
+    tpidr_el0: u64,
 }
 
 struct Sched {
@@ -201,6 +205,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 root_share: Some(root_share),
                 state: State::Ready,
                 ctx,
+                tpidr_el0: 0,
             })
         }
         Err(why) => {
@@ -247,6 +252,7 @@ fn pick_next(s: &Sched, after: Option<usize>) -> Option<usize> {
 /// Makes `frame` return into the next ready task, or into the idle loop.
 fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
     let next = pick_next(s, None);
+    switch_user_state(s, s.current, next);
     s.current = next;
     s.need_resched = false;
     match next.and_then(|i| s.tasks[i].as_ref()) {
@@ -262,6 +268,26 @@ fn switch_to_next(s: &mut Sched, frame: &mut Frame) {
             frame.spsr = supervise::SPSR_EL1_IDLE;
         }
     }
+}
+
+/// The EL0 state outside the exception frame, when the core leaves task
+/// `from` (the one whose state the registers hold, if any) for `to` (or
+/// the idle loop): TPIDR_EL0 is saved into `from` and `to`'s loaded (0 for
+/// the idle loop, so no value outlives its task in the register). The
+/// frame (x0-x30, SP_EL0, PC, PSTATE with NZCV) is per task already;
+/// TPIDRRO_EL0 is 0 from boot on and never written; SIMD/FP is trapped
+/// (boot.s), so a task has no FP state. A new or restarted task starts
+/// with 0. Done here and not in the exception path, which stays as short
+/// as the null call needs.
+fn switch_user_state(s: &mut Sched, from: Option<usize>, to: Option<usize>) {
+    use crate::arch::aarch64::{set_tpidr_el0, tpidr_el0};
+    if let Some(t) = from.and_then(|i| s.tasks[i].as_mut()) {
+        t.tpidr_el0 = tpidr_el0();
+    }
+    set_tpidr_el0(
+        to.and_then(|i| s.tasks[i].as_ref())
+            .map_or(0, |t| t.tpidr_el0),
+    );
 }
 
 /// Frees the memory of task `i`, which has ended (its state says how) and
@@ -360,6 +386,7 @@ pub fn preempt_if_needed(frame: &mut Frame) {
         if let Some(t) = s.tasks[cur].as_mut() {
             copy_frame(&mut t.ctx, frame);
         }
+        switch_user_state(s, Some(cur), Some(next));
         s.current = Some(next);
         if let Some(t) = s.tasks[next].as_ref() {
             if let Some(space) = &t.space {

@@ -228,6 +228,7 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
 
 fn shut_down_here(s: &mut Sched) {
     crate::uspace::clear_ttbr0();
+    super::switch_user_state(s, s.current, None);
     s.current = None;
     for t in s.tasks.iter().flatten().filter(|t| t.space.is_some()) {
         crate::cap::task_ending(&super::archive(), t.archive_index);

@@ -36,6 +36,8 @@ pub enum UnmapError {
     CrossesLink,
     /// The entry is not a link to the given table.
     NotLinked,
+    /// A page or block the range owns ([`OWNED_BIT`]) lies in the span.
+    Owned,
 }
 
 impl Tree {
@@ -83,8 +85,9 @@ impl Tree {
 
     /// Removes every mapping in `[va, va + size)`, freeing tables that
     /// become empty (never the tree's own table). Unmapped holes are fine;
-    /// a block reaching past the span ([`UnmapError::SplitsBlock`]) or a
-    /// link in it ([`UnmapError::CrossesLink`]) refuses the whole request.
+    /// a block reaching past the span ([`UnmapError::SplitsBlock`]), a
+    /// link in it ([`UnmapError::CrossesLink`]) or a page the range owns
+    /// ([`UnmapError::Owned`]) refuses the whole request.
     ///
     /// # Panics
     /// If the span is outside the tree.
@@ -106,7 +109,7 @@ impl Tree {
     }
 }
 
-/// Refuses a span that cuts a block or holds a link.
+/// Refuses a span that cuts a block, holds a link or an owned page.
 fn check_span(
     mem: &mut impl TableMemory,
     table: u64,
@@ -119,11 +122,15 @@ fn check_span(
     while at < end {
         let slot_start = at & !(size - 1);
         let slot_end = slot_start + size;
-        match decode(mem.table(table)[index(at, level)], level) {
+        let desc = mem.table(table)[index(at, level)];
+        match decode(desc, level) {
             Entry::Invalid => {}
             Entry::Table(next) => check_span(mem, next, level + 1, at, slot_end.min(end))?,
             Entry::Link(_) => return Err(UnmapError::CrossesLink),
             Entry::Block(_) | Entry::Page(_) => {
+                if desc & OWNED_BIT != 0 {
+                    return Err(UnmapError::Owned);
+                }
                 if slot_start < va || slot_end > end {
                     return Err(UnmapError::SplitsBlock);
                 }

@@ -169,7 +169,8 @@ park:
 // Leave EL2 for EL1 if entered at EL2 (QEMU virt with virtualization=on,
 // Raspberry Pi 4). The kernel is the hypervisor here and gives EL1
 // everything: AArch64, the physical timer and counter, the GICv3 system
-// registers, FP/SIMD, the real MIDR/MPIDR.
+// registers, FP/SIMD (no EL2 trap: whether EL0 may use it is CPACR_EL1's
+// to say, below), the real MIDR/MPIDR.
 el2_to_el1:
     ldr     x9, =SCTLR_MMU_OFF
     msr     sctlr_el1, x9
@@ -205,7 +206,19 @@ el2_to_el1:
     adr     x9, 9f
     msr     elr_el2, x9
     eret
-9:  ret
+// At EL1 on both paths. The EL0-visible state no task owns starts at 0
+// rather than whatever firmware or a previous kernel left (both are
+// UNKNOWN at reset): TPIDRRO_EL0 (EL0 reads it, only the kernel could
+// write it; this kernel never does) and TPIDR_EL0 (each task's own, saved
+// and restored on every switch between tasks, task/mod.rs). CPACR_EL1 = 0:
+// FPEN, ZEN and SMEN trap every SIMD/FP, SVE and SME access from EL0 (and
+// EL1: the kernel is built soft-float), so no task can reach the FP
+// registers, FPCR or FPSR; such an access is a fault of that task.
+9:  msr     cpacr_el1, xzr
+    msr     tpidr_el0, xzr
+    msr     tpidrro_el0, xzr
+    isb
+    ret
 
 // Identity map (TTBR0) of the 1 GiB holding the image, for the instant the
 // MMU turns on; the image page by page at KERNEL_VA (TTBR1); an empty L2

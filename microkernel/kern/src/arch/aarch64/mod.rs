@@ -75,6 +75,23 @@ pub fn sev() {
     unsafe { asm!("dsb sy", "sev", options(nostack)) };
 }
 
+/// The running task's TPIDR_EL0 (its thread register, EL0 read/write).
+#[inline]
+pub fn tpidr_el0() -> u64 {
+    let v: u64;
+    // Safety: reads a register; no memory effect.
+    unsafe { asm!("mrs {0}, tpidr_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
+/// Sets TPIDR_EL0 for the task about to run at EL0.
+#[inline]
+pub fn set_tpidr_el0(v: u64) {
+    // Safety: the kernel does not use TPIDR_EL0 (its per-core pointer is
+    // TPIDR_EL1); only EL0 code reads it.
+    unsafe { asm!("msr tpidr_el0, {0}", in(reg) v, options(nomem, nostack)) };
+}
+
 /// This core's MPIDR affinity bits (Aff3..Aff0).
 pub fn mpidr() -> u64 {
     MPIDR_EL1.get() & 0xff_00ff_ffff

@@ -33,6 +33,32 @@ fn unmap_across_a_link() {
     assert_eq!(world().unmap(0, USER_TOP), Error::InvalidArgument);
 }
 
+#[test]
+fn unmap_an_owned_page() {
+    let mut w = world();
+    w.root
+        .map_owned_page(&mut w.pool, 0x7fff_0000, 0x9000_0000, RW)
+        .unwrap();
+    assert_eq!(w.unmap(0x7fff_0000, 0x1000), Error::InvalidArgument);
+    // A span holding it and a capability's page: refused whole.
+    assert_eq!(w.unmap(0, 0x8000_0000), Error::InvalidArgument);
+    assert!(w.root.translate(&mut w.pool, 0x7fff_0000).is_some());
+    // The capability's page alone still goes.
+    w.root.unmap(&mut w.pool, 0x1000, 0x1000).unwrap();
+    assert!(w.root.translate(&mut w.pool, 0x1000).is_none());
+}
+
+#[test]
+fn unmap_an_owned_page_of_a_shared_range() {
+    let mut w = world();
+    w.shared
+        .map_owned_page(&mut w.pool, 0x2000, 0x9000_0000, RW)
+        .unwrap();
+    let e = w.shared.unmap(&mut w.pool, 0, MIB2).unwrap_err();
+    assert_eq!(e, Error::InvalidArgument);
+    assert!(w.shared.translate(&mut w.pool, 0x4060_2000).is_some());
+}
+
 // destroy
 
 #[test]
