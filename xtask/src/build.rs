@@ -89,7 +89,7 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         .join(&image.name)
         .join(board.name());
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
-    let archive = crate::tasks::build_archive(root, image, &out)?;
+    let archive = crate::tasks::build_archive(root, image)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -109,7 +109,6 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
     let built = target_dir(root).join(TARGET).join("release").join("kernel");
     let elf = std::fs::read(&built).with_context(|| built.display().to_string())?;
     let table = defmt_table(&elf)?;
-    let archive = std::fs::read(&archive).with_context(|| archive.display().to_string())?;
     let raw = pack_with_payload(&elf, &archive).context("packing kernel ELF")?;
     let sizes = sizes(&elf).context("reading kernel ELF sections")?;
 

@@ -37,7 +37,7 @@ fn step(what: String, args: &[&str]) -> Step {
 
 /// Every workspace member under `servers/`, by package name (its directory
 /// name: each Cargo.toml there names its package after its directory).
-pub fn server_crates(root: &Path) -> Result<Vec<String>> {
+pub fn workspace_servers(root: &Path) -> Result<Vec<String>> {
     let path = root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
     let value: toml::Table = toml::from_str(&text).with_context(|| path.display().to_string())?;
@@ -101,7 +101,7 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
         ));
     }
     let mut tasks = vec!["clippy", "--release", "--target", TARGET];
-    let crates = server_crates(root)?;
+    let crates = workspace_servers(root)?;
     for c in &crates {
         tasks.extend(["-p", c]);
     }
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn every_task_crate_and_kernel_build_is_linted() {
         let root = crate::build::workspace_root();
-        let crates = server_crates(&root).unwrap();
+        let crates = workspace_servers(&root).unwrap();
         for c in ["ulib", "console", "blk", "hello", "capcheck"] {
             assert!(crates.iter().any(|x| x == c), "{c} not linted: {crates:?}");
         }

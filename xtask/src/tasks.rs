@@ -2,7 +2,7 @@
 //! beside the kernel (format: `kerncore::bootimage`; `build` puts it in
 //! the boot image as the kernel's payload).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -15,10 +15,9 @@ use kerncore::bootimage::{
     FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
 };
 
-/// Builds every task crate of `image` and writes `<out>/tasks.bin`; returns
-/// its absolute path (an empty file when the image has no tasks).
-pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> {
-    let path = out.join("tasks.bin");
+/// Builds every task crate of `image` and returns its archive (empty when
+/// the image has no tasks and no objects).
+pub fn build_archive(root: &Path, image: &Image) -> Result<Vec<u8>> {
     let mut crates: Vec<&str> = image.tasks.iter().map(|t| t.name.as_str()).collect();
     crates.sort();
     crates.dedup();
@@ -56,29 +55,17 @@ pub fn build_archive(root: &Path, image: &Image, out: &Path) -> Result<PathBuf> 
         })
         .collect();
     let layout = Layout::of(image);
-    let bytes = if entries.is_empty() && layout.is_empty() {
-        Vec::new()
-    } else {
-        let bytes = archive(&entries, &layout)?;
-        if let Err(e) = Archive::parse(&bytes) {
-            bail!(
-                "image {}: the kernel would refuse its archive: {e:?}",
-                image.name
-            );
-        }
-        bytes
-    };
-    write_if_changed(&path, &bytes)?;
-    Ok(std::path::absolute(&path).unwrap_or(path))
-}
-
-/// Writes `bytes` to `path` unless the file already holds exactly them, so
-/// an unchanged image leaves its files (and their times) alone.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
+    if entries.is_empty() && layout.is_empty() {
+        return Ok(Vec::new());
     }
-    std::fs::write(path, bytes).with_context(|| path.display().to_string())
+    let bytes = archive(&entries, &layout)?;
+    if let Err(e) = Archive::parse(&bytes) {
+        bail!(
+            "image {}: the kernel would refuse its archive: {e:?}",
+            image.name
+        );
+    }
+    Ok(bytes)
 }
 
 /// The ELF cut to what the kernel loads: header, program headers and the

@@ -7,6 +7,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use ulib::cap::*;
+use ulib::checks::Checks;
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights, Syscall};
 
 ulib::entry!(main);
@@ -18,46 +19,6 @@ const EMPTY: CPtr = CPtr::root(40);
 const VA: u64 = 0x2000_0000;
 const PAGE: u64 = 4096;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
-
-struct Checks {
-    failed: u32,
-    passed: u32,
-}
-
-impl Checks {
-    fn expect<T: core::fmt::Debug>(&mut self, what: &str, got: Result<T, Error>, want: Error) {
-        match got {
-            Err(e) if e == want => self.passed += 1,
-            other => {
-                self.failed += 1;
-                println!("capcheck: FAIL {}: got {:?}, want {:?}", what, other, want);
-            }
-        }
-    }
-
-    fn ok<T>(&mut self, what: &str, got: Result<T, Error>) -> Option<T> {
-        match got {
-            Ok(v) => {
-                self.passed += 1;
-                Some(v)
-            }
-            Err(e) => {
-                self.failed += 1;
-                println!("capcheck: FAIL {}: {:?}", what, e);
-                None
-            }
-        }
-    }
-
-    fn check(&mut self, what: &str, cond: bool) {
-        if cond {
-            self.passed += 1;
-        } else {
-            self.failed += 1;
-            println!("capcheck: FAIL {}", what);
-        }
-    }
-}
 
 fn read(va: u64) -> u64 {
     // Safety: callers pass an address they mapped readable just before.
@@ -507,10 +468,7 @@ fn out_of_memory(c: &mut Checks) {
 }
 
 fn main(start: ulib::Start) -> i32 {
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::new("capcheck");
     c.ok("probe segment", segment_create(PROBE, 1));
     errors(&mut c);
     good_paths(&mut c);

@@ -19,6 +19,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use ulib::cap::*;
+use ulib::checks::Checks;
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);
@@ -36,32 +37,8 @@ const S: u8 = 10;
 const T: u8 = 11;
 const SEG_VA: u64 = 0x3000_0000;
 
-struct Check {
-    failed: u32,
-}
-
-impl Check {
-    fn expect(&mut self, what: &str, got: Result<(), Error>, want: Result<(), Error>) {
-        if got != want {
-            self.failed += 1;
-            println!("leaks: {}: got {:?}, want {:?}: FAIL", what, got, want);
-        }
-    }
-
-    fn ok(&mut self, what: &str, got: Result<(), Error>) {
-        self.expect(what, got, Ok(()));
-    }
-
-    fn check(&mut self, what: &str, good: bool) {
-        if !good {
-            self.failed += 1;
-            println!("leaks: {}: FAIL", what);
-        }
-    }
-}
-
 fn main(_start: ulib::Start) -> i32 {
-    let mut c = Check { failed: 0 };
+    let mut c = Checks::new("leaks");
     unmaps(&mut c);
     println!("leaks: unmaps done");
     cycles(&mut c);
@@ -79,8 +56,8 @@ fn main(_start: ulib::Start) -> i32 {
     }
 }
 
-fn unmaps(c: &mut Check) {
-    let bad = Err(Error::InvalidArgument);
+fn unmaps(c: &mut Checks) {
+    let bad = Error::InvalidArgument;
     c.expect("unmap own stack page", unmap(ROOT, STACK_BOTTOM, PAGE), bad);
     c.expect("unmap own program page", unmap(ROOT, TEXT, PAGE), bad);
     c.expect(
@@ -112,8 +89,8 @@ fn unmaps(c: &mut Check) {
     unsafe { ((RANGE_BASE + PAGE) as *mut u64).write_volatile(7) };
 }
 
-fn cycles(c: &mut Check) {
-    let cycle = Err(Error::ShareCycle);
+fn cycles(c: &mut Checks) {
+    let cycle = Error::ShareCycle;
     // A private share in itself.
     c.ok("private share", share_create(CPtr::root(S), false));
     c.expect(
@@ -177,8 +154,8 @@ fn cycles(c: &mut Check) {
     c.ok("delete it from meet", cap_delete(CPtr::via(MEET, 0)));
     c.expect(
         "its import went with it",
-        cap_info(CPtr::root(S)).map(|_| ()),
-        Err(Error::InvalidCapability),
+        cap_info(CPtr::root(S)),
+        Error::InvalidCapability,
     );
     // A shared share exported into itself from this core's space.
     c.ok("shared share", share_create(CPtr::root(S), true));
@@ -192,7 +169,7 @@ fn cycles(c: &mut Check) {
 
 /// Makes shares in `in_share` from slot `first` until the space is full;
 /// how many.
-fn fill_shares(c: &mut Check, in_share: u8, first: u8, shared: bool) -> u32 {
+fn fill_shares(c: &mut Checks, in_share: u8, first: u8, shared: bool) -> u32 {
     let mut n = 0;
     loop {
         match share_create(CPtr::via(in_share, first + n as u8), shared) {
@@ -207,7 +184,7 @@ fn fill_shares(c: &mut Check, in_share: u8, first: u8, shared: bool) -> u32 {
     }
 }
 
-fn many_shares(c: &mut Check) {
+fn many_shares(c: &mut Checks) {
     for round in 0..2 {
         c.ok("outer share", share_create(CPtr::root(S), false));
         let private = fill_shares(c, S, 0, false);
@@ -222,7 +199,7 @@ fn many_shares(c: &mut Check) {
 }
 
 /// Makes one-page segments in `in_share` until objects run out; how many.
-fn fill_objects(c: &mut Check, in_share: u8) -> u32 {
+fn fill_objects(c: &mut Checks, in_share: u8) -> u32 {
     let mut n = 0;
     while n < 64 {
         match segment_create(CPtr::via(in_share, n as u8), 1) {
@@ -239,7 +216,7 @@ fn fill_objects(c: &mut Check, in_share: u8) -> u32 {
     n
 }
 
-fn limits(c: &mut Check) {
+fn limits(c: &mut Checks) {
     let mut counts = [0u32; 2];
     let mut shares = [(0u32, 0u32); 2];
     for round in 0..2 {

@@ -18,6 +18,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use ulib::cap::*;
+use ulib::checks::Checks;
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);
@@ -136,52 +137,16 @@ impl Bits {
     }
 }
 
-struct Checks {
-    failed: u32,
-    passed: u32,
-}
-
-impl Checks {
-    fn expect<T: core::fmt::Debug>(&mut self, what: &str, got: Result<T, Error>, want: Error) {
-        match got {
-            Err(e) if e == want => self.passed += 1,
-            other => {
-                self.failed += 1;
-                println!("rights: FAIL {}: got {:?}, want {:?}", what, other, want);
-            }
-        }
-    }
-
-    fn ok<T>(&mut self, what: &str, got: Result<T, Error>) {
-        match got {
-            Ok(_) => self.passed += 1,
-            Err(e) => {
-                self.failed += 1;
-                println!("rights: FAIL {}: {:?}", what, e);
-            }
-        }
-    }
-
-    fn check(&mut self, what: &str, cond: bool) {
-        if cond {
-            self.passed += 1;
-        } else {
-            self.failed += 1;
-            println!("rights: FAIL {}", what);
-        }
-    }
-
-    fn info(&mut self, what: &str, at: CPtr, kind: ObjectKind, rights: Rights) {
-        let got = cap_info(at);
-        if got == Ok((kind, rights)) {
-            self.passed += 1;
-        } else {
-            self.failed += 1;
-            println!(
-                "rights: FAIL {}: got {:?}, want {:?} {:?}",
-                what, got, kind, rights
-            );
-        }
+/// `cap_info(at)` must be exactly `kind` with `rights`.
+fn info(c: &mut Checks, what: &str, at: CPtr, kind: ObjectKind, rights: Rights) {
+    let got = cap_info(at);
+    if got == Ok((kind, rights)) {
+        c.passed += 1;
+    } else {
+        c.fail(format_args!(
+            "{}: got {:?}, want {:?} {:?}",
+            what, got, kind, rights
+        ));
     }
 }
 
@@ -190,10 +155,11 @@ fn made_with(c: &mut Checks) {
     use ObjectKind::*;
     let s = CPtr::root(20);
     c.ok("segment", segment_create(s, 1));
-    c.info("a new segment has every right", s, Segment, Rights::ALL);
+    info(c, "a new segment has every right", s, Segment, Rights::ALL);
     c.ok("range", range_create(CPtr::root(21), CHECK_BASE, 2 << 20));
     let all = Rights::ALL;
-    c.info(
+    info(
+        c,
         "a new range has every right",
         CPtr::root(21),
         AddressRange,
@@ -204,32 +170,40 @@ fn made_with(c: &mut Checks) {
         "private range",
         range_create_private(CPtr::root(22), base, 2 << 20),
     );
-    c.info("so has a private range", CPtr::root(22), AddressRange, all);
+    info(
+        c,
+        "so has a private range",
+        CPtr::root(22),
+        AddressRange,
+        all,
+    );
     c.ok("shared share", share_create(CPtr::root(23), true));
-    c.info("a new share has every right", CPtr::root(23), Share, all);
+    info(c, "a new share has every right", CPtr::root(23), Share, all);
     c.ok("notification", notify_create(CPtr::root(24)));
     let rwg = RW.union(G);
-    c.info(
+    info(
+        c,
         "a notification: read, write, grant",
         CPtr::root(24),
         Notification,
         rwg,
     );
-    c.info(
+    info(
+        c,
         "the address space: read, write, execute",
         ROOT,
         AddressRange,
         RWX,
     );
-    c.info("the root share: read, write", ROOT_SHARE, Share, RW);
+    info(c, "the root share: read, write", ROOT_SHARE, Share, RW);
     // Copies only lose rights, whatever the mask asks for.
     c.ok("copy R", cap_copy(s, CPtr::root(25), R));
-    c.info("a copy has the rights asked", CPtr::root(25), Segment, R);
+    info(c, "a copy has the rights asked", CPtr::root(25), Segment, R);
     c.ok(
         "copy of the copy",
         cap_copy(CPtr::root(25), CPtr::root(26), all),
     );
-    c.info("a copy never gains a right", CPtr::root(26), Segment, R);
+    info(c, "a copy never gains a right", CPtr::root(26), Segment, R);
     let into_shared = cap_copy(CPtr::root(25), CPtr::via(23, 0), all);
     c.expect(
         "no GRANT: stays in its share",
@@ -242,14 +216,21 @@ fn made_with(c: &mut Checks) {
         cap_copy(CPtr::root(27), CPtr::via(23, 0), all),
     );
     let rg = R.union(G);
-    c.info(
+    info(
+        c,
         "export keeps only its rights",
         CPtr::via(23, 0),
         Segment,
         rg,
     );
     c.ok("and back", cap_copy(CPtr::via(23, 0), CPtr::root(28), all));
-    c.info("import keeps only its rights", CPtr::root(28), Segment, rg);
+    info(
+        c,
+        "import keeps only its rights",
+        CPtr::root(28),
+        Segment,
+        rg,
+    );
     for at in [28u8, 27, 26, 25, 24, 23, 22, 21, 20] {
         c.ok("cleanup", cap_delete(CPtr::root(at)));
     }
@@ -390,10 +371,7 @@ impl MapRoot for (u8, u8, u8, u8, u8, u8) {
 }
 
 fn owner() -> i32 {
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::new("rights");
     made_with(&mut c);
     segment_rights(&mut c);
     range_rights(&mut c);
@@ -474,19 +452,23 @@ fn linker(core: usize) -> i32 {
         at: CPtr::root(GO),
         got: 0,
     };
-    let mut c = Checks {
-        failed: 0,
-        passed: 0,
-    };
+    let mut c = Checks::new("rights");
     must("probe", segment_create(PROBE, 1));
     go.until(GO_LINK);
     // A copy holds what its mask leaves, and never more again.
     let meet0 = CPtr::via(MEET, 0);
     must("copy range", cap_copy(meet0, RANGE, mask));
-    c.info("the copy's rights", RANGE, ObjectKind::AddressRange, mask);
+    info(
+        &mut c,
+        "the copy's rights",
+        RANGE,
+        ObjectKind::AddressRange,
+        mask,
+    );
     must("copy again", cap_copy(RANGE, CPtr::root(14), Rights::ALL));
     let again = CPtr::root(14);
-    c.info(
+    info(
+        &mut c,
         "a copy of it gains nothing",
         again,
         ObjectKind::AddressRange,

@@ -12,6 +12,8 @@ pub mod block;
 #[cfg(target_arch = "aarch64")]
 pub mod cap;
 #[cfg(target_arch = "aarch64")]
+pub mod checks;
+#[cfg(target_arch = "aarch64")]
 pub mod ends;
 #[cfg(target_arch = "aarch64")]
 mod sys;

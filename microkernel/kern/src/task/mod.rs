@@ -191,7 +191,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 }
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
-                    verdict::not_started(index);
+                    verdict::task_failed(index);
                     space.destroy();
                     return None;
                 }
@@ -210,7 +210,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
         }
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);
-            verdict::not_started(index);
+            verdict::task_failed(index);
             None
         }
     }
@@ -227,7 +227,7 @@ fn load_this_core(id: usize) {
                 MAX_TASKS,
                 id
             );
-            verdict::not_started(index);
+            verdict::task_failed(index);
             continue;
         }
         if let Some(task) = instantiate(id, slot, index, 0) {

@@ -49,11 +49,6 @@ pub fn problem() {
     PROBLEMS.fetch_add(1, SeqCst);
 }
 
-/// Archive entry `index` could not be started on a core that exists.
-pub fn not_started(index: usize) {
-    task_failed(index);
-}
-
 /// Archive entry `index` names a core the machine lacks: a failure unless
 /// the image marked it optional.
 pub fn absent(index: usize) -> bool {
@@ -64,14 +59,14 @@ pub fn absent(index: usize) -> bool {
     !optional
 }
 
-/// How a task stands when the run ends, from its state.
-fn outcome(state: State) -> (&'static str, u64) {
+/// How a task that did not end as expected stands when the run ends.
+fn how(state: State) -> &'static str {
     match state {
-        State::Exited(code) => ("exited with status", code),
-        State::Faulted => ("ended by a fault", 0),
-        State::WaitingFault => ("was still waiting for fault reports", 0),
-        State::WaitingNotify { .. } => ("was still blocked in Wait", 0),
-        State::Ready => ("was still running", 0),
+        State::Exited(_) => "exited",
+        State::Faulted => "ended by a fault",
+        State::WaitingFault => "was still waiting for fault reports",
+        State::WaitingNotify { .. } => "was still blocked in Wait",
+        State::Ready => "was still running",
     }
 }
 
@@ -93,29 +88,26 @@ pub fn judge(name: &str, core: usize, index: usize, state: State) {
         return;
     }
     task_failed(index);
-    let (how, code) = outcome(state);
     let expected = match entry.expect() {
         Expect::Exit0 => "exit with status 0",
         Expect::Fault => "end by a fault",
         Expect::Any => "anything",
     };
-    if let State::Exited(_) = state {
-        kprintln!(
-            "verdict: task {} on core {} {} {}; the image expects it to {}",
+    match state {
+        State::Exited(code) => kprintln!(
+            "verdict: task {} on core {} exited with status {}; the image expects it to {}",
             name,
             core,
-            how,
             code,
             expected
-        );
-    } else {
-        kprintln!(
+        ),
+        _ => kprintln!(
             "verdict: task {} on core {} {}; the image expects it to {}",
             name,
             core,
-            how,
+            how(state),
             expected
-        );
+        ),
     }
 }
 
