@@ -52,6 +52,7 @@ mod serial;
 mod tasks;
 mod test;
 mod toolchain;
+mod workspace;
 
 use std::process::ExitCode;
 
