@@ -411,6 +411,63 @@ pub const CASES: &[Case] = &[
         expect: Expect::Hang("all 4 cores online"),
         ..Case::BASE
     },
+    // Every image at its documented defaults on each of its boards (the
+    // rest of the table covers the others; xtask's image tests check that
+    // none is missing).
+    Case {
+        name: "default-virt",
+        console: TASKS_ON_4,
+        ..Case::BASE
+    },
+    Case {
+        name: "hang-rpi4",
+        image: "hang",
+        board: "rpi4",
+        timeout: Duration::from_secs(8),
+        expect: Expect::Hang("all 4 cores online"),
+        ..Case::BASE
+    },
+    Case {
+        name: "fault-rpi4",
+        image: "fault",
+        board: "rpi4",
+        expect: Expect::Fault,
+        ..Case::BASE
+    },
+    Case {
+        name: "timeslice-rpi4",
+        image: "timeslice",
+        board: "rpi4",
+        console: &[
+            "[spinner@0] spinner slot 0: preempted",
+            "[spinner@0] spinner slot 1: preempted",
+            "task hello on core 0 exited with status 0",
+            "memory: no frames leaked",
+        ],
+        ..Case::BASE
+    },
+    Case {
+        name: "bench-rpi4",
+        image: "bench",
+        board: "rpi4",
+        console: &["[bench@0] bench null-syscall", "memory: no frames leaked"],
+        ..Case::BASE
+    },
+    Case {
+        name: "console-hostile-rpi4",
+        image: "console-hostile",
+        board: "rpi4",
+        console: CONSOLE_HOSTILE,
+        lines: Some(console_2x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "corey-virt",
+        image: "corey",
+        timeout: Duration::from_secs(120),
+        console: COREY_4,
+        ..Case::BASE
+    },
 ];
 
 #[cfg(test)]

@@ -19,7 +19,10 @@ use kerncore::bootimage::MAX_TASKS_PER_CORE;
 
 #[path = "image_caps.rs"]
 pub mod image_caps;
+#[path = "image_conns.rs"]
+pub mod image_conns;
 pub use image_caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
+pub use image_conns::ServiceSpec;
 
 /// An image description, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +48,10 @@ pub struct Image {
     pub devices: Vec<DeviceSpec>,
     /// `[machine]`: the machine shapes it runs on besides its boards.
     pub machine: MachineSpec,
+    /// Services (`provides` / `uses`), in the order their servers appear;
+    /// their ranges and notifications are in `ranges` and
+    /// `notifications`, after the image's own.
+    pub services: Vec<ServiceSpec>,
 }
 
 /// `[machine]` of an image: what it needs of the machine beyond the cores
@@ -85,11 +92,19 @@ pub struct TaskSpec {
     pub ranges: Vec<usize>,
     /// Its kernel core's server (the one task there).
     pub server: bool,
-    /// Grants to its root share, in slots 2, 3, ... in this order.
+    /// Grants to its root share, in slots 2, 3, ... in this order (the
+    /// image's `caps`, then what its connections add).
     pub caps: Vec<CapSpec>,
-    /// `on_exit`: the notification (index into [`Image::notifications`])
-    /// and the bits the kernel signals on it when the task ends.
-    pub on_exit: Option<(usize, u64)>,
+    /// The binding name of each of `caps` (`as`, or the object's name).
+    pub cap_names: Vec<String>,
+    /// Exit signals: the notification (index into [`Image::notifications`])
+    /// and the bits the kernel signals on it when the task ends (`on_exit`,
+    /// then one per service it uses), at most one per notification.
+    pub on_exit: Vec<(usize, u64)>,
+    /// `provides`: the service it serves.
+    pub provides: Option<String>,
+    /// `uses`: the services it is a client of.
+    pub uses: Vec<String>,
     /// `optional`: left out, without failing the run, on a machine that
     /// lacks its core.
     pub optional: bool,
@@ -129,7 +144,7 @@ struct MachineEntry {
 }
 
 /// A `[[range]]` as written (checked by `image_ranges::check`).
-#[derive(Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RangeEntry {
     pub name: String,
@@ -159,6 +174,10 @@ struct TaskEntry {
     optional: bool,
     #[serde(default)]
     expect: Option<String>,
+    #[serde(default)]
+    provides: Option<String>,
+    #[serde(default)]
+    uses: Vec<String>,
 }
 
 /// `on_exit = { notification = "...", bits = N }` of a `[[task]]`.
@@ -190,6 +209,7 @@ pub fn available(root: &Path) -> Vec<String> {
             let name = entry.file_name().into_string().ok()?;
             name.strip_suffix(".toml").map(str::to_string)
         })
+        .chain(crate::bench_kcore::images().into_iter().map(|(n, _)| n))
         .collect();
     names.sort();
     names
@@ -235,8 +255,15 @@ pub fn load_all(root: &Path) -> Result<Vec<Image>> {
 
 /// Reads and checks `images/<name>.toml`.
 pub fn load(root: &Path, name: &str) -> Result<Image> {
-    let display = format!("images/{name}.toml");
-    let text = std::fs::read_to_string(root.join(&display)).with_context(|| display.clone())?;
+    let (display, text) = match crate::bench_kcore::image_text(name) {
+        Some(text) => (format!("generated image {name}"), text),
+        None => {
+            let display = format!("images/{name}.toml");
+            let text =
+                std::fs::read_to_string(root.join(&display)).with_context(|| display.clone())?;
+            (display, text)
+        }
+    };
     let known = kernel_features(root)?;
     let servers = crate::workspace::task_crates(root)?;
     parse(name, &text, &known, &servers).map_err(|e| anyhow::anyhow!("{display}: {e}"))
@@ -307,13 +334,37 @@ pub fn parse(
         }
         features.push(feature.clone());
     }
-    let ranges = crate::image_ranges::check(&file.range)?;
+    let ends: Vec<image_conns::Ends> = file
+        .task
+        .iter()
+        .enumerate()
+        .map(|(i, t)| image_conns::Ends {
+            provides: t.provides.as_deref(),
+            uses: &t.uses,
+            entry: format!("task[{i}] ({})", t.krate),
+        })
+        .collect();
+    let image_conns::Derived {
+        services,
+        ranges: conn_ranges,
+        notifications: conn_notes,
+    } = image_conns::derive(&ends, file.range.len(), file.notification.len())?;
+    let all_ranges: Vec<RangeEntry> = file.range.iter().cloned().chain(conn_ranges).collect();
+    let ranges = crate::image_ranges::check(&all_ranges)?;
     let kernel_cores = image_caps::check_kernel_cores(&file.kernel_cores, &boards)?;
     let share_names = image_caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
-    let notifications = image_caps::check_names(
+    let mut notifications = image_caps::check_names(
         "notification",
         file.notification.iter().map(|n| n.name.as_str()),
     )?;
+    for n in conn_notes {
+        if notifications.contains(&n) {
+            return Err(format!(
+                "notification {n:?}: the name of a service's exit-signal notification; name yours otherwise"
+            ));
+        }
+        notifications.push(n);
+    }
     let mut objects = image_caps::Objects {
         ranges: &ranges,
         shares: &share_names,
@@ -372,13 +423,20 @@ pub fn parse(
             }
             links.push(at);
         }
-        let caps = objects.caps(
+        let mut caps = objects.caps(
             &entry,
             &t.caps,
             image_caps::TASK_GRANTS_MAX,
             "its root share (slots 2..63)",
         )?;
-        let on_exit = match &t.on_exit {
+        let mut cap_names = Vec::new();
+        for (k, c) in t.caps.iter().enumerate() {
+            if let Some(a) = &c.alias {
+                image_caps::check_name(&format!("{entry}: caps[{k}]: as"), a)?;
+            }
+            cap_names.push(c.bind_name().to_string());
+        }
+        let mut on_exit: Vec<(usize, u64)> = match &t.on_exit {
             None => None,
             Some(OnExit { notification, bits }) => {
                 let Some(j) = notifications.iter().position(|n| n == notification) else {
@@ -398,7 +456,33 @@ pub fn parse(
                 }
                 Some((j, *bits))
             }
-        };
+        }
+        .into_iter()
+        .collect();
+        for s in &services {
+            if s.server == i {
+                links.extend(s.first_range..s.first_range + s.clients.len());
+                if let Some(j) = s.ends {
+                    caps.push(CapSpec {
+                        object: ObjectRef::Notification(j),
+                        rights: kerncore::bootimage::Rights::READ.bits(),
+                    });
+                    cap_names.push(notifications[j].clone());
+                }
+            }
+            if let Some(n) = s.clients.iter().position(|&c| c == i) {
+                links.push(s.first_range + n);
+                on_exit.extend(s.ends.map(|j| (j, 1u64 << n)));
+            }
+        }
+        on_exit.sort();
+        if caps.len() > image_caps::TASK_GRANTS_MAX {
+            return Err(format!(
+                "{entry}: caps: {} capabilities with those its connections add, but its root share (slots 2..63) has room for {}",
+                caps.len(),
+                image_caps::TASK_GRANTS_MAX
+            ));
+        }
         let expect = match t.expect.as_deref() {
             None | Some("exit0") => Expect::Exit0,
             Some("fault") => Expect::Fault,
@@ -436,7 +520,10 @@ pub fn parse(
             ranges: links,
             server: t.server,
             caps,
+            cap_names,
             on_exit,
+            provides: t.provides.clone(),
+            uses: t.uses.clone(),
         });
     }
     let devices = objects.devices;
@@ -453,6 +540,7 @@ pub fn parse(
         kernel_cores,
         shares,
         notifications,
+        services,
     })
 }
 

@@ -32,6 +32,19 @@ pub(crate) struct NotificationEntry {
 pub(crate) struct CapItem {
     pub object: String,
     pub rights: String,
+    /// The binding name the task's program knows it by (`ulib::bind!`
+    /// `Slot`); default: the object's name.
+    #[serde(default, rename = "as")]
+    pub alias: Option<String>,
+}
+
+impl CapItem {
+    /// The binding name: `as`, or the object's name (`device:uart` → `uart`).
+    pub fn bind_name(&self) -> &str {
+        self.alias
+            .as_deref()
+            .unwrap_or_else(|| self.object.split_once(':').map_or(&self.object, |(_, n)| n))
+    }
 }
 
 /// One `[[share]]`: a shared capability table and what it holds at boot

@@ -318,20 +318,3 @@ fn board_device_lists() {
     assert_eq!(names(Board::Virt), ["uart", "virtio-blk"]);
     assert_eq!(names(Board::Rpi4), ["uart"]);
 }
-
-#[test]
-fn the_caps_image() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace");
-    let image = crate::image::load(root, "caps").expect("images/caps.toml loads");
-    assert_eq!(image.boards, [Board::Virt, Board::Rpi4]);
-    assert_eq!(image.shares.len(), 1);
-    let kinds: Vec<ObjectRef> = image.shares[0].caps.iter().map(|c| c.object).collect();
-    assert_eq!(kinds, [ObjectRef::Range(0), ObjectRef::Notification(0)]);
-    let cores: Vec<u32> = image.tasks.iter().map(|t| t.core).collect();
-    assert_eq!(cores, [0, 1]);
-    for t in &image.tasks {
-        assert_eq!(t.caps[0].object, ObjectRef::Share(0), "{}", t.name);
-    }
-}

@@ -96,7 +96,7 @@ fn exit_signals() {
         &servers(),
     )
     .expect("valid");
-    assert_eq!(image.tasks[0].on_exit, Some((0, 4)));
+    assert_eq!(image.tasks[0].on_exit, [(0, 4)]);
     let e = err(&format!(
         "{head}on_exit = {{ notification = \"went\", bits = 4 }}\n"
     ));
@@ -329,4 +329,44 @@ fn expectations_and_optional_tasks() {
     check_machine(&image, &machine(2, "1G")).unwrap();
     let bad = text.replace("\"any\"", "\"crash\"");
     assert!(err(&bad).contains("expect \"crash\": one of"));
+}
+
+/// Issue 10's promise: every image in images/ runs at its documented
+/// defaults (`--board` each of its boards; virt: its `[machine]` smp, or 4,
+/// and mem, or the board's default; the default CPU, GIC and entry EL) in
+/// `cargo xtask test`. A new image without such a case fails here.
+#[test]
+fn every_image_is_booted_at_its_defaults_by_the_suite() {
+    let root = root();
+    let mut missing = Vec::new();
+    for name in available(root) {
+        if crate::bench_kcore::image_text(&name).is_some() {
+            continue; // generated; `cargo xtask test` boots them in bench-smoke's kcb case
+        }
+        let image = load(root, &name).expect("loads");
+        for board in &image.boards {
+            let smp = match board {
+                Board::Virt => image.machine.smp.unwrap_or(4),
+                Board::Rpi4 => 4,
+            };
+            let mem = image.machine.mem_mib;
+            let covered = qemu_tests::CASES.iter().any(|c| {
+                c.image == name
+                    && c.board == board.name()
+                    && c.smp == smp
+                    && c.cpu.is_none()
+                    && c.gic.is_none()
+                    && !c.el2
+                    && (c.mem.is_none()
+                        || c.mem.and_then(|m| crate::cli::parse_mem_mib(m).ok()) == mem)
+            });
+            if !covered {
+                missing.push(format!("{name} on {board}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no case boots these at their defaults: {missing:?}"
+    );
 }

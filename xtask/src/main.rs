@@ -23,6 +23,7 @@ mod bench_micro;
 mod bench_report;
 mod bench_smoke;
 mod bench_svg;
+mod binds;
 mod build;
 mod cli;
 mod cpus;

@@ -38,21 +38,27 @@ pub fn build_archive(root: &Path, image: &Image) -> Result<Vec<u8>> {
         for c in &crates {
             let elf = target_dir(root).join(TARGET).join("release").join(c);
             let bytes = std::fs::read(&elf).with_context(|| elf.display().to_string())?;
-            let stripped = strip(&bytes).with_context(|| format!("task {c}: {}", elf.display()))?;
-            elfs.push((c.to_string(), stripped));
+            elfs.push((c.to_string(), elf, bytes));
         }
+    }
+    // Each entry's own copy of its program, with its bindings written in
+    // (the archive still stores identical copies once).
+    let mut programs = Vec::new();
+    for (i, t) in image.tasks.iter().enumerate() {
+        let (_, path, bytes) = elfs
+            .iter()
+            .find(|(n, _, _)| *n == t.name)
+            .context("task built")?;
+        let entry = format!("images/{}.toml: task[{i}] ({})", image.name, t.name);
+        let patched = crate::binds::patch(bytes, image, i).with_context(|| entry.clone())?;
+        let stripped = strip(&patched).with_context(|| format!("{entry}: {}", path.display()))?;
+        programs.push(stripped);
     }
     let entries: Vec<Entry> = image
         .tasks
         .iter()
-        .map(|t| {
-            let elf = elfs
-                .iter()
-                .find(|(n, _)| *n == t.name)
-                .map(|(_, b)| b.as_slice())
-                .unwrap_or(&[]);
-            Entry::of(t, elf)
-        })
+        .zip(&programs)
+        .map(|(t, elf)| Entry::of(t, elf))
         .collect();
     let layout = Layout::of(image);
     if entries.is_empty() && layout.is_empty() {
@@ -107,8 +113,9 @@ pub struct Entry<'a> {
     pub links: u8,
     /// Grants to its root share (slots 2, 3, ...).
     pub caps: &'a [CapSpec],
-    /// Notification index and bits signalled when the task ends.
-    pub on_exit: Option<(usize, u64)>,
+    /// Notification index and bits signalled when the task ends, in
+    /// notification order.
+    pub on_exit: &'a [(usize, u64)],
     /// Left out, without failing the run, where its core does not exist.
     pub optional: bool,
     /// What the run expects of it.
@@ -127,7 +134,7 @@ impl<'a> Entry<'a> {
             server: t.server,
             links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
             caps: &t.caps,
-            on_exit: t.on_exit,
+            on_exit: &t.on_exit,
             optional: t.optional,
             expect: t.expect,
             elf,
@@ -208,7 +215,7 @@ fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &C
 pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
     let caps = entries.iter().map(|e| e.caps.len()).sum::<usize>()
         + layout.shares.iter().map(|s| s.caps.len()).sum::<usize>();
-    let exits = entries.iter().filter(|e| e.on_exit.is_some()).count();
+    let exits = entries.iter().map(|e| e.on_exit.len()).sum::<usize>();
     let counts = [
         entries.len(),
         layout.ranges.len(),
@@ -291,7 +298,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         }
     }
     for (i, e) in entries.iter().enumerate() {
-        if let Some((notification, bits)) = e.on_exit {
+        for &(notification, bits) in e.on_exit {
             out.extend_from_slice(&u32::try_from(i)?.to_le_bytes());
             out.extend_from_slice(&u32::try_from(notification)?.to_le_bytes());
             out.extend_from_slice(&bits.to_le_bytes());
@@ -329,7 +336,7 @@ mod tests {
             server: false,
             links: 0,
             caps: &[],
-            on_exit: None,
+            on_exit: &[],
             optional: false,
             expect: Expect::Exit0,
             elf,
@@ -401,7 +408,7 @@ mod tests {
         let mut client = e("hello", 0, 1, false, b"ELF-H");
         client.caps = &client_caps;
         client.links = 1;
-        client.on_exit = Some((1, 0b100));
+        client.on_exit = &[(1, 0b100)];
         let ranges = [RangeSpec {
             name: "shm".to_string(),
             base: 0x1_0000_0000,
@@ -427,8 +434,8 @@ mod tests {
             Ok((true, &b"ELF-C"[..]))
         );
         assert_eq!(a.entry(0).map(|t| t.links()), Ok(1));
-        assert_eq!(a.exit_signal(0), Some((1, 0b100)));
-        assert_eq!(a.exit_signal(1), None);
+        assert_eq!(a.exit_signals(0).collect::<Vec<_>>(), [(1, 0b100)]);
+        assert_eq!(a.exit_signals(1).count(), 0);
         assert_eq!(a.range(0).map(|r| r.base), Some(0x1_0000_0000));
         assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
         assert_eq!(a.notification(1), Some(NamedEntry { name: "bell" }));

@@ -19,7 +19,7 @@
 //! | 44 | 4 | reserved, 0 |
 //!
 //! Then 48-byte entries, one section after the other in this order: tasks,
-//! ranges, shares, notifications, devices, capabilities, exit signals; then
+//! ranges, shares, notifications, devices, capabilities, exit signals (in (task, notification) order: a task may signal several notifications, each once); then
 //! the ELF bytes.
 //! Every name is 1 to 24 bytes of [`name_byte_ok`] characters (letters,
 //! digits, `-`, `_`, `.`), NUL-padded: a name is printed on the console, so

@@ -268,10 +268,11 @@ impl<'a> Archive<'a> {
         self.caps_start() + self.n.caps
     }
 
-    /// Task `task`'s exit signal: the notification (its index) and the
-    /// bits the kernel signals on it when the task ends.
-    pub fn exit_signal(&self, task: usize) -> Option<(u32, u64)> {
-        (0..self.n.exits).find_map(|j| {
+    /// Task `task`'s exit signals: for each, the notification (its index)
+    /// and the bits the kernel signals on it when the task ends (one per
+    /// notification; a client of two services has two).
+    pub fn exit_signals(&self, task: usize) -> impl Iterator<Item = (u32, u64)> + '_ {
+        (0..self.n.exits).filter_map(move |j| {
             let at = self.at(self.exits_start() + j);
             (u32_at(self.bytes, at) as usize == task)
                 .then(|| (u32_at(self.bytes, at + 4), u64_at(self.bytes, at + 8)))
@@ -279,8 +280,9 @@ impl<'a> Archive<'a> {
     }
 
     /// Each exit signal names a task and a notification of the archive,
-    /// has bits, zero reserved bytes, and comes after the previous one's
-    /// task (so a task has at most one).
+    /// has bits, zero reserved bytes, and comes after the previous one in
+    /// (task, notification) order (so a task signals a notification at
+    /// most once).
     pub(super) fn check_exits(&self) -> Result<(), ArchiveError> {
         let mut last = None;
         for j in 0..self.n.exits {
@@ -291,14 +293,14 @@ impl<'a> Archive<'a> {
             let ok = task < self.n.tasks
                 && notification < self.n.notifications
                 && u64_at(b, at + 8) != 0
-                && last.is_none_or(|l| l < task);
+                && last.is_none_or(|l| l < (task, notification));
             if !ok {
                 return Err(ArchiveError::BadExitSignal(e));
             }
             if b[at + 16..at + super::ENTRY].iter().any(|&x| x != 0) {
                 return Err(ArchiveError::BadReserved(e));
             }
-            last = Some(task);
+            last = Some((task, notification));
         }
         Ok(())
     }

@@ -136,7 +136,7 @@ fn full() -> Spec<'static> {
             [S, RANGE, 0b0011, 0, 0, 0],
             [S, NOTE, 0b1011, 0, 1, 1],
         ],
-        exits: std::vec![(0, 1, 0b10), (2, 1, 1 << 40)],
+        exits: std::vec![(0, 0, 0b1), (0, 1, 0b10), (2, 1, 1 << 40)],
         kernel_cores: 1 << 3,
     }
 }
@@ -218,10 +218,11 @@ fn every_section_round_trips() {
     assert_eq!(a.cap(6), Err(ArchiveError::NoSuchEntry(6)));
     assert_eq!(a.entry(3), Err(ArchiveError::NoSuchEntry(3)));
     assert_eq!(a.caps().count(), 6);
-    assert_eq!(a.exit_signal(0), Some((1, 0b10)));
-    assert_eq!(a.exit_signal(1), None);
-    assert_eq!(a.exit_signal(2), Some((1, 1 << 40)));
-    assert_eq!(a.exit_signal(3), None);
+    let signals = |t| a.exit_signals(t).collect::<std::vec::Vec<_>>();
+    assert_eq!(signals(0), [(0, 0b1), (1, 0b10)]);
+    assert_eq!(signals(1), []);
+    assert_eq!(signals(2), [(1, 1 << 40)]);
+    assert_eq!(signals(3), []);
     assert_eq!((ROOT_SLOT_RANGE, ROOT_SLOT_SHARE, SHARE_SLOTS), (0, 1, 64));
 }
 
@@ -411,12 +412,13 @@ fn bad_caps() {
 #[test]
 fn bad_exit_signals() {
     // Entries: 3 tasks, range 3, share 4, notifications 5-6, devices 7-8,
-    // caps 9-14, exit signals 15-16.
-    let cases: [(usize, (u32, u32, u64)); 4] = [
+    // caps 9-14, exit signals 15-17.
+    let cases: [(usize, (u32, u32, u64)); 5] = [
         (0, (3, 0, 1)), // no task 3
-        (1, (2, 2, 1)), // no notification 2
-        (1, (2, 0, 0)), // no bits
-        (1, (0, 0, 1)), // task 0 again
+        (2, (2, 2, 1)), // no notification 2
+        (2, (2, 0, 0)), // no bits
+        (2, (0, 1, 1)), // task 0, notification 1 again
+        (1, (0, 0, 1)), // task 0, notification 0 again
     ];
     for (j, exit) in cases {
         let mut s = full();
@@ -428,13 +430,13 @@ fn bad_exit_signals() {
         );
     }
     let mut s = full();
-    s.exits.swap(0, 1); // out of task order
-    assert_eq!(refused(&s), ArchiveError::BadExitSignal(16));
+    s.exits.swap(1, 2); // out of task order
+    assert_eq!(refused(&s), ArchiveError::BadExitSignal(17));
     let mut b = full().build();
-    b[HEADER + 16 * ENTRY + 20] = 1; // rest not 0
+    b[HEADER + 17 * ENTRY + 20] = 1; // rest not 0
     assert_eq!(
         Archive::parse(&b).err(),
-        Some(ArchiveError::BadReserved(16))
+        Some(ArchiveError::BadReserved(17))
     );
 }
 
@@ -459,7 +461,7 @@ fn walk(a: &Archive) {
         let _ = a.cap(j);
     }
     for i in 0..a.len() + 2 {
-        let _ = a.exit_signal(i);
+        let _ = a.exit_signals(i).count();
     }
     let _ = a.iter().count() + a.caps().count();
     let _ = a.kernel_cores();

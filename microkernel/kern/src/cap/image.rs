@@ -227,13 +227,12 @@ pub fn task_ending(a: &Archive, index: usize) {
 }
 
 /// Archive task `index` ended (exited or faulted; its capabilities and
-/// address space are gone): its exit signal, if the image gives it one.
+/// address space are gone): its exit signals, if the image gives it any.
 pub fn task_ended(a: &Archive, index: usize) {
-    let Some((j, bits)) = a.exit_signal(index) else {
-        return;
-    };
-    if let Some(id) = id_of(ImageObject::Notification(j)) {
-        super::notify::kernel_signal(id, bits);
+    for (j, bits) in a.exit_signals(index) {
+        if let Some(id) = id_of(ImageObject::Notification(j)) {
+            super::notify::kernel_signal(id, bits);
+        }
     }
 }
 

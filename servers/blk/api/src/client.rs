@@ -1,7 +1,7 @@
 //! The block service's client library.
 //!
-//! A task whose image links client range `i` (at
-//! [`crate::client_base`]`(i)`, shared with the block server only) attaches
+//! A task the image connects to the block service (`uses = ["blk"]`: xtask
+//! gives it a 2 MiB range shared with the block server only) attaches
 //! with [`Blk::attach`] and then calls [`Blk::read`], [`Blk::write`] and
 //! [`Blk::flush`]; [`Blk::close`] tells the server it is done (the server
 //! exits once every client has closed). No system call on the way: a
@@ -23,9 +23,7 @@
 //! client that floods its ring) gives [`Error::Disconnected`] until the
 //! client calls [`Blk::connect`]. Never a hang on a dead server.
 
-use crate::{
-    client_base, Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_TRANSFER, RING_SLOTS, SECTOR,
-};
+use crate::{Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_TRANSFER, RING_SLOTS, SECTOR};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ring::{Client, Region, Request, Response, ResponseError, Status};
 
@@ -50,6 +48,14 @@ pub enum Error {
     /// The server withdrew its `welcome` (this client flooded its ring):
     /// outstanding requests are lost; [`Blk::connect`] starts again.
     Disconnected,
+    /// The image does not connect this task to the block service.
+    NotConnected,
+}
+
+ulib::bind! {
+    /// This task's connection to the block service, if the image gives it
+    /// one (`uses = ["blk"]`).
+    static BLK: Client = "blk";
 }
 
 /// What [`Blk::info`] reports.
@@ -156,19 +162,28 @@ pub struct Blk {
 }
 
 impl Blk {
-    /// Attaches to the server through client range `index` and connects
-    /// ([`Blk::connect`]).
+    /// Attaches to the server through the connection the image gives
+    /// this task (`uses = ["blk"]`) and connects ([`Blk::connect`]);
+    /// [`Error::NotConnected`] without one.
     ///
     /// # Safety
     ///
-    /// The range must be linked read/write at `crate::client_base(index)`
-    /// in this task for the rest of its life, shared with the block server
-    /// only, and touched by nothing else in this task (no other `Blk` made
-    /// for it). A task restarted after it died attaches again: the server
-    /// drops what the dead instance left.
-    pub unsafe fn attach(index: usize) -> Result<Blk, Error> {
-        // Safety: the caller's promise, for the range at client_base(index).
-        unsafe { Blk::at(client_base(index) as *mut u8) }
+    /// No other `Blk` may be made in this task while this one lives (the
+    /// connection's range is touched by one `Blk` only). A task restarted
+    /// after it died attaches again: the server drops what the dead
+    /// instance left.
+    pub unsafe fn attach() -> Result<Blk, Error> {
+        let end = BLK.get().ok_or(Error::NotConnected)?;
+        // Safety: the image links the connection's 2 MiB range read/write
+        // at `end.base` in this task for its whole life, shared with the
+        // block server only; the caller promises no other `Blk` uses it.
+        unsafe { Blk::at(end.base as *mut u8) }
+    }
+
+    /// This task's place among the block service's clients, if the image
+    /// connects it.
+    pub fn index() -> Option<usize> {
+        BLK.get().map(|c| c.index)
     }
 
     /// Attaches through a client range at `base` (what [`Blk::attach`]

@@ -3,7 +3,9 @@
 //! test pattern ([`pattern`]). No driver code.
 //!
 //! A client and the server share one 2 MiB image range (`[[range]]`),
-//! linked by exactly those two tasks, at [`client_base`]`(i)`:
+//! linked by exactly those two tasks; the image connects them (`uses =
+//! ["blk"]`, `provides = "blk"`) and xtask tells both ends where the range
+//! is (their `ulib::bind` bindings). Its layout:
 //!
 //! | offset | bytes | what |
 //! | --- | --- | --- |
@@ -48,8 +50,6 @@ pub const SECTOR: usize = 512;
 pub const RING_SLOTS: usize = 16;
 /// Bytes of one client's range.
 pub const RANGE_SIZE: u64 = 2 << 20;
-/// Where client 0's range is; client `i`'s follows at `i × RANGE_SIZE`.
-pub const CLIENT_BASE: u64 = 0x3_0000_0000;
 /// Most clients one server serves.
 pub const MAX_CLIENTS: usize = 8;
 /// Offset of the control words ([`Ctrl`]) in a client's range.
@@ -90,11 +90,6 @@ pub struct Ctrl {
 }
 
 const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);
-
-/// Where client `index`'s range is linked (in the client and the server).
-pub const fn client_base(index: usize) -> u64 {
-    CLIENT_BASE + index as u64 * RANGE_SIZE
-}
 
 /// The requests.
 #[repr(u32)]

@@ -113,8 +113,6 @@ fn opcodes_round_trip() {
 fn layout_fits_the_range() {
     assert!(REGION_OFFSET as usize + REGION_LEN <= DATA_OFFSET as usize);
     assert_eq!(DATA_OFFSET as usize + DATA_LEN, RANGE_SIZE as usize);
-    assert_eq!(client_base(1) - client_base(0), RANGE_SIZE);
-    assert_eq!(CLIENT_BASE % RANGE_SIZE, 0);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! words (the client may write it at any time), its control words
 //! (`blk_api::Ctrl`: connecting, epochs), and counts.
 
-use blk_api::{client_base, Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, RING_SLOTS};
+use blk_api::{Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, RING_SLOTS};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{BufRange, Region, Response, Server, Status};
@@ -26,15 +26,13 @@ pub struct Client {
 }
 
 impl Client {
-    /// Client `index`, whose range the image links at `client_base(index)`
-    /// in this task.
+    /// Client `index`, whose range is at `base` in this task.
     ///
     /// # Safety
     ///
     /// That range must be linked read/write in this task for its whole life,
     /// and this must be the only `Client` made for `index`.
-    pub unsafe fn attach(index: usize) -> Option<Client> {
-        let base = client_base(index);
+    pub unsafe fn attach(base: u64, index: usize) -> Option<Client> {
         // Safety: the caller promises the range is linked RW for the task's
         // life; the control words are atomics at its (page-aligned) start.
         let ctrl = unsafe { &*((base + CTRL_OFFSET) as *const Ctrl) };

@@ -7,18 +7,21 @@ use blk_api::{status, Checked, Op, MAX_CLIENTS, MAX_TRANSFER};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use drivers::dma;
 use ring::{RequestError, Status};
-use ulib::cap::{cap_info, map, segment_create_contiguous, segment_info};
+use ulib::cap::{free_slot, map, segment_create_contiguous, segment_info};
 use ulib::ends::Ends;
-use ulib::{CPtr, ObjectKind, Rights};
+use ulib::{slots, CPtr, Rights};
+
+ulib::bind! {
+    /// The virtio-blk device's registers (`device:virtio-blk`).
+    static DEVICE: Slot = "virtio-blk";
+    /// The clients (`provides = "blk"`).
+    static BLK: Server = "blk";
+}
 
 /// Where the device page is mapped (uncached).
 const DEVICE_VA: u64 = 0x3000_0000;
 /// Where the DMA window is mapped.
 pub const DMA_VA: u64 = 0x3100_0000;
-const DEVICE_SLOT: u8 = 2;
-const FIRST_CLIENT_SLOT: u8 = 3;
-/// Root slot for the DMA segment.
-const DMA_SLOT: u8 = 63;
 /// Rejected requests reported per client (the rest are counted).
 const REPORTED: u64 = 8;
 
@@ -27,17 +30,18 @@ const REPORTED: u64 = 8;
 fn setup_dma() -> Result<(), ulib::Error> {
     let bytes = dma::RESERVED + device::OWNER_BYTES;
     let pages = bytes.div_ceil(dma::PAGE) as u64;
-    segment_create_contiguous(CPtr::root(DMA_SLOT), pages)?;
+    let slot = free_slot().ok_or(ulib::Error::OutOfMemory)?;
+    segment_create_contiguous(slot, pages)?;
     let rw = Rights::READ.union(Rights::WRITE);
     map(
-        CPtr::root(0),
+        CPtr::root(slots::ROOT_RANGE),
         DMA_VA,
-        CPtr::root(DMA_SLOT),
+        slot,
         0,
         pages * 4096,
         rw,
     )?;
-    let (pa, _) = segment_info(CPtr::root(DMA_SLOT), 0)?;
+    let (pa, _) = segment_info(slot, 0)?;
     if !hal::WINDOW.init(DMA_VA as usize, pa, (pages * 4096) as usize) {
         return Err(ulib::Error::InvalidArgument);
     }
@@ -67,11 +71,17 @@ pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress)) -> i32
 }
 
 fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
+    let (Some(device), Some(service)) = (DEVICE.get(), BLK.get()) else {
+        ulib::println!(
+            "blk: the image must grant device:virtio-blk and make this task provide \"blk\""
+        );
+        return 1;
+    };
     let rw = Rights::READ.union(Rights::WRITE);
     if let Err(e) = map(
-        CPtr::root(0),
+        CPtr::root(slots::ROOT_RANGE),
         DEVICE_VA,
-        CPtr::root(DEVICE_SLOT),
+        device,
         0,
         4096,
         rw,
@@ -95,17 +105,12 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         }
     };
     let mut clients: [Option<Client>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
-    let mut n = 0;
-    while n < MAX_CLIENTS {
-        let slot = CPtr::root(FIRST_CLIENT_SLOT + n as u8);
-        if !matches!(cap_info(slot), Ok((ObjectKind::AddressRange, _))) {
-            break;
-        }
-        // Safety: the grant in this slot says client n's range exists, and
-        // the image links it at client_base(n) in this task (the layout
-        // docs/block.md fixes); one Client per index.
-        clients[n] = unsafe { Client::attach(n) };
-        n += 1;
+    let n = service.clients().len().min(MAX_CLIENTS);
+    for (c, peer) in clients.iter_mut().zip(service.clients()) {
+        // Safety: the `Server` binding says the image links client
+        // `peer.index`'s range at `peer.base` in this task for its whole
+        // life; one Client per index.
+        *c = unsafe { Client::attach(peer.base, peer.index) };
     }
     // A new instance: every client must learn that requests it had
     // outstanding are lost.
@@ -127,10 +132,8 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         epoch,
         start.core
     );
-    // The clients' exit signals, if the image gives them: a notification
-    // granted after the clients' ranges.
-    let first = FIRST_CLIENT_SLOT + n as u8;
-    let ends = Ends::find(first..first + 1);
+    // The clients' exit signals (`blk.ends`, with every connection).
+    let ends = Ends::new(service.ends);
     serve(&mut disk, &mut clients[..n], ends, hook);
     for c in clients[..n].iter().flatten() {
         ulib::println!(

@@ -1,7 +1,7 @@
 //! The client side: connect, print whole lines (pipelined up to the ring's
 //! credit), read input, and say done. No system call on the fast path.
 
-use crate::{client_base, Ctrl, Error, Op, BUF_LEN, BUF_OFFSET, LINE, REGION_OFFSET, SLOTS};
+use crate::{Ctrl, Error, Op, BUF_LEN, BUF_OFFSET, LINE, REGION_OFFSET, SLOTS};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use ring::{BufRange, Client, Region, Request, Response, SharedBuf, Status};
 
@@ -19,6 +19,12 @@ fn now() -> (u64, u64) {
     (t, f)
 }
 
+ulib::bind! {
+    /// This task's connection to the console service, if the image gives
+    /// it one (`uses = ["console"]`).
+    static CONSOLE: Client = "console";
+}
+
 /// One client's connection to the console server.
 pub struct Console {
     ctrl: &'static Ctrl,
@@ -30,10 +36,16 @@ pub struct Console {
 }
 
 impl Console {
-    /// Connects as client `index` (the image links its range at
-    /// `client_base(index)`).
-    pub fn connect(index: usize) -> Result<Console, Error> {
-        let base = client_base(index);
+    /// This task's place among the console's clients (client 0 has the
+    /// console's input), if the image connects it.
+    pub fn index() -> Option<usize> {
+        CONSOLE.get().map(|c| c.index)
+    }
+
+    /// Connects through the connection the image gives this task
+    /// (`uses = ["console"]`); [`Error::NotConnected`] without one.
+    pub fn connect() -> Result<Console, Error> {
+        let base = CONSOLE.get().ok_or(Error::NotConnected)?.base;
         // Safety: the image links this client's 2 MiB range at `base`
         // (read/write) for the task's whole life; the control words are
         // atomics, and the ring pair and the buffer are reached only through
@@ -189,8 +201,8 @@ impl Console {
     }
 
     /// The ring pair itself, for tests that write garbage into it.
-    pub fn region_base(index: usize) -> u64 {
-        client_base(index) + REGION_OFFSET
+    pub fn region_base() -> Option<u64> {
+        Some(CONSOLE.get()?.base + REGION_OFFSET)
     }
 
     /// Whether the server still serves this connection (it withdraws its

@@ -13,7 +13,12 @@
 //! interleave within a line. Input from the UART goes to the client that
 //! has the console (client 0).
 //!
-//! # A client's range (`RING_BASE + index × 2 MiB`)
+//! # A client's range
+//!
+//! The image connects a client (`uses = ["console"]`) and the server
+//! (`provides = "console"`); xtask gives each client its own 2 MiB range,
+//! linked by that client and the server only, and tells both ends where it
+//! is through their bindings (`ulib::bind`). Its layout:
 //!
 //! | offset | size | what | written by |
 //! | --- | --- | --- | --- |
@@ -39,9 +44,7 @@ pub mod client;
 
 use core::sync::atomic::AtomicU64;
 
-/// Where client 0's range starts; client `i`'s is `i` × 2 MiB above.
-pub const RING_BASE: u64 = 0x2_0000_0000;
-/// Bytes of one client's range.
+/// Bytes of one client's range (what xtask gives each connection).
 pub const RANGE_SIZE: u64 = 2 << 20;
 /// Offset of the ring pair in a client's range.
 pub const REGION_OFFSET: u64 = 4096;
@@ -104,9 +107,6 @@ pub enum Error {
     Refused(u32),
     /// The response ring held something that is not a response.
     Protocol,
-}
-
-/// The range of client `index`.
-pub const fn client_base(index: usize) -> u64 {
-    RING_BASE + index as u64 * RANGE_SIZE
+    /// The image does not connect this task to the console service.
+    NotConnected,
 }

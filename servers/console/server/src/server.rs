@@ -11,20 +11,24 @@
 //! closing (its held reads are forgotten, it no longer counts for the
 //! server's own end). A client restarted later simply connects again.
 
-use console_api::{
-    client_base, Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS,
-};
+use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
 use core::sync::atomic::Ordering::{Acquire, Release};
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
-use ulib::cap::{cap_info, map};
+use ulib::cap::map;
 use ulib::ends::Ends;
-use ulib::{CPtr, ObjectKind, Rights};
+use ulib::{slots, CPtr, Rights};
 
+ulib::bind! {
+    /// The console UART (`caps = [{ object = "device:uart", ... }]`).
+    static UART: Slot = "uart";
+    /// The clients (`provides = "console"`).
+    static CONSOLE: Server = "console";
+}
+
+/// Where the server maps the UART's registers in its own address space.
 const UART_VA: u64 = 0x3000_0000;
-const UART_SLOT: u8 = 2;
-const FIRST_CLIENT_SLOT: u8 = 3;
 /// Idle polls before the server sleeps in `wfe` (a client's `sev`, the
 /// timer's event stream or an interrupt wakes it).
 const IDLE_SPINS: u32 = 16;
@@ -86,12 +90,12 @@ struct Peer {
 }
 
 impl Peer {
-    fn new(index: usize) -> Option<Peer> {
-        let base = client_base(index);
+    fn new(peer: &ulib::bind::Peer) -> Option<Peer> {
+        let (base, index) = (peer.base, peer.index);
         // Safety: the image links client `index`'s range at `base` in this
-        // task for its whole life (the grant at this slot says the client
-        // exists); control words are atomics and the ring pair and buffer
-        // are reached only through `ring`'s atomic accessors.
+        // task for its whole life (its `Server` binding says so); control
+        // words are atomics and the ring pair and buffer are reached only
+        // through `ring`'s atomic accessors.
         unsafe {
             let ctrl = &*(base as *const Ctrl);
             let region =
@@ -291,8 +295,17 @@ pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress<'_>)) ->
 
 fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
     let rw = Rights::READ.union(Rights::WRITE);
-    if map(CPtr::root(0), UART_VA, CPtr::root(UART_SLOT), 0, 4096, rw).is_err() {
-        ulib::println!("console: no UART granted in root slot {}", UART_SLOT);
+    let Some(uart) = UART.get() else {
+        ulib::println!("console: the image grants no UART (device:uart)");
+        return 1;
+    };
+    let Some(service) = CONSOLE.get() else {
+        ulib::println!("console: the image does not make this task provide \"console\"");
+        return 1;
+    };
+    let root = CPtr::root(slots::ROOT_RANGE);
+    if map(root, UART_VA, uart, 0, 4096, rw).is_err() {
+        ulib::println!("console: cannot map the UART granted in {:?}", uart);
         return 1;
     }
     // Safety: the console PL011's registers are mapped (uncached) at UART_VA;
@@ -300,12 +313,9 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
     let uart = unsafe { Pl011::new(UART_VA as usize) };
     let mut peers: [Option<Peer>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
     let mut count = 0;
-    for (i, p) in peers.iter_mut().enumerate() {
-        let granted = cap_info(CPtr::root(FIRST_CLIENT_SLOT + i as u8));
-        if matches!(granted, Ok((ObjectKind::AddressRange, _))) {
-            *p = Peer::new(i);
-            count += p.is_some() as usize;
-        }
+    for (p, c) in peers.iter_mut().zip(service.clients()) {
+        *p = Peer::new(c);
+        count += p.is_some() as usize;
     }
     // A new instance: every client must learn that requests it had in
     // flight are lost.
@@ -328,8 +338,7 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         ),
     );
     uart.write_str(line.as_str());
-    let first = FIRST_CLIENT_SLOT;
-    let mut ends = Ends::find(first..first + MAX_CLIENTS as u8 + 1);
+    let mut ends = Ends::new(service.ends);
     let mut idle = 0;
     loop {
         let mut busy = false;

@@ -110,6 +110,16 @@ pub fn cap_info(at: CPtr) -> Result<(ObjectKind, Rights), Error> {
     Ok((kind, Rights::from_bits(r[2])?))
 }
 
+/// The highest empty slot of the root share (above the image's grants,
+/// which fill slots from `slots::FIRST_GRANT` up), for an object this task
+/// makes for itself; `None` when the root share is full.
+pub fn free_slot() -> Option<CPtr> {
+    (crate::slots::FIRST_GRANT..crate::slots::SHARE_SLOTS)
+        .rev()
+        .map(CPtr::root)
+        .find(|&c| cap_info(c) == Err(Error::InvalidCapability))
+}
+
 /// Makes a share: private to this core, or shared between cores.
 pub fn share_create(dst: CPtr, shared: bool) -> Result<(), Error> {
     call(Syscall::ShareCreate, [dst.0, shared as u64, 0, 0, 0, 0]).map(|_| ())

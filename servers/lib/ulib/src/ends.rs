@@ -1,11 +1,11 @@
 //! Watching clients' ends: the kernel signals a task's exit signal (its
 //! `on_exit` in the image) on a notification when the task ends. A server
 //! granted that notification polls it off its fast path and learns which
-//! clients ended without closing (bit `i` = client `i`, by the images'
-//! convention).
+//! clients ended without closing (bit `i` = client `i`: xtask gives every
+//! client of a service an exit signal `1 << index` on `SERVICE.ends`).
 
-use crate::cap::{cap_info, poll};
-use crate::{CPtr, ObjectKind};
+use crate::cap::poll;
+use crate::CPtr;
 
 /// The notification the clients' ends are signalled on, and the ends seen
 /// and not yet taken.
@@ -15,12 +15,10 @@ pub struct Ends {
 }
 
 impl Ends {
-    /// The first notification among root slots `slots` (none: a server
-    /// whose image gives its clients no exit signal never hears of ends).
-    pub fn find(slots: core::ops::Range<u8>) -> Ends {
-        let cap = slots
-            .map(CPtr::root)
-            .find(|&c| matches!(cap_info(c), Ok((ObjectKind::Notification, _))));
+    /// The notification in `cap` (a service's `Server` binding's `ends`;
+    /// none: a server whose clients have no exit signal never hears of
+    /// ends).
+    pub fn new(cap: Option<CPtr>) -> Ends {
         Ends { cap, pending: 0 }
     }
 

@@ -7,6 +7,7 @@
 
 pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId};
 
+pub mod bind;
 #[cfg(target_arch = "aarch64")]
 pub mod block;
 #[cfg(target_arch = "aarch64")]

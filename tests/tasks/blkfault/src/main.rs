@@ -15,14 +15,19 @@ use ring::Request;
 
 ulib::entry!(main);
 
+ulib::bind! {
+    /// Signalled by the restarted instance once connected again (a good
+    /// client waits for it before it finishes: see that client's `BACK`).
+    static BACK: Slot = "back";
+}
+
 const SECTORS: usize = 16;
 const BYTES: usize = SECTORS * SECTOR;
 
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
-    // Safety: the image links client range `core` in this task only (and
-    // the server), and nothing else here touches it.
-    let mut blk = match unsafe { Blk::attach(me) } {
+    // Safety: the only `Blk` of this task.
+    let mut blk = match unsafe { Blk::attach() } {
         Ok(b) => b,
         Err(e) => {
             ulib::println!("blkfault client {}: attach: {:?}", me, e);
@@ -46,6 +51,9 @@ fn main(start: ulib::Start) -> i32 {
         // Dies with four reads outstanding.
         ulib::fault_on_purpose();
         return 1;
+    }
+    if let Some(back) = BACK.get() {
+        let _ = ulib::cap::signal(back, 1);
     }
     match again(&mut blk, me) {
         Ok(()) => {

@@ -55,11 +55,18 @@ fn again<T>(
     }
 }
 
+ulib::bind! {
+    /// Granted to one client of an image whose dying client is restarted:
+    /// it waits here, before closing, until the restarted client is
+    /// connected again, so the server (which ends when every client has
+    /// closed or is gone) is still there for it.
+    static BACK: Slot = "back";
+}
+
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
-    // Safety: images/blk.toml links client range `core` in this task only
-    // (and the server), fresh, and nothing else here touches it.
-    let mut blk = match unsafe { Blk::attach(me) } {
+    // Safety: the only `Blk` of this task.
+    let mut blk = match unsafe { Blk::attach() } {
         Ok(b) => b,
         Err(e) => {
             ulib::println!("blktest {}: attach: {:?}", me, e);
@@ -76,6 +83,9 @@ fn main(start: ulib::Start) -> i32 {
             let _ = again(&mut blk, me, Blk::close);
             return 1;
         }
+    }
+    if let Some(back) = BACK.get() {
+        let _ = ulib::cap::wait_all(back, 1);
     }
     match again(&mut blk, me, Blk::close) {
         Ok(()) => 0,

@@ -1,5 +1,5 @@
-//! Prints `LINES` numbered lines through the console server (client index
-//! = this task's core), pipelined up to the ring's credit, then says done.
+//! Prints `LINES` numbered lines through the console server (named by
+//! this task's core), pipelined up to the ring's credit, then says done.
 //! The test (tests/src/lib.rs `console_line`) knows every line's text.
 #![no_std]
 #![no_main]
@@ -10,7 +10,27 @@ use core::fmt::Write;
 
 ulib::entry!(main);
 
+ulib::bind! {
+    /// The good clients say they are quiet here (`as = "quiet"`).
+    static QUIET: Slot = "quiet";
+}
+
 const LINES: usize = 100;
+
+ulib::bind! {
+    /// Granted to one good client of an image whose hostile or dying client
+    /// is restarted: it waits here until the restarted client is connected
+    /// again, so the server (which ends when every client is done or gone)
+    /// is still there for it.
+    static BACK: Slot = "back";
+}
+
+/// Waits for the restarted client's signal on `back`, if this task has it.
+fn wait_back() {
+    if let Some(back) = BACK.get() {
+        let _ = ulib::cap::wait_all(back, 1);
+    }
+}
 
 fn line(client: usize, i: usize, out: &mut ulib::Line) {
     let _ = write!(out, "conclient {client}: line {i:03}/{LINES:03} ");
@@ -21,7 +41,7 @@ fn line(client: usize, i: usize, out: &mut ulib::Line) {
 
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
-    let mut con = match Console::connect(me) {
+    let mut con = match Console::connect() {
         Ok(c) => c,
         Err(e) => {
             ulib::println!("conclient {}: FAIL connect: {:?}", me, e);
@@ -55,10 +75,13 @@ fn main(start: ulib::Start) -> i32 {
     }
     // Images with a hostile client wait for every good client to be
     // quiet before the hostile one dies (so the kernel's fault report does
-    // not land in the middle of a line); a notification in root slot 2,
-    // if granted, carries that.
+    // not land in the middle of a line); the notification `quiet`, if
+    // granted, carries that.
     con.flush().ok();
-    let _ = ulib::cap::signal(ulib::CPtr::root(2), 1 << me);
+    if let Some(quiet) = QUIET.get() {
+        let _ = ulib::cap::signal(quiet, 1 << me);
+    }
+    wait_back();
     loop {
         match con.done() {
             Ok(()) => return 0,

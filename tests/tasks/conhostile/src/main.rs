@@ -13,11 +13,18 @@ use console_api::client::Console;
 use console_api::{Op, BUF_LEN, SLOTS};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{Request, Status};
-use ulib::CPtr;
-
 ulib::entry!(main);
 
-const QUIET: CPtr = CPtr::root(2);
+ulib::bind! {
+    /// Signalled by the restarted instance once connected again (a good
+    /// client waits for it before it finishes: see that client's `BACK`).
+    static BACK: Slot = "back";
+}
+
+ulib::bind! {
+    /// The good clients say they are quiet here (`as = "quiet"`).
+    static QUIET: Slot = "quiet";
+}
 /// The good clients' cores (their bits in the `quiet` notification).
 const GOOD: u64 = 0b11;
 
@@ -34,8 +41,9 @@ fn say(con: &mut Console, me: usize, what: core::fmt::Arguments) {
 }
 
 /// Word `w` of request slot `k` (or response slot, `responses`).
-fn word(me: usize, responses: bool, k: u64, w: usize) -> &'static AtomicU64 {
-    let base = Console::region_base(me) + if responses { (SLOTS * 64) as u64 } else { 0 };
+fn word(responses: bool, k: u64, w: usize) -> &'static AtomicU64 {
+    let base = Console::region_base().expect("connected")
+        + if responses { (SLOTS * 64) as u64 } else { 0 };
     let at = base + (k % SLOTS as u64) * 64 + w as u64 * 8;
     // Safety: the ring pair lies in this client's range, linked read/write
     // for the task's life; slots are words accessed only atomically.
@@ -43,10 +51,10 @@ fn word(me: usize, responses: bool, k: u64, w: usize) -> &'static AtomicU64 {
 }
 
 /// Waits for response `k` (raw) and returns its status.
-fn raw_response(me: usize, k: u64) -> Option<u32> {
+fn raw_response(k: u64) -> Option<u32> {
     for _ in 0..50_000_000u64 {
-        if word(me, true, k, 7).load(Ordering::Acquire) == k + 1 {
-            return Some(word(me, true, k, 0).load(Ordering::Relaxed) as u32);
+        if word(true, k, 7).load(Ordering::Acquire) == k + 1 {
+            return Some(word(true, k, 0).load(Ordering::Relaxed) as u32);
         }
         core::hint::spin_loop();
     }
@@ -69,7 +77,7 @@ fn sev() {
 
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
-    let mut con = match Console::connect(me) {
+    let mut con = match Console::connect() {
         Ok(c) => c,
         Err(e) => {
             ulib::println!("conhostile {}: FAIL connect: {:?}", me, e);
@@ -77,6 +85,9 @@ fn main(start: ulib::Start) -> i32 {
         }
     };
     if start.restarts > 0 {
+        if let Some(back) = BACK.get() {
+            let _ = ulib::cap::signal(back, 1);
+        }
         say(
             &mut con,
             me,
@@ -114,10 +125,10 @@ fn main(start: ulib::Start) -> i32 {
     );
     // A sequence word out of order in the next slot.
     let k = con.sent();
-    word(me, false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
-    word(me, false, k, 7).store(0xdead_beef, Ordering::Release);
+    word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
+    word(false, k, 7).store(0xdead_beef, Ordering::Release);
     sev();
-    let s = raw_response(me, k);
+    let s = raw_response(k);
     let _ = con.hello();
     say(
         &mut con,
@@ -140,8 +151,8 @@ fn main(start: ulib::Start) -> i32 {
         core::hint::spin_loop();
     }
     let k = con.sent();
-    word(me, false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
-    word(me, false, k, 7).store(k + 1, Ordering::Release);
+    word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
+    word(false, k, 7).store(k + 1, Ordering::Release);
     sev();
     // The server disconnects this client (withdraws its welcome); then
     // connecting again resets it.
@@ -163,7 +174,7 @@ fn main(start: ulib::Start) -> i32 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                word(me, false, k, w).store(x, Ordering::Release);
+                word(false, k, w).store(x, Ordering::Release);
             }
         }
         sev();
@@ -175,7 +186,7 @@ fn main(start: ulib::Start) -> i32 {
         format_args!("the server survived 64 rounds of random slots"),
     );
     // Die once every good client is quiet; the supervisor restarts us.
-    let _ = ulib::cap::wait_all(QUIET, GOOD);
+    let _ = ulib::cap::wait_all(QUIET.get().expect("quiet granted"), GOOD);
     ulib::fault_on_purpose();
     1
 }

@@ -16,7 +16,7 @@ ulib::entry!(main);
 const MAX: usize = 128;
 
 fn main(_start: ulib::Start) -> i32 {
-    let mut con = match Console::connect(0) {
+    let mut con = match Console::connect() {
         Ok(c) => c,
         Err(e) => {
             ulib::println!("coninput: FAIL connect: {:?}", e);

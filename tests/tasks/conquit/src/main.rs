@@ -11,11 +11,12 @@
 
 use console_api::client::Console;
 use core::fmt::Write;
-use ulib::CPtr;
-
 ulib::entry!(main);
 
-const QUIET: CPtr = CPtr::root(2);
+ulib::bind! {
+    /// The good clients say they are quiet here (`as = "quiet"`).
+    static QUIET: Slot = "quiet";
+}
 /// The good clients' cores (their bits in the `quiet` notification).
 const GOOD: u64 = 0b11;
 /// Lines printed before dying.
@@ -23,7 +24,7 @@ const LINES: usize = 5;
 
 fn main(start: ulib::Start) -> i32 {
     let me = start.core;
-    let mut con = match Console::connect(me) {
+    let mut con = match Console::connect() {
         Ok(c) => c,
         Err(e) => {
             ulib::println!("conquit {}: FAIL connect: {:?}", me, e);
@@ -47,7 +48,14 @@ fn main(start: ulib::Start) -> i32 {
             return 1;
         }
     }
-    if let Err(e) = ulib::cap::wait_all(QUIET, GOOD) {
+    let Some(quiet) = QUIET.get() else {
+        ulib::println!(
+            "conquit {}: FAIL the image grants no notification `quiet`",
+            me
+        );
+        return 1;
+    };
+    if let Err(e) = ulib::cap::wait_all(quiet, GOOD) {
         ulib::println!("conquit {}: FAIL wait: {:?}", me, e);
         return 1;
     }
