@@ -23,7 +23,7 @@ use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 type Device = VirtIOBlk<KernHal, MmioTransport<'static>>;
 
 /// The device, probed by the first call that needs it.
-static DEVICE: spin::Mutex<State> = spin::Mutex::new(State::Untried);
+static DEVICE: crate::sync::Mutex<State> = crate::sync::Mutex::new(State::Untried);
 
 // One static instance; the kernel has no heap to box the driver in.
 #[allow(clippy::large_enum_variant)]
@@ -47,7 +47,7 @@ static CAPACITY: AtomicU64 = AtomicU64::new(0);
 /// bytes; 0 until the core's first call).
 static BOUNCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-fn lock() -> spin::MutexGuard<'static, State> {
+fn lock() -> crate::sync::MutexGuard<'static, State> {
     percore::count(|e| &e.shared_locks);
     DEVICE.lock()
 }
