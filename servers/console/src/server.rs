@@ -122,8 +122,7 @@ fn respond(p: &mut Peer, tag: u64, len: u32) {
         };
         let _ = s.respond(&r);
         // Wake a client sleeping in `wfe` for it.
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
     }
 }
 
@@ -339,9 +338,10 @@ pub fn run(start: ulib::Start, crash_after: Option<u64>) -> i32 {
             if idle > IDLE_SPINS {
                 // Off the fast path: a system call only before sleeping.
                 ends.poll();
-                // Safety: `wfe` only waits for an event (a client's `sev`,
-                // the timer's event stream) or an interrupt.
-                unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+                // Until an event: a client's `sev`, the timer's event stream.
+                ulib::wait::wfe();
+            } else {
+                ulib::wait::relax();
             }
         }
     }
