@@ -3,15 +3,16 @@
 //!
 //! A wait loop must wait in a way both silicon and QEMU's single-threaded
 //! TCG treat as waiting. `isb` (what `core::hint::spin_loop` emits on
-//! aarch64) is neither: on silicon it spins at full power and steals
-//! memory bandwidth from the holder, and QEMU switches vCPU on `wfe`,
-//! `wfi` and `yield` only, so a loop spinning with `isb` burns its vCPU's
-//! whole round-robin slice, and under `-icount` those instructions land in
-//! another core's timed span (docs/measurements.md, *Waiting*). So:
+//! aarch64) is neither: on silicon the core keeps running the loop, and
+//! QEMU switches vCPU on `wfe`, `wfi` and `yield` only, so a loop spinning
+//! with `isb` burns its vCPU's whole round-robin slice, and under `-icount`
+//! those instructions land in another core's timed span
+//! (docs/measurements.md, *Waiting*). So:
 //!
-//! - a loop waiting for a word in memory to change uses [`wait_u32`]: an exclusive load arms this core's monitor on the word's
-//!   line, so the store that changes it (from any core) clears the monitor
-//!   and generates the event that ends the `wfe`. Silicon sleeps until the
+//! - a loop waiting for a word in memory to change uses [`wait_u32`]: an
+//!   exclusive load arms this core's monitor on the word's line, so the
+//!   store that changes it (from any core) clears the monitor and
+//!   generates the event that ends the `wfe`. Silicon sleeps until the
 //!   store; TCG switches to another vCPU.
 //! - a loop polling something no store of ours signals (a device register,
 //!   the counter for a timeout) calls [`relax`]: `yield`, a hint on silicon
