@@ -55,6 +55,11 @@ pub struct BenchArgs {
     /// Leave out the Linux peer.
     #[arg(long)]
     pub no_linux: bool,
+    /// Write this run's micro-benchmark and kernel-core (icount) counts
+    /// into the regression guard's baseline, bench/baseline.toml, instead
+    /// of failing on growth.
+    #[arg(long)]
+    pub update_baseline: bool,
 }
 
 /// What to run, validated.
@@ -215,9 +220,28 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         start: Instant::now(),
         tty: std::io::stderr().is_terminal(),
     };
+    // The regression guard (bench_guard.rs): virt's instruction counts.
+    let guard = plan.board == Board::Virt;
+    let baseline = if guard && !args.update_baseline {
+        crate::bench_guard::load(root)?
+    } else {
+        Default::default()
+    };
+    let mut guard_ok = true;
     if !plan.micro.is_empty() {
         progress.step("micro-benchmarks, 1 core, icount");
-        micro::run(root, Some(plan.board.name()), &plan.micro, &out_dir)?;
+        let m = micro::run(root, Some(plan.board.name()), &plan.micro, &out_dir)?;
+        let m = crate::bench_guard::to_keys(&m);
+        if guard && args.update_baseline {
+            crate::bench_guard::update(root, "micro", &m)?;
+        } else if guard {
+            println!(
+                "Regression guard: against {} (fails above +{}%)",
+                crate::bench_guard::BASELINE,
+                crate::bench_guard::TOLERANCE_PCT
+            );
+            guard_ok &= crate::bench_guard::compare(&baseline, "micro", &m, true);
+        }
         println!();
     }
     let mut all = Vec::new();
@@ -234,7 +258,17 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
             Mode::Icount => (true, 0),
             Mode::Mttcg => (false, plan.runs as usize),
         };
-        crate::bench_kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        let k = crate::bench_kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        // The guard holds the one-client console rows (deterministic).
+        let k: Vec<(String, u64)> = k
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("console-ring-") && key.ends_with("-1"))
+            .collect();
+        if icount && args.update_baseline {
+            crate::bench_guard::update(root, "kernelcore", &k)?;
+        } else if icount {
+            guard_ok &= crate::bench_guard::compare(&baseline, "kernelcore", &k, true);
+        }
         println!();
     }
     let board = plan.board.name();
@@ -257,6 +291,14 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         progress.start.elapsed().as_secs_f64(),
         out_dir.display()
     );
+    if !guard_ok {
+        eprintln!(
+            "bench: an instruction count grew more than {}% over {} (REGRESSION lines above)",
+            crate::bench_guard::TOLERANCE_PCT,
+            crate::bench_guard::BASELINE
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

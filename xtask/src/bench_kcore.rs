@@ -3,10 +3,18 @@
 //! in-kernel baseline's system calls. Each of the twelve images
 //! `kcb-SERVICE-MODE-N` (servers/kcbench) is booted on virt with 4 cores;
 //! its clients print `RESULT name=kernelcore mode=MODE client=I ops=OPS
-//! ns=NS`. Per image and variant: requests = the clients' ops summed, span =
-//! the longest client's ns; under `-icount` span/requests is instructions
-//! of the whole machine per request, under multi-threaded TCG requests/span
-//! is a wall-time throughput (median of the runs, with min and max).
+//! ns=NS t0=T0 t1=T1`. Per image and variant: requests = the clients' ops
+//! summed, span = the length of the union of the clients' spans on the
+//! machine's one clock (a stretch where no client was timing, between two
+//! that ran one after the other, is not counted: under `-icount
+//! sleep=off` an idle machine's clock jumps to its next timer); under
+//! `-icount` span/requests is
+//! instructions of the whole machine per request, under multi-threaded TCG
+//! requests/span is a wall-time throughput (median of the runs, with min
+//! and max). Whether the clients overlapped at all (the last start before
+//! the first end) is reported beside it: the longest client's span over
+//! all requests, what this used to divide, divides the cost of clients
+//! that ran one after the other by N (issue 12).
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,52 +32,85 @@ pub struct Sample {
     pub variant: String,
     pub clients: u32,
     pub requests: u64,
-    /// The longest client's span (ns of guest time).
+    /// The length of the union of the clients' spans (ns of guest time);
+    /// the longest client's span for lines without `t0`/`t1`.
     pub span_ns: u64,
+    /// Whether every client's span overlapped every other's (the last
+    /// start came before the first end); true for one client.
+    pub overlap: bool,
 }
 
-/// `RESULT name=kernelcore mode=M client=I ops=O ns=N` -> (M, I, O, N).
-pub fn parse_line(line: &str) -> Option<(String, u32, u64, u64)> {
+/// One client's result line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub mode: String,
+    pub client: u32,
+    pub ops: u64,
+    pub ns: u64,
+    /// Start and end on the machine's clock, when the line has them.
+    pub at: Option<(u64, u64)>,
+}
+
+/// `RESULT name=kernelcore mode=M client=I ops=O ns=N [t0=A t1=B]`.
+pub fn parse_line(line: &str) -> Option<Line> {
     let rest = line.split_once("RESULT name=kernelcore ")?.1;
     let field = |k: &str| {
         rest.split_whitespace()
             .find_map(|f| f.strip_prefix(k)?.strip_prefix('='))
             .map(str::to_string)
     };
-    Some((
-        field("mode")?,
-        field("client")?.parse().ok()?,
-        field("ops")?.parse().ok()?,
-        field("ns")?.parse().ok()?,
-    ))
+    let at = match (field("t0"), field("t1")) {
+        (Some(a), Some(b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        _ => None,
+    };
+    Some(Line {
+        mode: field("mode")?,
+        client: field("client")?.parse().ok()?,
+        ops: field("ops")?.parse().ok()?,
+        ns: field("ns")?.parse().ok()?,
+        at,
+    })
 }
 
 /// Aggregates one boot's console: one sample per variant, checking that
 /// every one of `clients` clients reported it.
 pub fn aggregate(console: &str, clients: u32) -> Result<Vec<Sample>> {
-    let mut out: Vec<(Sample, Vec<u32>)> = Vec::new();
-    for (variant, client, ops, ns) in console.lines().filter_map(parse_line) {
-        let i = match out.iter().position(|(s, _)| s.variant == variant) {
+    // Per variant: the sample, the clients seen, their (start, end).
+    type Seen = (Sample, Vec<u32>, Vec<Option<(u64, u64)>>);
+    let mut out: Vec<Seen> = Vec::new();
+    for l in console.lines().filter_map(parse_line) {
+        let i = match out.iter().position(|(s, _, _)| s.variant == l.mode) {
             Some(i) => i,
             None => {
                 let s = Sample {
-                    variant,
+                    variant: l.mode.clone(),
                     clients,
                     requests: 0,
                     span_ns: 0,
+                    overlap: true,
                 };
-                out.push((s, Vec::new()));
+                out.push((s, Vec::new(), Vec::new()));
                 out.len() - 1
             }
         };
-        let (s, seen) = &mut out[i];
-        if seen.contains(&client) || ops == 0 || ns == 0 {
-            bail!("client {client} reported {} twice or empty", s.variant);
+        let (s, seen, at) = &mut out[i];
+        if seen.contains(&l.client) || l.ops == 0 || l.ns == 0 {
+            bail!("client {} reported {} twice or empty", l.client, s.variant);
         }
-        seen.push(client);
-        s.requests += ops;
-        s.span_ns = s.span_ns.max(ns);
+        seen.push(l.client);
+        at.push(l.at);
+        s.requests += l.ops;
+        s.span_ns = s.span_ns.max(l.ns);
     }
+    for (s, _, at) in &mut out {
+        if let Some(at) = at.iter().copied().collect::<Option<Vec<_>>>() {
+            let last_start = at.iter().map(|a| a.0).max().unwrap_or(0);
+            let first_end = at.iter().map(|a| a.1).min().unwrap_or(0);
+            s.span_ns = union_len(at).max(1);
+            s.overlap = last_start < first_end;
+        }
+    }
+    let out: Vec<(Sample, Vec<u32>)> = out.into_iter().map(|(s, seen, _)| (s, seen)).collect();
     if out.is_empty() {
         bail!("no kernelcore result line");
     }
@@ -83,6 +124,24 @@ pub fn aggregate(console: &str, clients: u32) -> Result<Vec<Sample>> {
         }
     }
     Ok(out.into_iter().map(|(s, _)| s).collect())
+}
+
+/// The total length of the union of the intervals `[start, end)`.
+pub fn union_len(mut v: Vec<(u64, u64)>) -> u64 {
+    v.sort_unstable();
+    let mut total = 0;
+    let mut cur: Option<(u64, u64)> = None;
+    for (a, b) in v {
+        cur = match cur {
+            Some((s, e)) if a <= e => Some((s, e.max(b))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    total + cur.map_or(0, |(s, e)| e.saturating_sub(s))
 }
 
 /// Median, min and max of `v` (not empty).
@@ -145,11 +204,41 @@ pub fn images() -> Vec<(String, u32)> {
     v
 }
 
+/// Boots image `name` (with `clients` clients) once under `-icount` and
+/// aggregates its lines: instructions per request are `span_ns / requests`.
+pub fn boot_icount(root: &Path, name: &str, clients: u32) -> Result<Vec<Sample>> {
+    let machine = Machine::from_args(&MachineArgs {
+        board: Some("virt".into()),
+        smp: Some("4".into()),
+        ..MachineArgs::default()
+    })?;
+    let img = image::select(root, name, Board::Virt)?;
+    let built = build::build(root, &img, Board::Virt)?;
+    let spec = qemu::RunSpec {
+        root,
+        machine: &machine,
+        built: &built,
+        interactive: false,
+        gdb: false,
+        icount: true,
+        extra: &[],
+        timeout: Some(Duration::from_secs(300)),
+    };
+    let out = qemu::run(&spec)?;
+    aggregate(&out.console, clients).with_context(|| format!("{name}: console:\n{}", out.console))
+}
+
 /// Boots every image once under `-icount` (unless `icount` is false) and
 /// `runs` times under multi-threaded TCG; writes
 /// `target/bench/kernelcore.json` and prints the table (instructions per
-/// request; wall-time throughput) and the ring/baseline ratios.
-pub fn run(root: &Path, icount: bool, runs: usize, progress: &mut dyn FnMut(&str)) -> Result<()> {
+/// request; wall-time throughput) and the ring/baseline ratios. Returns the
+/// icount rows: (`variant-clients`, instructions per request).
+pub fn run(
+    root: &Path,
+    icount: bool,
+    runs: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<(String, u64)>> {
     let machine = Machine::from_args(&MachineArgs {
         board: Some("virt".into()),
         smp: Some("4".into()),
@@ -211,15 +300,20 @@ pub fn run(root: &Path, icount: bool, runs: usize, progress: &mut dyn FnMut(&str
             }
         }
     }
-    report(root, &rows, runs)
+    report(root, &rows, runs)?;
+    Ok(rows
+        .iter()
+        .filter(|(_, instr, _)| *instr > 0)
+        .map(|(s, instr, _)| (crate::bench_guard::kcore_key(&s.variant, s.clients), *instr))
+        .collect())
 }
 
 fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<()> {
     let mut json = String::from("[\n");
     println!("Kernel core vs in-kernel baseline (virt, 4 vCPUs; not real-hardware time)");
     println!(
-        "  {:<26} {:>7} {:>14} {:>16} {:>12} {:>12}",
-        "variant", "clients", "instr/request", "req/s (median)", "min", "max"
+        "  {:<26} {:>7} {:>8} {:>14} {:>16} {:>12} {:>12}",
+        "variant", "clients", "overlap", "instr/request", "req/s (median)", "min", "max"
     );
     for (i, (s, instr, tput)) in rows.iter().enumerate() {
         let mut t = tput.clone();
@@ -239,12 +333,15 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
             format!("{med:>16.0} {min:>12.0} {max:>12.0}")
         };
         println!(
-            "  {:<26} {:>7} {:>14} {cols}",
-            s.variant, s.clients, instr_s
+            "  {:<26} {:>7} {:>8} {:>14} {cols}",
+            s.variant,
+            s.clients,
+            if s.overlap { "yes" } else { "NO" },
+            instr_s
         );
         json += &format!(
-            "  {{\"benchmark\":\"kernelcore\",\"variant\":\"{}\",\"clients\":{},\"icount_instructions_per_request\":{},\"mttcg_runs\":{},\"mttcg_requests_per_s\":{{\"median\":{:.1},\"min\":{:.1},\"max\":{:.1}}}}}{}\n",
-            s.variant, s.clients, instr, runs, med, min, max,
+            "  {{\"benchmark\":\"kernelcore\",\"variant\":\"{}\",\"clients\":{},\"clients_overlap\":{},\"icount_instructions_per_request\":{},\"mttcg_runs\":{},\"mttcg_requests_per_s\":{{\"median\":{:.1},\"min\":{:.1},\"max\":{:.1}}}}}{}\n",
+            s.variant, s.clients, s.overlap, instr, runs, med, min, max,
             if i + 1 == rows.len() { "" } else { "," }
         );
     }
@@ -302,11 +399,31 @@ noise RESULT name=memclone mode=private
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].requests, s[0].span_ns), (400, 5000));
         assert_eq!((s[1].requests, s[1].span_ns), (800, 900));
+        // With start and end: the union of the spans, and whether they overlap.
+        let apart = "\
+RESULT name=kernelcore mode=x client=0 ops=200 ns=1000 t0=100 t1=1100
+RESULT name=kernelcore mode=x client=1 ops=200 ns=1000 t0=1200 t1=2200
+";
+        let s = aggregate(apart, 2).unwrap();
+        assert_eq!(
+            (s[0].requests, s[0].span_ns, s[0].overlap),
+            (400, 2000, false)
+        );
+        let together = apart.replace("t0=1200 t1=2200", "t0=600 t1=1600");
+        let s = aggregate(&together, 2).unwrap();
+        assert_eq!((s[0].span_ns, s[0].overlap), (1500, true));
         // A missing client, a doubled one, nothing at all: errors.
         assert!(aggregate(console, 3).is_err());
         let doubled = format!("{console}[kcbench@1] RESULT name=kernelcore mode=console-ring-rtt client=1 ops=200 ns=1\n");
         assert!(aggregate(&doubled, 2).is_err());
         assert!(aggregate("nothing", 1).is_err());
+    }
+
+    #[test]
+    fn union_of_spans() {
+        assert_eq!(union_len(vec![(0, 10), (5, 15), (20, 30)]), 25);
+        assert_eq!(union_len(vec![(20, 30), (0, 40)]), 40);
+        assert_eq!(union_len(vec![]), 0);
     }
 
     #[test]

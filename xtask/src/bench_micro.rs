@@ -136,6 +136,17 @@ pub fn run(
     selected: &[&Bench],
     out_dir: &Path,
 ) -> Result<Vec<(&'static str, u64)>> {
+    measure(root, board, selected, out_dir, true)
+}
+
+/// As [`run`], printing the table only when `print`.
+pub fn measure(
+    root: &Path,
+    board: Option<&str>,
+    selected: &[&Bench],
+    out_dir: &Path,
+    print: bool,
+) -> Result<Vec<(&'static str, u64)>> {
     // One core on virt; raspi4b always has four (the others idle in wfi,
     // which costs no instructions under -icount).
     let smp = (board != Some("rpi4")).then(|| "1".to_string());
@@ -165,10 +176,12 @@ pub fn run(
     };
     let mut per_op = std::collections::HashMap::new();
     let mut out = Vec::new();
-    println!(
-        "Micro-benchmarks on {} (one core, -icount: instructions per operation)",
-        machine.board
-    );
+    if print {
+        println!(
+            "Micro-benchmarks on {} (one core, -icount: instructions per operation)",
+            machine.board
+        );
+    }
     for b in selected {
         let Some(r) =
             line_after(&format!("bench {} core 0: ", b.name)).and_then(|l| parse_measured(&l))
@@ -190,6 +203,9 @@ pub fn run(
         );
         let path = out_dir.join(format!("{}-{}.json", b.name, machine.board));
         std::fs::write(&path, json).with_context(|| path.display().to_string())?;
+        if !print {
+            continue;
+        }
         println!("{}", b.what);
         let ratio = b
             .baseline

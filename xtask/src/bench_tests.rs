@@ -17,6 +17,7 @@ fn args(names: &[&str], extra: &[(&str, &str)]) -> BenchArgs {
         runs: None,
         board: None,
         no_linux: false,
+        update_baseline: false,
     };
     for (k, v) in extra {
         match *k {

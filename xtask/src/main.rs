@@ -17,6 +17,7 @@
 
 mod bench;
 mod bench_corey;
+mod bench_guard;
 mod bench_kcore;
 mod bench_measure;
 mod bench_micro;
@@ -97,7 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {
             doctor::run(false, true)?;
-            bench_kcore::run(&root, true, args.runs, &mut |step| {
+            let _ = bench_kcore::run(&root, true, args.runs, &mut |step| {
                 eprintln!("bench: {step}")
             })?;
             Ok(ExitCode::SUCCESS)

@@ -48,7 +48,7 @@ fn entry_names() -> Vec<&'static str> {
     CASES
         .iter()
         .map(|c| c.name)
-        .chain([crate::bench_smoke::NAME])
+        .chain([crate::bench_smoke::NAME, crate::bench_guard::NAME])
         .chain(crate::hil_selftest::NAMES)
         .collect()
 }
@@ -145,6 +145,12 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
                 crate::bench_smoke::NAME
             );
         }
+        if crate::bench_guard::selected(args.filter.as_deref()) {
+            println!(
+                "{:<32} (instruction counts against bench/baseline.toml: micro, kcb-console-ring-1)",
+                crate::bench_guard::NAME
+            );
+        }
         for name in hil_entries(args.filter.as_deref()) {
             println!(
                 "{name:<32} (HIL path: QEMU raspi4b + chainloader over ptys, see docs/hil.md)"
@@ -172,6 +178,9 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
     }
     if crate::bench_smoke::selected(args.filter.as_deref()) {
         tally(crate::bench_smoke::run(root, &mut builds));
+    }
+    if crate::bench_guard::selected(args.filter.as_deref()) {
+        tally(crate::bench_guard::run_entry(root, &mut builds));
     }
     if !hil_entries(args.filter.as_deref()).is_empty() {
         let (p, f) = crate::hil_selftest::run(root, args.filter.as_deref(), &mut builds);

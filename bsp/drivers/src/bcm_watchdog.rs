@@ -30,6 +30,6 @@ pub unsafe fn reset(base: usize, halt: bool) -> ! {
         reg(PM_RSTC).write_volatile(PM_PASSWORD | PM_RSTC_WRCFG_FULL_RESET);
     }
     loop {
-        core::hint::spin_loop();
+        crate::relax();
     }
 }

@@ -158,7 +158,9 @@ impl GicV3 {
     }
 
     fn wait_rwp(&self) {
-        while self.d().ctlr.get() & GICD_CTLR_RWP != 0 {}
+        while self.d().ctlr.get() & GICD_CTLR_RWP != 0 {
+            crate::relax();
+        }
     }
 
     /// Number of interrupt lines the distributor implements.
@@ -188,7 +190,9 @@ impl GicV3 {
     pub fn init_cpu(&self) {
         let rd = self.rd();
         rd.waker.set(rd.waker.get() & !GICR_WAKER_PROCESSOR_SLEEP);
-        while rd.waker.get() & GICR_WAKER_CHILDREN_ASLEEP != 0 {}
+        while rd.waker.get() & GICR_WAKER_CHILDREN_ASLEEP != 0 {
+            crate::relax();
+        }
         let s = self.sgi();
         s.icenabler0.set(u32::MAX);
         s.icpendr0.set(u32::MAX);

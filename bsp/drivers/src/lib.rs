@@ -25,6 +25,22 @@ pub mod semihosting;
 #[cfg(target_arch = "aarch64")]
 pub mod timer;
 
+/// One turn of a loop polling a device register: `yield`, a hint on
+/// silicon and a vCPU switch under QEMU's single-threaded TCG (which
+/// switches on `wfe`, `wfi` and `yield`, not on the `isb` of
+/// `core::hint::spin_loop`, so an `isb` loop burns its vCPU's whole slice).
+/// The kernel's wait primitives (`kern::sync`) re-export it.
+#[inline(always)]
+pub fn relax() {
+    #[cfg(target_arch = "aarch64")]
+    // Safety: `yield` is a hint: no memory, register or flag effect.
+    unsafe {
+        core::arch::asm!("yield", options(nomem, nostack, preserves_flags))
+    };
+    #[cfg(not(target_arch = "aarch64"))]
+    core::hint::spin_loop();
+}
+
 /// A byte sink that cannot fail: a UART's transmit path.
 pub trait SerialWrite {
     /// Sends one byte, waiting for room in the transmit FIFO.

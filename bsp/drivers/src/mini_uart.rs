@@ -94,7 +94,9 @@ impl MiniUart {
 impl SerialWrite for MiniUart {
     fn write_byte(&self, b: u8) {
         let r = self.regs();
-        while !r.lsr.is_set(LSR::TX_EMPTY) {}
+        while !r.lsr.is_set(LSR::TX_EMPTY) {
+            crate::relax();
+        }
         r.io.set(b as u32);
     }
 }

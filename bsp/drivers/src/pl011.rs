@@ -102,7 +102,9 @@ impl Pl011 {
     pub fn init(&self, clock_hz: u32, baud: u32) {
         let r = self.regs();
         r.cr.set(0);
-        while r.fr.is_set(FR::BUSY) {}
+        while r.fr.is_set(FR::BUSY) {
+            crate::relax();
+        }
         // Flush the transmit FIFO by disabling it.
         r.lcr_h.set(0);
         r.icr.write(ICR::ALL::SET);
@@ -126,14 +128,18 @@ impl Pl011 {
 
     /// Waits until every queued byte has left the shifter.
     pub fn flush(&self) {
-        while self.regs().fr.is_set(FR::BUSY) {}
+        while self.regs().fr.is_set(FR::BUSY) {
+            crate::relax();
+        }
     }
 }
 
 impl SerialWrite for Pl011 {
     fn write_byte(&self, b: u8) {
         let r = self.regs();
-        while r.fr.is_set(FR::TXFF) {}
+        while r.fr.is_set(FR::TXFF) {
+            crate::relax();
+        }
         r.dr.set(b as u32);
     }
 }

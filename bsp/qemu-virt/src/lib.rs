@@ -30,7 +30,7 @@ impl Board for QemuVirt {
         }
         let _ = how;
         loop {
-            core::hint::spin_loop();
+            drivers::relax();
         }
     }
 }

@@ -46,7 +46,7 @@ impl Board for RaspberryPi4 {
             unsafe { drivers::bcm_watchdog::reset(base, !how.reboot) };
         }
         loop {
-            core::hint::spin_loop();
+            drivers::relax();
         }
     }
 }

@@ -11,11 +11,11 @@ use drivers::board::Board;
 use kerncore::pagetable::Attrs;
 use platform::Platform;
 
-static PLATFORM: spin::Once<Platform> = spin::Once::new();
+static PLATFORM: crate::sync::Once<Platform> = crate::sync::Once::new();
 static TABLES_LIVE: AtomicBool = AtomicBool::new(false);
 static CHAINLOADED: AtomicBool = AtomicBool::new(false);
 /// What the boot core carries from its boot stack to its own stack.
-static EARLY: spin::Once<EarlyBoot> = spin::Once::new();
+static EARLY: crate::sync::Once<EarlyBoot> = crate::sync::Once::new();
 
 /// The boot core's early results and time stamps (counter ticks).
 #[derive(Clone, Copy)]

@@ -5,32 +5,28 @@
 //! mapped through the boot window) serves the panic path.
 
 use crate::arch::aarch64::{irq_restore, irq_save};
+use crate::sync::SpinLock;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 
 /// Virtual address of the console PL011 (0: none yet).
 static CONSOLE_VA: AtomicUsize = AtomicUsize::new(0);
-/// The console is shared by all cores by design; this is its lock (a plain
-/// flag, because the defmt logger holds it from `acquire` to `release`
-/// when log frames share the console line).
-static LOCK: AtomicBool = AtomicBool::new(false);
+/// The console is shared by all cores by design; this is its lock (a bare
+/// spin lock, because the defmt logger holds it from `acquire` to
+/// `release` when log frames share the console line).
+static LOCK: SpinLock = SpinLock::new();
 
 /// Takes the console lock (the caller has masked interrupts).
 pub fn lock() {
     crate::percore::count(|e| &e.shared_locks);
-    while LOCK
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
-    }
+    LOCK.lock();
 }
 
 /// Releases the console lock taken with [`lock`].
 pub fn unlock() {
-    LOCK.store(false, Ordering::Release);
+    LOCK.unlock();
 }
 
 /// Writes raw bytes to the console UART (the caller holds the lock).
@@ -90,17 +86,14 @@ const TAKEOVER_WAIT_US: u64 = 100_000;
 pub fn take_over() {
     let start = drivers::timer::now();
     loop {
-        if LOCK
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        if LOCK.try_lock() {
             return;
         }
         let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));
         if waited > TAKEOVER_WAIT_US {
             return;
         }
-        core::hint::spin_loop();
+        crate::sync::relax();
     }
 }
 

@@ -23,9 +23,9 @@ enum Gic {
     },
 }
 
-static GIC: spin::Once<Gic> = spin::Once::new();
+static GIC: crate::sync::Once<Gic> = crate::sync::Once::new();
 /// INTID of the EL1 virtual timer (from the DTB).
-static TIMER_INTID: spin::Once<u32> = spin::Once::new();
+static TIMER_INTID: crate::sync::Once<u32> = crate::sync::Once::new();
 
 fn gic() -> &'static Gic {
     GIC.get().expect("GIC used before irq::init_global")

@@ -20,7 +20,7 @@ enum LogUart {
     Mini(MiniUart),
 }
 
-static UART: spin::Once<LogUart> = spin::Once::new();
+static UART: crate::sync::Once<LogUart> = crate::sync::Once::new();
 /// Frames go to the console line, each behind [`FRAME_ESCAPE`]: a board on
 /// one serial line (started by the chainloader) has no other way out.
 static ON_CONSOLE: AtomicBool = AtomicBool::new(false);
@@ -32,7 +32,7 @@ pub const FRAME_ESCAPE: [u8; 2] = [0x1b, b'D'];
 pub fn route_to_console() {
     ON_CONSOLE.store(true, Ordering::Relaxed);
 }
-static TAKEN: AtomicBool = AtomicBool::new(false);
+static TAKEN: crate::sync::SpinLock = crate::sync::SpinLock::new();
 /// Core holding the logger, plus one (0: nobody), to catch re-entry.
 static OWNER: AtomicUsize = AtomicUsize::new(0);
 
@@ -95,12 +95,7 @@ unsafe impl defmt::Logger for Logger {
             panic!("defmt logger re-entered on one core");
         }
         percore::count(|e| &e.shared_locks);
-        while TAKEN
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            core::hint::spin_loop();
-        }
+        TAKEN.lock();
         OWNER.store(me, Ordering::Relaxed);
         if ON_CONSOLE.load(Ordering::Relaxed) {
             crate::console::lock();
@@ -123,7 +118,7 @@ unsafe impl defmt::Logger for Logger {
         }
         let daif = s.daif;
         OWNER.store(0, Ordering::Relaxed);
-        TAKEN.store(false, Ordering::Release);
+        TAKEN.unlock();
         irq_restore(daif);
     }
 

@@ -28,5 +28,6 @@ mod panic;
 mod percore;
 mod shared;
 mod smp;
+mod sync;
 mod task;
 mod uspace;

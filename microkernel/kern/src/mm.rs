@@ -32,7 +32,7 @@ static KERNEL_PHYS: AtomicU64 = AtomicU64::new(0);
 
 /// Free RAM at boot. Shared between cores by nature, used by the boot core
 /// only while it brings the others up.
-pub static FRAMES: spin::Mutex<FreeRanges> = spin::Mutex::new(FreeRanges::new());
+pub static FRAMES: crate::sync::Mutex<FreeRanges> = crate::sync::Mutex::new(FreeRanges::new());
 
 extern "C" {
     static __kernel_start: u8;
@@ -153,7 +153,7 @@ pub fn alloc_frames(size: u64, align: u64) -> Option<u64> {
 
 /// Every frame of RAM after boot. Shared by all cores; each core goes to it
 /// only to refill or drain its own pool, a batch at a time.
-static GLOBAL: spin::Mutex<Option<FrameBitmap<'static>>> = spin::Mutex::new(None);
+static GLOBAL: crate::sync::Mutex<Option<FrameBitmap<'static>>> = crate::sync::Mutex::new(None);
 /// Each core's own frames.
 static POOLS: Local<FramePool> = Local::new();
 
@@ -163,7 +163,7 @@ impl crate::percore::Init for FramePool {
     }
 }
 
-fn global() -> spin::MutexGuard<'static, Option<FrameBitmap<'static>>> {
+fn global() -> crate::sync::MutexGuard<'static, Option<FrameBitmap<'static>>> {
     percore::count(|e| &e.shared_locks);
     GLOBAL.lock()
 }
@@ -218,8 +218,9 @@ pub fn frames_alloc_contiguous(pages: u64) -> Option<u64> {
 /// A zeroed frame.
 pub fn frame_alloc_zeroed() -> Option<u64> {
     let pa = frame_alloc()?;
-    // Safety: a frame just allocated, reached through the linear map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE as usize) };
+    // Safety: a frame just allocated, reached through the linear map
+    // (Normal memory).
+    unsafe { crate::arch::aarch64::zero_pages(phys_to_virt(pa) as usize, PAGE as usize) };
     Some(pa)
 }
 

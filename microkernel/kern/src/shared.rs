@@ -12,8 +12,8 @@ use kerncore::range::{AddressRange, RangeKind, SharedSize};
 /// Most shared ranges an image declares.
 pub const MAX_SHARED: usize = 8;
 
-static SHARED: spin::Mutex<[Option<AddressRange>; MAX_SHARED]> =
-    spin::Mutex::new([const { None }; MAX_SHARED]);
+static SHARED: crate::sync::Mutex<[Option<AddressRange>; MAX_SHARED]> =
+    crate::sync::Mutex::new([const { None }; MAX_SHARED]);
 
 /// Runs `f` on shared range `index`, if it exists.
 pub fn with<R>(index: usize, f: impl FnOnce(&mut AddressRange) -> R) -> Option<R> {

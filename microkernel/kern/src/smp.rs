@@ -99,7 +99,7 @@ pub fn wait_online(n: usize, timeout_us: u64) -> bool {
         if drivers::timer::ticks_to_us(drivers::timer::now() - start) > timeout_us {
             return false;
         }
-        core::hint::spin_loop();
+        crate::sync::relax();
     }
     true
 }

@@ -8,9 +8,12 @@
 //!   invalidation, no lock another core takes); `shared` into the shared
 //!   range at a per-core offset (one table and its lock, broadcast TLB
 //!   invalidation). One op = one page made present and written.
-//! - mempass: one 16 MiB segment, made before the timed section, is handed
-//!   from core to core (a token on the next core's notification); each
-//!   writes every page. `shared`: core 0 maps it once into the shared
+//! - mempass: one 16 MiB segment is handed from core to core (a token on
+//!   the next core's notification); each writes every page. Core 0 makes
+//!   it (frames taken and zeroed) inside the timed section, as the Linux
+//!   peer's first worker allocates and zeroes its pages in page faults
+//!   inside its window; each later core copies its capability from `meet`
+//!   inside the window too (work Linux's forked workers do not do). `shared`: core 0 maps it once into the shared
 //!   range and every core finds it mapped; `private`: every core maps it
 //!   into its own address space (and unmaps it after the timed section, as
 //!   the Linux peer's processes do when they exit). One op = one page
@@ -79,18 +82,6 @@ pub fn memclone(c: &mut Ctx, shared: bool) {
 }
 
 pub fn mempass(c: &mut Ctx, shared: bool) {
-    // Untimed: the buffer exists and every core holds a capability to it.
-    if c.core == 0 {
-        c.must("mempass segment", segment_create(BUF, PAGES));
-        c.must(
-            "mempass to meet",
-            cap_copy(BUF, CPtr::via(MEET, MEET_BUF), Rights::ALL),
-        );
-    }
-    c.step();
-    if c.core != 0 {
-        c.must("mempass copy", cap_copy(CPtr::via(MEET, MEET_BUF), BUF, RW));
-    }
     let va = if shared {
         MEMPASS_SHARED
     } else {
@@ -99,8 +90,18 @@ pub fn mempass(c: &mut Ctx, shared: bool) {
     let (core, n) = (c.core, c.n);
     let (ns, ev) = c.timed(
         |c| {
+            // Timed, as on Linux: the buffer's frames are taken and zeroed
+            // (core 0) and reach every core (a capability copy here; a
+            // page fault of the inherited mapping there).
             if core > 0 {
                 c.wait_go(TOKEN);
+                c.must("mempass copy", cap_copy(CPtr::via(MEET, MEET_BUF), BUF, RW));
+            } else {
+                c.must("mempass segment", segment_create(BUF, PAGES));
+                c.must(
+                    "mempass to meet",
+                    cap_copy(BUF, CPtr::via(MEET, MEET_BUF), Rights::ALL),
+                );
             }
             if !shared {
                 c.must("mempass map", map(ROOT, va, BUF, 0, BYTES, RW));

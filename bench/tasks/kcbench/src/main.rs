@@ -12,7 +12,12 @@
 //! the answer) and, for the console, `STREAM` lines pipelined up to the
 //! ring's credit (the baseline has no pipelining: one system call a line),
 //! timing each part with the virtual counter, and prints
-//! `RESULT name=kernelcore mode=MODE client=I ops=OPS ns=NS`.
+//! `RESULT name=kernelcore mode=MODE client=I ops=OPS ns=NS t0=T0 t1=T1`:
+//! its own span, and where it lies on the machine's clock (ns since the
+//! counter's zero), so the host can take the union of the clients' spans
+//! and see whether they overlapped at all (issue 12: clients that never
+//! overlap are not concurrent, and dividing one client's span by every
+//! client's requests divides the real cost by N).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -39,22 +44,24 @@ fn now() -> (u64, u64) {
     (t, f)
 }
 
-fn ns(t0: u64) -> u64 {
-    let (t1, f) = now();
-    ((t1 - t0) as u128 * 1_000_000_000 / f as u128) as u64
+fn to_ns(t: u64, f: u64) -> u64 {
+    (t as u128 * 1_000_000_000 / f as u128) as u64
 }
 
 /// The result line of a run that started at `t0` (timed now).
 fn result(mode: &str, me: usize, ops: u64, t0: u64) -> ulib::Line {
+    let (t1, f) = now();
     let mut l = ulib::Line::new();
     let _ = core::fmt::write(
         &mut l,
         format_args!(
-            "RESULT name=kernelcore mode={} client={} ops={} ns={}",
+            "RESULT name=kernelcore mode={} client={} ops={} ns={} t0={} t1={}",
             mode,
             me,
             ops,
-            ns(t0)
+            to_ns(t1 - t0, f),
+            to_ns(t0, f),
+            to_ns(t1, f)
         ),
     );
     l

@@ -23,13 +23,13 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 use hal::{KernHal, WINDOW};
 use platform::MAX_CPUS;
-use virtio_drivers::device::blk::VirtIOBlk;
+use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 
 type Device = VirtIOBlk<KernHal, MmioTransport<'static>>;
 
 /// The device, probed by the first call that needs it.
-static DEVICE: spin::Mutex<State> = spin::Mutex::new(State::Untried);
+static DEVICE: crate::sync::Mutex<State> = crate::sync::Mutex::new(State::Untried);
 
 // One static instance; the kernel has no heap to box the driver in.
 #[allow(clippy::large_enum_variant)]
@@ -53,7 +53,7 @@ static CAPACITY: AtomicU64 = AtomicU64::new(0);
 /// bytes; 0 until the core's first call).
 static BOUNCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-fn lock() -> spin::MutexGuard<'static, State> {
+fn lock() -> crate::sync::MutexGuard<'static, State> {
     percore::count(|e| &e.shared_locks);
     DEVICE.lock()
 }
@@ -157,10 +157,29 @@ pub fn bounce(len: usize) -> Result<&'static mut [u8], Error> {
     })
 }
 
+/// Waits (under the device lock) until the device has used request
+/// `token`: `relax` between looks, not the `isb` spin of virtio-drivers'
+/// blocking calls, which under single-threaded TCG burns this vCPU's whole
+/// slice while QEMU's I/O thread completes the request (issue 12).
+fn wait_used(d: &mut Device, token: u16) {
+    while d.peek_used() != Some(token) {
+        crate::sync::relax();
+    }
+}
+
 /// Reads sectors from `sector` into `buf` (a bounce buffer).
 pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
     with_device(|d| {
-        d.read_blocks(sector as usize, buf)
+        let mut req = BlkReq::default();
+        let mut resp = BlkResp::default();
+        // Safety: `req`, `buf` and `resp` are not touched until the request
+        // completes below, before they go out of scope; one request at a
+        // time (the device lock), so the next used token is ours.
+        let token = unsafe { d.read_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
+            .map_err(|_| Error::DeviceError)?;
+        wait_used(d, token);
+        // Safety: the same buffers as `read_blocks_nb` was given.
+        unsafe { d.complete_read_blocks(token, &req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)
     })
 }
@@ -168,7 +187,14 @@ pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
 /// Writes `buf` (a bounce buffer) to sectors from `sector`.
 pub fn write(sector: u64, buf: &[u8]) -> Result<(), Error> {
     with_device(|d| {
-        d.write_blocks(sector as usize, buf)
+        let mut req = BlkReq::default();
+        let mut resp = BlkResp::default();
+        // Safety: as in `read`.
+        let token = unsafe { d.write_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
+            .map_err(|_| Error::DeviceError)?;
+        wait_used(d, token);
+        // Safety: the same buffers as `write_blocks_nb` was given.
+        unsafe { d.complete_write_blocks(token, &req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)
     })
 }

@@ -26,7 +26,7 @@ struct BootObjects {
     devices: [Option<u32>; MAX],
 }
 
-static BOOT: spin::Once<BootObjects> = spin::Once::new();
+static BOOT: crate::sync::Once<BootObjects> = crate::sync::Once::new();
 
 fn id_of(o: ImageObject) -> Option<u32> {
     let b = BOOT.get()?;

@@ -177,8 +177,8 @@ pub(super) fn with_range<R>(
 /// on any other, which has no business there).
 pub(super) fn lock_range(
     home: Option<usize>,
-    lock: &spin::Mutex<AddressRange>,
-) -> Option<spin::MutexGuard<'_, AddressRange>> {
+    lock: &crate::sync::Mutex<AddressRange>,
+) -> Option<crate::sync::MutexGuard<'_, AddressRange>> {
     match home {
         None => crate::percore::count(|e| &e.shared_locks),
         Some(core) if core != crate::percore::id() => return None,

@@ -77,7 +77,7 @@ pub(super) fn range_create(
     let rights = Rights::ALL;
     let obj = Obj::Range {
         home,
-        lock: spin::Mutex::new(range),
+        lock: crate::sync::Mutex::new(range),
     };
     install(c, spaces, dst, obj, rights).map_err(|(e, obj)| {
         if let Obj::Range { lock, .. } = obj {

@@ -295,12 +295,12 @@ struct GlobalCaps {
     exports: Exports,
 }
 
-static GLOBAL: spin::Mutex<GlobalCaps> = spin::Mutex::new(GlobalCaps {
+static GLOBAL: crate::sync::Mutex<GlobalCaps> = crate::sync::Mutex::new(GlobalCaps {
     space: Space::new(),
     exports: Exports::new(MAX_CPUS * EXPORTS),
 });
 
-fn global() -> spin::MutexGuard<'static, GlobalCaps> {
+fn global() -> crate::sync::MutexGuard<'static, GlobalCaps> {
     crate::percore::count(|e| &e.shared_locks);
     GLOBAL.lock()
 }

@@ -115,8 +115,14 @@ impl Segment {
             return Err(Error::InvalidArgument);
         }
         let pa = mm::frames_alloc_contiguous(pages).ok_or(Error::OutOfMemory)?;
-        // Safety: fresh frames of our own, reached through the linear map.
-        unsafe { (mm::phys_to_virt(pa) as *mut u8).write_bytes(0, (pages * mm::PAGE) as usize) };
+        // Safety: fresh frames of our own, reached through the linear map
+        // (Normal memory).
+        unsafe {
+            crate::arch::aarch64::zero_pages(
+                mm::phys_to_virt(pa) as usize,
+                (pages * mm::PAGE) as usize,
+            )
+        };
         Ok(Segment {
             pages,
             device: None,
@@ -169,7 +175,7 @@ pub enum Obj {
     /// never leaves that core's space, and only that core takes the lock).
     Range {
         home: Option<usize>,
-        lock: spin::Mutex<AddressRange>,
+        lock: crate::sync::Mutex<AddressRange>,
     },
     /// A shared range of the image (`crate::shared` index), never destroyed
     /// while tasks run.

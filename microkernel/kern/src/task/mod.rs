@@ -97,7 +97,7 @@ impl percore::Init for Frame {
 /// The task archive packed beside the kernel (`mm::payload`), checked
 /// once (read-only afterwards).
 fn archive() -> Archive<'static> {
-    static CHECKED: spin::Once<Archive<'static>> = spin::Once::new();
+    static CHECKED: crate::sync::Once<Archive<'static>> = crate::sync::Once::new();
     *CHECKED.call_once(|| match Archive::parse(mm::payload()) {
         Ok(a) => a,
         Err(e) => {

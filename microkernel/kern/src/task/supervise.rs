@@ -61,14 +61,14 @@ struct Reports {
     dropped: u64,
 }
 
-static REPORTS: spin::Mutex<Reports> = spin::Mutex::new(Reports {
+static REPORTS: crate::sync::Mutex<Reports> = crate::sync::Mutex::new(Reports {
     ring: [None; MAX_REPORTS],
     head: 0,
     len: 0,
     dropped: 0,
 });
 
-fn reports() -> spin::MutexGuard<'static, Reports> {
+fn reports() -> crate::sync::MutexGuard<'static, Reports> {
     percore::count(|e| &e.shared_locks);
     REPORTS.lock()
 }
@@ -433,7 +433,7 @@ fn finish(n: usize) -> ! {
             super::verdict::problem();
             break;
         }
-        core::hint::spin_loop();
+        crate::sync::relax();
     }
     // Revokes during shutdown may have asked other cores to sweep.
     let start = drivers::timer::now();
@@ -444,7 +444,7 @@ fn finish(n: usize) -> ! {
             break;
         }
         serve_mailbox();
-        core::hint::spin_loop();
+        crate::sync::relax();
     }
     crate::cap::release_boot_objects();
     crate::shared::destroy_all();

@@ -164,7 +164,7 @@ fn after_cap_op() {
         if crate::cap::sweeps_settled(n) {
             break;
         }
-        core::hint::spin_loop();
+        crate::sync::relax();
     }
 }
 

@@ -128,7 +128,7 @@ fn sleep(w: &ring::Watch) {
     #[cfg(not(target_arch = "aarch64"))]
     {
         let _ = w;
-        core::hint::spin_loop();
+        ring::waiting::relax();
     }
 }
 /// Pieces in flight at once: what the ring and the data buffer both hold.
@@ -141,11 +141,7 @@ const PIECES: usize = if RING_SLOTS < DATA_LEN / MAX_TRANSFER {
 /// Wakes the server if it sleeps in `wfe` (a no-op off aarch64, where the
 /// host tests run).
 fn wake_server() {
-    #[cfg(target_arch = "aarch64")]
-    // Safety: `sev` only signals an event to every core.
-    unsafe {
-        core::arch::asm!("sev", options(nomem, nostack))
-    };
+    ring::waiting::wake();
 }
 
 /// One client's connection to the block server.
@@ -235,11 +231,15 @@ impl Blk {
             let hello = self.ctrl.hello.load(Acquire).wrapping_add(1).max(1);
             self.ctrl.hello.store(hello, Release);
             wake_server();
-            while self.ctrl.welcome.load(Acquire) != hello {
+            loop {
+                let seen = self.ctrl.welcome.load(Acquire);
+                if seen == hello {
+                    break;
+                }
                 if deadline.expired() {
                     return Err(Error::NoServer);
                 }
-                core::hint::spin_loop();
+                ring::waiting::wfe_unless_changed(&self.ctrl.welcome, seen);
             }
             if self.ctrl.epoch.load(Acquire) == epoch {
                 self.epoch = epoch;
@@ -309,7 +309,7 @@ impl Blk {
             for _ in 0..SPINS {
                 match self.ring.poll() {
                     Ok(Some(r)) => return Ok(r),
-                    Ok(None) => core::hint::spin_loop(),
+                    Ok(None) => ring::waiting::relax(),
                     Err(e) => {
                         // A new server instance clears the rings before it
                         // welcomes anyone: garbage may be the restart.

@@ -87,8 +87,7 @@ impl Client {
         self.ring = Server::new(self.region, DATA_LEN);
         (self.hello, self.connected, self.closed) = (hello, true, false);
         self.ctrl.welcome.store(hello, Release);
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
         true
     }
 
@@ -97,8 +96,7 @@ impl Client {
     pub fn disconnect(&mut self) {
         self.connected = false;
         self.ctrl.welcome.store(0, Release);
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
     }
 
     /// The client sent `Close` on this connection: remembered in the
@@ -160,7 +158,6 @@ impl Client {
             values,
         });
         // Wake the client if it sleeps in `wfe`.
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
     }
 }

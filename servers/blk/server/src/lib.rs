@@ -1,7 +1,7 @@
-//! The block server: alone on a kernel core, it owns virtio-blk (a device
-//! grant in root slot 2) and serves the clients whose ranges the image
-//! grants it (root slots 3, 4, ...: client 0, 1, ..., each range linked at
-//! `blk_api::client_base(i)`). It loops: take the device's completions,
+//! The block server: alone on a kernel core, it owns virtio-blk (the grant
+//! `device:virtio-blk`, bound by name) and serves the clients the image
+//! connects to it (`provides = "blk"`; its `Server` binding gives each
+//! client's range and index, and the `blk.ends` notification). It loops: take the device's completions,
 //! then one request from each client's ring, validated (`ring` checks the
 //! opcode and buffer window, `blk_api::validate` the rest); no system call
 //! on this path. Data goes through bounce buffers in the server's DMA

@@ -264,8 +264,11 @@ fn serve(
         if idle > IDLE_SPINS {
             // Off the fast path: a system call only before sleeping.
             ends.poll();
-            // Safety: `wfe` only waits for an event or an interrupt.
-            unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+            // Until an event: a client's `sev`, the device's interrupt, the
+            // timer's event stream.
+            ulib::wait::wfe();
+        } else if !busy {
+            ulib::wait::relax();
         }
     }
 }

@@ -75,11 +75,19 @@ impl Console {
         let hello = self.ctrl.hello.load(Acquire).wrapping_add(1).max(1);
         self.ctrl.hello.store(hello, Release);
         let (start, f) = now();
-        while self.ctrl.welcome.load(Acquire) != hello {
+        // Asleep in `wfe` on `welcome` until the server writes it (or the
+        // event stream ends the wait): under `-icount` a spinning connect
+        // loop would burn its vCPU's whole slice inside another client's
+        // timed span (issue 12).
+        loop {
+            let seen = self.ctrl.welcome.load(Acquire);
+            if seen == hello {
+                break;
+            }
             if now().0 - start > CONNECT_TIMEOUT_S * f {
                 return Err(Error::NoServer);
             }
-            core::hint::spin_loop();
+            ulib::wait::wfe_unless_changed(&self.ctrl.welcome, seen);
         }
         self.epoch = self.ctrl.epoch.load(Acquire);
         self.client = Client::new(self.region);
@@ -108,7 +116,7 @@ impl Console {
             for _ in 0..SPINS {
                 match self.client.poll() {
                     Ok(Some(r)) => return Ok(r),
-                    Ok(None) => core::hint::spin_loop(),
+                    Ok(None) => ulib::wait::relax(),
                     // A new server instance clears the rings before it
                     // bumps the epoch: garbage may be the restart itself.
                     Err(_) if self.restarted()? => return Err(Error::Restarted),
@@ -152,8 +160,7 @@ impl Console {
         };
         self.client.send(&req).map_err(|_| Error::Protocol)?;
         // Wake the server if it sleeps in `wfe`.
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
         Ok(tag)
     }
 
@@ -195,8 +202,7 @@ impl Console {
         self.flush()?;
         self.client.send(req).map_err(|_| Error::Protocol)?;
         self.tag += 1;
-        // Safety: `sev` only signals an event.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
         Ok(self.next_response()?.status)
     }
 
@@ -262,8 +268,7 @@ impl Console {
         };
         self.tag += 1;
         self.client.send(&req).map_err(|_| Error::Protocol)?;
-        // Safety: `sev` only signals an event.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
         Ok(())
     }
 }

@@ -128,8 +128,7 @@ fn respond(p: &mut Peer, tag: u64, len: u32) {
         };
         let _ = s.respond(&r);
         // Wake a client sleeping in `wfe` for it.
-        // Safety: `sev` only signals an event to every core.
-        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+        ulib::wait::wake();
     }
 }
 
@@ -371,9 +370,10 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
             if idle > IDLE_SPINS {
                 // Off the fast path: a system call only before sleeping.
                 ends.poll();
-                // Safety: `wfe` only waits for an event (a client's `sev`,
-                // the timer's event stream) or an interrupt.
-                unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+                // Until an event: a client's `sev`, the timer's event stream.
+                ulib::wait::wfe();
+            } else {
+                ulib::wait::relax();
             }
         }
     }

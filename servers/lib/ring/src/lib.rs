@@ -106,6 +106,7 @@ mod server;
 mod slot;
 mod sync;
 mod wait;
+pub mod waiting;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

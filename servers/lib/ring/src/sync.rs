@@ -9,12 +9,13 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU64, Ordering};
 #[cfg(not(all(loom, test)))]
 pub(crate) use core::sync::atomic::{fence, AtomicU64, Ordering};
 
-/// One turn of a polling loop: a CPU spin hint, or under loom a yield so the
-/// model checker can schedule the other side.
+/// One turn of a polling loop: `waiting::relax` (`yield`: a vCPU switch
+/// under QEMU's TCG, unlike the `isb` of `core::hint::spin_loop`), or
+/// under loom a yield so the model checker can schedule the other side.
 #[inline]
 pub(crate) fn spin_hint() {
     #[cfg(all(loom, test))]
     loom::thread::yield_now();
     #[cfg(not(all(loom, test)))]
-    core::hint::spin_loop();
+    crate::waiting::relax();
 }

@@ -46,28 +46,7 @@ impl<'a> Watch<'a> {
     /// does, and poll again after it returns.
     #[cfg(all(target_arch = "aarch64", not(all(loom, test))))]
     pub fn wfe(&self) {
-        let addr = self.word.as_ptr();
-        // Safety: `addr` comes from a live `&AtomicU64`, so it is valid and
-        // 8-byte aligned for the whole asm block; `ldxr` is a single-copy
-        // atomic 64-bit load of it (no write, consistent with the other
-        // atomic accesses to the word), and it only arms this core's
-        // exclusive monitor, which any later `ldxr`/`stxr` pair re-arms. `cmp`
-        // clobbers the flags (not declared preserved), `wfe` only suspends
-        // the core until an event or interrupt. No stack, no other memory,
-        // and only the declared registers are touched.
-        unsafe {
-            core::arch::asm!(
-                "ldxr {v}, [{a}]",
-                "cmp {v}, {s}",
-                "b.ne 2f",
-                "wfe",
-                "2:",
-                a = in(reg) addr,
-                s = in(reg) self.stale,
-                v = out(reg) _,
-                options(nostack, readonly),
-            );
-        }
+        crate::waiting::wfe_unless_changed(self.word, self.stale);
     }
 }
 

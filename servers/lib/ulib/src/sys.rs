@@ -78,7 +78,7 @@ pub fn exit(code: u64) -> ! {
     // Safety: no pointer arguments; the call does not return.
     unsafe { raw_syscall(Syscall::Exit as u64, [code, 0, 0, 0, 0, 0]) };
     loop {
-        core::hint::spin_loop();
+        crate::wait::relax();
     }
 }
 

@@ -56,7 +56,7 @@ fn raw_response(k: u64) -> Option<u32> {
         if word(true, k, 7).load(Ordering::Acquire) == k + 1 {
             return Some(word(true, k, 0).load(Ordering::Relaxed) as u32);
         }
-        core::hint::spin_loop();
+        ulib::wait::relax();
     }
     None
 }
@@ -71,8 +71,7 @@ fn now() -> (u64, u64) {
 }
 
 fn sev() {
-    // Safety: `sev` only signals an event.
-    unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+    ulib::wait::wake();
 }
 
 fn main(start: ulib::Start) -> i32 {
@@ -148,7 +147,7 @@ fn main(start: ulib::Start) -> i32 {
     // (which it would refuse as a bad sequence word instead).
     let (t0, f) = now();
     while now().0 - t0 < f / 50 {
-        core::hint::spin_loop();
+        ulib::wait::relax();
     }
     let k = con.sent();
     word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
@@ -158,7 +157,7 @@ fn main(start: ulib::Start) -> i32 {
     // connecting again resets it.
     let (t0, f) = now();
     while con.is_connected() && now().0 - t0 < 5 * f {
-        core::hint::spin_loop();
+        ulib::wait::relax();
     }
     let _ = con.hello();
     let what = format_args!(

@@ -90,7 +90,7 @@ fn set_tpidr(v: u64) {
 /// the other task runs only when the time slice ends).
 fn spin_for(at: CPtr) {
     while poll(at) == Ok(0) {
-        core::hint::spin_loop();
+        ulib::wait::relax();
     }
 }
 

@@ -38,7 +38,7 @@ fn wait_until(cond: impl Fn() -> bool) -> bool {
         if now_us() - start > TIMEOUT_US {
             return false;
         }
-        core::hint::spin_loop();
+        ulib::wait::relax();
     }
     true
 }

@@ -102,6 +102,57 @@ pub fn current_el() -> u64 {
     CurrentEL.read(CurrentEL::EL)
 }
 
+/// The `dc zva` block size in bytes, or 0 when `dc zva` is prohibited
+/// (DCZID_EL0.DZP) or its block is larger than a page.
+fn zva_block() -> usize {
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    /// 0: not read yet; otherwise the block size, or 1 for "do not use".
+    static BLOCK: AtomicUsize = AtomicUsize::new(0);
+    let b = BLOCK.load(Ordering::Relaxed);
+    if b != 0 {
+        return if b == 1 { 0 } else { b };
+    }
+    let dczid: u64;
+    // Safety: reading DCZID_EL0 (always readable at EL1).
+    unsafe { asm!("mrs {0}, dczid_el0", out(reg) dczid, options(nomem, nostack, preserves_flags)) };
+    // BS (bits 3:0) is log2 of the block size in 4-byte words; DZP (bit 4)
+    // prohibits the instruction. Every core of a machine reads the same.
+    let block = 4usize << (dczid & 0xf);
+    let usable = dczid & 0x10 == 0 && block <= 4096;
+    BLOCK.store(if usable { block } else { 1 }, Ordering::Relaxed);
+    if usable {
+        block
+    } else {
+        0
+    }
+}
+
+/// Zeroes `len` bytes at `va` (Normal memory, both a multiple of 4 KiB):
+/// one `dc zva` per block (64 bytes on a Cortex-A72: 64 instructions a page
+/// against 1 536 for `write_bytes`' 3 per 8 bytes), or `write_bytes` when
+/// DCZID_EL0 forbids it.
+///
+/// # Safety
+/// `[va, va + len)` is mapped Normal memory the caller may overwrite.
+pub unsafe fn zero_pages(va: usize, len: usize) {
+    debug_assert!(va.is_multiple_of(4096) && len.is_multiple_of(4096));
+    let block = zva_block();
+    if block == 0 {
+        // Safety: the caller's contract.
+        unsafe { core::ptr::write_bytes(va as *mut u8, 0, len) };
+        return;
+    }
+    let mut a = va;
+    let end = va + len;
+    while a < end {
+        // Safety: `a` lies in the caller's range, aligned to the block (the
+        // range is page-aligned, the block a power of two up to a page); `dc
+        // zva` writes zeros to that block only, ordered like a store.
+        unsafe { asm!("dc zva, {0}", in(reg) a, options(nostack, preserves_flags)) };
+        a += block;
+    }
+}
+
 /// Cleans data cache lines over `[start, start + len)` to the point of
 /// coherency, so a core running with its MMU off (caches off) sees them.
 pub fn clean_to_poc(start: usize, len: usize) {
