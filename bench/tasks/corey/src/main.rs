@@ -28,7 +28,7 @@ mod shares;
 mod sync;
 mod wordcount;
 
-use sync::{Ctx, DONE, MEET, SETUP};
+use sync::{meet, Ctx, DONE, SETUP};
 use ulib::cap::*;
 use ulib::{println, CPtr, Rights};
 
@@ -60,7 +60,7 @@ fn setup(c: &mut Ctx) {
         c.must("link", link(RANGE));
         c.must(
             "range to meet",
-            cap_copy(RANGE, CPtr::via(MEET, 0), Rights::ALL),
+            cap_copy(RANGE, CPtr::via(meet(), 0), Rights::ALL),
         );
         for i in 1..c.n {
             c.signal_go(i, SETUP);
@@ -68,7 +68,7 @@ fn setup(c: &mut Ctx) {
         c.wait_acks(DONE);
     } else {
         c.wait_go(SETUP);
-        c.must("copy range", cap_copy(CPtr::via(MEET, 0), RANGE, RW));
+        c.must("copy range", cap_copy(CPtr::via(meet(), 0), RANGE, RW));
         c.must("link", link(RANGE));
         c.ack(DONE);
     }

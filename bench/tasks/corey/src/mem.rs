@@ -19,7 +19,7 @@
 //!   the Linux peer's processes do when they exit). One op = one page
 //!   written.
 
-use crate::sync::{Ctx, Events, MEET, TOKEN};
+use crate::sync::{meet, Ctx, Events, TOKEN};
 use crate::{PAGE, RANGE, ROOT, RW, SHARED_BASE};
 use ulib::cap::*;
 use ulib::{println, CPtr, Rights};
@@ -95,12 +95,15 @@ pub fn mempass(c: &mut Ctx, shared: bool) {
             // page fault of the inherited mapping there).
             if core > 0 {
                 c.wait_go(TOKEN);
-                c.must("mempass copy", cap_copy(CPtr::via(MEET, MEET_BUF), BUF, RW));
+                c.must(
+                    "mempass copy",
+                    cap_copy(CPtr::via(meet(), MEET_BUF), BUF, RW),
+                );
             } else {
                 c.must("mempass segment", segment_create(BUF, PAGES));
                 c.must(
                     "mempass to meet",
-                    cap_copy(BUF, CPtr::via(MEET, MEET_BUF), Rights::ALL),
+                    cap_copy(BUF, CPtr::via(meet(), MEET_BUF), Rights::ALL),
                 );
             }
             if !shared {
@@ -135,7 +138,7 @@ pub fn mempass(c: &mut Ctx, shared: bool) {
         }
         let range = if shared { RANGE } else { ROOT };
         c.must("mempass unmap", unmap(range, va, BYTES));
-        c.must("mempass meet", cap_delete(CPtr::via(MEET, MEET_BUF)));
+        c.must("mempass meet", cap_delete(CPtr::via(meet(), MEET_BUF)));
         c.must("mempass delete", cap_delete(BUF));
         println!(
             "RESULT name=mempass mode={} cores={} ops={} ns={} mib={} {}",

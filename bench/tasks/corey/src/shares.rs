@@ -7,7 +7,7 @@
 //! for an export between spaces. One op = one add + lookup + remove (the
 //! Linux peer's op is one `dup()` + `close()`).
 
-use crate::sync::{Ctx, Events, GLOBAL};
+use crate::sync::{global, Ctx, Events};
 use ulib::cap::*;
 use ulib::{println, CPtr, Rights};
 
@@ -17,10 +17,10 @@ const PRIVATE: u8 = 23;
 
 pub fn shares(c: &mut Ctx, shared: bool) {
     c.must("shares segment", segment_create(SEG, 1));
-    let source = CPtr::via(GLOBAL, 8 + c.core as u8);
+    let source = CPtr::via(global(), 8 + c.core as u8);
     let (from, slot) = if shared {
         c.must("into global", cap_copy(SEG, source, Rights::ALL));
-        (source, CPtr::via(GLOBAL, c.core as u8))
+        (source, CPtr::via(global(), c.core as u8))
     } else {
         c.must("private share", share_create(CPtr::root(PRIVATE), false));
         (SEG, CPtr::via(PRIVATE, 0))

@@ -13,12 +13,42 @@ use core::arch::asm;
 use ulib::cap::{signal, wait};
 use ulib::{println, CPtr, Error, Event};
 
-/// Image grants (images/corey.toml), in file order from slot 2.
-pub const MEET: u8 = 2;
-pub const GLOBAL: u8 = 3;
-const ACK: CPtr = CPtr::root(4);
-const fn go(core: usize) -> CPtr {
-    CPtr::root(5 + core as u8)
+ulib::bind! {
+    /// The shared share the cores meet through (images/corey.toml).
+    static MEET: Slot = "meet";
+    /// The one global shared share of the shares benchmark.
+    static GLOBAL: Slot = "global";
+    /// Workers' acknowledgements to core 0.
+    static ACK: Slot = "ack";
+    /// Core 0's signals to core i.
+    static GO0: Slot = "go0";
+    static GO1: Slot = "go1";
+    static GO2: Slot = "go2";
+    static GO3: Slot = "go3";
+    static GO4: Slot = "go4";
+    static GO5: Slot = "go5";
+    static GO6: Slot = "go6";
+    static GO7: Slot = "go7";
+}
+
+/// The root slot of the share `meet` (for `CPtr::via`).
+pub fn meet() -> u8 {
+    MEET.index().expect("the image grants share meet")
+}
+
+/// The root slot of the share `global` (for `CPtr::via`).
+pub fn global() -> u8 {
+    GLOBAL.index().expect("the image grants share global")
+}
+
+fn ack() -> CPtr {
+    ACK.get().expect("the image grants notification ack")
+}
+
+fn go(core: usize) -> CPtr {
+    [&GO0, &GO1, &GO2, &GO3, &GO4, &GO5, &GO6, &GO7][core]
+        .get()
+        .expect("the image grants this core's go notification")
 }
 
 /// Shifts of the bits on `ack`.
@@ -77,7 +107,7 @@ impl Ctx {
                 let _ = signal(go(i), ABORT);
             }
         } else {
-            let _ = signal(ACK, FAILED);
+            let _ = signal(ack(), FAILED);
         }
         ulib::exit(1)
     }
@@ -109,7 +139,7 @@ impl Ctx {
     pub fn wait_acks(&mut self, shift: u32) {
         let want = (((1u64 << self.n) - 1) & !1) << shift;
         while self.ack_pending & want != want {
-            let got = self.must("wait ack", wait(ACK));
+            let got = self.must("wait ack", wait(ack()));
             if got & FAILED != 0 {
                 self.fail("a worker failed", Error::InvalidArgument);
             }
@@ -120,7 +150,7 @@ impl Ctx {
 
     /// Worker: tells core 0 (bit `shift + core`).
     pub fn ack(&self, shift: u32) {
-        self.must("signal ack", signal(ACK, 1 << (shift + self.core as u32)));
+        self.must("signal ack", signal(ack(), 1 << (shift + self.core as u32)));
     }
 
     /// A barrier inside a timed section: every core has arrived when it returns.

@@ -70,8 +70,13 @@ impl Slot {
 
     /// The capability's root slot, if the image grants it.
     pub fn get(&'static self) -> Option<CPtr> {
+        self.index().map(CPtr::root)
+    }
+
+    /// The root slot's index (for `CPtr::via` when the grant is a share).
+    pub fn index(&'static self) -> Option<u8> {
         let [bound, slot] = read(&self.0);
-        (bound == 1 && slot < 64).then(|| CPtr::root(slot as u8))
+        (bound == 1 && slot < 64).then_some(slot as u8)
     }
 }
 

@@ -26,10 +26,20 @@ use core::fmt::Write;
 use ulib::cap::{poll, signal};
 use ulib::{println, CPtr};
 
-/// Image grants (images/isolation.toml), in file order from slot 2: the
-/// notification A polls and the one B polls.
-const TO_A: CPtr = CPtr::root(2);
-const TO_B: CPtr = CPtr::root(3);
+ulib::bind! {
+    /// The notification A polls (images/isolation.toml).
+    static TO_A: Slot = "to_a";
+    /// The notification B polls.
+    static TO_B: Slot = "to_b";
+}
+
+fn to_a() -> CPtr {
+    TO_A.get().expect("the image grants notification to_a")
+}
+
+fn to_b() -> CPtr {
+    TO_B.get().expect("the image grants notification to_b")
+}
 
 const A_TLS: u64 = 0x5ec7_e700_0000_0001;
 const B_TLS: u64 = 0x0b0b_0b0b_0000_0002;
@@ -139,14 +149,14 @@ extern "C" fn isolate_start(saved: *const [u64; SAVED]) -> ! {
     match slot {
         0 => {
             set_tpidr(A_TLS);
-            spin_for(TO_A);
+            spin_for(to_a());
             let v = tpidr();
             if v == A_TLS {
                 println!("isolate A: tpidr_el0 kept across a switch to B");
             } else {
                 println!("isolate A: tpidr_el0 = {:#x} after B ran: FAIL", v);
             }
-            let _ = signal(TO_B, 1);
+            let _ = signal(to_b(), 1);
             println!("isolate A: using SIMD/FP");
             // `fmov d0, xzr`, encoded by hand: the task target has no FP.
             // Safety: the trap under test: FP/SIMD is not enabled for EL0,
@@ -157,8 +167,8 @@ extern "C" fn isolate_start(saved: *const [u64; SAVED]) -> ! {
         }
         1 => {
             set_tpidr(B_TLS);
-            let _ = signal(TO_A, 1);
-            spin_for(TO_B);
+            let _ = signal(to_a(), 1);
+            spin_for(to_b());
             let v = tpidr();
             if v == B_TLS {
                 println!("isolate B: tpidr_el0 kept across a switch to A");

@@ -26,13 +26,32 @@ ulib::entry!(main);
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const ROOT_SHARE: CPtr = CPtr::root(slots::ROOT_SHARE);
-/// Image grants (images/leaks.toml), in file order from slot 2.
-const RANGE: CPtr = CPtr::root(2);
-const MEET: u8 = 3;
+ulib::bind! {
+    /// The image range `pool` (linked and granted).
+    static POOL: Slot = "pool";
+    /// Where `pool` is linked.
+    static POOL_AT: Range = "pool";
+    /// The image's shared share `meet`.
+    static MEET: Slot = "meet";
+}
+
+/// The capability to the image range `pool`.
+fn range() -> CPtr {
+    POOL.get().expect("the image grants range pool")
+}
+
+/// Where the image range `pool` is linked.
+fn range_base() -> u64 {
+    POOL_AT.get().expect("the image links range pool").base
+}
+
+/// The root slot of the share `meet` (for `CPtr::via`).
+fn meet() -> u8 {
+    MEET.index().expect("the image grants share meet")
+}
 const PAGE: u64 = 4096;
 const STACK_BOTTOM: u64 = 0x7fff_0000;
 const TEXT: u64 = 0x40_0000;
-const RANGE_BASE: u64 = 0x1_0000_0000;
 const S: u8 = 10;
 const T: u8 = 11;
 const SEG_VA: u64 = 0x3000_0000;
@@ -67,12 +86,12 @@ fn unmaps(c: &mut Checks) {
     );
     c.expect(
         "unmap an image range page",
-        unmap(RANGE, RANGE_BASE + PAGE, PAGE),
+        unmap(range(), range_base() + PAGE, PAGE),
         bad,
     );
     c.expect(
         "unmap the whole image range",
-        unmap(RANGE, RANGE_BASE, 2 << 20),
+        unmap(range(), range_base(), 2 << 20),
         bad,
     );
     // What a capability mapped still unmaps, next to the task's own pages.
@@ -86,7 +105,7 @@ fn unmaps(c: &mut Checks) {
     c.ok("delete the segment", cap_delete(CPtr::root(S)));
     // Still there and writable: the refused unmaps changed nothing.
     // Safety: the image range is linked into this task, read/write.
-    unsafe { ((RANGE_BASE + PAGE) as *mut u64).write_volatile(7) };
+    unsafe { ((range_base() + PAGE) as *mut u64).write_volatile(7) };
 }
 
 fn cycles(c: &mut Checks) {
@@ -140,18 +159,18 @@ fn cycles(c: &mut Checks) {
     // through an import, copied into itself (global space to global space).
     c.ok(
         "shared share in meet",
-        share_create(CPtr::via(MEET, 0), true),
+        share_create(CPtr::via(meet(), 0), true),
     );
     c.ok(
         "import it",
-        cap_copy(CPtr::via(MEET, 0), CPtr::root(S), Rights::ALL),
+        cap_copy(CPtr::via(meet(), 0), CPtr::root(S), Rights::ALL),
     );
     c.expect(
         "shared share into itself",
-        cap_copy(CPtr::via(MEET, 0), CPtr::via(S, 0), Rights::ALL),
+        cap_copy(CPtr::via(meet(), 0), CPtr::via(S, 0), Rights::ALL),
         cycle,
     );
-    c.ok("delete it from meet", cap_delete(CPtr::via(MEET, 0)));
+    c.ok("delete it from meet", cap_delete(CPtr::via(meet(), 0)));
     c.expect(
         "its import went with it",
         cap_info(CPtr::root(S)),

@@ -19,12 +19,32 @@ use ulib::{println, slots, CPtr, Error, Rights};
 ulib::entry!(main);
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
-/// Image grants (images/revoke.toml), in file order from slot 2.
-const MEET: u8 = 2;
-const ACK: CPtr = CPtr::root(3);
-/// The owner's notifications to readers 1..3 are slots 4..6; a reader's
-/// own is slot 4.
-const GO: u8 = 4;
+ulib::bind! {
+    /// The shared share the segment and the range pass through.
+    static MEET: Slot = "meet";
+    /// Readers tell the owner they are done (bit = core).
+    static ACK: Slot = "ack";
+    /// The owner's go signals to readers 1, 2, 3 (a reader holds its own).
+    static GO1: Slot = "go1";
+    static GO2: Slot = "go2";
+    static GO3: Slot = "go3";
+}
+
+/// The root slot of the share `meet` (for `CPtr::via`).
+fn meet() -> u8 {
+    MEET.index().expect("the image grants share meet")
+}
+
+fn ack() -> CPtr {
+    ACK.get().expect("the image grants notification ack")
+}
+
+/// The go notification of reader `r` (1..3).
+fn go(r: usize) -> CPtr {
+    [&GO1, &GO2, &GO3][r - 1]
+        .get()
+        .expect("the image grants this go notification")
+}
 const SEG: CPtr = CPtr::root(10);
 const RANGE: CPtr = CPtr::root(11);
 const SEG2: CPtr = CPtr::root(12);
@@ -91,30 +111,30 @@ fn owner() -> i32 {
     write(SHARED_BASE, Q);
     must(
         "segment to meet",
-        cap_copy(SEG, CPtr::via(MEET, 0), Rights::ALL),
+        cap_copy(SEG, CPtr::via(meet(), 0), Rights::ALL),
     );
     must(
         "range to meet",
-        cap_copy(RANGE, CPtr::via(MEET, 1), Rights::ALL),
+        cap_copy(RANGE, CPtr::via(meet(), 1), Rights::ALL),
     );
     // Core 1 first: core 2 copies the segment from core 1's relay.
-    must("go", signal(CPtr::root(GO), 1));
-    wait_all(ACK, 1 << 1);
+    must("go", signal(go(1), 1));
+    wait_all(ack(), 1 << 1);
     for r in 1..3 {
-        must("go", signal(CPtr::root(GO + r), 1));
+        must("go", signal(go(r + 1), 1));
     }
-    wait_all(ACK, READERS & !(1 << 1));
+    wait_all(ack(), READERS & !(1 << 1));
     must("unmap shared page", unmap(RANGE, SHARED_BASE, PAGE));
     must("revoke", cap_revoke(SEG));
-    let gone = |slot| cap_info(CPtr::via(MEET, slot)) == Err(Error::InvalidCapability);
+    let gone = |slot| cap_info(CPtr::via(meet(), slot)) == Err(Error::InvalidCapability);
     println!(
         "owner: unmapped the shared page and revoked the segment; copies in meet gone: {}",
         gone(0) && gone(RELAYED)
     );
     for r in 0..3 {
-        must("go", signal(CPtr::root(GO + r), 2));
+        must("go", signal(go(r + 1), 2));
     }
-    wait_all(ACK, READERS);
+    wait_all(ack(), READERS);
     println!("owner: every reader lost the segment; touching the unmapped shared page");
     read(SHARED_BASE);
     println!("revoker: FAIL the owner still reads the unmapped shared page");
@@ -122,7 +142,7 @@ fn owner() -> i32 {
 }
 
 fn reader(core: usize) -> i32 {
-    let go = CPtr::root(GO);
+    let go = go(core);
     must("probe", segment_create(PROBE, 1));
     wait_all(go, 1);
     // Core 2 takes the copy core 1 passed on, the others the owner's.
@@ -130,7 +150,7 @@ fn reader(core: usize) -> i32 {
     must(
         "copy segment",
         cap_copy(
-            CPtr::via(MEET, from),
+            CPtr::via(meet(), from),
             SEG,
             Rights::READ.union(Rights::GRANT),
         ),
@@ -140,14 +160,14 @@ fn reader(core: usize) -> i32 {
             "relay segment",
             cap_copy(
                 SEG,
-                CPtr::via(MEET, RELAYED),
+                CPtr::via(meet(), RELAYED),
                 Rights::READ.union(Rights::GRANT),
             ),
         );
         println!("reader on core 1: passed my copy of the segment on to core 2");
     }
     must("map segment", map(ROOT, VA, SEG, 0, PAGE, Rights::READ));
-    must("copy range", cap_copy(CPtr::via(MEET, 1), RANGE, RW));
+    must("copy range", cap_copy(CPtr::via(meet(), 1), RANGE, RW));
     must("link", link(RANGE));
     let (p, q) = (read(VA), read(SHARED_BASE));
     if p != P || q != Q {
@@ -161,7 +181,7 @@ fn reader(core: usize) -> i32 {
         "reader on core {}: saw the owner's segment and shared range",
         core
     );
-    must("ack", signal(ACK, 1 << core));
+    must("ack", signal(ack(), 1 << core));
     wait_all(go, 2);
     let cap_gone = cap_info(SEG) == Err(Error::InvalidCapability);
     let map_gone = !mapped(VA);
@@ -176,7 +196,7 @@ fn reader(core: usize) -> i32 {
         "reader on core {}: revoke removed my copy and its mapping",
         core
     );
-    must("ack", signal(ACK, 1 << core));
+    must("ack", signal(ack(), 1 << core));
     read(SHARED_BASE);
     println!(
         "revoker: FAIL reader on core {} still reads the unmapped shared page",

@@ -25,12 +25,33 @@ ulib::entry!(main);
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const ROOT_SHARE: CPtr = CPtr::root(slots::ROOT_SHARE);
-/// Image grants (images/rights.toml), in file order from slot 2.
-const MEET: u8 = 2;
-const ACK: CPtr = CPtr::root(3);
-/// The owner's notifications to cores 1..3 are slots 4..6; a linker's own
-/// is slot 4.
-const GO: u8 = 4;
+ulib::bind! {
+    /// The shared share the range capability passes through.
+    static MEET: Slot = "meet";
+    /// The linkers tell the owner what they did (bits), and the kernel
+    /// signals their ends here.
+    static ACK: Slot = "ack";
+    /// The owner's go signals to cores 1, 2, 3 (a linker holds its own).
+    static GO1: Slot = "go1";
+    static GO2: Slot = "go2";
+    static GO3: Slot = "go3";
+}
+
+/// The root slot of the share `meet` (for `CPtr::via`).
+fn meet() -> u8 {
+    MEET.index().expect("the image grants share meet")
+}
+
+fn ack() -> CPtr {
+    ACK.get().expect("the image grants notification ack")
+}
+
+/// The go notification of core `c` (1..3).
+fn go_of(c: usize) -> CPtr {
+    [&GO1, &GO2, &GO3][c - 1]
+        .get()
+        .expect("the image grants this go notification")
+}
 const RANGE: CPtr = CPtr::root(10);
 const DATA: CPtr = CPtr::root(11);
 const CODE: CPtr = CPtr::root(12);
@@ -403,10 +424,10 @@ fn owner() -> i32 {
     if c.failed == 0 {
         println!("owner: wrote and executed through its own link (every right)");
     }
-    let meet0 = CPtr::via(MEET, 0);
+    let meet0 = CPtr::via(meet(), 0);
     must("range to meet", cap_copy(RANGE, meet0, Rights::ALL));
-    let go = |core: usize, bits| must("go", signal(CPtr::root(GO + core as u8 - 1), bits));
-    let mut acks = Bits { at: ACK, got: 0 };
+    let go = |core: usize, bits| must("go", signal(go_of(core), bits));
+    let mut acks = Bits { at: ack(), got: 0 };
     for core in 1..=3 {
         go(core, GO_LINK);
     }
@@ -449,14 +470,14 @@ fn owner() -> i32 {
 fn linker(core: usize) -> i32 {
     let mask = link_mask(core);
     let mut go = Bits {
-        at: CPtr::root(GO),
+        at: go_of(core),
         got: 0,
     };
     let mut c = Checks::new("rights");
     must("probe", segment_create(PROBE, 1));
     go.until(GO_LINK);
     // A copy holds what its mask leaves, and never more again.
-    let meet0 = CPtr::via(MEET, 0);
+    let meet0 = CPtr::via(meet(), 0);
     must("copy range", cap_copy(meet0, RANGE, mask));
     info(
         &mut c,
@@ -504,7 +525,7 @@ fn linker(core: usize) -> i32 {
         ),
         _ => println!("writer on core 3: linked read/write: read the owner's data"),
     }
-    must("ack", signal(ACK, linked(core)));
+    must("ack", signal(ack(), linked(core)));
     go.until(GO_SECOND);
     if core == 3 {
         write(SHARED_BASE + 8, Q);
@@ -513,7 +534,7 @@ fn linker(core: usize) -> i32 {
             return 1;
         }
         println!("writer on core 3: wrote through its read/write link");
-        must("ack", signal(ACK, WROTE));
+        must("ack", signal(ack(), WROTE));
         go.until(GO_FAULT);
         println!("writer on core 3: running the code through a link without execute");
         let r = call(CODE_VA);
@@ -535,7 +556,7 @@ fn linker(core: usize) -> i32 {
         "reader on core {}: read core 3's write through its link without write",
         core
     );
-    must("ack", signal(ACK, read_back(core)));
+    must("ack", signal(ack(), read_back(core)));
     go.until(GO_FAULT);
     println!(
         "reader on core {}: writing through its link without write",

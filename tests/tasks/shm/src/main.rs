@@ -12,8 +12,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 ulib::entry!(main);
 
-/// Where images/shared.toml puts the range `shm`.
-const BASE: usize = 0x1_0000_0000;
+ulib::bind! {
+    /// The range `shm` of images/shared.toml.
+    static SHM: Range = "shm";
+}
 const WORDS: usize = 512;
 const READY: u64 = 0x5348_4152_4544_2121; // "SHARED!!"
 const WRITER_CORE: usize = 1;
@@ -44,13 +46,18 @@ fn wait_until(cond: impl Fn() -> bool) -> bool {
 }
 
 fn main(start: ulib::Start) -> i32 {
-    let data = BASE as *mut u64;
-    // Safety: the range `shm` is mapped read/write at BASE in this task
+    let Some(shm) = SHM.get() else {
+        ulib::println!("shm: FAIL the image links no range shm");
+        return 1;
+    };
+    let base = shm.base as usize;
+    let data = base as *mut u64;
+    // Safety: the range `shm` is mapped read/write at `base` in this task
     // (the image links it); the second page holds the two control words.
     let (flag, acks) = unsafe {
         (
-            &*((BASE + 4096) as *const AtomicU64),
-            &*((BASE + 4104) as *const AtomicU64),
+            &*((base + 4096) as *const AtomicU64),
+            &*((base + 4104) as *const AtomicU64),
         )
     };
     if start.core == WRITER_CORE {
