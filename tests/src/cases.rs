@@ -298,6 +298,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "connect-absent-virt",
+        image: "connect-absent",
+        console: CONNECT_ABSENT,
+        lines: Some(console_1x100),
+        ..Case::BASE
+    },
+    Case {
         name: "console-gone-rpi4",
         image: "console-gone",
         board: "rpi4",

@@ -257,6 +257,23 @@ pub(crate) const CONSOLE_GONE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/connect-absent.toml: client 1's core does not exist; its exit
+/// signal fires at boot and the server does not wait for it.
+pub(crate) const CONNECT_ABSENT: &[&str] = &[
+    "task conclient: core 5 does not exist (4 cores): not started (optional)",
+    "console: server on core 1 serving 2 clients (instance 1)",
+    "console: client 1 ended without closing: connection dropped (0 held reads forgotten)",
+    "console: every client done: 100 lines from 2 clients, 0 requests refused",
+    "task conclient on core 0 exited with status 0",
+    "task console on core 1 exited with status 0",
+    "verdict: ok: every task did what the image expects",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_1x100(lines: &[&str]) -> Vec<String> {
+    crate::console_stream(lines, 1, 100)
+}
+
 pub(crate) fn console_2x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 2, 100)
 }

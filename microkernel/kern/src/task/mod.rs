@@ -113,6 +113,9 @@ pub fn report_absent_cores(ncores: usize) {
     for (i, t) in archive().iter().enumerate() {
         if t.core as usize >= ncores {
             let failed = verdict::absent(i);
+            // It will never run: its exit signals say so now, so a server
+            // it was connected to does not wait for it.
+            crate::cap::task_ended(&archive(), i);
             kprintln!(
                 "task {}: core {} does not exist ({} cores): not started{}",
                 t.name,
@@ -192,6 +195,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
                     verdict::task_failed(index);
+                    crate::cap::task_ended(&archive(), index);
                     space.destroy();
                     return None;
                 }
@@ -211,6 +215,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);
             verdict::task_failed(index);
+            crate::cap::task_ended(&archive(), index);
             None
         }
     }
@@ -228,6 +233,7 @@ fn load_this_core(id: usize) {
                 id
             );
             verdict::task_failed(index);
+            crate::cap::task_ended(&archive(), index);
             continue;
         }
         if let Some(task) = instantiate(id, slot, index, 0) {
