@@ -3,7 +3,12 @@
 // which saves the whole frame (general registers, ELR, SPSR, SP_EL0), calls
 // exception_entry(kind, &mut Frame) and restores the (possibly changed)
 // frame before eret. exception_return restores a frame at sp: it is also
-// how a core first enters a task.
+// how a core first enters a task (enter_frame, from code that may run with
+// interrupts unmasked, such as the idle loop), so it masks them first: an
+// interrupt taken after ELR_EL1/SPSR_EL1 are written would overwrite them,
+// and the eret would then return into exception_return itself with an
+// empty stack (a kernel data abort at the stack's top, seen once in
+// console-gone-virt).
 //
 // The synchronous entry from EL1 on SP_EL1 (kind 4) first checks that the
 // frame it is about to push does not land in a kernel stack's guard (a
@@ -93,6 +98,7 @@ exception_common:
     bl      exception_entry
 .global exception_return
 exception_return:
+    msr     daifset, #0xf
     ldp     x30, x1, [sp, #240]
     ldp     x2, x3, [sp, #256]
     msr     elr_el1, x1
