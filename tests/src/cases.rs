@@ -298,6 +298,19 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "example-virt",
+        image: "example",
+        console: EXAMPLE,
+        ..Case::BASE
+    },
+    Case {
+        name: "example-rpi4",
+        image: "example",
+        board: "rpi4",
+        console: EXAMPLE,
+        ..Case::BASE
+    },
+    Case {
         name: "connect-absent-virt",
         image: "connect-absent",
         console: CONNECT_ABSENT,

@@ -257,6 +257,20 @@ pub(crate) const CONSOLE_GONE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/example.toml: the example application of docs/writing-tasks.md.
+pub(crate) const EXAMPLE: &[&str] = &[
+    "producer: 1000 records in a shared range, sum 0xcdc8000013d6a2dc kept in a private range",
+    "consumer 1: 1000 records checked through a read-only link",
+    "consumer 2: 1000 records checked through a read-only link",
+    "producer: revoked the range capability: the copy in meet is gone; private sum intact",
+    "task records-producer on core 0 exited with status 0",
+    "task records-consumer on core 1 exited with status 0",
+    "task records-consumer on core 2 exited with status 0",
+    "verdict: ok: every task did what the image expects",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// images/connect-absent.toml: client 1's core does not exist; its exit
 /// signal fires at boot and the server does not wait for it.
 pub(crate) const CONNECT_ABSENT: &[&str] = &[
