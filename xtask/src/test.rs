@@ -179,6 +179,10 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
         failed += f;
     }
     println!();
+    println!(
+        "kernel builds: {} (cargo build of the kernel; at most 2 per board)",
+        build::KERNEL_BUILDS.load(std::sync::atomic::Ordering::Relaxed)
+    );
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -16,7 +16,7 @@
 //! | 28 | 4 | capability count |
 //! | 32 | 8 | kernel-core mask: bit *n* = core *n* is a kernel core |
 //! | 40 | 4 | exit-signal count |
-//! | 44 | 4 | reserved, 0 |
+//! | 44 | 4 | kernel options ([`KernelOptions`]) |
 //!
 //! Then 48-byte entries, one section after the other in this order: tasks,
 //! ranges, shares, notifications, devices, capabilities, exit signals; then
@@ -54,6 +54,13 @@
 //! `[[share]]`'s capabilities take slots 0, 1, ... Capabilities are sorted
 //! by holder (tasks by index, then shares by index) and by slot within a
 //! holder, each (holder, slot) once.
+//!
+//! Kernel options are the run-time choices only the kernel's test build
+//! carries (docs/images.md, `[kernel]`): bits 0-7 = the fault-injection
+//! hook ([`Hook`]: 0 none, 1 panic, 2 fault, 3 hang, 4 stack overflow),
+//! bit 8 = the in-kernel block baseline (its experimental system calls are
+//! accepted); every other bit 0. The standard build refuses an archive that
+//! asks for either.
 //!
 //! The kernel trusts nothing here: [`Archive::parse`] checks every bound,
 //! index, kind and flag, and never panics.
@@ -96,6 +103,99 @@ pub const FIRST_GRANT_SLOT: u32 = 2;
 /// Slots of every share (a task's root share or a `[[share]]`).
 pub const SHARE_SLOTS: u32 = 64;
 
+/// Kernel options: the hook's bits.
+pub const OPTION_HOOK: u32 = 0xff;
+/// Kernel options: the in-kernel block baseline.
+pub const OPTION_BLOCK_IN_KERNEL: u32 = 1 << 8;
+
+/// A fault-injection hook of the kernel's test build: what the run
+/// sequencer does once every core is online, instead of (or before) the
+/// tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hook {
+    /// None: the tasks run.
+    #[default]
+    None = 0,
+    /// A deliberate panic on the last core (core 0 when it is the only one).
+    Panic = 1,
+    /// Core 0 reads an unmapped kernel address (an unexpected exception).
+    Fault = 2,
+    /// Core 0 hangs after the boot report (the run's timeout must catch it).
+    Hang = 3,
+    /// The last core recurses until its kernel stack reaches its guard.
+    StackOverflow = 4,
+}
+
+impl Hook {
+    /// Every hook, in number order.
+    pub const ALL: [Hook; 5] = [
+        Hook::None,
+        Hook::Panic,
+        Hook::Fault,
+        Hook::Hang,
+        Hook::StackOverflow,
+    ];
+
+    /// The hook numbered `n`, if there is one.
+    pub fn from_u32(n: u32) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| *h as u32 == n)
+    }
+
+    /// Its name in an image file (`[kernel] hook`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Hook::None => "none",
+            Hook::Panic => "panic",
+            Hook::Fault => "fault",
+            Hook::Hang => "hang",
+            Hook::StackOverflow => "stack-overflow",
+        }
+    }
+}
+
+/// The archive's kernel options (header offset 44), checked: what the run
+/// asks of the kernel's test build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KernelOptions {
+    pub hook: Hook,
+    /// The in-kernel block baseline's experimental calls are accepted.
+    pub block_in_kernel: bool,
+}
+
+impl KernelOptions {
+    /// Nothing asked: what the standard build runs.
+    pub const NONE: KernelOptions = KernelOptions {
+        hook: Hook::None,
+        block_in_kernel: false,
+    };
+
+    /// Decodes the header word; `None` for a bit or hook it does not know.
+    pub fn decode(word: u32) -> Option<KernelOptions> {
+        if word & !(OPTION_HOOK | OPTION_BLOCK_IN_KERNEL) != 0 {
+            return None;
+        }
+        Some(KernelOptions {
+            hook: Hook::from_u32(word & OPTION_HOOK)?,
+            block_in_kernel: word & OPTION_BLOCK_IN_KERNEL != 0,
+        })
+    }
+
+    /// The header word.
+    pub const fn encode(self) -> u32 {
+        self.hook as u32
+            | if self.block_in_kernel {
+                OPTION_BLOCK_IN_KERNEL
+            } else {
+                0
+            }
+    }
+
+    /// Only the test build can do what it asks.
+    pub fn needs_test_build(self) -> bool {
+        self != KernelOptions::NONE
+    }
+}
+
 /// One shared range of the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RangeEntry<'a> {
@@ -111,7 +211,8 @@ pub struct RangeEntry<'a> {
 pub enum ArchiveError {
     /// Not an archive (wrong magic or shorter than its header).
     BadMagic,
-    /// The header's reserved field is not 0.
+    /// The header's kernel options have a bit or hook the kernel does not
+    /// know.
     BadHeader,
     /// The entry table runs past the end.
     Truncated,
@@ -228,6 +329,7 @@ pub struct Archive<'a> {
     bytes: &'a [u8],
     n: Counts,
     kernel_cores: u64,
+    options: KernelOptions,
 }
 
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -273,6 +375,7 @@ impl<'a> Archive<'a> {
                 exits: 0,
             },
             kernel_cores: 0,
+            options: KernelOptions::NONE,
         }
     }
 
@@ -284,9 +387,7 @@ impl<'a> Archive<'a> {
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(ArchiveError::BadMagic);
         }
-        if u32_at(bytes, 44) != 0 {
-            return Err(ArchiveError::BadHeader);
-        }
+        let options = KernelOptions::decode(u32_at(bytes, 44)).ok_or(ArchiveError::BadHeader)?;
         let count = |at| u32_at(bytes, at) as usize;
         let n = Counts {
             tasks: count(8),
@@ -317,6 +418,7 @@ impl<'a> Archive<'a> {
             bytes,
             n,
             kernel_cores: u64_at(bytes, 32),
+            options,
         };
         for j in 0..n.ranges {
             a.range(j).ok_or(ArchiveError::BadName(n.tasks + j))?;
@@ -374,6 +476,11 @@ impl<'a> Archive<'a> {
     /// The kernel-core mask: bit `n` = core `n` runs only its server.
     pub fn kernel_cores(&self) -> u64 {
         self.kernel_cores
+    }
+
+    /// What the run asks of the kernel's test build.
+    pub fn options(&self) -> KernelOptions {
+        self.options
     }
 
     /// Task `i` (an error past the end).
