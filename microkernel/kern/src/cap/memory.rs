@@ -157,8 +157,10 @@ pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Re
     r
 }
 
-/// Maps the pages one by one (a RAM segment's frames are not contiguous);
-/// on error unmaps what it mapped.
+/// Maps the segment's pages: a device segment's contiguous registers with
+/// blocks where they fit, a RAM segment's scattered frames page by page;
+/// either way in one operation that checks everything (span, overlap,
+/// tables) before it writes a descriptor, so an error changes nothing.
 fn map_pages(
     range: &mut AddressRange,
     seg: &Segment,
@@ -181,23 +183,8 @@ fn map_pages(
         return range.map_segment(&mut FrameTables, offset, &info, seg_off, len, rights);
     }
     let first = seg_off / PAGE;
-    for i in 0..len / PAGE {
-        let info = SegmentInfo {
-            pa: seg.frame(first + i),
-            size: PAGE,
-            device: false,
-        };
-        let at = offset + i * PAGE;
-        if let Err(e) = range.map_segment(&mut FrameTables, at, &info, 0, PAGE, rights) {
-            if i > 0 {
-                if let Ok(inv) = range.unmap(&mut FrameTables, offset, i * PAGE) {
-                    invalidate(inv);
-                }
-            }
-            return Err(e);
-        }
-    }
-    Ok(())
+    let frames = (first..first + len / PAGE).map(|i| seg.frame(i));
+    range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
 pub(super) fn unmap(
