@@ -199,17 +199,15 @@ fn copy(
     }
 }
 
-/// Copies `s` to `d`, both in `space`. A copy that would close a cycle of
-/// shares is taken back: the checks `copy` makes come first, so its errors
-/// keep their order and `ShareCycle` is the last.
+/// Copies `s` to `d`, both in `space`: every check first (the space's own,
+/// in its order, then `ShareCycle` last), then the copy, which cannot fail.
 fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
-    let cap = space.copy(me, s.slot, d.slot, mask)?;
-    if closes_cycle(space, d.space, cap, d.slot.share) {
-        // A fresh leaf: no children, exports, mappings or count yet.
-        let _ = space.delete(me, d.slot);
+    let src = space.check_copy(me, s.slot, d.slot)?;
+    if closes_cycle(space, d.space, src, d.slot.share) {
         return Err(Error::ShareCycle);
     }
+    let cap = space.copy(me, s.slot, d.slot, mask)?;
     object::retain(cap.obj.id);
     super::family_grew(cap.extra);
     Ok(())
