@@ -155,7 +155,7 @@ fn boot_rejects_extra_cores_and_failure_reports() {
 #[test]
 fn panic_case() {
     let c = case(Expect::Panic("deliberate panic"), 4);
-    let good = "core 0 online\nPANIC on core 2 at microkernel/kern/src/demo.rs:12:9: deliberate panic on a secondary core\n";
+    let good = "core 0 online\nPANIC on core 2 at microkernel/kern/src/sequencer.rs:12:9: deliberate panic on a secondary core\n";
     assert_eq!(check(&c, &outcome(Exit::Code(101), good)), Ok(()));
     assert_problem(&c, &outcome(Exit::Code(0), good), "non-zero exit status");
     assert_problem(&c, &outcome(Exit::Timeout, good), "got timeout");

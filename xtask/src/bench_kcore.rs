@@ -177,7 +177,7 @@ pub fn image_text(name: &str) -> Option<String> {
         }
         "syscall" => {
             if service == "block" {
-                t += "\n[kernel]\nfeatures = [\"block-in-kernel\"]\n";
+                t += "\n[kernel]\nbuild = \"test\"\nblock_in_kernel = true\n";
             }
             t += "\n[[notification]]\nname = \"mode\"\n";
             for c in 0..n {

@@ -254,13 +254,9 @@ crate = "conclient"
 core = 1
 uses = ["console"]
 "#;
-        let image = crate::image::parse(
-            "t",
-            text,
-            &[],
-            &["console".to_string(), "conclient".to_string()],
-        )
-        .unwrap();
+        let image =
+            crate::image::parse("t", text, &["console".to_string(), "conclient".to_string()])
+                .unwrap();
         let base = crate::image::image_conns::CONN_BASE;
         let server = given(&image, 0);
         assert_eq!(server[0].kind, Kind::Slot);

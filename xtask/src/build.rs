@@ -1,8 +1,9 @@
 //! Building and packing a kernel image.
 //!
-//! `cargo build` the kernel for a board with the image's features (one
-//! build serves every image of that board and feature set: the image's
-//! tasks are not compiled in), check that the ELF carries a defmt table,
+//! `cargo build` the kernel for a board in the image's build (one of two:
+//! [`KernelBuild`]; one build serves every image of that board: the
+//! image's tasks are not compiled in, and what the test build does at run
+//! time is chosen by the archive), check that the ELF carries a defmt table,
 //! then pack the ELF's loadable segments and, after them, the image's task
 //! archive as the kernel's payload into the raw image the board boots
 //! (`kernel.img` on virt, `kernel8.img` on the Pi 4) under
@@ -14,8 +15,11 @@
 //! before zeroing `.bss`, and the arm64 Image header's `image_size` is
 //! patched to cover it there, so a loader keeps its own data clear of it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{bail, Context, Result};
 use defmt_decoder::Table;
@@ -39,6 +43,46 @@ const PAYLOAD_MAX: usize = 64 << 20;
 /// Where the arm64 Image header keeps `image_size`, and its magic.
 const IMAGE_SIZE_AT: usize = 16;
 const IMAGE_MAGIC_AT: usize = 56;
+
+/// The kernel builds of a board: at most these two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KernelBuild {
+    /// The kernel every image runs on unless it asks for more: no hooks,
+    /// no experimental calls.
+    Standard,
+    /// The standard kernel plus the fault-injection hooks and the
+    /// in-kernel block baseline (its experimental calls), each used only
+    /// when the image's archive asks (feature `test-build`).
+    Test,
+}
+
+impl KernelBuild {
+    pub const ALL: [KernelBuild; 2] = [KernelBuild::Standard, KernelBuild::Test];
+
+    /// Its name in an image file (`[kernel] build`).
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelBuild::Standard => "standard",
+            KernelBuild::Test => "test",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KernelBuild> {
+        KernelBuild::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The kernel's cargo features for it on `board`.
+    pub fn features(self, board: Board) -> String {
+        match self {
+            KernelBuild::Standard => board.feature().to_string(),
+            KernelBuild::Test => format!("{},test-build", board.feature()),
+        }
+    }
+}
+
+/// Kernel `cargo build` invocations this process made (reported by
+/// `cargo xtask test`).
+pub static KERNEL_BUILDS: AtomicUsize = AtomicUsize::new(0);
 
 /// A built and packed image.
 pub struct Built {
@@ -75,14 +119,13 @@ pub fn raw_name(board: Board) -> &'static str {
     }
 }
 
-/// Builds the kernel for `board` with `image`'s features, then packs it.
+/// Builds the kernel for `board` in `image`'s build, then packs it.
 pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
-    let mut features = vec![board.feature().to_string()];
-    features.extend(image.features.iter().cloned());
-    let features = features.join(",");
+    let features = image.build.features(board);
     eprintln!(
-        "build: image {} for {board} (kernel features {features})",
-        image.name
+        "build: image {} for {board} ({} kernel, features {features})",
+        image.name,
+        image.build.name()
     );
     let out = target_dir(root)
         .join("images")
@@ -90,24 +133,7 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         .join(board.name());
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
     let archive = crate::tasks::build_archive(root, image)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root)
-        .args(["build", "--release", "-p", "kernel", "--target", TARGET])
-        .args(["--features", &features]);
-    // defmt compiles out every level below DEFMT_LOG (default: error only).
-    if std::env::var_os("DEFMT_LOG").is_none() {
-        cmd.env("DEFMT_LOG", "info");
-    }
-    let status = cmd.status().context("cannot run cargo")?;
-    if !status.success() {
-        bail!(
-            "building the kernel failed (image {}, board {board})",
-            image.name
-        );
-    }
-    let built = target_dir(root).join(TARGET).join("release").join("kernel");
-    let elf = std::fs::read(&built).with_context(|| built.display().to_string())?;
+    let elf = kernel_elf(root, board, image.build)?;
     let table = defmt_table(&elf)?;
     let raw = pack_with_payload(&elf, &archive).context("packing kernel ELF")?;
     let sizes = sizes(&elf).context("reading kernel ELF sections")?;
@@ -132,6 +158,40 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         table,
         disk: crate::disk::needs_disk(image).then(|| crate::disk::path(root, &image.name, board)),
     })
+}
+
+/// The kernel ELF of `build` for `board`: built once per process (every
+/// image of the board shares it; only the archive packed beside it
+/// differs), then reused.
+fn kernel_elf(root: &Path, board: Board, build: KernelBuild) -> Result<Vec<u8>> {
+    type Cache = Mutex<HashMap<(Board, KernelBuild), Vec<u8>>>;
+    static BUILT: OnceLock<Cache> = OnceLock::new();
+    let cache = BUILT.get_or_init(Default::default);
+    if let Some(elf) = cache.lock().expect("cache").get(&(board, build)) {
+        return Ok(elf.clone());
+    }
+    let features = build.features(board);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--release", "-p", "kernel", "--target", TARGET])
+        .args(["--features", &features]);
+    // defmt compiles out every level below DEFMT_LOG (default: error only).
+    if std::env::var_os("DEFMT_LOG").is_none() {
+        cmd.env("DEFMT_LOG", "info");
+    }
+    KERNEL_BUILDS.fetch_add(1, Ordering::Relaxed);
+    let status = cmd.status().context("cannot run cargo")?;
+    if !status.success() {
+        bail!("building the {} kernel for {board} failed", build.name());
+    }
+    let built = target_dir(root).join(TARGET).join("release").join("kernel");
+    let elf = std::fs::read(&built).with_context(|| built.display().to_string())?;
+    cache
+        .lock()
+        .expect("cache")
+        .insert((board, build), elf.clone());
+    Ok(elf)
 }
 
 /// The defmt table, which must exist and be non-empty: without `defmt.x` the

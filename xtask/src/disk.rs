@@ -1,5 +1,5 @@
 //! The virtio block disk a run gets: images that grant `device:virtio-blk`
-//! or build the kernel's in-kernel block driver (`block-in-kernel`) boot
+//! or ask for the kernel's in-kernel block driver (`block_in_kernel`) boot
 //! with a raw disk file, `target/disks/<image>-<board>.img` (1 MiB). It is
 //! made fresh (zero-filled) before each `cargo xtask qemu` run and test
 //! case unless told to keep it (`--keep-disk`, or a case's `keep_disk`),
@@ -18,8 +18,7 @@ pub const DISK_BYTES: u64 = 1 << 20;
 
 /// Whether runs of `image` get a disk.
 pub fn needs_disk(image: &Image) -> bool {
-    image.devices.iter().any(|d| d.name == "virtio-blk")
-        || image.features.iter().any(|f| f == "block-in-kernel")
+    image.devices.iter().any(|d| d.name == "virtio-blk") || image.options.block_in_kernel
 }
 
 /// Where the disk of `image` on `board` lives.

@@ -1,21 +1,24 @@
 //! Image descriptions: `images/<name>.toml`, one file per image.
 //!
-//! An image selects kernel features and the boards it supports, its tasks
+//! An image selects the kernel build and its run-time options, the boards
+//! it supports, its tasks
 //! and kernel cores, shared address ranges, shares, notifications and the
 //! capabilities (device grants among them) each task and share holds at
 //! boot (`image_caps`). Loading is
 //! strict (unknown keys are errors) and every error is one line naming the
 //! file, the entry and the problem, e.g.
-//! `images/foo.toml: kernel.features: unknown feature "x"`.
+//! `images/foo.toml: kernel.hook: unknown hook "x"`.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::build::KernelBuild;
 use crate::cli::{Board, Machine, UsageError};
 pub use kerncore::bootimage::Expect;
 use kerncore::bootimage::MAX_TASKS_PER_CORE;
+use kerncore::bootimage::{Hook, KernelOptions};
 
 #[path = "image_caps.rs"]
 pub mod image_caps;
@@ -31,8 +34,11 @@ pub struct Image {
     pub name: String,
     pub description: String,
     pub boards: Vec<Board>,
-    /// Kernel cargo features (never a `board-*` feature: `--board` picks that).
-    pub features: Vec<String>,
+    /// The kernel build it runs on (`[kernel] build`).
+    pub build: KernelBuild,
+    /// What it asks of the test build at run time (`[kernel] hook`,
+    /// `block_in_kernel`), carried in the archive header.
+    pub options: KernelOptions,
     /// User tasks, in file order.
     pub tasks: Vec<TaskSpec>,
     /// Shared address ranges, in file order.
@@ -195,8 +201,10 @@ fn default_priority() -> u16 {
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KernelSection {
+    build: Option<String>,
+    hook: Option<String>,
     #[serde(default)]
-    features: Vec<String>,
+    block_in_kernel: bool,
 }
 
 /// The names of the images in `images/`, sorted.
@@ -248,11 +256,6 @@ pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
     Ok(image)
 }
 
-/// Every image in `images/`, checked.
-pub fn load_all(root: &Path) -> Result<Vec<Image>> {
-    available(root).iter().map(|n| load(root, n)).collect()
-}
-
 /// Reads and checks `images/<name>.toml`.
 pub fn load(root: &Path, name: &str) -> Result<Image> {
     let (display, text) = match crate::bench_kcore::image_text(name) {
@@ -264,39 +267,52 @@ pub fn load(root: &Path, name: &str) -> Result<Image> {
             (display, text)
         }
     };
-    let known = kernel_features(root)?;
     let servers = crate::workspace::task_crates(root)?;
-    parse(name, &text, &known, &servers).map_err(|e| anyhow::anyhow!("{display}: {e}"))
+    parse(name, &text, &servers).map_err(|e| anyhow::anyhow!("{display}: {e}"))
 }
 
-/// The kernel's demo/image features, read from its manifest so that images
-/// and the kernel cannot drift apart (`default` and `board-*` excluded).
-pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
-    let path = root.join("microkernel/kern/Cargo.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let manifest: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-    let features = manifest
-        .get("features")
-        .and_then(|f| f.as_table())
-        .map(|t| {
-            t.keys()
-                .filter(|k| *k != "default" && !k.starts_with("board-"))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(features)
+/// `[kernel]`: the build, and the run-time options only the test build
+/// carries (an image asking for one must say `build = "test"`).
+fn check_kernel(k: &KernelSection) -> Result<(KernelBuild, KernelOptions), String> {
+    let build = match k.build.as_deref() {
+        None => KernelBuild::Standard,
+        Some(b) => KernelBuild::parse(b)
+            .ok_or_else(|| format!("kernel.build: unknown build {b:?} (known: standard, test)"))?,
+    };
+    let hook = match k.hook.as_deref() {
+        None => Hook::None,
+        Some(h) => Hook::ALL
+            .into_iter()
+            .find(|x| x.name() == h)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Hook::ALL.iter().map(|x| x.name()).collect();
+                format!(
+                    "kernel.hook: unknown hook {h:?} (known: {})",
+                    known.join(", ")
+                )
+            })?,
+    };
+    let options = KernelOptions {
+        hook,
+        block_in_kernel: k.block_in_kernel,
+    };
+    if options.needs_test_build() && build != KernelBuild::Test {
+        let what = if hook != Hook::None {
+            format!("hook {:?}", hook.name())
+        } else {
+            "block_in_kernel".to_string()
+        };
+        return Err(format!(
+            "kernel: {what} needs build = \"test\" (the standard kernel carries no \
+             fault-injection hooks and no in-kernel block baseline)"
+        ));
+    }
+    Ok((build, options))
 }
 
 /// Parses and checks one image file's text; the error is one line without
 /// the file name (the caller adds it).
-pub fn parse(
-    name: &str,
-    text: &str,
-    known_features: &[String],
-    servers: &[String],
-) -> Result<Image, String> {
+pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String> {
     let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if file.description.trim().is_empty() {
         return Err("description: must say what the image is for".to_string());
@@ -316,24 +332,7 @@ pub fn parse(
         }
         boards.push(b);
     }
-    let mut features: Vec<String> = Vec::new();
-    for feature in &file.kernel.features {
-        if feature.starts_with("board-") {
-            return Err(format!(
-                "kernel.features: {feature:?} is chosen by --board, not by an image"
-            ));
-        }
-        if !known_features.contains(feature) {
-            return Err(format!(
-                "kernel.features: unknown feature {feature:?} (known: {})",
-                known_features.join(", ")
-            ));
-        }
-        if features.contains(feature) {
-            return Err(format!("kernel.features: {feature:?} listed twice"));
-        }
-        features.push(feature.clone());
-    }
+    let (build, options) = check_kernel(&file.kernel)?;
     let ends: Vec<image_conns::Ends> = file
         .task
         .iter()
@@ -533,7 +532,8 @@ pub fn parse(
         name: name.to_string(),
         description: file.description.trim().to_string(),
         boards,
-        features,
+        build,
+        options,
         tasks,
         ranges,
         devices,

@@ -9,11 +9,11 @@ fn servers() -> Vec<String> {
 }
 
 fn ok(text: &str) -> Image {
-    parse("t", text, &[], &servers()).unwrap_or_else(|e| panic!("{e}"))
+    parse("t", text, &servers()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn err(text: &str) -> String {
-    let e = parse("t", text, &[], &servers()).expect_err("must be rejected");
+    let e = parse("t", text, &servers()).expect_err("must be rejected");
     assert!(!e.contains('\n'), "not one line: {e:?}");
     e
 }

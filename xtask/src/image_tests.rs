@@ -7,14 +7,8 @@ fn servers() -> Vec<String> {
     vec!["hello".to_string()]
 }
 
-fn known() -> Vec<String> {
-    ["demo-panic", "demo-fault", "demo-hang"]
-        .map(String::from)
-        .to_vec()
-}
-
 fn err(text: &str) -> String {
-    let e = parse("t", text, &known(), &servers()).expect_err("must be rejected");
+    let e = parse("t", text, &servers()).expect_err("must be rejected");
     assert!(!e.contains('\n'), "not one line: {e:?}");
     e
 }
@@ -23,30 +17,69 @@ fn err(text: &str) -> String {
 fn good_image() {
     let image = parse(
         "panic",
-        "description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[kernel]\nfeatures = [\"demo-panic\"]\n",
-        &known(),
+        "description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[kernel]\nbuild = \"test\"\nhook = \"panic\"\n",
         &servers(),
     )
     .expect("valid");
     assert_eq!(image.boards, [Board::Virt, Board::Rpi4]);
-    assert_eq!(image.features, ["demo-panic"]);
+    assert_eq!(image.build, KernelBuild::Test);
+    assert_eq!(image.options.hook, Hook::Panic);
+    assert!(!image.options.block_in_kernel);
     let bare = parse(
         "d",
         "description = \"x\"\nboards = [\"virt\"]\n",
-        &known(),
         &servers(),
     )
     .expect("valid");
-    assert!(bare.features.is_empty());
+    assert_eq!(bare.build, KernelBuild::Standard);
+    assert_eq!(bare.options, KernelOptions::NONE);
+    let block = parse(
+        "b",
+        "description = \"x\"\nboards = [\"virt\"]\n[kernel]\nbuild = \"test\"\nblock_in_kernel = true\n",
+        &servers(),
+    )
+    .expect("valid");
+    assert!(block.options.block_in_kernel);
+}
+
+#[test]
+fn a_hook_or_the_block_baseline_needs_the_test_build() {
+    for hook in ["panic", "fault", "hang", "stack-overflow"] {
+        let e = err(&format!(
+            "description = \"x\"\nboards = [\"virt\"]\n[kernel]\nhook = \"{hook}\"\n"
+        ));
+        assert_eq!(
+            e,
+            format!("kernel: hook \"{hook}\" needs build = \"test\" (the standard kernel carries no fault-injection hooks and no in-kernel block baseline)")
+        );
+        let e = err(&format!(
+            "description = \"x\"\nboards = [\"virt\"]\n[kernel]\nbuild = \"standard\"\nhook = \"{hook}\"\n"
+        ));
+        assert!(e.starts_with("kernel: hook"), "{e}");
+    }
+    let e = err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nblock_in_kernel = true\n");
+    assert!(
+        e.starts_with("kernel: block_in_kernel needs build = \"test\""),
+        "{e}"
+    );
+    let e = err(
+        "description = \"x\"\nboards = [\"virt\"]\n[kernel]\nbuild = \"test\"\nhook = \"boom\"\n",
+    );
+    assert_eq!(
+        e,
+        "kernel.hook: unknown hook \"boom\" (known: none, panic, fault, hang, stack-overflow)"
+    );
+    let e = err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nbuild = \"fast\"\n");
+    assert_eq!(
+        e,
+        "kernel.build: unknown build \"fast\" (known: standard, test)"
+    );
 }
 
 #[test]
 fn bad_images() {
     let e = err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"x\"]\n");
-    assert!(
-        e.starts_with("kernel.features: unknown feature \"x\" (known: demo-panic"),
-        "{e}"
-    );
+    assert!(e.contains("unknown field `features`"), "{e}");
     let e = err("description = \"x\"\nboards = [\"pi5\"]\n");
     assert!(e.starts_with("boards: unknown board \"pi5\""), "{e}");
     let e = err("description = \"x\"\nboards = []\n");
@@ -67,9 +100,6 @@ fn bad_images() {
     assert!(e.contains("line 2") && e.contains("invalid type"), "{e}");
     let e = err("description = \"x\nboards");
     assert!(e.starts_with("line "), "{e}");
-    let e =
-        err("description = \"x\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"board-rpi4\"]\n");
-    assert!(e.contains("chosen by --board"), "{e}");
     let e = err("description = \"x\"\nboards = [\"virt\", \"virt\"]\n");
     assert!(e.contains("listed twice"), "{e}");
     let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"nope\"\ncore = 0\n");
@@ -92,7 +122,6 @@ fn exit_signals() {
     let image = parse(
         "t",
         &format!("{head}on_exit = {{ notification = \"gone\", bits = 4 }}\n"),
-        &known(),
         &servers(),
     )
     .expect("valid");
@@ -138,31 +167,41 @@ fn shipped_images_load() {
     for name in &names {
         load(root(), name).unwrap_or_else(|e| panic!("{e:#}"));
     }
-    assert!(load(root(), "default").expect("loads").features.is_empty());
+    let default = load(root(), "default").expect("loads");
+    assert_eq!(
+        (default.build, default.options),
+        (KernelBuild::Standard, KernelOptions::NONE)
+    );
+    // At most two kernel builds per board, whatever the images ask.
+    for name in &names {
+        let image = load(root(), name).expect("loads");
+        assert!(KernelBuild::ALL.contains(&image.build), "{name}");
+    }
 }
 
 #[test]
 fn image_for_another_board_is_a_usage_error() {
     let dir = std::env::temp_dir().join(format!("xtask-image-test-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("images")).expect("mkdir");
-    std::fs::create_dir_all(dir.join("microkernel/kern")).expect("mkdir");
-    std::fs::write(dir.join("Cargo.toml"), "[workspace]\nmembers = []\n").expect("write");
     std::fs::write(
-        dir.join("microkernel/kern/Cargo.toml"),
-        "[features]\ndefault = []\nboard-virt = []\ndemo-x = []\n",
+        dir.join("Cargo.toml"),
+        "[workspace]
+members = []
+",
     )
     .expect("write");
     std::fs::write(
         dir.join("images/virtonly.toml"),
-        "description = \"d\"\nboards = [\"virt\"]\n[kernel]\nfeatures = [\"demo-x\"]\n",
+        "description = \"d\"\nboards = [\"virt\"]\n[kernel]\nbuild = \"test\"\nhook = \"hang\"\n",
     )
     .expect("write");
     std::fs::write(dir.join("images/broken.toml"), "description = 1\n").expect("write");
     assert_eq!(
         select(&dir, "virtonly", Board::Virt)
             .expect("virt")
-            .features,
-        ["demo-x"]
+            .options
+            .hook,
+        Hook::Hang
     );
     let e = select(&dir, "virtonly", Board::Rpi4).expect_err("not rpi4");
     assert_eq!(
@@ -272,7 +311,7 @@ fn shared_ranges_must_fit_in_ram() {
     let one_gig = "description = \"x\"\nboards = [\"virt\"]\n\
         [[range]]\nname = \"big\"\nbase = 0x100000000\nsize = \"1G\"\n\
         [[task]]\ncrate = \"hello\"\ncore = 0\nranges = [\"big\"]\n";
-    let image = parse("big", one_gig, &known(), &servers()).unwrap();
+    let image = parse("big", one_gig, &servers()).unwrap();
     let e = check_machine(&image, &machine(4, "1G")).unwrap_err().0;
     assert!(
         e.contains("its shared ranges take 1024 MiB") && e.contains("--mem 1152M"),
@@ -290,7 +329,7 @@ fn at_most_eight_tasks_per_core() {
         }
         t
     };
-    assert!(parse("t", &tasks(8), &known(), &servers()).is_ok());
+    assert!(parse("t", &tasks(8), &servers()).is_ok());
     assert_eq!(
         err(&tasks(9)),
         "task[8] (hello): a 9th task on core 0: the kernel runs at most 8 tasks per core"
@@ -323,7 +362,7 @@ fn expectations_and_optional_tasks() {
     let text = "description = \"x\"\nboards = [\"virt\"]\n\
         [[task]]\ncrate = \"hello\"\ncore = 0\nexpect = \"fault\"\n\
         [[task]]\ncrate = \"hello\"\ncore = 5\noptional = true\nexpect = \"any\"\n";
-    let image = parse("t", text, &known(), &servers()).unwrap();
+    let image = parse("t", text, &servers()).unwrap();
     assert_eq!(image.tasks[0].expect, Expect::Fault);
     assert!(image.tasks[1].optional && image.tasks[1].expect == Expect::Any);
     check_machine(&image, &machine(2, "1G")).unwrap();

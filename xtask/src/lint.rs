@@ -3,8 +3,8 @@
 //! - `cargo fmt --all --check`;
 //! - clippy with `-D warnings` on the host crates (the workspace's default
 //!   members, all targets, tests included);
-//! - clippy on the kernel for every (board, features) pair an image builds
-//!   it with, and on every user-space crate (servers/, tests/tasks/, bench/tasks/:
+//! - clippy on the kernel in both builds of every board (standard and
+//!   test, `build::KernelBuild`), and on every user-space crate (servers/, tests/tasks/, bench/tasks/:
 //!   tasks and the libraries they link) for the kernel's target: the code that only ever runs on
 //!   the board is linted as it is built.
 //!
@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::build::TARGET;
+use crate::build::{KernelBuild, TARGET};
 use crate::cli::Board;
 
 /// One lint command: what it covers, and cargo's arguments.
@@ -35,17 +35,13 @@ fn step(what: String, args: &[&str]) -> Step {
     }
 }
 
-/// The kernel builds the images ask for: (board, extra features).
-pub fn kernel_builds(images: &[crate::image::Image]) -> BTreeSet<(Board, Vec<String>)> {
+/// The kernel builds to lint: both builds of every board (the test
+/// build's code is checked whether or not an image uses it yet).
+pub fn kernel_builds() -> BTreeSet<(Board, KernelBuild)> {
     let mut builds = BTreeSet::new();
     for board in Board::ALL {
-        builds.insert((board, Vec::new()));
-    }
-    for image in images {
-        for &board in &image.boards {
-            let mut features = image.features.clone();
-            features.sort();
-            builds.insert((board, features));
+        for build in KernelBuild::ALL {
+            builds.insert((board, build));
         }
     }
     builds
@@ -60,11 +56,8 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
             &["clippy", "--all-targets", "--", "-D", "warnings"],
         ),
     ];
-    let images = crate::image::load_all(root)?;
-    for (board, features) in kernel_builds(&images) {
-        let mut all = vec![board.feature().to_string()];
-        all.extend(features.iter().cloned());
-        let all = all.join(",");
+    for (board, build) in kernel_builds() {
+        let all = build.features(board);
         steps.push(step(
             format!("kernel ({all})"),
             &[
@@ -103,7 +96,7 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
 
 /// Runs every step; prints each failing one's output and one summary line.
 pub fn run(root: &Path) -> bool {
-    println!("running lints: cargo fmt --check, clippy -D warnings (host, kernel per board and feature set, user-space crates)");
+    println!("running lints: cargo fmt --check, clippy -D warnings (host, kernel: both builds of each board, user-space crates)");
     let start = Instant::now();
     let steps = match steps(root) {
         Ok(steps) => steps,
@@ -168,7 +161,8 @@ mod tests {
         for needle in [
             "--features board-virt -- -D warnings",
             "--features board-rpi4 -- -D warnings",
-            "--features board-virt,block-in-kernel",
+            "--features board-virt,test-build",
+            "--features board-rpi4,test-build",
             "-p ulib",
         ] {
             assert!(

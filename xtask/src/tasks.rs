@@ -11,8 +11,8 @@ use crate::build::{target_dir, TARGET};
 use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, TaskSpec};
 
 use kerncore::bootimage::{
-    Archive, Expect, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL, FLAG_SERVER,
-    FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
+    Archive, Expect, KernelOptions, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL,
+    FLAG_SERVER, FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
 };
 
 /// Builds every task crate of `image` and returns its archive (empty when
@@ -145,6 +145,8 @@ impl<'a> Entry<'a> {
 /// Everything of an image the archive holds besides its tasks.
 #[derive(Default)]
 pub struct Layout<'a> {
+    /// The header's kernel options (what the run asks of the test build).
+    pub options: KernelOptions,
     pub ranges: &'a [RangeSpec],
     pub shares: &'a [ShareSpec],
     pub notifications: &'a [String],
@@ -155,6 +157,7 @@ pub struct Layout<'a> {
 impl<'a> Layout<'a> {
     pub fn of(image: &'a Image) -> Layout<'a> {
         Layout {
+            options: image.options,
             ranges: &image.ranges,
             shares: &image.shares,
             notifications: &image.notifications,
@@ -164,7 +167,8 @@ impl<'a> Layout<'a> {
     }
 
     fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.options == KernelOptions::NONE
+            && self.ranges.is_empty()
             && self.shares.is_empty()
             && self.notifications.is_empty()
             && self.devices.is_empty()
@@ -237,7 +241,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
     })?;
     out.extend_from_slice(&kernel_cores.to_le_bytes());
     out.extend_from_slice(&u32::try_from(exits)?.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&layout.options.encode().to_le_bytes());
     let mut blobs: Vec<&[u8]> = Vec::new();
     let mut blob_offsets: Vec<usize> = Vec::new();
     let mut offset = (HEADER + counts.iter().sum::<usize>() * ENTRY).next_multiple_of(8);
@@ -420,6 +424,7 @@ mod tests {
             kind: DeviceKind::Uart,
         }];
         let layout = Layout {
+            options: kerncore::bootimage::KernelOptions::NONE,
             ranges: &ranges,
             shares: &shares,
             notifications: &notifications,

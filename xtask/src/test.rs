@@ -6,7 +6,8 @@
 //! runs under a hard wall-clock timeout, and the case's checker judges the
 //! exit status, console and decoded defmt. A failure prints the problems,
 //! the command that reproduces it, the whole console and the defmt log. The
-//! last line is `N passed, N failed`; the exit status is 1 if any failed.
+//! last line is `N passed, N failed`, after `kernel builds: N` (each board
+//! and kernel build is built once); the exit status is 1 if any failed.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -188,6 +189,10 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
         failed += f;
     }
     println!();
+    println!(
+        "kernel builds: {} (cargo build of the kernel; at most 2 per board)",
+        build::KERNEL_BUILDS.load(std::sync::atomic::Ordering::Relaxed)
+    );
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -16,7 +16,7 @@
 //! | 28 | 4 | capability count |
 //! | 32 | 8 | kernel-core mask: bit *n* = core *n* is a kernel core |
 //! | 40 | 4 | exit-signal count |
-//! | 44 | 4 | reserved, 0 |
+//! | 44 | 4 | kernel options ([`KernelOptions`]) |
 //!
 //! Then 48-byte entries, one section after the other in this order: tasks,
 //! ranges, shares, notifications, devices, capabilities, exit signals (in (task, notification) order: a task may signal several notifications, each once); then
@@ -55,15 +55,24 @@
 //! by holder (tasks by index, then shares by index) and by slot within a
 //! holder, each (holder, slot) once.
 //!
+//! Kernel options are the run-time choices only the kernel's test build
+//! carries (docs/images.md, `[kernel]`): bits 0-7 = the fault-injection
+//! hook ([`Hook`]: 0 none, 1 panic, 2 fault, 3 hang, 4 stack overflow),
+//! bit 8 = the in-kernel block baseline (its experimental system calls are
+//! accepted); every other bit 0. The standard build refuses an archive that
+//! asks for either.
+//!
 //! The kernel trusts nothing here: [`Archive::parse`] checks every bound,
 //! index, kind and flag, and never panics.
 
 mod objects;
+mod options;
 #[cfg(test)]
 mod tests;
 
 pub use abi::{ObjectKind, Rights};
 pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry};
+pub use options::{Hook, KernelOptions, OPTION_BLOCK_IN_KERNEL, OPTION_HOOK};
 
 /// The magic.
 pub const MAGIC: &[u8; 8] = b"KTASKS06";
@@ -111,7 +120,8 @@ pub struct RangeEntry<'a> {
 pub enum ArchiveError {
     /// Not an archive (wrong magic or shorter than its header).
     BadMagic,
-    /// The header's reserved field is not 0.
+    /// The header's kernel options have a bit or hook the kernel does not
+    /// know.
     BadHeader,
     /// The entry table runs past the end.
     Truncated,
@@ -228,6 +238,7 @@ pub struct Archive<'a> {
     bytes: &'a [u8],
     n: Counts,
     kernel_cores: u64,
+    options: KernelOptions,
 }
 
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -273,6 +284,7 @@ impl<'a> Archive<'a> {
                 exits: 0,
             },
             kernel_cores: 0,
+            options: KernelOptions::NONE,
         }
     }
 
@@ -284,9 +296,7 @@ impl<'a> Archive<'a> {
         if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(ArchiveError::BadMagic);
         }
-        if u32_at(bytes, 44) != 0 {
-            return Err(ArchiveError::BadHeader);
-        }
+        let options = KernelOptions::decode(u32_at(bytes, 44)).ok_or(ArchiveError::BadHeader)?;
         let count = |at| u32_at(bytes, at) as usize;
         let n = Counts {
             tasks: count(8),
@@ -317,6 +327,7 @@ impl<'a> Archive<'a> {
             bytes,
             n,
             kernel_cores: u64_at(bytes, 32),
+            options,
         };
         for j in 0..n.ranges {
             a.range(j).ok_or(ArchiveError::BadName(n.tasks + j))?;
@@ -374,6 +385,11 @@ impl<'a> Archive<'a> {
     /// The kernel-core mask: bit `n` = core `n` runs only its server.
     pub fn kernel_cores(&self) -> u64 {
         self.kernel_cores
+    }
+
+    /// What the run asks of the kernel's test build.
+    pub fn options(&self) -> KernelOptions {
+        self.options
     }
 
     /// Task `i` (an error past the end).

@@ -198,7 +198,7 @@ extern "C" fn kmain_primary_on_own_stack() -> ! {
         now,
         drivers::timer::frequency()
     );
-    crate::demo::run_primary(n)
+    crate::sequencer::run_primary(n)
 }
 
 /// Rust entry of every other core (boot.s), MMU on, on its own stack.
@@ -206,7 +206,7 @@ extern "C" fn kmain_primary_on_own_stack() -> ! {
 extern "C" fn kmain_secondary(id: usize) -> ! {
     percore::install(id, arch::mpidr());
     bring_up_this_core(id);
-    crate::demo::run_secondary(id)
+    crate::sequencer::run_secondary(id)
 }
 
 /// What every core does for itself: GIC CPU interface, timer, interrupts on.
@@ -225,7 +225,7 @@ fn bring_up_this_core(id: usize) {
             + CNTKCTL_EL1::EVNTI.val(9),
     );
     irq::init_this_core();
-    crate::demo::start_timer();
+    crate::sequencer::start_timer();
     kprintln!("core {} online", id);
     defmt::info!("online, MPIDR {=u64:#x}", arch::mpidr());
     smp::ONLINE.fetch_add(1, Ordering::AcqRel);

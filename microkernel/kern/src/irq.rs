@@ -135,7 +135,7 @@ pub fn send_wake(core: usize) {
 
 fn dispatch(intid: u32, timer: Option<u32>) {
     if Some(intid) == timer {
-        crate::demo::on_timer_tick();
+        crate::sequencer::on_timer_tick();
     } else if intid == WAKE_SGI {
         crate::task::on_wake();
     } else {

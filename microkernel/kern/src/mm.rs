@@ -241,6 +241,15 @@ pub fn frame_free(pa: u64) {
     })
 }
 
+/// Whether this core can take `n` frames now, from its pool and the
+/// global bitmap: the check before a large allocation. The bitmap is
+/// asked (one counted lock acquisition, as the refill would be) only when
+/// the pool alone is short; another core may take from it meanwhile.
+pub fn frames_available(n: u64) -> bool {
+    let pool = POOLS.with(|pool| pool.len() as u64);
+    pool >= n || pool + global().as_ref().map_or(0, |bm| bm.free_frames()) >= n
+}
+
 /// Free frames: the global bitmap plus every core's pool.
 pub fn free_frames(ncores: usize) -> u64 {
     let pools: usize = (0..ncores)

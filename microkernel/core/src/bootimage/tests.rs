@@ -255,7 +255,32 @@ fn hostile_archives_are_refused() {
     b[HEADER] = 0xff; // not UTF-8
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadName(0)));
     let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
-    b[47] = 1; // reserved header byte
+    b[47] = 1; // an options bit nobody defined
+    assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadHeader));
+}
+
+#[test]
+fn kernel_options_decode_only_what_they_define() {
+    for hook in Hook::ALL {
+        for block_in_kernel in [false, true] {
+            let o = KernelOptions {
+                hook,
+                block_in_kernel,
+            };
+            assert_eq!(KernelOptions::decode(o.encode()), Some(o));
+            assert_eq!(o.needs_test_build(), o != KernelOptions::NONE);
+        }
+    }
+    assert_eq!(KernelOptions::decode(0), Some(KernelOptions::NONE));
+    assert_eq!(KernelOptions::decode(5), None, "hook 5 is not defined");
+    assert_eq!(KernelOptions::decode(1 << 9), None, "bit 9 is not defined");
+    assert_eq!(KernelOptions::decode(1 << 31), None);
+    let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
+    assert_eq!(Archive::parse(&b).unwrap().options(), KernelOptions::NONE);
+    b[44..48].copy_from_slice(&(Hook::Hang as u32 | OPTION_BLOCK_IN_KERNEL).to_le_bytes());
+    let o = Archive::parse(&b).unwrap().options();
+    assert_eq!((o.hook, o.block_in_kernel), (Hook::Hang, true));
+    b[44] = 9; // hook 9
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadHeader));
 }
 

@@ -84,6 +84,21 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         Ok(entry.expect("checked above").slots)
     }
 
+    /// Whether [`CapSpace::create_share`] would find a free id (a check
+    /// before the caller allocates the share's storage).
+    pub fn has_free_share(&self) -> bool {
+        self.shares.iter().any(Option::is_none)
+    }
+
+    /// Checks that [`CapSpace::insert_original`] into `at` would succeed:
+    /// the same errors in the same order, and nothing changes.
+    pub fn check_empty(&self, acting_core: u32, at: SlotRef) -> Result<(), Error> {
+        match self.resolve(acting_core, at)? {
+            Some(_) => Err(Error::SlotOccupied),
+            None => Ok(()),
+        }
+    }
+
     /// The owner of `share`. Error: no such share: `InvalidCapability`.
     pub fn owner(&self, share: ShareId) -> Result<Owner, Error> {
         Ok(self.entry(share).ok_or(Error::InvalidCapability)?.owner)
@@ -110,9 +125,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         at: SlotRef,
         cap: Cap,
     ) -> Result<(), Error> {
-        if self.resolve(acting_core, at)?.is_some() {
-            return Err(Error::SlotOccupied);
-        }
+        self.check_empty(acting_core, at)?;
         *self.node_mut(at) = Slot::lone_root(at, cap);
         Ok(())
     }

@@ -195,6 +195,14 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         }
     }
 
+    /// Checks that [`CapSpace::copy`] from `src` to `dst` would succeed:
+    /// the same errors in the same order, and nothing changes. Returns the
+    /// source capability (a caller's further checks, such as the kernel's
+    /// cycle check, come before the copy, not after it).
+    pub fn check_copy(&self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<Cap, Error> {
+        self.check_transfer(acting_core, src, dst)
+    }
+
     /// The checks shared by copy and move; returns the source capability.
     fn check_transfer(&self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<Cap, Error> {
         let cap = self.lookup(acting_core, src)?;

@@ -61,6 +61,45 @@ impl AddressRange {
         Ok(())
     }
 
+    /// Maps RAM frames `frames`, 4 KiB each and in order, at
+    /// `[base + offset, base + offset + len)` with `rights`: the pages of a
+    /// segment whose frames are not contiguous, in one operation. All or
+    /// nothing: everything is checked and every table reserved before the
+    /// first descriptor is written.
+    ///
+    /// Errors, checked in this order: `rights` not R, RW or RX:
+    /// `InvalidArgument`; `len` 0 or not `frames`' count of pages:
+    /// `InvalidArgument`; `offset` or `len` not a multiple of 4 KiB, or a
+    /// frame not aligned: `Misaligned`; the span leaves the range:
+    /// `OutOfRange`; anything already mapped or linked in it: `Overlap`;
+    /// tables exhausted: `OutOfMemory`.
+    pub fn map_frames<F>(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        len: u64,
+        frames: F,
+        rights: Rights,
+    ) -> Result<(), Error>
+    where
+        F: Iterator<Item = u64> + Clone,
+    {
+        let attrs = user_attrs(rights, false)?;
+        if len == 0 || frames.clone().count() as u64 != len / PAGE_SIZE {
+            return Err(Error::InvalidArgument);
+        }
+        if (offset | len) & (PAGE_SIZE - 1) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let va = self.span(offset, len).ok_or(Error::OutOfRange)?;
+        let allocated = self
+            .tree()
+            .map_pages(mem, va, frames, attrs)
+            .map_err(map_error)?;
+        self.tables += allocated;
+        Ok(())
+    }
+
     /// Maps the 4 KiB frame at `pa` at `base + offset` with `rights`, as a
     /// page the range owns: no unmap removes it (`InvalidArgument`), and
     /// it goes only with the range, whose owner frees its frame. For the

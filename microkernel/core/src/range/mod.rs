@@ -186,6 +186,13 @@ impl AddressRange {
         AddressRange::new(mem, base, size, RangeKind::Local { size: local })
     }
 
+    /// Checks `[base, base + size)` for [`AddressRange::new_shared`] or
+    /// [`AddressRange::new_local`] without making anything: after it, they
+    /// fail only when no table frame is left (`OutOfMemory`).
+    pub fn check_linkable(base: u64, size: u64) -> Result<(), Error> {
+        AddressRange::linkable_size(base, size).map(|_| ())
+    }
+
     fn linkable_size(base: u64, size: u64) -> Result<SharedSize, Error> {
         let linkable = SharedSize::from_bytes(size).ok_or(Error::SharedRangeNotAligned)?;
         if base & (size - 1) != 0 {

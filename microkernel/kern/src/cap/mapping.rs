@@ -218,18 +218,31 @@ fn undo(r: &Record, spaces: &mut dyn Spaces) {
 }
 
 /// Unmaps each page of `[va, va + pages)` that still maps page
-/// `first + i` of `seg`.
+/// `first + i` of `seg`: each run of such pages with one unmap and one
+/// TLB invalidation (bounded: `MAX_TLBI_OPS`, then the whole ASID), not a
+/// call and an invalidation per page.
 fn unmap_still_ours(range: &mut AddressRange, seg: &Segment, va: u64, first: u64, pages: u64) {
     let page = crate::mm::PAGE;
-    for i in 0..pages {
-        let at = va + i * page;
-        let ours = range
-            .translate(&mut FrameTables, at)
-            .is_some_and(|(pa, _)| pa == seg.frame(first + i));
-        if ours {
-            if let Ok(inv) = range.unmap(&mut FrameTables, at - range.base(), page) {
-                invalidate(inv);
-            }
+    let mut i = 0;
+    while i < pages {
+        let start = i;
+        while i < pages && still_ours(range, seg, va + i * page, first + i) {
+            i += 1;
+        }
+        if i == start {
+            i += 1;
+            continue;
+        }
+        let at = va + start * page - range.base();
+        if let Ok(inv) = range.unmap(&mut FrameTables, at, (i - start) * page) {
+            invalidate(inv);
         }
     }
+}
+
+/// Whether `at` still maps page `index` of `seg`.
+fn still_ours(range: &mut AddressRange, seg: &Segment, at: u64, index: u64) -> bool {
+    range
+        .translate(&mut FrameTables, at)
+        .is_some_and(|(pa, _)| pa == seg.frame(index))
 }

@@ -3,29 +3,39 @@
 
 use super::mapping::{lock_range, with_range, Record, What};
 use super::object::{self, Obj, Segment};
-use super::ops::{install, root_cap, Spaces};
+use super::ops::{check_place, install, root_cap, Spaces};
 use super::CoreCaps;
 use crate::mm;
 use crate::uspace::{invalidate, FrameTables};
-use abi::{slots, Error, ObjectKind, Rights};
+use abi::{args, slots, CPtr, Error, ObjectKind, Rights};
 use kerncore::range::{AddressRange, SegmentInfo};
 
 const PAGE: u64 = mm::PAGE;
 
+/// `SegmentCreate`: every check first (the destination, an object cell,
+/// the frames), then the frames are taken and zeroed. Only a race with
+/// another core for the global pool or for a slot of a shared share can
+/// fail it after that, and then everything goes back.
 pub(super) fn segment_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    dst: u64,
-    pages: u64,
-    flags: u64,
+    a: args::SegmentCreate,
 ) -> Result<(), Error> {
-    let seg = match flags {
-        0 => Segment::new_ram(pages)?,
-        abi::SEGMENT_CONTIGUOUS => Segment::new_contiguous(pages)?,
-        _ => return Err(Error::InvalidArgument),
+    let n = check_place(c, spaces, a.dst, false)?;
+    let frames = if a.contiguous {
+        a.pages
+    } else {
+        Segment::frames_for(a.pages)
     };
-    let all = Rights::ALL;
-    install(c, spaces, dst, Obj::Segment(seg), all).map_err(|(e, obj)| {
+    if !crate::mm::frames_available(frames) {
+        return Err(Error::OutOfMemory);
+    }
+    let seg = if a.contiguous {
+        Segment::new_contiguous(a.pages)?
+    } else {
+        Segment::new_ram(a.pages)?
+    };
+    install(c, n, Obj::Segment(seg), Rights::ALL).map_err(|(e, obj)| {
         if let Obj::Segment(mut s) = obj {
             s.free();
         }
@@ -37,10 +47,9 @@ pub(super) fn segment_create(
 pub(super) fn segment_info(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    seg: u64,
-    page: u64,
+    args::SegmentInfo { segment, page }: args::SegmentInfo,
 ) -> Result<(u64, u64), Error> {
-    let (_, cap) = root_cap(c, spaces, seg, ObjectKind::Segment, Rights::READ)?;
+    let (_, cap) = root_cap(c, spaces, segment.0, ObjectKind::Segment, Rights::READ)?;
     let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
         return Err(Error::InvalidCapability);
     };
@@ -50,36 +59,34 @@ pub(super) fn segment_info(
     Ok((s.frame(page), s.pages))
 }
 
-/// `RangeCreate`: x0 destination, x1 base, x2 size, x3 flags
-/// ([`abi::RANGE_PRIVATE`]: this core's, else shared).
+/// `RangeCreate`: the destination, the span and an object cell are
+/// checked first; then the range's table frame is taken (its only failure
+/// left: no frame).
 pub(super) fn range_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    a: &[u64; 31],
+    a: args::RangeCreate,
 ) -> Result<(), Error> {
-    let (dst, base, size, flags) = (a[0], a[1], a[2], a[3]);
-    if flags & !abi::RANGE_PRIVATE != 0 {
-        return Err(Error::InvalidArgument);
-    }
-    let (range, home) = if flags & abi::RANGE_PRIVATE != 0 {
+    let n = check_place(c, spaces, a.dst, a.private)?;
+    AddressRange::check_linkable(a.base, a.size)?;
+    let (range, home) = if a.private {
         let me = crate::percore::id();
         (
-            AddressRange::new_local(&mut FrameTables, base, size)?,
+            AddressRange::new_local(&mut FrameTables, a.base, a.size)?,
             Some(me),
         )
     } else {
         (
-            AddressRange::new_shared(&mut FrameTables, base, size)?,
+            AddressRange::new_shared(&mut FrameTables, a.base, a.size)?,
             None,
         )
     };
     // Every right, as for a segment: the creator hands out less by copying.
-    let rights = Rights::ALL;
     let obj = Obj::Range {
         home,
         lock: crate::sync::Mutex::new(range),
     };
-    install(c, spaces, dst, obj, rights).map_err(|(e, obj)| {
+    install(c, n, obj, Rights::ALL).map_err(|(e, obj)| {
         if let Obj::Range { lock, .. } = obj {
             free_range(lock.into_inner());
         }
@@ -96,19 +103,21 @@ pub(super) fn free_range(range: AddressRange) {
     }
 }
 
-/// `Map`: x0 range, x1 va, x2 segment, x3 segment offset, x4 length, x5
-/// rights. The range's capability needs WRITE (changing what it maps), and
-/// EXECUTE too for an executable mapping; the segment's needs every right
-/// asked.
-pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: &[u64; 31]) -> Result<(), Error> {
-    let (range_cptr, va, seg_cptr, seg_off, len, rights) = (a[0], a[1], a[2], a[3], a[4], a[5]);
-    let rights = Rights::from_bits(rights)?;
-    if rights.contains(Rights::GRANT) {
-        return Err(Error::InvalidArgument);
-    }
+/// `Map` (`abi::args::Map`: the rights are known bits without GRANT). The
+/// range's capability needs WRITE (changing what it maps), and EXECUTE too
+/// for an executable mapping; the segment's needs every right asked.
+pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Result<(), Error> {
+    let args::Map {
+        range: range_cptr,
+        va,
+        segment: seg_cptr,
+        offset: seg_off,
+        len,
+        rights,
+    } = a;
     let on_range = Rights::WRITE.union(rights.intersect(Rights::EXECUTE));
-    let (_, range_cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, on_range)?;
-    let (seg_slot, seg_cap) = root_cap(c, spaces, seg_cptr, ObjectKind::Segment, rights)?;
+    let (_, range_cap) = root_cap(c, spaces, range_cptr.0, ObjectKind::AddressRange, on_range)?;
+    let (seg_slot, seg_cap) = root_cap(c, spaces, seg_cptr.0, ObjectKind::Segment, rights)?;
     let Some(Obj::Segment(seg)) = object::get(seg_cap.obj.id) else {
         return Err(Error::InvalidCapability);
     };
@@ -148,8 +157,10 @@ pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: &[u64; 31]) -> R
     r
 }
 
-/// Maps the pages one by one (a RAM segment's frames are not contiguous);
-/// on error unmaps what it mapped.
+/// Maps the segment's pages: a device segment's contiguous registers with
+/// blocks where they fit, a RAM segment's scattered frames page by page;
+/// either way in one operation that checks everything (span, overlap,
+/// tables) before it writes a descriptor, so an error changes nothing.
 fn map_pages(
     range: &mut AddressRange,
     seg: &Segment,
@@ -172,34 +183,17 @@ fn map_pages(
         return range.map_segment(&mut FrameTables, offset, &info, seg_off, len, rights);
     }
     let first = seg_off / PAGE;
-    for i in 0..len / PAGE {
-        let info = SegmentInfo {
-            pa: seg.frame(first + i),
-            size: PAGE,
-            device: false,
-        };
-        let at = offset + i * PAGE;
-        if let Err(e) = range.map_segment(&mut FrameTables, at, &info, 0, PAGE, rights) {
-            if i > 0 {
-                if let Ok(inv) = range.unmap(&mut FrameTables, offset, i * PAGE) {
-                    invalidate(inv);
-                }
-            }
-            return Err(e);
-        }
-    }
-    Ok(())
+    let frames = (first..first + len / PAGE).map(|i| seg.frame(i));
+    range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
 pub(super) fn unmap(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    range_cptr: u64,
-    va: u64,
-    len: u64,
+    args::Unmap { range, va, len }: args::Unmap,
 ) -> Result<(), Error> {
     let rw = Rights::WRITE;
-    let (_, cap) = root_cap(c, spaces, range_cptr, ObjectKind::AddressRange, rw)?;
+    let (_, cap) = root_cap(c, spaces, range.0, ObjectKind::AddressRange, rw)?;
     let target = cap.obj.id;
     let r = with_range(target, spaces, |range| {
         let offset = va.checked_sub(range.base()).ok_or(Error::OutOfRange)?;
@@ -224,14 +218,14 @@ pub(super) fn unmap(
 pub(super) fn link(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    range_cptr: u64,
+    range_cptr: CPtr,
     on: bool,
 ) -> Result<(), Error> {
     let rw = Rights::WRITE;
     let (slot, cap) = root_cap(
         c,
         spaces,
-        range_cptr,
+        range_cptr.0,
         ObjectKind::AddressRange,
         Rights::READ,
     )?;

@@ -3,18 +3,23 @@
 //! wake SGI).
 
 use super::object::{self, Notification, Obj};
-use super::ops::{install, root_cap, Spaces};
+use super::ops::{check_place, install, root_cap, Spaces};
 use super::{CoreCaps, CORE_CAPS};
-use abi::{Error, ObjectKind, Rights, TaskId};
+use abi::{args, Error, ObjectKind, Rights, TaskId};
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
-pub(super) fn create(c: &mut CoreCaps, spaces: &mut dyn Spaces, dst: u64) -> Result<(), Error> {
+pub(super) fn create(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    a: args::NotifyCreate,
+) -> Result<(), Error> {
     let n = Notification {
         pending: AtomicU64::new(0),
         waiter: AtomicU64::new(0),
     };
     let rights = Rights::ALL.intersect(Rights::READ.union(Rights::WRITE).union(Rights::GRANT));
-    install(c, spaces, dst, Obj::Notification(n), rights).map_err(|(e, _)| e)
+    let place = check_place(c, spaces, a.dst, false)?;
+    install(c, place, Obj::Notification(n), rights).map_err(|(e, _)| e)
 }
 
 fn get(id: u32) -> Option<&'static Notification> {
@@ -24,17 +29,13 @@ fn get(id: u32) -> Option<&'static Notification> {
     }
 }
 
-/// `Signal`: needs WRITE.
+/// `Signal`: needs WRITE (the bits are non-zero: `args::Signal`).
 pub(super) fn signal(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    cptr: u64,
-    bits: u64,
+    args::Signal { at, bits }: args::Signal,
 ) -> Result<(), Error> {
-    if bits == 0 {
-        return Err(Error::InvalidArgument);
-    }
-    let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::WRITE)?;
+    let (_, cap) = root_cap(c, spaces, at.0, ObjectKind::Notification, Rights::WRITE)?;
     let n = get(cap.obj.id).ok_or(Error::InvalidCapability)?;
     // A waiter on this core is woken when the system call serves this
     // core's mailbox on its way out (task::syscall).
@@ -56,23 +57,19 @@ fn raise(n: &Notification, bits: u64) -> Option<usize> {
 
 /// `Wait` for the calling task `me` (needs READ): `Ok(Ok(bits))` at
 /// once, or `Ok(Err(_))` with the task registered as the waiter of the
-/// notification `(id, generation)` returned. With [`abi::WAIT_POLL`] in
-/// `flags`, always at once (bits possibly 0).
+/// notification `(id, generation)` returned. With `poll`
+/// ([`abi::WAIT_POLL`]), always at once (bits possibly 0).
 pub fn notification_wait_state(
     spaces: &mut dyn Spaces,
-    cptr: u64,
-    flags: u64,
+    args::Wait { at, poll }: args::Wait,
     me: TaskId,
 ) -> Result<Result<u64, (u32, u32)>, Error> {
-    if flags & !abi::WAIT_POLL != 0 {
-        return Err(Error::InvalidArgument);
-    }
     CORE_CAPS.with(|c| {
-        let (_, cap) = root_cap(c, spaces, cptr, ObjectKind::Notification, Rights::READ)?;
+        let (_, cap) = root_cap(c, spaces, at.0, ObjectKind::Notification, Rights::READ)?;
         let id = cap.obj.id;
         let n = get(id).ok_or(Error::InvalidCapability)?;
         let bits = n.pending.swap(0, SeqCst);
-        if bits != 0 || flags & abi::WAIT_POLL != 0 {
+        if bits != 0 || poll {
             return Ok(Ok(bits));
         }
         let enc = me.encode() + 1;

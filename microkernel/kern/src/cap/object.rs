@@ -65,7 +65,18 @@ impl Segment {
         }
     }
 
-    /// Fresh zeroed frames from this core's pool, all or nothing.
+    /// Frames the segment of `pages` RAM pages takes: the pages and
+    /// their index frames.
+    pub const fn frames_for(pages: u64) -> u64 {
+        pages + pages.div_ceil(512)
+    }
+
+    /// Fresh zeroed frames from this core's pool, all or nothing. The
+    /// caller has checked `pages` (1 to [`MAX_SEGMENT_PAGES`]) and that the
+    /// frames are there ([`mm::frames_available`], [`Segment::frames_for`]); only a race with
+    /// another core for the global pool can still fail it, and then no
+    /// frame has been zeroed: every frame is taken first, and zeroed only
+    /// once all are ours.
     pub fn new_ram(pages: u64) -> Result<Segment, Error> {
         if pages == 0 || pages > MAX_SEGMENT_PAGES {
             return Err(Error::InvalidArgument);
@@ -86,7 +97,7 @@ impl Segment {
                     }
                 }
             }
-            let Some(pa) = mm::frame_alloc_zeroed() else {
+            let Some(pa) = mm::frame_alloc() else {
                 seg.free();
                 return Err(Error::OutOfMemory);
             };
@@ -94,6 +105,14 @@ impl Segment {
             // Safety: the index frame is ours, zeroed, 512 entries long.
             unsafe { table.add((i % 512) as usize).write(pa) };
             seg.pages = i + 1;
+        }
+        for i in 0..pages {
+            let pa = seg.frame(i);
+            // Safety: a frame of this segment, ours alone until its
+            // capability exists, reached through the linear map.
+            unsafe {
+                core::ptr::write_bytes(mm::phys_to_virt(pa) as *mut u8, 0, mm::PAGE as usize)
+            };
         }
         Ok(seg)
     }
@@ -246,6 +265,20 @@ pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
         }
     }
     Err((Error::OutOfMemory, obj))
+}
+
+/// Whether [`create`] for `home` would find a free cell (only `home`'s
+/// core allocates in its part, so the answer holds until it creates).
+pub fn has_room(home: Option<usize>) -> bool {
+    let (base, len) = match home {
+        Some(c) => (c * PER_CORE, PER_CORE),
+        None => (BOOT_BASE, BOOT_CELLS),
+    };
+    CELLS_TABLE
+        .iter()
+        .skip(base)
+        .take(len)
+        .any(|cell| !cell.used.load(SeqCst))
 }
 
 /// The object `id`, which the caller holds a capability to (so it stays).

@@ -8,8 +8,9 @@ use super::CoreCaps;
 use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
 use crate::mm;
+use crate::task::decode;
 use crate::uspace::UserSpace;
-use abi::{slots, CPtr, Error, ObjectKind, Rights, Syscall};
+use abi::{args, slots, CPtr, Error, ObjectKind, Rights, Syscall};
 use core::sync::atomic::Ordering::SeqCst;
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
@@ -106,30 +107,39 @@ pub(super) fn root_cap(
 }
 
 /// The capability-table system calls. `None`: not one of them; otherwise
-/// whether the caller must wait for other cores' sweeps (`finish`).
+/// whether the caller must wait for other cores' sweeps (`finish`). Each
+/// call's arguments are decoded first (`abi::args`): a bit a call does not
+/// understand is its error before anything is looked up.
 pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Option<bool> {
-    let a = &frame.x;
     let mut out = (0, 0);
     let me = crate::percore::id();
     let (r, remote) = CORE_CAPS.with(|c| {
         let mut marks = Marks::new(me);
+        let f = &*frame;
         let r = match call {
-            Syscall::CapInfo => info(c, spaces, a[0]).map(|v| out = v),
-            Syscall::CapCopy => copy(c, spaces, a[0], a[1], a[2]),
-            Syscall::CapDelete => delete(c, spaces, a[0], &mut marks),
-            Syscall::CapRevoke => revoke(c, spaces, a[0], &mut marks),
-            Syscall::SegmentCreate => super::memory::segment_create(c, spaces, a[0], a[1], a[2]),
-            Syscall::SegmentInfo => {
-                super::memory::segment_info(c, spaces, a[0], a[1]).map(|v| out = v)
+            Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
+            Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
+            Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
+            Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
+            Syscall::SegmentCreate => {
+                decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
             }
-            Syscall::RangeCreate => super::memory::range_create(c, spaces, a),
-            Syscall::Map => super::memory::map(c, spaces, a),
-            Syscall::Unmap => super::memory::unmap(c, spaces, a[0], a[1], a[2]),
-            Syscall::Link => super::memory::link(c, spaces, a[0], true),
-            Syscall::Unlink => super::memory::link(c, spaces, a[0], false),
-            Syscall::ShareCreate => share_create(c, spaces, a[0], a[1]),
-            Syscall::NotifyCreate => super::notify::create(c, spaces, a[0]),
-            Syscall::Signal => super::notify::signal(c, spaces, a[0], a[1]),
+            Syscall::SegmentInfo => decode(f)
+                .and_then(|a| super::memory::segment_info(c, spaces, a))
+                .map(|v| out = v),
+            Syscall::RangeCreate => {
+                decode(f).and_then(|a| super::memory::range_create(c, spaces, a))
+            }
+            Syscall::Map => decode(f).and_then(|a| super::memory::map(c, spaces, a)),
+            Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
+            Syscall::Link => {
+                decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
+            }
+            Syscall::Unlink => decode::<args::Unlink>(f)
+                .and_then(|a| super::memory::link(c, spaces, a.range, false)),
+            Syscall::ShareCreate => decode(f).and_then(|a| share_create(c, spaces, a)),
+            Syscall::NotifyCreate => decode(f).and_then(|a| super::notify::create(c, spaces, a)),
+            Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
             _ => return None,
         };
         let remote = (marks.busy() || marks.remote != 0) && finish(c, spaces, &mut marks);
@@ -146,9 +156,9 @@ pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Opt
     Some(remote)
 }
 
-fn info(c: &mut CoreCaps, spaces: &dyn Spaces, cptr: u64) -> Result<(u64, u64), Error> {
+fn info(c: &mut CoreCaps, spaces: &dyn Spaces, a: args::CapInfo) -> Result<(u64, u64), Error> {
     let me = crate::percore::id() as u32;
-    let n = resolve(c, spaces, cptr, Access::Read)?;
+    let n = resolve(c, spaces, a.at.0, Access::Read)?;
     let cap = match n.space {
         SpaceId::Global => global().space.lookup(me, n.slot)?,
         SpaceId::Core(_) => c.space.lookup(me, n.slot)?,
@@ -166,13 +176,10 @@ fn fixed(spaces: &dyn Spaces, n: &Named) -> bool {
 fn copy(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    src: u64,
-    dst: u64,
-    mask: u64,
+    args::CapCopy { src, dst, mask }: args::CapCopy,
 ) -> Result<(), Error> {
-    let mask = Rights::from_bits(mask)?;
-    let s = resolve(c, spaces, src, Access::Read)?;
-    let d = resolve(c, spaces, dst, Access::Write)?;
+    let s = resolve(c, spaces, src.0, Access::Read)?;
+    let d = resolve(c, spaces, dst.0, Access::Write)?;
     if fixed(spaces, &d) {
         return Err(Error::SlotOccupied);
     }
@@ -192,17 +199,15 @@ fn copy(
     }
 }
 
-/// Copies `s` to `d`, both in `space`. A copy that would close a cycle of
-/// shares is taken back: the checks `copy` makes come first, so its errors
-/// keep their order and `ShareCycle` is the last.
+/// Copies `s` to `d`, both in `space`: every check first (the space's own,
+/// in its order, then `ShareCycle` last), then the copy, which cannot fail.
 fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
-    let cap = space.copy(me, s.slot, d.slot, mask)?;
-    if closes_cycle(space, d.space, cap, d.slot.share) {
-        // A fresh leaf: no children, exports, mappings or count yet.
-        let _ = space.delete(me, d.slot);
+    let src = space.check_copy(me, s.slot, d.slot)?;
+    if closes_cycle(space, d.space, src, d.slot.share) {
         return Err(Error::ShareCycle);
     }
+    let cap = space.copy(me, s.slot, d.slot, mask)?;
     object::retain(cap.obj.id);
     super::family_grew(cap.extra);
     Ok(())
@@ -320,10 +325,10 @@ fn export(
 fn revoke(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    at: u64,
+    a: args::CapRevoke,
     marks: &mut Marks,
 ) -> Result<(), Error> {
-    let n = resolve(c, spaces, at, Access::Write)?;
+    let n = resolve(c, spaces, a.at.0, Access::Write)?;
     in_space(c, n.space, |space, exports, maps| {
         revoke_in(space, exports, maps, n.slot, spaces, marks)
     })
@@ -332,10 +337,10 @@ fn revoke(
 fn delete(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    at: u64,
+    a: args::CapDelete,
     marks: &mut Marks,
 ) -> Result<(), Error> {
-    let n = resolve(c, spaces, at, Access::Write)?;
+    let n = resolve(c, spaces, a.at.0, Access::Write)?;
     if fixed(spaces, &n) {
         return Err(Error::InvalidArgument);
     }
@@ -365,34 +370,48 @@ fn new_share(c: &mut CoreCaps, space: SpaceId) -> Result<ShareId, Error> {
     made.inspect_err(|_| mm::frame_free(pa))
 }
 
-/// Makes the object `obj` (homed on this core) and puts its original
-/// capability with `rights` in `dst` of this core's space.
-pub(super) fn install(
+/// Where a new object's original capability goes, checked before anything
+/// is made (seL4's decode before invoke): the slot resolves for writing
+/// (slot errors), is not a fixed root slot and is empty (`SlotOccupied`),
+/// may hold this object (a `core_bound` one, a private range or share,
+/// never goes in a shared share: `NotOwner`), and this core has a free
+/// object cell (`OutOfMemory`). After it, [`install`] fails only if
+/// another core fills the same slot of a shared share first.
+pub(super) fn check_place(
     c: &mut CoreCaps,
     spaces: &dyn Spaces,
-    dst: u64,
+    dst: CPtr,
+    core_bound: bool,
+) -> Result<Named, Error> {
+    let me = crate::percore::id();
+    let n = resolve(c, spaces, dst.0, Access::Write)?;
+    if fixed(spaces, &n) {
+        return Err(Error::SlotOccupied);
+    }
+    match n.space {
+        SpaceId::Core(_) => c.space.check_empty(me as u32, n.slot)?,
+        // A private range or share never leaves its core, not even as the
+        // original placed in a shared share when it is made.
+        SpaceId::Global if core_bound => return Err(Error::NotOwner),
+        SpaceId::Global => global().space.check_empty(me as u32, n.slot)?,
+    }
+    if !object::has_room(Some(me)) {
+        return Err(Error::OutOfMemory);
+    }
+    Ok(n)
+}
+
+/// Makes the object `obj` (homed on this core) and puts its original
+/// capability with `rights` in `n`, a place [`check_place`] accepted.
+/// An error (only a race for a slot of a shared share) hands `obj` back
+/// for the caller to destroy.
+pub(super) fn install(
+    c: &mut CoreCaps,
+    n: Named,
     obj: Obj,
     rights: Rights,
 ) -> Result<(), (Error, Obj)> {
     let me = crate::percore::id();
-    let n = match resolve(c, spaces, dst, Access::Write) {
-        Ok(n) if fixed(spaces, &n) => return Err((Error::SlotOccupied, obj)),
-        Ok(n) => n,
-        Err(e) => return Err((e, obj)),
-    };
-    let core_bound = matches!(
-        obj,
-        Obj::Range { home: Some(_), .. }
-            | Obj::Share {
-                space: SpaceId::Core(_),
-                ..
-            }
-    );
-    if core_bound && n.space == SpaceId::Global {
-        // A private range or share never leaves its core, not even as
-        // the original placed in a shared share when it is made.
-        return Err((Error::NotOwner, obj));
-    }
     let kind = obj.kind();
     let id = object::create(Some(me), obj)?;
     let cap = Cap {
@@ -413,22 +432,24 @@ pub(super) fn install(
 fn share_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    dst: u64,
-    shared: u64,
+    a: args::ShareCreate,
 ) -> Result<(), Error> {
-    let space = match shared {
-        0 => SpaceId::Core(crate::percore::id()),
-        1 => SpaceId::Global,
-        _ => return Err(Error::InvalidArgument),
+    let space = if a.shared {
+        SpaceId::Global
+    } else {
+        SpaceId::Core(crate::percore::id())
     };
-    // Check the destination before making anything.
-    let n = resolve(c, spaces, dst, Access::Write)?;
-    if fixed(spaces, &n) {
-        return Err(Error::SlotOccupied);
+    let n = check_place(c, spaces, a.dst, !a.shared)?;
+    let room = match space {
+        SpaceId::Core(_) => c.space.has_free_share(),
+        SpaceId::Global => global().space.has_free_share(),
+    };
+    if !room {
+        return Err(Error::OutOfMemory);
     }
     let id = new_share(c, space)?;
     let all = Rights::ALL;
-    install(c, spaces, dst, Obj::Share { space, id }, all).map_err(|(e, _)| {
+    install(c, n, Obj::Share { space, id }, all).map_err(|(e, _)| {
         let mut marks = Marks::new(crate::percore::id());
         destroy_share(c, spaces, space, id, &mut marks);
         e

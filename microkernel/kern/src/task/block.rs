@@ -3,19 +3,22 @@
 //! (as `DebugPrint` does) into or out of its core's bounce buffer; the
 //! device request itself runs under the driver's lock (`crate::blkdev`).
 
+use super::syscall::decode;
 use super::SCHED;
 use crate::arch::aarch64::exception::Frame;
 use crate::blkdev;
 use crate::uspace::UserSpace;
-use abi::{Error, Syscall};
+use abi::{args, Error, Syscall};
 
-/// `BlockRead`, `BlockWrite`, `BlockFlush`: `x0` = sector, `x1` = buffer,
-/// `x2` = length; status in `x0`.
+/// `BlockRead`, `BlockWrite`, `BlockFlush` (`abi::args`); status in `x0`.
 pub fn call(call: Syscall, frame: &mut Frame) {
-    let (sector, ptr, len) = (frame.x[0], frame.x[1], frame.x[2]);
     let r = match call {
-        Syscall::BlockRead => read(sector, ptr, len),
-        Syscall::BlockWrite => write(sector, ptr, len),
+        Syscall::BlockRead => {
+            decode::<args::BlockRead>(frame).and_then(|a| read(a.sector, a.buf, a.len))
+        }
+        Syscall::BlockWrite => {
+            decode::<args::BlockWrite>(frame).and_then(|a| write(a.sector, a.buf, a.len))
+        }
         Syscall::BlockFlush => blkdev::flush(),
         _ => Err(Error::UnknownSyscall),
     };

@@ -13,7 +13,7 @@ mod syscall;
 mod verdict;
 
 pub use supervise::{idle, on_wake, post_notify, post_sweep};
-pub use syscall::from_user;
+pub use syscall::{decode, from_user};
 
 use crate::arch::aarch64::exception::Frame;
 use crate::percore::{self, Local};
@@ -106,6 +106,18 @@ fn archive() -> Archive<'static> {
             Archive::empty()
         }
     })
+}
+
+/// What the image asks of the kernel's test build (the archive header's
+/// kernel options).
+pub fn options() -> kerncore::bootimage::KernelOptions {
+    archive().options()
+}
+
+/// The run has a problem that is no task's (said on the console where it
+/// happened): it fails.
+pub fn run_problem() {
+    verdict::problem();
 }
 
 /// Tasks the archive assigns to cores the machine does not have.

@@ -4,11 +4,12 @@
 use super::{retire, supervise, switch_to_next, State, SCHED};
 use crate::arch::aarch64::exception::{read_esr, read_esr_far, Frame};
 use crate::{kprintln, percore};
+use abi::args::{self, Args, Regs};
 use abi::{Error, Syscall, TaskId};
 use kerncore::esr;
 
 /// Longest `DebugPrint`.
-const MAX_PRINT: usize = 256;
+const MAX_PRINT: usize = args::DEBUG_PRINT_MAX as usize;
 
 /// A synchronous exception from EL0: a system call or a fault.
 pub fn from_user(frame: &mut Frame) {
@@ -92,23 +93,36 @@ fn status(frame: &mut Frame, r: Result<(), Error>) {
     };
 }
 
+/// The argument registers of a call.
+pub fn regs(frame: &Frame) -> Regs {
+    let mut r = [0; 6];
+    r.copy_from_slice(&frame.x[..6]);
+    r
+}
+
+/// `A`'s arguments from the caller's registers (the first bits not
+/// understood are the call's error).
+pub fn decode<A: Args>(frame: &Frame) -> Result<A, Error> {
+    A::decode(&regs(frame))
+}
+
 #[inline(never)]
 fn syscall(frame: &mut Frame) {
     match Syscall::from_u64(frame.x[8]) {
         None => status(frame, Err(Error::UnknownSyscall)),
         Some(Syscall::Null) => status(frame, Ok(())),
         Some(Syscall::DebugPrint) => {
-            let r = debug_print(frame.x[0], frame.x[1]);
+            let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
             status(frame, r)
         }
         Some(Syscall::Exit) => exit(frame),
         Some(Syscall::WaitFault) => supervise::wait_fault(frame),
-        Some(Syscall::ReadEvent) => match abi::Event::from_u64(frame.x[0]) {
-            Some(ev) => {
-                frame.x[1] = read_event(ev);
+        Some(Syscall::ReadEvent) => match decode::<args::ReadEvent>(frame) {
+            Ok(a) => {
+                frame.x[1] = read_event(a.event);
                 status(frame, Ok(()))
             }
-            None => status(frame, Err(Error::InvalidArgument)),
+            Err(e) => status(frame, Err(e)),
         },
         Some(Syscall::Restart) => {
             let r = supervise::restart(TaskId::decode(frame.x[0]));
@@ -119,24 +133,23 @@ fn syscall(frame: &mut Frame) {
             frame.x[1] = crate::boot::platform().map_or(1, |p| p.cpus.len()) as u64;
             status(frame, Ok(()))
         }
-        Some(c @ (Syscall::BlockRead | Syscall::BlockWrite | Syscall::BlockFlush)) => {
-            block_call(c, frame)
-        }
+        Some(c) if c.is_experimental() => experimental_call(c, frame),
         Some(call) => cap_call(call, frame),
     }
 }
 
-/// The in-kernel block driver's calls: unknown unless the kernel is built
-/// with `block-in-kernel` (the baseline of docs/block.md).
+/// The experimental calls (`abi::EXPERIMENTAL_CALLS`): the in-kernel block
+/// baseline's (docs/block.md), accepted only by the test build (feature
+/// `block-in-kernel`) and only when the image asked for the baseline;
+/// otherwise unknown, as a number no call has.
 #[inline(never)]
-fn block_call(call: Syscall, frame: &mut Frame) {
+fn experimental_call(call: Syscall, frame: &mut Frame) {
     #[cfg(feature = "block-in-kernel")]
-    super::block::call(call, frame);
-    #[cfg(not(feature = "block-in-kernel"))]
-    {
-        let _ = call;
-        status(frame, Err(Error::UnknownSyscall))
+    if super::options().block_in_kernel {
+        return super::block::call(call, frame);
     }
+    let _ = call;
+    status(frame, Err(Error::UnknownSyscall))
 }
 
 /// The capability system calls (kept out of line: the null call's path
@@ -178,7 +191,9 @@ fn wait(frame: &mut Frame) {
             core: me as u32,
             slot: i as u32,
         };
-        match crate::cap::notification_wait_state(s, frame.x[0], frame.x[1], id) {
+        let r =
+            decode::<args::Wait>(frame).and_then(|a| crate::cap::notification_wait_state(s, a, id));
+        match r {
             Err(e) => status(frame, Err(e)),
             Ok(Ok(bits)) => {
                 frame.x[1] = bits;
@@ -208,7 +223,8 @@ fn read_event(ev: abi::Event) -> u64 {
 }
 
 fn exit(frame: &mut Frame) {
-    let code = frame.x[0];
+    // Every status is one: the decode cannot fail.
+    let code = decode::<args::Exit>(frame).map_or(0, |a| a.status);
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
@@ -225,10 +241,7 @@ fn exit(frame: &mut Frame) {
     });
 }
 
-fn debug_print(ptr: u64, len: u64) -> Result<(), Error> {
-    if len > MAX_PRINT as u64 {
-        return Err(Error::InvalidArgument);
-    }
+fn debug_print(args::DebugPrint { ptr, len }: args::DebugPrint) -> Result<(), Error> {
     let mut buf = [0u8; MAX_PRINT];
     let buf = &mut buf[..len as usize];
     let name = SCHED.with(|s| -> Result<&'static str, Error> {

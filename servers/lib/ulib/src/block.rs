@@ -1,8 +1,11 @@
-//! The in-kernel block driver's system calls (the baseline of
-//! docs/block.md; a kernel built without `block-in-kernel` answers
-//! `UnknownSyscall`). Each moves a multiple of 512 bytes, at most 64 KiB.
+//! The in-kernel block driver's system calls: experimental
+//! (`abi::EXPERIMENTAL_CALLS`), the baseline of docs/block.md. Only the
+//! kernel's test build accepts them, and only for an image with
+//! `[kernel] block_in_kernel = true`; any other kernel answers
+//! `UnknownSyscall`. Each moves a multiple of 512 bytes, at most 64 KiB.
 
 use crate::sys::raw_syscall;
+use abi::args::{self, Args};
 use abi::{Error, Syscall};
 
 fn status(x0: u64) -> Result<(), Error> {
@@ -14,7 +17,13 @@ fn status(x0: u64) -> Result<(), Error> {
 
 /// Reads `buf.len() / 512` sectors from `sector` into `buf`.
 pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
-    let a = [sector, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0];
+    let (ptr, len) = (buf.as_mut_ptr() as u64, buf.len() as u64);
+    let a = args::BlockRead {
+        sector,
+        buf: ptr,
+        len,
+    }
+    .encode();
     // Safety: `buf` is valid for writes of its length; the kernel checks
     // every page of it in this task's tables before writing.
     status(unsafe { raw_syscall(Syscall::BlockRead as u64, a) }[0])
@@ -22,7 +31,13 @@ pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
 
 /// Writes `buf` to sectors from `sector`.
 pub fn write(sector: u64, buf: &[u8]) -> Result<(), Error> {
-    let a = [sector, buf.as_ptr() as u64, buf.len() as u64, 0, 0, 0];
+    let (ptr, len) = (buf.as_ptr() as u64, buf.len() as u64);
+    let a = args::BlockWrite {
+        sector,
+        buf: ptr,
+        len,
+    }
+    .encode();
     // Safety: `buf` is valid for reads of its length; the kernel only reads.
     status(unsafe { raw_syscall(Syscall::BlockWrite as u64, a) }[0])
 }

@@ -2,6 +2,7 @@
 //! wrappers over their system calls. Slots are named by [`CPtr`]s.
 
 use crate::sys::raw_syscall;
+use abi::args::{self, Args};
 use abi::{CPtr, Error, ObjectKind, Rights, Syscall};
 
 fn call(n: Syscall, a: [u64; 6]) -> Result<[u64; 4], Error> {
@@ -14,21 +15,38 @@ fn call(n: Syscall, a: [u64; 6]) -> Result<[u64; 4], Error> {
     }
 }
 
+/// Makes the call `A` is for with its arguments (`abi::args`: the same
+/// structure the kernel decodes); the result registers.
+fn invoke<A: Args>(a: A) -> Result<[u64; 4], Error> {
+    call(A::CALL, a.encode())
+}
+
 /// Makes a segment of `pages` zeroed pages; its capability goes to `dst`.
 pub fn segment_create(dst: CPtr, pages: u64) -> Result<(), Error> {
-    call(Syscall::SegmentCreate, [dst.0, pages, 0, 0, 0, 0]).map(|_| ())
+    let contiguous = false;
+    invoke(args::SegmentCreate {
+        dst,
+        pages,
+        contiguous,
+    })
+    .map(|_| ())
 }
 
 /// Makes a segment of `pages` physically contiguous zeroed pages (a DMA
 /// buffer).
 pub fn segment_create_contiguous(dst: CPtr, pages: u64) -> Result<(), Error> {
-    let flags = abi::SEGMENT_CONTIGUOUS;
-    call(Syscall::SegmentCreate, [dst.0, pages, flags, 0, 0, 0]).map(|_| ())
+    let contiguous = true;
+    invoke(args::SegmentCreate {
+        dst,
+        pages,
+        contiguous,
+    })
+    .map(|_| ())
 }
 
 /// The physical address of page `page` of `segment`, and its page count.
 pub fn segment_info(segment: CPtr, page: u64) -> Result<(u64, u64), Error> {
-    call(Syscall::SegmentInfo, [segment.0, page, 0, 0, 0, 0]).map(|r| (r[1], r[2]))
+    invoke(args::SegmentInfo { segment, page }).map(|r| (r[1], r[2]))
 }
 
 /// How many cores are online.
@@ -38,15 +56,28 @@ pub fn core_count() -> usize {
 
 /// Makes a shared address range over `[base, base + size)`.
 pub fn range_create(dst: CPtr, base: u64, size: u64) -> Result<(), Error> {
-    call(Syscall::RangeCreate, [dst.0, base, size, 0, 0, 0]).map(|_| ())
+    let private = false;
+    invoke(args::RangeCreate {
+        dst,
+        base,
+        size,
+        private,
+    })
+    .map(|_| ())
 }
 
 /// Makes a private range over `[base, base + size)`: this core's only
 /// (linked into address spaces of this core, changed without a lock
 /// another core takes, invalidated in this core's TLB only).
 pub fn range_create_private(dst: CPtr, base: u64, size: u64) -> Result<(), Error> {
-    let flags = abi::RANGE_PRIVATE;
-    call(Syscall::RangeCreate, [dst.0, base, size, flags, 0, 0]).map(|_| ())
+    let private = true;
+    invoke(args::RangeCreate {
+        dst,
+        base,
+        size,
+        private,
+    })
+    .map(|_| ())
 }
 
 /// Maps `len` bytes of `segment` from `seg_offset` at `va` in `range`.
@@ -58,54 +89,51 @@ pub fn map(
     len: u64,
     rights: Rights,
 ) -> Result<(), Error> {
-    let a = [
-        range.0,
+    let offset = seg_offset;
+    invoke(args::Map {
+        range,
         va,
-        segment.0,
-        seg_offset,
+        segment,
+        offset,
         len,
-        rights.bits() as u64,
-    ];
-    call(Syscall::Map, a).map(|_| ())
+        rights,
+    })
+    .map(|_| ())
 }
 
 /// Unmaps `len` bytes at `va` of `range`.
 pub fn unmap(range: CPtr, va: u64, len: u64) -> Result<(), Error> {
-    call(Syscall::Unmap, [range.0, va, len, 0, 0, 0]).map(|_| ())
+    invoke(args::Unmap { range, va, len }).map(|_| ())
 }
 
 /// Links shared range `range` into this task's address space at its base.
 pub fn link(range: CPtr) -> Result<(), Error> {
-    call(Syscall::Link, [range.0, 0, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::Link { range }).map(|_| ())
 }
 
 /// Undoes [`link`].
 pub fn unlink(range: CPtr) -> Result<(), Error> {
-    call(Syscall::Unlink, [range.0, 0, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::Unlink { range }).map(|_| ())
 }
 
 /// Copies the capability in `src` to `dst` with only the rights in `mask`.
 pub fn cap_copy(src: CPtr, dst: CPtr, mask: Rights) -> Result<(), Error> {
-    call(
-        Syscall::CapCopy,
-        [src.0, dst.0, mask.bits() as u64, 0, 0, 0],
-    )
-    .map(|_| ())
+    invoke(args::CapCopy { src, dst, mask }).map(|_| ())
 }
 
 /// Deletes the capability in `at`.
 pub fn cap_delete(at: CPtr) -> Result<(), Error> {
-    call(Syscall::CapDelete, [at.0, 0, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::CapDelete { at }).map(|_| ())
 }
 
 /// Removes every capability derived from the one in `at`, on every core.
 pub fn cap_revoke(at: CPtr) -> Result<(), Error> {
-    call(Syscall::CapRevoke, [at.0, 0, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::CapRevoke { at }).map(|_| ())
 }
 
 /// The kind and rights of the capability in `at`.
 pub fn cap_info(at: CPtr) -> Result<(ObjectKind, Rights), Error> {
-    let r = call(Syscall::CapInfo, [at.0, 0, 0, 0, 0, 0])?;
+    let r = invoke(args::CapInfo { at })?;
     let kind = ObjectKind::from_u64(r[1]).ok_or(Error::InvalidArgument)?;
     Ok((kind, Rights::from_bits(r[2])?))
 }
@@ -122,22 +150,22 @@ pub fn free_slot() -> Option<CPtr> {
 
 /// Makes a share: private to this core, or shared between cores.
 pub fn share_create(dst: CPtr, shared: bool) -> Result<(), Error> {
-    call(Syscall::ShareCreate, [dst.0, shared as u64, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::ShareCreate { dst, shared }).map(|_| ())
 }
 
 /// Makes a notification.
 pub fn notify_create(dst: CPtr) -> Result<(), Error> {
-    call(Syscall::NotifyCreate, [dst.0, 0, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::NotifyCreate { dst }).map(|_| ())
 }
 
 /// Sets `bits` of the notification in `at`, waking its waiter.
 pub fn signal(at: CPtr, bits: u64) -> Result<(), Error> {
-    call(Syscall::Signal, [at.0, bits, 0, 0, 0, 0]).map(|_| ())
+    invoke(args::Signal { at, bits }).map(|_| ())
 }
 
 /// Waits for bits of the notification in `at`; takes and returns them.
 pub fn wait(at: CPtr) -> Result<u64, Error> {
-    call(Syscall::Wait, [at.0, 0, 0, 0, 0, 0]).map(|r| r[1])
+    invoke(args::Wait { at, poll: false }).map(|r| r[1])
 }
 
 /// Waits until every bit of `want` has been signalled on the notification
@@ -153,7 +181,7 @@ pub fn wait_all(at: CPtr, want: u64) -> Result<(), Error> {
 
 /// Takes the bits of the notification in `at` without waiting (0: none).
 pub fn poll(at: CPtr) -> Result<u64, Error> {
-    call(Syscall::Wait, [at.0, abi::WAIT_POLL, 0, 0, 0, 0]).map(|r| r[1])
+    invoke(args::Wait { at, poll: true }).map(|r| r[1])
 }
 
 /// Raw system call with unchecked arguments (for tests of the kernel's

@@ -1,6 +1,7 @@
 //! The system calls themselves: `svc #0`, number in x8, arguments in
 //! x0..x5, status in x0 (0 or an `abi::Error` code), results in x1..x3.
 
+use abi::args::Args;
 use abi::{Error, Syscall};
 use core::arch::asm;
 
@@ -59,7 +60,8 @@ pub fn null() -> Result<(), Error> {
 
 /// Prints `s` (at most 256 bytes) as one console line.
 pub fn debug_print(s: &str) -> Result<(), Error> {
-    let a = [s.as_ptr() as u64, s.len() as u64, 0, 0, 0, 0];
+    let (ptr, len) = (s.as_ptr() as u64, s.len() as u64);
+    let a = abi::args::DebugPrint { ptr, len }.encode();
     // Safety: `s` is valid for reads of its length.
     status(unsafe { raw_syscall(Syscall::DebugPrint as u64, a) }[0])
 }
@@ -75,8 +77,9 @@ pub fn fault_on_purpose() {
 
 /// Ends this task with `code`.
 pub fn exit(code: u64) -> ! {
+    let a = abi::args::Exit { status: code }.encode();
     // Safety: no pointer arguments; the call does not return.
-    unsafe { raw_syscall(Syscall::Exit as u64, [code, 0, 0, 0, 0, 0]) };
+    unsafe { raw_syscall(Syscall::Exit as u64, a) };
     loop {
         crate::wait::relax();
     }
@@ -84,8 +87,9 @@ pub fn exit(code: u64) -> ! {
 
 /// This core's count of `event` so far.
 pub fn read_event(event: abi::Event) -> Result<u64, Error> {
+    let a = abi::args::ReadEvent { event }.encode();
     // Safety: no pointer arguments.
-    let r = unsafe { raw_syscall(Syscall::ReadEvent as u64, [event as u64, 0, 0, 0, 0, 0]) };
+    let r = unsafe { raw_syscall(Syscall::ReadEvent as u64, a) };
     status(r[0])?;
     Ok(r[1])
 }

@@ -114,6 +114,78 @@ fn insert_original_errors() {
 }
 
 #[test]
+fn check_empty_predicts_insert_original_and_changes_nothing() {
+    let mut s = space();
+    let c = seg(1, Rights::ALL);
+    s.insert_original(0, at(0, 0), c).unwrap();
+    let cases = [
+        (0, at(5, 0)),
+        (1, at(0, 0)),
+        (0, at(0, 8)),
+        (0, at(0, 0)),
+        (0, at(0, 1)),
+    ];
+    for (core, slot) in cases {
+        let predicted = s.check_empty(core, slot);
+        assert_eq!(s.lookup(0, at(0, 1)), Err(Error::InvalidCapability));
+        let mut t = space();
+        t.insert_original(0, at(0, 0), c).unwrap();
+        assert_eq!(
+            t.insert_original(core, slot, seg(2, Rights::ALL)),
+            predicted,
+            "{slot:?} on core {core}"
+        );
+    }
+    assert_eq!(s.check_empty(0, at(0, 0)), Err(Error::SlotOccupied));
+    assert_eq!(s.check_empty(0, at(0, 1)), Ok(()));
+    s.check_invariants().unwrap();
+}
+
+#[test]
+fn check_copy_predicts_copy_and_changes_nothing() {
+    let fresh = || {
+        let mut s = space();
+        s.insert_original(0, at(0, 0), seg(1, rwg())).unwrap();
+        s.insert_original(0, at(0, 1), seg(2, Rights::READ))
+            .unwrap();
+        s.insert_original(2, at(2, 0), seg(3, Rights::READ))
+            .unwrap();
+        s
+    };
+    let cases = [
+        (0, at(0, 0), at(0, 2)),  // fine
+        (0, at(0, 5), at(0, 2)),  // empty source
+        (0, at(9, 0), at(0, 2)),  // no such share
+        (1, at(0, 0), at(1, 2)),  // another core's private share
+        (0, at(0, 0), at(0, 1)),  // full destination
+        (0, at(0, 0), at(0, 99)), // past the capacity
+        (0, at(0, 1), at(2, 3)),  // another share without GRANT
+        (0, at(0, 0), at(2, 3)),  // another share with GRANT
+    ];
+    for (core, src, dst) in cases {
+        let s = fresh();
+        let predicted = s.check_copy(core, src, dst);
+        assert_eq!(s.lookup(0, at(0, 2)), Err(Error::InvalidCapability));
+        let mut t = fresh();
+        let got = t.copy(core, src, dst, Rights::ALL);
+        assert_eq!(got.map(|_| ()), predicted.map(|_| ()), "{src:?} -> {dst:?}");
+        s.check_invariants().unwrap();
+    }
+}
+
+#[test]
+fn has_free_share_predicts_create_share() {
+    let mut s = CapSpace::<'static, 1>::new();
+    assert!(s.has_free_share());
+    s.create_share(Owner::Shared, storage(1)).unwrap();
+    assert!(!s.has_free_share());
+    assert_eq!(
+        s.create_share(Owner::Shared, storage(1)),
+        Err(Error::OutOfMemory)
+    );
+}
+
+#[test]
 fn copy_keeps_only_masked_rights_and_makes_a_child() {
     let mut s = space();
     s.insert_original(0, at(0, 0), seg(1, rwg())).unwrap();

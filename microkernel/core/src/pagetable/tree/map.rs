@@ -139,6 +139,38 @@ impl Tree {
         self.place(mem, leaves)
     }
 
+    /// Maps the 4 KiB frames `frames` (in order) at `va`, `va + 4 KiB`, ...
+    /// with `attrs`: the pages of a segment whose frames are not
+    /// contiguous. All or nothing, as [`Tree::map`]: every page is checked
+    /// and every table reserved before the first write. Returns the number
+    /// of tables allocated.
+    ///
+    /// # Panics
+    /// If the span is outside the span this tree translates (a caller bug:
+    /// address ranges check it first).
+    pub fn map_pages<F>(
+        self,
+        mem: &mut impl TablePool,
+        va: u64,
+        frames: F,
+        attrs: Attrs,
+    ) -> Result<u32, MapError>
+    where
+        F: Iterator<Item = u64> + Clone,
+    {
+        let pages = frames.clone().count() as u64;
+        if va & (PAGE_SIZE - 1) != 0 || frames.clone().any(|pa| pa & (PAGE_SIZE - 1) != 0) {
+            return Err(MapError::Misaligned);
+        }
+        assert!(self.covers(va, pages * PAGE_SIZE), "map outside the tree");
+        let placements = frames.enumerate().map(move |(i, pa)| Placement {
+            va: va + i as u64 * PAGE_SIZE,
+            level: 3,
+            desc: page_descriptor(pa, attrs),
+        });
+        self.place(mem, placements)
+    }
+
     /// Writes one [`link_descriptor`] to `table` with `access` at `level`
     /// for `va` (level 2 links an L3 table, level 1 an L2 table),
     /// allocating the tables on the way. All or nothing, as [`Tree::map`];

@@ -209,3 +209,86 @@ fn range_out_of_tables() {
         Err(Error::OutOfMemory)
     );
 }
+
+// map_frames: a segment's scattered frames in one all-or-nothing operation
+
+/// Scattered frames: page `i` at `0x9000_0000 + i * 12 KiB`.
+fn scattered(n: u64) -> impl Iterator<Item = u64> + Clone {
+    (0..n).map(|i| 0x9000_0000 + i * 0x3000)
+}
+
+#[test]
+fn map_frames_maps_each_frame_at_its_page() {
+    let mut w = world();
+    let va = 0x1000_0000;
+    w.root
+        .map_frames(&mut w.pool, va, 5 * 0x1000, scattered(5), RW)
+        .unwrap();
+    for (i, pa) in scattered(5).enumerate() {
+        let got = w.root.translate(&mut w.pool, va + i as u64 * 0x1000);
+        assert_eq!(got.map(|(p, _)| p), Some(pa), "page {i}");
+    }
+}
+
+#[test]
+fn map_frames_over_a_mapping_changes_nothing() {
+    let mut w = world();
+    let before = w.pool.live();
+    // Pages 0x0000..0x3000: the last but one (0x1000) is mapped.
+    assert_eq!(
+        w.root
+            .map_frames(&mut w.pool, 0, 3 * 0x1000, scattered(3), RW),
+        Err(Error::Overlap)
+    );
+    assert_eq!(w.pool.live(), before);
+    assert!(w.root.translate(&mut w.pool, 0).is_none());
+    assert!(w.root.translate(&mut w.pool, 0x2000).is_none());
+    // Across the linked shared range's last page and past it: refused too.
+    assert_eq!(
+        w.root
+            .map_frames(&mut w.pool, 0x407f_f000, 2 * 0x1000, scattered(2), RW),
+        Err(Error::Overlap)
+    );
+    assert!(w.root.translate(&mut w.pool, 0x4080_0000).is_none());
+}
+
+#[test]
+fn map_frames_refusals_in_order() {
+    let mut w = world();
+    let f = |n| scattered(n);
+    let rwx = RW.union(Rights::EXECUTE);
+    let mut map = |off, len, frames, r| w.root.map_frames(&mut w.pool, off, len, frames, r);
+    assert_eq!(
+        map(0x10_0000, 0x1000, f(1), rwx),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(map(0x10_0000, 0, f(0), RW), Err(Error::InvalidArgument));
+    assert_eq!(
+        map(0x10_0000, 0x2000, f(1), RW),
+        Err(Error::InvalidArgument)
+    );
+    assert_eq!(map(0x10_0008, 0x1000, f(1), RW), Err(Error::Misaligned));
+    let odd = (0..1).map(|_| 0x9000_0800);
+    assert_eq!(
+        w.root.map_frames(&mut w.pool, 0x10_0000, 0x1000, odd, RW),
+        Err(Error::Misaligned)
+    );
+    assert_eq!(
+        w.root
+            .map_frames(&mut w.pool, USER_TOP - 0x1000, 0x2000, f(2), RW),
+        Err(Error::OutOfRange)
+    );
+}
+
+#[test]
+fn map_frames_out_of_tables_changes_nothing() {
+    // Root table plus one: the walk to a fresh L3 needs three.
+    let mut pool = SimPool::with_limit(2);
+    let mut r = AddressRange::new_private(&mut pool, 1, 0, USER_TOP).unwrap();
+    assert_eq!(
+        r.map_frames(&mut pool, 0, 2 * 0x1000, scattered(2), RW),
+        Err(Error::OutOfMemory)
+    );
+    assert_eq!(pool.live(), 1);
+    assert!(r.translate(&mut pool, 0).is_none());
+}

@@ -1,12 +1,17 @@
-//! What the built-in images do once every core is online. The default
-//! image checks each core's timer and powers off with status 0; the
-//! `demo-*` features make the failure paths testable: a deliberate panic on
+//! The run sequencer: what every core does once it is online. Each core
+//! checks its timer; core 0 prints the boot report; then every core runs
+//! its tasks, and the run ends when they are done (`task::run_this_core`).
+//!
+//! The kernel's test build (feature `hooks`) carries fault-injection hooks
+//! that make the kernel's own failure paths testable: a deliberate panic on
 //! a secondary core, an unexpected exception, a hang, a kernel stack
-//! overflow.
-
+//! overflow. Which one runs, if any, the image chooses at run time (the
+//! archive's kernel options, [`KernelOptions`]); the standard build has no
+//! hooks and fails a run whose image asks for one.
 use crate::arch::aarch64::{irq_restore, irq_save, sev, wfe, wfi};
 use crate::{kprintln, percore};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use kerncore::bootimage::{Hook, KernelOptions};
 
 /// Ticks each core must see before it reports its timer working.
 const TICKS_FOR_OK: u64 = 3;
@@ -67,23 +72,55 @@ fn wait_for_timer(id: usize) {
     sev();
 }
 
+/// The hook the image asks for (the test build only; `Hook::None` in the
+/// standard build, which [`check_build`] has already refused).
+fn hook() -> Hook {
+    if cfg!(feature = "hooks") {
+        crate::task::options().hook
+    } else {
+        Hook::None
+    }
+}
+
+/// Whether `id` is the machine's last core (the one the panic and stack
+/// overflow hooks pick).
+fn is_last_core(id: usize) -> bool {
+    id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len())
+}
+
+/// Core 0, before anything runs: an image that asks for what this build
+/// does not carry fails the run, saying why.
+fn check_build(options: KernelOptions) {
+    let hooks = cfg!(feature = "hooks");
+    let block = cfg!(feature = "block-in-kernel");
+    if (options.hook != Hook::None && !hooks) || (options.block_in_kernel && !block) {
+        kprintln!(
+            "the image asks for the kernel's test build (hook {}, block baseline {}); \
+             this is the standard build: run it with the test build",
+            options.hook.name(),
+            options.block_in_kernel
+        );
+        crate::task::run_problem();
+    }
+}
+
 pub fn run_secondary(id: usize) -> ! {
     wait_for_timer(id);
-    #[cfg(feature = "demo-panic")]
-    if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
+    let hook = hook();
+    if hook == Hook::Panic && is_last_core(id) {
         panic!("deliberate panic on core {}", id);
     }
     while !BOOT_REPORTED.load(Ordering::Acquire) {
         wfe();
     }
-    #[cfg(feature = "demo-stack-overflow")]
-    if id + 1 == crate::boot::platform().map_or(1, |p| p.cpus.len()) {
+    if hook == Hook::StackOverflow && is_last_core(id) {
         overflow_stack(id);
     }
     crate::task::run_this_core(id)
 }
 
 pub fn run_primary(n: usize) -> ! {
+    check_build(crate::task::options());
     wait_for_timer(0);
     while TIMERS_OK.load(Ordering::Acquire) < n {
         wfe();
@@ -91,48 +128,43 @@ pub fn run_primary(n: usize) -> ! {
     kprintln!("every core's timer works");
     BOOT_REPORTED.store(true, Ordering::Release);
     sev();
-    #[cfg(feature = "demo-panic")]
-    if n == 1 {
-        panic!("deliberate panic on core 0 (the only core)");
+    match hook() {
+        Hook::None => {}
+        Hook::Panic if n == 1 => panic!("deliberate panic on core 0 (the only core)"),
+        Hook::StackOverflow if n == 1 => overflow_stack(0),
+        // Another core panics or overflows its stack; this one waits.
+        Hook::Panic | Hook::StackOverflow => loop {
+            wfi();
+        },
+        Hook::Fault => fault(),
+        Hook::Hang => {
+            kprintln!("hanging on purpose");
+            loop {
+                wfi();
+            }
+        }
     }
-    #[cfg(feature = "demo-panic")]
-    loop {
-        wfi();
-    }
-    #[cfg(feature = "demo-stack-overflow")]
-    if n == 1 {
-        overflow_stack(0);
-    }
-    #[cfg(feature = "demo-stack-overflow")]
-    loop {
-        wfi();
-    }
-    #[cfg(feature = "demo-fault")]
+    crate::task::report_absent_cores(n);
+    crate::task::run_this_core(0)
+}
+
+/// Reads an unmapped kernel address: the exception is unexpected, and the
+/// kernel's handler for it ends the run.
+fn fault() {
+    #[cfg(feature = "hooks")]
     {
         kprintln!("touching an unmapped kernel address");
         // Safety: deliberately unsound: this address is not mapped, and the
-        // point is the translation fault it raises.
+        // point is the translation fault it raises (the handler ends the
+        // run; the read never returns).
         let v = unsafe { (0xffff_ffff_c000_0000 as *const u64).read_volatile() };
         kprintln!("unreachable: read {:#x}", v);
-    }
-    #[cfg(feature = "demo-hang")]
-    {
-        kprintln!("hanging on purpose");
-        loop {
-            wfi();
-        }
-    }
-    #[allow(unreachable_code)]
-    {
-        crate::task::report_absent_cores(n);
-        crate::task::run_this_core(0)
     }
 }
 
 /// Recurses until this core's kernel stack runs into its guard (the last
 /// core does this once the boot report is out; core 0 when it is the only
 /// core).
-#[cfg(feature = "demo-stack-overflow")]
 fn overflow_stack(id: usize) -> ! {
     kprintln!("core {} recursing without bound", id);
     let depth = recurse(0);
@@ -142,7 +174,6 @@ fn overflow_stack(id: usize) -> ! {
 /// One frame of unbounded recursion. The frame's buffer escapes through
 /// `black_box` and is read after the call, so every call keeps a real
 /// frame and the recursion cannot become a loop.
-#[cfg(feature = "demo-stack-overflow")]
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
     let mut frame = [0u8; 256];
