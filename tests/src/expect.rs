@@ -106,6 +106,16 @@ pub(crate) const LEAKS: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/fuzz.toml: the victim was restarted after each of its faults,
+/// and the fuzzers' calls left nothing behind (each fuzzer's summary is
+/// judged by `fuzz::fuzz_4`).
+pub(crate) const FUZZ: &[&str] = &[
+    "[fuzz@1] fuzz victim: faulted 3 times, restarted each time",
+    "objects: none left",
+    "memory: no frames leaked",
+    "verdict: ok: every task did what the image expects",
+];
+
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
 pub(crate) const SHARED_RANGE: &[&str] = &[

@@ -77,6 +77,17 @@ pub fn raw_name(board: Board) -> &'static str {
 
 /// Builds the kernel for `board` with `image`'s features, then packs it.
 pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
+    build_patched(root, image, board, &|_| Ok(()))
+}
+
+/// [`build`], with `patch` applied to the task archive before it is packed
+/// (`cargo xtask fuzz` writes its seed into the fuzzer's program there).
+pub fn build_patched(
+    root: &Path,
+    image: &Image,
+    board: Board,
+    patch: &dyn Fn(&mut [u8]) -> Result<()>,
+) -> Result<Built> {
     let mut features = vec![board.feature().to_string()];
     features.extend(image.features.iter().cloned());
     let features = features.join(",");
@@ -89,7 +100,8 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         .join(&image.name)
         .join(board.name());
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
-    let archive = crate::tasks::build_archive(root, image)?;
+    let mut archive = crate::tasks::build_archive(root, image)?;
+    patch(&mut archive)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)

@@ -261,13 +261,18 @@ pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
     Ok(features)
 }
 
-/// Task crates: the folders of `servers/` with a binary of their own name
-/// (the user library `ulib` is not a task).
+/// Task crates: the folders of `servers/` (production services) and of
+/// `tests/tasks/` (test-only tasks) with a binary of their own name (the
+/// user library `ulib` is not a task).
 pub fn server_crates(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join("servers"))
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut names: Vec<String> = ["servers", "tests/tasks"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(root.join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
         .filter(|e| e.path().join("src/main.rs").is_file())
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();

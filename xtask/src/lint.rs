@@ -35,8 +35,9 @@ fn step(what: String, args: &[&str]) -> Step {
     }
 }
 
-/// Every workspace member under `servers/`, by package name (its directory
-/// name: each Cargo.toml there names its package after its directory).
+/// Every workspace member under `servers/` and `tests/tasks/`, by package
+/// name (its directory name: each Cargo.toml there names its package after
+/// its directory).
 pub fn workspace_servers(root: &Path) -> Result<Vec<String>> {
     let path = root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
@@ -48,7 +49,11 @@ pub fn workspace_servers(root: &Path) -> Result<Vec<String>> {
         .context("Cargo.toml: no [workspace] members")?;
     Ok(members
         .iter()
-        .filter_map(|m| m.as_str()?.strip_prefix("servers/"))
+        .filter_map(|m| {
+            let m = m.as_str()?;
+            m.strip_prefix("servers/")
+                .or_else(|| m.strip_prefix("tests/tasks/"))
+        })
         .map(str::to_string)
         .collect())
 }
@@ -107,7 +112,7 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
     }
     tasks.extend(["--", "-D", "warnings"]);
     steps.push(step(
-        format!("{} crates under servers/", crates.len()),
+        format!("{} crates under servers/ and tests/tasks/", crates.len()),
         &tasks,
     ));
     Ok(steps)
@@ -167,7 +172,7 @@ mod tests {
     fn every_task_crate_and_kernel_build_is_linted() {
         let root = crate::build::workspace_root();
         let crates = workspace_servers(&root).unwrap();
-        for c in ["ulib", "console", "blk", "hello", "capcheck"] {
+        for c in ["ulib", "console", "blk", "hello", "capcheck", "fuzz"] {
             assert!(crates.iter().any(|x| x == c), "{c} not linted: {crates:?}");
         }
         let steps = steps(&root).unwrap();
