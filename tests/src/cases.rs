@@ -301,6 +301,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "blk-hostile-virt",
+        image: "blk-hostile",
+        console: BLK_HOSTILE,
+        disk_pattern: BLK_HOSTILE_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "console-gone-virt",
         image: "console-gone",
         console: CONSOLE_GONE,

@@ -307,6 +307,27 @@ pub(crate) const BLK_WRITE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/blk-hostile.toml: the good clients' refusals and data are
+/// intact while the hostile client's random requests are each answered as
+/// it decides, and it is served again after random bytes and a flood.
+pub(crate) const BLK_HOSTILE: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkhostile@2] blkhostile 2: 4000 random requests answered as decided",
+    "[blkhostile@2] blkhostile 2: 64 rounds of random bytes, served after each",
+    "[blkhostile@2] blkhostile 2: flooded, served again",
+    "task blkhostile on core 2 exited with status 0",
+    "task blk on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The good clients' sectors in images/blk-hostile.toml.
+pub(crate) const BLK_HOSTILE_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320)];
+
 /// The second boot on the disk the first left: each client finds its
 /// pattern.
 pub(crate) const BLK_READ: &[&str] = &[
