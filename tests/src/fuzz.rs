@@ -73,8 +73,9 @@ pub fn statuses(line: &str) -> Option<Vec<(u64, u64)>> {
 }
 
 /// What a fuzz run must show: a summary, with at least `calls` calls (a
-/// quarter of that for the supervisor), no failure and no changed
-/// register, for a fuzzer on each of `cores` cores and the supervisor.
+/// quarter of that for the supervisor), for a fuzzer on each of `cores`
+/// cores (up to 4) and the supervisor, one from each fuzzer's restarted
+/// instance, and no failure or changed register in any.
 pub fn check_run(lines: &[&str], cores: u32, calls: u64) -> Vec<String> {
     let all: Vec<Summary> = lines.iter().filter_map(|l| summary(l)).collect();
     let mut problems = Vec::new();
@@ -93,6 +94,17 @@ pub fn check_run(lines: &[&str], cores: u32, calls: u64) -> Vec<String> {
                 s.calls
             )),
             Some(_) => {}
+        }
+    }
+    // The supervisor restarts every fuzzer once they have all ended.
+    for core in 0..cores.min(4) {
+        if !all
+            .iter()
+            .any(|s| s.role == "core" && s.core == core && s.restart == 1)
+        {
+            problems.push(format!(
+                "no summary from the restarted fuzzer on core {core}"
+            ));
         }
     }
     for s in &all {
@@ -141,10 +153,12 @@ mod tests {
         };
         let mut all: Vec<String> = (0..4).map(|c| line("core", c, 100_000, 0)).collect();
         all.push(line("supervisor", 0, 25_000, 0));
+        all.extend((0..4).map(|c| line("core", c, 2_000, 0).replace("restart 0", "restart 1")));
         let lines: Vec<&str> = all.iter().map(String::as_str).collect();
         assert!(fuzz_4(&lines).is_empty(), "{:?}", fuzz_4(&lines));
         // A missing core, too few calls, a failure: each a problem.
         assert_eq!(fuzz_4(&lines[1..]).len(), 1);
+        assert_eq!(fuzz_4(&lines[..5]).len(), 4, "no restarted instances");
         let short = line("core", 1, 99, 0);
         let failed = line("core", 2, 100_000, 3);
         let mut bad = lines.clone();

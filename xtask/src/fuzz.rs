@@ -294,6 +294,7 @@ mod tests {
         let good = [
             "[fuzz@0] fuzz core 0 restart 0: seed 0x1: 10 calls, 5 results checked, 0 failures, 0 registers changed",
             "[fuzz@0] fuzz supervisor 0 restart 0: seed 0x1: 3 calls, 1 results checked, 0 failures, 0 registers changed",
+            "[fuzz@0] fuzz core 0 restart 1: seed 0x1: 10 calls, 5 results checked, 0 failures, 0 registers changed",
             "objects: none left",
             "memory: no frames leaked",
             "verdict: ok: every task did what the image expects",

@@ -7,8 +7,11 @@
 pub const MEET: u8 = 2;
 // Root slot 3 holds the image's shared range `pool` (linked by every
 // fuzzer): protected like the model's slots.
-/// Root slots 4.. are the model's (`life`).
-pub const MODEL_FIRST: u8 = 4;
+/// The supervisor's root slot 4: the notification the kernel signals when
+/// a fuzzer ends (bit = its core).
+pub const ENDED: u8 = 4;
+/// Root slots 5.. are the model's (`life`).
+pub const MODEL_FIRST: u8 = 5;
 pub const MODEL_END: u8 = 32;
 /// Root slots 32..64 are the random calls' and `cross`'s.
 pub const JUNK_FIRST: u8 = 32;

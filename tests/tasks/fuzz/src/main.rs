@@ -8,7 +8,8 @@
 //!   against a model of the task's own slots;
 //! - `cross`: copies and revokes between cores through a shared share;
 //! - `sup`: the image's supervisor calls, from non-supervisors (refused)
-//!   and from the supervisor itself, hostile.
+//!   and from the supervisor itself, hostile; at the end it restarts every
+//!   fuzzer once, and the new instances make a short run.
 //!
 //! The seed, the number of calls and a time limit come from [`PARAMS`],
 //! which `cargo xtask fuzz` patches in the packed image (the defaults are
@@ -138,6 +139,9 @@ fn main(start: ulib::Start) -> i32 {
     while victim && waits < sup::VICTIM_FAULTS {
         sup::wait_fault(&mut sys);
         waits += 1;
+    }
+    if supervisor {
+        sup::finish(&mut sys, cores);
     }
     report(&sys, &start, supervisor, seed);
     if sys.failures == 0 {

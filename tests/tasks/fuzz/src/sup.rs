@@ -9,6 +9,7 @@
 //! identity); with task capabilities, [`restart`] and [`wait_fault`] are the
 //! two places to change.
 
+use crate::layout::ENDED;
 use crate::rng::{value, Rng};
 use crate::stub::Sys;
 use ulib::{Error, Syscall, TaskId};
@@ -87,4 +88,34 @@ pub fn victim(restarts: usize) -> i32 {
         restarts
     );
     0
+}
+
+/// Waits (blocking) until every bit of `want` is signalled on [`ENDED`].
+fn wait_ended(sys: &mut Sys, want: u64) {
+    let n = Syscall::Wait as u64;
+    let a = [ENDED as u64, 0, 0, 0, 0, 0];
+    let mut got = 0;
+    while got & want != want {
+        let r = sys.expect(n, a, 0);
+        if r[0] != 0 {
+            return;
+        }
+        got |= r[1];
+    }
+}
+
+/// Once every fuzzer has ended, restarts each (from its program, a fresh
+/// instance that makes a short run) and waits for those to end.
+pub fn finish(sys: &mut Sys, cores: u64) {
+    let fuzzers = cores.min(TASKS_PER_CORE.len() as u64);
+    let want = (1u64 << fuzzers) - 1;
+    wait_ended(sys, want);
+    for core in 0..fuzzers {
+        let t = TaskId {
+            core: core as u32,
+            slot: 0,
+        };
+        restart(sys, t.encode(), 0);
+    }
+    wait_ended(sys, want);
 }
