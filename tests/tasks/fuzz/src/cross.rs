@@ -57,7 +57,7 @@ pub fn step(r: &mut Rng, sys: &mut Sys, core: usize) {
             let a = [there, here, r.below(16), 0, 0, 0];
             let got = sys.expect_any(Syscall::CapCopy as u64, a, &copy_answers());
             if got[0] == 0 {
-                use_it(r, sys, junk);
+                use_it(r, sys, junk, core);
             }
         }
         4 => {
@@ -68,7 +68,7 @@ pub fn step(r: &mut Rng, sys: &mut Sys, core: usize) {
             let at = if r.chance(1, 2) { there } else { here };
             sys.expect_any(Syscall::CapRevoke as u64, [at, 0, 0, 0, 0, 0], &gone);
         }
-        6 => use_it(r, sys, junk),
+        6 => use_it(r, sys, junk, core),
         _ => {
             sys.expect_any(Syscall::CapDelete as u64, [here, 0, 0, 0, 0, 0], &gone);
         }
@@ -76,7 +76,7 @@ pub fn step(r: &mut Rng, sys: &mut Sys, core: usize) {
 }
 
 /// Uses the capability in junk slot `at`, whatever it turned out to be.
-fn use_it(r: &mut Rng, sys: &mut Sys, at: u8) {
+fn use_it(r: &mut Rng, sys: &mut Sys, at: u8, core: usize) {
     let a = [at as u64, 0, 0, 0, 0, 0];
     let got = sys.expect_any(
         Syscall::CapInfo as u64,
@@ -98,6 +98,41 @@ fn use_it(r: &mut Rng, sys: &mut Sys, at: u8) {
             sys.expect_any(Syscall::Signal as u64, a, &lookup);
             let a = [at as u64, 1, 0, 0, 0, 0];
             sys.expect_any(Syscall::Wait as u64, a, &lookup);
+        }
+        2 => {
+            // Another core's range linked here (at its base), unlinked or
+            // left for its owner's revoke to take out of this space.
+            let a = [at as u64, 0, 0, 0, 0, 0];
+            let link = [
+                0,
+                e(Error::InvalidCapability),
+                e(Error::MissingRights),
+                e(Error::Overlap),
+                e(Error::InvalidArgument),
+                e(Error::OutOfMemory),
+            ];
+            let n = if r.chance(1, 2) {
+                Syscall::Link
+            } else {
+                Syscall::Unlink
+            };
+            sys.expect_any(n as u64, a, &link);
+        }
+        1 if r.chance(1, 2) => {
+            // Another core's segment mapped here (never touched: its owner
+            // may revoke it at any moment), left for a delete or a revoke
+            // to take out.
+            let va = 0x300_0000_0000 + ((core as u64) << 30) + (r.below(512) << 12);
+            let a = [0, va, at as u64, 0, 4096, 0b11];
+            let map = [
+                0,
+                e(Error::InvalidCapability),
+                e(Error::MissingRights),
+                e(Error::Overlap),
+                e(Error::TooSmall),
+                e(Error::OutOfMemory),
+            ];
+            sys.expect_any(Syscall::Map as u64, a, &map);
         }
         1 => {
             let a = [at as u64, r.below(8), 0, 0, 0, 0];

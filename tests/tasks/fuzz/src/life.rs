@@ -568,7 +568,9 @@ impl Model {
                 if !write {
                     sys.expect(n, a, missing);
                 } else if full {
-                    sys.expect(n, a, e(Error::SlotOccupied));
+                    // As in `create`: the object first, then the slot.
+                    let want = [e(Error::SlotOccupied), e(Error::OutOfMemory)];
+                    sys.expect_any(n, a, &want);
                 } else if sys.expect_any(n, a, &[0, e(Error::OutOfMemory)])[0] == 0 {
                     self.state(c.obj).inner |= 1 << i;
                 }
