@@ -241,6 +241,7 @@ pub(crate) const CONSOLE_HOSTILE: &[&str] = &[
     "console: client 2: floods its ring; disconnected until it connects again",
     "conhostile 2: served again after a flood (16 reads held) and a new connection",
     "conhostile 2: the server survived 64 rounds of random slots",
+    "conhostile 2: 400 random requests answered as decided",
     "task conhostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
     "task conhostile on core 2 restarted (restart 1)",
     "conhostile 2: restarted; connected again, the server dropped my old state",
