@@ -47,6 +47,15 @@ pub struct FuzzArgs {
     /// Cores (a fuzzer on each of cores 0-3) [default: 4].
     #[arg(long, value_name = "N")]
     pub smp: Option<String>,
+    /// CPU model on virt, as for `cargo xtask qemu --cpu` [default: cortex-a72].
+    #[arg(long, value_name = "MODEL")]
+    pub cpu: Option<String>,
+    /// GIC version on virt: 2 or 3 [default: 3].
+    #[arg(long, value_name = "2|3")]
+    pub gic: Option<String>,
+    /// Enter the kernel at EL2 (virt).
+    #[arg(long)]
+    pub el2: bool,
     /// Wall-clock seconds after which the run counts as hung
     /// [default: from the calls or seconds].
     #[arg(long, value_name = "S")]
@@ -120,6 +129,9 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<ExitCode> {
     let machine_args = MachineArgs {
         board: args.board.clone(),
         smp: args.smp.clone(),
+        cpu: args.cpu.clone(),
+        gic: args.gic.clone(),
+        el2: args.el2,
         image: Some("fuzz".to_string()),
         ..MachineArgs::default()
     };
@@ -141,6 +153,15 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<ExitCode> {
             "cargo xtask fuzz --seed {seed:#x} --board {} --smp {}",
             machine.board, machine.smp
         );
+        if let Some(cpu) = &args.cpu {
+            line.push_str(&format!(" --cpu {cpu}"));
+        }
+        if let Some(gic) = &args.gic {
+            line.push_str(&format!(" --gic {gic}"));
+        }
+        if args.el2 {
+            line.push_str(" --el2");
+        }
         if secs > 0 {
             line.push_str(&format!(" --secs {secs}"));
         } else {
@@ -152,8 +173,12 @@ pub fn run(root: &Path, args: &FuzzArgs) -> Result<ExitCode> {
         patch(a, seed, calls, secs)
     })?;
     println!(
-        "fuzz: seed {seed:#x} on {}, {} cores: {limit}, hang after {timeout} s",
-        machine.board, machine.smp
+        "fuzz: seed {seed:#x} on {}, {} x {}, GICv{}{}: {limit}, hang after {timeout} s",
+        machine.board,
+        machine.smp,
+        machine.cpu,
+        machine.gic,
+        if machine.el2 { ", EL2" } else { "" }
     );
     let spec = crate::qemu::RunSpec {
         root,

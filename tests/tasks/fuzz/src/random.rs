@@ -5,10 +5,10 @@
 //! (`layout`). Whatever the arguments decide is checked; everything else
 //! must at least be an error code (`Sys::call`).
 
-use crate::layout::{away, away_cptr, HOLE};
+use crate::layout::{away, away_cptr, HOLE, JUNK_END, JUNK_FIRST, MEET};
 use crate::rng::{cptr, value, Rng};
 use crate::stub::Sys;
-use ulib::{Error, Syscall};
+use ulib::{CPtr, Error, Syscall};
 
 const ALL: u64 = 25;
 
@@ -75,9 +75,14 @@ pub fn one(r: &mut Rng, sys: &mut Sys, who: &Who) {
         _ => &[0],
     };
     for &i in slots {
-        if r.chance(3, 4) {
-            a[i] = cptr(r);
-        }
+        a[i] = match r.below(8) {
+            0 | 1 => cptr(r),
+            // Where objects are: the junk slots, `meet`, shares made there.
+            2..=4 => JUNK_FIRST as u64 + r.below((JUNK_END - JUNK_FIRST) as u64),
+            5 => CPtr::via(MEET, r.below(64) as u8).0,
+            6 => CPtr::via(JUNK_FIRST + r.below(32) as u8, r.below(64) as u8).0,
+            _ => a[i],
+        };
         a[i] = away_cptr(a[i]);
     }
     match call {
