@@ -70,7 +70,7 @@ pub struct RangeSpec {
     pub size: u64,
 }
 
-/// One `[[task]]`: a crate in `servers/` run at EL0 on one core.
+/// One `[[task]]`: a crate in `servers/` or `tests/tasks/` run at EL0 on one core.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskSpec {
     /// The crate (and binary) name: `servers/<name>/`.
