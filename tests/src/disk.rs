@@ -1,8 +1,8 @@
 //! The disk check: after a run of an image with a block device, the disk
-//! file must hold `blkproto::pattern` in the sector runs the case names.
+//! file must hold `blk_api::pattern` in the sector runs the case names.
 
 use crate::Case;
-use blkproto::{pattern, SECTOR};
+use blk_api::{pattern, SECTOR};
 
 /// Problems with `disk` (the disk file's bytes) for `case`, each one line.
 pub fn check_disk(case: &Case, disk: &[u8]) -> Vec<String> {

@@ -66,7 +66,7 @@ pub struct Case {
     /// (`target/disks/<image>-<board>.img`) instead of a fresh zero-filled
     /// one: the case before it writes, this one reads back.
     pub keep_disk: bool,
-    /// Sector runs `(first, count)` that must hold `blkproto::pattern` in
+    /// Sector runs `(first, count)` that must hold `blk_api::pattern` in
     /// the disk file after the run (images with a block device).
     pub disk_pattern: &'static [(u64, u64)],
     /// Console input `(trigger, bytes)`: once a console line containing

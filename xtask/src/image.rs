@@ -70,10 +70,11 @@ pub struct RangeSpec {
     pub size: u64,
 }
 
-/// One `[[task]]`: a crate in `servers/` or `tests/tasks/` run at EL0 on one core.
+/// One `[[task]]`: a task crate of the workspace (servers/, tests/tasks/,
+/// bench/tasks/) run at EL0 on one core.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskSpec {
-    /// The crate (and binary) name: `servers/<name>/`.
+    /// The crate (and binary) name.
     pub name: String,
     pub core: u32,
     /// Higher runs first on its core.
@@ -237,7 +238,7 @@ pub fn load(root: &Path, name: &str) -> Result<Image> {
     let display = format!("images/{name}.toml");
     let text = std::fs::read_to_string(root.join(&display)).with_context(|| display.clone())?;
     let known = kernel_features(root)?;
-    let servers = server_crates(root);
+    let servers = crate::workspace::task_crates(root)?;
     parse(name, &text, &known, &servers).map_err(|e| anyhow::anyhow!("{display}: {e}"))
 }
 
@@ -259,25 +260,6 @@ pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
         })
         .unwrap_or_default();
     Ok(features)
-}
-
-/// Task crates: the folders of `servers/` (production services) and of
-/// `tests/tasks/` (test-only tasks) with a binary of their own name (the
-/// user library `ulib` is not a task).
-pub fn server_crates(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = ["servers", "tests/tasks"]
-        .iter()
-        .flat_map(|dir| {
-            std::fs::read_dir(root.join(dir))
-                .into_iter()
-                .flatten()
-                .flatten()
-        })
-        .filter(|e| e.path().join("src/main.rs").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Parses and checks one image file's text; the error is one line without

@@ -146,6 +146,7 @@ fn image_for_another_board_is_a_usage_error() {
     let dir = std::env::temp_dir().join(format!("xtask-image-test-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("images")).expect("mkdir");
     std::fs::create_dir_all(dir.join("microkernel/kern")).expect("mkdir");
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\nmembers = []\n").expect("write");
     std::fs::write(
         dir.join("microkernel/kern/Cargo.toml"),
         "[features]\ndefault = []\nboard-virt = []\ndemo-x = []\n",

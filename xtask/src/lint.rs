@@ -4,8 +4,8 @@
 //! - clippy with `-D warnings` on the host crates (the workspace's default
 //!   members, all targets, tests included);
 //! - clippy on the kernel for every (board, features) pair an image builds
-//!   it with, and on every crate under `servers/` (tasks and the libraries
-//!   they link) for the kernel's target: the code that only ever runs on
+//!   it with, and on every user-space crate (servers/, tests/tasks/, bench/tasks/:
+//!   tasks and the libraries they link) for the kernel's target: the code that only ever runs on
 //!   the board is linted as it is built.
 //!
 //! Clippy shares the build's target directory, so a warm run re-checks only
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::build::TARGET;
 use crate::cli::Board;
@@ -33,29 +33,6 @@ fn step(what: String, args: &[&str]) -> Step {
         what,
         args: args.iter().map(|s| s.to_string()).collect(),
     }
-}
-
-/// Every workspace member under `servers/` and `tests/tasks/`, by package
-/// name (its directory name: each Cargo.toml there names its package after
-/// its directory).
-pub fn workspace_servers(root: &Path) -> Result<Vec<String>> {
-    let path = root.join("Cargo.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let value: toml::Table = toml::from_str(&text).with_context(|| path.display().to_string())?;
-    let members = value
-        .get("workspace")
-        .and_then(|w| w.get("members"))
-        .and_then(|m| m.as_array())
-        .context("Cargo.toml: no [workspace] members")?;
-    Ok(members
-        .iter()
-        .filter_map(|m| {
-            let m = m.as_str()?;
-            m.strip_prefix("servers/")
-                .or_else(|| m.strip_prefix("tests/tasks/"))
-        })
-        .map(str::to_string)
-        .collect())
 }
 
 /// The kernel builds the images ask for: (board, extra features).
@@ -106,13 +83,19 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
         ));
     }
     let mut tasks = vec!["clippy", "--release", "--target", TARGET];
-    let crates = workspace_servers(root)?;
+    let crates: Vec<String> = crate::workspace::user_crates(root)?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     for c in &crates {
         tasks.extend(["-p", c]);
     }
     tasks.extend(["--", "-D", "warnings"]);
     steps.push(step(
-        format!("{} crates under servers/ and tests/tasks/", crates.len()),
+        format!(
+            "{} user-space crates (servers/, tests/tasks/, bench/tasks/)",
+            crates.len()
+        ),
         &tasks,
     ));
     Ok(steps)
@@ -120,7 +103,7 @@ pub fn steps(root: &Path) -> Result<Vec<Step>> {
 
 /// Runs every step; prints each failing one's output and one summary line.
 pub fn run(root: &Path) -> bool {
-    println!("running lints: cargo fmt --check, clippy -D warnings (host, kernel per board and feature set, servers/)");
+    println!("running lints: cargo fmt --check, clippy -D warnings (host, kernel per board and feature set, user-space crates)");
     let start = Instant::now();
     let steps = match steps(root) {
         Ok(steps) => steps,
@@ -171,7 +154,11 @@ mod tests {
     #[test]
     fn every_task_crate_and_kernel_build_is_linted() {
         let root = crate::build::workspace_root();
-        let crates = workspace_servers(&root).unwrap();
+        let crates: Vec<String> = crate::workspace::user_crates(&root)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         for c in ["ulib", "console", "blk", "hello", "capcheck", "fuzz"] {
             assert!(crates.iter().any(|x| x == c), "{c} not linted: {crates:?}");
         }

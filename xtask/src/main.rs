@@ -54,6 +54,7 @@ mod serial;
 mod tasks;
 mod test;
 mod toolchain;
+mod workspace;
 
 use std::process::ExitCode;
 

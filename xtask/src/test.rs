@@ -202,7 +202,7 @@ fn host_tests(root: &Path) -> bool {
     cargo_tests(root, "host-unit-tests", &["test"], &[])
 }
 
-/// The ring protocol's memory-ordering models under loom (servers/ring,
+/// The ring protocol's memory-ordering models under loom (servers/lib/ring,
 /// src/loom_tests.rs), in their own target directory: `--cfg loom` would
 /// otherwise rebuild every host crate.
 fn loom_tests(root: &Path) -> bool {

@@ -11,6 +11,9 @@
 pub mod bcm_gpio;
 pub mod bcm_watchdog;
 pub mod board;
+pub mod dma;
+#[cfg(test)]
+mod dma_tests;
 pub mod gicv2;
 pub mod gicv3;
 pub mod mini_uart;

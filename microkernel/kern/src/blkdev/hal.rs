@@ -5,8 +5,8 @@
 //! the device in place.
 
 use crate::mm;
-use blkproto::dma::Window;
 use core::ptr::NonNull;
+use drivers::dma::Window;
 use virtio_drivers::{BufferDirection, Hal, PhysAddr};
 
 /// The window, set once when the device is first used.

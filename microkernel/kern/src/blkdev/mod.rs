@@ -12,7 +12,13 @@ mod hal;
 
 use crate::{kprintln, mm, percore};
 use abi::Error;
-use blkproto::{dma, MAX_TRANSFER, SECTOR};
+use drivers::dma;
+
+/// The baseline's sector: the virtio-blk sector, and the unit of every
+/// `Block*` call's length and position.
+const SECTOR: usize = 512;
+/// The most one `BlockRead`/`BlockWrite` moves (the bounce buffer's size).
+const MAX_TRANSFER: usize = 64 * 1024;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 use hal::{KernHal, WINDOW};

@@ -20,8 +20,8 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-use blkclient::{Blk, Error};
-use blkproto::{
+use blk_api::client::{Blk, Error};
+use blk_api::{
     client_base, pattern, status, Op, DATA_LEN, MAX_TRANSFER, REGION_OFFSET, RING_SLOTS, SECTOR,
 };
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,231 @@
+//! What a client of the block service links (the server, `servers/blk/server`,
+//! links it too): the protocol, the client library ([`client`]) and the
+//! test pattern ([`pattern`]). No driver code.
+//!
+//! A client and the server share one 2 MiB image range (`[[range]]`),
+//! linked by exactly those two tasks, at [`client_base`]`(i)`:
+//!
+//! | offset | bytes | what |
+//! | --- | --- | --- |
+//! | 0 | 64 | [`Ctrl`] server line: `epoch`, `welcome`, `closed` (written by the server) |
+//! | 64 | 64 | [`Ctrl`] client line: `hello` (written by the client) |
+//! | 2 KiB | 2 KiB | the ring pair: [`RING_SLOTS`] request and response slots (`ring::Region`) |
+//! | 4 KiB | [`DATA_LEN`] | the client's data buffer; requests name windows of it |
+//!
+//! **Connecting** (the console's scheme, docs/kernel-cores.md): the client
+//! bumps `hello`; the server, seeing a `hello` it has not answered, drops
+//! whatever that client's earlier connection left (requests, sequence
+//! state), clears the rings, starts its side afresh and publishes
+//! `welcome = hello`. The client starts once it reads its `welcome`. A
+//! server that disconnects a client (a flood) stores `welcome = 0`.
+//!
+//! **Server restarts.** Every server instance bumps `epoch` in every
+//! client's range when it starts; a client that sees `epoch` change fails
+//! its outstanding requests ([`client::Error::Restarted`]) and connects
+//! again. `closed` is the `hello` of the connection that sent `Close`, so
+//! a new instance does not wait for a `Close` it already answered.
+//!
+//! Requests ([`Op`]): `Read` and `Write` move `len` bytes (a non-zero
+//! multiple of [`SECTOR`], at most [`MAX_TRANSFER`]) between sectors
+//! `args[0]..` of the disk and the buffer window `offset..offset + len`
+//! (`offset` a multiple of 8); `Flush` makes every write answered so far
+//! durable; `Info` returns the disk's size; `Close` ends the client's
+//! session. [`validate`] is the server's whole check of a request that
+//! `ring` already decoded.
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod pattern;
+
+use core::sync::atomic::AtomicU64;
+use ring::{BufRange, Incoming, Status};
+
+/// Bytes in a sector: the unit of every transfer.
+pub const SECTOR: usize = 512;
+/// Slots per ring: the most requests a client has outstanding.
+pub const RING_SLOTS: usize = 16;
+/// Bytes of one client's range.
+pub const RANGE_SIZE: u64 = 2 << 20;
+/// Where client 0's range is; client `i`'s follows at `i × RANGE_SIZE`.
+pub const CLIENT_BASE: u64 = 0x3_0000_0000;
+/// Most clients one server serves.
+pub const MAX_CLIENTS: usize = 8;
+/// Offset of the control words ([`Ctrl`]) in a client's range.
+pub const CTRL_OFFSET: u64 = 0;
+/// Offset of the ring pair in a client's range (after the control words).
+pub const REGION_OFFSET: u64 = 2048;
+/// Bytes of the ring pair.
+pub const REGION_LEN: usize = 2 * RING_SLOTS * ring::SLOT_BYTES;
+/// Offset of the data buffer in a client's range.
+pub const DATA_OFFSET: u64 = 4096;
+/// Bytes of the data buffer.
+pub const DATA_LEN: usize = (RANGE_SIZE - DATA_OFFSET) as usize;
+/// Most bytes one request moves.
+pub const MAX_TRANSFER: usize = 64 * 1024;
+/// Alignment of a buffer window's offset.
+pub const BUF_ALIGN: u64 = 8;
+
+const _: () = assert!(CTRL_OFFSET + core::mem::size_of::<Ctrl>() as u64 <= REGION_OFFSET);
+const _: () = assert!(REGION_OFFSET.is_multiple_of(64));
+const _: () = assert!(REGION_OFFSET + REGION_LEN as u64 <= DATA_OFFSET);
+
+/// The control words at the start of a client's range: one cache line
+/// written by the server, one by the client.
+#[repr(C, align(64))]
+pub struct Ctrl {
+    /// Bumped by every server instance when it starts.
+    pub epoch: AtomicU64,
+    /// The last `hello` the server answered; 0 when it disconnected the
+    /// client (a flood).
+    pub welcome: AtomicU64,
+    /// The `hello` of the connection whose `Close` the server answered
+    /// (0: none).
+    pub closed: AtomicU64,
+    _server_line: [u64; 5],
+    /// Bumped by the client to (re)connect; never 0 once it has.
+    pub hello: AtomicU64,
+    _client_line: [u64; 7],
+}
+
+const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);
+
+/// Where client `index`'s range is linked (in the client and the server).
+pub const fn client_base(index: usize) -> u64 {
+    CLIENT_BASE + index as u64 * RANGE_SIZE
+}
+
+/// The requests.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Sectors `args[0]..` into the buffer window.
+    Read = 1,
+    /// The buffer window to sectors `args[0]..`.
+    Write = 2,
+    /// Make every write answered so far durable.
+    Flush = 3,
+    /// `values[0]` = sectors on the disk, `values[1]` = [`MAX_TRANSFER`],
+    /// `values[2]` = 1 if the disk is read-only.
+    Info = 4,
+    /// The client is done; the server stops reading its ring.
+    Close = 5,
+}
+
+impl TryFrom<u32> for Op {
+    type Error = ();
+
+    fn try_from(v: u32) -> Result<Op, ()> {
+        Ok(match v {
+            1 => Op::Read,
+            2 => Op::Write,
+            3 => Op::Flush,
+            4 => Op::Info,
+            5 => Op::Close,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// The server's own statuses (`ring`'s are below [`Status::USER`]).
+pub mod status {
+    use ring::Status;
+
+    /// `len` is 0, not a multiple of 512 or more than `MAX_TRANSFER` (for
+    /// `Read`/`Write`), or not 0 (for the others).
+    pub const BAD_LENGTH: Status = Status(Status::USER.0);
+    /// Sectors `args[0] .. args[0] + len / 512` are not all on the disk;
+    /// `values[0]` is the disk's size in sectors.
+    pub const BAD_SECTOR: Status = Status(Status::USER.0 + 1);
+    /// The buffer window's offset is not a multiple of 8.
+    pub const MISALIGNED: Status = Status(Status::USER.0 + 2);
+    /// A reserved argument is not 0.
+    pub const BAD_ARGUMENT: Status = Status(Status::USER.0 + 3);
+    /// The device reported an error.
+    pub const IO_ERROR: Status = Status(Status::USER.0 + 4);
+    /// A write to a read-only disk.
+    pub const READ_ONLY: Status = Status(Status::USER.0 + 5);
+}
+
+/// A request that passed [`validate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// Read `buf.len() / 512` sectors from `sector` into `buf`.
+    Read {
+        /// First sector.
+        sector: u64,
+        /// The buffer window.
+        buf: BufRange,
+    },
+    /// Write `buf` to `buf.len() / 512` sectors from `sector`.
+    Write {
+        /// First sector.
+        sector: u64,
+        /// The buffer window.
+        buf: BufRange,
+    },
+    /// Flush.
+    Flush,
+    /// Report the disk's size.
+    Info,
+    /// End the session.
+    Close,
+}
+
+/// Checks a request `ring` decoded (known opcode, window inside the
+/// client's buffer) against the disk: lengths, alignment, reserved
+/// arguments and the sector range (overflow-safe). `Err` is the status to
+/// answer with.
+pub fn validate(req: &Incoming<Op>, capacity: u64, read_only: bool) -> Result<Checked, Status> {
+    let [sector, r1, r2, r3] = req.args;
+    if r1 != 0 || r2 != 0 || r3 != 0 {
+        return Err(status::BAD_ARGUMENT);
+    }
+    let len = req.buf.len();
+    match req.opcode {
+        Op::Read | Op::Write => {
+            if len == 0 || !len.is_multiple_of(SECTOR) || len > MAX_TRANSFER {
+                return Err(status::BAD_LENGTH);
+            }
+            if !(req.buf.offset() as u64).is_multiple_of(BUF_ALIGN) {
+                return Err(status::MISALIGNED);
+            }
+            let end = sector.checked_add((len / SECTOR) as u64);
+            if end.is_none_or(|end| end > capacity) {
+                return Err(status::BAD_SECTOR);
+            }
+            if req.opcode == Op::Write && read_only {
+                return Err(status::READ_ONLY);
+            }
+            Ok(if req.opcode == Op::Read {
+                Checked::Read {
+                    sector,
+                    buf: req.buf,
+                }
+            } else {
+                Checked::Write {
+                    sector,
+                    buf: req.buf,
+                }
+            })
+        }
+        Op::Flush | Op::Info | Op::Close => {
+            if len != 0 || sector != 0 {
+                return Err(if len != 0 {
+                    status::BAD_LENGTH
+                } else {
+                    status::BAD_ARGUMENT
+                });
+            }
+            Ok(match req.opcode {
+                Op::Flush => Checked::Flush,
+                Op::Info => Checked::Info,
+                _ => Checked::Close,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! The disk: virtio-blk through `virtio-drivers`, driven without blocking.
+//! Up to [`SLOTS`] requests are in the device at once, each with its own
+//! request header, status byte and data bounce buffer in the DMA window's
+//! owner area:
+//!
+//! | owner-area offset | what |
+//! | --- | --- |
+//! | `0 + 64 k` | slot k's `BlkReq` (16 bytes), its `BlkResp` at `+32` |
+//! | `4 KiB + k × MAX_TRANSFER` | slot k's data bounce buffer |
+//!
+//! Completions are taken in the device's used-ring order
+//! (`peek_used`), so requests may finish in any order.
+
+use crate::hal::{BlkHal, WINDOW};
+use blk_api::MAX_TRANSFER;
+use core::ptr::NonNull;
+use drivers::dma::PAGE;
+use ring::BufRange;
+use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+
+/// Requests in the device at once (each takes 3 of the queue's 16
+/// descriptors).
+pub const SLOTS: usize = 4;
+/// Bytes of DMA window the server needs after the window's reserved part.
+pub const OWNER_BYTES: usize = PAGE + SLOTS * MAX_TRANSFER;
+/// virtio-mmio transport registers per slot.
+const TRANSPORT: usize = 0x200;
+
+/// Who is waiting for a slot's request.
+#[derive(Clone, Copy, Debug)]
+pub struct Pending {
+    pub client: usize,
+    /// The client's connection (its `hello`) the request came on: a
+    /// request of an earlier connection is finished but not answered.
+    pub conn: u64,
+    pub tag: u64,
+    pub write: bool,
+    pub buf: BufRange,
+    token: u16,
+}
+
+impl Pending {
+    /// A request of `client`'s to start.
+    pub fn new(client: usize, conn: u64, tag: u64, write: bool, buf: BufRange) -> Pending {
+        Pending {
+            client,
+            conn,
+            tag,
+            write,
+            buf,
+            token: 0,
+        }
+    }
+}
+
+/// The device and its in-flight requests.
+pub struct Disk {
+    blk: VirtIOBlk<BlkHal, MmioTransport<'static>>,
+    slots: [Option<Pending>; SLOTS],
+    area: usize,
+}
+
+/// The first virtio block transport in the device page mapped at `page`
+/// (a virtio-mmio page holds 8 transports; the kernel granted the page of
+/// the first block device, and this picks the same one, in address order).
+pub fn find_transport(page: usize) -> Option<usize> {
+    (0..PAGE / TRANSPORT)
+        .map(|k| page + k * TRANSPORT)
+        .find(|&t| {
+            let r = t as *const u32;
+            // Safety: `page` is the device segment mapped (uncached) by main;
+            // magic (offset 0) and device id (offset 8) are read-only
+            // identification registers of every transport in it.
+            let (magic, id) = unsafe { (r.read_volatile(), r.add(2).read_volatile()) };
+            magic == 0x7472_6976 && id == 2
+        })
+}
+
+impl Disk {
+    /// Initialises the device whose transport registers are at `regs`.
+    /// [`WINDOW`] must be set and hold [`OWNER_BYTES`] of owner area.
+    pub fn new(regs: usize) -> Result<Disk, &'static str> {
+        let (area, _, len) = WINDOW.owner_area().ok_or("no DMA window")?;
+        if len < OWNER_BYTES {
+            return Err("DMA window too small");
+        }
+        let header = NonNull::new(regs as *mut VirtIOHeader).ok_or("no registers")?;
+        // Safety: `regs` is a virtio-mmio transport (magic and device id
+        // checked) of 0x200 bytes, mapped for the life of this task and
+        // reached only through this transport from now on.
+        let transport = unsafe { MmioTransport::new(header, TRANSPORT) }
+            .map_err(|_| "not a virtio-mmio transport")?;
+        let blk = VirtIOBlk::<BlkHal, _>::new(transport).map_err(|_| "virtio-blk init failed")?;
+        Ok(Disk {
+            blk,
+            slots: [None; SLOTS],
+            area,
+        })
+    }
+
+    /// Sectors on the disk.
+    pub fn capacity(&self) -> u64 {
+        self.blk.capacity()
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.blk.readonly()
+    }
+
+    /// A slot with nothing in it.
+    pub fn free_slot(&self) -> Option<usize> {
+        self.slots.iter().position(Option::is_none)
+    }
+
+    /// Requests in the device.
+    pub fn in_flight(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Slot k's request header and status byte.
+    fn head(&self, k: usize) -> (*mut BlkReq, *mut BlkResp) {
+        let head = self.area + k * 64;
+        (head as *mut BlkReq, (head + 32) as *mut BlkResp)
+    }
+
+    /// Slot k's data bounce buffer.
+    fn bounce(&self, k: usize) -> *mut u8 {
+        (self.area + PAGE + k * MAX_TRANSFER) as *mut u8
+    }
+
+    /// Slot k's data bounce buffer: `len` bytes to fill before a write, or
+    /// to read after a read completed.
+    pub fn data(&mut self, k: usize, len: usize) -> &mut [u8] {
+        let (k, len) = (k.min(SLOTS - 1), len.min(MAX_TRANSFER));
+        // Safety: slot k's bounce buffer in the owner area (mapped RW for the
+        // task's life, disjoint from every other slot's); callers use it only
+        // while the slot's request is not in the device (filled before a
+        // write starts, read after a read completed), borrowed via `&mut self`.
+        unsafe { core::slice::from_raw_parts_mut(self.bounce(k), len) }
+    }
+
+    /// Starts slot k's request: `sector`, `p.buf.len()` bytes through its
+    /// bounce buffer (already filled for a write).
+    pub fn start(
+        &mut self,
+        k: usize,
+        sector: u64,
+        p: Pending,
+    ) -> Result<(), virtio_drivers::Error> {
+        let len = p.buf.len();
+        if k >= SLOTS || self.slots[k].is_some() || len > MAX_TRANSFER {
+            return Err(virtio_drivers::Error::InvalidParam);
+        }
+        let (req, resp) = self.head(k);
+        let data = self.bounce(k);
+        let block = sector as usize;
+        // Safety: slot k's header, status byte and bounce buffer are
+        // disjoint, aligned parts of the owner area (k < SLOTS, len <=
+        // MAX_TRANSFER), mapped RW for the task's life; no reference to them
+        // exists outside this block, and none is made again until `poll`
+        // completes the token (the slot stays taken until then), as the
+        // non-blocking calls require.
+        let token = unsafe {
+            req.write(BlkReq::default());
+            resp.write(BlkResp::default());
+            let (req, resp) = (&mut *req, &mut *resp);
+            let buf = core::slice::from_raw_parts_mut(data, len);
+            if p.write {
+                self.blk.write_blocks_nb(block, req, buf, resp)?
+            } else {
+                self.blk.read_blocks_nb(block, req, buf, resp)?
+            }
+        };
+        self.slots[k] = Some(Pending { token, ..p });
+        Ok(())
+    }
+
+    /// The next completed request, if the device has finished one: its
+    /// slot, who waits for it, and how it went. The slot is free again
+    /// (its bounce buffer keeps a read's data until the slot is reused).
+    pub fn poll(&mut self) -> Option<(usize, Pending, Result<(), virtio_drivers::Error>)> {
+        let token = self.blk.peek_used()?;
+        let k = self
+            .slots
+            .iter()
+            .position(|s| s.is_some_and(|p| p.token == token))?;
+        let p = self.slots[k].take()?;
+        let (req, resp) = self.head(k);
+        let data = self.bounce(k);
+        // Safety: the same header, status and buffer (computed from k and the
+        // length alone) that slot k's request was started with; the device
+        // has used them, and nothing else references them.
+        let r = unsafe {
+            let (req, resp) = (&*req, &mut *resp);
+            let buf = core::slice::from_raw_parts_mut(data, p.buf.len());
+            if p.write {
+                self.blk.complete_write_blocks(token, req, buf, resp)
+            } else {
+                self.blk.complete_read_blocks(token, req, buf, resp)
+            }
+        };
+        Some((k, p, r))
+    }
+
+    /// Flushes the device's write cache; call with nothing in flight (the
+    /// driver's flush waits for its own completion).
+    pub fn flush(&mut self) -> Result<(), virtio_drivers::Error> {
+        if self.in_flight() != 0 {
+            return Err(virtio_drivers::Error::NotReady);
+        }
+        self.blk.flush()
+    }
+}

@@ -1,0 +1,33 @@
+//! The block server: alone on a kernel core, it owns virtio-blk (a device
+//! grant in root slot 2) and serves the clients whose ranges the image
+//! grants it (root slots 3, 4, ...: client 0, 1, ..., each range linked at
+//! `blk_api::client_base(i)`). It loops: take the device's completions,
+//! then one request from each client's ring, validated (`ring` checks the
+//! opcode and buffer window, `blk_api::validate` the rest); no system call
+//! on this path. Data goes through bounce buffers in the server's DMA
+//! window. It exits once every client has sent `Close`.
+//!
+//! Clients connect with the console's scheme (`blk_api::Ctrl`): every
+//! instance bumps each client's `epoch` when it starts; a client's new
+//! `hello` makes the server drop that client's earlier connection (its
+//! requests in the device are finished but not answered, a pending flush
+//! is not answered) and welcome it on fresh rings. A client that floods
+//! its ring is disconnected (its `welcome` withdrawn) until it connects
+//! again. The binary `blk` is [`run`]. With the test-only feature
+//! `test-hooks`, [`run_with_test_hook`] calls into test code once per
+//! serving loop (tests/tasks/blk-crash faults there on purpose).
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+#[cfg(target_arch = "aarch64")]
+mod client;
+#[cfg(target_arch = "aarch64")]
+mod device;
+#[cfg(target_arch = "aarch64")]
+mod hal;
+#[cfg(target_arch = "aarch64")]
+mod server;
+#[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
+pub use server::run_with_test_hook;
+#[cfg(target_arch = "aarch64")]
+pub use server::{run, Progress};

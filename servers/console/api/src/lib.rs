@@ -1,0 +1,112 @@
+//! What a client of the console service links (the server,
+//! `servers/console/server`, links it too): the protocol of a client's range
+//! and the client library ([`client`]). No driver code.
+//!
+//! The console service of a kernel core:
+//!
+//! One server task, alone on a kernel core the image reserves, owns the
+//! console UART (a device grant) and serves its clients through rings
+//! (`servers/lib/ring`), each client's in its own 2 MiB shared address range
+//! linked by that client and the server only. Every task on every core can
+//! print through it; each request carries one whole line and the server
+//! writes lines one at a time, so lines from different tasks never
+//! interleave within a line. Input from the UART goes to the client that
+//! has the console (client 0).
+//!
+//! # A client's range (`RING_BASE + index × 2 MiB`)
+//!
+//! | offset | size | what | written by |
+//! | --- | --- | --- | --- |
+//! | 0 | 64 | [`Ctrl`] server line: `epoch`, `welcome` | server |
+//! | 64 | 64 | [`Ctrl`] client line: `hello` | client |
+//! | 4 KiB | 2 KiB | ring pair, [`SLOTS`] slots per ring | both (see `ring`) |
+//! | 64 KiB | 64 KiB | data buffer: request `i`'s line at `(tag % SLOTS) × LINE` | client |
+//!
+//! **Connecting.** A client bumps `hello`; the server, seeing a `hello` it
+//! has not answered, clears that client's rings, starts its side afresh and
+//! publishes `welcome = hello`; the client starts once it reads its
+//! `welcome`. So a client that restarts simply connects again.
+//!
+//! **Server restarts.** A server starting bumps `epoch` in every client's
+//! range. A client that sees `epoch` change fails every outstanding request
+//! with [`Error::Restarted`] and connects again: an error, never a hang.
+
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+#[cfg(target_arch = "aarch64")]
+pub mod client;
+
+use core::sync::atomic::AtomicU64;
+
+/// Where client 0's range starts; client `i`'s is `i` × 2 MiB above.
+pub const RING_BASE: u64 = 0x2_0000_0000;
+/// Bytes of one client's range.
+pub const RANGE_SIZE: u64 = 2 << 20;
+/// Offset of the ring pair in a client's range.
+pub const REGION_OFFSET: u64 = 4096;
+/// Slots per ring: the most lines a client has in flight.
+pub const SLOTS: usize = 16;
+/// Offset and size of the data buffer in a client's range.
+pub const BUF_OFFSET: u64 = 64 * 1024;
+pub const BUF_LEN: usize = 64 * 1024;
+/// Longest line (bytes of one buffer window).
+pub const LINE: usize = 256;
+/// Most clients one server serves.
+pub const MAX_CLIENTS: usize = 8;
+
+/// Requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Op {
+    /// Print the buffer window as one line.
+    Write = 1,
+    /// Fill the buffer window with input (answered when input arrives).
+    Read = 2,
+    /// The client has finished; answered when every client has (a test
+    /// image's server then exits, so the run can end).
+    Done = 3,
+}
+
+impl TryFrom<u32> for Op {
+    type Error = ();
+    fn try_from(v: u32) -> Result<Op, ()> {
+        match v {
+            1 => Ok(Op::Write),
+            2 => Ok(Op::Read),
+            3 => Ok(Op::Done),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The control words at the start of a client's range.
+#[repr(C, align(64))]
+pub struct Ctrl {
+    /// Bumped by every server instance when it starts.
+    pub epoch: AtomicU64,
+    /// The last `hello` the server answered.
+    pub welcome: AtomicU64,
+    _server_line: [u64; 6],
+    /// Bumped by the client to (re)connect.
+    pub hello: AtomicU64,
+    _client_line: [u64; 7],
+}
+
+/// Client-side errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The server restarted: this request was lost; connect again.
+    Restarted,
+    /// The server did not answer a connection in time.
+    NoServer,
+    /// The server refused the request (a ring status).
+    Refused(u32),
+    /// The response ring held something that is not a response.
+    Protocol,
+}
+
+/// The range of client `index`.
+pub const fn client_base(index: usize) -> u64 {
+    RING_BASE + index as u64 * RANGE_SIZE
+}

@@ -1,0 +1,10 @@
+//! The console server binary (see the `console` library).
+#![no_std]
+#![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+ulib::entry!(main);
+
+fn main(start: ulib::Start) -> i32 {
+    console::run(start)
+}

@@ -1,0 +1,391 @@
+//! The console server: alone on a kernel core, it owns the console PL011
+//! (a device grant in root slot 2) and serves the clients whose ranges the
+//! image grants it (root slots 3, 4, ...: client 0, 1, ...). It polls every
+//! client's request ring and the UART; each request is validated by `ring`
+//! (opcode, buffer window) and answered; a line is written whole.
+//!
+//! A notification granted after the clients' ranges (readable) is where
+//! the kernel signals the clients' ends (each client's `on_exit` in the
+//! image, bit `i` for client `i`): the server polls it when it has nothing
+//! else to do, and drops the connection of a client that ended without
+//! closing (its held reads are forgotten, it no longer counts for the
+//! server's own end). A client restarted later simply connects again.
+
+use console_api::{
+    client_base, Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS,
+};
+use core::sync::atomic::Ordering::{Acquire, Release};
+use drivers::pl011::Pl011;
+use drivers::SerialWrite;
+use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
+use ulib::cap::{cap_info, map};
+use ulib::ends::Ends;
+use ulib::{CPtr, ObjectKind, Rights};
+
+const UART_VA: u64 = 0x3000_0000;
+const UART_SLOT: u8 = 2;
+const FIRST_CLIENT_SLOT: u8 = 3;
+/// Idle polls before the server sleeps in `wfe` (a client's `sev`, the
+/// timer's event stream or an interrupt wakes it).
+const IDLE_SPINS: u32 = 16;
+/// Error lines printed per client (the rest are counted).
+const REPORTED_ERRORS: u64 = 5;
+
+/// Reads held for input, a FIFO of at most `SLOTS`.
+struct Reads {
+    q: [(u64, BufRange); SLOTS],
+    head: usize,
+    len: usize,
+}
+
+impl Reads {
+    fn new() -> Reads {
+        let empty = BufRange::check(0, 0, BUF_LEN).expect("an empty window fits");
+        Reads {
+            q: [(0, empty); SLOTS],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, r: (u64, BufRange)) {
+        if self.len < SLOTS {
+            self.q[(self.head + self.len) % SLOTS] = r;
+            self.len += 1;
+        }
+    }
+
+    fn front(&self) -> Option<(u64, BufRange)> {
+        (self.len > 0).then(|| self.q[self.head])
+    }
+
+    fn pop(&mut self) {
+        if self.len > 0 {
+            self.head = (self.head + 1) % SLOTS;
+            self.len -= 1;
+        }
+    }
+}
+
+struct Peer {
+    index: usize,
+    ctrl: &'static Ctrl,
+    region: Region<'static>,
+    buf: SharedBuf<'static>,
+    /// The `hello` last answered; `None` until the client connects.
+    hello: u64,
+    server: Option<Server<'static, Op>>,
+    done: Option<u64>,
+    /// Held reads, oldest first (answered in order as input arrives).
+    reads: Reads,
+    lines: u64,
+    errors: u64,
+    /// Ended without closing (the kernel's exit signal), not connected
+    /// again since.
+    gone: bool,
+}
+
+impl Peer {
+    fn new(index: usize) -> Option<Peer> {
+        let base = client_base(index);
+        // Safety: the image links client `index`'s range at `base` in this
+        // task for its whole life (the grant at this slot says the client
+        // exists); control words are atomics and the ring pair and buffer
+        // are reached only through `ring`'s atomic accessors.
+        unsafe {
+            let ctrl = &*(base as *const Ctrl);
+            let region =
+                Region::from_raw((base + REGION_OFFSET) as *mut u8, 2 * SLOTS * 64, SLOTS).ok()?;
+            let buf = SharedBuf::from_raw((base + BUF_OFFSET) as *mut u8, BUF_LEN);
+            Some(Peer {
+                index,
+                ctrl,
+                region,
+                buf,
+                hello: 0,
+                server: None,
+                done: None,
+                reads: Reads::new(),
+                lines: 0,
+                errors: 0,
+                gone: false,
+            })
+        }
+    }
+}
+
+fn respond(p: &mut Peer, tag: u64, len: u32) {
+    if let Some(s) = p.server.as_mut() {
+        let r = Response {
+            status: Status::OK,
+            len,
+            tag,
+            values: [0; 5],
+        };
+        let _ = s.respond(&r);
+        // Wake a client sleeping in `wfe` for it.
+        // Safety: `sev` only signals an event to every core.
+        unsafe { core::arch::asm!("sev", options(nomem, nostack)) };
+    }
+}
+
+fn report(uart: &Pl011, p: &mut Peer, what: core::fmt::Arguments) {
+    p.errors += 1;
+    if p.errors <= REPORTED_ERRORS {
+        let mut line = ulib::Line::new();
+        let _ = core::fmt::write(
+            &mut line,
+            format_args!("console: client {}: {}", p.index, what),
+        );
+        uart.write_str(line.as_str());
+        uart.write_str("\n");
+    }
+}
+
+/// Serves up to a few requests of `p`; whether anything happened.
+fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
+    let hello = p.ctrl.hello.load(Acquire);
+    if hello != p.hello {
+        ends.reconnecting(p.index);
+        // (Re)connect: fresh rings, fresh server side.
+        p.region.clear();
+        p.server = Some(Server::new(p.region, BUF_LEN));
+        (p.hello, p.done, p.gone) = (hello, None, false);
+        p.reads = Reads::new();
+        p.ctrl.welcome.store(hello, Release);
+        return true;
+    }
+    let mut busy = false;
+    for _ in 0..4 {
+        let Some(server) = p.server.as_mut() else {
+            return busy;
+        };
+        match server.poll() {
+            Ok(None) => break,
+            Ok(Some(req)) => {
+                busy = true;
+                match req.opcode {
+                    Op::Write => {
+                        let mut line = [0u8; LINE];
+                        let n = p.buf.copy_out(req.buf, &mut line).unwrap_or(0).min(LINE);
+                        for b in &line[..n] {
+                            // Control bytes could forge console structure.
+                            let b = if *b < 0x20 && *b != b'\t' || *b == 0x7f {
+                                b'?'
+                            } else {
+                                *b
+                            };
+                            uart.write_byte(b);
+                        }
+                        uart.write_str("\n");
+                        p.lines += 1;
+                        respond(p, req.tag, 0);
+                    }
+                    Op::Read => {
+                        // At most SLOTS are ever in flight, so the queue
+                        // has room for every read the ring can carry.
+                        p.reads.push((req.tag, req.buf));
+                    }
+                    Op::Done => p.done = Some(req.tag),
+                }
+            }
+            Err(RequestError::Flood) => {
+                p.errors += 1;
+                let mut line = ulib::Line::new();
+                let _ = core::fmt::write(
+                    &mut line,
+                    format_args!(
+                        "console: client {}: floods its ring; disconnected until it connects again\n",
+                        p.index
+                    ),
+                );
+                uart.write_str(line.as_str());
+                p.server = None;
+                // Tell the client: it must connect again.
+                p.ctrl.welcome.store(0, Release);
+                return true;
+            }
+            Err(e) => {
+                busy = true;
+                report(uart, p, format_args!("{:?}, answered with an error", e));
+            }
+        }
+    }
+    busy
+}
+
+/// Client `p` ended without closing: forgets its connection and the reads
+/// it had held; it no longer counts for the server's end.
+fn drop_ended(uart: &Pl011, p: &mut Peer) {
+    if p.gone {
+        return;
+    }
+    let held = p.reads.len;
+    p.server = None;
+    p.reads = Reads::new();
+    p.gone = true;
+    let mut line = ulib::Line::new();
+    let _ = core::fmt::write(
+        &mut line,
+        format_args!(
+            "console: client {} ended without closing: connection dropped ({} held reads forgotten)\n",
+            p.index, held
+        ),
+    );
+    uart.write_str(line.as_str());
+}
+
+/// Hands UART input to client 0's pending read.
+fn input(uart: &Pl011, p: &mut Peer) -> bool {
+    let Some((tag, window)) = p.reads.front() else {
+        return false;
+    };
+    let mut got = [0u8; LINE];
+    let mut n = 0;
+    while n < window.len().min(LINE) {
+        match uart.read_byte() {
+            Some(b) => {
+                got[n] = b;
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    if n == 0 {
+        return false;
+    }
+    let Some(w) = BufRange::check(window.offset() as u64, n as u32, BUF_LEN) else {
+        return false;
+    };
+    p.buf.copy_in(w, &got[..n]);
+    p.reads.pop();
+    respond(p, tag, n as u32);
+    true
+}
+
+/// What a test hook sees once per serving loop (`test-hooks` only).
+pub struct Progress<'a> {
+    /// Lines written so far by this instance, all clients together.
+    pub lines: u64,
+    uart: &'a Pl011,
+}
+
+impl Progress<'_> {
+    /// Writes `s` on the console UART as the server would.
+    pub fn say(&self, s: &str) {
+        self.uart.write_str(s);
+    }
+}
+
+/// Runs the server until every client is done; returns the exit status.
+pub fn run(start: ulib::Start) -> i32 {
+    serve_all(start, |_| {})
+}
+
+/// [`run`], calling `hook` once per serving loop: a test build injects
+/// faults there (the supervisor's restart tests). Test builds only.
+#[cfg(feature = "test-hooks")]
+pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress<'_>)) -> i32 {
+    serve_all(start, hook)
+}
+
+fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
+    let rw = Rights::READ.union(Rights::WRITE);
+    if map(CPtr::root(0), UART_VA, CPtr::root(UART_SLOT), 0, 4096, rw).is_err() {
+        ulib::println!("console: no UART granted in root slot {}", UART_SLOT);
+        return 1;
+    }
+    // Safety: the console PL011's registers are mapped (uncached) at UART_VA;
+    // the kernel set the UART up at boot.
+    let uart = unsafe { Pl011::new(UART_VA as usize) };
+    let mut peers: [Option<Peer>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
+    let mut count = 0;
+    for (i, p) in peers.iter_mut().enumerate() {
+        let granted = cap_info(CPtr::root(FIRST_CLIENT_SLOT + i as u8));
+        if matches!(granted, Ok((ObjectKind::AddressRange, _))) {
+            *p = Peer::new(i);
+            count += p.is_some() as usize;
+        }
+    }
+    // A new instance: every client must learn that requests it had in
+    // flight are lost.
+    let epoch = peers
+        .iter()
+        .flatten()
+        .map(|p| p.ctrl.epoch.load(Acquire))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    for p in peers.iter().flatten() {
+        p.ctrl.epoch.store(epoch, Release);
+    }
+    let mut line = ulib::Line::new();
+    let _ = core::fmt::write(
+        &mut line,
+        format_args!(
+            "console: server on core {} serving {} clients (instance {})\n",
+            start.core, count, epoch
+        ),
+    );
+    uart.write_str(line.as_str());
+    let first = FIRST_CLIENT_SLOT;
+    let mut ends = Ends::find(first..first + MAX_CLIENTS as u8 + 1);
+    let mut idle = 0;
+    loop {
+        let mut busy = false;
+        for p in peers.iter_mut().flatten() {
+            busy |= serve(&uart, p, &mut ends);
+        }
+        if ends.any() {
+            for p in peers.iter_mut().flatten() {
+                if ends.take(p.index) {
+                    drop_ended(&uart, p);
+                    busy = true;
+                }
+            }
+            ends.clear();
+        }
+        if let Some(p) = peers[0].as_mut() {
+            busy |= input(&uart, p);
+        }
+        hook(Progress {
+            lines: peers.iter().flatten().map(|p| p.lines).sum(),
+            uart: &uart,
+        });
+        if count > 0 && peers.iter().flatten().all(|p| p.done.is_some() || p.gone) {
+            break;
+        }
+        if busy {
+            idle = 0;
+        } else {
+            idle += 1;
+            if idle > IDLE_SPINS {
+                // Off the fast path: a system call only before sleeping.
+                ends.poll();
+                // Safety: `wfe` only waits for an event (a client's `sev`,
+                // the timer's event stream) or an interrupt.
+                unsafe { core::arch::asm!("wfe", options(nomem, nostack)) };
+            }
+        }
+    }
+    let (mut lines, mut errors) = (0, 0);
+    for p in peers.iter().flatten() {
+        (lines, errors) = (lines + p.lines, errors + p.errors);
+    }
+    let mut line = ulib::Line::new();
+    let _ = core::fmt::write(
+        &mut line,
+        format_args!(
+            "console: every client done: {} lines from {} clients, {} requests refused\n",
+            lines, count, errors
+        ),
+    );
+    uart.write_str(line.as_str());
+    // Only now may the clients exit (the kernel prints a line for each).
+    for p in peers.iter_mut().flatten().filter(|p| !p.gone) {
+        if let Some(tag) = p.done {
+            respond(p, tag, 0);
+        }
+    }
+    0
+}

@@ -1,0 +1,19 @@
+//! A test build of the console server whose first instance crashes after
+//! 50 lines (the supervisor restarts it; clients get errors for what was
+//! in flight). The fault is injected here, through the server's test-only
+//! hook, not in the server.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+ulib::entry!(main);
+
+fn main(start: ulib::Start) -> i32 {
+    let first = start.restarts == 0;
+    console::run_with_test_hook(start, |p: console::Progress<'_>| {
+        if first && p.lines >= 50 {
+            p.say("console: crashing on purpose (test build)\n");
+            ulib::fault_on_purpose();
+        }
+    })
+}
