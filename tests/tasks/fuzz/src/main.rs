@@ -165,7 +165,7 @@ fn clean(sys: &mut Sys) {
 fn report(sys: &Sys, start: &ulib::Start, supervisor: bool, seed: u64) {
     let role = if supervisor { "supervisor" } else { "core" };
     ulib::println!(
-        "fuzz {} {} restart {}: seed {:#x}: {} calls, {} results checked, {} failures, {} registers changed",
+        "fuzz {} {} restart {}: seed {:#x}: {} calls, {} results checked, {} failures, {} registers changed, {} pages touched",
         role,
         start.core,
         start.restarts,
@@ -173,7 +173,8 @@ fn report(sys: &Sys, start: &ulib::Start, supervisor: bool, seed: u64) {
         sys.calls,
         sys.checked,
         sys.failures,
-        sys.clobbers
+        sys.clobbers,
+        sys.touched
     );
     let mut line = ulib::Line::new();
     let _ = core::fmt::write(

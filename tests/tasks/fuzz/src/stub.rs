@@ -107,6 +107,8 @@ pub struct Sys {
     pub clobbers: u64,
     /// Results checked against what the arguments decide.
     pub checked: u64,
+    /// Pages the model wrote and read back where it mapped them.
+    pub touched: u64,
     patterns: Rng,
 }
 
@@ -122,6 +124,7 @@ impl Sys {
             failures: 0,
             clobbers: 0,
             checked: 0,
+            touched: 0,
             patterns: Rng::new(seed ^ 0x5157_2e9a_31c0_77d1),
         }
     }

@@ -1,8 +1,9 @@
 //! The model's steps on memory: map a segment's pages and touch them,
 //! unmap them, link and unlink a range (each with its corrupted calls),
-//! and undoing what a slot mapped or linked before it goes.
+//! map segments inside ranges (touched through the range's link when it
+//! is linked), and undoing what a slot mapped or linked before it goes.
 
-use super::{e, seg_va, Kind, Model, G, PAGE, R, W};
+use super::{e, seg_va, InRange, Kind, Model, G, PAGE, R, W};
 use crate::layout::{MODEL_END, MODEL_FIRST};
 use crate::rng::Rng;
 use crate::stub::Sys;
@@ -109,6 +110,7 @@ impl Model {
                 core::ptr::write_volatile(at, v);
                 core::ptr::read_volatile(at)
             };
+            sys.touched += 1;
             if back != v {
                 let a = [0, at as u64, 0, 0, 0, 0];
                 sys.fail(
@@ -158,8 +160,9 @@ impl Model {
         // slot, whose copy outlived it): the model leaves it be.
         let twin = (MODEL_FIRST..MODEL_END).any(|t| {
             t != s
-                && self.slots[t as usize]
-                    .is_some_and(|x| x.kind == Kind::Range && x.base == c.base && x.linked)
+                && self.slots[t as usize].is_some_and(|x| {
+                    matches!(x.kind, Kind::Range { .. }) && x.base == c.base && x.linked
+                })
         });
         if twin {
             return;
@@ -177,6 +180,117 @@ impl Model {
             if got[0] == 0 {
                 if let Some(c) = self.slots[s as usize].as_mut() {
                     c.linked = true;
+                }
+                self.touch_ranges(sys);
+            }
+        }
+    }
+
+    /// Maps a segment into a window of a model range (through the range's
+    /// original capability, with W), and touches it if the range is linked.
+    pub(super) fn map_in_range(&mut self, r: &mut Rng, sys: &mut Sys) {
+        let (Some(rs), Some(ss)) = (self.pick_full(r, Some(2)), self.pick_full(r, Some(1))) else {
+            return;
+        };
+        let (rc, sc) = (
+            self.slots[rs as usize].expect("full"),
+            self.slots[ss as usize].expect("full"),
+        );
+        let Kind::Segment { pages } = sc.kind else {
+            return;
+        };
+        if rc.parent.is_some() || rc.rights & W == 0 || sc.rights & (R | W) != R | W {
+            return;
+        }
+        let window = r.below(8);
+        let va = rc.base + window * 0x8000;
+        let a = [rs as u64, va, ss as u64, 0, pages * PAGE, (R | W) as u64];
+        let n = Syscall::Map as u64;
+        let taken = self
+            .in_range
+            .iter()
+            .flatten()
+            .any(|m| m.range == rc.obj && m.window == window);
+        if taken {
+            sys.expect(n, a, e(Error::Overlap));
+            self.touch_ranges(sys);
+            return;
+        }
+        let Some(free) = self.in_range.iter().position(Option::is_none) else {
+            return;
+        };
+        if r.chance(1, 4) {
+            // The span must stay inside the range.
+            let mut a = a;
+            a[1] = rc.base + (2 << 20) - PAGE;
+            a[4] = 2 * PAGE;
+            if pages >= 2 {
+                sys.expect(n, a, e(Error::OutOfRange));
+            }
+            return;
+        }
+        let got = sys.expect_any(n, a, &[0, e(Error::OutOfMemory)]);
+        if got[0] == 0 {
+            self.in_range[free] = Some(InRange {
+                range: rc.obj,
+                base: rc.base,
+                window,
+                seg: ss,
+                pages,
+            });
+            self.touch_ranges(sys);
+        }
+    }
+
+    /// Unmaps a segment the model mapped in a range.
+    pub(super) fn unmap_in_range(&mut self, r: &mut Rng, sys: &mut Sys) {
+        let i = r.below(self.in_range.len() as u64) as usize;
+        let Some(m) = self.in_range[i] else {
+            return;
+        };
+        // Any model slot naming the range with W will do.
+        let Some(rs) = (MODEL_FIRST..MODEL_END).find(|&t| {
+            self.slots[t as usize].is_some_and(|c| c.obj == m.range && c.rights & W != 0)
+        }) else {
+            return;
+        };
+        let va = m.base + m.window * 0x8000;
+        let a = [rs as u64, va, m.pages * PAGE, 0, 0, 0];
+        sys.expect(Syscall::Unmap as u64, a, 0);
+        self.in_range[i] = None;
+    }
+
+    /// Writes and reads back each page mapped in a range that the model
+    /// has linked (through the link, at the range's base).
+    fn touch_ranges(&mut self, sys: &mut Sys) {
+        for m in self.in_range.iter().flatten() {
+            let linked = self
+                .slots
+                .iter()
+                .flatten()
+                .any(|c| c.obj == m.range && c.linked && c.rights & W != 0);
+            if !linked {
+                continue;
+            }
+            for p in 0..m.pages {
+                let at = (m.base + m.window * 0x8000 + p * PAGE + 8 * m.window) as *mut u64;
+                let v = 0x4a4e_0000_0000_0000 | m.range << 16 | p;
+                // Safety: the model mapped this page read/write in the
+                // range (a Map that returned 0) and linked the range with
+                // every right (a Link that returned 0); only the model
+                // changes either.
+                let back = unsafe {
+                    core::ptr::write_volatile(at, v);
+                    core::ptr::read_volatile(at)
+                };
+                sys.touched += 1;
+                if back != v {
+                    let a = [0, at as u64, 0, 0, 0, 0];
+                    sys.fail(
+                        0,
+                        a,
+                        format_args!("page in a range reads {:#x}, wrote {:#x}", back, v),
+                    );
                 }
             }
         }

@@ -27,14 +27,14 @@ enum Kind {
     Segment { pages: u64 },
     Notification,
     Share { shared: bool },
-    Range,
+    Range { private: bool },
 }
 
 impl Kind {
     fn code(self) -> u64 {
         match self {
             Kind::Segment { .. } => 1,
-            Kind::Range => 2,
+            Kind::Range { .. } => 2,
             Kind::Share { .. } => 3,
             Kind::Notification => 5,
         }
@@ -65,11 +65,28 @@ struct ObjState {
     inner: u64,
 }
 
+/// A segment mapped inside a model range (through the segment's slot
+/// `seg`, which the kernel's mapping record names: removing that
+/// capability undoes the mapping).
+#[derive(Clone, Copy)]
+struct InRange {
+    /// The range object, and the window (32 KiB) of it.
+    range: u64,
+    base: u64,
+    window: u64,
+    seg: u8,
+    pages: u64,
+}
+
 pub struct Model {
     slots: [Option<Cap>; 64],
     objs: [ObjState; 64],
     next_obj: u64,
+    in_range: [Option<InRange>; IN_RANGE],
 }
+
+/// Segment mappings inside ranges the model follows at once.
+const IN_RANGE: usize = 16;
 
 fn e(x: Error) -> u64 {
     x as u64
@@ -95,6 +112,7 @@ impl Model {
                 inner: 0,
             }; 64],
             next_obj: 1,
+            in_range: [None; IN_RANGE],
         }
     }
 
@@ -118,6 +136,11 @@ impl Model {
     /// Forgets the object's state once no model slot names it.
     fn forget_if_gone(&mut self, obj: u64) {
         if !self.slots.iter().flatten().any(|c| c.obj == obj) {
+            for m in self.in_range.iter_mut() {
+                if m.is_some_and(|m| m.range == obj) {
+                    *m = None;
+                }
+            }
             if let Some(o) = self.objs.iter_mut().find(|o| o.obj == obj) {
                 *o = ObjState::default();
             }
@@ -149,7 +172,9 @@ impl Model {
 
     /// One step of the life cycle.
     pub fn step(&mut self, r: &mut Rng, sys: &mut Sys) {
-        match r.below(13) {
+        match r.below(16) {
+            13 | 14 => self.map_in_range(r, sys),
+            15 => self.unmap_in_range(r, sys),
             0 | 1 => self.create(r, sys),
             2 => self.info(r, sys),
             3 => self.copy(r, sys),
@@ -185,8 +210,9 @@ impl Model {
                 (Syscall::ShareCreate, a, Kind::Share { shared })
             }
             _ => {
-                let a = [dst, range_va(s), 2 << 20, 0, 0, 0];
-                (Syscall::RangeCreate, a, Kind::Range)
+                let private = r.chance(1, 2);
+                let a = [dst, range_va(s), 2 << 20, private as u64, 0, 0];
+                (Syscall::RangeCreate, a, Kind::Range { private })
             }
         };
         if full {
@@ -221,7 +247,7 @@ impl Model {
                     Error::SharedRangeNotAligned
                 }
                 (Syscall::RangeCreate, _) => {
-                    a[3] = 2 << r.below(62);
+                    a[3] |= 2 << r.below(62);
                     Error::InvalidArgument
                 }
                 _ => {
@@ -321,12 +347,22 @@ impl Model {
         self.undo(s, sys);
         sys.expect(n, a, 0);
         self.slots[s as usize] = None;
+        self.unmapped_with(s);
         for x in self.slots.iter_mut().flatten() {
             if x.parent == Some(s) {
                 x.parent = c.parent;
             }
         }
         self.forget_if_gone(c.obj);
+    }
+
+    /// The kernel undid what the capability in `slot` mapped.
+    fn unmapped_with(&mut self, slot: u8) {
+        for m in self.in_range.iter_mut() {
+            if m.is_some_and(|m| m.seg == slot) {
+                *m = None;
+            }
+        }
     }
 
     fn descends(&self, slot: u8, from: u8) -> bool {
@@ -356,6 +392,7 @@ impl Model {
         for d in 0..64 {
             if gone & 1 << d != 0 {
                 self.slots[d] = None;
+                self.unmapped_with(d as u8);
             }
         }
         self.forget_if_gone(c.obj);
