@@ -57,6 +57,8 @@ static PARAMS: Params = Params {
 
 /// Calls of a fuzzer that the hostile supervisor started again.
 const RESTARTED_CALLS: u64 = 2_000;
+/// Calls the victim makes before each of its faults.
+const VICTIM_CALLS: u64 = 4_000;
 /// Iterations between clean-ups of the junk slots.
 const CLEAN_EVERY: u64 = 512;
 
@@ -95,14 +97,16 @@ fn mix(seed: u64, start: &ulib::Start) -> u64 {
 
 fn main(start: ulib::Start) -> i32 {
     let supervisor = is_supervisor();
-    if !supervisor && start.slot == 1 {
+    let victim_role = !supervisor && start.slot == 1;
+    if victim_role && start.restarts >= sup::VICTIM_FAULTS {
         return sup::victim(start.restarts);
     }
     let (seed, calls, secs) = params();
-    let budget = match (supervisor, start.restarts) {
-        (_, 1..) => RESTARTED_CALLS,
-        (true, 0) => calls / 4,
-        (false, 0) => calls,
+    let budget = match (supervisor, victim_role, start.restarts) {
+        (_, true, _) => VICTIM_CALLS,
+        (_, _, 1..) => RESTARTED_CALLS,
+        (true, _, 0) => calls / 4,
+        _ => calls,
     };
     let cores = ulib::cap::core_count() as u64;
     let who = random::Who { cores, supervisor };
@@ -143,7 +147,17 @@ fn main(start: ulib::Start) -> i32 {
     if supervisor {
         sup::finish(&mut sys, cores);
     }
-    report(&sys, &start, supervisor, seed);
+    let role = match (supervisor, victim_role) {
+        (true, _) => "supervisor",
+        (_, true) => "victim",
+        _ => "core",
+    };
+    report(&sys, &start, role, seed);
+    if victim_role {
+        // Ends by a fault, holding whatever its calls made: the kernel
+        // tears a faulted task down as it does one that exits.
+        ulib::fault_on_purpose();
+    }
     if sys.failures == 0 {
         0
     } else {
@@ -162,8 +176,7 @@ fn clean(sys: &mut Sys) {
 
 /// Two lines `cargo xtask fuzz` reads: the counts, and the statuses
 /// (`code:count`, 16 = not an error code).
-fn report(sys: &Sys, start: &ulib::Start, supervisor: bool, seed: u64) {
-    let role = if supervisor { "supervisor" } else { "core" };
+fn report(sys: &Sys, start: &ulib::Start, role: &str, seed: u64) {
     ulib::println!(
         "fuzz {} {} restart {}: seed {:#x}: {} calls, {} results checked, {} failures, {} registers changed, {} pages touched",
         role,
