@@ -9,7 +9,8 @@
 //! - `cross`: copies and revokes between cores through a shared share;
 //! - `sup`: the image's supervisor calls, from non-supervisors (refused)
 //!   and from the supervisor itself, hostile; at the end it restarts every
-//!   fuzzer once, and the new instances make a short run.
+//!   fuzzer once, and the new instances make a short run. A victim fuzzes
+//!   and then faults, three times, restarted by the supervisor.
 //!
 //! The seed, the number of calls and a time limit come from [`PARAMS`],
 //! which `cargo xtask fuzz` patches in the packed image (the defaults are

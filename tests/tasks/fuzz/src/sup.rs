@@ -6,8 +6,8 @@
 //! supervisor takes each report (`WaitFault`) and restarts it.
 //!
 //! Tasks are named by `TaskId` today (the supervisor is recognised by
-//! identity); with task capabilities, [`restart`] and [`wait_fault`] are the
-//! two places to change.
+//! identity); with task capabilities, [`restart`], [`wait_fault`] and
+//! `is_supervisor` (main.rs, which asks the kernel) are what changes.
 //!
 //! The victim (core 1, slot 1) is a fuzzer too: each instance makes
 //! `VICTIM_CALLS` calls and then faults on purpose, holding what they made
