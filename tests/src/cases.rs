@@ -204,6 +204,16 @@ pub const CASES: &[Case] = &[
         console: LEAKS,
         ..Case::BASE
     },
+    // The system-call fuzzer, short: seed 1, 100 000 calls on each of four
+    // cores (`cargo xtask fuzz` for long runs).
+    Case {
+        name: "fuzz-virt",
+        image: "fuzz",
+        timeout: Duration::from_secs(120),
+        console: FUZZ,
+        lines: Some(crate::fuzz::fuzz_4),
+        ..Case::BASE
+    },
     Case {
         name: "revoke-virt",
         image: "revoke",
@@ -288,6 +298,13 @@ pub const CASES: &[Case] = &[
         image: "console-hostile",
         console: CONSOLE_HOSTILE,
         lines: Some(console_2x100),
+        ..Case::BASE
+    },
+    Case {
+        name: "blk-hostile-virt",
+        image: "blk-hostile",
+        console: BLK_HOSTILE,
+        disk_pattern: BLK_HOSTILE_SECTORS,
         ..Case::BASE
     },
     Case {

@@ -106,6 +106,16 @@ pub(crate) const LEAKS: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/fuzz.toml: the victim was restarted after each of its faults,
+/// and the fuzzers' calls left nothing behind (each fuzzer's summary is
+/// judged by `fuzz::fuzz_4`).
+pub(crate) const FUZZ: &[&str] = &[
+    "[fuzz@1] fuzz victim: faulted 3 times, restarted each time",
+    "objects: none left",
+    "memory: no frames leaked",
+    "verdict: ok: every task did what the image expects",
+];
+
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
 pub(crate) const SHARED_RANGE: &[&str] = &[
@@ -231,6 +241,7 @@ pub(crate) const CONSOLE_HOSTILE: &[&str] = &[
     "console: client 2: floods its ring; disconnected until it connects again",
     "conhostile 2: served again after a flood (16 reads held) and a new connection",
     "conhostile 2: the server survived 64 rounds of random slots",
+    "conhostile 2: 400 random requests answered as decided",
     "task conhostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
     "task conhostile on core 2 restarted (restart 1)",
     "conhostile 2: restarted; connected again, the server dropped my old state",
@@ -327,6 +338,27 @@ pub(crate) const BLK_WRITE: &[&str] = &[
     "task blk on core 3 exited with status 0",
     "memory: no frames leaked",
 ];
+
+/// images/blk-hostile.toml: the good clients' refusals and data are
+/// intact while the hostile client's random requests are each answered as
+/// it decides, and it is served again after random bytes and a flood.
+pub(crate) const BLK_HOSTILE: &[&str] = &[
+    "[blk@3] blk server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkhostile@2] blkhostile 2: 4000 random requests answered as decided",
+    "[blkhostile@2] blkhostile 2: 64 rounds of random bytes, served after each",
+    "[blkhostile@2] blkhostile 2: flooded, served again",
+    "task blkhostile on core 2 exited with status 0",
+    "task blk on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The good clients' sectors in images/blk-hostile.toml.
+pub(crate) const BLK_HOSTILE_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320)];
 
 /// The second boot on the disk the first left: each client finds its
 /// pattern.

@@ -16,6 +16,7 @@ mod cases;
 mod check;
 mod disk;
 mod expect;
+pub mod fuzz;
 
 pub use cases::CASES;
 pub use check::check;

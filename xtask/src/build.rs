@@ -121,6 +121,17 @@ pub fn raw_name(board: Board) -> &'static str {
 
 /// Builds the kernel for `board` in `image`'s build, then packs it.
 pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
+    build_patched(root, image, board, &|_| Ok(()))
+}
+
+/// [`build`], with `patch` applied to the task archive before it is packed
+/// (`cargo xtask fuzz` writes its seed into the fuzzer's program there).
+pub fn build_patched(
+    root: &Path,
+    image: &Image,
+    board: Board,
+    patch: &dyn Fn(&mut [u8]) -> Result<()>,
+) -> Result<Built> {
     let features = image.build.features(board);
     eprintln!(
         "build: image {} for {board} ({} kernel, features {features})",
@@ -132,7 +143,8 @@ pub fn build(root: &Path, image: &Image, board: Board) -> Result<Built> {
         .join(&image.name)
         .join(board.name());
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
-    let archive = crate::tasks::build_archive(root, image)?;
+    let mut archive = crate::tasks::build_archive(root, image)?;
+    patch(&mut archive)?;
     let elf = kernel_elf(root, board, image.build)?;
     let table = defmt_table(&elf)?;
     let raw = pack_with_payload(&elf, &archive).context("packing kernel ELF")?;

@@ -28,6 +28,7 @@ use crate::cpus::CpuModels;
   cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4
   cargo xtask flash --chainloader --device /dev/sdX   an SD card for a Pi 4 that takes kernels over serial
   cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4
+  cargo xtask fuzz --seed 7 --secs 600      the system-call fuzzer for 10 minutes of guest time
   cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)"
 )]
 pub struct Cli {
@@ -47,6 +48,8 @@ pub enum Command {
     Flash(crate::flash::FlashArgs),
     /// Run the rpi4 test cases on a Raspberry Pi 4 through the serial chainloader.
     Hil(crate::hil::HilArgs),
+    /// Run the system-call fuzzer: seeded random calls on every core, checked.
+    Fuzz(crate::fuzz::FuzzArgs),
     /// Run Corey's benchmarks beside the Linux peer, and the kernel's micro-benchmarks.
     Bench(crate::bench::BenchArgs),
     /// Run the benchmarks' Linux peer: Debian's arm64 kernel under the same QEMU.

@@ -152,7 +152,7 @@ mod tests {
             .into_iter()
             .map(|c| c.name)
             .collect();
-        for c in ["ulib", "console", "blk", "hello", "capcheck"] {
+        for c in ["ulib", "console", "blk", "hello", "capcheck", "fuzz"] {
             assert!(crates.iter().any(|x| x == c), "{c} not linted: {crates:?}");
         }
         let steps = steps(&root).unwrap();

@@ -8,7 +8,8 @@
 //! - `test`: the host unit tests, then the QEMU test suite (`qemu-tests`);
 //! - `flash`: a Raspberry Pi 4 SD card (image file or card), optionally with
 //!   the serial chainloader;
-//! - `hil`: the rpi4 test cases on a real Pi 4 through that chainloader.
+//! - `hil`: the rpi4 test cases on a real Pi 4 through that chainloader;
+//! - `fuzz`: the system-call fuzzer with a seed, calls or a time limit.
 //!
 //! Every error is one line on stderr. A mistake in the arguments exits with
 //! status 2 (as clap's own errors do); `qemu` exits with QEMU's status.
@@ -34,6 +35,7 @@ mod disk;
 mod doctor;
 mod firmware;
 mod flash;
+mod fuzz;
 mod hil;
 mod hil_push;
 mod hil_selftest;
@@ -94,6 +96,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(args) => test::run(&root, &args),
         Command::Flash(args) => flash::run(&root, &args),
         Command::Hil(args) => hil::run(&root, &args),
+        Command::Fuzz(args) => fuzz::run(&root, &args),
         Command::Bench(args) => bench::run(&root, &args),
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {

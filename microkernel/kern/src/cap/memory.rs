@@ -3,7 +3,7 @@
 
 use super::mapping::{lock_range, with_range, Record, What};
 use super::object::{self, Obj, Segment};
-use super::ops::{check_place, install, root_cap, Spaces};
+use super::ops::{check_place, check_room, check_slot, install, root_cap, Spaces};
 use super::CoreCaps;
 use crate::mm;
 use crate::uspace::{invalidate, FrameTables};
@@ -60,15 +60,16 @@ pub(super) fn segment_info(
 }
 
 /// `RangeCreate`: the destination, the span and an object cell are
-/// checked first; then the range's table frame is taken (its only failure
+/// checked first, in that order (an argument error before `OutOfMemory`); then the range's table frame is taken (its only failure
 /// left: no frame).
 pub(super) fn range_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
     a: args::RangeCreate,
 ) -> Result<(), Error> {
-    let n = check_place(c, spaces, a.dst, a.private)?;
+    let n = check_slot(c, spaces, a.dst, a.private)?;
     AddressRange::check_linkable(a.base, a.size)?;
+    check_room()?;
     let (range, home) = if a.private {
         let me = crate::percore::id();
         (

@@ -383,6 +383,20 @@ pub(super) fn check_place(
     dst: CPtr,
     core_bound: bool,
 ) -> Result<Named, Error> {
+    let n = check_slot(c, spaces, dst, core_bound)?;
+    check_room()?;
+    Ok(n)
+}
+
+/// [`check_place`] without the object-cell check, for a call that checks
+/// its own arguments between the slot and the resources (argument errors
+/// before `OutOfMemory`).
+pub(super) fn check_slot(
+    c: &mut CoreCaps,
+    spaces: &dyn Spaces,
+    dst: CPtr,
+    core_bound: bool,
+) -> Result<Named, Error> {
     let me = crate::percore::id();
     let n = resolve(c, spaces, dst.0, Access::Write)?;
     if fixed(spaces, &n) {
@@ -390,15 +404,19 @@ pub(super) fn check_place(
     }
     match n.space {
         SpaceId::Core(_) => c.space.check_empty(me as u32, n.slot)?,
-        // A private range or share never leaves its core, not even as the
-        // original placed in a shared share when it is made.
         SpaceId::Global if core_bound => return Err(Error::NotOwner),
         SpaceId::Global => global().space.check_empty(me as u32, n.slot)?,
     }
-    if !object::has_room(Some(me)) {
-        return Err(Error::OutOfMemory);
-    }
     Ok(n)
+}
+
+/// This core has an object cell free: `OutOfMemory` otherwise.
+pub(super) fn check_room() -> Result<(), Error> {
+    if object::has_room(Some(crate::percore::id())) {
+        Ok(())
+    } else {
+        Err(Error::OutOfMemory)
+    }
 }
 
 /// Makes the object `obj` (homed on this core) and puts its original

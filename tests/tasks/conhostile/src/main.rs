@@ -2,7 +2,10 @@
 //! server answers garbage with errors and keeps serving: an unknown opcode,
 //! buffer windows outside its buffer, a sequence word out of order, a flood
 //! beyond its credit, and rounds of random bytes in every request slot.
-//! Then, once the good clients are quiet (a notification in root slot 2),
+//! Then [`RANDOM`] seeded random requests (opcodes, windows and lengths
+//! biased to the edges of the server's checks), each answer checked
+//! against the status decided here; the valid ones print a short line of
+//! dots. Then, once the good clients are quiet (a notification in root slot 2),
 //! it dies on purpose; the supervisor restarts it and the new instance
 //! connects again: the server drops the dead instance's state.
 #![no_std]
@@ -10,7 +13,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use console_api::client::Console;
-use console_api::{Op, BUF_LEN, SLOTS};
+use console_api::{client_base, Op, BUF_LEN, BUF_OFFSET, SLOTS};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{Request, Status};
 ulib::entry!(main);
@@ -184,8 +187,92 @@ fn main(start: ulib::Start) -> i32 {
         me,
         format_args!("the server survived 64 rounds of random slots"),
     );
+    let wrong = random_requests(&mut con, me, &mut x);
+    if wrong == 0 {
+        say(
+            &mut con,
+            me,
+            format_args!("{} random requests answered as decided", RANDOM),
+        );
+    }
     // Die once every good client is quiet; the supervisor restarts us.
     let _ = ulib::cap::wait_all(QUIET.get().expect("quiet granted"), GOOD);
     ulib::fault_on_purpose();
     1
+}
+
+/// Random requests in [`random_requests`].
+const RANDOM: u64 = 400;
+
+fn next(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+/// Sends [`RANDOM`] random requests one after another and checks each
+/// status: an unknown opcode is `UNKNOWN_OPCODE`, a window outside the
+/// buffer `OUT_OF_BOUNDS`, and a `Write` inside it `OK` (it prints the
+/// window: dots). A valid `Read` (held until input comes) or `Done` would
+/// change the session, so those are sent as `Write`s. Returns how many
+/// answers were wrong (each said).
+fn random_requests(con: &mut Console, me: usize, x: &mut u64) -> u64 {
+    let buf = (client_base(me) + BUF_OFFSET) as *mut u8;
+    for i in 0..BUF_LEN {
+        // Safety: the data buffer lies in this client's range, linked
+        // read/write for the task's life; the server only reads it for a
+        // request's window, and none is in flight now.
+        unsafe { buf.add(i).write_volatile(b'.') };
+    }
+    let mut wrong = 0;
+    for k in 0..RANDOM {
+        let mut opcode = match next(x) % 4 {
+            0 => next(x) as u32,
+            1 => [0, 4, 77, u32::MAX][(next(x) % 4) as usize],
+            _ => 1 + (next(x) % 3) as u32,
+        };
+        let len = match next(x) % 4 {
+            0 => next(x) as u32,
+            1 => [0, 256, 257, BUF_LEN as u32][(next(x) % 4) as usize],
+            _ => 1 + (next(x) % 40) as u32,
+        };
+        let offset = match next(x) % 4 {
+            0 => next(x),
+            1 => [BUF_LEN as u64, BUF_LEN as u64 - 1, u64::MAX - 3][(next(x) % 3) as usize],
+            _ => next(x) % BUF_LEN as u64,
+        };
+        let inside = offset
+            .checked_add(len as u64)
+            .is_some_and(|end| end <= BUF_LEN as u64);
+        let want = match Op::try_from(opcode) {
+            Err(()) => Status::UNKNOWN_OPCODE,
+            Ok(_) if !inside => Status::OUT_OF_BOUNDS,
+            Ok(_) => {
+                opcode = Op::Write as u32;
+                Status::OK
+            }
+        };
+        let r = Request {
+            opcode,
+            len,
+            tag: 9000 + k,
+            offset,
+            args: [0; 4],
+        };
+        let got = con.raw_call(&r);
+        if got != Ok(want) {
+            wrong += 1;
+            ulib::println!(
+                "conhostile {}: FAIL opcode {} offset {:#x} len {}: {:?}, want {:?}",
+                me,
+                opcode,
+                offset,
+                len,
+                got,
+                want
+            );
+        }
+    }
+    wrong
 }
