@@ -215,6 +215,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "fuzz-rpi4",
+        image: "fuzz",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: FUZZ,
+        lines: Some(crate::fuzz::fuzz_4),
+        ..Case::BASE
+    },
+    Case {
         name: "revoke-virt",
         image: "revoke",
         console: REVOKE,

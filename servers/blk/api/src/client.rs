@@ -176,6 +176,12 @@ impl Blk {
         unsafe { Blk::at(end.base as *mut u8) }
     }
 
+    /// Where this task's connection range is, if the image connects it (for
+    /// tests that write into the rings directly).
+    pub fn range_base() -> Option<u64> {
+        BLK.get().map(|c| c.base)
+    }
+
     /// This task's place among the block service's clients, if the image
     /// connects it.
     pub fn index() -> Option<usize> {

@@ -208,7 +208,13 @@ impl Console {
 
     /// The ring pair itself, for tests that write garbage into it.
     pub fn region_base() -> Option<u64> {
-        Some(CONSOLE.get()?.base + REGION_OFFSET)
+        Some(Self::range_base()? + REGION_OFFSET)
+    }
+
+    /// Where this client's range is (its binding), for tests that write
+    /// into it directly.
+    pub fn range_base() -> Option<u64> {
+        Some(CONSOLE.get()?.base)
     }
 
     /// Whether the server still serves this connection (it withdraws its

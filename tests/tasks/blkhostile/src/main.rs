@@ -21,9 +21,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use blk_api::client::{Blk, Error};
-use blk_api::{
-    client_base, pattern, status, Op, DATA_LEN, MAX_TRANSFER, REGION_OFFSET, RING_SLOTS, SECTOR,
-};
+use blk_api::{pattern, status, Op, DATA_LEN, MAX_TRANSFER, REGION_OFFSET, RING_SLOTS, SECTOR};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{Request, Status};
 
@@ -199,17 +197,20 @@ fn requests(blk: &mut Blk, x: &mut Rng, t: &mut Tally) -> Result<(), Error> {
 }
 
 /// Word `w` of request slot `k` of this client's ring.
-fn word(me: usize, k: u64, w: u64) -> &'static AtomicU64 {
-    let at = client_base(me) + REGION_OFFSET + (k % RING_SLOTS as u64) * 64 + w * 8;
+fn word(k: u64, w: u64) -> &'static AtomicU64 {
+    let at = Blk::range_base().expect("connected")
+        + REGION_OFFSET
+        + (k % RING_SLOTS as u64) * 64
+        + w * 8;
     // Safety: the ring pair lies in this client's range, linked read/write
     // for the task's life; its slots are only ever accessed as atomic words.
     unsafe { &*(at as *const AtomicU64) }
 }
 
 /// The `hello` word of this client's control lines.
-fn hello(me: usize) -> &'static AtomicU64 {
+fn hello() -> &'static AtomicU64 {
     // Safety: as `word`: `Ctrl::hello` is the atomic word at offset 64.
-    unsafe { &*((client_base(me) + 64) as *const AtomicU64) }
+    unsafe { &*((Blk::range_base().expect("connected") + 64) as *const AtomicU64) }
 }
 
 fn sev() {
@@ -240,11 +241,11 @@ fn attack(blk: &mut Blk, x: &mut Rng, t: &mut Tally) -> Result<(), Error> {
     for round in 0..ROUNDS {
         for k in 0..RING_SLOTS as u64 {
             for w in 0..8 {
-                word(t.me, k, w).store(x.next(), Ordering::Release);
+                word(k, w).store(x.next(), Ordering::Release);
             }
         }
         if round % 8 == 7 {
-            hello(t.me).store(x.next(), Ordering::Release);
+            hello().store(x.next(), Ordering::Release);
         }
         sev();
         served_again(blk, t, "random bytes")?;
@@ -268,7 +269,7 @@ fn attack(blk: &mut Blk, x: &mut Rng, t: &mut Tally) -> Result<(), Error> {
     }
     let mut k = 0;
     while blk.is_connected() && k < 1_000_000 {
-        word(t.me, RING_SLOTS as u64 + k, 7).store(x.next(), Ordering::Release);
+        word(RING_SLOTS as u64 + k, 7).store(x.next(), Ordering::Release);
         sev();
         k += 1;
     }
@@ -281,7 +282,7 @@ fn main(start: ulib::Start) -> i32 {
     let me = start.core;
     // Safety: images/blk-hostile.toml links client range `core` in this
     // task only (and the server), and nothing else here makes a Blk for it.
-    let mut blk = match unsafe { Blk::attach(me) } {
+    let mut blk = match unsafe { Blk::attach() } {
         Ok(b) => b,
         Err(e) => {
             ulib::println!("blkhostile {}: FAIL attach: {:?}", me, e);

@@ -13,7 +13,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use console_api::client::Console;
-use console_api::{client_base, Op, BUF_LEN, BUF_OFFSET, SLOTS};
+use console_api::{Op, BUF_LEN, BUF_OFFSET, SLOTS};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{Request, Status};
 ulib::entry!(main);
@@ -218,7 +218,7 @@ fn next(x: &mut u64) -> u64 {
 /// change the session, so those are sent as `Write`s. Returns how many
 /// answers were wrong (each said).
 fn random_requests(con: &mut Console, me: usize, x: &mut u64) -> u64 {
-    let buf = (client_base(me) + BUF_OFFSET) as *mut u8;
+    let buf = (Console::range_base().expect("connected") + BUF_OFFSET) as *mut u8;
     for i in 0..BUF_LEN {
         // Safety: the data buffer lies in this client's range, linked
         // read/write for the task's life; the server only reads it for a
