@@ -12,7 +12,7 @@ mod supervise;
 mod syscall;
 mod verdict;
 
-pub use supervise::{idle, on_wake, post_notify, post_sweep};
+pub use supervise::{idle, on_wake, post_notify};
 pub use syscall::from_user;
 
 use crate::arch::aarch64::exception::Frame;

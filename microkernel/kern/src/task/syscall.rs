@@ -154,18 +154,31 @@ fn cap_call(call: Syscall, frame: &mut Frame) {
 /// the capabilities it killed, and every core those asked in turn (a copy
 /// passed on through further cores, back to this one included). This
 /// core's own mailbox is served meanwhile, so two cores revoking toward
-/// each other both finish.
+/// each other both finish. Why the wait ends: `kerncore::crosscore`'s
+/// module doc. A wait past a second says so and fails the run (it keeps
+/// waiting: returning early would leave capabilities the caller believes
+/// revoked).
 fn after_cap_op() {
-    let n = crate::boot::platform().map_or(1, |p| p.cpus.len());
-    loop {
-        if supervise::mailbox_pending() {
-            supervise::serve_mailbox();
-        }
-        if crate::cap::sweeps_settled(n) {
-            break;
-        }
-        core::hint::spin_loop();
-    }
+    use crate::crosscore::{ncores, Deadline, Machine, XCORE};
+    let n = ncores();
+    let deadline = Deadline::after_us(1_000_000);
+    let mut said = false;
+    XCORE.wait_for(
+        percore::id(),
+        &Machine,
+        || {
+            if XCORE.settled(n) {
+                return true;
+            }
+            if !said && deadline.passed() {
+                said = true;
+                kprintln!("capabilities: a revoke still waits for other cores' sweeps after 1 s");
+                super::verdict::problem();
+            }
+            false
+        },
+        supervise::serve_mailbox,
+    );
 }
 
 /// `Wait`: takes the notification's bits, or blocks until there are some.
