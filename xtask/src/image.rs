@@ -78,17 +78,16 @@ pub struct TaskSpec {
     pub core: u32,
     /// Higher runs first on its core.
     pub priority: u16,
-    /// Receives every task's fault reports and may restart tasks.
-    pub supervisor: bool,
     /// Indices into [`Image::ranges`] of the shared ranges it links.
     pub ranges: Vec<usize>,
     /// Its kernel core's server (the one task there).
     pub server: bool,
     /// Grants to its root share, in slots 2, 3, ... in this order.
     pub caps: Vec<CapSpec>,
-    /// `on_exit`: the notification (index into [`Image::notifications`])
-    /// and the bits the kernel signals on it when the task ends.
-    pub on_exit: Option<(usize, u64)>,
+    /// `on_exit`: the notifications (indices into [`Image::notifications`],
+    /// increasing) and the bits the kernel signals on each when the task
+    /// ends.
+    pub on_exit: Vec<(usize, u64)>,
     /// `optional`: left out, without failing the run, on a machine that
     /// lacks its core.
     pub optional: bool,
@@ -142,10 +141,11 @@ struct TaskEntry {
     #[serde(rename = "crate")]
     krate: String,
     core: u32,
+    /// What `task:NAME` in a `caps` entry calls it (default: its crate).
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default = "default_priority")]
     priority: u16,
-    #[serde(default)]
-    supervisor: bool,
     #[serde(default)]
     ranges: Vec<String>,
     #[serde(default)]
@@ -153,7 +153,7 @@ struct TaskEntry {
     #[serde(default)]
     caps: Vec<image_caps::CapItem>,
     #[serde(default)]
-    on_exit: Option<OnExit>,
+    on_exit: Option<OnExits>,
     #[serde(default)]
     optional: bool,
     #[serde(default)]
@@ -166,6 +166,23 @@ struct TaskEntry {
 struct OnExit {
     notification: String,
     bits: u64,
+}
+
+/// `on_exit`: one table or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OnExits {
+    One(OnExit),
+    Many(Vec<OnExit>),
+}
+
+impl OnExits {
+    fn all(&self) -> &[OnExit] {
+        match self {
+            OnExits::One(one) => core::slice::from_ref(one),
+            OnExits::Many(many) => many,
+        }
+    }
 }
 
 fn default_priority() -> u16 {
@@ -327,7 +344,15 @@ pub fn parse(
         "notification",
         file.notification.iter().map(|n| n.name.as_str()),
     )?;
+    let mut task_names = Vec::new();
+    for (i, t) in file.task.iter().enumerate() {
+        if let Some(name) = &t.name {
+            image_caps::check_name(&format!("task[{i}] ({})", t.krate), name)?;
+        }
+        task_names.push(t.name.clone().unwrap_or_else(|| t.krate.clone()));
+    }
     let mut objects = image_caps::Objects {
+        tasks: &task_names,
         ranges: &ranges,
         shares: &share_names,
         notifications: &notifications,
@@ -370,11 +395,6 @@ pub fn parse(
             .map(|x: &TaskSpec| (x.core, x.name.as_str()))
             .collect();
         image_caps::check_placement(&entry, &t.krate, t.core, t.server, &kernel_cores, &placed)?;
-        if t.supervisor && tasks.iter().any(|x: &TaskSpec| x.supervisor) {
-            return Err(format!(
-                "{entry}: a second supervisor (an image has at most one)"
-            ));
-        }
         let mut links = Vec::new();
         for r in &t.ranges {
             let Some(at) = ranges.iter().position(|x: &RangeSpec| &x.name == r) else {
@@ -391,9 +411,9 @@ pub fn parse(
             image_caps::TASK_GRANTS_MAX,
             "its root share (slots 2..63)",
         )?;
-        let on_exit = match &t.on_exit {
-            None => None,
-            Some(OnExit { notification, bits }) => {
+        let mut on_exit = Vec::new();
+        for OnExit { notification, bits } in t.on_exit.iter().flat_map(OnExits::all) {
+            {
                 let Some(j) = notifications.iter().position(|n| n == notification) else {
                     return Err(format!(
                         "{entry}: on_exit: unknown notification {notification:?} (known: {})",
@@ -409,9 +429,15 @@ pub fn parse(
                         "{entry}: on_exit: bits must be non-zero (a signal with no bits wakes nobody)"
                     ));
                 }
-                Some((j, *bits))
+                if on_exit.iter().any(|&(k, _)| k == j) {
+                    return Err(format!(
+                        "{entry}: on_exit: notification {notification:?} named twice"
+                    ));
+                }
+                on_exit.push((j, *bits));
             }
-        };
+        }
+        on_exit.sort();
         let expect = match t.expect.as_deref() {
             None | Some("exit0") => Expect::Exit0,
             Some("fault") => Expect::Fault,
@@ -445,7 +471,6 @@ pub fn parse(
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
-            supervisor: t.supervisor,
             ranges: links,
             server: t.server,
             caps,

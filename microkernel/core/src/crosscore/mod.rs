@@ -53,16 +53,16 @@ mod tests;
 use core::sync::atomic::AtomicU64;
 
 /// Mailbox bits: `1 << slot` (slot below [`RESTART_SLOTS`]) asks to restart
-/// the task in that slot; the four flags above them ask for the rest.
+/// the task in that slot; the flags above them ask for the rest (bit 62 is
+/// unused).
 const NOTIFY: u64 = 1 << 60;
 const SWEEP: u64 = 1 << 61;
-const FAULTS: u64 = 1 << 62;
 const SHUT_DOWN: u64 = 1 << 63;
 /// Task slots a mailbox can name in a restart request: the bits below the
 /// flags.
 pub const RESTART_SLOTS: usize = 60;
 const SLOTS: u64 = (1 << RESTART_SLOTS) - 1;
-const _: () = assert!(SLOTS & (NOTIFY | SWEEP | FAULTS | SHUT_DOWN) == 0);
+const _: () = assert!(SLOTS & (NOTIFY | SWEEP | SHUT_DOWN) == 0);
 const _: () = assert!(NOTIFY.trailing_zeros() as usize == RESTART_SLOTS);
 
 /// What one core asks another to do.
@@ -70,8 +70,6 @@ const _: () = assert!(NOTIFY.trailing_zeros() as usize == RESTART_SLOTS);
 pub enum Request {
     /// Rebuild the stopped task in this slot from the image.
     Restart(usize),
-    /// Fault reports wait for a supervisor task on this core.
-    Faults,
     /// A notification a task here waits on was signalled (or destroyed).
     Notify,
     /// Sweep killed imports out of this core's capability space (posted by
@@ -90,7 +88,6 @@ impl Request {
         Ok(match self {
             Request::Restart(slot) if slot < RESTART_SLOTS => 1 << slot,
             Request::Restart(slot) => return Err(BadSlot(slot)),
-            Request::Faults => FAULTS,
             Request::Notify => NOTIFY,
             Request::Sweep => SWEEP,
             Request::ShutDown => SHUT_DOWN,
@@ -119,10 +116,6 @@ impl Taken {
 
     pub fn notify(&self) -> bool {
         self.bits & NOTIFY != 0
-    }
-
-    pub fn faults(&self) -> bool {
-        self.bits & FAULTS != 0
     }
 
     pub fn shut_down(&self) -> bool {

@@ -28,6 +28,7 @@ mod notify;
 pub mod object;
 mod ops;
 mod remove;
+pub mod task;
 
 pub use image::{grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending};
 pub use mapping::Maps;

@@ -48,7 +48,8 @@ fn raise(n: &Notification, bits: u64) -> Option<usize> {
     n.pending.fetch_or(bits, SeqCst);
     let w = n.waiter.load(SeqCst);
     (w != 0).then(|| {
-        let core = TaskId::decode(w - 1).core as usize;
+        // The kernel wrote it from a `TaskId`: it always decodes.
+        let core = TaskId::decode(w - 1).map_or(0, |t| t.core as usize);
         crate::task::post_notify(core);
         core
     })
@@ -123,6 +124,6 @@ pub(super) fn kernel_signal(id: u32, bits: u64) {
 pub(super) fn destroyed(n: &Notification) {
     let w = n.waiter.load(SeqCst);
     if w != 0 {
-        crate::task::post_notify(TaskId::decode(w - 1).core as usize);
+        crate::task::post_notify(TaskId::decode(w - 1).map_or(0, |t| t.core as usize));
     }
 }

@@ -99,7 +99,7 @@ fn destroy(obj: Obj, marks: &mut Marks) {
         Obj::Range { lock, .. } => super::memory::free_range(lock.into_inner()),
         Obj::Share { space, id } => marks.share_freed(space, id),
         Obj::Notification(n) => super::notify::destroyed(&n),
-        Obj::Root { .. } | Obj::ImageRange(_) => {}
+        Obj::Root { .. } | Obj::ImageRange(_) | Obj::Task(_) => {}
     }
 }
 

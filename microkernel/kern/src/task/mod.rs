@@ -20,7 +20,7 @@ use crate::percore::{self, Local};
 use crate::uspace::UserSpace;
 use crate::{kprintln, mm};
 use core::sync::atomic::{AtomicU64, Ordering};
-use kerncore::bootimage::{Archive, FLAG_SUPERVISOR};
+use kerncore::bootimage::Archive;
 
 /// Most tasks one core holds (the archive holds no more).
 const MAX_TASKS: usize = kerncore::bootimage::MAX_TASKS_PER_CORE;
@@ -39,8 +39,6 @@ const TIMESLICE_US: u64 = 2_000;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     Ready,
-    /// The supervisor, blocked in `WaitFault`.
-    WaitingFault,
     Exited(u64),
     Faulted,
     /// Blocked in `Wait` on notification object `id` of generation `gen`.
@@ -61,6 +59,8 @@ struct Task {
     /// Its root share (in this core's capability space), while it lives.
     root_share: Option<kerncore::cap::ShareId>,
     state: State,
+    /// ESR and FAR of the fault that stopped it.
+    fault: (u64, u64),
     ctx: Frame,
     /// Its TPIDR_EL0 while another task runs. Not in `ctx`: the register
     /// is saved and restored when the core switches tasks
@@ -124,10 +124,9 @@ pub fn report_absent_cores(ncores: usize) {
     }
 }
 
-/// Boot core, before any core starts its tasks: learn which task is the
-/// supervisor, so that no fault report is lost to a supervisor that has
-/// not been loaded yet (reports wait in the queue until it asks).
-pub fn init(ncores: usize) {
+/// Boot core, before any core starts its tasks: the image's shared ranges
+/// and boot objects (its task objects included).
+pub fn init(_ncores: usize) {
     let a = archive();
     for j in 0..a.range_count().min(crate::shared::MAX_SHARED) {
         let Some(r) = a.range(j) else { continue };
@@ -145,13 +144,16 @@ pub fn init(ncores: usize) {
         }
     }
     crate::cap::make_boot_objects(&a);
-    for core in 0..ncores {
-        for (index, slot) in tasks_of(core) {
-            if a.entry(index).is_ok_and(|t| t.flags & FLAG_SUPERVISOR != 0) {
-                supervise::register_supervisor(core, slot);
-            }
-        }
-    }
+}
+
+/// Core and slot of archive task `index`.
+pub fn task_id(index: usize) -> Option<abi::TaskId> {
+    let core = archive().entry(index).ok()?.core as usize;
+    let slot = tasks_of(core).find(|&(i, _)| i == index)?.1;
+    Some(abi::TaskId {
+        core: core as u32,
+        slot: slot as u32,
+    })
 }
 
 /// `(archive index, slot)` of each task of core `id`, in image order.
@@ -204,6 +206,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 space: Some(space),
                 root_share: Some(root_share),
                 state: State::Ready,
+                fault: (0, 0),
                 ctx,
                 tpidr_el0: 0,
             })
@@ -311,7 +314,11 @@ fn retire(s: &mut Sched, i: usize) {
         crate::uspace::flush_asid(asid);
         // Whoever watches it (a server, for a client's connection) learns
         // it ended, after everything it held is gone.
-        crate::cap::task_ended(&archive(), t.archive_index);
+        let (state, value, far) = match t.state {
+            State::Exited(code) => (abi::TaskState::Exited, code, 0),
+            _ => (abi::TaskState::Faulted, t.fault.0, t.fault.1),
+        };
+        crate::cap::task_ended(&archive(), t.archive_index, state, value, far);
     }
 }
 

@@ -1,6 +1,6 @@
-//! Everything that crosses cores around tasks: fault reports to the
-//! supervisor, restart requests, waking an idle core (an SGI), and knowing
-//! when every core is done.
+//! Everything that crosses cores around tasks: restart requests (from
+//! whoever holds a task capability), notifications, sweeps, waking an idle
+//! core (an SGI), and knowing when every core is done.
 //!
 //! A core's tasks are private to it, so another core never touches them:
 //! it posts a request in the target core's mailbox and sends it a wake SGI;
@@ -10,12 +10,9 @@
 //! (loom-checked), whose kernel instance is `crate::crosscore::XCORE`.
 
 use super::{enter_next, instantiate, pick_next, report_leaks, Sched, State, MAX_TASKS, SCHED};
-use crate::arch::aarch64::exception::Frame;
 use crate::arch::aarch64::{irq_restore, irq_save, wfi};
 use crate::crosscore::{ncores, Deadline, Machine, XCORE};
 use crate::{kprintln, percore};
-use abi::{Error, TaskId};
-use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use kerncore::crosscore::{Request, RESTART_SLOTS};
 
 /// SPSR for the idle loop: EL1h, IRQs unmasked (D, A, F masked).
@@ -26,54 +23,6 @@ const _: () = assert!(MAX_TASKS <= RESTART_SLOTS);
 
 /// How long shutdown waits for the other cores before it says so.
 const SHUTDOWN_WAIT_US: u64 = 1_000_000;
-/// The supervisor's `TaskId` encoding plus one (0: the image has none).
-static SUPERVISOR: AtomicU64 = AtomicU64::new(0);
-
-#[derive(Clone, Copy)]
-struct Report {
-    task: TaskId,
-    esr: u64,
-    far: u64,
-}
-
-const MAX_REPORTS: usize = 16;
-
-/// Fault reports not yet taken by the supervisor: shared by every core, so
-/// behind a lock (counted).
-struct Reports {
-    ring: [Option<Report>; MAX_REPORTS],
-    head: usize,
-    len: usize,
-    dropped: u64,
-}
-
-static REPORTS: spin::Mutex<Reports> = spin::Mutex::new(Reports {
-    ring: [None; MAX_REPORTS],
-    head: 0,
-    len: 0,
-    dropped: 0,
-});
-
-fn reports() -> spin::MutexGuard<'static, Reports> {
-    percore::count(|e| &e.shared_locks);
-    REPORTS.lock()
-}
-
-fn supervisor() -> Option<TaskId> {
-    match SUPERVISOR.load(SeqCst) {
-        0 => None,
-        v => Some(TaskId::decode(v - 1)),
-    }
-}
-
-pub fn register_supervisor(core: usize, slot: usize) {
-    let id = TaskId {
-        core: core as u32,
-        slot: slot as u32,
-    };
-    let _ = SUPERVISOR.compare_exchange(0, id.encode() + 1, SeqCst, SeqCst);
-}
-
 /// This core has loaded its tasks.
 pub fn core_started() {
     let me = percore::id();
@@ -92,7 +41,7 @@ pub fn on_wake() {
     SCHED.with(|s| process(s, percore::id()));
 }
 
-/// Consumes this core's mailbox: restarts, fault delivery, shutdown.
+/// Consumes this core's mailbox: sweeps, restarts, notifications, shutdown.
 fn process(s: &mut Sched, me: usize) {
     let taken = XCORE.take(me);
     if taken.sweep() {
@@ -107,7 +56,6 @@ fn process(s: &mut Sched, me: usize) {
     if taken.shut_down() {
         shut_down_here(s);
     }
-    deliver_fault(s, me);
     if pick_next(s, None).is_some() {
         XCORE.mark_runnable(me);
         s.need_resched = true;
@@ -221,113 +169,16 @@ fn shut_down_here(s: &mut Sched) {
     XCORE.shutdown_acked(&Machine);
 }
 
-/// If the supervisor lives here and waits, hands it the oldest report.
-fn deliver_fault(s: &mut Sched, me: usize) {
-    let Some(sup) = supervisor().filter(|t| t.core as usize == me) else {
-        return;
-    };
-    let Some(t) = s.tasks[sup.slot as usize].as_mut() else {
-        return;
-    };
-    if t.state != State::WaitingFault {
-        return;
-    }
-    if let Some(r) = pop_report() {
-        t.ctx.x[0] = 0;
-        t.ctx.x[1] = r.task.encode();
-        t.ctx.x[2] = r.esr;
-        t.ctx.x[3] = r.far;
-        t.state = State::Ready;
-        s.need_resched = true;
-    }
-}
-
-fn pop_report() -> Option<Report> {
-    let mut q = reports();
-    if q.len == 0 {
-        return None;
-    }
-    let head = q.head;
-    let r = q.ring[head].take();
-    q.head = (q.head + 1) % MAX_REPORTS;
-    q.len -= 1;
-    r
-}
-
-/// A task on this core faulted (`s` is this core's scheduler): queue the
-/// report for the supervisor and wake its core.
-pub fn report(s: &mut Sched, task: TaskId, esr: u64, far: u64) {
-    let Some(sup) = supervisor() else { return };
-    {
-        let mut q = reports();
-        if q.len == MAX_REPORTS {
-            q.dropped += 1;
-            return;
+/// `TaskRestart`, its capability checked and the task marked running:
+/// asks archive task `index`'s core to rebuild it from the image.
+pub fn restart(index: usize) {
+    if let Some(id) = super::task_id(index).filter(|id| (id.core as usize) < ncores()) {
+        post(id.core as usize, Request::Restart(id.slot as usize));
+        let me = percore::id();
+        if id.core as usize == me {
+            SCHED.with(|s| process(s, me));
         }
-        let at = (q.head + q.len) % MAX_REPORTS;
-        q.ring[at] = Some(Report { task, esr, far });
-        q.len += 1;
     }
-    let me = percore::id();
-    post(sup.core as usize, Request::Faults);
-    if sup.core as usize == me {
-        process(s, me);
-    }
-}
-
-/// `WaitFault`: the supervisor takes a report, or blocks until one comes.
-pub fn wait_fault(frame: &mut Frame) {
-    let me = percore::id();
-    SCHED.with(|s| {
-        let Some(i) = s.current else { return };
-        let is_sup = supervisor()
-            == Some(TaskId {
-                core: me as u32,
-                slot: i as u32,
-            });
-        if !is_sup {
-            frame.x[0] = Error::MissingRights as u64;
-            return;
-        }
-        if let Some(r) = pop_report() {
-            frame.x[0] = 0;
-            frame.x[1] = r.task.encode();
-            frame.x[2] = r.esr;
-            frame.x[3] = r.far;
-            return;
-        }
-        if let Some(t) = s.tasks[i].as_mut() {
-            super::copy_frame(&mut t.ctx, frame);
-            t.state = State::WaitingFault;
-        }
-        super::switch_to_next(s, frame);
-    });
-}
-
-/// `Restart`: asks `task`'s core to rebuild it from the image.
-pub fn restart(task: TaskId) -> Result<(), Error> {
-    let me = percore::id();
-    let caller = SCHED.with(|s| s.current);
-    if supervisor()
-        != caller.map(|i| TaskId {
-            core: me as u32,
-            slot: i as u32,
-        })
-    {
-        return Err(Error::MissingRights);
-    }
-    let core = task.core as usize;
-    if core >= ncores() || !super::tasks_of(core).any(|(_, slot)| slot == task.slot as usize) {
-        return Err(Error::InvalidArgument);
-    }
-    if task.slot as usize >= MAX_TASKS {
-        return Err(Error::InvalidArgument);
-    }
-    post(core, Request::Restart(task.slot as usize));
-    if core == me {
-        SCHED.with(|s| process(s, me));
-    }
-    Ok(())
 }
 
 /// A core with no ready task waits here (at EL1) for a request; core 0

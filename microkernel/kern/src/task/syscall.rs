@@ -26,26 +26,33 @@ pub fn from_user(frame: &mut Frame) {
     fault(frame);
 }
 
-/// A fault from EL0: the task stops; its supervisor hears of it.
+/// `TaskReport`: how the task a capability names stands.
+fn task_report(frame: &mut Frame) {
+    match SCHED.with(|s| crate::cap::task::report(s, frame.x[0])) {
+        Ok(r) => {
+            frame.x[1..4].copy_from_slice(&r);
+            status(frame, Ok(()))
+        }
+        Err(e) => status(frame, Err(e)),
+    }
+}
+
+/// A fault from EL0: the task stops; whoever holds its task capability
+/// hears of it through its exit signals.
 #[cold]
 #[inline(never)]
 fn fault(frame: &mut Frame) {
     let (esr_v, far) = read_esr_far();
     let ec = esr::class(esr_v);
-    let me = percore::id();
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
             t.state = State::Faulted;
+            t.fault = (esr_v, far);
             report_fault(t.name, ec, esr_v, far, frame.elr);
         }
         switch_to_next(s, frame);
         retire(s, i);
-        let id = TaskId {
-            core: me as u32,
-            slot: i as u32,
-        };
-        supervise::report(s, id, esr_v, far);
     });
 }
 
@@ -102,7 +109,7 @@ fn syscall(frame: &mut Frame) {
             status(frame, r)
         }
         Some(Syscall::Exit) => exit(frame),
-        Some(Syscall::WaitFault) => supervise::wait_fault(frame),
+        Some(Syscall::TaskReport) => task_report(frame),
         Some(Syscall::ReadEvent) => match abi::Event::from_u64(frame.x[0]) {
             Some(ev) => {
                 frame.x[1] = read_event(ev);
@@ -110,8 +117,10 @@ fn syscall(frame: &mut Frame) {
             }
             None => status(frame, Err(Error::InvalidArgument)),
         },
-        Some(Syscall::Restart) => {
-            let r = supervise::restart(TaskId::decode(frame.x[0]));
+        Some(Syscall::TaskRestart) => {
+            let r = SCHED
+                .with(|s| crate::cap::task::restart(s, frame.x[0]))
+                .map(supervise::restart);
             status(frame, r)
         }
         Some(Syscall::Wait) => wait(frame),
