@@ -26,7 +26,7 @@ pub enum Syscall {
     /// end is announced by the notifications the image names in its
     /// `on_exit`; this call then says how it ended.
     TaskReport = 3,
-    /// Restarts the stopped (exited or faulted) task named by the task
+    /// Restarts the stopped (exited, faulted or stopped) task named by the task
     /// capability `x0` (right [`Rights::WRITE`]) on its core, from its
     /// program in the image.
     TaskRestart = 4,
@@ -89,6 +89,11 @@ pub enum Syscall {
     BlockWrite = 23,
     /// Makes every completed block write durable.
     BlockFlush = 24,
+    /// Stops the task named by the task capability `x0` (right
+    /// [`Rights::WRITE`]) on its core: it runs no more, everything it held
+    /// is freed, its exit signals go out, and it reads as
+    /// [`TaskState::Stopped`] until restarted.
+    TaskStop = 25,
 }
 
 /// `SegmentCreate` flag: physically contiguous pages.
@@ -205,6 +210,7 @@ impl Syscall {
             22 => Some(Syscall::BlockRead),
             23 => Some(Syscall::BlockWrite),
             24 => Some(Syscall::BlockFlush),
+            25 => Some(Syscall::TaskStop),
             _ => None,
         }
     }
@@ -246,6 +252,8 @@ pub enum TaskState {
     Exited = 1,
     /// Stopped by a fault; `x2` is the ESR, `x3` the FAR.
     Faulted = 2,
+    /// Stopped by [`Syscall::TaskStop`].
+    Stopped = 3,
 }
 
 impl TaskState {
@@ -254,6 +262,7 @@ impl TaskState {
             0 => TaskState::Running,
             1 => TaskState::Exited,
             2 => TaskState::Faulted,
+            3 => TaskState::Stopped,
             _ => return None,
         })
     }
@@ -316,8 +325,8 @@ pub enum ObjectKind {
     Share = 3,
     /// User code bound to one core. Rights: [`Rights::READ`] reads its
     /// state and fault report ([`Syscall::TaskReport`]), [`Rights::WRITE`]
-    /// restarts it ([`Syscall::TaskRestart`]) and is the right a stop call
-    /// will need (none yet).
+    /// restarts it ([`Syscall::TaskRestart`]) and stops it
+    /// ([`Syscall::TaskStop`]).
     Task = 4,
     /// A doorbell that wakes a task.
     Notification = 5,
@@ -413,7 +422,8 @@ mod tests {
         assert_eq!(Syscall::from_u64(19), Some(Syscall::CapInfo));
         assert_eq!(Syscall::from_u64(21), Some(Syscall::CoreCount));
         assert_eq!(Syscall::from_u64(24), Some(Syscall::BlockFlush));
-        assert_eq!(Syscall::from_u64(25), None);
+        assert_eq!(Syscall::from_u64(25), Some(Syscall::TaskStop));
+        assert_eq!(Syscall::from_u64(26), None);
     }
 
     #[test]
@@ -431,10 +441,10 @@ mod tests {
         assert_eq!(TaskId::decode(1 << 40), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(1 << 16), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(0), Ok(TaskId { core: 0, slot: 0 }));
-        for n in 0..4 {
+        for n in 0..5 {
             assert_eq!(
                 TaskState::from_u64(n).map(|s| s as u64),
-                (n < 3).then_some(n)
+                (n < 4).then_some(n)
             );
         }
     }

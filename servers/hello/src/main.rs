@@ -1,5 +1,7 @@
 //! The demo task: runs at EL0 on its core, says hello, checks that a bad
 //! system call gets an error code rather than hurting the kernel, exits.
+//! Given a notification in its first grant slot, it waits on it before it
+//! exits (a task for another to stop: images/supervise.toml).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -26,6 +28,13 @@ fn main(start: ulib::Start) -> i32 {
     if bad[0] != ulib::Error::OutOfRange as u64 {
         ulib::println!("kernel pointer was not refused: {}", bad[0]);
         return 2;
+    }
+    let bell = ulib::CPtr::root(ulib::slots::FIRST_GRANT);
+    if let Ok((ulib::ObjectKind::Notification, _)) = ulib::cap::cap_info(bell) {
+        ulib::println!("task on core {} waits on its notification", core);
+        if ulib::cap::wait(bell).is_err() {
+            return 3;
+        }
     }
     ulib::println!("task on core {} done", core);
     0

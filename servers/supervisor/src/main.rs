@@ -77,7 +77,8 @@ fn look_after(w: &mut Watched) -> bool {
     let task = r.task;
     match r.state {
         TaskState::Running => return true,
-        TaskState::Exited => {
+        // Ended by itself, or stopped on purpose by a holder of WRITE.
+        TaskState::Exited | TaskState::Stopped => {
             w.done = true;
             return false;
         }

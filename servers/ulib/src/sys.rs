@@ -117,6 +117,14 @@ pub fn task_report(task: abi::CPtr) -> Result<TaskReport, Error> {
     })
 }
 
+/// Stops the task named by the task capability in `task` (right WRITE).
+/// It stops on its own core soon after: [`task_report`] then says
+/// `Stopped`.
+pub fn task_stop(task: abi::CPtr) -> Result<(), Error> {
+    // Safety: no pointer arguments.
+    status(unsafe { raw_syscall(Syscall::TaskStop as u64, [task.0, 0, 0, 0, 0, 0]) }[0])
+}
+
 /// Restarts the stopped task named by the task capability in `task`
 /// (right WRITE) from its program in the image.
 pub fn task_restart(task: abi::CPtr) -> Result<(), Error> {

@@ -52,24 +52,26 @@ mod tests;
 
 use core::sync::atomic::AtomicU64;
 
-/// Mailbox bits: `1 << slot` (slot below [`RESTART_SLOTS`]) asks to restart
-/// the task in that slot; the flags above them ask for the rest (bit 62 is
-/// unused).
+/// Mailbox bits: `1 << slot` (slot below [`TASK_SLOTS`]) asks to restart
+/// the task in that slot, `1 << (TASK_SLOTS + slot)` to stop it; the flags
+/// above them ask for the rest (bit 62 is unused).
 const NOTIFY: u64 = 1 << 60;
 const SWEEP: u64 = 1 << 61;
 const SHUT_DOWN: u64 = 1 << 63;
-/// Task slots a mailbox can name in a restart request: the bits below the
-/// flags.
-pub const RESTART_SLOTS: usize = 60;
-const SLOTS: u64 = (1 << RESTART_SLOTS) - 1;
-const _: () = assert!(SLOTS & (NOTIFY | SWEEP | SHUT_DOWN) == 0);
-const _: () = assert!(NOTIFY.trailing_zeros() as usize == RESTART_SLOTS);
+/// Task slots a mailbox can name in a restart or stop request.
+pub const TASK_SLOTS: usize = 30;
+const SLOTS: u64 = (1 << TASK_SLOTS) - 1;
+const STOPS: u64 = SLOTS << TASK_SLOTS;
+const _: () = assert!((SLOTS | STOPS) & (NOTIFY | SWEEP | SHUT_DOWN) == 0);
+const _: () = assert!(NOTIFY.trailing_zeros() as usize == 2 * TASK_SLOTS);
 
 /// What one core asks another to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
     /// Rebuild the stopped task in this slot from the image.
     Restart(usize),
+    /// Stop the task in this slot.
+    Stop(usize),
     /// A notification a task here waits on was signalled (or destroyed).
     Notify,
     /// Sweep killed imports out of this core's capability space (posted by
@@ -86,8 +88,9 @@ pub struct BadSlot(pub usize);
 impl Request {
     fn bits(self) -> Result<u64, BadSlot> {
         Ok(match self {
-            Request::Restart(slot) if slot < RESTART_SLOTS => 1 << slot,
-            Request::Restart(slot) => return Err(BadSlot(slot)),
+            Request::Restart(slot) if slot < TASK_SLOTS => 1 << slot,
+            Request::Stop(slot) if slot < TASK_SLOTS => 1 << (TASK_SLOTS + slot),
+            Request::Restart(slot) | Request::Stop(slot) => return Err(BadSlot(slot)),
             Request::Notify => NOTIFY,
             Request::Sweep => SWEEP,
             Request::ShutDown => SHUT_DOWN,
@@ -107,7 +110,13 @@ impl Taken {
     /// The slots to restart, lowest first.
     pub fn restarts(&self) -> impl Iterator<Item = usize> {
         let slots = self.bits & SLOTS;
-        (0..RESTART_SLOTS).filter(move |&i| slots & (1 << i) != 0)
+        (0..TASK_SLOTS).filter(move |&i| slots & (1 << i) != 0)
+    }
+
+    /// The slots to stop, lowest first.
+    pub fn stops(&self) -> impl Iterator<Item = usize> {
+        let slots = (self.bits & STOPS) >> TASK_SLOTS;
+        (0..TASK_SLOTS).filter(move |&i| slots & (1 << i) != 0)
     }
 
     pub fn sweep(&self) -> bool {

@@ -27,8 +27,9 @@ fn mailbox_bits_round_trip() {
     let x = CrossCore::<AtomicU64, 4>::new();
     let log = Log::default();
     x.post(0, 2, Request::Restart(0), &log).unwrap();
-    x.post(0, 2, Request::Restart(RESTART_SLOTS - 1), &log)
+    x.post(0, 2, Request::Restart(TASK_SLOTS - 1), &log)
         .unwrap();
+    x.post(0, 2, Request::Stop(3), &log).unwrap();
     x.post(0, 2, Request::Notify, &log).unwrap();
     x.post(0, 2, Request::ShutDown, &log).unwrap();
     assert_eq!(log.wakes.get(), 1 << 2);
@@ -36,8 +37,9 @@ fn mailbox_bits_round_trip() {
     let t = x.take(2);
     assert_eq!(
         t.restarts().collect::<std::vec::Vec<_>>(),
-        [0, RESTART_SLOTS - 1]
+        [0, TASK_SLOTS - 1]
     );
+    assert_eq!(t.stops().collect::<std::vec::Vec<_>>(), [3]);
     assert!(t.notify() && t.shut_down() && !t.sweep());
     assert!(!x.pending(2));
     assert!(!x.quiescent(0), "requests in flight until taken");
@@ -51,8 +53,12 @@ fn a_slot_without_a_bit_is_refused() {
     let x = CrossCore::<AtomicU64, 2>::new();
     let log = Log::default();
     assert_eq!(
-        x.post(0, 1, Request::Restart(RESTART_SLOTS), &log),
-        Err(BadSlot(RESTART_SLOTS))
+        x.post(0, 1, Request::Restart(TASK_SLOTS), &log),
+        Err(BadSlot(TASK_SLOTS))
+    );
+    assert_eq!(
+        x.post(0, 1, Request::Stop(TASK_SLOTS), &log),
+        Err(BadSlot(TASK_SLOTS))
     );
     assert_eq!(
         x.post(0, 1, Request::Restart(usize::MAX), &log),

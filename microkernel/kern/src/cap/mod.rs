@@ -32,7 +32,7 @@ pub mod task;
 
 pub use image::{grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending};
 pub use mapping::Maps;
-pub use notify::{notification_wait_state, wake_notified};
+pub use notify::{forget_waiter, notification_wait_state, wake_notified};
 pub use ops::{retire_root, setup_root, syscall, Spaces};
 pub use remove::sweep_here;
 

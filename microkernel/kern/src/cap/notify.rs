@@ -92,6 +92,16 @@ pub fn notification_wait_state(
     })
 }
 
+/// Task `task` waits on notification object `id` no more (it was stopped
+/// while waiting): the notification may get another waiter.
+pub fn forget_waiter(id: u32, task: TaskId) {
+    if let Some(n) = get(id) {
+        let _ = n
+            .waiter
+            .compare_exchange(task.encode() + 1, 0, SeqCst, SeqCst);
+    }
+}
+
 /// For a task waiting on `(id, gen)`: `Some(Ok(bits))` to wake it with
 /// bits, `Some(Err(_))` if the notification is gone, `None` to go on
 /// waiting.

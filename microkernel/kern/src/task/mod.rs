@@ -41,6 +41,9 @@ enum State {
     Ready,
     Exited(u64),
     Faulted,
+    /// Stopped by `TaskStop` (its memory is freed once it is not the
+    /// running task any more).
+    Stopped,
     /// Blocked in `Wait` on notification object `id` of generation `gen`.
     WaitingNotify {
         id: u32,
@@ -74,6 +77,10 @@ struct Sched {
     /// The time slice ran out, or a task became ready: reconsider at the
     /// next return to EL0.
     need_resched: bool,
+    /// Slots asked to stop before this core loaded their tasks (a stop
+    /// request from another core may arrive while it still loads them):
+    /// stopped as soon as they are loaded, never lost.
+    stop_on_load: u32,
 }
 
 static SCHED: Local<Sched> = Local::new();
@@ -84,6 +91,7 @@ impl percore::Init for Sched {
             tasks: [const { None }; MAX_TASKS],
             current: None,
             need_resched: false,
+            stop_on_load: 0,
         }
     }
 }
@@ -237,6 +245,12 @@ fn load_this_core(id: usize) {
             SCHED.with(|s| s.tasks[slot] = Some(task));
         }
     }
+    SCHED.with(|s| {
+        let early = core::mem::take(&mut s.stop_on_load);
+        for slot in (0..MAX_TASKS).filter(|i| early & (1 << i) != 0) {
+            supervise::stop_here(s, id, slot);
+        }
+    });
 }
 
 /// The ready task to run: the highest priority; among equals, the first
@@ -316,6 +330,7 @@ fn retire(s: &mut Sched, i: usize) {
         // it ended, after everything it held is gone.
         let (state, value, far) = match t.state {
             State::Exited(code) => (abi::TaskState::Exited, code, 0),
+            State::Stopped => (abi::TaskState::Stopped, 0, 0),
             _ => (abi::TaskState::Faulted, t.fault.0, t.fault.1),
         };
         crate::cap::task_ended(&archive(), t.archive_index, state, value, far);
@@ -386,6 +401,15 @@ pub fn preempt_if_needed(frame: &mut Frame) {
         }
         s.need_resched = false;
         let Some(cur) = s.current else { return };
+        if s.tasks[cur]
+            .as_ref()
+            .is_some_and(|t| t.state == State::Stopped)
+        {
+            // Stopped while it ran (`TaskStop` from another core).
+            switch_to_next(s, frame);
+            retire(s, cur);
+            return;
+        }
         let next = match pick_next(s, Some(cur)) {
             Some(n) if n != cur => n,
             _ => return,
@@ -400,6 +424,22 @@ pub fn preempt_if_needed(frame: &mut Frame) {
                 space.activate();
             }
             copy_frame(frame, &t.ctx);
+        }
+    });
+}
+
+/// After a system call that served this core's mailbox: if that stopped
+/// the caller itself, the next task runs instead and the caller's memory
+/// is freed.
+fn end_if_stopped(frame: &mut Frame) {
+    SCHED.with(|s| {
+        let Some(cur) = s.current else { return };
+        if s.tasks[cur]
+            .as_ref()
+            .is_some_and(|t| t.state == State::Stopped)
+        {
+            switch_to_next(s, frame);
+            retire(s, cur);
         }
     });
 }

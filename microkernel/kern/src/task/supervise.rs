@@ -13,13 +13,13 @@ use super::{enter_next, instantiate, pick_next, report_leaks, Sched, State, MAX_
 use crate::arch::aarch64::{irq_restore, irq_save, wfi};
 use crate::crosscore::{ncores, Deadline, Machine, XCORE};
 use crate::{kprintln, percore};
-use kerncore::crosscore::{Request, RESTART_SLOTS};
+use kerncore::crosscore::{Request, TASK_SLOTS};
 
 /// SPSR for the idle loop: EL1h, IRQs unmasked (D, A, F masked).
 pub const SPSR_EL1_IDLE: u64 = 0x345;
 
 // Every task slot has a restart bit in a mailbox.
-const _: () = assert!(MAX_TASKS <= RESTART_SLOTS);
+const _: () = assert!(MAX_TASKS <= TASK_SLOTS);
 
 /// How long shutdown waits for the other cores before it says so.
 const SHUTDOWN_WAIT_US: u64 = 1_000_000;
@@ -46,6 +46,9 @@ fn process(s: &mut Sched, me: usize) {
     let taken = XCORE.take(me);
     if taken.sweep() {
         crate::cap::sweep_here(s);
+    }
+    for slot in taken.stops() {
+        stop_here(s, me, slot);
     }
     for slot in taken.restarts() {
         restart_here(s, me, slot);
@@ -109,11 +112,39 @@ fn wake_waiters(s: &mut Sched) {
     }
 }
 
+/// Stops the task in `slot` unless it has ended already. Not the running
+/// task: its memory is freed now. The running one (interrupted, or in a
+/// system call that served this mailbox) is left on the way back to EL0.
+pub(super) fn stop_here(s: &mut Sched, me: usize, slot: usize) {
+    let Some(t) = s.tasks[slot].as_mut() else {
+        // Not loaded yet: stopped once it is.
+        s.stop_on_load |= 1 << slot;
+        return;
+    };
+    if t.space.is_none() || matches!(t.state, State::Faulted | State::Exited(_) | State::Stopped) {
+        return;
+    }
+    if let State::WaitingNotify { id, .. } = t.state {
+        let task = abi::TaskId {
+            core: me as u32,
+            slot: slot as u32,
+        };
+        crate::cap::forget_waiter(id, task);
+    }
+    t.state = State::Stopped;
+    kprintln!("task {} on core {} stopped", t.name, me);
+    if s.current == Some(slot) {
+        s.need_resched = true;
+    } else {
+        super::retire(s, slot);
+    }
+}
+
 fn restart_here(s: &mut Sched, me: usize, slot: usize) {
     let Some(t) = s.tasks[slot].as_ref() else {
         return;
     };
-    if !matches!(t.state, State::Faulted | State::Exited(_)) || t.space.is_some() {
+    if !matches!(t.state, State::Faulted | State::Exited(_) | State::Stopped) || t.space.is_some() {
         kprintln!(
             "restart of task {} on core {} ignored: it has not stopped",
             t.name,
@@ -157,7 +188,7 @@ fn shut_down_here(s: &mut Sched) {
         }
         // Ended: a notification destroyed from here on must not wake it
         // into the address space freed below.
-        if !matches!(t.state, State::Exited(_) | State::Faulted) {
+        if !matches!(t.state, State::Exited(_) | State::Faulted | State::Stopped) {
             t.state = State::Faulted;
         }
         if let Some(space) = t.space.take() {
@@ -174,6 +205,18 @@ fn shut_down_here(s: &mut Sched) {
 pub fn restart(index: usize) {
     if let Some(id) = super::task_id(index).filter(|id| (id.core as usize) < ncores()) {
         post(id.core as usize, Request::Restart(id.slot as usize));
+        let me = percore::id();
+        if id.core as usize == me {
+            SCHED.with(|s| process(s, me));
+        }
+    }
+}
+
+/// `TaskStop`, its capability checked: asks archive task `index`'s core to
+/// stop it.
+pub fn stop(index: usize) {
+    if let Some(id) = super::task_id(index).filter(|id| (id.core as usize) < ncores()) {
+        post(id.core as usize, Request::Stop(id.slot as usize));
         let me = percore::id();
         if id.core as usize == me {
             SCHED.with(|s| process(s, me));

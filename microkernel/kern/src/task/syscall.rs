@@ -1,7 +1,7 @@
 //! Synchronous exceptions from EL0: system calls, and faults, which stop
 //! the faulting task only.
 
-use super::{retire, supervise, switch_to_next, State, SCHED};
+use super::{end_if_stopped, retire, supervise, switch_to_next, State, SCHED};
 use crate::arch::aarch64::exception::{read_esr, read_esr_far, Frame};
 use crate::{kprintln, percore};
 use abi::{Error, Syscall, TaskId};
@@ -121,7 +121,15 @@ fn syscall(frame: &mut Frame) {
             let r = SCHED
                 .with(|s| crate::cap::task::restart(s, frame.x[0]))
                 .map(supervise::restart);
-            status(frame, r)
+            status(frame, r);
+            end_if_stopped(frame);
+        }
+        Some(Syscall::TaskStop) => {
+            let r = SCHED
+                .with(|s| crate::cap::task::stop(s, frame.x[0]))
+                .map(supervise::stop);
+            status(frame, r);
+            end_if_stopped(frame);
         }
         Some(Syscall::Wait) => wait(frame),
         Some(Syscall::CoreCount) => {
@@ -155,6 +163,7 @@ fn cap_call(call: Syscall, frame: &mut Frame) {
     let remote = SCHED.with(|s| crate::cap::syscall(call, frame, s));
     if remote == Some(true) || supervise::mailbox_pending() {
         after_cap_op();
+        end_if_stopped(frame);
     }
 }
 

@@ -64,6 +64,7 @@ fn how(state: State) -> &'static str {
     match state {
         State::Exited(_) => "exited",
         State::Faulted => "ended by a fault",
+        State::Stopped => "was stopped",
         State::WaitingNotify { .. } => "was still blocked in Wait",
         State::Ready => "was still running",
     }
