@@ -59,10 +59,10 @@ pub(crate) const EVERY_FAULT_CONTAINED: &[&str] = &[
 /// through its task capabilities and their exit signals, from core 2 (by
 /// SGI) and from its own core; each crasher is restarted once, then checks
 /// from EL0 that it can restart or stop nothing (no task capability; a
-/// read-only one); the one on core 2 stops the task on core 3 (usually out
-/// of its Wait; if core 3 started late, while it runs or before it is
-/// loaded: the stop is kept until then); the supervisor ends once both
-/// crashers have; nothing leaks.
+/// read-only one); the one on core 2 stops the two tasks on core 3, one
+/// blocked in Wait and one polling (a late core 3 may get the stops while
+/// it runs them or before it loads them: a stop is kept until then); the
+/// supervisor ends once both crashers have; nothing leaks.
 pub(crate) const SUPERVISED: &[&str] = &[
     "[supervisor@0] supervisor: task on core 2 slot 0 faulted: data abort from a lower EL at 0x12345000",
     "[supervisor@0] supervisor: task on core 0 slot 1 faulted: data abort from a lower EL at 0x12345000",
@@ -74,7 +74,8 @@ pub(crate) const SUPERVISED: &[&str] = &[
     "[crasher@2] crasher on core 2: a task capability without WRITE: report read, restart and stop refused",
     "[crasher@2] crasher on core 2: a task capability without READ: report refused",
     "task hello on core 3 stopped",
-    "[crasher@2] crasher on core 2: stopped the task it holds a capability to",
+    "[crasher@2] crasher on core 2: stopped the task on core 3 slot 0",
+    "[crasher@2] crasher on core 2: stopped the task on core 3 slot 1",
     "task crasher on core 2 exited with status 0",
     "task crasher on core 0 exited with status 0",
     "task supervisor on core 0 exited with status 0",

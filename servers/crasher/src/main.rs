@@ -3,9 +3,9 @@
 //! nothing:
 //! not through its own capabilities, not through a malformed slot, not
 //! through an empty one, and not through a task capability without
-//! WRITE (the image may grant it a read-only one). Given a task capability
-//! with WRITE in its second grant slot, it stops that task and waits until
-//! it reads as stopped. Then it finishes.
+//! WRITE (the image may grant it a read-only one). Each task capability
+//! with READ and WRITE it holds after its first grant slot it uses to stop
+//! that task, waiting until it reads as stopped. Then it finishes.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -51,33 +51,40 @@ fn main(start: ulib::Start) -> i32 {
             start.core
         );
     }
-    match stop_one() {
-        Ok(Some(what)) => ulib::println!("crasher on core {}: {}", start.core, what),
-        Ok(None) => {}
-        Err(why) => {
-            ulib::println!("crasher on core {}: {}", start.core, why);
-            return 3;
+    for slot in ulib::slots::FIRST_GRANT + 1..ulib::slots::SHARE_SLOTS {
+        match stop_one(ulib::CPtr::root(slot)) {
+            Ok(Some(task)) => ulib::println!(
+                "crasher on core {}: stopped the task on core {} slot {}",
+                start.core,
+                task.core,
+                task.slot
+            ),
+            Ok(None) => {}
+            Err(why) => {
+                ulib::println!("crasher on core {}: {}", start.core, why);
+                return 3;
+            }
         }
     }
     0
 }
 
-/// With a task capability with WRITE in the second grant slot: stops that
-/// task (a refused stop without WRITE is `refused_restarts`' business) and
-/// polls its report until it says `Stopped`.
-fn stop_one() -> Result<Option<&'static str>, &'static str> {
-    use ulib::{CPtr, ObjectKind, Rights, TaskState};
+/// With a task capability with WRITE in `cap`: stops that task (a refused
+/// stop without WRITE is `refused_restarts`' business) and polls its
+/// report until it says `Stopped`; which task it was.
+fn stop_one(cap: ulib::CPtr) -> Result<Option<ulib::TaskId>, &'static str> {
+    use ulib::{ObjectKind, Rights, TaskState};
     /// Reports read before giving up (the stop is an SGI away).
     const POLLS: usize = 1_000_000;
-    let cap = CPtr::root(ulib::slots::FIRST_GRANT + 1);
     match ulib::cap::cap_info(cap) {
-        Ok((ObjectKind::Task, r)) if r.contains(Rights::WRITE) => {}
+        Ok((ObjectKind::Task, r)) if r.contains(Rights::WRITE.union(Rights::READ)) => {}
         _ => return Ok(None),
     }
     ulib::task_stop(cap).map_err(|_| "stop refused")?;
     for _ in 0..POLLS {
-        match ulib::task_report(cap).map_err(|_| "report refused")?.state {
-            TaskState::Stopped => return Ok(Some("stopped the task it holds a capability to")),
+        let r = ulib::task_report(cap).map_err(|_| "report refused")?;
+        match r.state {
+            TaskState::Stopped => return Ok(Some(r.task)),
             TaskState::Running => {}
             _ => return Err("the stopped task ended otherwise"),
         }
