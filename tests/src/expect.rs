@@ -55,9 +55,14 @@ pub(crate) const EVERY_FAULT_CONTAINED: &[&str] = &[
     "memory: no frames leaked",
 ];
 
-/// images/supervise.toml: fault reports reach the supervisor on core 0
-/// from core 2 (by SGI) and from its own core; each crasher is restarted
-/// once and then runs fine; nothing leaks, the supervisor included.
+/// images/supervise.toml: fault reports reach the supervisor on core 0,
+/// through its task capabilities and their exit signals, from core 2 (by
+/// SGI) and from its own core; each crasher is restarted once, then checks
+/// from EL0 that it can restart or stop nothing (no task capability; a
+/// read-only one); the one on core 2 stops the two tasks on core 3, one
+/// blocked in Wait and one polling (a late core 3 may get the stops while
+/// it runs them or before it loads them: a stop is kept until then); the
+/// supervisor ends once both crashers have; nothing leaks.
 pub(crate) const SUPERVISED: &[&str] = &[
     "[supervisor@0] supervisor: task on core 2 slot 0 faulted: data abort from a lower EL at 0x12345000",
     "[supervisor@0] supervisor: task on core 0 slot 1 faulted: data abort from a lower EL at 0x12345000",
@@ -65,8 +70,15 @@ pub(crate) const SUPERVISED: &[&str] = &[
     "task crasher on core 0 restarted (restart 1)",
     "[crasher@2] crasher on core 2: restarted 1 time(s), running fine",
     "[crasher@0] crasher on core 0: restarted 1 time(s), running fine",
+    "[crasher@0] crasher on core 0: no task capability: every restart and stop refused",
+    "[crasher@2] crasher on core 2: a task capability without WRITE: report read, restart and stop refused",
+    "[crasher@2] crasher on core 2: a task capability without READ: report refused",
+    "task hello on core 3 stopped",
+    "[crasher@2] crasher on core 2: stopped the task on core 3 slot 0",
+    "[crasher@2] crasher on core 2: stopped the task on core 3 slot 1",
     "task crasher on core 2 exited with status 0",
     "task crasher on core 0 exited with status 0",
+    "task supervisor on core 0 exited with status 0",
     "memory: no frames leaked",
 ];
 

@@ -92,8 +92,6 @@ pub struct TaskSpec {
     pub core: u32,
     /// Higher runs first on its core.
     pub priority: u16,
-    /// Receives every task's fault reports and may restart tasks.
-    pub supervisor: bool,
     /// Indices into [`Image::ranges`] of the shared ranges it links.
     pub ranges: Vec<usize>,
     /// Its kernel core's server (the one task there).
@@ -164,10 +162,11 @@ struct TaskEntry {
     #[serde(rename = "crate")]
     krate: String,
     core: u32,
+    /// What `task:NAME` in a `caps` entry calls it (default: its crate).
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default = "default_priority")]
     priority: u16,
-    #[serde(default)]
-    supervisor: bool,
     #[serde(default)]
     ranges: Vec<String>,
     #[serde(default)]
@@ -175,7 +174,7 @@ struct TaskEntry {
     #[serde(default)]
     caps: Vec<image_caps::CapItem>,
     #[serde(default)]
-    on_exit: Option<OnExit>,
+    on_exit: Option<OnExits>,
     #[serde(default)]
     optional: bool,
     #[serde(default)]
@@ -192,6 +191,23 @@ struct TaskEntry {
 struct OnExit {
     notification: String,
     bits: u64,
+}
+
+/// `on_exit`: one table or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OnExits {
+    One(OnExit),
+    Many(Vec<OnExit>),
+}
+
+impl OnExits {
+    fn all(&self) -> &[OnExit] {
+        match self {
+            OnExits::One(one) => core::slice::from_ref(one),
+            OnExits::Many(many) => many,
+        }
+    }
 }
 
 fn default_priority() -> u16 {
@@ -364,7 +380,15 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         }
         notifications.push(n);
     }
+    let mut task_names = Vec::new();
+    for (i, t) in file.task.iter().enumerate() {
+        if let Some(name) = &t.name {
+            image_caps::check_name(&format!("task[{i}] ({})", t.krate), name)?;
+        }
+        task_names.push(t.name.clone().unwrap_or_else(|| t.krate.clone()));
+    }
     let mut objects = image_caps::Objects {
+        tasks: &task_names,
         ranges: &ranges,
         shares: &share_names,
         notifications: &notifications,
@@ -407,11 +431,6 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             .map(|x: &TaskSpec| (x.core, x.name.as_str()))
             .collect();
         image_caps::check_placement(&entry, &t.krate, t.core, t.server, &kernel_cores, &placed)?;
-        if t.supervisor && tasks.iter().any(|x: &TaskSpec| x.supervisor) {
-            return Err(format!(
-                "{entry}: a second supervisor (an image has at most one)"
-            ));
-        }
         let mut links = Vec::new();
         for r in &t.ranges {
             let Some(at) = ranges.iter().position(|x: &RangeSpec| &x.name == r) else {
@@ -435,9 +454,9 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             }
             cap_names.push(c.bind_name().to_string());
         }
-        let mut on_exit: Vec<(usize, u64)> = match &t.on_exit {
-            None => None,
-            Some(OnExit { notification, bits }) => {
+        let mut on_exit = Vec::new();
+        for OnExit { notification, bits } in t.on_exit.iter().flat_map(OnExits::all) {
+            {
                 let Some(j) = notifications.iter().position(|n| n == notification) else {
                     return Err(format!(
                         "{entry}: on_exit: unknown notification {notification:?} (known: {})",
@@ -453,11 +472,14 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
                         "{entry}: on_exit: bits must be non-zero (a signal with no bits wakes nobody)"
                     ));
                 }
-                Some((j, *bits))
+                if on_exit.iter().any(|&(k, _)| k == j) {
+                    return Err(format!(
+                        "{entry}: on_exit: notification {notification:?} named twice"
+                    ));
+                }
+                on_exit.push((j, *bits));
             }
         }
-        .into_iter()
-        .collect();
         for s in &services {
             if s.server == i {
                 links.extend(s.first_range..s.first_range + s.clients.len());
@@ -515,7 +537,6 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             name: t.krate.clone(),
             core: t.core,
             priority: t.priority,
-            supervisor: t.supervisor,
             ranges: links,
             server: t.server,
             caps,

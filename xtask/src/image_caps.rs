@@ -71,6 +71,8 @@ pub enum ObjectRef {
     Notification(usize),
     /// Index into `Image::devices`.
     Device(usize),
+    /// Index into `Image::tasks`.
+    Task(usize),
 }
 
 /// A device the image grants (its registers, as a device segment).
@@ -186,6 +188,8 @@ pub fn parse_rights(text: &str) -> Result<u8, String> {
 /// The image's objects, by name, for resolving `caps` entries; collects
 /// the devices granted, in the order first named.
 pub(crate) struct Objects<'a> {
+    /// What `task:NAME` names, by task index (`name`, else the crate).
+    pub tasks: &'a [String],
     pub ranges: &'a [RangeSpec],
     pub shares: &'a [String],
     pub notifications: &'a [String],
@@ -218,13 +222,26 @@ impl Objects<'_> {
                 .position(|n| n == name)
                 .map(ObjectRef::Notification),
             "device" => return self.device(name),
+            "task" => return self.task(name),
             _ => {
                 return Err(format!(
-                    "object {object:?}: unknown kind {kind:?} (known: range, share, notification, device)"
+                    "object {object:?}: unknown kind {kind:?} (known: range, share, notification, device, task)"
                 ))
             }
         };
         found.ok_or_else(|| format!("no {kind} named {name:?}"))
+    }
+
+    /// The one task called `name`.
+    fn task(&self, name: &str) -> Result<ObjectRef, String> {
+        let mut found = self.tasks.iter().enumerate().filter(|(_, n)| *n == name);
+        match (found.next(), found.next()) {
+            (Some((i, _)), None) => Ok(ObjectRef::Task(i)),
+            (None, _) => Err(format!("no task named {name:?}")),
+            (Some(_), Some(_)) => Err(format!(
+                "task {name:?} is ambiguous: several tasks are called that (give each a `name`)"
+            )),
+        }
     }
 
     /// A device every listed board has.

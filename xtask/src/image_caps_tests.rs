@@ -110,6 +110,50 @@ fn one_name_may_serve_several_kinds() {
 }
 
 #[test]
+fn task_capabilities_name_tasks() {
+    let sup = task(
+        "hello",
+        0,
+        "caps = [{ object = \"task:worker\", rights = \"rx\" }, { object = \"task:console\", rights = \"r\" }]",
+    );
+    let image = ok(&format!(
+        "{HEAD}{sup}{}{}",
+        task("hello", 1, "name = \"worker\""),
+        task("console", 1, "")
+    ));
+    let objects: Vec<ObjectRef> = image.tasks[0].caps.iter().map(|c| c.object).collect();
+    assert_eq!(objects, [ObjectRef::Task(1), ObjectRef::Task(2)]);
+    assert_eq!(image.tasks[0].caps[0].rights, 0b101);
+    // Two tasks of one crate and no `name`: ambiguous.
+    let twice = format!(
+        "{HEAD}{}{}{}",
+        task(
+            "hello",
+            0,
+            "caps = [{ object = \"task:console\", rights = \"r\" }]"
+        ),
+        task("console", 1, ""),
+        task("console", 2, "")
+    );
+    assert_eq!(
+        err(&twice),
+        "task[0] (hello): caps[0]: task \"console\" is ambiguous: several tasks are called that (give each a `name`)"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HEAD}{}",
+            task(
+                "hello",
+                0,
+                "caps = [{ object = \"task:nobody\", rights = \"r\" }]"
+            )
+        )),
+        "task[0] (hello): caps[0]: no task named \"nobody\""
+    );
+    assert!(err(&format!("{HEAD}{}", task("hello", 0, "name = \"a b\""))).contains("name \"a b\""));
+}
+
+#[test]
 fn bad_objects() {
     let cap = |object: &str| {
         with_objects(&task(
@@ -120,7 +164,7 @@ fn bad_objects() {
     };
     assert_eq!(
         err(&cap("segment:x")),
-        "task[0] (hello): caps[1]: object \"segment:x\": unknown kind \"segment\" (known: range, share, notification, device)"
+        "task[0] (hello): caps[1]: object \"segment:x\": unknown kind \"segment\" (known: range, share, notification, device, task)"
     );
     assert_eq!(
         err(&cap("pool")),

@@ -126,6 +126,21 @@ fn exit_signals() {
     )
     .expect("valid");
     assert_eq!(image.tasks[0].on_exit, [(0, 4)]);
+    let two = "[[notification]]\nname = \"more\"\n[[task]]\ncrate = \"hello\"\ncore = 1\n";
+    let image = parse(
+        "t",
+        &format!("{head}on_exit = [{{ notification = \"more\", bits = 2 }}, {{ notification = \"gone\", bits = 4 }}]\n{two}"),
+        &servers(),
+    )
+    .expect("valid");
+    assert_eq!(image.tasks[0].on_exit, [(0, 4), (1, 2)]);
+    let e = err(&format!(
+        "{head}on_exit = [{{ notification = \"gone\", bits = 2 }}, {{ notification = \"gone\", bits = 4 }}]\n"
+    ));
+    assert_eq!(
+        e,
+        "task[0] (hello): on_exit: notification \"gone\" named twice"
+    );
     let e = err(&format!(
         "{head}on_exit = {{ notification = \"went\", bits = 4 }}\n"
     ));
@@ -141,7 +156,7 @@ fn exit_signals() {
         "{e}"
     );
     let e = err(&format!("{head}on_exit = {{ notification = \"gone\" }}\n"));
-    assert!(e.contains("missing field `bits`"), "{e}");
+    assert!(e.contains("on_exit"), "{e}");
     let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\ncore = 1\non_exit = { notification = \"gone\", bits = 1 }\n");
     assert_eq!(
         e,

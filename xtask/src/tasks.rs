@@ -12,7 +12,7 @@ use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, 
 
 use kerncore::bootimage::{
     Archive, Expect, KernelOptions, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL,
-    FLAG_SERVER, FLAG_SUPERVISOR, HEADER, MAGIC, NAME_LEN,
+    FLAG_SERVER, HEADER, MAGIC, NAME_LEN,
 };
 
 /// Builds every task crate of `image` and returns its archive (empty when
@@ -106,7 +106,6 @@ pub struct Entry<'a> {
     pub name: &'a str,
     pub core: u32,
     pub priority: u16,
-    pub supervisor: bool,
     /// Its kernel core's server.
     pub server: bool,
     /// Bit `j`: links shared range `j`.
@@ -130,7 +129,6 @@ impl<'a> Entry<'a> {
             name: t.name.as_str(),
             core: t.core,
             priority: t.priority,
-            supervisor: t.supervisor,
             server: t.server,
             links: t.ranges.iter().fold(0u8, |m, &j| m | 1 << j),
             caps: &t.caps,
@@ -204,6 +202,7 @@ fn put_cap(out: &mut Vec<u8>, holder_kind: u8, holder: usize, slot: u32, cap: &C
         ObjectRef::Share(j) => (ObjectKind::Share, j),
         ObjectRef::Notification(j) => (ObjectKind::Notification, j),
         ObjectRef::Device(j) => (ObjectKind::Segment, j),
+        ObjectRef::Task(j) => (ObjectKind::Task, j),
     };
     out.extend_from_slice(&[holder_kind, kind as u8, cap.rights, 0]);
     out.extend_from_slice(&(holder as u32).to_le_bytes());
@@ -262,8 +261,7 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         put_name(&mut out, name).context("task")?;
         out.extend_from_slice(&core.to_le_bytes());
         out.extend_from_slice(&priority.to_le_bytes());
-        let flags = if e.supervisor { FLAG_SUPERVISOR } else { 0 }
-            | if e.server { FLAG_SERVER } else { 0 }
+        let flags = if e.server { FLAG_SERVER } else { 0 }
             | if e.optional { FLAG_OPTIONAL } else { 0 }
             | e.expect.flags()
             | (e.links as u16) << 8;
@@ -325,23 +323,16 @@ mod tests {
         TaskEntry,
     };
 
-    fn e<'a>(
-        name: &'a str,
-        core: u32,
-        priority: u16,
-        supervisor: bool,
-        elf: &'a [u8],
-    ) -> Entry<'a> {
+    fn e<'a>(name: &'a str, core: u32, priority: u16, optional: bool, elf: &'a [u8]) -> Entry<'a> {
         Entry {
             name,
             core,
             priority,
-            supervisor,
             server: false,
             links: 0,
             caps: &[],
             on_exit: &[],
-            optional: false,
+            optional,
             expect: Expect::Exit0,
             elf,
         }
@@ -374,7 +365,7 @@ mod tests {
                     name: "hello",
                     core: 2,
                     priority: 3,
-                    flags: 1,
+                    flags: 4,
                     elf: b"ELF22"
                 },
                 TaskEntry {
@@ -405,14 +396,14 @@ mod tests {
             caps: pool_caps.to_vec(),
         }];
         let console_caps = [cap(ObjectRef::Share(0), rwg), cap(ObjectRef::Device(0), rw)];
-        let client_caps = [cap(ObjectRef::Share(0), rw)];
+        let client_caps = [cap(ObjectRef::Share(0), rw), cap(ObjectRef::Task(1), 0b101)];
         let mut console = e("console", 3, 2, false, b"ELF-C");
         console.server = true;
         console.caps = &console_caps;
         let mut client = e("hello", 0, 1, false, b"ELF-H");
         client.caps = &client_caps;
         client.links = 1;
-        client.on_exit = &[(1, 0b100)];
+        client.on_exit = &[(0, 1), (1, 0b100)];
         let ranges = [RangeSpec {
             name: "shm".to_string(),
             base: 0x1_0000_0000,
@@ -439,8 +430,9 @@ mod tests {
             Ok((true, &b"ELF-C"[..]))
         );
         assert_eq!(a.entry(0).map(|t| t.links()), Ok(1));
-        assert_eq!(a.exit_signals(0).collect::<Vec<_>>(), [(1, 0b100)]);
-        assert_eq!(a.exit_signals(1).count(), 0);
+        let exits = |t| a.exit_signals(t).collect::<Vec<_>>();
+        assert_eq!(exits(0), [(0, 1), (1, 0b100)]);
+        assert_eq!(exits(1), []);
         assert_eq!(a.range(0).map(|r| r.base), Some(0x1_0000_0000));
         assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
         assert_eq!(a.notification(1), Some(NamedEntry { name: "bell" }));
@@ -463,6 +455,7 @@ mod tests {
             caps,
             [
                 want(Holder::Task(0), ImageObject::Share(0), rw as u64, 2),
+                want(Holder::Task(0), ImageObject::Task(1), 0b101, 3),
                 want(Holder::Task(1), ImageObject::Share(0), rwg as u64, 2),
                 want(Holder::Task(1), ImageObject::Device(0), rw as u64, 3),
                 want(Holder::Share(0), ImageObject::Range(0), rw as u64, 0),

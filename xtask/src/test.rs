@@ -216,19 +216,29 @@ fn host_tests(root: &Path) -> bool {
     cargo_tests(root, "host-unit-tests", &["test"], &[])
 }
 
-/// The ring protocol's memory-ordering models under loom (servers/lib/ring,
-/// src/loom_tests.rs), in their own target directory: `--cfg loom` would
-/// otherwise rebuild every host crate.
+/// The loom models: the ring protocol's memory ordering (servers/lib/ring,
+/// src/loom_tests.rs) and the kernel's cross-core revoke-wait protocol
+/// (microkernel/core, src/crosscore/loom_tests.rs), in their own target
+/// directory: `--cfg loom` would otherwise rebuild every host crate.
 fn loom_tests(root: &Path) -> bool {
-    println!("running loom models of the ring protocol: cargo test -p ring --release --lib loom (--cfg loom)");
+    println!("running loom models of the ring and cross-core protocols: cargo test -p ring -p kerncore --release --lib loom (--cfg loom)");
     let dir = build::target_dir(root).join("loom");
     let dir = dir.to_string_lossy().into_owned();
-    let args = ["test", "-p", "ring", "--release", "--lib", "loom"];
+    let args = [
+        "test",
+        "-p",
+        "ring",
+        "-p",
+        "kerncore",
+        "--release",
+        "--lib",
+        "loom",
+    ];
     let envs = [
         ("RUSTFLAGS", "--cfg loom"),
         ("CARGO_TARGET_DIR", dir.as_str()),
     ];
-    cargo_tests(root, "ring-loom-models", &args, &envs)
+    cargo_tests(root, "loom-models", &args, &envs)
 }
 
 /// Runs cargo with `args` and `envs`, shows its output, sums its `test

@@ -50,12 +50,17 @@ pub enum Syscall: u64 {
     DebugPrint = 1,
     /// Ends the calling task with status `x0`.
     Exit = 2,
-    /// Supervisor only: waits for a fault report; returns `x1` = the
-    /// faulting task's [`TaskId`], `x2` = its ESR, `x3` = its FAR.
-    WaitFault = 3,
-    /// Supervisor only: restarts the stopped task `x0` (a [`TaskId`]) on its
-    /// core, from its program in the image.
-    Restart = 4,
+    /// Reads the state of the task named by the task capability `x0`
+    /// (right [`Rights::READ`]): `x1` bits 0-7 = its [`TaskState`], bits
+    /// 8-23 = its [`TaskId`] encoding (other bits 0); `x2` = its exit
+    /// status (exited) or ESR (faulted); `x3` = the FAR (faulted). A task's
+    /// end is announced by the notifications the image names in its
+    /// `on_exit`; this call then says how it ended.
+    TaskReport = 3,
+    /// Restarts the stopped (exited, faulted or stopped) task named by the task
+    /// capability `x0` (right [`Rights::WRITE`]) on its core, from its
+    /// program in the image.
+    TaskRestart = 4,
     /// Reads this core's count of event `x0` (an [`Event`]) into `x1`.
     ReadEvent = 5,
     /// Makes a segment of `x1` pages of zeroed memory from this core's
@@ -107,6 +112,12 @@ pub enum Syscall: u64 {
     SegmentInfo = 20,
     /// Returns in `x1` how many cores are online.
     CoreCount = 21,
+    /// Stops the task named by the task capability `x0` (right
+    /// [`Rights::WRITE`]) on its core: it runs no more, everything it held
+    /// is freed, its exit signals go out, and it reads as
+    /// [`TaskState::Stopped`] until restarted. (22-24 were the block
+    /// baseline's calls, now experimental.)
+    TaskStop = 25,
     /// Experimental: the in-kernel block baseline
     /// ([`EXPERIMENTAL_CALLS`]). Reads `x2` bytes (a multiple of 512, at
     /// most 64 KiB) from sector `x0` into the caller's buffer at `x1`.
@@ -212,11 +223,42 @@ impl TaskId {
         (self.core as u64) << 8 | (self.slot as u64 & 0xff)
     }
 
-    pub const fn decode(v: u64) -> TaskId {
-        TaskId {
+    /// The task `v` names; bits above the 8-bit core and slot fields are
+    /// an error (`InvalidArgument`), never dropped.
+    pub const fn decode(v: u64) -> Result<TaskId, Error> {
+        if v >> 16 != 0 {
+            return Err(Error::InvalidArgument);
+        }
+        Ok(TaskId {
             core: (v >> 8) as u32,
             slot: (v & 0xff) as u32,
-        }
+        })
+    }
+}
+
+/// How a task stands, as [`Syscall::TaskReport`] says (`x1`).
+#[repr(u64)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskState {
+    /// Loaded and not ended (running, ready or blocked).
+    Running = 0,
+    /// Ended by `Exit`; `x2` is its status.
+    Exited = 1,
+    /// Stopped by a fault; `x2` is the ESR, `x3` the FAR.
+    Faulted = 2,
+    /// Stopped by [`Syscall::TaskStop`].
+    Stopped = 3,
+}
+
+impl TaskState {
+    pub const fn from_u64(n: u64) -> Option<TaskState> {
+        Some(match n {
+            0 => TaskState::Running,
+            1 => TaskState::Exited,
+            2 => TaskState::Faulted,
+            3 => TaskState::Stopped,
+            _ => return None,
+        })
     }
 }
 
@@ -274,7 +316,10 @@ pub enum ObjectKind: u8 {
     AddressRange = 2,
     /// A capability table.
     Share = 3,
-    /// User code bound to one core.
+    /// User code bound to one core. Rights: [`Rights::READ`] reads its
+    /// state and fault report ([`Syscall::TaskReport`]), [`Rights::WRITE`]
+    /// restarts it ([`Syscall::TaskRestart`]) and stops it
+    /// ([`Syscall::TaskStop`]).
     Task = 4,
     /// A doorbell that wakes a task.
     Notification = 5,
@@ -334,7 +379,8 @@ mod tests {
         assert_eq!(Syscall::from_u64(19), Some(Syscall::CapInfo));
         assert_eq!(Syscall::from_u64(21), Some(Syscall::CoreCount));
         assert_eq!(Syscall::from_u64(22), None, "the block calls left 22-24");
-        assert_eq!(Syscall::from_u64(25), None);
+        assert_eq!(Syscall::from_u64(25), Some(Syscall::TaskStop));
+        assert_eq!(Syscall::from_u64(26), None);
         assert_eq!(Syscall::from_u64(0x102), Some(Syscall::BlockFlush));
         for c in Syscall::ALL {
             assert_eq!(Syscall::from_u64(c as u64), Some(c));
@@ -372,6 +418,21 @@ mod tests {
         assert_eq!(CPtr::via(3, 7).decode(), Ok((Some(3), 7)));
         assert_eq!(CPtr(1 << 16).decode(), Err(Error::InvalidCapability));
         assert_eq!(CPtr::via(254, 63).decode(), Ok((Some(254), 63)));
+    }
+
+    #[test]
+    fn task_id_decode_refuses_unknown_bits() {
+        let t = TaskId { core: 3, slot: 5 };
+        assert_eq!(TaskId::decode(t.encode()), Ok(t));
+        assert_eq!(TaskId::decode(1 << 40), Err(Error::InvalidArgument));
+        assert_eq!(TaskId::decode(1 << 16), Err(Error::InvalidArgument));
+        assert_eq!(TaskId::decode(0), Ok(TaskId { core: 0, slot: 0 }));
+        for n in 0..5 {
+            assert_eq!(
+                TaskState::from_u64(n).map(|s| s as u64),
+                (n < 4).then_some(n)
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS06` |
+//! | 0 | 8 | magic `KTASKS07` |
 //! | 8 | 4 | task count |
 //! | 12 | 4 | shared-range count |
 //! | 16 | 4 | share count |
@@ -34,14 +34,15 @@
 //! | notification | name · rest 0 |
 //! | device | name · kind u32 @24 ([`DeviceKind`]) · rest 0 |
 //! | exit signal | task index u32 @0 · notification index u32 @4 · bits u64 @8 (non-zero) · rest 0 |
-//! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
+//! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment, 4 task: object index = task index) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
 //!
-//! An exit signal says: when that task ends (exits or faults), the kernel
-//! signals `bits` on that notification. Exit signals are sorted by task,
-//! at most one per task.
+//! An exit signal says: when that task ends (exits, faults or is stopped),
+//! the kernel signals `bits` on that notification. Exit signals are sorted
+//! by (task, notification), each pair at most once: a task may signal
+//! several notifications (its clients' server and its supervisor, say).
 //!
-//! Task flags: bit 0 = supervisor (receives fault reports, may restart
-//! tasks), bit 1 = server (the one task of a kernel core), bit 2 =
+//! Task flags: bit 0 reserved (0; it was "supervisor" before tasks were
+//! objects: a supervisor is now whoever holds task capabilities), bit 1 = server (the one task of a kernel core), bit 2 =
 //! optional (not started, and no failure, when its core does not exist),
 //! bits 3-4 = what the run expects of it ([`Expect`]: 0 exits with status
 //! 0, 1 ends by a fault, 2 any end, or none); bits 8-15 = the shared ranges
@@ -75,9 +76,7 @@ pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageOb
 pub use options::{Hook, KernelOptions, OPTION_BLOCK_IN_KERNEL, OPTION_HOOK};
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS06";
-/// Task flag: the task is the supervisor.
-pub const FLAG_SUPERVISOR: u16 = 1;
+pub const MAGIC: &[u8; 8] = b"KTASKS07";
 /// Task flag: the task is its kernel core's server.
 pub const FLAG_SERVER: u16 = 2;
 /// Task flag: the task may be left out on a machine without its core.
@@ -160,11 +159,6 @@ pub struct TaskEntry<'a> {
 }
 
 impl TaskEntry<'_> {
-    /// Receives fault reports and may restart tasks.
-    pub fn is_supervisor(&self) -> bool {
-        self.flags & FLAG_SUPERVISOR != 0
-    }
-
     /// The one task of a kernel core.
     pub fn is_server(&self) -> bool {
         self.flags & FLAG_SERVER != 0
@@ -341,7 +335,7 @@ impl<'a> Archive<'a> {
             } else {
                 FLAG_LINKS & !(0xff00 << n.ranges)
             };
-            let known = FLAG_SUPERVISOR | FLAG_SERVER | FLAG_OPTIONAL | FLAG_EXPECT | links_known;
+            let known = FLAG_SERVER | FLAG_OPTIONAL | FLAG_EXPECT | links_known;
             if t.flags & !known != 0
                 || Expect::from_bits((t.flags & FLAG_EXPECT) >> EXPECT_SHIFT).is_none()
             {

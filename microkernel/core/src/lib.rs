@@ -8,6 +8,7 @@
 
 pub mod bootimage;
 pub mod cap;
+pub mod crosscore;
 /// Exception syndrome decoding (it lives in `abi`: fault reports carry it).
 pub use abi::esr;
 pub mod frames;

@@ -20,6 +20,7 @@ mod board;
 mod boot;
 mod cap;
 mod console;
+mod crosscore;
 mod irq;
 mod log;
 mod mm;

@@ -62,6 +62,8 @@ pub enum ImageObject {
     Notification(u32),
     /// A device segment over device `j`'s registers.
     Device(u32),
+    /// Task `j` of the tasks section.
+    Task(u32),
 }
 
 impl ImageObject {
@@ -72,6 +74,7 @@ impl ImageObject {
             ImageObject::Share(_) => ObjectKind::Share,
             ImageObject::Notification(_) => ObjectKind::Notification,
             ImageObject::Device(_) => ObjectKind::Segment,
+            ImageObject::Task(_) => ObjectKind::Task,
         }
     }
 }
@@ -93,7 +96,8 @@ pub enum CapProblem {
     HolderKind,
     /// The holder index is past its section.
     HolderIndex,
-    /// The object kind is not a range, share, notification or segment.
+    /// The object kind is not a range, share, notification, segment or
+    /// task.
     ObjectKind,
     /// The object index is past its section.
     ObjectIndex,
@@ -201,7 +205,9 @@ impl<'a> Archive<'a> {
         const SHARE: u8 = ObjectKind::Share as u8;
         const NOTIFICATION: u8 = ObjectKind::Notification as u8;
         const SEGMENT: u8 = ObjectKind::Segment as u8;
+        const TASK: u8 = ObjectKind::Task as u8;
         let (object, objects) = match b[1] {
+            TASK => (ImageObject::Task(object_index), self.n.tasks),
             RANGE => (ImageObject::Range(object_index), self.n.ranges),
             SHARE => (ImageObject::Share(object_index), self.n.shares),
             NOTIFICATION => (

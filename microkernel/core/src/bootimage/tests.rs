@@ -114,13 +114,14 @@ const SEG: u32 = ObjectKind::Segment as u32;
 const RANGE: u32 = ObjectKind::AddressRange as u32;
 const SHARE: u32 = ObjectKind::Share as u32;
 const NOTE: u32 = ObjectKind::Notification as u32;
+const TASK: u32 = ObjectKind::Task as u32;
 
 /// Every kind of entry: a server on kernel core 3, a supervisor, a
 /// shared share holding a range and a notification, grants to tasks.
 fn full() -> Spec<'static> {
     Spec {
         tasks: std::vec![
-            ("hello", 0, 1, FLAG_SUPERVISOR | 1 << 8, b"ELF-A"),
+            ("hello", 0, 1, 1 << 8, b"ELF-A"),
             ("console", 3, 2, FLAG_SERVER, b"ELF-BB"),
             ("hello", 1, 1, 0, b""),
         ],
@@ -132,11 +133,12 @@ fn full() -> Spec<'static> {
             [T, SHARE, 0b1011, 0, 0, 2],
             [T, SHARE, 0b0011, 1, 0, 2],
             [T, SEG, 0b0011, 1, 0, 3],
-            [T, SEG, 0b0011, 1, 1, 63],
+            [T, SEG, 0b0011, 1, 1, 62],
+            [T, TASK, 0b0101, 1, 2, 63],
             [S, RANGE, 0b0011, 0, 0, 0],
             [S, NOTE, 0b1011, 0, 1, 1],
         ],
-        exits: std::vec![(0, 0, 0b1), (0, 1, 0b10), (2, 1, 1 << 40)],
+        exits: std::vec![(0, 1, 0b10), (2, 0, 1), (2, 1, 1 << 40)],
         kernel_cores: 1 << 3,
     }
 }
@@ -170,10 +172,10 @@ fn every_section_round_trips() {
     assert_eq!(a.kernel_cores(), 0b1000);
     assert_eq!(a.len(), 3);
     let console = a.entry(1).unwrap();
-    assert!(console.is_server() && !console.is_supervisor());
+    assert!(console.is_server());
     assert_eq!(console.elf, b"ELF-BB");
     let hello = a.entry(0).unwrap();
-    assert!(hello.is_supervisor() && hello.links() == 1);
+    assert!(!hello.is_server() && hello.links() == 1);
     assert_eq!(a.range(0).map(|r| r.name), Some("shm"));
     assert_eq!(a.share_count(), 1);
     assert_eq!(a.share(0), Some(NamedEntry { name: "pool" }));
@@ -190,7 +192,7 @@ fn every_section_round_trips() {
         })
     );
     assert_eq!(a.device(2), None);
-    assert_eq!(a.cap_count(), 6);
+    assert_eq!(a.cap_count(), 7);
     let rw = Rights::READ.union(Rights::WRITE);
     assert_eq!(
         a.cap(0),
@@ -203,11 +205,21 @@ fn every_section_round_trips() {
     );
     assert_eq!(
         a.cap(3).map(|c| (c.object, c.slot)),
-        Ok((ImageObject::Device(1), 63))
+        Ok((ImageObject::Device(1), 62))
     );
     assert_eq!(a.cap(3).map(|c| c.object.kind()), Ok(ObjectKind::Segment));
     assert_eq!(
-        a.cap(5),
+        a.cap(4),
+        Ok(CapEntry {
+            holder: Holder::Task(1),
+            object: ImageObject::Task(2),
+            rights: Rights::READ.union(Rights::EXECUTE),
+            slot: 63,
+        })
+    );
+    assert_eq!(a.cap(4).map(|c| c.object.kind()), Ok(ObjectKind::Task));
+    assert_eq!(
+        a.cap(6),
         Ok(CapEntry {
             holder: Holder::Share(0),
             object: ImageObject::Notification(1),
@@ -215,14 +227,14 @@ fn every_section_round_trips() {
             slot: 1,
         })
     );
-    assert_eq!(a.cap(6), Err(ArchiveError::NoSuchEntry(6)));
+    assert_eq!(a.cap(7), Err(ArchiveError::NoSuchEntry(7)));
     assert_eq!(a.entry(3), Err(ArchiveError::NoSuchEntry(3)));
-    assert_eq!(a.caps().count(), 6);
-    let signals = |t| a.exit_signals(t).collect::<std::vec::Vec<_>>();
-    assert_eq!(signals(0), [(0, 0b1), (1, 0b10)]);
-    assert_eq!(signals(1), []);
-    assert_eq!(signals(2), [(1, 1 << 40)]);
-    assert_eq!(signals(3), []);
+    assert_eq!(a.caps().count(), 7);
+    let exits = |t| a.exit_signals(t).collect::<Vec<_>>();
+    assert_eq!(exits(0), [(1, 0b10)]);
+    assert_eq!(exits(1), []);
+    assert_eq!(exits(2), [(0, 1), (1, 1 << 40)]);
+    assert_eq!(exits(3), []);
     assert_eq!((ROOT_SLOT_RANGE, ROOT_SLOT_SHARE, SHARE_SLOTS), (0, 1, 64));
 }
 
@@ -292,6 +304,9 @@ fn refused(spec: &Spec) -> ArchiveError {
 fn bad_flags_and_kernel_cores() {
     let mut s = full();
     s.tasks[2].3 = 1 << 5; // an unknown flag
+    assert_eq!(refused(&s), ArchiveError::BadFlags(2));
+    let mut s = full();
+    s.tasks[2].3 = 1; // the old supervisor flag: reserved now
     assert_eq!(refused(&s), ArchiveError::BadFlags(2));
     let mut s = full();
     s.tasks[2].3 = 3 << EXPECT_SHIFT; // an expectation with no meaning
@@ -387,19 +402,20 @@ fn bad_objects() {
 
 #[test]
 fn bad_caps() {
-    let cases: [(usize, [u32; 6], CapProblem); 12] = [
+    let cases: [(usize, [u32; 6], CapProblem); 13] = [
         (0, [3, SHARE, 1, 0, 0, 2], CapProblem::HolderKind),
         (0, [T, SHARE, 1, 3, 0, 2], CapProblem::HolderIndex),
-        (4, [S, RANGE, 1, 1, 0, 0], CapProblem::HolderIndex),
-        (0, [T, 4, 1, 0, 0, 2], CapProblem::ObjectKind), // a task
+        (5, [S, RANGE, 1, 1, 0, 0], CapProblem::HolderIndex),
         (0, [T, 9, 1, 0, 0, 2], CapProblem::ObjectKind),
+        (0, [T, 0, 1, 0, 0, 2], CapProblem::ObjectKind),
+        (4, [T, TASK, 1, 1, 3, 63], CapProblem::ObjectIndex), // no task 3
         (0, [T, SHARE, 1, 0, 1, 2], CapProblem::ObjectIndex),
         (2, [T, SEG, 1, 1, 2, 3], CapProblem::ObjectIndex),
-        (5, [S, NOTE, 1, 0, 2, 1], CapProblem::ObjectIndex),
+        (6, [S, NOTE, 1, 0, 2, 1], CapProblem::ObjectIndex),
         (0, [T, SHARE, 0, 0, 0, 2], CapProblem::Rights),
         (0, [T, SHARE, 0x10, 0, 0, 2], CapProblem::Rights),
         (0, [T, SHARE, 1, 0, 0, 1], CapProblem::Slot), // a reserved root slot
-        (4, [S, RANGE, 1, 0, 0, 64], CapProblem::Slot),
+        (5, [S, RANGE, 1, 0, 0, 64], CapProblem::Slot),
     ];
     for (j, cap, problem) in cases {
         let mut s = full();
@@ -424,7 +440,7 @@ fn bad_caps() {
         }
     );
     let mut s = full();
-    s.caps.swap(0, 4); // a share's cap before a task's
+    s.caps.swap(0, 5); // a share's cap before a task's
     assert_eq!(
         refused(&s),
         ArchiveError::BadCap {
@@ -437,25 +453,25 @@ fn bad_caps() {
 #[test]
 fn bad_exit_signals() {
     // Entries: 3 tasks, range 3, share 4, notifications 5-6, devices 7-8,
-    // caps 9-14, exit signals 15-17.
+    // caps 9-15, exit signals 16-18.
     let cases: [(usize, (u32, u32, u64)); 5] = [
         (0, (3, 0, 1)), // no task 3
         (2, (2, 2, 1)), // no notification 2
-        (2, (2, 0, 0)), // no bits
-        (2, (0, 1, 1)), // task 0, notification 1 again
-        (1, (0, 0, 1)), // task 0, notification 0 again
+        (2, (2, 1, 0)), // no bits
+        (1, (0, 1, 1)), // task 0, notification 1 again
+        (2, (2, 0, 1)), // task 2, notification 0 again
     ];
     for (j, exit) in cases {
         let mut s = full();
         s.exits[j] = exit;
         assert_eq!(
             refused(&s),
-            ArchiveError::BadExitSignal(15 + j),
+            ArchiveError::BadExitSignal(16 + j),
             "exit signal {j} = {exit:?}"
         );
     }
     let mut s = full();
-    s.exits.swap(1, 2); // out of task order
+    s.exits.swap(0, 1); // out of task order
     assert_eq!(refused(&s), ArchiveError::BadExitSignal(17));
     let mut b = full().build();
     b[HEADER + 17 * ENTRY + 20] = 1; // rest not 0
@@ -532,7 +548,7 @@ fn corrupted_archives_never_panic() {
     // Flips in names, priorities, rights and ELF bytes stay valid.
     assert!(accepted > 0);
     // Every single-bit flip of the header and table.
-    for at in 0..HEADER + 15 * ENTRY {
+    for at in 0..HEADER + 19 * ENTRY {
         for bit in 0..8 {
             let mut b = good.clone();
             b[at] ^= 1 << bit;

@@ -6,17 +6,21 @@
 //! restarted task finds them again. Their capabilities are originals
 //! (`extra` 0): no task can revoke what the image granted.
 
-use super::object::{self, Obj, Segment, SpaceId};
+use super::object::{self, Obj, Segment, SpaceId, TaskObj};
 use super::ops::Spaces;
 use super::remove::finish_boot;
 use super::{global, CORE_CAPS};
 use crate::{kprintln, mm};
-use abi::{Error, ObjectKind};
+use abi::{Error, ObjectKind, TaskState};
+use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use kerncore::bootimage::{Archive, DeviceKind, Holder, ImageObject};
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// Most boot objects of each kind.
 const MAX: usize = 16;
+/// Task objects, by archive index (made only for the tasks an image
+/// grants a capability to).
+const TASKS: usize = 64;
 
 /// Object ids of the boot objects, by archive index.
 struct BootObjects {
@@ -24,6 +28,7 @@ struct BootObjects {
     shares: [Option<u32>; MAX],
     notifications: [Option<u32>; MAX],
     devices: [Option<u32>; MAX],
+    tasks: [Option<u32>; TASKS],
 }
 
 static BOOT: crate::sync::Once<BootObjects> = crate::sync::Once::new();
@@ -35,6 +40,7 @@ fn id_of(o: ImageObject) -> Option<u32> {
         ImageObject::Share(i) => b.shares.get(i as usize).copied().flatten(),
         ImageObject::Notification(i) => b.notifications.get(i as usize).copied().flatten(),
         ImageObject::Device(i) => b.devices.get(i as usize).copied().flatten(),
+        ImageObject::Task(i) => b.tasks.get(i as usize).copied().flatten(),
     }
 }
 
@@ -79,6 +85,7 @@ pub fn make_boot_objects(a: &Archive) {
         shares: [None; MAX],
         notifications: [None; MAX],
         devices: [None; MAX],
+        tasks: [None; TASKS],
     };
     let make = |what: &str, name: &str, obj: Obj| match object::create(None, obj) {
         Ok(id) => Some(id),
@@ -124,6 +131,27 @@ pub fn make_boot_objects(a: &Archive) {
             }
             None => kprintln!("device {}: not on this machine; not granted", d.name),
         }
+    }
+    for c in a.caps() {
+        let ImageObject::Task(i) = c.object else {
+            continue;
+        };
+        let i = i as usize;
+        let Ok(t) = a.entry(i) else { continue };
+        if i >= TASKS || b.tasks[i].is_some() {
+            continue;
+        }
+        let Some(id) = crate::task::task_id(i) else {
+            continue;
+        };
+        let obj = Obj::Task(TaskObj {
+            index: i,
+            id: id.encode(),
+            state: AtomicU64::new(TaskState::Running as u64),
+            value: AtomicU64::new(0),
+            far: AtomicU64::new(0),
+        });
+        b.tasks[i] = make("task", t.name, obj);
     }
     BOOT.call_once(|| b);
     // What the shared shares hold.
@@ -226,9 +254,32 @@ pub fn task_ending(a: &Archive, index: usize) {
     }
 }
 
-/// Archive task `index` ended (exited or faulted; its capabilities and
-/// address space are gone): its exit signals, if the image gives it any.
-pub fn task_ended(a: &Archive, index: usize) {
+/// The task object of archive task `index`, if the image made one.
+pub(super) fn task_object(index: usize) -> Option<&'static TaskObj> {
+    match object::get(id_of(ImageObject::Task(index as u32))?) {
+        Some(Obj::Task(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// Archive task `index` ended as `state` says (exited with status `value`,
+/// or faulted with ESR `value` at `far`; its capabilities and address space
+/// are gone): its task object records it, then its exit signals go out.
+pub fn task_ended(a: &Archive, index: usize, state: TaskState, value: u64, far: u64) {
+    if let Some(t) = task_object(index) {
+        t.value.store(value, SeqCst);
+        t.far.store(far, SeqCst);
+        t.state.store(state as u64, SeqCst);
+    }
+    task_never_runs(a, index);
+}
+
+/// Archive task `index` will never run (not started: its core does not
+/// exist, or it was refused at load): its exit signals go out, so whoever
+/// waits for its end (a server it is connected to) does not wait forever.
+/// Its task object, if any, keeps reading as running, so no restart is
+/// accepted for it.
+pub fn task_never_runs(a: &Archive, index: usize) {
     for (j, bits) in a.exit_signals(index) {
         if let Some(id) = id_of(ImageObject::Notification(j)) {
             super::notify::kernel_signal(id, bits);
@@ -259,8 +310,9 @@ pub fn release_boot_objects() {
         .chain(&b.notifications)
         .chain(&b.devices)
         .chain(&b.ranges)
+        .chain(&b.tasks)
         .flatten();
-    let mut objs: heapless::Vec<Obj, { 4 * MAX }> = heapless::Vec::new();
+    let mut objs: heapless::Vec<Obj, { 4 * MAX + TASKS }> = heapless::Vec::new();
     for &id in all {
         if let Some(obj) = object::release(id) {
             let _ = objs.push(obj);

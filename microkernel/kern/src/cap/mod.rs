@@ -28,16 +28,20 @@ mod notify;
 pub mod object;
 mod ops;
 mod remove;
+pub mod task;
 
-pub use image::{grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending};
+pub use image::{
+    grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending, task_never_runs,
+};
 pub use mapping::Maps;
-pub use notify::{notification_wait_state, wake_notified};
+pub use notify::{forget_waiter, notification_wait_state, wake_notified};
 pub use ops::{retire_root, setup_root, syscall, Spaces};
-pub use remove::{sweep_here, sweeps_settled};
+pub use remove::sweep_here;
 
 use crate::percore::Local;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use core::sync::atomic::AtomicU64;
 use kerncore::cap::{CapSpace, SlotRef};
+use kerncore::crosscore::ExportGens;
 use object::SpaceId;
 use platform::MAX_CPUS;
 
@@ -74,50 +78,26 @@ struct Exports {
     srcs: SlotSet,
 }
 
-/// Export generations, by export index: a capability whose `extra` names
-/// an export index with another generation belongs to a killed export.
-static EXPORT_GEN: [AtomicU32; (MAX_CPUS + 1) * EXPORTS] =
-    [const { AtomicU32::new(0) }; (MAX_CPUS + 1) * EXPORTS];
-
-/// Capabilities alive in each export's import family (in whatever space):
-/// when it drops to 0 the family is gone, and the source space may reuse
-/// the entry (nobody can copy from a family that has no member).
-static EXPORT_LIVE: [AtomicU32; (MAX_CPUS + 1) * EXPORTS] =
-    [const { AtomicU32::new(0) }; (MAX_CPUS + 1) * EXPORTS];
-
-/// The export index an import's `extra` names.
-fn export_index(extra: u64) -> usize {
-    (extra & 0xffff_ffff) as usize - 1
-}
+/// Export generations and import-family sizes, by export index (part of
+/// the cross-core protocol, `kerncore::crosscore`): a capability whose
+/// `extra` names an export index with another generation belongs to a
+/// killed export; when a family's size drops to 0 the source space may
+/// reuse the entry (nobody can copy from a family that has no member).
+static GENS: ExportGens<AtomicU64, { (MAX_CPUS + 1) * EXPORTS }> = ExportGens::new();
 
 /// One more capability of the import family `extra` (0: not an import).
 fn family_grew(extra: u64) {
-    if extra != 0 && !is_dead_import(extra) {
-        EXPORT_LIVE[export_index(extra)].fetch_add(1, SeqCst);
-    }
+    GENS.grew(extra);
 }
 
 /// One capability of the import family `extra` fewer.
 fn family_shrank(extra: u64) {
-    if extra != 0 && !is_dead_import(extra) {
-        EXPORT_LIVE[export_index(extra)].fetch_sub(1, SeqCst);
-    }
-}
-
-/// `extra` of an import: generation and export index (never 0).
-fn export_extra(index: usize) -> u64 {
-    (EXPORT_GEN[index].load(SeqCst) as u64) << 32 | (index as u64 + 1)
+    GENS.shrank(extra);
 }
 
 /// `extra` names a killed export.
 fn is_dead_import(extra: u64) -> bool {
-    if extra == 0 {
-        return false;
-    }
-    let index = export_index(extra);
-    EXPORT_GEN
-        .get(index)
-        .is_none_or(|g| g.load(SeqCst) as u64 != extra >> 32)
+    GENS.is_dead(extra)
 }
 
 impl Exports {
@@ -134,14 +114,14 @@ impl Exports {
     /// member left is reused (its generation moves on first).
     fn add(&mut self, e: Export) -> Option<usize> {
         let base = self.base;
-        let gone = |i: usize| EXPORT_LIVE[base + i].load(SeqCst) == 0;
+        let gone = |i: usize| GENS.gone(base + i);
         let i = self
             .table
             .iter()
             .enumerate()
             .position(|(i, e)| !e.live || gone(i))?;
         if self.table[i].live {
-            EXPORT_GEN[base + i].fetch_add(1, SeqCst);
+            GENS.kill(base + i);
         } else {
             self.count += 1;
         }
@@ -169,7 +149,7 @@ impl Exports {
                 let dst = e.dst;
                 *e = NO_EXPORT;
                 self.count -= 1;
-                EXPORT_GEN[self.base + i].fetch_add(1, SeqCst);
+                GENS.kill(self.base + i);
                 marks.dead_in(dst);
             } else if e.live {
                 left.insert(e.src);
@@ -304,8 +284,3 @@ fn global() -> crate::sync::MutexGuard<'static, GlobalCaps> {
     crate::percore::count(|e| &e.shared_locks);
     GLOBAL.lock()
 }
-
-/// Requests to sweep each core's space for killed imports, posted and
-/// completed (the poster may wait for completion).
-static SWEEP_POSTED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
-static SWEEP_DONE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];

@@ -49,7 +49,8 @@ fn raise(n: &Notification, bits: u64) -> Option<usize> {
     n.pending.fetch_or(bits, SeqCst);
     let w = n.waiter.load(SeqCst);
     (w != 0).then(|| {
-        let core = TaskId::decode(w - 1).core as usize;
+        // The kernel wrote it from a `TaskId`: it always decodes.
+        let core = TaskId::decode(w - 1).map_or(0, |t| t.core as usize);
         crate::task::post_notify(core);
         core
     })
@@ -88,6 +89,16 @@ pub fn notification_wait_state(
     })
 }
 
+/// Task `task` waits on notification object `id` no more (it was stopped
+/// while waiting): the notification may get another waiter.
+pub fn forget_waiter(id: u32, task: TaskId) {
+    if let Some(n) = get(id) {
+        let _ = n
+            .waiter
+            .compare_exchange(task.encode() + 1, 0, SeqCst, SeqCst);
+    }
+}
+
 /// For a task waiting on `(id, gen)`: `Some(Ok(bits))` to wake it with
 /// bits, `Some(Err(_))` if the notification is gone, `None` to go on
 /// waiting.
@@ -120,6 +131,6 @@ pub(super) fn kernel_signal(id: u32, bits: u64) {
 pub(super) fn destroyed(n: &Notification) {
     let w = n.waiter.load(SeqCst);
     if w != 0 {
-        crate::task::post_notify(TaskId::decode(w - 1).core as usize);
+        crate::task::post_notify(TaskId::decode(w - 1).map_or(0, |t| t.core as usize));
     }
 }

@@ -21,7 +21,7 @@ use platform::MAX_CPUS;
 /// Objects each core can have alive at once.
 pub const PER_CORE: usize = 64;
 /// Cells for the objects the image makes at boot.
-const BOOT_CELLS: usize = 64;
+const BOOT_CELLS: usize = 96;
 const CELLS: usize = MAX_CPUS * PER_CORE + BOOT_CELLS;
 /// First cell of the boot objects.
 pub const BOOT_BASE: usize = MAX_CPUS * PER_CORE;
@@ -180,6 +180,21 @@ pub struct Notification {
     pub waiter: AtomicU64,
 }
 
+/// A task of the image, as an object: what capabilities to it reach. Its
+/// core writes how it ended (before the task's exit signals go out); a
+/// holder with READ reads it from any core.
+pub struct TaskObj {
+    /// Its archive entry.
+    pub index: usize,
+    /// Its core and slot there (`TaskId` encoding).
+    pub id: u64,
+    /// `abi::TaskState` as a number.
+    pub state: AtomicU64,
+    /// Exit status (exited) or ESR (faulted).
+    pub value: AtomicU64,
+    pub far: AtomicU64,
+}
+
 /// What a cell holds.
 pub enum Obj {
     Segment(Segment),
@@ -204,6 +219,7 @@ pub enum Obj {
         id: ShareId,
     },
     Notification(Notification),
+    Task(TaskObj),
 }
 
 impl Obj {
@@ -213,6 +229,7 @@ impl Obj {
             Obj::Root { .. } | Obj::Range { .. } | Obj::ImageRange(_) => ObjectKind::AddressRange,
             Obj::Share { .. } => ObjectKind::Share,
             Obj::Notification(_) => ObjectKind::Notification,
+            Obj::Task(_) => ObjectKind::Task,
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::mm;
 use crate::task::decode;
 use crate::uspace::UserSpace;
 use abi::{args, slots, CPtr, Error, ObjectKind, Rights, Syscall};
-use core::sync::atomic::Ordering::SeqCst;
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// The task side the capability code needs: the calling task's root share,
@@ -311,13 +310,13 @@ fn export(
     let new = Cap {
         obj: cap.obj,
         rights: cap.rights.intersect(mask),
-        extra: super::export_extra(index),
+        extra: super::GENS.extra(index),
     };
     if let Err(e) = to.insert_original(me, d.slot, new) {
         exports.remove(index);
         return Err(e);
     }
-    super::EXPORT_LIVE[index].store(1, SeqCst);
+    super::GENS.born(index);
     object::retain(cap.obj.id);
     Ok(())
 }

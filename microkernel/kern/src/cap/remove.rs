@@ -5,12 +5,13 @@
 use super::mapping::Maps;
 use super::object::{self, Obj, SpaceId};
 use super::ops::Spaces;
+use super::CORE_CAPS;
 use super::{global, is_dead_import, CoreCaps, Exports, GlobalCaps, Marks, Space};
-use super::{CORE_CAPS, SWEEP_DONE, SWEEP_POSTED};
+use crate::crosscore::{Machine, XCORE};
 use crate::mm;
 use abi::Error;
-use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use kerncore::cap::{Removed, ShareId, SlotRef};
+use kerncore::crosscore::Removal;
 
 /// Runs `f` on space `sid`'s table, exports and (for this core's space)
 /// mapping records; the global space under its lock.
@@ -98,17 +99,9 @@ fn destroy(obj: Obj, marks: &mut Marks) {
         Obj::Range { lock, .. } => super::memory::free_range(lock.into_inner()),
         Obj::Share { space, id } => marks.share_freed(space, id),
         Obj::Notification(n) => super::notify::destroyed(&n),
-        Obj::Root { .. } | Obj::ImageRange(_) => {}
+        Obj::Root { .. } | Obj::ImageRange(_) | Obj::Task(_) => {}
     }
 }
-
-/// Operations between their first sweep of the global space and the
-/// posting of the sweeps it caused. Any core's global sweep removes every
-/// dead import there, another core's included, and the cores that removal
-/// must reach are asked only at the end of that core's `finish`: a revoke
-/// whose own global sweep found nothing left waits for this to be 0 too
-/// (`sweeps_settled`).
-static GLOBAL_SWEEPS: AtomicU64 = AtomicU64::new(0);
 
 /// Finishes an operation: destroys the shares it freed, sweeps killed
 /// imports out of this core's space and the global one, and asks other
@@ -116,10 +109,12 @@ static GLOBAL_SWEEPS: AtomicU64 = AtomicU64::new(0);
 /// sweeps: it asked some (often found only here, by the global space's
 /// sweep, when the capability was passed on through a shared share), or
 /// it swept the global space, where another core may have removed the
-/// imports first and not yet asked the cores they reach.
+/// imports first and not yet asked the cores they reach. The bookkeeping
+/// of that decision is `kerncore::crosscore::Removal`, which the loom
+/// models drive in this function's order.
 pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Marks) -> bool {
     let me = crate::percore::id();
-    let mut swept_global = false;
+    let mut removal = Removal::new(me);
     while marks.busy() {
         if let Some((space, id)) = marks.next_share() {
             destroy_share(c, spaces, space, id, marks);
@@ -133,10 +128,7 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
         }
         if marks.sweep_global {
             marks.sweep_global = false;
-            if !swept_global {
-                swept_global = true;
-                GLOBAL_SWEEPS.fetch_add(1, SeqCst);
-            }
+            removal.sweeping_global(&XCORE);
             in_space(c, SpaceId::Global, |s, e, m| sweep(s, e, m, spaces, marks));
             // Another core's sweep of the global space may have removed
             // the imports this one came for, and killed exports into this
@@ -146,20 +138,11 @@ pub(super) fn finish(c: &mut CoreCaps, spaces: &mut dyn Spaces, marks: &mut Mark
             marks.sweep_local = true;
         }
     }
-    let mut asked = false;
     for core in (0..platform::MAX_CPUS).filter(|&n| marks.remote & (1 << n) != 0) {
-        if core != me {
-            SWEEP_POSTED[core].fetch_add(1, SeqCst);
-            crate::task::post_sweep(core);
-            asked = true;
-        }
+        removal.ask(&XCORE, core, &Machine);
     }
     marks.remote = 0;
-    if swept_global {
-        // After the posts above: a waiter that sees 0 sees them.
-        GLOBAL_SWEEPS.fetch_sub(1, SeqCst);
-    }
-    asked || swept_global
+    removal.finish(&XCORE, &Machine)
 }
 
 /// Destroys share `id` of space `sid`, removing what it still holds.
@@ -210,7 +193,7 @@ fn sweep(
 /// This core was asked to sweep its space (by another core's revoke).
 pub fn sweep_here(spaces: &mut dyn Spaces) {
     let me = crate::percore::id();
-    let posted = SWEEP_POSTED[me].load(SeqCst);
+    let ticket = XCORE.sweep_begin(me);
     CORE_CAPS.with(|c| {
         let mut marks = Marks::new(me);
         in_space(c, SpaceId::Core(me), |s, e, m| {
@@ -218,7 +201,7 @@ pub fn sweep_here(spaces: &mut dyn Spaces) {
         });
         finish(c, spaces, &mut marks);
     });
-    SWEEP_DONE[me].store(posted, SeqCst);
+    XCORE.sweep_end(me, ticket, &Machine);
 }
 
 /// Destroys objects whose last reference went outside any operation (the
@@ -232,24 +215,4 @@ pub(super) fn finish_boot(objs: impl IntoIterator<Item = Obj>, spaces: &mut dyn 
         }
         finish(c, spaces, &mut marks);
     });
-}
-
-/// Whether every sweep posted to cores `0..n` is done, and with it every
-/// sweep those sweeps posted in turn (a capability copied on through
-/// further cores). A sweep posts the sweeps it causes before it counts
-/// itself done, so a chain still under way shows either as a sweep not
-/// yet done or as a posted count that moved while the done counts were
-/// read: the posted counts are read before and after, and must match.
-pub fn sweeps_settled(n: usize) -> bool {
-    // First: no global sweep is between removing imports and asking the
-    // cores they reach (then its posts are in the counts read below).
-    if GLOBAL_SWEEPS.load(SeqCst) != 0 {
-        return false;
-    }
-    let n = n.min(platform::MAX_CPUS);
-    let posted = |c: usize| SWEEP_POSTED[c].load(SeqCst);
-    let before: [u64; platform::MAX_CPUS] =
-        core::array::from_fn(|c| if c < n { posted(c) } else { 0 });
-    (0..n).all(|c| SWEEP_DONE[c].load(SeqCst) >= before[c])
-        && (0..n).all(|c| posted(c) == before[c])
 }

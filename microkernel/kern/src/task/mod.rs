@@ -12,7 +12,7 @@ mod supervise;
 mod syscall;
 mod verdict;
 
-pub use supervise::{idle, on_wake, post_notify, post_sweep};
+pub use supervise::{idle, on_wake, post_notify};
 pub use syscall::{decode, from_user};
 
 use crate::arch::aarch64::exception::Frame;
@@ -20,7 +20,7 @@ use crate::percore::{self, Local};
 use crate::uspace::UserSpace;
 use crate::{kprintln, mm};
 use core::sync::atomic::{AtomicU64, Ordering};
-use kerncore::bootimage::{Archive, FLAG_SUPERVISOR};
+use kerncore::bootimage::Archive;
 
 /// Most tasks one core holds (the archive holds no more).
 const MAX_TASKS: usize = kerncore::bootimage::MAX_TASKS_PER_CORE;
@@ -39,10 +39,11 @@ const TIMESLICE_US: u64 = 2_000;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     Ready,
-    /// The supervisor, blocked in `WaitFault`.
-    WaitingFault,
     Exited(u64),
     Faulted,
+    /// Stopped by `TaskStop` (its memory is freed once it is not the
+    /// running task any more).
+    Stopped,
     /// Blocked in `Wait` on notification object `id` of generation `gen`.
     WaitingNotify {
         id: u32,
@@ -61,6 +62,8 @@ struct Task {
     /// Its root share (in this core's capability space), while it lives.
     root_share: Option<kerncore::cap::ShareId>,
     state: State,
+    /// ESR and FAR of the fault that stopped it.
+    fault: (u64, u64),
     ctx: Frame,
     /// Its TPIDR_EL0 while another task runs. Not in `ctx`: the register
     /// is saved and restored when the core switches tasks
@@ -74,6 +77,10 @@ struct Sched {
     /// The time slice ran out, or a task became ready: reconsider at the
     /// next return to EL0.
     need_resched: bool,
+    /// Slots asked to stop before this core loaded their tasks (a stop
+    /// request from another core may arrive while it still loads them):
+    /// stopped as soon as they are loaded, never lost.
+    stop_on_load: u32,
 }
 
 static SCHED: Local<Sched> = Local::new();
@@ -84,6 +91,7 @@ impl percore::Init for Sched {
             tasks: [const { None }; MAX_TASKS],
             current: None,
             need_resched: false,
+            stop_on_load: 0,
         }
     }
 }
@@ -127,7 +135,7 @@ pub fn report_absent_cores(ncores: usize) {
             let failed = verdict::absent(i);
             // It will never run: its exit signals say so now, so a server
             // it was connected to does not wait for it.
-            crate::cap::task_ended(&archive(), i);
+            crate::cap::task_never_runs(&archive(), i);
             kprintln!(
                 "task {}: core {} does not exist ({} cores): not started{}",
                 t.name,
@@ -139,10 +147,9 @@ pub fn report_absent_cores(ncores: usize) {
     }
 }
 
-/// Boot core, before any core starts its tasks: learn which task is the
-/// supervisor, so that no fault report is lost to a supervisor that has
-/// not been loaded yet (reports wait in the queue until it asks).
-pub fn init(ncores: usize) {
+/// Boot core, before any core starts its tasks: the image's shared ranges
+/// and boot objects (its task objects included).
+pub fn init(_ncores: usize) {
     let a = archive();
     for j in 0..a.range_count().min(crate::shared::MAX_SHARED) {
         let Some(r) = a.range(j) else { continue };
@@ -160,13 +167,16 @@ pub fn init(ncores: usize) {
         }
     }
     crate::cap::make_boot_objects(&a);
-    for core in 0..ncores {
-        for (index, slot) in tasks_of(core) {
-            if a.entry(index).is_ok_and(|t| t.flags & FLAG_SUPERVISOR != 0) {
-                supervise::register_supervisor(core, slot);
-            }
-        }
-    }
+}
+
+/// Core and slot of archive task `index`.
+pub fn task_id(index: usize) -> Option<abi::TaskId> {
+    let core = archive().entry(index).ok()?.core as usize;
+    let slot = tasks_of(core).find(|&(i, _)| i == index)?.1;
+    Some(abi::TaskId {
+        core: core as u32,
+        slot: slot as u32,
+    })
 }
 
 /// `(archive index, slot)` of each task of core `id`, in image order.
@@ -207,7 +217,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
                     verdict::task_failed(index);
-                    crate::cap::task_ended(&archive(), index);
+                    crate::cap::task_never_runs(&archive(), index);
                     space.destroy();
                     return None;
                 }
@@ -220,6 +230,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 space: Some(space),
                 root_share: Some(root_share),
                 state: State::Ready,
+                fault: (0, 0),
                 ctx,
                 tpidr_el0: 0,
             })
@@ -227,7 +238,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);
             verdict::task_failed(index);
-            crate::cap::task_ended(&archive(), index);
+            crate::cap::task_never_runs(&archive(), index);
             None
         }
     }
@@ -245,13 +256,19 @@ fn load_this_core(id: usize) {
                 id
             );
             verdict::task_failed(index);
-            crate::cap::task_ended(&archive(), index);
+            crate::cap::task_never_runs(&archive(), index);
             continue;
         }
         if let Some(task) = instantiate(id, slot, index, 0) {
             SCHED.with(|s| s.tasks[slot] = Some(task));
         }
     }
+    SCHED.with(|s| {
+        let early = core::mem::take(&mut s.stop_on_load);
+        for slot in (0..MAX_TASKS).filter(|i| early & (1 << i) != 0) {
+            supervise::stop_here(s, id, slot);
+        }
+    });
 }
 
 /// The ready task to run: the highest priority; among equals, the first
@@ -329,7 +346,12 @@ fn retire(s: &mut Sched, i: usize) {
         crate::uspace::flush_asid(asid);
         // Whoever watches it (a server, for a client's connection) learns
         // it ended, after everything it held is gone.
-        crate::cap::task_ended(&archive(), t.archive_index);
+        let (state, value, far) = match t.state {
+            State::Exited(code) => (abi::TaskState::Exited, code, 0),
+            State::Stopped => (abi::TaskState::Stopped, 0, 0),
+            _ => (abi::TaskState::Faulted, t.fault.0, t.fault.1),
+        };
+        crate::cap::task_ended(&archive(), t.archive_index, state, value, far);
     }
 }
 
@@ -397,6 +419,15 @@ pub fn preempt_if_needed(frame: &mut Frame) {
         }
         s.need_resched = false;
         let Some(cur) = s.current else { return };
+        if s.tasks[cur]
+            .as_ref()
+            .is_some_and(|t| t.state == State::Stopped)
+        {
+            // Stopped while it ran (`TaskStop` from another core).
+            switch_to_next(s, frame);
+            retire(s, cur);
+            return;
+        }
         let next = match pick_next(s, Some(cur)) {
             Some(n) if n != cur => n,
             _ => return,
@@ -411,6 +442,22 @@ pub fn preempt_if_needed(frame: &mut Frame) {
                 space.activate();
             }
             copy_frame(frame, &t.ctx);
+        }
+    });
+}
+
+/// After a system call that served this core's mailbox: if that stopped
+/// the caller itself, the next task runs instead and the caller's memory
+/// is freed.
+fn end_if_stopped(frame: &mut Frame) {
+    SCHED.with(|s| {
+        let Some(cur) = s.current else { return };
+        if s.tasks[cur]
+            .as_ref()
+            .is_some_and(|t| t.state == State::Stopped)
+        {
+            switch_to_next(s, frame);
+            retire(s, cur);
         }
     });
 }

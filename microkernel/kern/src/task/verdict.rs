@@ -64,26 +64,22 @@ fn how(state: State) -> &'static str {
     match state {
         State::Exited(_) => "exited",
         State::Faulted => "ended by a fault",
-        State::WaitingFault => "was still waiting for fault reports",
+        State::Stopped => "was stopped",
         State::WaitingNotify { .. } => "was still blocked in Wait",
         State::Ready => "was still running",
     }
 }
 
-/// Judges a task of this core at shutdown, before shutdown ends it: the
-/// supervisor may still be waiting for reports; everything else must have
-/// ended as its archive entry expects. Says why when it fails.
+/// Judges a task of this core at shutdown, before shutdown ends it: it
+/// must have ended as its archive entry expects. Says why when it fails.
 pub fn judge(name: &str, core: usize, index: usize, state: State) {
     let Ok(entry) = archive().entry(index) else {
         return;
     };
-    let ok = match (entry.expect(), state) {
-        (Expect::Any, _) => true,
-        (_, State::WaitingFault) if entry.is_supervisor() => true,
-        (Expect::Exit0, State::Exited(0)) => true,
-        (Expect::Fault, State::Faulted) => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (entry.expect(), state),
+        (Expect::Any, _) | (Expect::Exit0, State::Exited(0)) | (Expect::Fault, State::Faulted)
+    );
     if ok {
         return;
     }

@@ -1,5 +1,9 @@
 //! The demo task: runs at EL0 on its core, says hello, checks that a bad
 //! system call gets an error code rather than hurting the kernel, exits.
+//! Given a notification in its first grant slot, it waits on it before it
+//! exits; given one in its second grant slot only, it polls it, running,
+//! until a bit arrives (tasks for another to stop, blocked and running:
+//! images/supervise.toml).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -26,6 +30,31 @@ fn main(start: ulib::Start) -> i32 {
     if bad[0] != ulib::Error::OutOfRange as u64 {
         ulib::println!("kernel pointer was not refused: {}", bad[0]);
         return 2;
+    }
+    let is_bell = |at| {
+        matches!(
+            ulib::cap::cap_info(at),
+            Ok((ulib::ObjectKind::Notification, _))
+        )
+    };
+    let (first, second) = (
+        ulib::CPtr::root(ulib::slots::FIRST_GRANT),
+        ulib::CPtr::root(ulib::slots::FIRST_GRANT + 1),
+    );
+    if is_bell(first) {
+        ulib::println!("task on core {} waits on its notification", core);
+        if ulib::cap::wait(first).is_err() {
+            return 3;
+        }
+    } else if is_bell(second) {
+        ulib::println!("task on core {} polls its notification", core);
+        loop {
+            match ulib::cap::poll(second) {
+                Ok(0) => {}
+                Ok(_) => break,
+                Err(_) => return 3,
+            }
+        }
     }
     ulib::println!("task on core {} done", core);
     0

@@ -5,7 +5,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId};
+pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId, TaskState};
 
 pub mod bind;
 #[cfg(target_arch = "aarch64")]

@@ -94,32 +94,46 @@ pub fn read_event(event: abi::Event) -> Result<u64, Error> {
     Ok(r[1])
 }
 
-/// A fault the kernel reported to the supervisor.
-#[derive(Debug, Clone, Copy)]
-pub struct FaultReport {
+/// How a task stands, as its task capability reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskReport {
+    /// Which task the capability names.
     pub task: abi::TaskId,
-    /// The exception syndrome (`abi::esr` decodes it).
-    pub esr: u64,
+    pub state: abi::TaskState,
+    /// Exit status (exited) or exception syndrome (faulted; `abi::esr`
+    /// decodes it).
+    pub value: u64,
     /// The faulting address, for classes that have one.
     pub far: u64,
 }
 
-/// Supervisor only: waits for the next fault report.
-pub fn wait_fault() -> Result<FaultReport, Error> {
+/// Reads the state of the task named by the task capability in `task`
+/// (right READ).
+pub fn task_report(task: abi::CPtr) -> Result<TaskReport, Error> {
     // Safety: no pointer arguments.
-    let r = unsafe { raw_syscall(Syscall::WaitFault as u64, [0; 6]) };
+    let r = unsafe { raw_syscall(Syscall::TaskReport as u64, [task.0, 0, 0, 0, 0, 0]) };
     status(r[0])?;
-    Ok(FaultReport {
-        task: abi::TaskId::decode(r[1]),
-        esr: r[2],
+    Ok(TaskReport {
+        task: abi::TaskId::decode(r[1] >> 8)?,
+        state: abi::TaskState::from_u64(r[1] & 0xff).ok_or(Error::InvalidArgument)?,
+        value: r[2],
         far: r[3],
     })
 }
 
-/// Supervisor only: restarts a stopped task from its program in the image.
-pub fn restart(task: abi::TaskId) -> Result<(), Error> {
+/// Stops the task named by the task capability in `task` (right WRITE).
+/// It stops on its own core soon after: [`task_report`] then says
+/// `Stopped`.
+pub fn task_stop(task: abi::CPtr) -> Result<(), Error> {
     // Safety: no pointer arguments.
-    status(unsafe { raw_syscall(Syscall::Restart as u64, [task.encode(), 0, 0, 0, 0, 0]) }[0])
+    status(unsafe { raw_syscall(Syscall::TaskStop as u64, [task.0, 0, 0, 0, 0, 0]) }[0])
+}
+
+/// Restarts the stopped task named by the task capability in `task`
+/// (right WRITE) from its program in the image.
+pub fn task_restart(task: abi::CPtr) -> Result<(), Error> {
+    // Safety: no pointer arguments.
+    status(unsafe { raw_syscall(Syscall::TaskRestart as u64, [task.0, 0, 0, 0, 0, 0]) }[0])
 }
 
 #[panic_handler]

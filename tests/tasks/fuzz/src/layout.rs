@@ -10,8 +10,10 @@ pub const MEET: u8 = 2;
 /// The supervisor's root slot 4: the notification the kernel signals when
 /// a fuzzer ends (bit = its core).
 pub const ENDED: u8 = 4;
-/// Root slots 5.. are the model's (`life`).
-pub const MODEL_FIRST: u8 = 5;
+/// The supervisor's root slots 5..11: the notification `faults` and its
+/// task capabilities (fuzz0..fuzz3, victim). Root slots 11.. are the
+/// model's (`life`).
+pub const MODEL_FIRST: u8 = 11;
 pub const MODEL_END: u8 = 32;
 /// Root slots 32..64 are the random calls' and `cross`'s.
 pub const JUNK_FIRST: u8 = 32;

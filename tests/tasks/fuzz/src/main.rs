@@ -79,25 +79,13 @@ fn now() -> (u64, u64) {
     (t, f)
 }
 
-/// Whether the image's supervisor is this task: `Restart` of a task on a
-/// core that cannot exist is `InvalidArgument` for it, `MissingRights`
-/// for anyone else.
-fn is_supervisor() -> bool {
-    let nobody = ulib::TaskId {
-        core: 0x00ff_ffff,
-        slot: 0,
-    };
-    ulib::cap::raw(Syscall::Restart, [nobody.encode(), 0, 0, 0, 0, 0])
-        == Error::InvalidArgument as u64
-}
-
 fn mix(seed: u64, start: &ulib::Start) -> u64 {
     let mut r = Rng::new(seed ^ (start.core as u64) << 32 ^ (start.slot as u64) << 40);
     r.next() ^ (start.restarts as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn main(start: ulib::Start) -> i32 {
-    let supervisor = is_supervisor();
+    let supervisor = sup::is_supervisor();
     let victim_role = !supervisor && start.slot == 1;
     if victim_role && start.restarts >= sup::VICTIM_FAULTS {
         return sup::victim(start.restarts);
@@ -116,7 +104,7 @@ fn main(start: ulib::Start) -> i32 {
     let mut model = life::Model::new();
     let (t0, freq) = now();
     let mut waits = 0;
-    let victim = supervisor && cores > sup::VICTIM.core as u64;
+    let victim = supervisor && cores > sup::VICTIM_CORE;
     let mut i = 0u64;
     while sys.calls < budget {
         if secs != 0 && i.is_multiple_of(256) && now().0 - t0 >= secs * freq {

@@ -19,8 +19,7 @@ fn e(x: Error) -> u64 {
 /// What the random part knows of its task.
 pub struct Who {
     pub cores: u64,
-    /// The image's supervisor (its Restart and WaitFault calls are its
-    /// own part's: `sup`).
+    /// The image's supervisor (its task calls are its own part's: `sup`).
     pub supervisor: bool,
 }
 
@@ -35,9 +34,19 @@ pub fn one(r: &mut Rng, sys: &mut Sys, who: &Who) {
         // Never the end of the task.
         Some(Syscall::Exit) => return print(r, sys),
         Some(Syscall::DebugPrint) => return print(r, sys),
-        Some(Syscall::WaitFault | Syscall::Restart) if who.supervisor => return,
-        Some(Syscall::WaitFault | Syscall::Restart) => {
-            sys.expect(n, a, e(Error::MissingRights));
+        Some(Syscall::TaskReport | Syscall::TaskRestart | Syscall::TaskStop) if who.supervisor => {
+            return
+        }
+        // No other task holds a task capability: whatever the slot names,
+        // the call is refused.
+        Some(Syscall::TaskReport | Syscall::TaskRestart | Syscall::TaskStop) => {
+            let want = [
+                e(Error::InvalidCapability),
+                e(Error::WrongObjectKind),
+                e(Error::InvalidArgument),
+                e(Error::NotOwner),
+            ];
+            sys.expect_any(n, a, &want);
             return;
         }
         Some(Syscall::Null) => {

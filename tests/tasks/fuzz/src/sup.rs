@@ -3,11 +3,12 @@
 //! names a task of the image, which the kernel then restarts if it has
 //! stopped, or leaves alone) and now and then one of the image's real
 //! tasks. A victim task faults on purpose [`VICTIM_FAULTS`] times; the
-//! supervisor takes each report (`WaitFault`) and restarts it.
+//! supervisor learns of each fault from the victim's exit signal
+//! (notification `faults`), reads it with `TaskReport` and restarts it.
 //!
-//! Tasks are named by `TaskId` today (the supervisor is recognised by
-//! identity); with task capabilities, [`restart`], [`wait_fault`] and
-//! `is_supervisor` (main.rs, which asks the kernel) are what changes.
+//! Its authority is its task capabilities (`task:fuzz0`..`fuzz3`,
+//! `task:victim`, granted by images/fuzz.toml); no other task has any, so
+//! every other fuzzer's task calls are refused.
 //!
 //! The victim (core 1, slot 1) is a fuzzer too: each instance makes
 //! `VICTIM_CALLS` calls and then faults on purpose, holding what they made
@@ -15,71 +16,91 @@
 //! teardown is fuzzed as well as an exiting one's.
 
 use crate::layout::ENDED;
-use crate::rng::{value, Rng};
+use crate::rng::Rng;
 use crate::stub::Sys;
-use ulib::{Error, Syscall, TaskId};
+use ulib::{CPtr, Error, Syscall, TaskState};
 
 /// How many times the victim faults before it exits.
 pub const VICTIM_FAULTS: usize = 3;
-/// The victim: core 1, slot 1 (images/fuzz.toml).
-pub const VICTIM: TaskId = TaskId { core: 1, slot: 1 };
+/// The victim's core (images/fuzz.toml).
+pub const VICTIM_CORE: u64 = 1;
 
-/// Tasks of images/fuzz.toml per core, by slot (core 0: a fuzzer and this
-/// supervisor; core 1: a fuzzer and the victim; cores 2 and 3: a fuzzer).
-const TASKS_PER_CORE: [u32; 4] = [2, 2, 1, 1];
-
-fn exists(t: TaskId, cores: u64) -> bool {
-    (t.core as u64) < cores
-        && TASKS_PER_CORE
-            .get(t.core as usize)
-            .is_some_and(|&n| t.slot < n)
+ulib::bind! {
+    /// The victim's end is signalled here.
+    static FAULTS: Slot = "faults";
+    /// The fuzzers, one per core.
+    static FUZZ0: Slot = "fuzz0";
+    static FUZZ1: Slot = "fuzz1";
+    static FUZZ2: Slot = "fuzz2";
+    static FUZZ3: Slot = "fuzz3";
+    /// The victim.
+    static VICTIM: Slot = "victim";
 }
 
-/// `Restart` with the raw argument `arg` (a `TaskId` encoding).
-fn restart(sys: &mut Sys, arg: u64, want: u64) {
-    sys.expect(Syscall::Restart as u64, [arg, 0, 0, 0, 0, 0], want);
+/// Whether this task is the image's supervisor: the only one granted the
+/// task capabilities.
+pub fn is_supervisor() -> bool {
+    VICTIM.get().is_some()
 }
 
-/// One hostile supervisor call: a restart by a random id, mostly one that
-/// names no task.
+fn fuzzer(core: u64) -> Option<CPtr> {
+    [&FUZZ0, &FUZZ1, &FUZZ2, &FUZZ3]
+        .get(core as usize)
+        .and_then(|s| s.get())
+}
+
+/// `TaskRestart` of `task`, whose answer must be one of `want`.
+fn restart(sys: &mut Sys, task: CPtr, want: &[u64]) {
+    sys.expect_any(Syscall::TaskRestart as u64, [task.0, 0, 0, 0, 0, 0], want);
+}
+
+/// One hostile supervisor call on a real task: now and then a restart of a
+/// fuzzer (refused while it runs, a fresh instance once it has exited),
+/// otherwise a report of one, whose state must be one the kernel has.
 pub fn step(r: &mut Rng, sys: &mut Sys, cores: u64) {
+    let Some(task) = fuzzer(r.below(cores.min(4))) else {
+        return;
+    };
     if r.chance(1, 400) {
-        // A real fuzzer (slot 0 of a core): left alone if running,
-        // started again if it has exited.
-        let t = TaskId {
-            core: r.below(cores) as u32,
-            slot: 0,
-        };
-        restart(sys, t.encode(), 0);
+        restart(sys, task, &[0, Error::InvalidArgument as u64]);
         return;
     }
-    let arg = value(r);
-    if exists(TaskId::decode(arg), cores) {
-        return;
+    let n = Syscall::TaskReport as u64;
+    let a = [task.0, 0, 0, 0, 0, 0];
+    let got = sys.expect(n, a, 0);
+    if got[0] == 0 && TaskState::from_u64(got[1] & 0xff).is_none() {
+        sys.fail(n, a, format_args!("state {:#x}: no such state", got[1]));
     }
-    restart(sys, arg, Error::InvalidArgument as u64);
 }
 
-/// Takes the victim's next fault report (blocking) and restarts it.
+/// Waits (blocking) for the victim's next end, reads its report and
+/// restarts it.
 pub fn wait_fault(sys: &mut Sys) {
-    let n = Syscall::WaitFault as u64;
-    let got = sys.expect(n, [0; 6], 0);
+    let (Some(faults), Some(victim)) = (FAULTS.get(), VICTIM.get()) else {
+        return;
+    };
+    let w = sys.expect(Syscall::Wait as u64, [faults.0, 0, 0, 0, 0, 0], 0);
+    if w[0] != 0 {
+        return;
+    }
+    let n = Syscall::TaskReport as u64;
+    let a = [victim.0, 0, 0, 0, 0, 0];
+    let got = sys.expect(n, a, 0);
     if got[0] != 0 {
         return;
     }
-    let t = TaskId::decode(got[1]);
-    if t != VICTIM || got[3] != 8 {
+    if got[1] & 0xff != TaskState::Faulted as u64 || got[3] != 8 {
         sys.fail(
             n,
-            [0; 6],
+            a,
             format_args!(
-                "report of core {} slot {} (ESR {:#x}, FAR {:#x}), want the victim's at 0x8",
-                t.core, t.slot, got[2], got[3]
+                "victim report: state {:#x} (ESR {:#x}, FAR {:#x}), want a fault at 0x8",
+                got[1], got[2], got[3]
             ),
         );
         return;
     }
-    restart(sys, VICTIM.encode(), 0);
+    restart(sys, victim, &[0]);
 }
 
 /// The victim's last instance, restarted after every fault.
@@ -108,15 +129,13 @@ fn wait_ended(sys: &mut Sys, want: u64) {
 /// Once every fuzzer has ended, restarts each (from its program, a fresh
 /// instance that makes a short run) and waits for those to end.
 pub fn finish(sys: &mut Sys, cores: u64) {
-    let fuzzers = cores.min(TASKS_PER_CORE.len() as u64);
+    let fuzzers = cores.min(4);
     let want = (1u64 << fuzzers) - 1;
     wait_ended(sys, want);
     for core in 0..fuzzers {
-        let t = TaskId {
-            core: core as u32,
-            slot: 0,
-        };
-        restart(sys, t.encode(), 0);
+        if let Some(t) = fuzzer(core) {
+            restart(sys, t, &[0]);
+        }
     }
     wait_ended(sys, want);
 }

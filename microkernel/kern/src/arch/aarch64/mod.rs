@@ -68,6 +68,34 @@ pub fn wfe() {
     unsafe { asm!("wfe", options(nostack)) };
 }
 
+/// Waits for an event unless `word` no longer holds `seen`: `ldxr` arms
+/// this core's exclusive monitor on the word's cache line first, so a store
+/// to it by another core (clearing the monitor) ends the `wfe`, as do a
+/// `sev` from any core and an interrupt. QEMU's TCG treats `wfe` as a yield
+/// of the vCPU, so a waiting core gives its slice to the others.
+#[inline]
+pub fn wait_word(word: &core::sync::atomic::AtomicU64, seen: u64) {
+    let addr = word.as_ptr();
+    // Safety: `addr` comes from a live `&AtomicU64`: valid and 8-byte
+    // aligned for the whole block. `ldxr` is a single-copy atomic load of it
+    // (no write) that only arms this core's exclusive monitor; `cmp`
+    // clobbers the flags (not declared preserved); `wfe` only suspends the
+    // core until an event or interrupt. No stack, no other memory.
+    unsafe {
+        asm!(
+            "ldxr {v}, [{a}]",
+            "cmp {v}, {s}",
+            "b.ne 2f",
+            "wfe",
+            "2:",
+            a = in(reg) addr,
+            s = in(reg) seen,
+            v = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+}
+
 /// Signals an event to every core (wakes `wfe`).
 #[inline]
 pub fn sev() {
