@@ -72,7 +72,10 @@ fn parse_seed(text: &str) -> Result<u64, UsageError> {
     parsed.map_err(|_| UsageError(format!("--seed {text:?}: not a number (decimal or 0x hex)")))
 }
 
-/// Writes `seed`, `calls` and `secs` behind the one [`MAGIC`] in `archive`.
+/// Writes `seed`, `calls` and `secs` behind every [`MAGIC`] in `archive`:
+/// one per copy of the fuzzer's program (each `[[task]]` entry has its own
+/// copy when the image gives it other bindings; identical copies are
+/// stored once).
 pub fn patch(archive: &mut [u8], seed: u64, calls: u64, secs: u64) -> Result<()> {
     let at: Vec<usize> = archive
         .windows(MAGIC.len())
@@ -80,19 +83,18 @@ pub fn patch(archive: &mut [u8], seed: u64, calls: u64, secs: u64) -> Result<()>
         .filter(|(_, w)| w == MAGIC)
         .map(|(i, _)| i)
         .collect();
-    let [at] = at[..] else {
-        bail!(
-            "the fuzzer's parameter block appears {} times in the task archive, want once",
-            at.len()
-        );
-    };
-    let mut put = |k: usize, v: u64| {
-        let o = at + MAGIC.len() + 8 * k;
-        archive[o..o + 8].copy_from_slice(&v.to_le_bytes());
-    };
-    put(0, seed);
-    put(1, calls);
-    put(2, secs);
+    if at.is_empty() {
+        bail!("the fuzzer's parameter block is not in the task archive");
+    }
+    for at in at {
+        let mut put = |k: usize, v: u64| {
+            let o = at + MAGIC.len() + 8 * k;
+            archive[o..o + 8].copy_from_slice(&v.to_le_bytes());
+        };
+        put(0, seed);
+        put(1, calls);
+        put(2, secs);
+    }
     Ok(())
 }
 
@@ -295,7 +297,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_parameters_land_behind_the_one_magic() {
+    fn the_parameters_land_behind_every_magic() {
         let mut a = vec![0u8; 100];
         a[10..26].copy_from_slice(MAGIC);
         patch(&mut a, 7, 1000, 3).expect("patched");
@@ -303,7 +305,10 @@ mod tests {
         assert_eq!(&a[34..42], &1000u64.to_le_bytes());
         assert_eq!(&a[42..50], &3u64.to_le_bytes());
         a[60..76].copy_from_slice(MAGIC);
-        assert!(patch(&mut a, 1, 1, 1).is_err(), "two blocks");
+        patch(&mut a, 1, 2, 3).expect("two copies of the program");
+        assert_eq!(&a[26..34], &1u64.to_le_bytes());
+        assert_eq!(&a[76..84], &1u64.to_le_bytes());
+        assert_eq!(&a[84..92], &2u64.to_le_bytes());
         assert!(patch(&mut [0u8; 40], 1, 1, 1).is_err(), "none");
     }
 
