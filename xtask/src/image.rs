@@ -621,6 +621,14 @@ const RESERVE_MIB: u64 = 128;
 pub fn check_machine(image: &Image, machine: &Machine) -> Result<(), UsageError> {
     let name = &image.name;
     let cores = machine.smp;
+    // Kernel cores first: their server cannot be optional, so the advice
+    // differs.
+    if let Some(&k) = image.kernel_cores.iter().find(|&&k| k >= cores) {
+        return Err(UsageError(format!(
+            "image {name}: kernel core {k} does not exist on a {cores}-core machine (use --smp {} or more)",
+            k + 1
+        )));
+    }
     for t in image.tasks.iter().filter(|t| !t.optional) {
         if t.core >= cores {
             return Err(UsageError(format!(
@@ -632,12 +640,6 @@ pub fn check_machine(image: &Image, machine: &Machine) -> Result<(), UsageError>
                 t.core + 1
             )));
         }
-    }
-    if let Some(&k) = image.kernel_cores.iter().find(|&&k| k >= cores) {
-        return Err(UsageError(format!(
-            "image {name}: kernel core {k} does not exist on a {cores}-core machine (use --smp {} or more)",
-            k + 1
-        )));
     }
     if machine.board == Board::Virt {
         if let Some(mem) = image.machine.mem_mib {
