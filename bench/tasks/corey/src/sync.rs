@@ -11,44 +11,19 @@
 
 use core::arch::asm;
 use ulib::cap::{signal, wait};
-use ulib::{println, CPtr, Error, Event};
+use ulib::{println, Error, Event};
 
 ulib::bind! {
-    /// The shared share the cores meet through (images/corey.toml).
-    static MEET: Slot = "meet";
     /// The one global shared share of the shares benchmark.
     static GLOBAL: Slot = "global";
-    /// Workers' acknowledgements to core 0.
-    static ACK: Slot = "ack";
-    /// Core 0's signals to core i.
-    static GO0: Slot = "go0";
-    static GO1: Slot = "go1";
-    static GO2: Slot = "go2";
-    static GO3: Slot = "go3";
-    static GO4: Slot = "go4";
-    static GO5: Slot = "go5";
-    static GO6: Slot = "go6";
-    static GO7: Slot = "go7";
 }
 
-/// The root slot of the share `meet` (for `CPtr::via`).
-pub fn meet() -> u8 {
-    MEET.index().expect("the image grants share meet")
-}
+pub use ulib::meeting::meet;
+use ulib::meeting::{ack, go};
 
 /// The root slot of the share `global` (for `CPtr::via`).
 pub fn global() -> u8 {
     GLOBAL.index().expect("the image grants share global")
-}
-
-fn ack() -> CPtr {
-    ACK.get().expect("the image grants notification ack")
-}
-
-fn go(core: usize) -> CPtr {
-    [&GO0, &GO1, &GO2, &GO3, &GO4, &GO5, &GO6, &GO7][core]
-        .get()
-        .expect("the image grants this core's go notification")
 }
 
 /// Shifts of the bits on `ack`.

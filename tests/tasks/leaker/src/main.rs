@@ -20,6 +20,7 @@
 
 use ulib::cap::*;
 use ulib::checks::Checks;
+use ulib::meeting::meet;
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);
@@ -31,8 +32,6 @@ ulib::bind! {
     static POOL: Slot = "pool";
     /// Where `pool` is linked.
     static POOL_AT: Range = "pool";
-    /// The image's shared share `meet`.
-    static MEET: Slot = "meet";
 }
 
 /// The capability to the image range `pool`.
@@ -45,10 +44,6 @@ fn range_base() -> u64 {
     POOL_AT.get().expect("the image links range pool").base
 }
 
-/// The root slot of the share `meet` (for `CPtr::via`).
-fn meet() -> u8 {
-    MEET.index().expect("the image grants share meet")
-}
 const PAGE: u64 = 4096;
 const STACK_BOTTOM: u64 = 0x7fff_0000;
 const TEXT: u64 = 0x40_0000;

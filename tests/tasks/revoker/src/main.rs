@@ -14,37 +14,12 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use ulib::cap::*;
+use ulib::meeting::{ack, go, meet};
 use ulib::{println, slots, CPtr, Error, Rights};
 
 ulib::entry!(main);
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
-ulib::bind! {
-    /// The shared share the segment and the range pass through.
-    static MEET: Slot = "meet";
-    /// Readers tell the owner they are done (bit = core).
-    static ACK: Slot = "ack";
-    /// The owner's go signals to readers 1, 2, 3 (a reader holds its own).
-    static GO1: Slot = "go1";
-    static GO2: Slot = "go2";
-    static GO3: Slot = "go3";
-}
-
-/// The root slot of the share `meet` (for `CPtr::via`).
-fn meet() -> u8 {
-    MEET.index().expect("the image grants share meet")
-}
-
-fn ack() -> CPtr {
-    ACK.get().expect("the image grants notification ack")
-}
-
-/// The go notification of reader `r` (1..3).
-fn go(r: usize) -> CPtr {
-    [&GO1, &GO2, &GO3][r - 1]
-        .get()
-        .expect("the image grants this go notification")
-}
 const SEG: CPtr = CPtr::root(10);
 const RANGE: CPtr = CPtr::root(11);
 const SEG2: CPtr = CPtr::root(12);

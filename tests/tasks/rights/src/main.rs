@@ -19,39 +19,13 @@
 
 use ulib::cap::*;
 use ulib::checks::Checks;
+use ulib::meeting::{ack, go, meet};
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const ROOT_SHARE: CPtr = CPtr::root(slots::ROOT_SHARE);
-ulib::bind! {
-    /// The shared share the range capability passes through.
-    static MEET: Slot = "meet";
-    /// The linkers tell the owner what they did (bits), and the kernel
-    /// signals their ends here.
-    static ACK: Slot = "ack";
-    /// The owner's go signals to cores 1, 2, 3 (a linker holds its own).
-    static GO1: Slot = "go1";
-    static GO2: Slot = "go2";
-    static GO3: Slot = "go3";
-}
-
-/// The root slot of the share `meet` (for `CPtr::via`).
-fn meet() -> u8 {
-    MEET.index().expect("the image grants share meet")
-}
-
-fn ack() -> CPtr {
-    ACK.get().expect("the image grants notification ack")
-}
-
-/// The go notification of core `c` (1..3).
-fn go_of(c: usize) -> CPtr {
-    [&GO1, &GO2, &GO3][c - 1]
-        .get()
-        .expect("the image grants this go notification")
-}
 const RANGE: CPtr = CPtr::root(10);
 const DATA: CPtr = CPtr::root(11);
 const CODE: CPtr = CPtr::root(12);
@@ -426,7 +400,7 @@ fn owner() -> i32 {
     }
     let meet0 = CPtr::via(meet(), 0);
     must("range to meet", cap_copy(RANGE, meet0, Rights::ALL));
-    let go = |core: usize, bits| must("go", signal(go_of(core), bits));
+    let go = |core: usize, bits| must("go", signal(go(core), bits));
     let mut acks = Bits { at: ack(), got: 0 };
     for core in 1..=3 {
         go(core, GO_LINK);
@@ -470,7 +444,7 @@ fn owner() -> i32 {
 fn linker(core: usize) -> i32 {
     let mask = link_mask(core);
     let mut go = Bits {
-        at: go_of(core),
+        at: go(core),
         got: 0,
     };
     let mut c = Checks::new("rights");
