@@ -73,6 +73,11 @@ fn now() -> (u64, u64) {
     (t, f)
 }
 
+/// The counter's frequency (ticks per second).
+fn f_of_now() -> u64 {
+    now().1
+}
+
 fn sev() {
     ulib::wait::wake();
 }
@@ -141,26 +146,39 @@ fn main(start: ulib::Start) -> i32 {
         ),
     );
     // A flood: every slot held by a read, then one request beyond credit.
+    // The server must have taken every read before that request lands, or
+    // the request overwrites an unread slot and is refused as a bad
+    // sequence word instead. The client cannot see what the server took
+    // (neither side writes back to a ring), so it waits and, if the server
+    // answered the overwrite instead of disconnecting, connects again and
+    // retries with a wait twice as long: the test does not depend on how
+    // fast the emulated server core runs.
     let mut held = 0;
-    for _ in 0..SLOTS {
-        held += con.read_async(8).is_ok() as usize;
-    }
-    // Let the server take them all (20 ms), so the next write lands on a
-    // slot it has consumed: beyond the credit, not over an unread request
-    // (which it would refuse as a bad sequence word instead).
-    let (t0, f) = now();
-    while now().0 - t0 < f / 50 {
-        ulib::wait::relax();
-    }
-    let k = con.sent();
-    word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
-    word(false, k, 7).store(k + 1, Ordering::Release);
-    sev();
-    // The server disconnects this client (withdraws its welcome); then
-    // connecting again resets it.
-    let (t0, f) = now();
-    while con.is_connected() && now().0 - t0 < 5 * f {
-        ulib::wait::relax();
+    let mut wait = f_of_now() / 50;
+    for _ in 0..8 {
+        held = 0;
+        for _ in 0..SLOTS {
+            held += con.read_async(8).is_ok() as usize;
+        }
+        let (t0, _) = now();
+        while now().0 - t0 < wait {
+            ulib::wait::relax();
+        }
+        let k = con.sent();
+        word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
+        word(false, k, 7).store(k + 1, Ordering::Release);
+        sev();
+        // The server disconnects this client (withdraws its welcome).
+        let (t0, f) = now();
+        while con.is_connected() && now().0 - t0 < f {
+            ulib::wait::relax();
+        }
+        if !con.is_connected() {
+            break;
+        }
+        // Not taken in time: start afresh, wait longer.
+        let _ = con.hello();
+        wait *= 2;
     }
     let _ = con.hello();
     let what = format_args!(
