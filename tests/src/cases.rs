@@ -291,6 +291,14 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "console-mix-virt",
+        image: "console-mix",
+        smp: 8,
+        console: CONSOLE_MIX,
+        lines: Some(console_mix_7x60),
+        ..Case::BASE
+    },
+    Case {
         name: "console-gone-virt",
         image: "console-gone",
         console: CONSOLE_GONE,

@@ -261,6 +261,21 @@ pub(crate) fn console_2x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 2, 100)
 }
 
+/// images/console-mix.toml: seven cores print through the server and
+/// the kernel at once (every line whole: `console_mix_7x60`).
+pub(crate) const CONSOLE_MIX: &[&str] = &[
+    "device console-lock: the console lock page, shared with the task writing the UART",
+    "console: server on core 7 serving 7 clients (instance 1)",
+    "console: every client done: 210 lines from 7 clients, 0 requests refused",
+    "task console on core 7 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_mix_7x60(lines: &[&str]) -> Vec<String> {
+    crate::mix_stream(lines, 7, 60)
+}
+
 /// images/console-crash.toml: the server's first instance crashes, the
 /// supervisor restarts it, the clients get an error and go on.
 pub(crate) const CONSOLE_CRASH: &[&str] = &[

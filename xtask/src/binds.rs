@@ -265,8 +265,14 @@ uses = ["console"]
         let server = given(&image, 0);
         assert_eq!(server[0].kind, Kind::Slot);
         assert_eq!((server[0].name.as_str(), server[0].words[0]), ("uart", 2));
+        let lock = server.iter().find(|g| g.name == "console-lock").unwrap();
+        assert_eq!(
+            (lock.kind, lock.words[0]),
+            (Kind::Slot, 3),
+            "beside the UART"
+        );
         let s = server.iter().find(|g| g.kind == Kind::Server).unwrap();
-        assert_eq!(&s.words[..2], [2, 3], "two clients, ends in slot 3");
+        assert_eq!(&s.words[..2], [2, 4], "two clients, ends in slot 4");
         assert_eq!(&s.words[2..8], [base, 0, 0, base + (2 << 20), 1, 1]);
         let c = given(&image, 2);
         let c = c.iter().find(|g| g.kind == Kind::Client).unwrap();

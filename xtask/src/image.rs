@@ -436,6 +436,10 @@ pub fn parse(
             }
             cap_names.push(c.bind_name().to_string());
         }
+        if let Some(lock) = objects.console_lock_for(&caps) {
+            caps.push(lock);
+            cap_names.push(image_caps::CONSOLE_LOCK_BINDING.to_string());
+        }
         let mut on_exit: Vec<(usize, u64)> = match &t.on_exit {
             None => None,
             Some(OnExit { notification, bits }) => {

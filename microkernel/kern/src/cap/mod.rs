@@ -29,7 +29,9 @@ pub mod object;
 mod ops;
 mod remove;
 
-pub use image::{grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending};
+pub use image::{
+    grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending, task_stopped,
+};
 pub use mapping::Maps;
 pub use notify::{notification_wait_state, wake_notified};
 pub use ops::{retire_root, setup_root, syscall, Spaces};
