@@ -299,6 +299,21 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "console-prio-virt",
+        image: "console-prio",
+        console: CONSOLE_PRIO,
+        lines: Some(console_prio_3x60),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-prio-rpi4",
+        image: "console-prio",
+        board: "rpi4",
+        console: CONSOLE_PRIO,
+        lines: Some(console_prio_3x60),
+        ..Case::BASE
+    },
+    Case {
         name: "console-gone-virt",
         image: "console-gone",
         console: CONSOLE_GONE,

@@ -273,7 +273,22 @@ pub(crate) const CONSOLE_MIX: &[&str] = &[
 ];
 
 pub(crate) fn console_mix_7x60(lines: &[&str]) -> Vec<String> {
-    crate::mix_stream(lines, 7, 60)
+    crate::mix_stream(lines, &[0, 1, 2, 3, 4, 5, 6], 60)
+}
+
+/// images/console-prio.toml: clients 0 (priority 2) and 1 (priority 1)
+/// share core 0, client 2 is on core 1; all finish because a waiting
+/// client blocks in the kernel.
+pub(crate) const CONSOLE_PRIO: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "console: every client done: 90 lines from 3 clients, 0 requests refused",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_prio_3x60(lines: &[&str]) -> Vec<String> {
+    crate::mix_stream(lines, &[0, 0, 1], 60)
 }
 
 /// images/console-crash.toml: the server's first instance crashes, the

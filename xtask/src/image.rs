@@ -291,6 +291,10 @@ pub fn kernel_features(root: &Path) -> Result<Vec<String>> {
 
 /// Parses and checks one image file's text; the error is one line without
 /// the file name (the caller adds it).
+/// Notifications an image may have, its own and the derived ones together
+/// (the kernel's `cap::image` makes at most this many boot objects of a kind).
+pub const NOTIFICATIONS_MAX: usize = 32;
+
 pub fn parse(
     name: &str,
     text: &str,
@@ -360,10 +364,16 @@ pub fn parse(
     for n in conn_notes {
         if notifications.contains(&n) {
             return Err(format!(
-                "notification {n:?}: the name of a service's exit-signal notification; name yours otherwise"
+                "notification {n:?}: the name of a service's exit-signal or wake notification; name yours otherwise"
             ));
         }
         notifications.push(n);
+    }
+    if notifications.len() > NOTIFICATIONS_MAX {
+        return Err(format!(
+            "{} notifications with those the connections add (SERVICE.ends and one SERVICE.N per client); the kernel makes at most {NOTIFICATIONS_MAX}",
+            notifications.len()
+        ));
     }
     let mut objects = image_caps::Objects {
         ranges: &ranges,
@@ -473,10 +483,27 @@ pub fn parse(
                     });
                     cap_names.push(notifications[j].clone());
                 }
+                // Each client's wake notification: the server signals it,
+                // and so does its own end (a blocked client must wake).
+                let wakes = s.first_wake..s.first_wake + s.clients.len();
+                for (name, j) in notifications[wakes.clone()].iter().zip(wakes) {
+                    caps.push(CapSpec {
+                        object: ObjectRef::Notification(j),
+                        rights: kerncore::bootimage::Rights::WRITE.bits(),
+                    });
+                    cap_names.push(name.clone());
+                    on_exit.push((j, 1));
+                }
             }
             if let Some(n) = s.clients.iter().position(|&c| c == i) {
                 links.push(s.first_range + n);
                 on_exit.extend(s.ends.map(|j| (j, 1u64 << n)));
+                let j = s.first_wake + n;
+                caps.push(CapSpec {
+                    object: ObjectRef::Notification(j),
+                    rights: kerncore::bootimage::Rights::READ.bits(),
+                });
+                cap_names.push(notifications[j].clone());
             }
         }
         on_exit.sort();

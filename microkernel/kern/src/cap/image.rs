@@ -16,7 +16,7 @@ use kerncore::bootimage::{Archive, DeviceKind, Holder, ImageObject};
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// Most boot objects of each kind.
-const MAX: usize = 16;
+const MAX: usize = 32;
 
 /// Object ids of the boot objects, by archive index.
 struct BootObjects {

@@ -13,8 +13,9 @@
 
 use crate::out::Out;
 use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
+use core::sync::atomic::fence;
 use core::sync::atomic::AtomicU64;
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use drivers::pl011::Pl011;
 use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
 use ulib::cap::map;
@@ -79,6 +80,8 @@ impl Reads {
 
 struct Peer {
     index: usize,
+    /// The client's wake notification (signalled when it sleeps).
+    wake: Option<CPtr>,
     ctrl: &'static Ctrl,
     region: Region<'static>,
     buf: SharedBuf<'static>,
@@ -109,6 +112,7 @@ impl Peer {
             let buf = SharedBuf::from_raw((base + BUF_OFFSET) as *mut u8, BUF_LEN);
             Some(Peer {
                 index,
+                wake: peer.wake,
                 ctrl,
                 region,
                 buf,
@@ -135,6 +139,26 @@ fn respond(p: &mut Peer, tag: u64, len: u32) {
         let _ = s.respond(&r);
         // Wake a client sleeping in `wfe` for it.
         ulib::wait::wake();
+        wake_if_sleeping(p);
+    }
+}
+
+/// Signals `p`'s wake notification if it said it is blocked there
+/// (console-api, *Blocking*): the fence orders the response published
+/// before against the read of the flag, as the client's orders its flag
+/// against its last poll.
+fn wake_if_sleeping(p: &Peer) {
+    fence(SeqCst);
+    if p.ctrl.sleeping.load(Relaxed) != 0 {
+        p.ctrl.sleeping.store(0, Relaxed);
+        signal_wake(p);
+    }
+}
+
+/// Signals `p`'s wake notification whether or not it sleeps.
+fn signal_wake(p: &Peer) {
+    if let Some(w) = p.wake {
+        let _ = ulib::cap::signal(w, 1);
     }
 }
 
@@ -198,11 +222,14 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                 p.server = None;
                 // Tell the client: it must connect again.
                 p.ctrl.welcome.store(0, Release);
+                wake_if_sleeping(p);
                 return true;
             }
             Err(e) => {
                 busy = true;
                 report(out, p, format_args!("{:?}, answered with an error", e));
+                // `ring` answered it: the client may be asleep for that.
+                wake_if_sleeping(p);
             }
         }
     }
@@ -315,6 +342,8 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         + 1;
     for p in peers.iter().flatten() {
         p.ctrl.epoch.store(epoch, Release);
+        // A client blocked on the instance before must see the new epoch.
+        signal_wake(p);
     }
     out.fmt(format_args!(
         "console: server on core {} serving {} clients (instance {})",

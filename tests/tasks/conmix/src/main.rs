@@ -1,4 +1,5 @@
-//! Prints `LINES` numbered lines, the even ones through the console server
+//! Prints `LINES` numbered lines (named by its index among the console's
+//! clients), the even ones through the console server
 //! (its ring) and the odd ones through the kernel (`DebugPrint`), so that
 //! with one of these on each of many cores both writers of the console
 //! UART are busy at once. The test (tests/src/lib.rs `mix_line`) knows
@@ -14,16 +15,16 @@ ulib::entry!(main);
 
 const LINES: usize = 60;
 
-fn line(core: usize, i: usize, out: &mut ulib::Line) {
+fn line(client: usize, i: usize, out: &mut ulib::Line) {
     let path = if i.is_multiple_of(2) { "srv" } else { "dbg" };
-    let _ = write!(out, "conmix {core}: {path} line {i:03}/{LINES:03} ");
+    let _ = write!(out, "conmix {client}: {path} line {i:03}/{LINES:03} ");
     for k in 0..40 {
-        let _ = out.write_char((b'a' + ((core * 11 + i * 5 + k) % 26) as u8) as char);
+        let _ = out.write_char((b'a' + ((client * 11 + i * 5 + k) % 26) as u8) as char);
     }
 }
 
-fn main(start: ulib::Start) -> i32 {
-    let me = start.core;
+fn main(_start: ulib::Start) -> i32 {
+    let me = Console::index().unwrap_or(0);
     let mut con = match Console::connect() {
         Ok(c) => c,
         Err(e) => {
