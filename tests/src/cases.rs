@@ -428,6 +428,23 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "time-limit-virt",
+        image: "time-limit",
+        timeout: Duration::from_secs(10),
+        expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
+        console: &["core 1: task forever", "time limit: 10 s"],
+        ..Case::BASE
+    },
+    Case {
+        name: "time-limit-rpi4",
+        image: "time-limit",
+        board: "rpi4",
+        timeout: Duration::from_secs(10),
+        expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
+        console: &["core 1: task forever", "time limit: 10 s"],
+        ..Case::BASE
+    },
+    Case {
         name: "hang-virt",
         image: "hang",
         timeout: Duration::from_secs(8),

@@ -108,6 +108,11 @@ pub struct QemuArgs {
     /// instead of a fresh zero-filled one (images with a block device).
     #[arg(long)]
     pub keep_disk: bool,
+    /// End the run after SECONDS: the kernel prints what each core was
+    /// running and powers off with status 104 (QEMU is killed 10 s later
+    /// if it cannot). Default: no limit.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
     /// Extra arguments appended to the QEMU command line.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     pub qemu_args: Vec<String>,

@@ -122,14 +122,19 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
         gdb: args.gdb,
         icount: false,
         extra: &args.qemu_args,
-        timeout: None,
+        timeout: args.timeout.map(std::time::Duration::from_secs),
     };
     let result = qemu::run(&spec)?;
     if let Some(warning) = result.log.warning() {
         eprintln!("warning: {warning}");
     }
-    if result.exit != qemu_tests::Exit::Code(0) {
-        eprintln!("qemu: {}", result.exit);
+    match result.exit {
+        qemu_tests::Exit::Code(0) => {}
+        qemu_tests::Exit::Code(qemu::TIME_LIMIT_STATUS) => eprintln!(
+            "qemu: the run reached its time limit ({} s); the console shows what each core was running",
+            args.timeout.unwrap_or(0)
+        ),
+        other => eprintln!("qemu: {other}"),
     }
     Ok(ExitCode::from(qemu::exit_code(result.exit)))
 }

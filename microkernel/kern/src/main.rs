@@ -20,6 +20,7 @@ mod board;
 mod boot;
 mod cap;
 mod console;
+mod deadline;
 mod demo;
 mod irq;
 mod log;
