@@ -224,6 +224,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "rights-rpi4",
+        image: "rights",
+        board: "rpi4",
+        console: RIGHTS,
+        ..Case::BASE
+    },
+    Case {
         name: "corey-rpi4",
         image: "corey-rpi4",
         board: "rpi4",
