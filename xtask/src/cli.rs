@@ -28,7 +28,8 @@ use crate::cpus::CpuModels;
   cargo xtask test rpi4 --no-host           only the QEMU cases whose name contains rpi4
   cargo xtask flash --chainloader --device /dev/sdX   an SD card for a Pi 4 that takes kernels over serial
   cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4
-  cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)"
+  cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)
+  cargo xtask new-task myapp                a task crate in servers/apps/myapp (--kind test, bench), and its image entry"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -54,6 +55,9 @@ pub enum Command {
     /// Run the kernel-core benchmark: kernel-core servers vs the in-kernel
     /// baseline, 1-3 client cores, -icount and multi-threaded TCG.
     KcoreBench(KcoreBenchArgs),
+    /// Make a task crate from a template (workspace member, README layout
+    /// row) and print the image entry that runs it.
+    NewTask(crate::new_task::NewTaskArgs),
 }
 
 #[derive(Debug, Args)]

@@ -113,7 +113,7 @@ pub struct TaskSpec {
 }
 
 /// Longest task name the kernel's archive holds.
-const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
+pub(crate) const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -48,6 +48,7 @@ mod linux_run;
 mod linux_wordcount;
 mod loader;
 mod merge;
+mod new_task;
 mod qemu;
 mod sdimage;
 mod serial;
@@ -91,6 +92,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Qemu(args) => run_qemu(&root, &args),
+        Command::NewTask(args) => {
+            new_task::run(&root, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Test(args) => test::run(&root, &args),
         Command::Flash(args) => flash::run(&root, &args),
         Command::Hil(args) => hil::run(&root, &args),
