@@ -129,12 +129,9 @@ pub fn run(root: &Path, args: &NewTaskArgs) -> Result<()> {
     let readme_path = root.join("README.md");
     let readme = std::fs::read_to_string(&readme_path)?;
     let readme = add_to_layout(&readme, args.kind.dir(), name)?;
-    let up = "../../".to_string()
-        + if args.kind == TaskKind::App {
-            ""
-        } else {
-            "../"
-        };
+    // Every kind's directory is two levels deep: the crate is three below
+    // the root.
+    let up = "../../../";
     let cargo = format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"TODO: what {name} does.\"\n\
          edition.workspace = true\nlicense.workspace = true\n\
