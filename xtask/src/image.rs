@@ -396,7 +396,7 @@ pub fn parse(
         let entry = format!("task[{i}] ({})", t.krate);
         if !servers.contains(&t.krate) {
             return Err(format!(
-                "{entry}: unknown task crate {:?} (known: {})",
+                "{entry}: unknown task crate {:?}: not a task crate of the workspace (a member under servers/, tests/tasks/ or bench/tasks/ with a src/main.rs; `cargo xtask new-task NAME` makes one) (known: {})",
                 t.krate,
                 servers.join(", ")
             ));
