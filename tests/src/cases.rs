@@ -306,6 +306,19 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "console-hog-virt",
+        image: "console-hog",
+        console: CONSOLE_HOG,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-hog-rpi4",
+        image: "console-hog",
+        board: "rpi4",
+        console: CONSOLE_HOG,
+        ..Case::BASE
+    },
+    Case {
         name: "console-prio-virt",
         image: "console-prio",
         console: CONSOLE_PRIO,

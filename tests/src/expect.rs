@@ -276,6 +276,18 @@ pub(crate) fn console_mix_7x60(lines: &[&str]) -> Vec<String> {
     crate::mix_stream(lines, &[0, 1, 2, 3, 4, 5, 6], 60)
 }
 
+/// images/console-hog.toml: a task holds the console lock forever and
+/// faults holding it; every kernel line still comes out.
+pub(crate) const CONSOLE_HOG: &[&str] = &[
+    "[conhog@1] conhog: holding the console lock for good",
+    "[conhog@2] conhog printer: printed while the hog holds the console lock",
+    "task conhog on core 1 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "[conhog@2] conhog printer: printed after the hog's end",
+    "task conhog on core 2 exited with status 0",
+    "verdict: ok",
+    "memory: no frames leaked",
+];
+
 /// images/console-prio.toml: clients 0 (priority 2) and 1 (priority 1)
 /// share core 0, client 2 is on core 1; all finish because a waiting
 /// client blocks in the kernel.
