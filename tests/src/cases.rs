@@ -243,6 +243,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "rights-rpi4",
+        image: "rights",
+        board: "rpi4",
+        console: RIGHTS,
+        ..Case::BASE
+    },
+    Case {
         name: "corey-rpi4",
         image: "corey-rpi4",
         board: "rpi4",
@@ -314,6 +321,42 @@ pub const CASES: &[Case] = &[
         image: "blk-hostile",
         console: BLK_HOSTILE,
         disk_pattern: BLK_HOSTILE_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-mix-virt",
+        image: "console-mix",
+        smp: 8,
+        console: CONSOLE_MIX,
+        lines: Some(console_mix_7x60),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-hog-virt",
+        image: "console-hog",
+        console: CONSOLE_HOG,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-hog-rpi4",
+        image: "console-hog",
+        board: "rpi4",
+        console: CONSOLE_HOG,
+        ..Case::BASE
+    },
+    Case {
+        name: "console-prio-virt",
+        image: "console-prio",
+        console: CONSOLE_PRIO,
+        lines: Some(console_prio_3x60),
+        ..Case::BASE
+    },
+    Case {
+        name: "console-prio-rpi4",
+        image: "console-prio",
+        board: "rpi4",
+        console: CONSOLE_PRIO,
+        lines: Some(console_prio_3x60),
         ..Case::BASE
     },
     Case {
@@ -448,6 +491,23 @@ pub const CASES: &[Case] = &[
         image: "verdict",
         expect: Expect::Failed("hello (core 0), faulter (core 1)"),
         console: VERDICT_LINES,
+        ..Case::BASE
+    },
+    Case {
+        name: "time-limit-virt",
+        image: "time-limit",
+        timeout: Duration::from_secs(10),
+        expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
+        console: &["core 1: task forever", "time limit: 10 s"],
+        ..Case::BASE
+    },
+    Case {
+        name: "time-limit-rpi4",
+        image: "time-limit",
+        board: "rpi4",
+        timeout: Duration::from_secs(10),
+        expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
+        console: &["core 1: task forever", "time limit: 10 s"],
         ..Case::BASE
     },
     Case {

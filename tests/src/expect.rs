@@ -315,6 +315,48 @@ pub(crate) fn console_2x100(lines: &[&str]) -> Vec<String> {
     crate::console_stream(lines, 2, 100)
 }
 
+/// images/console-mix.toml: seven cores print through the server and
+/// the kernel at once (every line whole: `console_mix_7x60`).
+pub(crate) const CONSOLE_MIX: &[&str] = &[
+    "device console-lock: the console lock page, shared with the task writing the UART",
+    "console: server on core 7 serving 7 clients (instance 1)",
+    "console: every client done: 210 lines from 7 clients, 0 requests refused",
+    "task console on core 7 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_mix_7x60(lines: &[&str]) -> Vec<String> {
+    crate::mix_stream(lines, &[0, 1, 2, 3, 4, 5, 6], 60)
+}
+
+/// images/console-hog.toml: a task holds the console lock forever and
+/// faults holding it; every kernel line still comes out.
+pub(crate) const CONSOLE_HOG: &[&str] = &[
+    "[conhog@1] conhog: holding the console lock for good",
+    "[conhog@2] conhog printer: printed while the hog holds the console lock",
+    "task conhog on core 1 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "[conhog@2] conhog printer: printed after the hog's end",
+    "task conhog on core 2 exited with status 0",
+    "verdict: ok",
+    "memory: no frames leaked",
+];
+
+/// images/console-prio.toml: clients 0 (priority 2) and 1 (priority 1)
+/// share core 0, client 2 is on core 1; all finish because a waiting
+/// client blocks in the kernel.
+pub(crate) const CONSOLE_PRIO: &[&str] = &[
+    "console: server on core 3 serving 3 clients (instance 1)",
+    "console: every client done: 90 lines from 3 clients, 0 requests refused",
+    "task console on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+pub(crate) fn console_prio_3x60(lines: &[&str]) -> Vec<String> {
+    crate::mix_stream(lines, &[0, 0, 1], 60)
+}
+
 /// images/console-crash.toml: the server's first instance crashes, the
 /// supervisor restarts it, the clients get an error and go on.
 pub(crate) const CONSOLE_CRASH: &[&str] = &[

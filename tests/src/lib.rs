@@ -248,6 +248,79 @@ pub fn console_stream(lines: &[&str], clients: usize, n: usize) -> Vec<String> {
     problems
 }
 
+/// The `i`-th of `n` lines the `conmix` task that is the console's client
+/// `client` prints on `core`, as the console shows it: even ones through
+/// the console server, odd ones through the kernel (which names the task
+/// and its core first).
+pub fn mix_line(client: usize, core: usize, i: usize, n: usize) -> String {
+    let payload: String = (0..40)
+        .map(|k| (b'a' + ((client * 11 + i * 5 + k) % 26) as u8) as char)
+        .collect();
+    if i.is_multiple_of(2) {
+        format!("conmix {client}: srv line {i:03}/{n:03} {payload}")
+    } else {
+        format!("[conmix@{core}] conmix {client}: dbg line {i:03}/{n:03} {payload}")
+    }
+}
+
+/// Whole-console check of the `conmix` images: every line of every client
+/// (client `c` runs on core `cores[c]`) × `n` appears exactly once and whole, and no console line
+/// holds anything else around or inside a `conmix` line, nor a console
+/// server or kernel line broken by one (any line naming `conmix` must be
+/// one of them or a task's exit line, so a fragment of either kind of line
+/// shows; a `: FAIL` line is reported as not whole too).
+pub fn mix_stream(lines: &[&str], cores: &[usize], n: usize) -> Vec<String> {
+    let want: std::collections::HashSet<String> = cores
+        .iter()
+        .enumerate()
+        .flat_map(|(c, &core)| (0..n).map(move |i| mix_line(c, core, i, n)))
+        .collect();
+    let mut problems = Vec::new();
+    for w in &want {
+        let seen = lines.iter().filter(|l| **l == w).count();
+        if seen != 1 {
+            problems.push(format!("line `{w}` appears {seen} times, want once"));
+        }
+    }
+    let exits: Vec<String> = cores
+        .iter()
+        .map(|c| format!("task conmix on core {c} exited with status 0"))
+        .collect();
+    for l in lines {
+        if l.contains("conmix") && !want.contains(*l) && !exits.iter().any(|e| e == l) {
+            problems.push(format!("line not whole: `{l}`"));
+        }
+    }
+    problems.sort();
+    problems.truncate(20);
+    problems
+}
+
+#[cfg(test)]
+mod mix_tests {
+    use super::{mix_line, mix_stream};
+
+    #[test]
+    fn the_mix_check_finds_lost_and_split_lines() {
+        let all: Vec<String> = (0..2)
+            .flat_map(|c| (0..4).map(move |i| mix_line(c, c, i, 4)))
+            .chain(["task conmix on core 0 exited with status 0".to_string()])
+            .collect();
+        let lines: Vec<&str> = all.iter().map(String::as_str).collect();
+        assert_eq!(mix_stream(&lines, &[0, 1], 4), Vec::<String>::new());
+        // A kernel line split by a server line, as seen in issue 16.
+        let (a, b) = all[0].split_at(10);
+        let mut split = lines.clone();
+        let broken = [format!("{a}task conmix"), format!(" on core 0 exited{b}")];
+        split[0] = &broken[0];
+        split[8] = &broken[1];
+        // The server line is lost whole and a fragment names conmix.
+        assert_eq!(mix_stream(&split, &[0, 1], 4).len(), 2);
+        // One lost.
+        assert_eq!(mix_stream(&lines[1..], &[0, 1], 4).len(), 1);
+    }
+}
+
 #[cfg(test)]
 mod stream_tests {
     use super::{console_line, console_stream};

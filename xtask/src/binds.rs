@@ -11,8 +11,8 @@
 //! | --- | --- | --- |
 //! | `Slot` | a cap's `as`, or its object's name | the root slot |
 //! | `Range` | a `[[range]]` the task links or holds | base, size |
-//! | `Client` | a service the task `uses` | its range's base, its index |
-//! | `Server` | the service the task `provides` | client count, the `SERVICE.ends` slot (64 = none), then per client: base, index, core |
+//! | `Client` | a service the task `uses` | its range's base, its index, its wake notification's slot |
+//! | `Server` | the service the task `provides` | client count, the `SERVICE.ends` slot (64 = none), then per client: base, index, core, its wake notification's slot |
 //!
 //! A connection the image gives and the program does not declare is an
 //! error (the image and the program disagree); a declared binding the
@@ -54,8 +54,9 @@ impl Kind {
     fn words(self) -> usize {
         match self {
             Kind::Slot => 2,
-            Kind::Range | Kind::Client => 3,
-            Kind::Server => 3 + 3 * MAX_CLIENTS,
+            Kind::Range => 3,
+            Kind::Client => 4,
+            Kind::Server => 3 + 4 * MAX_CLIENTS,
         }
     }
 }
@@ -97,23 +98,25 @@ pub fn given(image: &Image, i: usize) -> Vec<Given> {
         let r = &image.ranges[j];
         give(Kind::Range, &r.name, vec![r.base, r.size]);
     }
+    let slot_of = |j: usize| {
+        t.caps
+            .iter()
+            .position(|c| c.object == ObjectRef::Notification(j))
+            .map_or(NO_SLOT, |k| u64::from(FIRST_GRANT_SLOT) + k as u64)
+    };
     for s in &image.services {
         if s.server == i {
-            let ends = s.ends.and_then(|j| {
-                t.caps
-                    .iter()
-                    .position(|c| c.object == ObjectRef::Notification(j))
-                    .map(|k| u64::from(FIRST_GRANT_SLOT) + k as u64)
-            });
-            let mut words = vec![s.clients.len() as u64, ends.unwrap_or(NO_SLOT)];
+            let ends = s.ends.map_or(NO_SLOT, slot_of);
+            let mut words = vec![s.clients.len() as u64, ends];
             for n in 0..MAX_CLIENTS {
                 match s.clients.get(n) {
                     Some(&c) => words.extend([
                         image.ranges[s.first_range + n].base,
                         n as u64,
                         u64::from(image.tasks[c].core),
+                        slot_of(s.first_wake + n),
                     ]),
-                    None => words.extend([0, 0, 0]),
+                    None => words.extend([0, 0, 0, NO_SLOT]),
                 }
             }
             give(Kind::Server, &s.name, words);
@@ -122,7 +125,11 @@ pub fn given(image: &Image, i: usize) -> Vec<Given> {
             give(
                 Kind::Client,
                 &s.name,
-                vec![image.ranges[s.first_range + n].base, n as u64],
+                vec![
+                    image.ranges[s.first_range + n].base,
+                    n as u64,
+                    slot_of(s.first_wake + n),
+                ],
             );
         }
     }
@@ -261,12 +268,27 @@ uses = ["console"]
         let server = given(&image, 0);
         assert_eq!(server[0].kind, Kind::Slot);
         assert_eq!((server[0].name.as_str(), server[0].words[0]), ("uart", 2));
+        let lock = server.iter().find(|g| g.name == "console-lock").unwrap();
+        assert_eq!(
+            (lock.kind, lock.words[0]),
+            (Kind::Slot, 3),
+            "beside the UART"
+        );
         let s = server.iter().find(|g| g.kind == Kind::Server).unwrap();
-        assert_eq!(&s.words[..2], [2, 3], "two clients, ends in slot 3");
-        assert_eq!(&s.words[2..8], [base, 0, 0, base + (2 << 20), 1, 1]);
+        assert_eq!(&s.words[..2], [2, 4], "two clients, ends in slot 4");
+        assert_eq!(
+            &s.words[2..10],
+            [base, 0, 0, 5, base + (2 << 20), 1, 1, 6],
+            "wake notifications in slots 5 and 6"
+        );
         let c = given(&image, 2);
         let c = c.iter().find(|g| g.kind == Kind::Client).unwrap();
-        assert_eq!(c.words, [base + (2 << 20), 1]);
+        assert_eq!(c.words, [base + (2 << 20), 1, 2], "its wake in slot 2");
         assert_eq!(image.tasks[2].on_exit, [(0, 0b10)]);
+        assert_eq!(
+            image.tasks[0].on_exit,
+            [(1, 1), (2, 1)],
+            "the server wakes both"
+        );
     }
 }

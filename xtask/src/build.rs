@@ -216,6 +216,45 @@ pub fn defmt_table(elf: &[u8]) -> Result<Table> {
     }
 }
 
+/// Where a task's first segment must start: `servers/lib/ulib/task.ld`'s
+/// base, which the kernel's task layout expects (docs/tasks.md).
+pub const TASK_BASE: u64 = 0x40_0000;
+
+/// Refuses a task ELF not linked the way the kernel expects: its lowest
+/// loadable segment must start at [`TASK_BASE`] and every loadable segment
+/// at a 4 KiB page boundary (an ELF linked without the task build script
+/// starts at 0x200000 with 64 KiB alignment, and would still run).
+pub fn check_task_link(elf: &[u8]) -> Result<()> {
+    let (header, endian) = parse_header(elf)?;
+    let phdrs = header
+        .program_headers(endian, elf)
+        .context("bad program headers")?;
+    let loads: Vec<_> = phdrs
+        .iter()
+        .filter(|p| p.p_type(endian) == PT_LOAD)
+        .collect();
+    let lowest = loads.iter().map(|p| p.p_vaddr(endian)).min();
+    let hint = "its Cargo.toml must name the task build script (build = \"<path to>/servers/lib/ulib/task-build.rs\", which links with task.ld); `cargo xtask new-task NAME` makes a crate that does";
+    match lowest {
+        None => bail!("the task has no loadable segment"),
+        Some(base) if base != TASK_BASE => {
+            bail!("the task is linked at {base:#x}, not at {TASK_BASE:#x}: {hint}")
+        }
+        Some(_) => {}
+    }
+    if let Some(p) = loads
+        .iter()
+        .find(|p| p.p_vaddr(endian) % 4096 != 0 || p.p_align(endian) > 4096)
+    {
+        bail!(
+            "a segment at {:#x} is aligned to {:#x}, not 4 KiB pages: {hint}",
+            p.p_vaddr(endian),
+            p.p_align(endian)
+        );
+    }
+    Ok(())
+}
+
 fn parse_header(elf: &[u8]) -> Result<(&FileHeader64<Endianness>, Endianness)> {
     let header = FileHeader64::<Endianness>::parse(elf).context("not a 64-bit ELF file")?;
     let endian = header.endian().context("bad ELF byte order")?;

@@ -254,3 +254,31 @@ fn human_sizes() {
     assert_eq!(human(45_678), "44.6 KiB");
     assert_eq!(human(3 << 20), "3.0 MiB");
 }
+
+#[test]
+fn a_task_must_be_linked_at_the_task_base() {
+    let at = |vaddr| {
+        elf(
+            183,
+            &[Seg {
+                kind: PT_LOAD,
+                vaddr,
+                bytes: b"x",
+                memsz: 1,
+            }],
+            &[],
+        )
+    };
+    check_task_link(&at(TASK_BASE)).expect("task.ld's layout");
+    let e = format!(
+        "{:#}",
+        check_task_link(&at(0x20_0000)).expect_err("no build script")
+    );
+    assert!(e.contains("linked at 0x200000, not at 0x400000"), "{e}");
+    assert!(e.contains("task-build.rs"), "{e}");
+    let e = format!(
+        "{:#}",
+        check_task_link(&at(TASK_BASE + 8)).expect_err("unaligned")
+    );
+    assert!(e.contains("linked at"), "{e}");
+}

@@ -29,7 +29,8 @@ use crate::cpus::CpuModels;
   cargo xtask flash --chainloader --device /dev/sdX   an SD card for a Pi 4 that takes kernels over serial
   cargo xtask hil --serial /dev/ttyUSB0     run the rpi4 cases on that Pi 4
   cargo xtask fuzz --seed 7 --secs 600      the system-call fuzzer for 10 minutes of guest time
-  cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)"
+  cargo xtask bench --mode mttcg            Corey's benchmarks, ours and Linux, wall time (median of 5)
+  cargo xtask new-task myapp                a task crate in servers/apps/myapp (--kind test, bench), and its image entry"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -57,6 +58,9 @@ pub enum Command {
     /// Run the kernel-core benchmark: kernel-core servers vs the in-kernel
     /// baseline, 1-3 client cores, -icount and multi-threaded TCG.
     KcoreBench(KcoreBenchArgs),
+    /// Make a task crate from a template (workspace member, README layout
+    /// row) and print the image entry that runs it.
+    NewTask(crate::new_task::NewTaskArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +115,11 @@ pub struct QemuArgs {
     /// instead of a fresh zero-filled one (images with a block device).
     #[arg(long)]
     pub keep_disk: bool,
+    /// End the run after SECONDS: the kernel prints what each core was
+    /// running and powers off with status 104 (QEMU is killed 10 s later
+    /// if it cannot). Default: no limit.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
     /// Extra arguments appended to the QEMU command line.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     pub qemu_args: Vec<String>,

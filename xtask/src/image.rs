@@ -117,7 +117,7 @@ pub struct TaskSpec {
 }
 
 /// Longest task name the kernel's archive holds.
-const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
+pub(crate) const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,6 +328,10 @@ fn check_kernel(k: &KernelSection) -> Result<(KernelBuild, KernelOptions), Strin
 
 /// Parses and checks one image file's text; the error is one line without
 /// the file name (the caller adds it).
+/// Notifications an image may have, its own and the derived ones together
+/// (the kernel's `cap::image` makes at most this many boot objects of a kind).
+pub const NOTIFICATIONS_MAX: usize = 32;
+
 pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String> {
     let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if file.description.trim().is_empty() {
@@ -375,10 +379,16 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     for n in conn_notes {
         if notifications.contains(&n) {
             return Err(format!(
-                "notification {n:?}: the name of a service's exit-signal notification; name yours otherwise"
+                "notification {n:?}: the name of a service's exit-signal or wake notification; name yours otherwise"
             ));
         }
         notifications.push(n);
+    }
+    if notifications.len() > NOTIFICATIONS_MAX {
+        return Err(format!(
+            "{} notifications with those the connections add (SERVICE.ends and one SERVICE.N per client); the kernel makes at most {NOTIFICATIONS_MAX}",
+            notifications.len()
+        ));
     }
     let mut task_names = Vec::new();
     for (i, t) in file.task.iter().enumerate() {
@@ -409,7 +419,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         let entry = format!("task[{i}] ({})", t.krate);
         if !servers.contains(&t.krate) {
             return Err(format!(
-                "{entry}: unknown task crate {:?} (known: {})",
+                "{entry}: unknown task crate {:?}: not a task crate of the workspace (a member under servers/, tests/tasks/ or bench/tasks/ with a src/main.rs; `cargo xtask new-task NAME` makes one) (known: {})",
                 t.krate,
                 servers.join(", ")
             ));
@@ -454,6 +464,10 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             }
             cap_names.push(c.bind_name().to_string());
         }
+        if let Some(lock) = objects.console_lock_for(&caps) {
+            caps.push(lock);
+            cap_names.push(image_caps::CONSOLE_LOCK_BINDING.to_string());
+        }
         let mut on_exit = Vec::new();
         for OnExit { notification, bits } in t.on_exit.iter().flat_map(OnExits::all) {
             {
@@ -490,10 +504,27 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
                     });
                     cap_names.push(notifications[j].clone());
                 }
+                // Each client's wake notification: the server signals it,
+                // and so does its own end (a blocked client must wake).
+                let wakes = s.first_wake..s.first_wake + s.clients.len();
+                for (name, j) in notifications[wakes.clone()].iter().zip(wakes) {
+                    caps.push(CapSpec {
+                        object: ObjectRef::Notification(j),
+                        rights: kerncore::bootimage::Rights::WRITE.bits(),
+                    });
+                    cap_names.push(name.clone());
+                    on_exit.push((j, 1));
+                }
             }
             if let Some(n) = s.clients.iter().position(|&c| c == i) {
                 links.push(s.first_range + n);
                 on_exit.extend(s.ends.map(|j| (j, 1u64 << n)));
+                let j = s.first_wake + n;
+                caps.push(CapSpec {
+                    object: ObjectRef::Notification(j),
+                    rights: kerncore::bootimage::Rights::READ.bits(),
+                });
+                cap_names.push(notifications[j].clone());
             }
         }
         on_exit.sort();

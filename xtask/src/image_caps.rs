@@ -91,6 +91,18 @@ const VIRTIO_BLK: DeviceSpec = DeviceSpec {
     kind: DeviceKind::VirtioBlk,
 };
 
+/// Not a device an image names: the page holding the console lock word,
+/// which xtask grants beside every `device:uart` grant with the write
+/// right ([`Objects::console_lock_for`]), so the task writing the UART
+/// takes the kernel's console lock per line (docs/console.md).
+/// The binding name of the derived console lock grant.
+pub const CONSOLE_LOCK_BINDING: &str = "console-lock";
+
+const CONSOLE_LOCK: DeviceSpec = DeviceSpec {
+    name: "console-lock",
+    kind: DeviceKind::ConsoleLock,
+};
+
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices. virt: the PL011 console and the first virtio-mmio block
 /// device; Pi 4: its PL011 console.
@@ -269,6 +281,29 @@ impl Objects<'_> {
             }
         };
         Ok(ObjectRef::Device(at))
+    }
+
+    /// The console lock page, for a holder whose `caps` grant the console
+    /// UART writable (none otherwise); bound as `console-lock`.
+    pub fn console_lock_for(&mut self, caps: &[CapSpec]) -> Option<CapSpec> {
+        let writes_uart = caps.iter().any(|c| {
+            matches!(c.object, ObjectRef::Device(at) if self.devices[at].kind == DeviceKind::Uart)
+                && c.rights & Rights::WRITE.bits() != 0
+        });
+        if !writes_uart {
+            return None;
+        }
+        let at = match self.devices.iter().position(|d| *d == CONSOLE_LOCK) {
+            Some(at) => at,
+            None => {
+                self.devices.push(CONSOLE_LOCK);
+                self.devices.len() - 1
+            }
+        };
+        Some(CapSpec {
+            object: ObjectRef::Device(at),
+            rights: Rights::READ.bits() | Rights::WRITE.bits(),
+        })
     }
 
     /// The `caps` of one holder; `entry` names it, `max` is how many fit

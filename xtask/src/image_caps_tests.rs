@@ -49,8 +49,9 @@ fn a_full_image_resolves() {
     let image = ok(&text);
     assert_eq!(image.kernel_cores, [3]);
     assert_eq!(image.notifications, ["ding", "bell"]);
-    // Devices in the order first named: the share's, then the tasks'.
-    assert_eq!(image.devices, [VIRTIO_BLK, UART]);
+    // Devices in the order first named: the share's, then the tasks'; the
+    // console lock page comes with the writable UART.
+    assert_eq!(image.devices, [VIRTIO_BLK, UART, CONSOLE_LOCK]);
     assert_eq!(
         image.shares[0].caps,
         [
@@ -81,9 +82,14 @@ fn a_full_image_resolves() {
                 object: ObjectRef::Device(1),
                 rights: 0b0011
             },
+            CapSpec {
+                object: ObjectRef::Device(2),
+                rights: 0b0011
+            },
         ]
     );
     assert_eq!(image.tasks[1].caps[0].rights, 0b1001);
+    assert_eq!(image.tasks[1].caps.len(), 1, "no UART, no lock page");
     assert!(!image.tasks[1].server);
 }
 

@@ -8,6 +8,11 @@
 //! - one notification `SERVICE.ends`, granted to the server (read), on
 //!   which every client has an exit signal `1 << N`, so the server learns
 //!   of a client that ended without closing and never waits for it;
+//! - one notification `SERVICE.N` per client, its **wake** notification:
+//!   granted to client N (read: it blocks there) and to the server (write:
+//!   it signals a client that said it is sleeping), with an exit signal of
+//!   the server's (bit 0) on each, so a client blocked on a server that
+//!   ended wakes;
 //! - the bindings (`xtask/src/binds.rs`): `Server:SERVICE` for the server,
 //!   `Client:SERVICE` for each client.
 
@@ -34,6 +39,9 @@ pub struct ServiceSpec {
     /// Index into the image's notifications of `SERVICE.ends` (none
     /// without clients).
     pub ends: Option<usize>,
+    /// Index into the image's notifications of client N's wake
+    /// notification `SERVICE.N`: `first_wake + N`.
+    pub first_wake: usize,
 }
 
 /// What a task entry says about connections, as written.
@@ -85,6 +93,7 @@ pub fn derive(
             clients: Vec::new(),
             first_range: 0,
             ends: None,
+            first_wake: 0,
         });
     }
     for (i, t) in tasks.iter().enumerate() {
@@ -130,6 +139,10 @@ pub fn derive(
             s.ends = Some(notes_before + notes.len());
             notes.push(format!("{}.ends", s.name));
         }
+        s.first_wake = notes_before + notes.len();
+        for n in 0..s.clients.len() {
+            notes.push(format!("{}.{n}", s.name));
+        }
     }
     Ok(Derived {
         services,
@@ -170,12 +183,22 @@ mod tests {
         assert_eq!((s[0].server, s[0].clients.clone()), (0, vec![1, 3]));
         assert_eq!((s[1].server, s[1].clients.clone()), (2, vec![3]));
         assert_eq!((s[0].first_range, s[1].first_range), (1, 3));
-        assert_eq!((s[0].ends, s[1].ends), (Some(2), Some(3)));
+        assert_eq!((s[0].ends, s[1].ends), (Some(2), Some(5)));
+        assert_eq!((s[0].first_wake, s[1].first_wake), (3, 6));
         let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["console.0", "console.1", "blk.0"]);
         assert_eq!(r[1].base, CONN_BASE + CONN_SIZE);
         assert_eq!(r[2].base, CONN_BASE + (1 << 30));
-        assert_eq!(n, ["console.ends", "blk.ends"]);
+        assert_eq!(
+            n,
+            [
+                "console.ends",
+                "console.0",
+                "console.1",
+                "blk.ends",
+                "blk.0"
+            ]
+        );
     }
 
     #[test]

@@ -105,7 +105,7 @@ fn bad_images() {
     let e = err("description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"nope\"\ncore = 0\n");
     assert_eq!(
         e,
-        "task[0] (nope): unknown task crate \"nope\" (known: hello)"
+        "task[0] (nope): unknown task crate \"nope\": not a task crate of the workspace (a member under servers/, tests/tasks/ or bench/tasks/ with a src/main.rs; `cargo xtask new-task NAME` makes one) (known: hello)"
     );
     let e = err("description = \"x\"\nboards = [\"virt\", \"rpi4\"]\n[[task]]\ncrate = \"hello\"\ncore = 5\n");
     assert_eq!(

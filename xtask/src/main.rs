@@ -50,6 +50,7 @@ mod linux_run;
 mod linux_wordcount;
 mod loader;
 mod merge;
+mod new_task;
 mod qemu;
 mod sdimage;
 mod serial;
@@ -93,6 +94,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Qemu(args) => run_qemu(&root, &args),
+        Command::NewTask(args) => {
+            new_task::run(&root, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Test(args) => test::run(&root, &args),
         Command::Flash(args) => flash::run(&root, &args),
         Command::Hil(args) => hil::run(&root, &args),
@@ -125,14 +130,19 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
         gdb: args.gdb,
         icount: false,
         extra: &args.qemu_args,
-        timeout: None,
+        timeout: args.timeout.map(std::time::Duration::from_secs),
     };
     let result = qemu::run(&spec)?;
     if let Some(warning) = result.log.warning() {
         eprintln!("warning: {warning}");
     }
-    if result.exit != qemu_tests::Exit::Code(0) {
-        eprintln!("qemu: {}", result.exit);
+    match result.exit {
+        qemu_tests::Exit::Code(0) => {}
+        qemu_tests::Exit::Code(qemu::TIME_LIMIT_STATUS) => eprintln!(
+            "qemu: the run reached its time limit ({} s); the console shows what each core was running",
+            args.timeout.unwrap_or(0)
+        ),
+        other => eprintln!("qemu: {other}"),
     }
     Ok(ExitCode::from(qemu::exit_code(result.exit)))
 }

@@ -65,9 +65,18 @@ pub struct RunSpec<'a> {
     pub icount: bool,
     /// Extra arguments appended to QEMU's command line.
     pub extra: &'a [String],
-    /// Kill QEMU after this long.
+    /// The run's time limit: the kernel is told (`-append timeout=S`, whole
+    /// seconds, at least 1) and at the limit prints what each core was
+    /// running and ends the run with status 104 (docs/console.md); QEMU is
+    /// killed [`TIME_LIMIT_GRACE`] later if it has not ended by then.
     pub timeout: Option<Duration>,
 }
+
+/// How long after the time limit QEMU is killed if the kernel has not
+/// ended the run itself (every core stuck with interrupts masked).
+pub const TIME_LIMIT_GRACE: Duration = Duration::from_secs(10);
+/// The kernel's exit status for a run ended by its time limit.
+pub const TIME_LIMIT_STATUS: i32 = 104;
 
 /// What a run produced.
 pub struct RunResult {
@@ -178,6 +187,12 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         }
         args.extend(crate::disk::qemu_args(disk));
     }
+    if let Some(t) = spec.timeout {
+        args.extend([
+            "-append".to_string(),
+            format!("timeout={}", t.as_secs().max(1)),
+        ]);
+    }
     args.extend(spec.extra.iter().cloned());
 
     if spec.interactive {
@@ -240,7 +255,7 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         });
     let stderr = child.stderr.take().map(collect);
 
-    let waited = wait(&mut child, spec.timeout);
+    let waited = wait(&mut child, spec.timeout.map(|t| t + TIME_LIMIT_GRACE));
     let log = reader.finish();
     let (console, input_sent) = match stdout {
         Some(h) => {

@@ -50,6 +50,8 @@ pub fn build_archive(root: &Path, image: &Image) -> Result<Vec<u8>> {
             .find(|(n, _, _)| *n == t.name)
             .context("task built")?;
         let entry = format!("images/{}.toml: task[{i}] ({})", image.name, t.name);
+        crate::build::check_task_link(bytes)
+            .with_context(|| format!("{entry}: {}", path.display()))?;
         let patched = crate::binds::patch(bytes, image, i).with_context(|| entry.clone())?;
         let stripped = strip(&patched).with_context(|| format!("{entry}: {}", path.display()))?;
         programs.push(stripped);

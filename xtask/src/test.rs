@@ -16,7 +16,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use qemu_tests::{check, Case, Outcome, CASES};
+use qemu_tests::{check, Case, Exit, Outcome, CASES};
 
 use crate::build::{self, Built};
 use crate::cli::{Board, Machine, MachineArgs, TestArgs, UsageError};
@@ -330,7 +330,12 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     };
     let seconds = start.elapsed().as_secs_f64();
     let outcome = Outcome {
-        exit: result.exit,
+        // The kernel ending the run at its time limit is the timeout the
+        // case's checker knows (the console then holds the kernel's report).
+        exit: match result.exit {
+            Exit::Code(qemu::TIME_LIMIT_STATUS) => Exit::Timeout,
+            e => e,
+        },
         console: result.console.clone(),
         log: result.log.lines.clone(),
         log_bytes: result.log.bytes,

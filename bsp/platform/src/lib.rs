@@ -139,6 +139,10 @@ pub struct Platform {
     pub cpus: heapless::Vec<Cpu, MAX_CPUS>,
     pub gic: Gic,
     pub timer: Timer,
+    /// The run's time limit in seconds: `timeout=S` among the words of
+    /// `/chosen/bootargs` (QEMU's `-append`, which `cargo xtask qemu
+    /// --timeout S` passes). `None` without one.
+    pub time_limit_s: Option<u32>,
     pub psci: Option<Psci>,
     /// The console: the PL011 alias `serial0` names, when that is an
     /// available PL011, otherwise the available PL011 with the lowest

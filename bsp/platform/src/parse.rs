@@ -68,6 +68,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         cpus,
         gic,
         timer,
+        time_limit_s: time_limit(&blob),
         psci,
         console,
         log,
@@ -81,6 +82,17 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             .transpose()?
             .flatten(),
     })
+}
+
+/// `timeout=S` in `/chosen/bootargs` (words split at spaces; the property
+/// ends at its first NUL).
+fn time_limit(blob: &Blob<'_>) -> Option<u32> {
+    let args = blob.by_path("/chosen")?.prop("bootargs")?;
+    let args = args.split(|&b| b == 0).next()?;
+    let args = core::str::from_utf8(args).ok()?;
+    args.split(' ')
+        .find_map(|w| w.strip_prefix("timeout="))
+        .and_then(|s| s.parse().ok())
 }
 
 /// The size of the DTB at `ptr` from its header (`totalsize`), so that the

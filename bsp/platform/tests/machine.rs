@@ -325,3 +325,21 @@ fn interrupts_must_reach_the_gic() {
     });
     assert_eq!(parse(&dtb).unwrap_err(), Error::BadInterrupt);
 }
+
+#[test]
+fn the_time_limit_comes_from_bootargs() {
+    let with = |args: Option<&str>| {
+        ok(&machine(|dt| {
+            pl011(dt, 0x0900_0000);
+            if let Some(a) = args {
+                dt.begin("chosen").strs("bootargs", &[a]).end();
+            }
+        }))
+        .time_limit_s
+    };
+    assert_eq!(with(None), None);
+    assert_eq!(with(Some("timeout=30")), Some(30));
+    assert_eq!(with(Some("quiet timeout=7 x=1")), Some(7));
+    assert_eq!(with(Some("timeout=soon")), None);
+    assert_eq!(with(Some("notimeout=3")), None);
+}

@@ -153,6 +153,35 @@ pub const RANGE_PRIVATE: u64 = 1;
 /// `Wait` flag: do not block; take whatever bits are set (possibly none).
 pub const WAIT_POLL: u64 = 1;
 
+/// The console lock word: the first word of the page the kernel shares, as
+/// the derived grant `device:console-lock`, with every task that writes
+/// the console UART itself (docs/console.md, *One lock for every writer*).
+/// Kernel and task take it per line with compare-and-swap from [`FREE`].
+pub mod console_lock {
+    /// Nobody is writing a line.
+    pub const FREE: u64 = 0;
+    /// A kernel core is writing a line.
+    pub const KERNEL: u64 = 1;
+    /// Set in every value a task writes.
+    pub const USER: u64 = 1 << 63;
+
+    /// What a task on `core` writes for its `seq`-th line: the kernel
+    /// tells a new hold from one it stopped waiting for by `seq`, and does
+    /// not wait for a holder that runs on its own core (it interrupted it).
+    pub const fn user(core: u32, seq: u32) -> u64 {
+        USER | ((core as u64 & 0x7fff_ffff) << 32) | seq as u64
+    }
+
+    /// The core of the task holding the word, if a task holds it.
+    pub const fn user_core(v: u64) -> Option<u32> {
+        if v & USER != 0 {
+            Some(((v >> 32) & 0x7fff_ffff) as u32)
+        } else {
+            None
+        }
+    }
+}
+
 /// Names a capability slot for a system call.
 ///
 /// `index` (bits 0-7) is a slot of the caller's root share when `via` (bits

@@ -176,6 +176,7 @@ extern "C" fn kmain_primary_on_own_stack() -> ! {
     );
 
     irq::init_global(p);
+    crate::deadline::init(p);
     bring_up_this_core(0);
 
     mm::init_pools();

@@ -1,13 +1,23 @@
 //! The console: the DTB's first PL011. Lines are written under a lock with
 //! interrupts masked, so lines from different cores never interleave.
 //!
+//! A task that writes the UART itself (the console server) takes the same
+//! lock per line through a word in a page the kernel shares with it
+//! (`abi::console_lock`, granted as `device:console-lock`): a kernel line
+//! takes the kernel's spin lock (kernel cores among themselves), then that
+//! word. The kernel never waits unboundedly for a task: not for a holder on
+//! its own core (it interrupted it), at most [`SHARED_WAIT_US`] for any
+//! other, and not again for a hold it gave up on; a holder that stops is
+//! released when it ends ([`release_task_hold`]).
+//!
 //! Before the DTB is read, an early console (the board's known UART0,
 //! mapped through the boot window) serves the panic path.
 
 use crate::arch::aarch64::{irq_restore, irq_save};
 use crate::sync::SpinLock;
+use abi::console_lock::{self, FREE, KERNEL};
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
 
@@ -18,14 +28,95 @@ static CONSOLE_VA: AtomicUsize = AtomicUsize::new(0);
 /// `release` when log frames share the console line).
 static LOCK: SpinLock = SpinLock::new();
 
+/// The page whose first word is the lock shared with tasks that write the
+/// UART themselves; nothing else is in it, so a task may map all of it.
+#[repr(C, align(4096))]
+struct SharedPage {
+    word: AtomicU64,
+    _rest: [u64; 511],
+}
+
+static SHARED_PAGE: SharedPage = SharedPage {
+    word: AtomicU64::new(FREE),
+    _rest: [0; 511],
+};
+/// Whether a task may hold [`SHARED_PAGE`]'s word: set once the image
+/// grants the page; until then kernel lines do not look at it.
+static SHARED_GRANTED: AtomicBool = AtomicBool::new(false);
+/// Whether the line in progress holds the shared word (under [`LOCK`]).
+static HOLDS_SHARED: AtomicBool = AtomicBool::new(false);
+/// A task's hold the kernel stopped waiting for (0: none): while the word
+/// still holds this value, kernel lines go out without waiting.
+static ABANDONED: AtomicU64 = AtomicU64::new(FREE);
+/// The longest a kernel line waits for a task's line on another core
+/// (a line of the console server takes microseconds; this bounds a
+/// hostile or stopped holder, once per hold).
+pub const SHARED_WAIT_US: u64 = 1_000_000;
+
+/// The physical address of the shared lock page, for the image's
+/// `device:console-lock` grant; from now on kernel lines take its word.
+pub fn shared_lock_page() -> u64 {
+    SHARED_GRANTED.store(true, Ordering::Release);
+    crate::mm::kernel_va_to_pa(core::ptr::from_ref(&SHARED_PAGE) as u64)
+}
+
+/// Takes the shared word for a kernel line (the caller holds [`LOCK`]).
+fn take_shared() {
+    if !SHARED_GRANTED.load(Ordering::Acquire) {
+        return;
+    }
+    let word = &SHARED_PAGE.word;
+    let me = crate::percore::id() as u32;
+    let start = drivers::timer::now();
+    loop {
+        let v = match word.compare_exchange(FREE, KERNEL, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => {
+                HOLDS_SHARED.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(v) => v,
+        };
+        if v == ABANDONED.load(Ordering::Relaxed) || console_lock::user_core(v) == Some(me) {
+            return;
+        }
+        let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));
+        if waited > SHARED_WAIT_US {
+            ABANDONED.store(v, Ordering::Relaxed);
+            return;
+        }
+        crate::sync::wait_u64_once(word, v);
+    }
+}
+
+/// Releases the shared word if the line in progress took it.
+fn give_shared() {
+    if HOLDS_SHARED.swap(false, Ordering::Relaxed) {
+        // The store clears the monitor of a task waiting on the word.
+        SHARED_PAGE.word.store(FREE, Ordering::Release);
+    }
+}
+
+/// A task granted the shared lock page stopped (faulted or is ending):
+/// a hold of a task's is released, since only the image's UART writer
+/// holds it (xtask grants the page only with `device:uart`).
+pub fn release_task_hold() {
+    let word = &SHARED_PAGE.word;
+    let v = word.load(Ordering::Relaxed);
+    if console_lock::user_core(v).is_some() {
+        let _ = word.compare_exchange(v, FREE, Ordering::Release, Ordering::Relaxed);
+    }
+}
+
 /// Takes the console lock (the caller has masked interrupts).
 pub fn lock() {
     crate::percore::count(|e| &e.shared_locks);
     LOCK.lock();
+    take_shared();
 }
 
 /// Releases the console lock taken with [`lock`].
 pub fn unlock() {
+    give_shared();
     LOCK.unlock();
 }
 

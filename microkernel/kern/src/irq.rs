@@ -26,6 +26,8 @@ enum Gic {
 static GIC: crate::sync::Once<Gic> = crate::sync::Once::new();
 /// INTID of the EL1 virtual timer (from the DTB).
 static TIMER_INTID: crate::sync::Once<u32> = crate::sync::Once::new();
+/// The EL1 physical timer's INTID: the run's time limit (deadline.rs).
+static DEADLINE_INTID: crate::sync::Once<u32> = crate::sync::Once::new();
 
 fn gic() -> &'static Gic {
     GIC.get().expect("GIC used before irq::init_global")
@@ -34,6 +36,7 @@ fn gic() -> &'static Gic {
 /// Boot core, once: the distributor.
 pub fn init_global(p: &platform::Platform) {
     TIMER_INTID.call_once(|| p.timer.virt_intid);
+    DEADLINE_INTID.call_once(|| p.timer.phys_intid);
     let g = GIC.call_once(|| match p.gic {
         // Safety: both regions are in the device map (mmu::devices).
         platform::Gic::V2 { dist, cpu } => {
@@ -78,6 +81,9 @@ pub fn init_this_core() {
             v2.init_cpu();
             v2.enable(timer, TIMER_PRIORITY);
             v2.enable(WAKE_SGI, WAKE_PRIORITY);
+            if crate::deadline::arm_this_core() {
+                v2.enable(deadline_intid(), TIMER_PRIORITY);
+            }
             me.gic_target
                 .store(v2.own_target() as u64, Ordering::Relaxed);
         }
@@ -95,6 +101,9 @@ pub fn init_this_core() {
             v3.init_cpu();
             v3.enable(timer, TIMER_PRIORITY, mpidr);
             v3.enable(WAKE_SGI, WAKE_PRIORITY, mpidr);
+            if crate::deadline::arm_this_core() {
+                v3.enable(deadline_intid(), TIMER_PRIORITY, mpidr);
+            }
         }
     }
 }
@@ -133,9 +142,15 @@ pub fn send_wake(core: usize) {
     }
 }
 
+fn deadline_intid() -> u32 {
+    *DEADLINE_INTID.get().expect("timer INTIDs unknown")
+}
+
 fn dispatch(intid: u32, timer: Option<u32>) {
     if Some(intid) == timer {
         crate::sequencer::on_timer_tick();
+    } else if Some(&intid) == DEADLINE_INTID.get() {
+        crate::deadline::expired();
     } else if intid == WAKE_SGI {
         crate::task::on_wake();
     } else {

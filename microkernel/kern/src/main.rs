@@ -21,6 +21,7 @@ mod boot;
 mod cap;
 mod console;
 mod crosscore;
+mod deadline;
 mod irq;
 mod log;
 mod mm;

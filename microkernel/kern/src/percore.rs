@@ -23,6 +23,9 @@ pub struct PerCore {
     pub timer_ok: AtomicBool,
     /// Frames in this core's own pool (mirrors the pool, for accounting).
     pub pool_frames: AtomicUsize,
+    /// The task this core runs: its archive index + 1 (0: none, the idle
+    /// loop), written at every switch, read by the time-limit report.
+    pub running: AtomicUsize,
     /// Events Corey promises private operations never cause, counted on
     /// this core (written only by it).
     pub events: Events,
@@ -70,6 +73,7 @@ impl PerCore {
             gic_target: AtomicU64::new(0),
             timer_ok: AtomicBool::new(false),
             pool_frames: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
             events: Events::new(),
         }
     }

@@ -25,7 +25,7 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// One turn of a polling loop that no store signals (see the module): `yield`.
 pub use drivers::relax;
@@ -61,6 +61,25 @@ pub fn wait_u32(word: &AtomicU32, mut done: impl FnMut(u32) -> bool) -> u32 {
         if done(v) {
             return v;
         }
+        wfe();
+    }
+}
+
+/// Sleeps in `wfe` unless `word` no longer holds `stale`; returns at the
+/// next event (a store to the word's line, an `sev`, an interrupt, the
+/// event stream), possibly spurious: for a caller that polls again and
+/// checks a deadline between turns.
+#[inline]
+pub fn wait_u64_once(word: &AtomicU64, stale: u64) {
+    let v: u64;
+    // Safety: `word` is a live, aligned atomic; `ldaxr` is a single-copy
+    // atomic acquire load of it that only arms the exclusive monitor (any
+    // later `ldxr`/`stxr` pair re-arms it). Not `nomem`: it is an acquire.
+    unsafe {
+        core::arch::asm!("ldaxr {v}, [{a}]", a = in(reg) word.as_ptr(), v = out(reg) v,
+            options(nostack, readonly, preserves_flags))
+    };
+    if v == stale {
         wfe();
     }
 }

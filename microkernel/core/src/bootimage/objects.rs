@@ -19,6 +19,10 @@ pub enum DeviceKind {
     Uart = 1,
     /// The first virtio-mmio block device.
     VirtioBlk = 2,
+    /// Not a device: the page holding the console lock word
+    /// (`abi::console_lock`), granted by xtask beside every `device:uart`
+    /// grant with the write right.
+    ConsoleLock = 3,
 }
 
 impl DeviceKind {
@@ -27,6 +31,7 @@ impl DeviceKind {
         match raw {
             1 => Some(DeviceKind::Uart),
             2 => Some(DeviceKind::VirtioBlk),
+            3 => Some(DeviceKind::ConsoleLock),
             _ => None,
         }
     }

@@ -17,7 +17,7 @@ use kerncore::bootimage::{Archive, DeviceKind, Holder, ImageObject};
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// Most boot objects of each kind.
-const MAX: usize = 16;
+const MAX: usize = 32;
 /// Task objects, by archive index (made only for the tasks an image
 /// grants a capability to).
 const TASKS: usize = 64;
@@ -49,6 +49,7 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
     let p = crate::boot::platform()?;
     match kind {
         DeviceKind::Uart => Some((p.console.base, p.console.size)),
+        DeviceKind::ConsoleLock => None,
         DeviceKind::VirtioBlk => p.virtio_mmio.iter().find_map(|v| {
             let regs = mm::device_va(v.region.base) as *const u32;
             // Safety: every virtio-mmio region of the DTB is in the
@@ -122,6 +123,15 @@ pub fn make_boot_objects(a: &Archive) {
     }
     for j in 0..a.device_count().min(MAX) {
         let Some(d) = a.device(j) else { continue };
+        if d.kind == DeviceKind::ConsoleLock {
+            let pa = crate::console::shared_lock_page();
+            b.devices[j] = make("device", d.name, Obj::Segment(Segment::new_pinned(pa, 1)));
+            kprintln!(
+                "device {}: the console lock page, shared with the task writing the UART",
+                d.name
+            );
+            continue;
+        }
         match device_registers(d.kind) {
             Some((pa, size)) => {
                 let pages = size.div_ceil(mm::PAGE);
@@ -212,6 +222,23 @@ pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
     }
 }
 
+/// Archive task `index` stopped running (faulted, or is ending): if the
+/// image granted it the console lock page, a hold it left is released
+/// before the kernel prints about it.
+pub fn task_stopped(a: &Archive, index: usize) {
+    let granted = a.caps().any(|c| {
+        let (Holder::Task(t), ImageObject::Device(j)) = (c.holder, c.object) else {
+            return false;
+        };
+        t as usize == index
+            && a.device(j as usize)
+                .is_some_and(|d| d.kind == DeviceKind::ConsoleLock)
+    });
+    if granted {
+        crate::console::release_task_hold();
+    }
+}
+
 /// virtio-mmio `Status` register: writing 0 resets the device.
 const VIRTIO_STATUS: usize = 0x70;
 /// Reads of `Status` to wait for a reset to finish.
@@ -222,6 +249,7 @@ const RESET_POLLS: usize = 1_000_000;
 /// about to be freed (a block server's DMA window, with requests still in
 /// the device when the server died).
 pub fn task_ending(a: &Archive, index: usize) {
+    task_stopped(a, index);
     for c in a.caps() {
         let (Holder::Task(t), ImageObject::Device(j)) = (c.holder, c.object) else {
             continue;

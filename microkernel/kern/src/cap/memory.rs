@@ -175,6 +175,16 @@ fn map_pages(
     if offset.checked_add(len).is_none_or(|end| end > range.size()) {
         return Err(Error::OutOfRange);
     }
+    if rights.contains(Rights::EXECUTE) && seg.device.is_none() {
+        // The pages may hold code a task wrote as data (through another
+        // mapping): clean it and drop stale instructions before it can be
+        // fetched here.
+        let first = seg_off / PAGE;
+        for i in 0..len / PAGE {
+            let va = mm::phys_to_virt(seg.frame(first + i)) as usize;
+            crate::arch::aarch64::sync_icache(va, PAGE as usize);
+        }
+    }
     if seg.device.is_some() {
         let info = SegmentInfo {
             pa: seg.frame(0),

@@ -32,6 +32,7 @@ pub mod task;
 
 pub use image::{
     grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending, task_never_runs,
+    task_stopped,
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};

@@ -47,6 +47,8 @@ pub struct Segment {
     pub device: Option<u64>,
     /// Contiguous RAM from this physical address (`index` unused).
     pub contiguous: Option<u64>,
+    /// Kernel memory lent to tasks ([`Segment::new_pinned`]): not freed.
+    pub pinned: bool,
     /// Frames holding the frame addresses, 512 each (RAM segments).
     index: [u64; 8],
 }
@@ -85,6 +87,7 @@ impl Segment {
             pages: 0,
             device: None,
             contiguous: None,
+            pinned: false,
             index: [0; 8],
         };
         for i in 0..pages {
@@ -123,6 +126,19 @@ impl Segment {
             pages,
             device: Some(pa),
             contiguous: None,
+            pinned: false,
+            index: [0; 8],
+        }
+    }
+
+    /// `pages` pages of kernel memory at `pa` (Normal memory, mapped like
+    /// RAM) that the kernel keeps: never freed into a pool.
+    pub fn new_pinned(pa: u64, pages: u64) -> Segment {
+        Segment {
+            pages,
+            device: None,
+            contiguous: Some(pa),
+            pinned: true,
             index: [0; 8],
         }
     }
@@ -146,13 +162,14 @@ impl Segment {
             pages,
             device: None,
             contiguous: Some(pa),
+            pinned: false,
             index: [0; 8],
         })
     }
 
     /// Gives the frames back (to this core's pool).
     pub fn free(&mut self) {
-        if self.device.is_some() {
+        if self.device.is_some() || self.pinned {
             return;
         }
         if let Some(pa) = self.contiguous.take() {

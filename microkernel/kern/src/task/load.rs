@@ -72,6 +72,11 @@ fn populate(
                     )
                 };
             }
+            if x {
+                // Code written as data: fetchable only once the data cache
+                // is cleaned and the instruction caches hold no stale line.
+                crate::arch::aarch64::sync_icache(frame as usize, mm::PAGE as usize);
+            }
         };
         space
             .map_fresh(start, end - start, rights(w, x), fill)

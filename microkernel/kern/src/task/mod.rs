@@ -104,7 +104,7 @@ impl percore::Init for Frame {
 
 /// The task archive packed beside the kernel (`mm::payload`), checked
 /// once (read-only afterwards).
-fn archive() -> Archive<'static> {
+pub(crate) fn archive() -> Archive<'static> {
     static CHECKED: crate::sync::Once<Archive<'static>> = crate::sync::Once::new();
     *CHECKED.call_once(|| match Archive::parse(mm::payload()) {
         Ok(a) => a,
@@ -319,10 +319,11 @@ fn switch_user_state(s: &mut Sched, from: Option<usize>, to: Option<usize>) {
     if let Some(t) = from.and_then(|i| s.tasks[i].as_mut()) {
         t.tpidr_el0 = tpidr_el0();
     }
-    set_tpidr_el0(
-        to.and_then(|i| s.tasks[i].as_ref())
-            .map_or(0, |t| t.tpidr_el0),
-    );
+    let to = to.and_then(|i| s.tasks[i].as_ref());
+    set_tpidr_el0(to.map_or(0, |t| t.tpidr_el0));
+    percore::this()
+        .running
+        .store(to.map_or(0, |t| t.archive_index + 1), Ordering::Relaxed);
 }
 
 /// Frees the memory of task `i`, which has ended (its state says how) and

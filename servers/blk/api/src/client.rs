@@ -24,7 +24,8 @@
 //! client calls [`Blk::connect`]. Never a hang on a dead server.
 
 use crate::{Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_TRANSFER, RING_SLOTS, SECTOR};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::fence;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use ring::{Client, Region, Request, Response, ResponseError, Status};
 
 /// Why a call failed.
@@ -155,6 +156,9 @@ pub struct Blk {
     epoch: u64,
     /// The `hello` of this connection.
     hello: u64,
+    /// The wake notification it blocks on (none: it sleeps in `wfe`,
+    /// keeping its core; host tests, a connection without one).
+    wake: Option<ulib::CPtr>,
 }
 
 impl Blk {
@@ -173,7 +177,9 @@ impl Blk {
         // Safety: the image links the connection's 2 MiB range read/write
         // at `end.base` in this task for its whole life, shared with the
         // block server only; the caller promises no other `Blk` uses it.
-        unsafe { Blk::at(end.base as *mut u8) }
+        let mut blk = unsafe { Blk::at(end.base as *mut u8) }?;
+        blk.wake = end.wake;
+        Ok(blk)
     }
 
     /// Where this task's connection range is, if the image connects it (for
@@ -218,6 +224,7 @@ impl Blk {
             next_tag: 1,
             epoch: 0,
             hello: 0,
+            wake: None,
         };
         blk.connect()?;
         Ok(blk)
@@ -325,8 +332,42 @@ impl Blk {
                 }
             }
             self.check()?;
-            sleep(&self.ring.watch());
+            match self.wake {
+                Some(wake) => {
+                    if let Some(r) = self.block(wake)? {
+                        return Ok(r);
+                    }
+                }
+                None => sleep(&self.ring.watch()),
+            }
         }
+    }
+
+    /// Says it is sleeping, polls once more, and blocks in the kernel on
+    /// its wake notification until the server (or its end) signals it
+    /// (docs/kernel-cores.md, *Waiting*); the caller polls again after.
+    fn block(&mut self, wake: ulib::CPtr) -> Result<Option<Response>, Error> {
+        self.ctrl.sleeping.store(1, SeqCst);
+        fence(SeqCst);
+        match self.ring.poll() {
+            Ok(None) => {}
+            polled => {
+                self.ctrl.sleeping.store(0, Relaxed);
+                return match polled {
+                    Ok(r) => Ok(r),
+                    Err(e) => {
+                        self.check()?;
+                        Err(Error::Ring(e))
+                    }
+                };
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        let _ = ulib::cap::wait(wake);
+        #[cfg(not(target_arch = "aarch64"))]
+        let _ = wake; // host tests: no kernel; `wake` is never set there
+        self.ctrl.sleeping.store(0, Relaxed);
+        Ok(None)
     }
 
     /// One request and its response, whatever its status (for tests of

@@ -86,7 +86,11 @@ pub struct Ctrl {
     _server_line: [u64; 5],
     /// Bumped by the client to (re)connect; never 0 once it has.
     pub hello: AtomicU64,
-    _client_line: [u64; 7],
+    /// Non-zero while the client is (about to be) blocked on its wake
+    /// notification (docs/kernel-cores.md, *Waiting*); the server clears
+    /// it when it signals.
+    pub sleeping: AtomicU64,
+    _client_line: [u64; 6],
 }
 
 const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);

@@ -4,7 +4,8 @@
 //! (`blk_api::Ctrl`: connecting, epochs), and counts.
 
 use blk_api::{Ctrl, Op, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, RING_SLOTS};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::fence;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use core::sync::atomic::{AtomicU64, Ordering};
 use ring::{BufRange, Region, Response, Server, Status};
 
@@ -23,6 +24,8 @@ pub struct Client {
     pub rejected: u64,
     /// Connections after the first one this instance served.
     pub reconnects: u64,
+    /// The client's wake notification (signalled when it sleeps).
+    pub wake: Option<ulib::CPtr>,
 }
 
 impl Client {
@@ -69,6 +72,7 @@ impl Client {
             served: 0,
             rejected: 0,
             reconnects: 0,
+            wake: None,
         })
     }
 
@@ -97,6 +101,25 @@ impl Client {
         self.connected = false;
         self.ctrl.welcome.store(0, Release);
         ulib::wait::wake();
+        self.wake_if_sleeping();
+    }
+
+    /// Signals the wake notification if the client said it is blocked
+    /// there: the fence orders what was published before against the read
+    /// of the flag, as the client orders its flag against its last poll.
+    pub fn wake_if_sleeping(&self) {
+        fence(SeqCst);
+        if self.ctrl.sleeping.load(Relaxed) != 0 {
+            self.ctrl.sleeping.store(0, Relaxed);
+            self.signal_wake();
+        }
+    }
+
+    /// Signals the wake notification whether or not the client sleeps.
+    pub fn signal_wake(&self) {
+        if let Some(w) = self.wake {
+            let _ = ulib::cap::signal(w, 1);
+        }
     }
 
     /// The client sent `Close` on this connection: remembered in the
@@ -157,7 +180,8 @@ impl Client {
             tag,
             values,
         });
-        // Wake the client if it sleeps in `wfe`.
+        // Wake the client if it sleeps in `wfe`, or blocks.
         ulib::wait::wake();
+        self.wake_if_sleeping();
     }
 }

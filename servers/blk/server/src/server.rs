@@ -111,6 +111,9 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         // `peer.index`'s range at `peer.base` in this task for its whole
         // life; one Client per index.
         *c = unsafe { Client::attach(peer.base, peer.index) };
+        if let Some(c) = c.as_mut() {
+            c.wake = peer.wake;
+        }
     }
     // A new instance: every client must learn that requests it had
     // outstanding are lost.
@@ -123,6 +126,8 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         + 1;
     for c in clients[..n].iter().flatten() {
         c.ctrl.epoch.store(epoch, Release);
+        // A client blocked on the instance before must see the new epoch.
+        c.signal_wake();
     }
     ulib::println!(
         "blk server: disk of {} sectors{}, {} client(s) (instance {}, core {})",
@@ -327,6 +332,8 @@ fn handle(disk: &mut Disk, c: &mut Client, ci: usize, req: ring::Incoming<Op>) -
 
 /// A request `ring` refused (already answered, except a flood).
 fn refused(c: &mut Client, e: RequestError) {
+    // `ring` answered it: the client may be asleep for that answer.
+    c.wake_if_sleeping();
     c.rejected += 1;
     if c.rejected <= REPORTED {
         ulib::println!("blk server: client {}: request refused: {:?}", c.index, e);

@@ -2,10 +2,11 @@
 //! credit), read input, and say done. No system call on the fast path.
 
 use crate::{Ctrl, Error, Op, BUF_LEN, BUF_OFFSET, LINE, REGION_OFFSET, SLOTS};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::fence;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use ring::{BufRange, Client, Region, Request, Response, SharedBuf, Status};
 
-/// Polls before a client sleeps in `wfe` (and checks the server's epoch).
+/// Polls before a client blocks (and checks the server's epoch).
 const SPINS: u32 = 64;
 /// How long (counter seconds) to wait for a server to answer `hello`.
 const CONNECT_TIMEOUT_S: u64 = 2;
@@ -33,6 +34,9 @@ pub struct Console {
     buf: SharedBuf<'static>,
     epoch: u64,
     tag: u64,
+    /// The wake notification the client blocks on (none: it sleeps in
+    /// `wfe` instead, keeping its core).
+    wake: Option<ulib::CPtr>,
 }
 
 impl Console {
@@ -45,7 +49,8 @@ impl Console {
     /// Connects through the connection the image gives this task
     /// (`uses = ["console"]`); [`Error::NotConnected`] without one.
     pub fn connect() -> Result<Console, Error> {
-        let base = CONSOLE.get().ok_or(Error::NotConnected)?.base;
+        let end = CONSOLE.get().ok_or(Error::NotConnected)?;
+        let base = end.base;
         // Safety: the image links this client's 2 MiB range at `base`
         // (read/write) for the task's whole life; the control words are
         // atomics, and the ring pair and the buffer are reached only through
@@ -64,6 +69,7 @@ impl Console {
             buf,
             epoch: 0,
             tag: 0,
+            wake: end.wake,
         };
         c.hello()?;
         Ok(c)
@@ -126,13 +132,40 @@ impl Console {
             if self.restarted()? {
                 return Err(Error::Restarted);
             }
-            // Sleep until the server writes the awaited response's sequence
-            // word (the exclusive monitor armed on its line by `ldxr`), or
-            // another event: the server's `sev`, the timer's event stream
-            // (under emulation `wfe` also hands the host CPU to another
-            // vCPU, e.g. the server's).
-            self.client.watch().wfe();
+            let Some(wake) = self.wake else {
+                // Sleep until the server writes the awaited response's
+                // sequence word (the exclusive monitor armed on its line
+                // by `ldxr`), or another event: the server's `sev`, the
+                // timer's event stream.
+                self.client.watch().wfe();
+                continue;
+            };
+            if let Some(r) = self.block(wake)? {
+                return Ok(r);
+            }
         }
+    }
+
+    /// Says it is sleeping, polls once more, and blocks in the kernel on
+    /// its wake notification until the server (or the server's end)
+    /// signals it; the caller polls again afterwards.
+    fn block(&mut self, wake: ulib::CPtr) -> Result<Option<Response>, Error> {
+        self.ctrl.sleeping.store(1, SeqCst);
+        fence(SeqCst);
+        let polled = self.client.poll();
+        if !matches!(polled, Ok(None)) {
+            self.ctrl.sleeping.store(0, Relaxed);
+            return match polled {
+                Ok(r) => Ok(r),
+                Err(_) if self.restarted()? => Err(Error::Restarted),
+                Err(_) => Err(Error::Protocol),
+            };
+        }
+        // A signal sent since the last wait is still pending: at worst one
+        // extra turn. The server clears `sleeping` when it signals.
+        let _ = ulib::cap::wait(wake);
+        self.ctrl.sleeping.store(0, Relaxed);
+        Ok(None)
     }
 
     fn send(&mut self, op: Op, text: &[u8]) -> Result<u64, Error> {

@@ -23,7 +23,7 @@
 //! | offset | size | what | written by |
 //! | --- | --- | --- | --- |
 //! | 0 | 64 | [`Ctrl`] server line: `epoch`, `welcome` | server |
-//! | 64 | 64 | [`Ctrl`] client line: `hello` | client |
+//! | 64 | 64 | [`Ctrl`] client line: `hello`, `sleeping` | client (the server clears `sleeping`) |
 //! | 4 KiB | 2 KiB | ring pair, [`SLOTS`] slots per ring | both (see `ring`) |
 //! | 64 KiB | 64 KiB | data buffer: request `i`'s line at `(tag % SLOTS) × LINE` | client |
 //!
@@ -31,6 +31,17 @@
 //! has not answered, clears that client's rings, starts its side afresh and
 //! publishes `welcome = hello`; the client starts once it reads its
 //! `welcome`. So a client that restarts simply connects again.
+//!
+//! **Blocking.** A client waiting for a response polls a little, then
+//! sets `sleeping`, polls once more and blocks in the kernel (`Wait`) on
+//! its wake notification (`SERVICE.N`, which xtask derives and grants to
+//! both). After publishing a response, the server clears a set `sleeping`
+//! and signals that notification; it signals every client's when it
+//! starts, and the kernel signals them when it ends (its exit signals). A
+//! `SeqCst` fence on each side between the store and the load makes sure
+//! one of them sees the other: the client the response, or the server the
+//! flag. So a waiting client gives its core to the other tasks there, even
+//! lower-priority ones.
 //!
 //! **Server restarts.** A server starting bumps `epoch` in every client's
 //! range. A client that sees `epoch` change fails every outstanding request
@@ -93,7 +104,10 @@ pub struct Ctrl {
     _server_line: [u64; 6],
     /// Bumped by the client to (re)connect.
     pub hello: AtomicU64,
-    _client_line: [u64; 7],
+    /// Non-zero while the client is (about to be) blocked on its wake
+    /// notification; the server clears it when it signals.
+    pub sleeping: AtomicU64,
+    _client_line: [u64; 6],
 }
 
 /// Client-side errors.

@@ -12,6 +12,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_arch = "aarch64")]
+mod out;
+#[cfg(target_arch = "aarch64")]
 mod server;
 #[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
 pub use server::run_with_test_hook;

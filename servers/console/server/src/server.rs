@@ -11,10 +11,12 @@
 //! closing (its held reads are forgotten, it no longer counts for the
 //! server's own end). A client restarted later simply connects again.
 
+use crate::out::Out;
 use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use core::sync::atomic::fence;
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use drivers::pl011::Pl011;
-use drivers::SerialWrite;
 use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
 use ulib::cap::map;
 use ulib::ends::Ends;
@@ -23,12 +25,17 @@ use ulib::{slots, CPtr, Rights};
 ulib::bind! {
     /// The console UART (`caps = [{ object = "device:uart", ... }]`).
     static UART: Slot = "uart";
+    /// The page holding the console lock word, which xtask grants with a
+    /// writable `device:uart`.
+    static CONSOLE_LOCK: Slot = "console-lock";
     /// The clients (`provides = "console"`).
     static CONSOLE: Server = "console";
 }
 
 /// Where the server maps the UART's registers in its own address space.
 const UART_VA: u64 = 0x3000_0000;
+/// Where it maps the console lock page.
+const LOCK_VA: u64 = UART_VA + 0x1000;
 /// Idle polls before the server sleeps in `wfe` (a client's `sev`, the
 /// timer's event stream or an interrupt wakes it).
 const IDLE_SPINS: u32 = 16;
@@ -73,6 +80,8 @@ impl Reads {
 
 struct Peer {
     index: usize,
+    /// The client's wake notification (signalled when it sleeps).
+    wake: Option<CPtr>,
     ctrl: &'static Ctrl,
     region: Region<'static>,
     buf: SharedBuf<'static>,
@@ -103,6 +112,7 @@ impl Peer {
             let buf = SharedBuf::from_raw((base + BUF_OFFSET) as *mut u8, BUF_LEN);
             Some(Peer {
                 index,
+                wake: peer.wake,
                 ctrl,
                 region,
                 buf,
@@ -129,24 +139,38 @@ fn respond(p: &mut Peer, tag: u64, len: u32) {
         let _ = s.respond(&r);
         // Wake a client sleeping in `wfe` for it.
         ulib::wait::wake();
+        wake_if_sleeping(p);
     }
 }
 
-fn report(uart: &Pl011, p: &mut Peer, what: core::fmt::Arguments) {
+/// Signals `p`'s wake notification if it said it is blocked there
+/// (console-api, *Blocking*): the fence orders the response published
+/// before against the read of the flag, as the client's orders its flag
+/// against its last poll.
+fn wake_if_sleeping(p: &Peer) {
+    fence(SeqCst);
+    if p.ctrl.sleeping.load(Relaxed) != 0 {
+        p.ctrl.sleeping.store(0, Relaxed);
+        signal_wake(p);
+    }
+}
+
+/// Signals `p`'s wake notification whether or not it sleeps.
+fn signal_wake(p: &Peer) {
+    if let Some(w) = p.wake {
+        let _ = ulib::cap::signal(w, 1);
+    }
+}
+
+fn report(out: &Out, p: &mut Peer, what: core::fmt::Arguments) {
     p.errors += 1;
     if p.errors <= REPORTED_ERRORS {
-        let mut line = ulib::Line::new();
-        let _ = core::fmt::write(
-            &mut line,
-            format_args!("console: client {}: {}", p.index, what),
-        );
-        uart.write_str(line.as_str());
-        uart.write_str("\n");
+        out.fmt(format_args!("console: client {}: {}", p.index, what));
     }
 }
 
 /// Serves up to a few requests of `p`; whether anything happened.
-fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
+fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     let hello = p.ctrl.hello.load(Acquire);
     if hello != p.hello {
         ends.reconnecting(p.index);
@@ -171,16 +195,13 @@ fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Write => {
                         let mut line = [0u8; LINE];
                         let n = p.buf.copy_out(req.buf, &mut line).unwrap_or(0).min(LINE);
-                        for b in &line[..n] {
+                        for b in &mut line[..n] {
                             // Control bytes could forge console structure.
-                            let b = if *b < 0x20 && *b != b'\t' || *b == 0x7f {
-                                b'?'
-                            } else {
-                                *b
-                            };
-                            uart.write_byte(b);
+                            if *b < 0x20 && *b != b'\t' || *b == 0x7f {
+                                *b = b'?';
+                            }
                         }
-                        uart.write_str("\n");
+                        out.line(&line[..n]);
                         p.lines += 1;
                         respond(p, req.tag, 0);
                     }
@@ -194,23 +215,21 @@ fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
             }
             Err(RequestError::Flood) => {
                 p.errors += 1;
-                let mut line = ulib::Line::new();
-                let _ = core::fmt::write(
-                    &mut line,
-                    format_args!(
-                        "console: client {}: floods its ring; disconnected until it connects again\n",
-                        p.index
-                    ),
-                );
-                uart.write_str(line.as_str());
+                out.fmt(format_args!(
+                    "console: client {}: floods its ring; disconnected until it connects again",
+                    p.index
+                ));
                 p.server = None;
                 // Tell the client: it must connect again.
                 p.ctrl.welcome.store(0, Release);
+                wake_if_sleeping(p);
                 return true;
             }
             Err(e) => {
                 busy = true;
-                report(uart, p, format_args!("{:?}, answered with an error", e));
+                report(out, p, format_args!("{:?}, answered with an error", e));
+                // `ring` answered it: the client may be asleep for that.
+                wake_if_sleeping(p);
             }
         }
     }
@@ -219,7 +238,7 @@ fn serve(uart: &Pl011, p: &mut Peer, ends: &mut Ends) -> bool {
 
 /// Client `p` ended without closing: forgets its connection and the reads
 /// it had held; it no longer counts for the server's end.
-fn drop_ended(uart: &Pl011, p: &mut Peer) {
+fn drop_ended(out: &Out, p: &mut Peer) {
     if p.gone {
         return;
     }
@@ -227,26 +246,21 @@ fn drop_ended(uart: &Pl011, p: &mut Peer) {
     p.server = None;
     p.reads = Reads::new();
     p.gone = true;
-    let mut line = ulib::Line::new();
-    let _ = core::fmt::write(
-        &mut line,
-        format_args!(
-            "console: client {} ended without closing: connection dropped ({} held reads forgotten)\n",
-            p.index, held
-        ),
-    );
-    uart.write_str(line.as_str());
+    out.fmt(format_args!(
+        "console: client {} ended without closing: connection dropped ({} held reads forgotten)",
+        p.index, held
+    ));
 }
 
 /// Hands UART input to client 0's pending read.
-fn input(uart: &Pl011, p: &mut Peer) -> bool {
+fn input(out: &Out, p: &mut Peer) -> bool {
     let Some((tag, window)) = p.reads.front() else {
         return false;
     };
     let mut got = [0u8; LINE];
     let mut n = 0;
     while n < window.len().min(LINE) {
-        match uart.read_byte() {
+        match out.read_byte() {
             Some(b) => {
                 got[n] = b;
                 n += 1;
@@ -270,13 +284,13 @@ fn input(uart: &Pl011, p: &mut Peer) -> bool {
 pub struct Progress<'a> {
     /// Lines written so far by this instance, all clients together.
     pub lines: u64,
-    uart: &'a Pl011,
+    out: &'a Out,
 }
 
 impl Progress<'_> {
-    /// Writes `s` on the console UART as the server would.
+    /// Writes the line `s` on the console UART as the server would.
     pub fn say(&self, s: &str) {
-        self.uart.write_str(s);
+        self.out.line(s.as_bytes());
     }
 }
 
@@ -310,6 +324,7 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
     // Safety: the console PL011's registers are mapped (uncached) at UART_VA;
     // the kernel set the UART up at boot.
     let uart = unsafe { Pl011::new(UART_VA as usize) };
+    let out = Out::new(uart, map_lock(root), start.core as u32);
     let mut peers: [Option<Peer>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
     let mut count = 0;
     for (p, c) in peers.iter_mut().zip(service.clients()) {
@@ -327,38 +342,35 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         + 1;
     for p in peers.iter().flatten() {
         p.ctrl.epoch.store(epoch, Release);
+        // A client blocked on the instance before must see the new epoch.
+        signal_wake(p);
     }
-    let mut line = ulib::Line::new();
-    let _ = core::fmt::write(
-        &mut line,
-        format_args!(
-            "console: server on core {} serving {} clients (instance {})\n",
-            start.core, count, epoch
-        ),
-    );
-    uart.write_str(line.as_str());
+    out.fmt(format_args!(
+        "console: server on core {} serving {} clients (instance {})",
+        start.core, count, epoch
+    ));
     let mut ends = Ends::new(service.ends);
     let mut idle = 0;
     loop {
         let mut busy = false;
         for p in peers.iter_mut().flatten() {
-            busy |= serve(&uart, p, &mut ends);
+            busy |= serve(&out, p, &mut ends);
         }
         if ends.any() {
             for p in peers.iter_mut().flatten() {
                 if ends.take(p.index) {
-                    drop_ended(&uart, p);
+                    drop_ended(&out, p);
                     busy = true;
                 }
             }
             ends.clear();
         }
         if let Some(p) = peers[0].as_mut() {
-            busy |= input(&uart, p);
+            busy |= input(&out, p);
         }
         hook(Progress {
             lines: peers.iter().flatten().map(|p| p.lines).sum(),
-            uart: &uart,
+            out: &out,
         });
         if count > 0 && peers.iter().flatten().all(|p| p.done.is_some() || p.gone) {
             break;
@@ -381,15 +393,10 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
     for p in peers.iter().flatten() {
         (lines, errors) = (lines + p.lines, errors + p.errors);
     }
-    let mut line = ulib::Line::new();
-    let _ = core::fmt::write(
-        &mut line,
-        format_args!(
-            "console: every client done: {} lines from {} clients, {} requests refused\n",
-            lines, count, errors
-        ),
-    );
-    uart.write_str(line.as_str());
+    out.fmt(format_args!(
+        "console: every client done: {} lines from {} clients, {} requests refused",
+        lines, count, errors
+    ));
     // Only now may the clients exit (the kernel prints a line for each).
     for p in peers.iter_mut().flatten().filter(|p| !p.gone) {
         if let Some(tag) = p.done {
@@ -397,4 +404,22 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         }
     }
     0
+}
+
+/// Maps the console lock page the image grants with the UART; `None`
+/// (lines written without the lock) if it grants none or the map fails.
+fn map_lock(root: CPtr) -> Option<&'static AtomicU64> {
+    let page = CONSOLE_LOCK.get()?;
+    let rw = Rights::READ.union(Rights::WRITE);
+    if map(root, LOCK_VA, page, 0, 4096, rw).is_err() {
+        ulib::println!(
+            "console: cannot map the console lock page granted in {:?}",
+            page
+        );
+        return None;
+    }
+    // Safety: LOCK_VA is mapped read/write (Normal memory) for the rest of
+    // the run, 4096-aligned; its first word is the lock word, which the
+    // kernel and this task only ever touch atomically.
+    Some(unsafe { &*(LOCK_VA as *const AtomicU64) })
 }

@@ -105,10 +105,15 @@ impl Range {
     }
 }
 
+/// A root slot word of a binding (64 and above: none).
+fn slot(w: u64) -> Option<CPtr> {
+    (w < 64).then(|| CPtr::root(w as u8))
+}
+
 /// The client end of a connection to a service (`uses = ["SERVICE"]`),
 /// named by the service.
 #[repr(C)]
-pub struct Client([u64; 3]);
+pub struct Client([u64; 4]);
 
 /// A bound [`Client`]: the connection's range and this client's index
 /// among the service's clients (image order).
@@ -120,6 +125,9 @@ pub struct ClientEnd {
     /// This client's index at the server: its bit in the server's exit
     /// signal (`1 << index`), and the server's order of clients.
     pub index: usize,
+    /// Its wake notification (`SERVICE.N`, readable): it blocks there
+    /// once it told the server it is sleeping; the server signals it.
+    pub wake: Option<CPtr>,
 }
 
 impl Client {
@@ -129,10 +137,11 @@ impl Client {
     /// The connection, if the image makes this task a client of the
     /// service.
     pub fn get(&'static self) -> Option<ClientEnd> {
-        let [bound, base, index] = read(&self.0);
+        let [bound, base, index, wake] = read(&self.0);
         (bound == 1).then_some(ClientEnd {
             base,
             index: index as usize,
+            wake: slot(wake),
         })
     }
 }
@@ -140,7 +149,7 @@ impl Client {
 /// The server end of a service (`provides = "SERVICE"`), named by the
 /// service: every client's connection.
 #[repr(C)]
-pub struct Server([u64; 3 + 3 * MAX_CLIENTS]);
+pub struct Server([u64; 3 + 4 * MAX_CLIENTS]);
 
 /// One client of a bound [`Server`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +160,9 @@ pub struct Peer {
     pub index: usize,
     /// The core the client runs on.
     pub core: usize,
+    /// The client's wake notification (writable): signalled when the
+    /// client said it is sleeping and a response is ready.
+    pub wake: Option<CPtr>,
 }
 
 /// A bound [`Server`].
@@ -181,18 +193,20 @@ impl Server {
             return None;
         }
         let count = (w[1] as usize).min(MAX_CLIENTS);
-        let ends = (w[2] < 64).then(|| CPtr::root(w[2] as u8));
+        let ends = slot(w[2]);
         let mut clients = [Peer {
             base: 0,
             index: 0,
             core: 0,
+            wake: None,
         }; MAX_CLIENTS];
         for (i, c) in clients.iter_mut().enumerate().take(count) {
-            let at = 3 + 3 * i;
+            let at = 3 + 4 * i;
             *c = Peer {
                 base: w[at],
                 index: w[at + 1] as usize,
                 core: w[at + 2] as usize,
+                wake: slot(w[at + 3]),
             };
         }
         Some(ServerEnd {

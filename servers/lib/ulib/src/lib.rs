@@ -5,6 +5,7 @@
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub use abi::console_lock;
 pub use abi::{esr, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall, TaskId, TaskState};
 
 pub mod bind;

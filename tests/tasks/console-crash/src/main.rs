@@ -12,7 +12,7 @@ fn main(start: ulib::Start) -> i32 {
     let first = start.restarts == 0;
     console::run_with_test_hook(start, |p: console::Progress<'_>| {
         if first && p.lines >= 50 {
-            p.say("console: crashing on purpose (test build)\n");
+            p.say("console: crashing on purpose (test build)");
             ulib::fault_on_purpose();
         }
     })

@@ -181,6 +181,29 @@ pub unsafe fn zero_pages(va: usize, len: usize) {
     }
 }
 
+/// Makes instructions the kernel wrote as data over `[start, start + len)`
+/// (mapped Normal memory) safe to fetch, on every core: each data cache
+/// line is cleaned to the point of unification, then every core's
+/// instruction cache is invalidated (`ic ialluis`: no instruction-cache
+/// alias of the page survives, whatever VA a task fetches it through).
+/// For code loaded into a task and pages mapped executable; silicon needs
+/// it (QEMU models no caches, so no test under QEMU can miss it).
+pub fn sync_icache(start: usize, len: usize) {
+    let ctr: u64;
+    // Safety: reading CTR_EL0.
+    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack)) };
+    let line = 4usize << ((ctr >> 16) & 0xf);
+    let mut a = start & !(line - 1);
+    while a < start + len {
+        // Safety: cleaning a line of mapped memory changes no contents.
+        unsafe { asm!("dc cvau, {0}", in(reg) a, options(nostack)) };
+        a += line;
+    }
+    // Safety: barriers and an instruction-cache invalidation: no data
+    // changes; the final `isb` only refetches this core's pipeline.
+    unsafe { asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+}
+
 /// Cleans data cache lines over `[start, start + len)` to the point of
 /// coherency, so a core running with its MMU off (caches off) sees them.
 pub fn clean_to_poc(start: usize, len: usize) {

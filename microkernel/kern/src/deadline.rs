@@ -1,0 +1,74 @@
+//! The run's time limit: `timeout=S` on the kernel command line (the DTB's
+//! `/chosen/bootargs`, which `cargo xtask qemu --timeout S` sets through
+//! QEMU's `-append`). Every core arms its EL1 physical timer (the scheduler
+//! has the virtual one) to the same counter value, S seconds after boot;
+//! the first core to take that interrupt prints what each core was running
+//! and ends the run with [`TIME_LIMIT_STATUS`]. A task spinning forever at
+//! EL0 cannot mask it, and with every core armed, one core stuck in the
+//! kernel with interrupts masked does not stop the report (all of them
+//! stuck does; the host's own timer is the backstop then).
+
+use crate::percore;
+use aarch64_cpu::registers::{CNTP_CTL_EL0, CNTP_CVAL_EL0};
+use core::sync::atomic::{AtomicU64, Ordering};
+use tock_registers::interfaces::Writeable;
+
+/// Exit status of a run ended by its time limit.
+pub const TIME_LIMIT_STATUS: u32 = 104;
+
+/// The counter value at which the run ends (0: no limit).
+static DEADLINE: AtomicU64 = AtomicU64::new(0);
+/// The limit in seconds, for the report.
+static LIMIT_S: AtomicU64 = AtomicU64::new(0);
+
+/// Boot core, before the other cores start: the deadline, if the command
+/// line sets one.
+pub fn init(p: &platform::Platform) {
+    let Some(s) = p.time_limit_s.filter(|&s| s > 0) else {
+        return;
+    };
+    let at = drivers::timer::now().saturating_add(u64::from(s) * drivers::timer::frequency());
+    LIMIT_S.store(u64::from(s), Ordering::Relaxed);
+    DEADLINE.store(at, Ordering::Release);
+    crate::kprintln!("time limit: {} s (timeout={} on the command line)", s, s);
+}
+
+/// Every core, once its GIC interface is up: arms this core's physical
+/// timer to the deadline. Whether it did (the caller enables the PPI).
+pub fn arm_this_core() -> bool {
+    let at = DEADLINE.load(Ordering::Acquire);
+    if at == 0 {
+        return false;
+    }
+    CNTP_CVAL_EL0.set(at);
+    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+    true
+}
+
+/// The physical timer fired on this core: the time is up.
+pub fn expired() {
+    CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::CLEAR);
+    if !crate::panic::claim() {
+        crate::panic::park();
+    }
+    let print = |args: core::fmt::Arguments<'_>| crate::console::print_unlocked(args);
+    print(format_args!(
+        "\nTIME LIMIT: the run's {} s are over (core {} noticed); what each core was running:\n",
+        LIMIT_S.load(Ordering::Relaxed),
+        percore::id()
+    ));
+    let archive = crate::task::archive();
+    for core in 0..crate::smp::ONLINE.load(Ordering::Acquire) {
+        match percore::get(core).running.load(Ordering::Relaxed) {
+            0 => print(format_args!(
+                "  core {}: no task (idle or in the kernel)\n",
+                core
+            )),
+            i => {
+                let name = archive.entry(i - 1).map_or("?", |t| t.name);
+                print(format_args!("  core {}: task {}\n", core, name))
+            }
+        };
+    }
+    crate::panic::power_off(TIME_LIMIT_STATUS)
+}

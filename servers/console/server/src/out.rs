@@ -1,0 +1,88 @@
+//! The server's side of the console UART: every line it writes (a client's
+//! line, its own reports) goes out whole under the console lock it shares
+//! with the kernel (`abi::console_lock`, in the page the image grants with
+//! the UART as `console-lock`), so a kernel line (a fault report, a task's
+//! `DebugPrint`) never lands inside one of its lines, nor one of its lines
+//! inside a kernel line (docs/console.md, *One lock for every writer*).
+
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering};
+use drivers::pl011::Pl011;
+use drivers::SerialWrite;
+use ulib::console_lock;
+
+/// The console UART and the lock word (none: the image grants no lock
+/// page, and lines are written without it).
+pub struct Out {
+    uart: Pl011,
+    word: Option<&'static AtomicU64>,
+    core: u32,
+    seq: Cell<u32>,
+}
+
+impl Out {
+    /// `word`: the lock word, mapped read/write for the rest of the run.
+    pub fn new(uart: Pl011, word: Option<&'static AtomicU64>, core: u32) -> Out {
+        Out {
+            uart,
+            word,
+            core,
+            seq: Cell::new(0),
+        }
+    }
+
+    /// Writes one line (`bytes` and a newline) under the lock.
+    pub fn line(&self, bytes: &[u8]) {
+        let held = self.lock();
+        bytes.iter().for_each(|&b| self.uart.write_byte(b));
+        self.uart.write_byte(b'\n');
+        self.unlock(held);
+    }
+
+    /// Writes a formatted line under the lock.
+    pub fn fmt(&self, args: core::fmt::Arguments) {
+        let mut line = ulib::Line::new();
+        let _ = core::fmt::write(&mut line, args);
+        self.line(line.as_str().as_bytes());
+    }
+
+    /// A byte of input, if one is waiting.
+    pub fn read_byte(&self) -> Option<u8> {
+        self.uart.read_byte()
+    }
+
+    /// Takes the word (asleep in `wfe` while the kernel writes a line);
+    /// returns the value it holds.
+    fn lock(&self) -> u64 {
+        let Some(word) = self.word else { return 0 };
+        let seq = self.seq.get().wrapping_add(1);
+        self.seq.set(seq);
+        let mine = console_lock::user(self.core, seq);
+        loop {
+            match word.compare_exchange(
+                console_lock::FREE,
+                mine,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return mine,
+                Err(held) => {
+                    ulib::wait::wait_while(word, held);
+                }
+            }
+        }
+    }
+
+    fn unlock(&self, held: u64) {
+        if let Some(word) = self.word {
+            // Only if still ours: the kernel releases a hold only when this
+            // task has stopped, so this always succeeds while it runs.
+            let _ = word.compare_exchange(
+                held,
+                console_lock::FREE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
