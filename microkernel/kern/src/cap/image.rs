@@ -340,11 +340,20 @@ pub fn release_boot_objects() {
         .chain(&b.ranges)
         .chain(&b.tasks)
         .flatten();
-    let mut objs: heapless::Vec<Obj, { 4 * MAX + TASKS }> = heapless::Vec::new();
-    for &id in all {
-        if let Some(obj) = object::release(id) {
-            let _ = objs.push(obj);
+    // In batches: an `Obj` is large (a range holds its tables' state), and
+    // every boot object at once would not fit on a kernel stack.
+    let mut ids = all.copied().peekable();
+    while ids.peek().is_some() {
+        let mut objs: heapless::Vec<Obj, RELEASE_BATCH> = heapless::Vec::new();
+        while !objs.is_full() {
+            let Some(id) = ids.next() else { break };
+            if let Some(obj) = object::release(id) {
+                let _ = objs.push(obj);
+            }
         }
+        finish_boot(objs, &mut NoSpaces);
     }
-    finish_boot(objs, &mut NoSpaces);
 }
+
+/// Boot objects destroyed per batch at the end of a run.
+const RELEASE_BATCH: usize = 16;
