@@ -18,8 +18,8 @@ ulib::bind! {
     static GLOBAL: Slot = "global";
 }
 
-pub use ulib::meeting::meet;
-use ulib::meeting::{ack, go};
+pub use meeting::meet;
+use meeting::{ack, go};
 
 /// The root slot of the share `global` (for `CPtr::via`).
 pub fn global() -> u8 {

@@ -23,6 +23,11 @@
 //! time, never a fault at run time. docs/images.md, Bindings, lists every
 //! kind and where its value comes from.
 //!
+//! A binding declared in a library is in every task that links the
+//! library (its symbol names it once per program, so a task cannot declare
+//! the same one again): declare bindings in the task, or in a library
+//! only the tasks that need them link, as `console-api` does.
+//!
 //! Every value starts with a word that is 1 when bound ([`UNBOUND_MAGIC`]
 //! in the placeholder); the words after it
 //! are the kind's, little-endian `u64`s. The layouts here and in

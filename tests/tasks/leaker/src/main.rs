@@ -18,9 +18,9 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+use meeting::meet;
 use ulib::cap::*;
 use ulib::checks::Checks;
-use ulib::meeting::meet;
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);

@@ -13,8 +13,8 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+use meeting::{ack, go, meet};
 use ulib::cap::*;
-use ulib::meeting::{ack, go, meet};
 use ulib::{println, slots, CPtr, Error, Rights};
 
 ulib::entry!(main);

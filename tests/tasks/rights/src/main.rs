@@ -17,9 +17,9 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+use meeting::{ack, go, meet};
 use ulib::cap::*;
 use ulib::checks::Checks;
-use ulib::meeting::{ack, go, meet};
 use ulib::{println, slots, CPtr, Error, ObjectKind, Rights};
 
 ulib::entry!(main);

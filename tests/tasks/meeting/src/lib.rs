@@ -1,13 +1,20 @@
-//! The meeting the multi-core test tasks share (revoker, rights, leaker,
+//! The meeting the multi-core test and benchmark tasks share (revoker, rights, leaker,
 //! corey): the image's shared share `meet` where capabilities pass between
 //! cores, the notification `ack` on which the others answer core 0, and
 //! one notification `goN` per core on which core 0 signals core N. Each is
-//! bound by name (`crate::bind`); an image that does not give one makes the
+//! bound by name (`ulib::bind`); an image that does not give one makes the
 //! accessor panic with the name, which the task's panic report shows.
+//!
+//! A library's bindings are in every task that links it, so these live in
+//! their own crate, linked only by the tasks that meet this way (an
+//! application may bind its own `meet`).
 
-use crate::CPtr;
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
 
-crate::bind! {
+use ulib::CPtr;
+
+ulib::bind! {
     /// The shared share the tasks meet in.
     static MEET: Slot = "meet";
     /// The others answer core 0 here (bits: whatever the task's protocol
