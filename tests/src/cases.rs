@@ -277,6 +277,14 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-echo-virt",
+        image: "net-echo",
+        console: NET_ECHO,
+        net: Some(NET_ECHO_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

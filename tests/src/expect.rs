@@ -388,3 +388,29 @@ pub(crate) const BLK_KERNEL_SECTORS: &[(u64, u64)] =
 
 /// The sectors the block clients write, checked in the disk file.
 pub(crate) const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
+
+/// images/net-echo.toml: the network server on kernel core 3, the UDP and
+/// TCP echo tasks; the host's traffic (the case's `net`) is echoed byte
+/// for byte, then every task ends.
+pub(crate) const NET_ECHO: &[&str] = &[
+    "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s)",
+    "[udpecho@0] udpecho: ready on udp port 7",
+    "[tcpecho@1] tcpecho: ready on tcp port 7",
+    "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2:",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2:",
+    "task net on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in net-echo-virt: eight datagrams from 1 byte to
+/// the largest unfragmented one, two TCP streams (the second larger than
+/// every buffer on the way, so the echo must flow while the host writes).
+pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+    ],
+    udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
+    tcp: &[3000, 100_000],
+};

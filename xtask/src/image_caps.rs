@@ -88,13 +88,18 @@ const VIRTIO_BLK: DeviceSpec = DeviceSpec {
     name: "virtio-blk",
     kind: DeviceKind::VirtioBlk,
 };
+const VIRTIO_NET: DeviceSpec = DeviceSpec {
+    name: "virtio-net",
+    kind: DeviceKind::VirtioNet,
+};
 
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices. virt: the PL011 console and the first virtio-mmio block
-/// device; Pi 4: its PL011 console.
+/// and network devices; Pi 4: its PL011 console (QEMU raspi4b models no
+/// GENET Ethernet).
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
-        Board::Virt => &[UART, VIRTIO_BLK],
+        Board::Virt => &[UART, VIRTIO_BLK, VIRTIO_NET],
         Board::Rpi4 => &[UART],
     }
 }

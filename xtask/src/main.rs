@@ -48,6 +48,7 @@ mod linux_run;
 mod linux_wordcount;
 mod loader;
 mod merge;
+mod net;
 mod qemu;
 mod sdimage;
 mod serial;

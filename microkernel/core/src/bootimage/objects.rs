@@ -19,6 +19,8 @@ pub enum DeviceKind {
     Uart = 1,
     /// The first virtio-mmio block device.
     VirtioBlk = 2,
+    /// The first virtio-mmio network device.
+    VirtioNet = 3,
 }
 
 impl DeviceKind {
@@ -27,6 +29,7 @@ impl DeviceKind {
         match raw {
             1 => Some(DeviceKind::Uart),
             2 => Some(DeviceKind::VirtioBlk),
+            3 => Some(DeviceKind::VirtioNet),
             _ => None,
         }
     }

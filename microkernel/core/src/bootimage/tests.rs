@@ -315,7 +315,7 @@ fn bad_flags_and_kernel_cores() {
 fn bad_objects() {
     // Entries: 3 tasks, range 3, share 4, notifications 5-6, devices 7-8, caps 9-14.
     let mut s = full();
-    s.devices[1].1 = 3;
+    s.devices[1].1 = 4; // no such device kind
     assert_eq!(refused(&s), ArchiveError::BadDevice(8));
     let mut s = full();
     s.devices[0].0 = "";
