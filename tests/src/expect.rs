@@ -390,10 +390,11 @@ pub(crate) const BLK_KERNEL_SECTORS: &[(u64, u64)] =
 pub(crate) const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
 
 /// images/net-echo.toml: the network server on kernel core 3, the UDP and
-/// TCP echo tasks; the host's traffic (the case's `net`) is echoed byte
+/// TCP echo tasks, a hostile client refused at every turn; the host's traffic (the case's `net`) is echoed byte
 /// for byte, then every task ends.
 pub(crate) const NET_ECHO: &[&str] = &[
-    "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s)",
+    "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 3 client(s)",
+    "[nethostile@2] nethostile: every malformed request refused",
     "[udpecho@0] udpecho: ready on udp port 7",
     "[tcpecho@1] tcpecho: ready on tcp port 7",
     "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
