@@ -149,7 +149,7 @@ pub enum Op {
     /// Closes socket `args[0]` (a connection sends FIN after what is
     /// queued; a listener drops its pending connections). The handle is
     /// invalid from now on; requests still held on it are answered
-    /// [`status::CLOSED`].
+    /// [`status::BAD_HANDLE`].
     Close = 8,
     /// The client is done: every socket it holds is closed and the server
     /// stops reading its ring.
