@@ -230,3 +230,97 @@ fn tcp_echo(port: u16, k: usize, len: usize) -> Result<String, String> {
         "tcp: connection {k}: {len} bytes echoed byte for byte, closed by the guest after the host's FIN"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_only_loopback_ports_to_the_echo_ports() {
+        let args = qemu_args(Ports {
+            udp: 40001,
+            tcp: 40002,
+        });
+        assert_eq!(
+            args,
+            [
+                "-netdev",
+                "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-:7",
+                "-device",
+                "virtio-net-device,netdev=net0"
+            ]
+        );
+    }
+
+    #[test]
+    fn picked_ports_are_real() {
+        let p = Ports::pick().unwrap();
+        assert!(p.udp != 0 && p.tcp != 0);
+        assert!(p.describe().contains(&format!("127.0.0.1:{}", p.tcp)));
+    }
+
+    #[test]
+    fn messages_differ() {
+        assert_eq!(pattern(3, 10).len(), 10);
+        assert_ne!(pattern(0, 64), pattern(1, 64));
+        assert_ne!(pattern(0, 600)[..300], pattern(0, 600)[300..]);
+    }
+
+    /// The host step against a loopback echo (threads on this machine
+    /// standing in for the guest): every check passes on faithful echoes
+    /// and a wrong byte is caught.
+    #[test]
+    fn host_step_checks_echoes() {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let ports = Ports {
+            udp: udp.local_addr().unwrap().port(),
+            tcp: tcp.local_addr().unwrap().port(),
+        };
+        let u = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            loop {
+                let (n, from) = udp.recv_from(&mut buf).unwrap();
+                if &buf[..n] == b"quit" {
+                    udp.send_to(b"bye", from).unwrap();
+                    return;
+                }
+                udp.send_to(&buf[..n], from).unwrap();
+            }
+        });
+        let t = std::thread::spawn(move || {
+            for k in 0..2 {
+                let (mut c, _) = tcp.accept().unwrap();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = c.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    if k == 1 {
+                        buf[0] ^= 1; // the second connection corrupts
+                    }
+                    c.write_all(&buf[..n]).unwrap();
+                }
+            }
+        });
+        let traffic = NetTraffic {
+            ready: &[],
+            udp: &[1, 1472],
+            tcp: &[5000],
+        };
+        let done = check_echo(ports, &traffic).unwrap();
+        assert_eq!(done.len(), 2, "{done:?}");
+        let bad = check_echo(
+            ports,
+            &NetTraffic {
+                ready: &[],
+                udp: &[],
+                tcp: &[5000],
+            },
+        );
+        assert!(bad.unwrap_err().contains("first difference at Some(0)"));
+        u.join().unwrap();
+        t.join().unwrap();
+    }
+}
