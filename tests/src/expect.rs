@@ -394,12 +394,15 @@ pub(crate) const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320
 /// for byte, then every task ends.
 pub(crate) const NET_ECHO: &[&str] = &[
     "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 3 client(s)",
-    "[nethostile@2] nethostile: every malformed request refused",
+    "[nethostile@2] nethostile: every malformed request refused; dying with 8 sockets held",
+    "task nethostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
     "[udpecho@0] udpecho: ready on udp port 7",
     "[tcpecho@1] tcpecho: ready on tcp port 7",
     "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
     "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2:",
     "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2:",
+    "[net@3] net server: client 2 ended without closing: its 8 socket(s) reset",
+    "[net@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
     "task net on core 3 exited with status 0",
     "memory: no frames leaked",
 ];
@@ -411,6 +414,7 @@ pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ready: &[
         "udpecho: ready on udp port 7",
         "tcpecho: ready on tcp port 7",
+        "nethostile: every malformed request refused",
     ],
     udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
     tcp: &[3000, 100_000],

@@ -121,11 +121,19 @@ pub fn run(start: ulib::Start) -> i32 {
     let ends = Ends::new(service.ends);
     serve(&mut stack, &mut clients[..n], ends);
     let counts = stack.nic.counts;
+    let (tcp, udp) = stack.free();
     ulib::println!(
         "net server: {} frames in, {} out, {} device errors",
         counts.rx,
         counts.tx,
         counts.rx_errors
+    );
+    ulib::println!(
+        "net server: free sockets at the end: {} of {} TCP, {} of {} UDP",
+        tcp,
+        stack::TCP_SOCKETS,
+        udp,
+        stack::UDP_SOCKETS
     );
     for c in clients[..n].iter().flatten() {
         ulib::println!(
@@ -153,18 +161,19 @@ fn serve(stack: &mut Stack, clients: &mut [Option<Client>], mut ends: Ends) {
                 ends.reconnecting(c.index);
             }
             if ends.any() && ends.take(c.index) && !c.closed {
+                let n = stack.drop_client(ci, false);
                 ulib::println!(
-                    "net server: client {} ended without closing: its sockets are reset",
-                    c.index
+                    "net server: client {} ended without closing: its {} socket(s) reset",
+                    c.index,
+                    n
                 );
-                stack.drop_client(ci, false);
                 c.connected = false;
                 c.close();
                 busy = true;
             }
             if c.connect() {
                 // A new connection: whatever the old one held is reset.
-                stack.drop_client(ci, false);
+                let _ = stack.drop_client(ci, false);
                 busy = true;
             }
             if c.closed {
@@ -190,7 +199,7 @@ fn serve(stack: &mut Stack, clients: &mut [Option<Client>], mut ends: Ends) {
                             "net server: client {}: floods its ring; disconnected until it connects again",
                             c.index
                         );
-                        stack.drop_client(ci, false);
+                        let _ = stack.drop_client(ci, false);
                         c.disconnect();
                         break;
                     }
@@ -260,7 +269,7 @@ fn handle(stack: &mut Stack, c: &mut Client, ci: usize, req: ring::Incoming<Op>)
             // `answer_held` (the handle no longer names a socket).
         }
         Checked::Done => {
-            stack.drop_client(ci, true);
+            let _ = stack.drop_client(ci, true);
             c.close();
             c.answer(req.tag, Status::OK, 0, [0; 5]);
         }

@@ -481,8 +481,10 @@ impl Stack {
     }
 
     /// Drops every socket of client `c`: gracefully when it said `Done`,
-    /// by reset when it died or connected again.
-    pub fn drop_client(&mut self, c: usize, graceful: bool) {
+    /// by reset when it died or connected again. Returns how many sockets
+    /// of the pool it held (a listener's listening sockets count).
+    pub fn drop_client(&mut self, c: usize, graceful: bool) -> usize {
+        let held = self.held_by(c);
         for i in 0..UDP_SOCKETS {
             if self.udp[i].1 == Some(c) {
                 self.close_udp(i);
@@ -498,6 +500,15 @@ impl Stack {
                 self.close_listener(li);
             }
         }
+        held
+    }
+
+    /// Free sockets of the pool: TCP, UDP.
+    pub fn free(&self) -> (usize, usize) {
+        (
+            self.tcp.iter().filter(|t| t.1 == TcpUse::Free).count(),
+            self.udp.iter().filter(|u| u.1.is_none()).count(),
+        )
     }
 
     /// Whether every connection a client closed has finished closing.

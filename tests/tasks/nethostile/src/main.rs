@@ -5,8 +5,10 @@
 //! (`net_api::validate`), handles of sockets it does not hold (every slot
 //! of every kind, with several generations: other clients' sockets among
 //! them), a handle of a socket it closed, a port bound twice, and more
-//! TCP sockets than its share of the pool. Then it closes what it holds,
-//! says `Done` and prints one line; the echo traffic starts after it.
+//! TCP sockets than its share of the pool. Then it takes 8 sockets, prints
+//! one line and faults on purpose without `Done`: the server must reset
+//! the sockets of a client that died (the kernel's exit signal). The echo
+//! traffic starts after its line.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -30,11 +32,19 @@ fn main(_start: ulib::Start) -> i32 {
         ulib::println!("nethostile: {}", what);
         return 2;
     }
-    if net.done().is_err() {
+    // Then it dies holding sockets, without `Done`: the server learns of
+    // its end from the kernel's exit signal and must reset them all.
+    let held = net
+        .udp_bind(9000)
+        .and_then(|_| net.tcp_listen(9001, 4))
+        .and_then(|_| net.tcp_listen(9002, 3));
+    if held.is_err() {
+        ulib::println!("nethostile: cannot take sockets before dying: {:?}", held);
         return 3;
     }
-    ulib::println!("nethostile: every malformed request refused");
-    0
+    ulib::println!("nethostile: every malformed request refused; dying with 8 sockets held");
+    ulib::fault_on_purpose();
+    4
 }
 
 fn req(opcode: u32, offset: u64, len: u32, args: [u64; 4]) -> Request {
