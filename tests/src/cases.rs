@@ -285,6 +285,14 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-crash-virt",
+        image: "net-crash",
+        console: NET_CRASH,
+        net: Some(NET_CRASH_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

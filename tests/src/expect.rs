@@ -419,3 +419,35 @@ pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
     tcp: &[3000, 100_000],
 };
+
+/// images/net-crash.toml: the network server's first instance crashes
+/// during the host's UDP traffic and is restarted; the echo tasks bind and
+/// listen again and the traffic is echoed by the new instance.
+pub(crate) const NET_CRASH: &[&str] = &[
+    "[net-crash@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s) (instance 1",
+    "[net-crash@3] net server: crashing on purpose (test build) after 10 answers",
+    "task net-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-net: reset (the task granted it ended)",
+    "task net-crash on core 3 restarted (restart 1)",
+    "[net-crash@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s) (instance 2",
+    "[udpecho@0] udpecho: the network server restarted: bound port 7 again",
+    "[tcpecho@1] tcpecho: the network server restarted: listening on port 7 again",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 20000 bytes echoed",
+    "[net-crash@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "task net-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in net-crash-virt: the server crashes after the
+/// fourth datagram's echo; the fifth is sent again until the new instance
+/// echoes it.
+pub(crate) const NET_CRASH_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+    ],
+    udp: &[100, 200, 300, 400, 500, 600, 700, 800],
+    tcp: &[3000, 20_000],
+};

@@ -11,8 +11,10 @@
 //!
 //! Clients connect with the block service's scheme (`net_api::Ctrl`); a
 //! client's new `hello`, or its end (the kernel's exit signal on
-//! `net.ends`), resets every socket it held. docs/network.md has the
-//! whole design.
+//! `net.ends`), resets every socket it held. With the test-only feature
+//! `test-hooks`, [`run_with_test_hook`] calls into test code once per
+//! serving loop (tests/tasks/net-crash faults there on purpose).
+//! docs/network.md has the whole design.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
@@ -26,5 +28,7 @@ mod nic;
 mod server;
 #[cfg(target_arch = "aarch64")]
 mod stack;
+#[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
+pub use server::run_with_test_hook;
 #[cfg(target_arch = "aarch64")]
-pub use server::run;
+pub use server::{run, Progress};

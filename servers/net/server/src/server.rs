@@ -57,9 +57,28 @@ fn setup_dma() -> Result<(), ulib::Error> {
     Ok(())
 }
 
+/// What a test hook sees once per serving loop (`test-hooks` only).
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Requests this instance has answered successfully, all clients.
+    pub served: u64,
+}
+
 /// Runs the server until every client has sent `Done`; returns the exit
 /// status.
 pub fn run(start: ulib::Start) -> i32 {
+    run_hooked(start, |_| {})
+}
+
+/// [`run`], calling `hook` once per serving loop (after the stack ran): a
+/// test build injects faults there (the supervisor's restart tests). Test
+/// builds only.
+#[cfg(feature = "test-hooks")]
+pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
+    run_hooked(start, hook)
+}
+
+fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
     let (Some(device), Some(service)) = (DEVICE.get(), NET.get()) else {
         ulib::println!(
             "net: the image must grant device:virtio-net and make this task provide \"net\""
@@ -119,7 +138,7 @@ pub fn run(start: ulib::Start) -> i32 {
         a, b, cc, d, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n, epoch, start.core
     );
     let ends = Ends::new(service.ends);
-    serve(&mut stack, &mut clients[..n], ends);
+    serve(&mut stack, &mut clients[..n], ends, hook);
     let counts = stack.nic.counts;
     let (tcp, udp) = stack.free();
     ulib::println!(
@@ -149,11 +168,19 @@ pub fn run(start: ulib::Start) -> i32 {
 
 /// The loop: the stack, each client's connection state and new requests,
 /// then every held request that can now be answered.
-fn serve(stack: &mut Stack, clients: &mut [Option<Client>], mut ends: Ends) {
+fn serve(
+    stack: &mut Stack,
+    clients: &mut [Option<Client>],
+    mut ends: Ends,
+    mut hook: impl FnMut(Progress),
+) {
     let mut idle = 0u32;
     let mut linger: Option<i64> = None;
     loop {
         let mut busy = stack.poll();
+        hook(Progress {
+            served: clients.iter().flatten().map(|c| c.served).sum(),
+        });
         let mut open = false;
         for (ci, c) in clients.iter_mut().enumerate() {
             let Some(c) = c.as_mut() else { continue };
