@@ -303,6 +303,22 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-echo-virt",
+        image: "net-echo",
+        console: NET_ECHO,
+        net: Some(NET_ECHO_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-crash-virt",
+        image: "net-crash",
+        console: NET_CRASH,
+        net: Some(NET_CRASH_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

@@ -488,3 +488,66 @@ pub(crate) const BLK_KERNEL_SECTORS: &[(u64, u64)] =
 
 /// The sectors the block clients write, checked in the disk file.
 pub(crate) const BLK_SECTORS: &[(u64, u64)] = &[(0, 320), (640, 320), (1280, 320)];
+
+/// images/net-echo.toml: the network server on kernel core 3, the UDP and
+/// TCP echo tasks, a hostile client refused at every turn; the host's traffic (the case's `net`) is echoed byte
+/// for byte, then every task ends.
+pub(crate) const NET_ECHO: &[&str] = &[
+    "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 3 client(s)",
+    "[nethostile@2] nethostile: every malformed request refused; dying with 8 sockets held",
+    "task nethostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "[udpecho@0] udpecho: ready on udp port 7",
+    "[tcpecho@1] tcpecho: ready on tcp port 7",
+    "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2:",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2:",
+    "[net@3] net server: client 2 ended without closing: its 8 socket(s) reset",
+    "[net@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "task net on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in net-echo-virt: eight datagrams from 1 byte to
+/// the largest unfragmented one, two TCP streams (the second larger than
+/// every buffer on the way, so the echo must flow while the host writes).
+pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+        "nethostile: every malformed request refused",
+    ],
+    udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
+    tcp: &[3000, 100_000],
+};
+
+/// images/net-crash.toml: the network server's first instance crashes
+/// during the host's UDP traffic and is restarted; the echo tasks bind and
+/// listen again and the traffic is echoed by the new instance.
+pub(crate) const NET_CRASH: &[&str] = &[
+    "[net-crash@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s) (instance 1",
+    "[net-crash@3] net server: crashing on purpose (test build) after 10 answers",
+    "task net-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-net: reset (the task granted it ended)",
+    "task net-crash on core 3 restarted (restart 1)",
+    "[net-crash@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s) (instance 2",
+    "[udpecho@0] udpecho: the network server restarted: bound port 7 again",
+    "[tcpecho@1] tcpecho: the network server restarted: listening on port 7 again",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 20000 bytes echoed",
+    "[net-crash@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "task net-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in net-crash-virt: the server crashes after the
+/// fourth datagram's echo; the fifth is sent again until the new instance
+/// echoes it.
+pub(crate) const NET_CRASH_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+    ],
+    udp: &[100, 200, 300, 400, 500, 600, 700, 800],
+    tcp: &[3000, 20_000],
+};

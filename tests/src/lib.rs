@@ -73,6 +73,26 @@ pub struct Case {
     /// `trigger` has appeared, the harness writes `bytes` to the console
     /// UART's receive side (QEMU's stdin); `None`: stdin stays empty.
     pub input: Option<(&'static str, &'static str)>,
+    /// Host network traffic (images with a network card): once every
+    /// console line of `ready` has appeared, the harness sends it to the
+    /// guest's forwarded echo ports on 127.0.0.1 and checks the echoes; a
+    /// problem there fails the case.
+    pub net: Option<NetTraffic>,
+}
+
+/// What a case's network step sends from the host (xtask's `net` module
+/// does it, through QEMU's port forwarding to the guest's echo port 7).
+#[derive(Clone, Copy, Debug)]
+pub struct NetTraffic {
+    /// Console lines (each a substring of a line) that must all have
+    /// appeared before the traffic starts.
+    pub ready: &'static [&'static str],
+    /// UDP datagrams, by size (1..=1472 bytes), each sent and its echo
+    /// awaited in turn; then `quit`, answered `bye`.
+    pub udp: &'static [usize],
+    /// TCP connections, one after another, by the bytes sent on each; the
+    /// host then shuts its write side and expects the guest to close.
+    pub tcp: &'static [usize],
 }
 
 impl Case {
@@ -95,6 +115,7 @@ impl Case {
         keep_disk: false,
         disk_pattern: &[],
         input: None,
+        net: None,
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.

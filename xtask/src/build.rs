@@ -95,6 +95,9 @@ pub struct Built {
     /// The virtio block disk its runs get (`crate::disk`), if the image
     /// has a block device.
     pub disk: Option<PathBuf>,
+    /// Whether its runs get a network card (`crate::net`): the image
+    /// grants `device:virtio-net`.
+    pub net: bool,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -169,6 +172,7 @@ pub fn build_patched(
         raw: raw_path,
         table,
         disk: crate::disk::needs_disk(image).then(|| crate::disk::path(root, &image.name, board)),
+        net: crate::net::needs_net(image),
     })
 }
 

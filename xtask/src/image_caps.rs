@@ -90,6 +90,10 @@ const VIRTIO_BLK: DeviceSpec = DeviceSpec {
     name: "virtio-blk",
     kind: DeviceKind::VirtioBlk,
 };
+const VIRTIO_NET: DeviceSpec = DeviceSpec {
+    name: "virtio-net",
+    kind: DeviceKind::VirtioNet,
+};
 
 /// Not a device an image names: the page holding the console lock word,
 /// which xtask grants beside every `device:uart` grant with the write
@@ -105,10 +109,11 @@ const CONSOLE_LOCK: DeviceSpec = DeviceSpec {
 
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices. virt: the PL011 console and the first virtio-mmio block
-/// device; Pi 4: its PL011 console.
+/// and network devices; Pi 4: its PL011 console (QEMU raspi4b models no
+/// GENET Ethernet).
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
-        Board::Virt => &[UART, VIRTIO_BLK],
+        Board::Virt => &[UART, VIRTIO_BLK, VIRTIO_NET],
         Board::Rpi4 => &[UART],
     }
 }

@@ -202,7 +202,7 @@ fn bad_objects() {
     );
     assert_eq!(
         err(&virt),
-        "task[0] (hello): caps[0]: unknown device \"gpu\" for virt (known: uart, virtio-blk)"
+        "task[0] (hello): caps[0]: unknown device \"gpu\" for virt (known: uart, virtio-blk, virtio-net)"
     );
     let in_share = format!(
         "{HEAD}[[share]]\nname = \"a\"\ncaps = [{{ object = \"share:b\", rights = \"r\" }}]\n"
@@ -365,6 +365,6 @@ fn capacity() {
 #[test]
 fn board_device_lists() {
     let names = |b| board_devices(b).iter().map(|d| d.name).collect::<Vec<_>>();
-    assert_eq!(names(Board::Virt), ["uart", "virtio-blk"]);
+    assert_eq!(names(Board::Virt), ["uart", "virtio-blk", "virtio-net"]);
     assert_eq!(names(Board::Rpi4), ["uart"]);
 }

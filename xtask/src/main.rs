@@ -50,6 +50,7 @@ mod linux_run;
 mod linux_wordcount;
 mod loader;
 mod merge;
+mod net;
 mod new_task;
 mod qemu;
 mod sdimage;

@@ -86,6 +86,10 @@ pub struct RunResult {
     pub log: DecodedLog,
     /// Whether the console input (see [`run_with_input`]) was sent.
     pub input_sent: bool,
+    /// The network step's outcome ([`run_with_io`]): what it did, or its
+    /// problem; `None` when there was none or it never started (its ready
+    /// lines never appeared).
+    pub net: Option<Result<Vec<String>, String>>,
 }
 
 /// QEMU's arguments (without the binary) for `machine`.
@@ -160,7 +164,25 @@ pub fn run(spec: &RunSpec<'_>) -> Result<RunResult> {
 /// plain `stdio` there (no `mon:` multiplexer), so every byte reaches the
 /// UART as it is.
 pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result<RunResult> {
+    run_with_io(spec, input, None)
+}
+
+/// As [`run_with_input`]; with `net` (captured runs of an image with a
+/// network card only), once the console has shown every line of
+/// `net.ready`, a thread sends `net`'s traffic to the guest's forwarded
+/// ports (`crate::net::check_echo`); its outcome is the result's `net`.
+pub fn run_with_io(
+    spec: &RunSpec<'_>,
+    input: Option<(&str, &str)>,
+    net: Option<qemu_tests::NetTraffic>,
+) -> Result<RunResult> {
     let input = input.filter(|_| !spec.interactive);
+    let ports = if spec.built.net {
+        Some(crate::net::Ports::pick()?)
+    } else {
+        None
+    };
+    let net = net.filter(|_| !spec.interactive).zip(ports);
     let dtb = spec.root.join(RPI4_DTB);
     if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
         bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
@@ -180,6 +202,11 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         spec.gdb,
         spec.icount,
     );
+    if spec.built.disk.is_some() || ports.is_some() {
+        // QEMU's virtio-mmio defaults to the legacy (version 1) transport;
+        // the drivers use version 2.
+        args.extend(["-global".into(), "virtio-mmio.force-legacy=false".into()]);
+    }
     if let Some(disk) = &spec.built.disk {
         // A run nobody prepared a disk for gets a fresh one.
         if !disk.is_file() {
@@ -192,6 +219,12 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
             "-append".to_string(),
             format!("timeout={}", t.as_secs().max(1)),
         ]);
+    }
+    if let Some(ports) = ports {
+        args.extend(crate::net::qemu_args(ports));
+        if spec.interactive {
+            eprintln!("{}", ports.describe());
+        }
     }
     args.extend(spec.extra.iter().cloned());
 
@@ -245,24 +278,32 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         .take()
         .map(|out| match (input, stdin, &terminal) {
             (_, _, Some(terminal)) => terminal.forward(out),
-            (Some((trigger, bytes)), Some(stdin), None) => collect_and_feed(
+            (input, stdin, None) => watch_console(
                 out,
-                stdin,
-                trigger.as_bytes().to_vec(),
-                bytes.as_bytes().to_vec(),
+                stdin.zip(input).map(|(stdin, (t, b))| Feed {
+                    stdin,
+                    trigger: t.as_bytes().to_vec(),
+                    input: b.as_bytes().to_vec(),
+                }),
+                net,
             ),
-            _ => std::thread::spawn(move || (collect_bytes(out), false)),
         });
     let stderr = child.stderr.take().map(collect);
 
     let waited = wait(&mut child, spec.timeout.map(|t| t + TIME_LIMIT_GRACE));
     let log = reader.finish();
-    let (console, input_sent) = match stdout {
+    let (console, input_sent, net) = match stdout {
         Some(h) => {
-            let (bytes, sent) = h.join().unwrap_or_default();
-            (String::from_utf8_lossy(&bytes).into_owned(), sent)
+            let (bytes, sent, net) = h.join().unwrap_or_default();
+            // The network step bounds its own waits; QEMU has ended, so
+            // whatever it still waits for fails soon.
+            let net = net.map(|n| {
+                n.join()
+                    .unwrap_or_else(|_| Err("network step panicked".into()))
+            });
+            (String::from_utf8_lossy(&bytes).into_owned(), sent, net)
         }
-        None => (String::new(), false),
+        None => (String::new(), false, None),
     };
     if let Some(terminal) = terminal {
         terminal.finish();
@@ -278,6 +319,7 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
         stderr,
         log,
         input_sent,
+        net,
     })
 }
 
@@ -317,7 +359,7 @@ impl Terminal {
 
     /// Hands QEMU's console output to the merger as it comes, until QEMU
     /// closes it (nothing is kept: the result's console stays empty).
-    fn forward(&self, mut out: impl Read + Send + 'static) -> JoinHandle<(Vec<u8>, bool)> {
+    fn forward(&self, mut out: impl Read + Send + 'static) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
         let inputs = self.inputs.clone();
         std::thread::spawn(move || {
             let mut chunk = [0u8; 4096];
@@ -331,7 +373,7 @@ impl Terminal {
                     Err(_) => break,
                 }
             }
-            (Vec::new(), false)
+            (Vec::new(), false, None)
         })
     }
 
@@ -408,25 +450,37 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
-fn collect_bytes(mut pipe: impl Read) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let _ = pipe.read_to_end(&mut bytes);
-    bytes
-}
+/// The network step's thread, if it started.
+type NetStep = Option<JoinHandle<Result<Vec<String>, String>>>;
 
-/// Collects the console and, the first time it contains `trigger`, writes
-/// `input` to QEMU's stdin (kept open until QEMU closes its stdout, so the
-/// serial backend never sees end of file). Returns the console and whether
-/// the input was written.
-fn collect_and_feed(
-    mut pipe: impl Read + Send + 'static,
-    mut stdin: impl Write + Send + 'static,
+/// Console input for [`watch_console`]: `input` goes to `stdin` once the
+/// console shows `trigger`.
+struct Feed<W> {
+    stdin: W,
     trigger: Vec<u8>,
     input: Vec<u8>,
-) -> JoinHandle<(Vec<u8>, bool)> {
+}
+
+/// Collects the console. With a `feed`, the first time the console
+/// contains its `trigger` it writes its `input` to QEMU's stdin
+/// (kept open until QEMU closes its stdout, so the serial backend never
+/// sees end of file). With `net`, once the console contains every line of
+/// its `ready`, it starts the network step on its own thread. Returns the
+/// console, whether the input was written, and the network step.
+fn watch_console<W: Write + Send + 'static>(
+    mut pipe: impl Read + Send + 'static,
+    feed: Option<Feed<W>>,
+    net: Option<(qemu_tests::NetTraffic, crate::net::Ports)>,
+) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut sent = false;
+        let (mut stdin, trigger, input) = match feed {
+            Some(f) => (Some(f.stdin), f.trigger, f.input),
+            None => (None, Vec::new(), Vec::new()),
+        };
+        let mut net = net;
+        let mut step: NetStep = None;
         let mut chunk = [0u8; 4096];
         loop {
             let n = match pipe.read(&mut chunk) {
@@ -437,12 +491,23 @@ fn collect_and_feed(
             // trigger's length before them.
             let from = bytes.len().saturating_sub(trigger.len());
             bytes.extend_from_slice(&chunk[..n]);
-            if !sent && contains(&bytes[from..], &trigger) {
-                sent = stdin.write_all(&input).and_then(|()| stdin.flush()).is_ok();
+            if let Some(stdin) = stdin.as_mut().filter(|_| !sent) {
+                if contains(&bytes[from..], &trigger) {
+                    sent = stdin.write_all(&input).and_then(|()| stdin.flush()).is_ok();
+                }
+            }
+            let ready =
+                net.is_some_and(|(t, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
+            if ready {
+                if let Some((t, ports)) = net.take() {
+                    step = Some(std::thread::spawn(move || {
+                        crate::net::check_echo(ports, &t)
+                    }));
+                }
             }
         }
         drop(stdin);
-        (bytes, sent)
+        (bytes, sent, step)
     })
 }
 
@@ -546,13 +611,17 @@ mod tests {
         }
         let feed = |console: &str| {
             let sink = Sink::default();
-            let h = collect_and_feed(
+            let h = watch_console(
                 Pieces(console.as_bytes().to_vec()),
-                sink.clone(),
-                b"ready for input".to_vec(),
-                b"typed\r".to_vec(),
+                Some(Feed {
+                    stdin: sink.clone(),
+                    trigger: b"ready for input".to_vec(),
+                    input: b"typed\r".to_vec(),
+                }),
+                None,
             );
-            let (bytes, sent) = h.join().unwrap();
+            let (bytes, sent, net) = h.join().unwrap();
+            assert!(net.is_none());
             assert_eq!(bytes, console.as_bytes());
             let written = sink.0.lock().unwrap().clone();
             (sent, written)

@@ -321,7 +321,7 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
         extra: &[],
         timeout: Some(p.case.timeout),
     };
-    let result = match qemu::run_with_input(&spec, p.case.input) {
+    let result = match qemu::run_with_io(&spec, p.case.input, p.case.net) {
         Ok(result) => result,
         Err(e) => {
             println!("FAILED (cannot run QEMU: {e:#})");
@@ -340,7 +340,20 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
         log: result.log.lines.clone(),
         log_bytes: result.log.bytes,
     };
-    match check(p.case, &outcome).and(disk_verdict(p, built)) {
+    let problems: Vec<String> = [
+        check(p.case, &outcome),
+        disk_verdict(p, built),
+        net_verdict(p, &result),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .flatten()
+    .collect();
+    match if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    } {
         Ok(()) => {
             println!("ok ({seconds:.1}s)");
             if show_output {
@@ -353,6 +366,22 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
             report(p, &result, &problems);
             false
         }
+    }
+}
+
+/// The case's network check: its traffic was sent and every echo came
+/// back whole.
+fn net_verdict(p: &Prepared, result: &RunResult) -> Result<(), Vec<String>> {
+    let Some(t) = p.case.net else {
+        return Ok(());
+    };
+    match &result.net {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(e)) => Err(vec![format!("network step: {e}")]),
+        None => Err(vec![format!(
+            "network step never ran: the console never showed all of {:?}",
+            t.ready
+        )]),
     }
 }
 
@@ -392,6 +421,11 @@ fn report(p: &Prepared, result: &RunResult, problems: &[String]) {
             "never typed: the console never showed"
         };
         println!("    input: {bytes:?} {when} {trigger:?} (by hand: type it after that line)");
+    }
+    if let Some(Ok(done)) = result.net.as_ref().filter(|_| p.case.net.is_some()) {
+        for line in done {
+            println!("    network step: {line}");
+        }
     }
     println!("---- {} console ({}) ----", p.case.name, result.exit);
     print!("{}", result.console);

@@ -23,6 +23,8 @@ pub enum DeviceKind {
     /// (`abi::console_lock`), granted by xtask beside every `device:uart`
     /// grant with the write right.
     ConsoleLock = 3,
+    /// The first virtio-mmio network device.
+    VirtioNet = 4,
 }
 
 impl DeviceKind {
@@ -32,6 +34,7 @@ impl DeviceKind {
             1 => Some(DeviceKind::Uart),
             2 => Some(DeviceKind::VirtioBlk),
             3 => Some(DeviceKind::ConsoleLock),
+            4 => Some(DeviceKind::VirtioNet),
             _ => None,
         }
     }

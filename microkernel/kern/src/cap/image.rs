@@ -50,15 +50,26 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
     match kind {
         DeviceKind::Uart => Some((p.console.base, p.console.size)),
         DeviceKind::ConsoleLock => None,
-        DeviceKind::VirtioBlk => p.virtio_mmio.iter().find_map(|v| {
-            let regs = mm::device_va(v.region.base) as *const u32;
-            // Safety: every virtio-mmio region of the DTB is in the
-            // kernel's device map; these are read-only identification
-            // registers (magic at 0, device id at 8).
-            let (magic, id) = unsafe { (regs.read_volatile(), regs.add(2).read_volatile()) };
-            (magic == 0x7472_6976 && id == 2).then_some((v.region.base, v.region.size))
-        }),
+        DeviceKind::VirtioBlk => first_virtio(p, VIRTIO_ID_BLOCK),
+        DeviceKind::VirtioNet => first_virtio(p, VIRTIO_ID_NET),
     }
+}
+
+/// virtio device ids (virtio 1.2, section 5).
+const VIRTIO_ID_NET: u32 = 1;
+const VIRTIO_ID_BLOCK: u32 = 2;
+
+/// The registers of the first virtio-mmio transport, in the DTB's order,
+/// whose device id is `id`.
+fn first_virtio(p: &platform::Platform, id: u32) -> Option<(u64, u64)> {
+    p.virtio_mmio.iter().find_map(|v| {
+        let regs = mm::device_va(v.region.base) as *const u32;
+        // Safety: every virtio-mmio region of the DTB is in the
+        // kernel's device map; these are read-only identification
+        // registers (magic at 0, device id at 8).
+        let (magic, dev) = unsafe { (regs.read_volatile(), regs.add(2).read_volatile()) };
+        (magic == 0x7472_6976 && dev == id).then_some((v.region.base, v.region.size))
+    })
 }
 
 fn new_global_share() -> Result<ShareId, Error> {
@@ -260,7 +271,7 @@ pub fn task_ending(a: &Archive, index: usize) {
         let Some(d) = a.device(j as usize) else {
             continue;
         };
-        if d.kind != DeviceKind::VirtioBlk {
+        if d.kind == DeviceKind::Uart {
             continue; // the UART does no DMA
         }
         let Some((pa, _)) = device_registers(d.kind) else {

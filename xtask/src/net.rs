@@ -1,0 +1,326 @@
+//! The network a run gets: images that grant `device:virtio-net` boot with
+//! a virtio-net-device on QEMU's user networking (not `restrict=on`:
+//! libslirp then drops the guest's UDP replies to a forwarded port; the
+//! guest's tasks only ever answer what reaches them), with the
+//! echo ports of the guest (UDP and TCP port [`GUEST_ECHO_PORT`] on
+//! 10.0.2.15) forwarded from ports on 127.0.0.1 of the host that are free
+//! when the run starts. A test case's network step ([`check_echo`]) then
+//! sends bounded traffic to those ports and checks the echoes byte for
+//! byte; every wait in it is bounded, and nothing is ever sent to an
+//! address other than 127.0.0.1.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use qemu_tests::NetTraffic;
+
+use crate::image::Image;
+
+/// The guest's echo port, UDP and TCP (servers/apps/udpecho, tcpecho).
+pub const GUEST_ECHO_PORT: u16 = 7;
+/// Tries per datagram (the first may meet an ARP resolution or a socket
+/// not bound yet).
+const UDP_TRIES: u32 = 5;
+/// Wait for one echoed datagram.
+const UDP_WAIT: Duration = Duration::from_secs(2);
+/// Wait for any progress on a TCP connection (connect, one read).
+const TCP_WAIT: Duration = Duration::from_secs(10);
+/// A whole TCP connection's bound.
+const TCP_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Whether runs of `image` get a network card.
+pub fn needs_net(image: &Image) -> bool {
+    image.devices.iter().any(|d| d.name == "virtio-net")
+}
+
+/// Host ports forwarded to the guest, on 127.0.0.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ports {
+    pub udp: u16,
+    pub tcp: u16,
+}
+
+impl Ports {
+    /// Ports free on 127.0.0.1 now (the kernel picks them; they are closed
+    /// again before QEMU binds them).
+    pub fn pick() -> Result<Ports> {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("picking a UDP port")?;
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("picking a TCP port")?;
+        Ok(Ports {
+            udp: udp.local_addr()?.port(),
+            tcp: tcp.local_addr()?.port(),
+        })
+    }
+
+    /// A line for the user: where the guest's ports are.
+    pub fn describe(&self) -> String {
+        format!(
+            "net: guest 10.0.2.15 udp port {g} is 127.0.0.1:{}, tcp port {g} is 127.0.0.1:{}",
+            self.udp,
+            self.tcp,
+            g = GUEST_ECHO_PORT
+        )
+    }
+}
+
+/// QEMU's arguments for the card: virtio-mmio (the modern transport is
+/// set by the caller), user networking with the two forwards.
+pub fn qemu_args(ports: Ports) -> Vec<String> {
+    vec![
+        "-netdev".into(),
+        format!(
+            "user,id=net0,hostfwd=udp:127.0.0.1:{}-:{g},hostfwd=tcp:127.0.0.1:{}-:{g}",
+            ports.udp,
+            ports.tcp,
+            g = GUEST_ECHO_PORT
+        ),
+        "-device".into(),
+        "virtio-net-device,netdev=net0".into(),
+    ]
+}
+
+/// Byte `j` of test message `i`: a pattern that differs between messages.
+fn pattern(i: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|j| ((i * 131 + j * 7 + j / 251) % 256) as u8)
+        .collect()
+}
+
+/// The host side of an echo test: the datagrams, then `quit`, then the
+/// TCP connections, each checked byte for byte. Returns what was done (one
+/// line each) or the first problem.
+pub fn check_echo(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
+    let mut done = Vec::new();
+    if !t.udp.is_empty() {
+        done.push(udp_echo(ports.udp, t.udp)?);
+    }
+    for (k, &len) in t.tcp.iter().enumerate() {
+        done.push(tcp_echo(ports.tcp, k, len)?);
+    }
+    Ok(done)
+}
+
+fn udp_echo(port: u16, sizes: &[usize]) -> Result<String, String> {
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("udp: bind: {e}"))?;
+    sock.connect(to).map_err(|e| format!("udp: connect: {e}"))?;
+    sock.set_read_timeout(Some(UDP_WAIT))
+        .map_err(|e| format!("udp: {e}"))?;
+    let mut sent: Vec<Vec<u8>> = Vec::new();
+    let mut retries = 0;
+    let mut messages: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| pattern(i, n))
+        .collect();
+    messages.push(b"quit".to_vec());
+    for (i, msg) in messages.iter().enumerate() {
+        let expect: &[u8] = if i == sizes.len() { b"bye" } else { msg };
+        let mut ok = false;
+        for _ in 0..UDP_TRIES {
+            sock.send(msg).map_err(|e| format!("udp: send {i}: {e}"))?;
+            sent.push(msg.clone());
+            match receive_datagram(&sock, expect, &sent) {
+                Ok(true) => {
+                    ok = true;
+                    break;
+                }
+                Ok(false) => retries += 1,
+                Err(e) => return Err(format!("udp: datagram {i} ({} bytes): {e}", msg.len())),
+            }
+        }
+        if !ok {
+            return Err(format!(
+                "udp: datagram {i} ({} bytes): no echo in {UDP_TRIES} tries of {UDP_WAIT:?}",
+                msg.len()
+            ));
+        }
+    }
+    Ok(format!(
+        "udp: {} datagrams of {}..{} bytes echoed byte for byte, then quit/bye ({retries} resent)",
+        sizes.len(),
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0)
+    ))
+}
+
+/// Waits for `expect`: `Ok(true)` when it came, `Ok(false)` when the wait
+/// ran out (or the port was not open yet), and an error for a datagram
+/// that is no echo of anything sent. Late echoes of earlier tries are
+/// skipped.
+fn receive_datagram(sock: &UdpSocket, expect: &[u8], sent: &[Vec<u8>]) -> Result<bool, String> {
+    let mut buf = vec![0u8; 65536];
+    let until = Instant::now() + UDP_WAIT;
+    while Instant::now() < until {
+        match sock.recv(&mut buf) {
+            Ok(n) if &buf[..n] == expect => return Ok(true),
+            Ok(n) if sent.iter().any(|s| s[..] == buf[..n]) => continue,
+            Ok(n) => {
+                return Err(format!(
+                    "a {n}-byte datagram that is no echo (first bytes {:02x?})",
+                    &buf[..n.min(8)]
+                ))
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Ok(false)
+            }
+            // ICMP port unreachable: the echo task has not bound yet.
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                std::thread::sleep(Duration::from_millis(200));
+                return Ok(false);
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(false)
+}
+
+/// One TCP connection: `len` bytes written by a thread while this one reads
+/// the echo; then the write side is shut, and the guest must close too.
+fn tcp_echo(port: u16, k: usize, len: usize) -> Result<String, String> {
+    let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let conn = TcpStream::connect_timeout(&to, TCP_WAIT)
+        .map_err(|e| format!("tcp: connection {k}: connect: {e}"))?;
+    conn.set_read_timeout(Some(TCP_WAIT))
+        .and_then(|()| conn.set_write_timeout(Some(TCP_WAIT)))
+        .map_err(|e| format!("tcp: {e}"))?;
+    let data = pattern(1000 + k, len);
+    let mut writer = conn.try_clone().map_err(|e| format!("tcp: {e}"))?;
+    let out = data.clone();
+    let sender = std::thread::spawn(move || -> std::io::Result<()> {
+        for chunk in out.chunks(1000) {
+            writer.write_all(chunk)?;
+        }
+        writer.shutdown(Shutdown::Write)
+    });
+    let start = Instant::now();
+    let mut got = Vec::with_capacity(len);
+    let mut reader = conn;
+    let mut buf = [0u8; 8192];
+    let result = loop {
+        if start.elapsed() > TCP_DEADLINE {
+            break Err(format!("not done in {TCP_DEADLINE:?}"));
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if got.len() > len {
+                    break Err(format!("{} bytes back for {len} sent", got.len()));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => break Err(format!("read after {} of {len} bytes: {e}", got.len())),
+        }
+    };
+    let _ = reader.shutdown(Shutdown::Both);
+    let sent = sender.join().unwrap_or(Ok(()));
+    result.map_err(|e| format!("tcp: connection {k}: {e}"))?;
+    sent.map_err(|e| format!("tcp: connection {k}: write: {e}"))?;
+    if got != data {
+        let at = got.iter().zip(&data).position(|(a, b)| a != b);
+        return Err(format!(
+            "tcp: connection {k}: {} bytes back for {len} sent, first difference at {at:?}",
+            got.len()
+        ));
+    }
+    Ok(format!(
+        "tcp: connection {k}: {len} bytes echoed byte for byte, closed by the guest after the host's FIN"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_only_loopback_ports_to_the_echo_ports() {
+        let args = qemu_args(Ports {
+            udp: 40001,
+            tcp: 40002,
+        });
+        assert_eq!(
+            args,
+            [
+                "-netdev",
+                "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-:7",
+                "-device",
+                "virtio-net-device,netdev=net0"
+            ]
+        );
+    }
+
+    #[test]
+    fn picked_ports_are_real() {
+        let p = Ports::pick().unwrap();
+        assert!(p.udp != 0 && p.tcp != 0);
+        assert!(p.describe().contains(&format!("127.0.0.1:{}", p.tcp)));
+    }
+
+    #[test]
+    fn messages_differ() {
+        assert_eq!(pattern(3, 10).len(), 10);
+        assert_ne!(pattern(0, 64), pattern(1, 64));
+        assert_ne!(pattern(0, 600)[..300], pattern(0, 600)[300..]);
+    }
+
+    /// The host step against a loopback echo (threads on this machine
+    /// standing in for the guest): every check passes on faithful echoes
+    /// and a wrong byte is caught.
+    #[test]
+    fn host_step_checks_echoes() {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let ports = Ports {
+            udp: udp.local_addr().unwrap().port(),
+            tcp: tcp.local_addr().unwrap().port(),
+        };
+        let u = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            loop {
+                let (n, from) = udp.recv_from(&mut buf).unwrap();
+                if &buf[..n] == b"quit" {
+                    udp.send_to(b"bye", from).unwrap();
+                    return;
+                }
+                udp.send_to(&buf[..n], from).unwrap();
+            }
+        });
+        let t = std::thread::spawn(move || {
+            for k in 0..2 {
+                let (mut c, _) = tcp.accept().unwrap();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = c.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    if k == 1 {
+                        buf[0] ^= 1; // the second connection corrupts
+                    }
+                    c.write_all(&buf[..n]).unwrap();
+                }
+            }
+        });
+        let traffic = NetTraffic {
+            ready: &[],
+            udp: &[1, 1472],
+            tcp: &[5000],
+        };
+        let done = check_echo(ports, &traffic).unwrap();
+        assert_eq!(done.len(), 2, "{done:?}");
+        let bad = check_echo(
+            ports,
+            &NetTraffic {
+                ready: &[],
+                udp: &[],
+                tcp: &[5000],
+            },
+        );
+        assert!(bad.unwrap_err().contains("first difference at Some(0)"));
+        u.join().unwrap();
+        t.join().unwrap();
+    }
+}
