@@ -383,6 +383,33 @@ pub(crate) const BLK_READ: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/sd.toml on a fresh card: the SD server initialises QEMU's card
+/// (128 MiB, standard capacity: byte addressing, CMD16) and serves its
+/// 1 MiB data partition; the blk clients run unchanged.
+pub(crate) const SD_WRITE: &[&str] = &[
+    "[sd@3] sd: card ready: 262144 blocks, standard capacity",
+    "[sd@3] sd: serving partition 2 (card blocks 133120..135168)",
+    "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@2] blktest client 2: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blktest@2] blktest client 2: wrote 320 sectors from 1280, flushed, read back: pattern intact",
+    "task sd on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// images/sd.toml again on the card the first run left.
+pub(crate) const SD_READ: &[&str] = &[
+    "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: read back 320 sectors from 0 written by an earlier boot: pattern intact",
+    "[blktest@1] blktest client 1: read back 320 sectors from 640 written by an earlier boot: pattern intact",
+    "[blktest@2] blktest client 2: read back 320 sectors from 1280 written by an earlier boot: pattern intact",
+    "task sd on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
 /// images/blk-crash.toml: the block server's first instance crashes after
 /// 8 answers, the supervisor restarts it, the clients get `Restarted` and
 /// finish with the new instance; a client that dies with reads outstanding

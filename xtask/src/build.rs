@@ -92,9 +92,9 @@ pub struct Built {
     pub raw: PathBuf,
     /// The ELF's defmt table, to decode the log UART.
     pub table: Table,
-    /// The virtio block disk its runs get (`crate::disk`), if the image
-    /// has a block device.
-    pub disk: Option<PathBuf>,
+    /// The disk its runs get (`crate::disk`: virtio or an SD card), if
+    /// the image has a block device.
+    pub disk: Option<crate::disk::Disk>,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -164,11 +164,12 @@ pub fn build_patched(
         human(sizes.bss),
         human(archive.len() as u64)
     );
+    let disk = crate::disk::for_image(root, image, board, &raw_path);
     Ok(Built {
         elf: elf_path,
         raw: raw_path,
         table,
-        disk: crate::disk::needs_disk(image).then(|| crate::disk::path(root, &image.name, board)),
+        disk,
     })
 }
 

@@ -91,13 +91,19 @@ const VIRTIO_BLK: DeviceSpec = DeviceSpec {
     kind: DeviceKind::VirtioBlk,
 };
 
+const SDHCI: DeviceSpec = DeviceSpec {
+    name: "sdhci",
+    kind: DeviceKind::Sdhci,
+};
+
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices. virt: the PL011 console and the first virtio-mmio block
-/// device; Pi 4: its PL011 console.
+/// device; Pi 4: its PL011 console and the SDHCI controller holding the SD
+/// card (docs/block.md, The SD card server).
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
         Board::Virt => &[UART, VIRTIO_BLK],
-        Board::Rpi4 => &[UART],
+        Board::Rpi4 => &[UART, SDHCI],
     }
 }
 

@@ -173,7 +173,7 @@ pub fn run_with_input(spec: &RunSpec<'_>, input: Option<(&str, &str)>) -> Result
     );
     if let Some(disk) = &spec.built.disk {
         // A run nobody prepared a disk for gets a fresh one.
-        if !disk.is_file() {
+        if !disk.path.is_file() {
             crate::disk::prepare(disk, false)?;
         }
         args.extend(crate::disk::qemu_args(disk));

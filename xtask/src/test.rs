@@ -307,7 +307,7 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     let start = Instant::now();
     if let Some(disk) = &built.disk {
         if let Err(e) = crate::disk::prepare(disk, p.case.keep_disk) {
-            println!("FAILED (disk {}: {e:#})", disk.display());
+            println!("FAILED (disk {}: {e:#})", disk.path.display());
             return false;
         }
     }
@@ -359,9 +359,12 @@ fn disk_verdict(p: &Prepared, built: &Built) -> Result<(), Vec<String>> {
     }
     let problems = match &built.disk {
         None => vec![format!("image {} has no block device", p.image.name)],
-        Some(disk) => match std::fs::read(disk) {
-            Ok(bytes) => qemu_tests::check_disk(p.case, &bytes),
-            Err(e) => vec![format!("cannot read {}: {e}", disk.display())],
+        Some(disk) => match std::fs::read(&disk.path) {
+            Ok(bytes) => match disk.kind {
+                crate::disk::DiskKind::Virtio => qemu_tests::check_disk(p.case, &bytes),
+                crate::disk::DiskKind::SdCard { .. } => check_card(p, &disk.path, &bytes),
+            },
+            Err(e) => vec![format!("cannot read {}: {e}", disk.path.display())],
         },
     };
     if problems.is_empty() {
@@ -369,6 +372,39 @@ fn disk_verdict(p: &Prepared, built: &Built) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// An SD card after the run: the pattern in the data partition (the
+/// case's sectors count from its start), everything before it byte for
+/// byte as it was made (the copy `disk::prepare` kept: MBR, boot
+/// partition), and nothing written past it.
+fn check_card(p: &Prepared, path: &Path, card: &[u8]) -> Vec<String> {
+    let data = match crate::sdimage::partitions(card) {
+        Ok((_, data)) => data,
+        Err(e) => return vec![format!("card {}: {e:#}", path.display())],
+    };
+    let from = (data.start * crate::sdimage::SECTOR) as usize;
+    let to = from + (data.sectors * crate::sdimage::SECTOR) as usize;
+    let mut problems = qemu_tests::check_disk(p.case, &card[from..to]);
+    let copy = crate::disk::boot_copy(path);
+    match std::fs::read(&copy) {
+        Ok(boot) if boot[..] == card[..from] => {}
+        Ok(boot) => {
+            let at = boot.iter().zip(card).position(|(a, b)| a != b);
+            problems.push(format!(
+                "card: the MBR and boot partition changed (first difference at byte {at:?} of {})",
+                boot.len()
+            ));
+        }
+        Err(e) => problems.push(format!("cannot read {}: {e}", copy.display())),
+    }
+    if let Some(at) = card[to..].iter().position(|&b| b != 0) {
+        problems.push(format!(
+            "card: byte {} past the data partition was written",
+            to + at
+        ));
+    }
+    problems
 }
 
 /// Everything needed to understand a failure, after its progress line.

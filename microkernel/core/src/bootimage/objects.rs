@@ -19,6 +19,9 @@ pub enum DeviceKind {
     Uart = 1,
     /// The first virtio-mmio block device.
     VirtioBlk = 2,
+    /// The SDHCI controller holding the SD card (Raspberry Pi 4: EMMC2 on
+    /// a real board, the Arasan SDHCI under QEMU `raspi4b`; docs/block.md).
+    Sdhci = 4,
 }
 
 impl DeviceKind {
@@ -27,6 +30,7 @@ impl DeviceKind {
         match raw {
             1 => Some(DeviceKind::Uart),
             2 => Some(DeviceKind::VirtioBlk),
+            4 => Some(DeviceKind::Sdhci),
             _ => None,
         }
     }

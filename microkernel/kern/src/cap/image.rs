@@ -57,8 +57,30 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
             let (magic, id) = unsafe { (regs.read_volatile(), regs.add(2).read_volatile()) };
             (magic == 0x7472_6976 && id == 2).then_some((v.region.base, v.region.size))
         }),
+        DeviceKind::Sdhci => {
+            // The first controller (EMMC2 first) whose Present State says a
+            // card is inserted, else the first: a real Pi 4 boots from the
+            // card in EMMC2; QEMU raspi4b puts it on the Arasan SDHCI.
+            let inserted = |base: u64| {
+                let state = (mm::device_va(base) + SDHCI_PRESENT_STATE) as *const u32;
+                // Safety: every SDHCI region of the DTB is in the kernel's
+                // device map (a whole page); Present State is a read-only
+                // status register with no side effect.
+                let present = unsafe { state.read_volatile() };
+                present & SDHCI_CARD_INSERTED != 0
+            };
+            let first = p.sdhci.first()?;
+            let r = p.sdhci.iter().find(|r| inserted(r.base)).unwrap_or(first);
+            Some((r.base, r.size.max(0x1000)))
+        }
     }
 }
+
+/// SDHCI Present State register and its Card Inserted bit.
+const SDHCI_PRESENT_STATE: usize = 0x24;
+const SDHCI_CARD_INSERTED: u32 = 1 << 16;
+/// SDHCI Software Reset register (a byte); bit 0 resets the whole host.
+const SDHCI_SOFTWARE_RESET: usize = 0x2f;
 
 fn new_global_share() -> Result<ShareId, Error> {
     let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
@@ -232,19 +254,33 @@ pub fn task_ending(a: &Archive, index: usize) {
         let Some(d) = a.device(j as usize) else {
             continue;
         };
-        if d.kind != DeviceKind::VirtioBlk {
-            continue; // the UART does no DMA
-        }
         let Some((pa, _)) = device_registers(d.kind) else {
             continue;
         };
-        let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
-        // Safety: the device's registers are in the kernel's device map
-        // (device_registers found its magic there); writing 0 to Status is
-        // the virtio reset, after which the device uses no guest memory.
-        let done = unsafe {
-            status.write_volatile(0);
-            (0..RESET_POLLS).any(|_| status.read_volatile() == 0)
+        let done = match d.kind {
+            DeviceKind::Uart => continue, // the UART does no DMA
+            DeviceKind::VirtioBlk => {
+                let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
+                // Safety: the device's registers are in the kernel's device
+                // map (device_registers found its magic there); writing 0 to
+                // Status is the virtio reset, after which the device uses no
+                // guest memory.
+                unsafe {
+                    status.write_volatile(0);
+                    (0..RESET_POLLS).any(|_| status.read_volatile() == 0)
+                }
+            }
+            DeviceKind::Sdhci => {
+                let reset = (mm::device_va(pa) + SDHCI_SOFTWARE_RESET) as *mut u8;
+                // Safety: the controller's registers are in the kernel's
+                // device map (a DTB SDHCI region); Software Reset For All
+                // stops any transfer and clears the host's state (the card
+                // is re-initialised by the next server).
+                unsafe {
+                    reset.write_volatile(1);
+                    (0..RESET_POLLS).any(|_| reset.read_volatile() & 1 == 0)
+                }
+            }
         };
         if done {
             kprintln!("device {}: reset (the task granted it ended)", d.name);
