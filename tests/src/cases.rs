@@ -305,6 +305,14 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "sd-nocard-rpi4",
+        image: "sd-nocard",
+        board: "rpi4",
+        no_disk: true,
+        console: SD_NOCARD,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-crash-virt",
         image: "blk-crash",
         console: BLK_CRASH,

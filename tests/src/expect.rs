@@ -400,6 +400,14 @@ pub(crate) const SD_WRITE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/sd-nocard.toml booted with the card slot empty: the server
+/// says why it cannot serve and exits; nothing hangs.
+pub(crate) const SD_NOCARD: &[&str] = &[
+    "[sd@3] sd: card initialisation failed at controller reset: NoCard",
+    "task sd on core 3 exited with status 1",
+    "verdict: ok",
+];
+
 /// images/sd.toml again on the card the first run left.
 pub(crate) const SD_READ: &[&str] = &[
     "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",

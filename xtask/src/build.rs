@@ -85,6 +85,7 @@ impl KernelBuild {
 pub static KERNEL_BUILDS: AtomicUsize = AtomicUsize::new(0);
 
 /// A built and packed image.
+#[derive(Clone)]
 pub struct Built {
     /// `target/images/<image>/<board>/kernel.elf`.
     pub elf: PathBuf,

@@ -109,8 +109,12 @@ pub struct QemuArgs {
     pub gdb: bool,
     /// Boot with the disk the last run left (target/disks/IMAGE-BOARD.img)
     /// instead of a fresh zero-filled one (images with a block device).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_disk")]
     pub keep_disk: bool,
+    /// Boot without the image's disk: no virtio disk, an empty SD card slot
+    /// (the block servers' "no device" and "no card" paths).
+    #[arg(long)]
+    pub no_disk: bool,
     /// Extra arguments appended to the QEMU command line.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     pub qemu_args: Vec<String>,
