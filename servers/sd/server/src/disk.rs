@@ -1,7 +1,10 @@
-//! The clients' disk: one partition of the card. The MBR (the card's
-//! sector 0) must hold, in entry [`DATA_ENTRY`], a partition of type
-//! [`DATA_TYPE`] inside the card (`cargo xtask flash` writes it after the
-//! boot partition); its first sector is the clients' sector 0, and no
+//! The clients' disk: one partition of the card, the MBR entry the image
+//! names (`values = { partition = N }`, N = 1..4). The MBR (the card's
+//! sector 0) must hold there a partition of type [`DATA_TYPE`] inside the
+//! card (`cargo xtask flash` writes one as entry 2, after the boot
+//! partition; the type check keeps an image that names the boot
+//! partition from overwriting the firmware); its first sector is the
+//! clients' sector 0, and no
 //! request reaches a sector outside it (`blk_api::validate` refuses it with
 //! `BAD_SECTOR` against [`Device::capacity`], and [`Disk::start`] checks
 //! again before the card is addressed). The boot partition and the MBR are
@@ -15,9 +18,7 @@ use crate::sdhci::{Error, Sdhci, BLOCK};
 use blk_api::MAX_TRANSFER;
 use blk_serve::{Device, DeviceError, Pending};
 
-/// The MBR entry (0-based) of the data partition: the second.
-pub const DATA_ENTRY: usize = 1;
-/// Its partition type: 0xda, "non-FS data".
+/// The data partition's type: 0xda, "non-FS data".
 pub const DATA_TYPE: u8 = 0xda;
 
 /// The data partition, in card blocks.
@@ -32,21 +33,31 @@ pub struct Partition {
 pub enum PartitionError {
     /// Reading the MBR failed.
     Read(Error),
+    /// The image names no MBR entry 1..4.
+    BadEntry(u64),
     /// No 55 aa signature in sector 0.
     NoMbr,
-    /// Entry [`DATA_ENTRY`] is not of type [`DATA_TYPE`] (its type).
+    /// The entry is not of type [`DATA_TYPE`] (its type).
     NoDataPartition(u8),
     /// The partition is empty, or overlaps the MBR, or ends past the card.
     OutsideCard(Partition),
 }
 
-/// Entry [`DATA_ENTRY`] of the MBR `mbr`, checked against a card of
+/// Partition `number` (1..4) of the MBR `mbr`, checked against a card of
 /// `card_blocks`.
-pub fn data_partition(mbr: &[u8; BLOCK], card_blocks: u64) -> Result<Partition, PartitionError> {
+pub fn data_partition(
+    mbr: &[u8; BLOCK],
+    number: u64,
+    card_blocks: u64,
+) -> Result<Partition, PartitionError> {
+    if !(1..=4).contains(&number) {
+        return Err(PartitionError::BadEntry(number));
+    }
     if mbr[510..512] != [0x55, 0xaa] {
         return Err(PartitionError::NoMbr);
     }
-    let e = &mbr[446 + 16 * DATA_ENTRY..446 + 16 * (DATA_ENTRY + 1)];
+    let at = 446 + 16 * (number as usize - 1);
+    let e = &mbr[at..at + 16];
     if e[4] != DATA_TYPE {
         return Err(PartitionError::NoDataPartition(e[4]));
     }
@@ -78,9 +89,9 @@ pub struct Disk {
 }
 
 impl Disk {
-    /// Reads the MBR of the initialised `card` and takes its data partition.
-    /// Call once: it takes the bounce buffer.
-    pub fn new(host: Sdhci, card: Card) -> Result<Disk, PartitionError> {
+    /// Reads the MBR of the initialised `card` and takes its partition
+    /// `number`. Call once: it takes the bounce buffer.
+    pub fn new(host: Sdhci, card: Card, number: u64) -> Result<Disk, PartitionError> {
         // Safety: called once (by `run`), so this is the only reference to
         // BOUNCE for the task's life.
         let bounce = unsafe { &mut (*core::ptr::addr_of_mut!(BOUNCE)).0 };
@@ -89,7 +100,7 @@ impl Disk {
         host.read_blocks(addr, mbr).map_err(PartitionError::Read)?;
         let mut sector0 = [0u8; BLOCK];
         sector0.copy_from_slice(mbr);
-        let part = data_partition(&sector0, card.blocks)?;
+        let part = data_partition(&sector0, number, card.blocks)?;
         Ok(Disk {
             host,
             card,

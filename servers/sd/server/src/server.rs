@@ -2,7 +2,7 @@
 //! the data partition, then the block service's loop (`blk_serve`).
 
 use crate::card;
-use crate::disk::{Disk, DATA_ENTRY, DATA_TYPE};
+use crate::disk::{Disk, DATA_TYPE};
 use crate::sdhci::Sdhci;
 use ulib::cap::map;
 use ulib::{slots, CPtr, Rights};
@@ -10,6 +10,8 @@ use ulib::{slots, CPtr, Rights};
 ulib::bind! {
     /// The SDHCI controller holding the card (`device:sdhci`).
     static DEVICE: Slot = "sdhci";
+    /// The MBR partition (1..4) to serve (`values = { partition = N }`).
+    static PARTITION: Value = "partition";
 }
 
 /// Where the controller's register page is mapped (uncached: a device
@@ -21,6 +23,10 @@ const DEVICE_VA: u64 = 0x3000_0000;
 pub fn run(start: ulib::Start) -> i32 {
     let Some(device) = DEVICE.get() else {
         ulib::println!("sd: the image must grant device:sdhci");
+        return 1;
+    };
+    let Some(number) = PARTITION.get() else {
+        ulib::println!("sd: the image must name the partition: values = {{ partition = N }}");
         return 1;
     };
     let rw = Rights::READ.union(Rights::WRITE);
@@ -59,12 +65,12 @@ pub fn run(start: ulib::Start) -> i32 {
         },
         card.rca
     );
-    let mut disk = match Disk::new(host, card) {
+    let mut disk = match Disk::new(host, card, number) {
         Ok(d) => d,
         Err(e) => {
             ulib::println!(
                 "sd: no data partition (MBR entry {}, type {:#04x}): {:?}",
-                DATA_ENTRY + 1,
+                number,
                 DATA_TYPE,
                 e
             );
@@ -74,7 +80,7 @@ pub fn run(start: ulib::Start) -> i32 {
     let p = disk.partition();
     ulib::println!(
         "sd: serving partition {} (card blocks {}..{})",
-        DATA_ENTRY + 1,
+        number,
         p.start,
         p.start + p.sectors
     );
