@@ -79,8 +79,11 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
 /// SDHCI Present State register and its Card Inserted bit.
 const SDHCI_PRESENT_STATE: usize = 0x24;
 const SDHCI_CARD_INSERTED: u32 = 1 << 16;
-/// SDHCI Software Reset register (a byte); bit 0 resets the whole host.
-const SDHCI_SOFTWARE_RESET: usize = 0x2f;
+/// The SDHCI word holding Clock Control (15:0), Timeout Control (23:16)
+/// and Software Reset (31:24), written whole (the BCM2835 Arasan
+/// controller mishandles narrower writes); Software Reset For All.
+const SDHCI_CLOCK_WORD: usize = 0x2c;
+const SDHCI_RESET_ALL: u32 = 1 << 24;
 
 fn new_global_share() -> Result<ShareId, Error> {
     let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
@@ -271,14 +274,15 @@ pub fn task_ending(a: &Archive, index: usize) {
                 }
             }
             DeviceKind::Sdhci => {
-                let reset = (mm::device_va(pa) + SDHCI_SOFTWARE_RESET) as *mut u8;
+                let word = (mm::device_va(pa) + SDHCI_CLOCK_WORD) as *mut u32;
                 // Safety: the controller's registers are in the kernel's
                 // device map (a DTB SDHCI region); Software Reset For All
                 // stops any transfer and clears the host's state (the card
                 // is re-initialised by the next server).
                 unsafe {
-                    reset.write_volatile(1);
-                    (0..RESET_POLLS).any(|_| reset.read_volatile() & 1 == 0)
+                    let clock = word.read_volatile() & 0xffff;
+                    word.write_volatile(clock | SDHCI_RESET_ALL);
+                    (0..RESET_POLLS).any(|_| word.read_volatile() & SDHCI_RESET_ALL == 0)
                 }
             }
         };
