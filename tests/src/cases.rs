@@ -313,6 +313,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "sd-crash-rpi4",
+        image: "sd-crash",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: SD_CRASH,
+        disk_pattern: BLK_CRASH_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-crash-virt",
         image: "blk-crash",
         console: BLK_CRASH,

@@ -443,6 +443,30 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/sd-crash.toml: images/blk-crash.toml on the SD card server; the
+/// kernel resets the SDHCI and the second instance initialises the card
+/// again.
+pub(crate) const SD_CRASH: &[&str] = &[
+    "[sd-crash@3] sd server: disk of 2048 sectors, 3 client(s) (instance 1",
+    "[sd-crash@3] sd server: crashing on purpose (test build)",
+    "task sd-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device sdhci: reset (the task granted it ended)",
+    "task sd-crash on core 3 restarted (restart 1)",
+    "[sd-crash@3] sd: card ready: 262144 blocks, standard capacity",
+    "[sd-crash@3] sd server: disk of 2048 sectors, 3 client(s) (instance 2",
+    "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blkfault on core 2 restarted (restart 1)",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@1] blktest client 1: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkfault@2] blkfault client 2: restarted; connected again, the server dropped my old state: wrote 16 sectors, read back, closed",
+    "task blkfault on core 2 exited with status 0",
+    "task sd-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// images/blk-gone.toml: a block client dies with four reads in flight
 /// and is not restarted; the kernel's exit signal tells the server, which
 /// drops it and ends once the other two have closed.

@@ -4,6 +4,7 @@
 use crate::card;
 use crate::disk::{Disk, DATA_TYPE};
 use crate::sdhci::Sdhci;
+use blk_serve::Progress;
 use ulib::cap::map;
 use ulib::{slots, CPtr, Rights};
 
@@ -21,6 +22,17 @@ const DEVICE_VA: u64 = 0x3000_0000;
 /// Runs the server until every client has sent `Close`; returns the exit
 /// status (1: the image or the card is not usable, said on the console).
 pub fn run(start: ulib::Start) -> i32 {
+    run_hooked(start, |_| {})
+}
+
+/// [`run`], calling `hook` once per serving loop: a test build injects
+/// faults there (the supervisor's restart tests). Test builds only.
+#[cfg(feature = "test-hooks")]
+pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
+    run_hooked(start, hook)
+}
+
+fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
     let Some(device) = DEVICE.get() else {
         ulib::println!("sd: the image must grant device:sdhci");
         return 1;
@@ -84,5 +96,5 @@ pub fn run(start: ulib::Start) -> i32 {
         p.start,
         p.start + p.sectors
     );
-    blk_serve::serve("sd", &start, &mut disk, |_| {})
+    blk_serve::serve("sd", &start, &mut disk, hook)
 }
