@@ -288,6 +288,46 @@ pub const CASES: &[Case] = &[
         disk_pattern: BLK_SECTORS,
         ..Case::BASE
     },
+    // The same clients on the Pi 4's SD card (a card image as `flash`
+    // makes it); the host checks the data partition and that the MBR and
+    // boot partition are untouched byte for byte.
+    Case {
+        name: "sd-write-rpi4",
+        image: "sd",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: SD_WRITE,
+        disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    // Must follow sd-write-rpi4: it boots on the card that case left.
+    Case {
+        name: "sd-read-rpi4",
+        image: "sd",
+        board: "rpi4",
+        keep_disk: true,
+        timeout: Duration::from_secs(120),
+        console: SD_READ,
+        disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "sd-nocard-rpi4",
+        image: "sd-nocard",
+        board: "rpi4",
+        no_disk: true,
+        console: SD_NOCARD,
+        ..Case::BASE
+    },
+    Case {
+        name: "sd-crash-rpi4",
+        image: "sd-crash",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: SD_CRASH,
+        disk_pattern: BLK_CRASH_SECTORS,
+        ..Case::BASE
+    },
     Case {
         name: "blk-crash-virt",
         image: "blk-crash",

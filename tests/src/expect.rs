@@ -425,6 +425,42 @@ pub(crate) const BLK_READ: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/sd.toml on a fresh card: the SD server initialises QEMU's card
+/// (128 MiB, standard capacity: byte addressing, CMD16) and serves its
+/// 1 MiB data partition; the blk clients run unchanged.
+pub(crate) const SD_WRITE: &[&str] = &[
+    "[sd@3] sd: card ready: 262144 blocks, standard capacity",
+    "[sd@3] sd: serving partition 2 (card blocks 133120..135168)",
+    "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: every malformed request refused",
+    "[blktest@1] blktest client 1: every malformed request refused",
+    "[blktest@2] blktest client 2: every malformed request refused",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blktest@2] blktest client 2: wrote 320 sectors from 1280, flushed, read back: pattern intact",
+    "task sd on core 3 exited with status 0",
+    "device sdhci: reset (the task granted it ended)",
+    "memory: no frames leaked",
+];
+
+/// images/sd-nocard.toml booted with the card slot empty: the server
+/// says why it cannot serve and exits; nothing hangs.
+pub(crate) const SD_NOCARD: &[&str] = &[
+    "[sd@3] sd: card initialisation failed at controller reset: NoCard",
+    "task sd on core 3 exited with status 1",
+    "verdict: ok",
+];
+
+/// images/sd.toml again on the card the first run left.
+pub(crate) const SD_READ: &[&str] = &[
+    "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",
+    "[blktest@0] blktest client 0: read back 320 sectors from 0 written by an earlier boot: pattern intact",
+    "[blktest@1] blktest client 1: read back 320 sectors from 640 written by an earlier boot: pattern intact",
+    "[blktest@2] blktest client 2: read back 320 sectors from 1280 written by an earlier boot: pattern intact",
+    "task sd on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
 /// images/blk-crash.toml: the block server's first instance crashes after
 /// 8 answers, the supervisor restarts it, the clients get `Restarted` and
 /// finish with the new instance; a client that dies with reads outstanding
@@ -445,6 +481,30 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "[blkfault@2] blkfault client 2: restarted; connected again, the server dropped my old state: wrote 16 sectors, read back, closed",
     "task blkfault on core 2 exited with status 0",
     "task blk-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// images/sd-crash.toml: images/blk-crash.toml on the SD card server; the
+/// kernel resets the SDHCI and the second instance initialises the card
+/// again.
+pub(crate) const SD_CRASH: &[&str] = &[
+    "[sd-crash@3] sd server: disk of 2048 sectors, 3 client(s) (instance 1",
+    "[sd-crash@3] sd server: crashing on purpose (test build)",
+    "task sd-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device sdhci: reset (the task granted it ended)",
+    "task sd-crash on core 3 restarted (restart 1)",
+    "[sd-crash@3] sd: card ready: 262144 blocks, standard capacity",
+    "[sd-crash@3] sd server: disk of 2048 sectors, 3 client(s) (instance 2",
+    "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "task blkfault on core 2 restarted (restart 1)",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@1] blktest client 1: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
+    "[blkfault@2] blkfault client 2: restarted; connected again, the server dropped my old state: wrote 16 sectors, read back, closed",
+    "task blkfault on core 2 exited with status 0",
+    "task sd-crash on core 3 exited with status 0",
     "objects: none left",
     "memory: no frames leaked",
 ];

@@ -66,6 +66,9 @@ pub struct Case {
     /// (`target/disks/<image>-<board>.img`) instead of a fresh zero-filled
     /// one: the case before it writes, this one reads back.
     pub keep_disk: bool,
+    /// Boot without the image's disk (`--no-disk`: no virtio disk, an
+    /// empty SD card slot).
+    pub no_disk: bool,
     /// Sector runs `(first, count)` that must hold `blk_api::pattern` in
     /// the disk file after the run (images with a block device).
     pub disk_pattern: &'static [(u64, u64)],
@@ -113,6 +116,7 @@ impl Case {
         console: &[],
         lines: None,
         keep_disk: false,
+        no_disk: false,
         disk_pattern: &[],
         input: None,
         net: None,
@@ -139,6 +143,9 @@ impl Case {
             flags.extend(["--mem".to_string(), mem.to_string()]);
         }
         flags.extend(["--image".to_string(), self.image.to_string()]);
+        if self.no_disk {
+            flags.push("--no-disk".to_string());
+        }
         if self.keep_disk {
             flags.push("--keep-disk".to_string());
         }

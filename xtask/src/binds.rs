@@ -13,6 +13,7 @@
 //! | `Range` | a `[[range]]` the task links or holds | base, size |
 //! | `Client` | a service the task `uses` | its range's base, its index, its wake notification's slot |
 //! | `Server` | the service the task `provides` | client count, the `SERVICE.ends` slot (64 = none), then per client: base, index, core, its wake notification's slot |
+//! | `Value` | a key of the task's `values = { ... }` | the number |
 //!
 //! A connection the image gives and the program does not declare is an
 //! error (the image and the program disagree); a declared binding the
@@ -38,6 +39,7 @@ pub enum Kind {
     Range,
     Client,
     Server,
+    Value,
 }
 
 impl Kind {
@@ -47,13 +49,14 @@ impl Kind {
             "Range" => Kind::Range,
             "Client" => Kind::Client,
             "Server" => Kind::Server,
+            "Value" => Kind::Value,
             _ => return None,
         })
     }
 
     fn words(self) -> usize {
         match self {
-            Kind::Slot => 2,
+            Kind::Slot | Kind::Value => 2,
             Kind::Range => 3,
             Kind::Client => 4,
             Kind::Server => 3 + 4 * MAX_CLIENTS,
@@ -97,6 +100,9 @@ pub fn given(image: &Image, i: usize) -> Vec<Given> {
     for &j in &t.ranges {
         let r = &image.ranges[j];
         give(Kind::Range, &r.name, vec![r.base, r.size]);
+    }
+    for (name, value) in &t.values {
+        give(Kind::Value, name, vec![*value]);
     }
     let slot_of = |j: usize| {
         t.caps
@@ -289,6 +295,39 @@ uses = ["console"]
             image.tasks[0].on_exit,
             [(1, 1), (2, 1)],
             "the server wakes both"
+        );
+    }
+
+    #[test]
+    fn values_are_given_by_name() {
+        let text = r#"
+description = "d"
+boards = ["rpi4"]
+kernel_cores = [3]
+[[task]]
+crate = "sd"
+core = 3
+server = true
+values = { partition = 2, other-one = 7 }
+"#;
+        let image = crate::image::parse("t", text, &["sd".to_string()]).unwrap();
+        let values: Vec<(String, Vec<u64>)> = given(&image, 0)
+            .into_iter()
+            .filter(|g| g.kind == Kind::Value)
+            .map(|g| (g.name, g.words))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                ("other-one".to_string(), vec![7]),
+                ("partition".to_string(), vec![2])
+            ]
+        );
+        let bad = text.replace("other-one", "\"bad name\"");
+        let e = crate::image::parse("t", &bad, &["sd".to_string()]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("values: name \"bad name\""),
+            "{e:#}"
         );
     }
 }

@@ -85,6 +85,7 @@ impl KernelBuild {
 pub static KERNEL_BUILDS: AtomicUsize = AtomicUsize::new(0);
 
 /// A built and packed image.
+#[derive(Clone)]
 pub struct Built {
     /// `target/images/<image>/<board>/kernel.elf`.
     pub elf: PathBuf,
@@ -92,9 +93,9 @@ pub struct Built {
     pub raw: PathBuf,
     /// The ELF's defmt table, to decode the log UART.
     pub table: Table,
-    /// The virtio block disk its runs get (`crate::disk`), if the image
-    /// has a block device.
-    pub disk: Option<PathBuf>,
+    /// The disk its runs get (`crate::disk`: virtio or an SD card), if
+    /// the image has a block device.
+    pub disk: Option<crate::disk::Disk>,
     /// Whether its runs get a network card (`crate::net`): the image
     /// grants `device:virtio-net`.
     pub net: bool,
@@ -167,11 +168,12 @@ pub fn build_patched(
         human(sizes.bss),
         human(archive.len() as u64)
     );
+    let disk = crate::disk::for_image(root, image, board, &raw_path);
     Ok(Built {
         elf: elf_path,
         raw: raw_path,
         table,
-        disk: crate::disk::needs_disk(image).then(|| crate::disk::path(root, &image.name, board)),
+        disk,
         net: crate::net::needs_net(image),
     })
 }

@@ -113,13 +113,17 @@ pub struct QemuArgs {
     pub gdb: bool,
     /// Boot with the disk the last run left (target/disks/IMAGE-BOARD.img)
     /// instead of a fresh zero-filled one (images with a block device).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_disk")]
     pub keep_disk: bool,
     /// End the run after SECONDS: the kernel prints what each core was
     /// running and powers off with status 104 (QEMU is killed 10 s later
     /// if it cannot). Default: no limit.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// Boot without the image's disk: no virtio disk, an empty SD card slot
+    /// (the block servers' "no device" and "no card" paths).
+    #[arg(long)]
+    pub no_disk: bool,
     /// Extra arguments appended to the QEMU command line.
     #[arg(last = true, value_name = "QEMU-ARGS")]
     pub qemu_args: Vec<String>,

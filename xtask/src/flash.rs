@@ -1,7 +1,9 @@
 //! `cargo xtask flash`: a bootable Raspberry Pi 4 SD card, as an image file
-//! (`--out`) or written to a card (`--device`). One FAT32 partition with the
-//! firmware, the Pi 4 device tree, `config.txt` and `kernel8.img`: a test
-//! image, or with `--chainloader` the serial chainloader that `hil` talks to.
+//! (`--out`) or written to a card (`--device`). A FAT32 partition with the
+//! firmware, the Pi 4 device tree, `config.txt` and `kernel8.img` (a test
+//! image, or with `--chainloader` the serial chainloader that `hil` talks
+//! to), then a zero-filled data partition (`--data-size`) for the SD block
+//! server.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,6 +42,10 @@ pub struct FlashArgs {
     /// The chainloader's line speed [default: 115200].
     #[arg(long, value_name = "N", requires = "chainloader")]
     pub baud: Option<u32>,
+    /// Size of the data partition after the boot partition (what the SD
+    /// block server serves), e.g. 8M, 1G [default: 8M].
+    #[arg(long, value_name = "SIZE")]
+    pub data_size: Option<String>,
     /// Do not ask before erasing --device.
     #[arg(long)]
     pub yes: bool,
@@ -72,6 +78,7 @@ pub fn validate(args: &FlashArgs) -> Result<(), UsageError> {
             "--baud {baud}: not a standard serial rate (e.g. 115200, 230400, 460800, 921600)"
         )));
     }
+    data_sectors(args)?;
     if let Some(out) = &args.out {
         if std::fs::metadata(out).is_ok_and(|m| {
             use std::os::unix::fs::FileTypeExt;
@@ -84,6 +91,20 @@ pub fn validate(args: &FlashArgs) -> Result<(), UsageError> {
         }
     }
     Ok(())
+}
+
+/// The data partition's sectors: `--data-size` (1 MiB to 1 TiB), else
+/// [`sdimage::DEFAULT_DATA_SECTORS`].
+pub fn data_sectors(args: &FlashArgs) -> Result<u64, UsageError> {
+    let Some(text) = args.data_size.as_deref() else {
+        return Ok(sdimage::DEFAULT_DATA_SECTORS);
+    };
+    let bad = || UsageError(format!("--data-size {text:?}: use 1M to 1T (e.g. 8M, 1G)"));
+    let mib = crate::cli::parse_mem_mib(text).map_err(|_| bad())?;
+    if !(1..=1 << 20).contains(&mib) {
+        return Err(bad());
+    }
+    Ok(mib * 2048)
 }
 
 /// The files on the card, in the order they are written.
@@ -137,8 +158,8 @@ pub fn run(root: &Path, args: &FlashArgs) -> Result<ExitCode> {
     let dtb_path = root.join(RPI4_DTB);
     let dtb = std::fs::read(&dtb_path).with_context(|| dtb_path.display().to_string())?;
     let files = boot_files(kernel, &fw, dtb);
-    let image = sdimage::build(&files)?;
-    let part = sdimage::verify(&image, &files).context("verifying the card image")?;
+    let image = sdimage::build(&files, data_sectors(args)?)?;
+    let (part, data) = sdimage::verify(&image, &files).context("verifying the card image")?;
     let dest = match (&args.out, &disk) {
         (Some(out), _) => {
             std::fs::write(out, &image).with_context(|| out.display().to_string())?;
@@ -161,11 +182,14 @@ pub fn run(root: &Path, args: &FlashArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("clap requires --out or --device"),
     };
     println!(
-        "flash: {dest}: {} card image, MBR with one partition: FAT32 (type {:#04x}, LBA {}, {})",
+        "flash: {dest}: {} card image, MBR with two partitions: FAT32 (type {:#04x}, LBA {}, {}), data (type {:#04x}, LBA {}, {})",
         mib(image.len() as u64),
         part.kind,
         part.start,
-        mib(part.sectors * SECTOR)
+        mib(part.sectors * SECTOR),
+        data.kind,
+        data.start,
+        mib(data.sectors * SECTOR)
     );
     for f in &files {
         let note = match f.name.as_str() {
@@ -178,7 +202,7 @@ pub fn run(root: &Path, args: &FlashArgs) -> Result<ExitCode> {
         println!("  {:<20} {:>9} bytes  {note}", f.name, f.bytes.len());
     }
     println!(
-        "flash: verified: partition table, FAT32 volume, {} files byte for byte",
+        "flash: verified: partition table, FAT32 volume, {} files byte for byte, data partition",
         files.len()
     );
     Ok(ExitCode::SUCCESS)

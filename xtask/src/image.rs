@@ -114,6 +114,9 @@ pub struct TaskSpec {
     pub optional: bool,
     /// `expect`: what the run expects of it (default: exit with status 0).
     pub expect: Expect,
+    /// `values = { NAME = N, ... }`: numbers its program reads through
+    /// `Value` bindings, by name, in name order.
+    pub values: Vec<(String, u64)>,
 }
 
 /// Longest task name the kernel's archive holds.
@@ -183,6 +186,8 @@ struct TaskEntry {
     provides: Option<String>,
     #[serde(default)]
     uses: Vec<String>,
+    #[serde(default)]
+    values: std::collections::BTreeMap<String, u64>,
 }
 
 /// `on_exit = { notification = "...", bits = N }` of a `[[task]]`.
@@ -562,7 +567,11 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
                 t.core
             ));
         }
+        for name in t.values.keys() {
+            image_caps::check_name(&format!("{entry}: values"), name)?;
+        }
         tasks.push(TaskSpec {
+            values: t.values.clone().into_iter().collect(),
             optional: t.optional,
             expect,
             name: t.krate.clone(),

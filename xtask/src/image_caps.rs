@@ -107,14 +107,19 @@ const CONSOLE_LOCK: DeviceSpec = DeviceSpec {
     kind: DeviceKind::ConsoleLock,
 };
 
+const SDHCI: DeviceSpec = DeviceSpec {
+    name: "sdhci",
+    kind: DeviceKind::Sdhci,
+};
+
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices. virt: the PL011 console and the first virtio-mmio block
-/// and network devices; Pi 4: its PL011 console (QEMU raspi4b models no
-/// GENET Ethernet).
+/// and network devices; Pi 4: its PL011 console and the SDHCI controller holding the SD
+/// card (docs/block.md, The SD card server).
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
         Board::Virt => &[UART, VIRTIO_BLK, VIRTIO_NET],
-        Board::Rpi4 => &[UART],
+        Board::Rpi4 => &[UART, SDHCI],
     }
 }
 

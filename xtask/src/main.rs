@@ -119,7 +119,10 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
     // Validate everything before building anything.
     let (machine, image) = image::resolve(root, &args.machine)?;
     doctor::run(false, true)?;
-    let built = build::build(root, &image, machine.board)?;
+    let mut built = build::build(root, &image, machine.board)?;
+    if args.no_disk {
+        built.disk = None;
+    }
     if let Some(disk) = &built.disk {
         disk::prepare(disk, args.keep_disk)?;
     }

@@ -209,7 +209,7 @@ pub fn run_with_io(
     }
     if let Some(disk) = &spec.built.disk {
         // A run nobody prepared a disk for gets a fresh one.
-        if !disk.is_file() {
+        if !disk.path.is_file() {
             crate::disk::prepare(disk, false)?;
         }
         args.extend(crate::disk::qemu_args(disk));

@@ -1,8 +1,10 @@
-//! The SD card image: an MBR partition table with one FAT32 partition
+//! The SD card image: an MBR partition table with a FAT32 boot partition
 //! (type 0x0c, FAT32 with LBA addressing) starting at 1 MiB, holding the
-//! boot files in its root directory. Built in memory with the `fatfs` crate
-//! and read back with it to verify. Reproducible: fixed volume id, disk
-//! signature and (no clock) timestamps.
+//! boot files in its root directory, and after it a data partition (type
+//! 0xda, "non-FS data", zero-filled, starting on a MiB boundary) that the
+//! SD block server serves (docs/block.md). Built in memory with the
+//! `fatfs` crate and read back with it to verify. Reproducible: fixed
+//! volume id, disk signature and (no clock) timestamps.
 
 use std::io::{Cursor, Read, Write};
 
@@ -18,6 +20,11 @@ pub const PART_START: u64 = 2048;
 /// at least 65525 clusters, i.e. more than 32 MiB at that cluster size).
 const MIN_PART_SECTORS: u64 = 64 * 1024 * 1024 / SECTOR;
 pub const PART_TYPE_FAT32_LBA: u8 = 0x0c;
+/// The data partition's type: "non-FS data" (what the SD server looks for
+/// in MBR entry 2).
+pub const PART_TYPE_DATA: u8 = 0xda;
+/// The data partition's size unless `flash --data-size` says: 8 MiB.
+pub const DEFAULT_DATA_SECTORS: u64 = 8 * 2048;
 const DISK_SIGNATURE: u32 = 0x4b4d_4c31; // "KML1"
 const VOLUME_ID: u32 = 0x4b4d_4c42;
 const LABEL: [u8; 11] = *b"KMLBOOT    ";
@@ -57,7 +64,7 @@ pub struct BootFile {
     pub bytes: Vec<u8>,
 }
 
-/// The one partition, as read from the MBR.
+/// A partition, as read from the MBR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Partition {
     pub kind: u8,
@@ -76,23 +83,30 @@ fn chs(lba: u64) -> [u8; 3] {
     [h as u8, (s as u8 & 0x3f) | ((c >> 2) as u8 & 0xc0), c as u8]
 }
 
-fn mbr(part: Partition) -> [u8; 512] {
+fn mbr(parts: &[Partition]) -> [u8; 512] {
     let mut m = [0u8; 512];
     m[440..444].copy_from_slice(&DISK_SIGNATURE.to_le_bytes());
-    let e = &mut m[446..462];
-    e[0] = 0x00; // not "active": the Pi's boot ROM does not look
-    e[1..4].copy_from_slice(&chs(part.start));
-    e[4] = part.kind;
-    e[5..8].copy_from_slice(&chs(part.start + part.sectors - 1));
-    e[8..12].copy_from_slice(&(part.start as u32).to_le_bytes());
-    e[12..16].copy_from_slice(&(part.sectors as u32).to_le_bytes());
+    for (i, part) in parts.iter().enumerate() {
+        let e = &mut m[446 + 16 * i..446 + 16 * (i + 1)];
+        e[0] = 0x00; // not "active": the Pi's boot ROM does not look
+        e[1..4].copy_from_slice(&chs(part.start));
+        e[4] = part.kind;
+        e[5..8].copy_from_slice(&chs(part.start + part.sectors - 1));
+        e[8..12].copy_from_slice(&(part.start as u32).to_le_bytes());
+        e[12..16].copy_from_slice(&(part.sectors as u32).to_le_bytes());
+    }
     m[510] = 0x55;
     m[511] = 0xaa;
     m
 }
 
-/// Builds the whole card image holding `files`.
-pub fn build(files: &[BootFile]) -> Result<Vec<u8>> {
+/// Builds the whole card image: the boot partition holding `files`, then
+/// a zero-filled data partition of `data_sectors` (at least 1).
+pub fn build(files: &[BootFile], data_sectors: u64) -> Result<Vec<u8>> {
+    ensure!(
+        data_sectors > 0,
+        "the data partition needs at least one sector"
+    );
     let payload: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
     // Room for the files, twice over, and FAT metadata; whole MiBs.
     let need = (payload * 2 / SECTOR + 16 * 2048).next_multiple_of(2048);
@@ -128,9 +142,19 @@ pub fn build(files: &[BootFile]) -> Result<Vec<u8>> {
         fs.stats().context("FAT32 statistics")?;
         fs.unmount().context("unmounting the FAT32 volume")?;
     }
-    let mut image = vec![0u8; ((PART_START + sectors) * SECTOR) as usize];
-    image[..512].copy_from_slice(&mbr(part));
-    image[(PART_START * SECTOR) as usize..].copy_from_slice(&fat);
+    let data = Partition {
+        kind: PART_TYPE_DATA,
+        start: (PART_START + sectors).next_multiple_of(2048),
+        sectors: data_sectors,
+    };
+    ensure!(
+        data.start + data.sectors <= u32::MAX as u64,
+        "the card would pass 2 TiB, the MBR's limit"
+    );
+    let mut image = vec![0u8; ((data.start + data.sectors) * SECTOR) as usize];
+    image[..512].copy_from_slice(&mbr(&[part, data]));
+    let boot = (PART_START * SECTOR) as usize;
+    image[boot..boot + fat.len()].copy_from_slice(&fat);
     Ok(image)
 }
 
@@ -144,39 +168,64 @@ fn set_hidden_sectors(fat: &mut [u8], hidden: u32) {
     }
 }
 
-/// Reads the MBR: exactly one partition, sane bounds.
-pub fn partition(image: &[u8]) -> Result<Partition> {
+/// MBR entry `i` (0-based), whatever it holds.
+fn entry(image: &[u8], i: usize) -> Partition {
+    let e = &image[446 + 16 * i..446 + 16 * (i + 1)];
+    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+    Partition {
+        kind: e[4],
+        start: le32(&e[8..12]),
+        sectors: le32(&e[12..16]),
+    }
+}
+
+/// Reads the MBR: the boot partition (entry 1) and the data partition
+/// (entry 2), entries 3 and 4 empty, each inside the image, in order.
+pub fn partitions(image: &[u8]) -> Result<(Partition, Partition)> {
     ensure!(image.len() >= 512, "image shorter than one sector");
     ensure!(image[510..512] == [0x55, 0xaa], "no MBR signature (55 aa)");
-    let entry = |i: usize| &image[446 + 16 * i..446 + 16 * (i + 1)];
-    for i in 1..4 {
+    for i in 2..4 {
         ensure!(
-            entry(i).iter().all(|&b| b == 0),
+            image[446 + 16 * i..446 + 16 * (i + 1)]
+                .iter()
+                .all(|&b| b == 0),
             "MBR entry {} is not empty",
             i + 1
         );
     }
-    let e = entry(0);
-    let le32 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-    let part = Partition {
-        kind: e[4],
-        start: le32(&e[8..12]),
-        sectors: le32(&e[12..16]),
-    };
-    ensure!(part.start > 0 && part.sectors > 0, "MBR entry 1 is empty");
-    let end = (part.start + part.sectors) * SECTOR;
+    let (boot, data) = (entry(image, 0), entry(image, 1));
+    for (i, part) in [boot, data].iter().enumerate() {
+        ensure!(
+            part.start > 0 && part.sectors > 0,
+            "MBR entry {} is empty",
+            i + 1
+        );
+        let end = (part.start + part.sectors) * SECTOR;
+        ensure!(
+            end <= image.len() as u64,
+            "partition {} ends at byte {end}, past the image ({} bytes)",
+            i + 1,
+            image.len()
+        );
+    }
     ensure!(
-        end <= image.len() as u64,
-        "partition 1 ends at byte {end}, past the image ({} bytes)",
-        image.len()
+        data.start >= boot.start + boot.sectors,
+        "partition 2 starts inside partition 1"
     );
-    Ok(part)
+    Ok((boot, data))
 }
 
 /// Checks a card image: the partition table, a FAT32 volume that mounts,
-/// and exactly `files` in its root, byte for byte.
-pub fn verify(image: &[u8], files: &[BootFile]) -> Result<Partition> {
-    let part = partition(image)?;
+/// exactly `files` in its root, byte for byte, and a data partition of
+/// type 0xda. Returns the two partitions.
+pub fn verify(image: &[u8], files: &[BootFile]) -> Result<(Partition, Partition)> {
+    let (part, data) = partitions(image)?;
+    if data.kind != PART_TYPE_DATA {
+        bail!(
+            "partition 2 has type {:#04x}, not 0xda (non-FS data)",
+            data.kind
+        );
+    }
     if part.kind != PART_TYPE_FAT32_LBA {
         bail!(
             "partition 1 has type {:#04x}, not 0x0c (FAT32 LBA)",
@@ -216,7 +265,7 @@ pub fn verify(image: &[u8], files: &[BootFile]) -> Result<Partition> {
     if let Some(extra) = names.iter().find(|n| !files.iter().any(|f| f.name == **n)) {
         bail!("unexpected file {extra} on the card");
     }
-    Ok(part)
+    Ok((part, data))
 }
 
 #[cfg(test)]

@@ -305,9 +305,19 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     print!("test {name} ... ");
     let _ = std::io::stdout().flush();
     let start = Instant::now();
+    let without_disk;
+    let built = if p.case.no_disk {
+        without_disk = Built {
+            disk: None,
+            ..built.clone()
+        };
+        &without_disk
+    } else {
+        built
+    };
     if let Some(disk) = &built.disk {
         if let Err(e) = crate::disk::prepare(disk, p.case.keep_disk) {
-            println!("FAILED (disk {}: {e:#})", disk.display());
+            println!("FAILED (disk {}: {e:#})", disk.path.display());
             return false;
         }
     }
@@ -393,9 +403,12 @@ fn disk_verdict(p: &Prepared, built: &Built) -> Result<(), Vec<String>> {
     }
     let problems = match &built.disk {
         None => vec![format!("image {} has no block device", p.image.name)],
-        Some(disk) => match std::fs::read(disk) {
-            Ok(bytes) => qemu_tests::check_disk(p.case, &bytes),
-            Err(e) => vec![format!("cannot read {}: {e}", disk.display())],
+        Some(disk) => match std::fs::read(&disk.path) {
+            Ok(bytes) => match disk.kind {
+                crate::disk::DiskKind::Virtio => qemu_tests::check_disk(p.case, &bytes),
+                crate::disk::DiskKind::SdCard { .. } => check_card(p.case, &disk.path, &bytes),
+            },
+            Err(e) => vec![format!("cannot read {}: {e}", disk.path.display())],
         },
     };
     if problems.is_empty() {
@@ -403,6 +416,39 @@ fn disk_verdict(p: &Prepared, built: &Built) -> Result<(), Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// An SD card after the run: the pattern in the data partition (the
+/// case's sectors count from its start), everything before it byte for
+/// byte as it was made (the copy `disk::prepare` kept: MBR, boot
+/// partition), and nothing written past it.
+fn check_card(case: &Case, path: &Path, card: &[u8]) -> Vec<String> {
+    let data = match crate::sdimage::partitions(card) {
+        Ok((_, data)) => data,
+        Err(e) => return vec![format!("card {}: {e:#}", path.display())],
+    };
+    let from = (data.start * crate::sdimage::SECTOR) as usize;
+    let to = from + (data.sectors * crate::sdimage::SECTOR) as usize;
+    let mut problems = qemu_tests::check_disk(case, &card[from..to]);
+    let copy = crate::disk::boot_copy(path);
+    match std::fs::read(&copy) {
+        Ok(boot) if boot[..] == card[..from] => {}
+        Ok(boot) => {
+            let at = boot.iter().zip(card).position(|(a, b)| a != b);
+            problems.push(format!(
+                "card: the MBR and boot partition changed (first difference at byte {at:?} of {})",
+                boot.len()
+            ));
+        }
+        Err(e) => problems.push(format!("cannot read {}: {e}", copy.display())),
+    }
+    if let Some(at) = card[to..].iter().position(|&b| b != 0) {
+        problems.push(format!(
+            "card: byte {} past the data partition was written",
+            to + at
+        ));
+    }
+    problems
 }
 
 /// Everything needed to understand a failure, after its progress line.
@@ -461,6 +507,51 @@ fn report(p: &Prepared, result: &RunResult, problems: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_check_finds_the_pattern_and_any_write_outside_the_data_partition() {
+        use crate::disk::{boot_copy, prepare, Disk, DiskKind};
+        use blk_api::{pattern, SECTOR};
+        let dir = std::env::temp_dir().join(format!("xtask-cardcheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (kernel, dtb) = (dir.join("kernel8.img"), dir.join("x.dtb"));
+        std::fs::write(&kernel, vec![0x17; 5000]).unwrap();
+        std::fs::write(&dtb, b"dtb").unwrap();
+        let path = dir.join("c.img");
+        let disk = Disk {
+            path: path.clone(),
+            kind: DiskKind::SdCard { kernel, dtb },
+        };
+        prepare(&disk, false).unwrap();
+        let case = Case {
+            disk_pattern: &[(0, 2), (100, 1)],
+            ..Case::BASE
+        };
+        let mut card = std::fs::read(&path).unwrap();
+        let (_, data) = crate::sdimage::partitions(&card).unwrap();
+        let at = |s: u64| ((data.start + s) as usize) * SECTOR;
+        assert_eq!(check_card(&case, &path, &card).len(), 2, "no pattern yet");
+        pattern::fill(0, &mut card[at(0)..at(2)]);
+        pattern::fill(100, &mut card[at(100)..at(101)]);
+        assert_eq!(check_card(&case, &path, &card), Vec::<String>::new());
+        let mut boot = card.clone();
+        boot[(2048 + 5) * SECTOR] ^= 1;
+        let p = check_card(&case, &path, &boot);
+        assert!(
+            p.len() == 1 && p[0].contains("boot partition changed"),
+            "{p:?}"
+        );
+        let mut past = card.clone();
+        past[at(data.sectors) + 3] = 1;
+        let p = check_card(&case, &path, &past);
+        assert!(
+            p.len() == 1 && p[0].contains("past the data partition"),
+            "{p:?}"
+        );
+        std::fs::remove_file(boot_copy(&path)).unwrap();
+        assert!(check_card(&case, &path, &card)[0].contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn test_result_lines() {

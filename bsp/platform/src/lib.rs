@@ -161,7 +161,15 @@ pub struct Platform {
     /// BCM2835/BCM2711 GPIO block (`brcm,bcm2711-gpio`), whose pin
     /// functions route UART0 to the header on a Raspberry Pi.
     pub bcm_gpio: Option<Region>,
+    /// SDHCI controllers that may hold the SD card, in the order a block
+    /// server should look at them: the BCM2711 EMMC2 (`brcm,bcm2711-emmc2`,
+    /// the Pi 4's card slot) first, then the BCM2835 Arasan SDHCI
+    /// (`brcm,bcm2835-sdhci`, where QEMU `raspi4b` attaches its card).
+    pub sdhci: heapless::Vec<Region, MAX_SDHCI>,
 }
+
+/// Most SDHCI controllers [`Platform::sdhci`] lists.
+pub const MAX_SDHCI: usize = 4;
 
 /// Why a DTB could not be interpreted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

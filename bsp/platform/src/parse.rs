@@ -41,6 +41,8 @@ const PSCI_0_2: &[&str] = &["arm,psci-0.2", "arm,psci-1.0"];
 const VIRTIO_MMIO: &[&str] = &["virtio,mmio"];
 const WATCHDOG: &[&str] = &["brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"];
 const BCM_GPIO: &[&str] = &["brcm,bcm2711-gpio", "brcm,bcm2835-gpio"];
+/// SD card controllers, in the order [`Platform::sdhci`] lists them.
+const SDHCI: [&[&str]; 2] = [&["brcm,bcm2711-emmc2"], &["brcm,bcm2835-sdhci"]];
 
 /// SMC64 `CPU_ON`, the standard ID since PSCI 0.2.
 const PSCI_CPU_ON: u32 = 0xC400_0003;
@@ -81,6 +83,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
+        sdhci: sdhci(&blob)?,
     })
 }
 
@@ -93,6 +96,20 @@ fn time_limit(blob: &Blob<'_>) -> Option<u32> {
     args.split(' ')
         .find_map(|w| w.strip_prefix("timeout="))
         .and_then(|s| s.parse().ok())
+}
+
+/// Every available SD card controller: EMMC2 kinds first (see
+/// [`Platform::sdhci`]); more than [`crate::MAX_SDHCI`] are not listed.
+fn sdhci(blob: &Blob<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
+    let mut found = heapless::Vec::new();
+    for kind in SDHCI {
+        for node in blob.compatible(kind) {
+            if let Some(region) = reg(&node, 0)? {
+                let _ = found.push(region);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The size of the DTB at `ptr` from its header (`totalsize`), so that the

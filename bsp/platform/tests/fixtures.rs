@@ -81,6 +81,12 @@ fn assert_pi_common(p: &Platform) {
     assert_eq!(p.watchdog, Some(region(0xfe10_0000, 0x114)));
     // /soc/gpio@7e200000, reg <0x7e200000 0xb4> through /soc's ranges.
     assert_eq!(p.bcm_gpio, Some(region(0xfe20_0000, 0xb4)));
+    // /emmc2bus/mmc@7e340000 (EMMC2, the card slot) through /emmc2bus's
+    // ranges, then /soc/mmc@7e300000 (the Arasan SDHCI, QEMU's card).
+    assert_eq!(
+        p.sdhci[..],
+        [region(0xfe34_0000, 0x100), region(0xfe30_0000, 0x100)]
+    );
 }
 
 #[test]
@@ -153,6 +159,7 @@ fn assert_virt_common(p: &Platform) {
     assert_virt_virtio(p);
     assert_eq!(p.watchdog, None);
     assert_eq!(p.bcm_gpio, None);
+    assert!(p.sdhci.is_empty());
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub enum DeviceKind {
     ConsoleLock = 3,
     /// The first virtio-mmio network device.
     VirtioNet = 4,
+    /// The SDHCI controller holding the SD card (Raspberry Pi 4: EMMC2 on
+    /// a real board, the Arasan SDHCI under QEMU `raspi4b`; docs/block.md).
+    Sdhci = 5,
 }
 
 impl DeviceKind {
@@ -35,6 +38,7 @@ impl DeviceKind {
             2 => Some(DeviceKind::VirtioBlk),
             3 => Some(DeviceKind::ConsoleLock),
             4 => Some(DeviceKind::VirtioNet),
+            5 => Some(DeviceKind::Sdhci),
             _ => None,
         }
     }

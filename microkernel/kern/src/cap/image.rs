@@ -52,6 +52,22 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
         DeviceKind::ConsoleLock => None,
         DeviceKind::VirtioBlk => first_virtio(p, VIRTIO_ID_BLOCK),
         DeviceKind::VirtioNet => first_virtio(p, VIRTIO_ID_NET),
+        DeviceKind::Sdhci => {
+            // The first controller (EMMC2 first) whose Present State says a
+            // card is inserted, else the first: a real Pi 4 boots from the
+            // card in EMMC2; QEMU raspi4b puts it on the Arasan SDHCI.
+            let inserted = |base: u64| {
+                let state = (mm::device_va(base) + SDHCI_PRESENT_STATE) as *const u32;
+                // Safety: every SDHCI region of the DTB is in the kernel's
+                // device map (a whole page); Present State is a read-only
+                // status register with no side effect.
+                let present = unsafe { state.read_volatile() };
+                present & SDHCI_CARD_INSERTED != 0
+            };
+            let first = p.sdhci.first()?;
+            let r = p.sdhci.iter().find(|r| inserted(r.base)).unwrap_or(first);
+            Some((r.base, r.size.max(0x1000)))
+        }
     }
 }
 
@@ -71,6 +87,15 @@ fn first_virtio(p: &platform::Platform, id: u32) -> Option<(u64, u64)> {
         (magic == 0x7472_6976 && dev == id).then_some((v.region.base, v.region.size))
     })
 }
+
+/// SDHCI Present State register and its Card Inserted bit.
+const SDHCI_PRESENT_STATE: usize = 0x24;
+const SDHCI_CARD_INSERTED: u32 = 1 << 16;
+/// The SDHCI word holding Clock Control (15:0), Timeout Control (23:16)
+/// and Software Reset (31:24), written whole (the BCM2835 Arasan
+/// controller mishandles narrower writes); Software Reset For All.
+const SDHCI_CLOCK_WORD: usize = 0x2c;
+const SDHCI_RESET_ALL: u32 = 1 << 24;
 
 fn new_global_share() -> Result<ShareId, Error> {
     let pa = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
@@ -271,19 +296,35 @@ pub fn task_ending(a: &Archive, index: usize) {
         let Some(d) = a.device(j as usize) else {
             continue;
         };
-        if d.kind == DeviceKind::Uart {
-            continue; // the UART does no DMA
-        }
         let Some((pa, _)) = device_registers(d.kind) else {
             continue;
         };
-        let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
-        // Safety: the device's registers are in the kernel's device map
-        // (device_registers found its magic there); writing 0 to Status is
-        // the virtio reset, after which the device uses no guest memory.
-        let done = unsafe {
-            status.write_volatile(0);
-            (0..RESET_POLLS).any(|_| status.read_volatile() == 0)
+        let done = match d.kind {
+            // The UART and the console lock page do no DMA.
+            DeviceKind::Uart | DeviceKind::ConsoleLock => continue,
+            DeviceKind::VirtioBlk | DeviceKind::VirtioNet => {
+                let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
+                // Safety: the device's registers are in the kernel's device
+                // map (device_registers found its magic there); writing 0 to
+                // Status is the virtio reset, after which the device uses no
+                // guest memory.
+                unsafe {
+                    status.write_volatile(0);
+                    (0..RESET_POLLS).any(|_| status.read_volatile() == 0)
+                }
+            }
+            DeviceKind::Sdhci => {
+                let word = (mm::device_va(pa) + SDHCI_CLOCK_WORD) as *mut u32;
+                // Safety: the controller's registers are in the kernel's
+                // device map (a DTB SDHCI region); Software Reset For All
+                // stops any transfer and clears the host's state (the card
+                // is re-initialised by the next server).
+                unsafe {
+                    let clock = word.read_volatile() & 0xffff;
+                    word.write_volatile(clock | SDHCI_RESET_ALL);
+                    (0..RESET_POLLS).any(|_| word.read_volatile() & SDHCI_RESET_ALL == 0)
+                }
+            }
         };
         if done {
             kprintln!("device {}: reset (the task granted it ended)", d.name);

@@ -13,9 +13,9 @@
 
 use crate::hal::{BlkHal, WINDOW};
 use blk_api::MAX_TRANSFER;
+use blk_serve::{DeviceError, Pending};
 use core::ptr::NonNull;
 use drivers::dma::PAGE;
-use ring::BufRange;
 use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 
@@ -26,33 +26,6 @@ pub const SLOTS: usize = 4;
 pub const OWNER_BYTES: usize = PAGE + SLOTS * MAX_TRANSFER;
 /// virtio-mmio transport registers per slot.
 const TRANSPORT: usize = 0x200;
-
-/// Who is waiting for a slot's request.
-#[derive(Clone, Copy, Debug)]
-pub struct Pending {
-    pub client: usize,
-    /// The client's connection (its `hello`) the request came on: a
-    /// request of an earlier connection is finished but not answered.
-    pub conn: u64,
-    pub tag: u64,
-    pub write: bool,
-    pub buf: BufRange,
-    token: u16,
-}
-
-impl Pending {
-    /// A request of `client`'s to start.
-    pub fn new(client: usize, conn: u64, tag: u64, write: bool, buf: BufRange) -> Pending {
-        Pending {
-            client,
-            conn,
-            tag,
-            write,
-            buf,
-            token: 0,
-        }
-    }
-}
 
 /// The device and its in-flight requests.
 pub struct Disk {
@@ -99,25 +72,6 @@ impl Disk {
         })
     }
 
-    /// Sectors on the disk.
-    pub fn capacity(&self) -> u64 {
-        self.blk.capacity()
-    }
-
-    pub fn read_only(&self) -> bool {
-        self.blk.readonly()
-    }
-
-    /// A slot with nothing in it.
-    pub fn free_slot(&self) -> Option<usize> {
-        self.slots.iter().position(Option::is_none)
-    }
-
-    /// Requests in the device.
-    pub fn in_flight(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
-    }
-
     /// Slot k's request header and status byte.
     fn head(&self, k: usize) -> (*mut BlkReq, *mut BlkResp) {
         let head = self.area + k * 64;
@@ -128,10 +82,31 @@ impl Disk {
     fn bounce(&self, k: usize) -> *mut u8 {
         (self.area + PAGE + k * MAX_TRANSFER) as *mut u8
     }
+}
+
+impl blk_serve::Device for Disk {
+    /// Sectors on the disk.
+    fn capacity(&self) -> u64 {
+        self.blk.capacity()
+    }
+
+    fn read_only(&self) -> bool {
+        self.blk.readonly()
+    }
+
+    /// A slot with nothing in it.
+    fn free_slot(&self) -> Option<usize> {
+        self.slots.iter().position(Option::is_none)
+    }
+
+    /// Requests in the device.
+    fn in_flight(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
 
     /// Slot k's data bounce buffer: `len` bytes to fill before a write, or
     /// to read after a read completed.
-    pub fn data(&mut self, k: usize, len: usize) -> &mut [u8] {
+    fn data(&mut self, k: usize, len: usize) -> &mut [u8] {
         let (k, len) = (k.min(SLOTS - 1), len.min(MAX_TRANSFER));
         // Safety: slot k's bounce buffer in the owner area (mapped RW for the
         // task's life, disjoint from every other slot's); callers use it only
@@ -142,15 +117,10 @@ impl Disk {
 
     /// Starts slot k's request: `sector`, `p.buf.len()` bytes through its
     /// bounce buffer (already filled for a write).
-    pub fn start(
-        &mut self,
-        k: usize,
-        sector: u64,
-        p: Pending,
-    ) -> Result<(), virtio_drivers::Error> {
+    fn start(&mut self, k: usize, sector: u64, p: Pending) -> Result<(), DeviceError> {
         let len = p.buf.len();
         if k >= SLOTS || self.slots[k].is_some() || len > MAX_TRANSFER {
-            return Err(virtio_drivers::Error::InvalidParam);
+            return Err(DeviceError);
         }
         let (req, resp) = self.head(k);
         let data = self.bounce(k);
@@ -167,11 +137,12 @@ impl Disk {
             let (req, resp) = (&mut *req, &mut *resp);
             let buf = core::slice::from_raw_parts_mut(data, len);
             if p.write {
-                self.blk.write_blocks_nb(block, req, buf, resp)?
+                self.blk.write_blocks_nb(block, req, buf, resp)
             } else {
-                self.blk.read_blocks_nb(block, req, buf, resp)?
+                self.blk.read_blocks_nb(block, req, buf, resp)
             }
-        };
+        }
+        .map_err(|_| DeviceError)?;
         self.slots[k] = Some(Pending { token, ..p });
         Ok(())
     }
@@ -179,7 +150,7 @@ impl Disk {
     /// The next completed request, if the device has finished one: its
     /// slot, who waits for it, and how it went. The slot is free again
     /// (its bounce buffer keeps a read's data until the slot is reused).
-    pub fn poll(&mut self) -> Option<(usize, Pending, Result<(), virtio_drivers::Error>)> {
+    fn poll(&mut self) -> Option<(usize, Pending, Result<(), DeviceError>)> {
         let token = self.blk.peek_used()?;
         let k = self
             .slots
@@ -200,15 +171,15 @@ impl Disk {
                 self.blk.complete_read_blocks(token, req, buf, resp)
             }
         };
-        Some((k, p, r))
+        Some((k, p, r.map_err(|_| DeviceError)))
     }
 
     /// Flushes the device's write cache; call with nothing in flight (the
     /// driver's flush waits for its own completion).
-    pub fn flush(&mut self) -> Result<(), virtio_drivers::Error> {
+    fn flush(&mut self) -> Result<(), DeviceError> {
         if self.in_flight() != 0 {
-            return Err(virtio_drivers::Error::NotReady);
+            return Err(DeviceError);
         }
-        self.blk.flush()
+        self.blk.flush().map_err(|_| DeviceError)
     }
 }

@@ -1,8 +1,11 @@
 //! The block server: alone on a kernel core, it owns virtio-blk (the grant
 //! `device:virtio-blk`, bound by name) and serves the clients the image
 //! connects to it (`provides = "blk"`; its `Server` binding gives each
-//! client's range and index, and the `blk.ends` notification). It loops: take the device's completions,
-//! then one request from each client's ring, validated (`ring` checks the
+//! client's range and index, and the `blk.ends` notification). This crate
+//! is the device (`device`: virtio-blk through `virtio-drivers`, up to 4
+//! requests in it at once; `hal`: its DMA window); the loop is the block
+//! service's shared one (`blk_serve`): take the device's completions, then
+//! one request from each client's ring, validated (`ring` checks the
 //! opcode and buffer window, `blk_api::validate` the rest); no system call
 //! on this path. Data goes through bounce buffers in the server's DMA
 //! window. It exits once every client has sent `Close`.
@@ -20,14 +23,14 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_arch = "aarch64")]
-mod client;
-#[cfg(target_arch = "aarch64")]
 mod device;
 #[cfg(target_arch = "aarch64")]
 mod hal;
 #[cfg(target_arch = "aarch64")]
 mod server;
+#[cfg(target_arch = "aarch64")]
+pub use blk_serve::Progress;
+#[cfg(target_arch = "aarch64")]
+pub use server::run;
 #[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
 pub use server::run_with_test_hook;
-#[cfg(target_arch = "aarch64")]
-pub use server::{run, Progress};

@@ -222,10 +222,27 @@ impl Server {
     }
 }
 
+/// A number the image gives the task (`values = { key = N }` of its
+/// `[[task]]` entry): a setting of the program that the image decides,
+/// such as which partition of a disk a server serves.
+#[repr(C)]
+pub struct Value([u64; 2]);
+
+impl Value {
+    /// The placeholder xtask overwrites.
+    pub const UNBOUND: Value = Value(unbound());
+
+    /// The number, if the image gives this task one under that key.
+    pub fn get(&'static self) -> Option<u64> {
+        let [bound, value] = read(&self.0);
+        (bound == 1).then_some(value)
+    }
+}
+
 /// Declares bindings (see the [module docs](self)): each
 /// `static NAME: KIND = "key";` becomes a static the image fills in, under
 /// the symbol `__bind:KIND:key`. KIND is one of [`Slot`], [`Range`],
-/// [`Client`], [`Server`].
+/// [`Client`], [`Server`], [`Value`].
 #[macro_export]
 macro_rules! bind {
     ($($(#[$m:meta])* $vis:vis static $name:ident: $kind:ident = $key:literal;)+) => {

@@ -157,12 +157,14 @@ fn devices(p: &Platform) -> impl Iterator<Item = (u64, u64)> + '_ {
     // The whole page: the BCM2711 pull registers lie past the DTB's size.
     let gpio = p.bcm_gpio.iter().map(|r| (r.base, r.size.max(PAGE)));
     let virtio = p.virtio_mmio.iter().map(|v| (v.region.base, v.region.size));
+    let sdhci = p.sdhci.iter().map(|r| (r.base, r.size.max(PAGE)));
     gic.into_iter()
         .chain(console)
         .chain(log)
         .chain(wdog)
         .chain(gpio)
         .chain(virtio)
+        .chain(sdhci)
 }
 
 /// Switches this core's TTBR1 to `root` (same VA->PA for everything the
