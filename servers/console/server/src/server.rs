@@ -284,6 +284,8 @@ fn input(out: &Out, p: &mut Peer) -> bool {
 pub struct Progress<'a> {
     /// Lines written so far by this instance, all clients together.
     pub lines: u64,
+    /// The fewest lines any one client has had written by this instance.
+    pub fewest: u64,
     out: &'a Out,
 }
 
@@ -370,6 +372,7 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         }
         hook(Progress {
             lines: peers.iter().flatten().map(|p| p.lines).sum(),
+            fewest: peers.iter().flatten().map(|p| p.lines).min().unwrap_or(0),
             out: &out,
         });
         if count > 0 && peers.iter().flatten().all(|p| p.done.is_some() || p.gone) {
