@@ -212,6 +212,27 @@ call_args! {
 }
 
 call_args! {
+    /// `TaskReport` of the task the capability in `task` names.
+    TaskReport for TaskReport {
+        task: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);
+    }
+}
+
+call_args! {
+    /// `TaskRestart` of the task the capability in `task` names.
+    TaskRestart for TaskRestart {
+        task: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);
+    }
+}
+
+call_args! {
+    /// `TaskStop` of the task the capability in `task` names.
+    TaskStop for TaskStop {
+        task: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);
+    }
+}
+
+call_args! {
     /// `CapInfo` of the capability in `at`.
     CapInfo for CapInfo {
         at: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);

@@ -29,7 +29,9 @@ pub fn from_user(frame: &mut Frame) {
 
 /// `TaskReport`: how the task a capability names stands.
 fn task_report(frame: &mut Frame) {
-    match SCHED.with(|s| crate::cap::task::report(s, frame.x[0])) {
+    let r = decode::<args::TaskReport>(frame)
+        .and_then(|a| SCHED.with(|s| crate::cap::task::report(s, a.task.0)));
+    match r {
         Ok(r) => {
             frame.x[1..4].copy_from_slice(&r);
             status(frame, Ok(()))
@@ -134,15 +136,15 @@ fn syscall(frame: &mut Frame) {
             Err(e) => status(frame, Err(e)),
         },
         Some(Syscall::TaskRestart) => {
-            let r = SCHED
-                .with(|s| crate::cap::task::restart(s, frame.x[0]))
+            let r = decode::<args::TaskRestart>(frame)
+                .and_then(|a| SCHED.with(|s| crate::cap::task::restart(s, a.task.0)))
                 .map(supervise::restart);
             status(frame, r);
             end_if_stopped(frame);
         }
         Some(Syscall::TaskStop) => {
-            let r = SCHED
-                .with(|s| crate::cap::task::stop(s, frame.x[0]))
+            let r = decode::<args::TaskStop>(frame)
+                .and_then(|a| SCHED.with(|s| crate::cap::task::stop(s, a.task.0)))
                 .map(supervise::stop);
             status(frame, r);
             end_if_stopped(frame);

@@ -110,8 +110,9 @@ pub struct TaskReport {
 /// Reads the state of the task named by the task capability in `task`
 /// (right READ).
 pub fn task_report(task: abi::CPtr) -> Result<TaskReport, Error> {
+    let a = abi::args::Args::encode(&abi::args::TaskReport { task });
     // Safety: no pointer arguments.
-    let r = unsafe { raw_syscall(Syscall::TaskReport as u64, [task.0, 0, 0, 0, 0, 0]) };
+    let r = unsafe { raw_syscall(Syscall::TaskReport as u64, a) };
     status(r[0])?;
     Ok(TaskReport {
         task: abi::TaskId::decode(r[1] >> 8)?,
@@ -125,15 +126,17 @@ pub fn task_report(task: abi::CPtr) -> Result<TaskReport, Error> {
 /// It stops on its own core soon after: [`task_report`] then says
 /// `Stopped`.
 pub fn task_stop(task: abi::CPtr) -> Result<(), Error> {
+    let a = abi::args::Args::encode(&abi::args::TaskStop { task });
     // Safety: no pointer arguments.
-    status(unsafe { raw_syscall(Syscall::TaskStop as u64, [task.0, 0, 0, 0, 0, 0]) }[0])
+    status(unsafe { raw_syscall(Syscall::TaskStop as u64, a) }[0])
 }
 
 /// Restarts the stopped task named by the task capability in `task`
 /// (right WRITE) from its program in the image.
 pub fn task_restart(task: abi::CPtr) -> Result<(), Error> {
+    let a = abi::args::Args::encode(&abi::args::TaskRestart { task });
     // Safety: no pointer arguments.
-    status(unsafe { raw_syscall(Syscall::TaskRestart as u64, [task.0, 0, 0, 0, 0, 0]) }[0])
+    status(unsafe { raw_syscall(Syscall::TaskRestart as u64, a) }[0])
 }
 
 #[panic_handler]
