@@ -103,7 +103,10 @@ pub fn init(host: &Sdhci) -> Result<Card, InitError> {
     at("CMD2 (ALL_SEND_CID)", host.command(2, 0, Resp::R2))?;
     let rca = at("CMD3 (SEND_RELATIVE_ADDR)", host.command(3, 0, Resp::R1))?[0] >> 16;
     let csd = at("CMD9 (SEND_CSD)", host.command(9, rca << 16, Resp::R2))?;
-    let blocks = at("CSD", capacity(csd))?;
+    let blocks = at(
+        "CSD",
+        crate::csd::blocks(csd).ok_or(Error::Protocol("unknown CSD structure")),
+    )?;
     at("CMD7 (SELECT_CARD)", host.command(7, rca << 16, Resp::R1b))?;
     at(
         "ACMD6 (SET_BUS_WIDTH)",
@@ -122,30 +125,6 @@ pub fn init(host: &Sdhci) -> Result<Card, InitError> {
         high_capacity,
         blocks,
     })
-}
-
-/// The capacity in 512-byte blocks from a CSD as the controller holds an
-/// R2 response: CSD bits 127..8 in the four words, shifted down by 8.
-fn capacity(r: [u32; 4]) -> Result<u64, Error> {
-    // CSD bit n is response bit n - 8.
-    let bits = |hi: u32, lo: u32| -> u64 {
-        let (hi, lo) = (hi - 8, lo - 8);
-        let mut v = 0u64;
-        for b in (lo..=hi).rev() {
-            v = v << 1 | ((r[(b / 32) as usize] >> (b % 32)) & 1) as u64;
-        }
-        v
-    };
-    match bits(127, 126) {
-        // CSD 2.0 (SDHC/SDXC): (C_SIZE + 1) × 512 KiB.
-        1 => Ok((bits(69, 48) + 1) * 1024),
-        // CSD 1.0: (C_SIZE + 1) × 2^(C_SIZE_MULT + 2) × 2^READ_BL_LEN bytes.
-        0 => {
-            let bytes = (bits(73, 62) + 1) << (bits(49, 47) + 2) << bits(83, 80);
-            Ok(bytes / BLOCK as u64)
-        }
-        _ => Err(Error::Protocol("unknown CSD structure")),
-    }
 }
 
 impl Card {

@@ -1,6 +1,6 @@
 //! The clients' disk: one partition of the card, the MBR entry the image
 //! names (`values = { partition = N }`, N = 1..4). The MBR (the card's
-//! sector 0) must hold there a partition of type [`DATA_TYPE`] inside the
+//! sector 0) must hold there a partition of type 0xda inside the
 //! card (`cargo xtask flash` writes one as entry 2, after the boot
 //! partition; the type check keeps an image that names the boot
 //! partition from overwriting the firmware); its first sector is the
@@ -14,62 +14,18 @@
 //! programmed I/O, no DMA), answered at the next [`Device::poll`].
 
 use crate::card::Card;
+use crate::mbr::{data_partition, MbrError, Partition};
 use crate::sdhci::{Error, Sdhci, BLOCK};
 use blk_api::MAX_TRANSFER;
 use blk_serve::{Device, DeviceError, Pending};
-
-/// The data partition's type: 0xda, "non-FS data".
-pub const DATA_TYPE: u8 = 0xda;
-
-/// The data partition, in card blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Partition {
-    pub start: u64,
-    pub sectors: u64,
-}
 
 /// Why the card has no usable data partition.
 #[derive(Clone, Copy, Debug)]
 pub enum PartitionError {
     /// Reading the MBR failed.
     Read(Error),
-    /// The image names no MBR entry 1..4.
-    BadEntry(u64),
-    /// No 55 aa signature in sector 0.
-    NoMbr,
-    /// The entry is not of type [`DATA_TYPE`] (its type).
-    NoDataPartition(u8),
-    /// The partition is empty, or overlaps the MBR, or ends past the card.
-    OutsideCard(Partition),
-}
-
-/// Partition `number` (1..4) of the MBR `mbr`, checked against a card of
-/// `card_blocks`.
-pub fn data_partition(
-    mbr: &[u8; BLOCK],
-    number: u64,
-    card_blocks: u64,
-) -> Result<Partition, PartitionError> {
-    if !(1..=4).contains(&number) {
-        return Err(PartitionError::BadEntry(number));
-    }
-    if mbr[510..512] != [0x55, 0xaa] {
-        return Err(PartitionError::NoMbr);
-    }
-    let at = 446 + 16 * (number as usize - 1);
-    let e = &mbr[at..at + 16];
-    if e[4] != DATA_TYPE {
-        return Err(PartitionError::NoDataPartition(e[4]));
-    }
-    let le = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-    let p = Partition {
-        start: le(&e[8..12]),
-        sectors: le(&e[12..16]),
-    };
-    if p.start == 0 || p.sectors == 0 || p.start + p.sectors > card_blocks {
-        return Err(PartitionError::OutsideCard(p));
-    }
-    Ok(p)
+    /// The MBR has none (`mbr::data_partition` says why).
+    Mbr(MbrError),
 }
 
 /// The data bounce buffer: one request's bytes.
@@ -96,11 +52,13 @@ impl Disk {
         // BOUNCE for the task's life.
         let bounce = unsafe { &mut (*core::ptr::addr_of_mut!(BOUNCE)).0 };
         let mbr = &mut bounce[..BLOCK];
-        let addr = card.address(0).ok_or(PartitionError::NoMbr)?;
+        let addr = card
+            .address(0)
+            .ok_or(PartitionError::Mbr(MbrError::NoMbr))?;
         host.read_blocks(addr, mbr).map_err(PartitionError::Read)?;
         let mut sector0 = [0u8; BLOCK];
         sector0.copy_from_slice(mbr);
-        let part = data_partition(&sector0, number, card.blocks)?;
+        let part = data_partition(&sector0, number, card.blocks).map_err(PartitionError::Mbr)?;
         Ok(Disk {
             host,
             card,

@@ -14,8 +14,10 @@
 
 #[cfg(target_arch = "aarch64")]
 pub mod card;
+pub mod csd;
 #[cfg(target_arch = "aarch64")]
 pub mod disk;
+pub mod mbr;
 #[cfg(target_arch = "aarch64")]
 pub mod sdhci;
 #[cfg(target_arch = "aarch64")]

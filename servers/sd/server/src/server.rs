@@ -2,7 +2,8 @@
 //! the data partition, then the block service's loop (`blk_serve`).
 
 use crate::card;
-use crate::disk::{Disk, DATA_TYPE};
+use crate::disk::Disk;
+use crate::mbr::DATA_TYPE;
 use crate::sdhci::Sdhci;
 use blk_serve::Progress;
 use ulib::cap::map;
