@@ -13,6 +13,14 @@
 //! summary table with ours/Linux goes to stdout; stderr has a progress line
 //! per boot.
 
+pub mod corey;
+pub mod guard;
+pub mod kcore;
+pub mod measure;
+pub mod micro;
+pub mod report;
+pub mod smoke;
+pub mod svg;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -22,14 +30,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::bench_corey::{self as corey, CoreyBench, COREY};
-use crate::bench_measure as measure;
-use crate::bench_micro::{self as micro, Bench};
-use crate::bench_report as report;
 use crate::build::target_dir;
 use crate::cli::{Board, Machine, MachineArgs, UsageError};
 use crate::doctor;
-use crate::linux_run::Mode;
+use crate::linux::run::Mode;
+use corey::{CoreyBench, COREY};
+use micro::Bench;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -172,7 +178,7 @@ impl Plan {
             } else {
                 self.runs as usize
             };
-            crate::bench_kcore::images().len() * per_image
+            crate::bench::kcore::images().len() * per_image
         } else {
             0
         };
@@ -223,7 +229,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     // The regression guard (bench_guard.rs): virt's instruction counts.
     let guard = plan.board == Board::Virt;
     let baseline = if guard && !args.update_baseline {
-        crate::bench_guard::load(root)?
+        crate::bench::guard::load(root)?
     } else {
         Default::default()
     };
@@ -231,16 +237,16 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     if !plan.micro.is_empty() {
         progress.step("micro-benchmarks, 1 core, icount");
         let m = micro::run(root, Some(plan.board.name()), &plan.micro, &out_dir)?;
-        let m = crate::bench_guard::to_keys(&m);
+        let m = crate::bench::guard::to_keys(&m);
         if guard && args.update_baseline {
-            crate::bench_guard::update(root, "micro", &m)?;
+            crate::bench::guard::update(root, "micro", &m)?;
         } else if guard {
             println!(
                 "Regression guard: against {} (fails above +{}%)",
-                crate::bench_guard::BASELINE,
-                crate::bench_guard::TOLERANCE_PCT
+                crate::bench::guard::BASELINE,
+                crate::bench::guard::TOLERANCE_PCT
             );
-            guard_ok &= crate::bench_guard::compare(&baseline, "micro", &m, true);
+            guard_ok &= crate::bench::guard::compare(&baseline, "micro", &m, true);
         }
         println!();
     }
@@ -258,16 +264,16 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
             Mode::Icount => (true, 0),
             Mode::Mttcg => (false, plan.runs as usize),
         };
-        let k = crate::bench_kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        let k = crate::bench::kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
         // The guard holds the one-client console rows (deterministic).
         let k: Vec<(String, u64)> = k
             .into_iter()
             .filter(|(key, _)| key.starts_with("console-ring-") && key.ends_with("-1"))
             .collect();
         if icount && args.update_baseline {
-            crate::bench_guard::update(root, "kernelcore", &k)?;
+            crate::bench::guard::update(root, "kernelcore", &k)?;
         } else if icount {
-            guard_ok &= crate::bench_guard::compare(&baseline, "kernelcore", &k, true);
+            guard_ok &= crate::bench::guard::compare(&baseline, "kernelcore", &k, true);
         }
         println!();
     }
@@ -294,8 +300,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     if !guard_ok {
         eprintln!(
             "bench: an instruction count grew more than {}% over {} (REGRESSION lines above)",
-            crate::bench_guard::TOLERANCE_PCT,
-            crate::bench_guard::BASELINE
+            crate::bench::guard::TOLERANCE_PCT,
+            crate::bench::guard::BASELINE
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -303,5 +309,4 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
 }
 
 #[cfg(test)]
-#[path = "bench_tests.rs"]
 mod tests;

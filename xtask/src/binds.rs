@@ -28,7 +28,7 @@ use kerncore::bootimage::FIRST_GRANT_SLOT;
 /// `ulib::bind::UNBOUND_MAGIC`: the first word of every placeholder.
 const UNBOUND_MAGIC: u64 = u64::from_le_bytes(*b"UNBOUND\0");
 /// `ulib::bind::MAX_CLIENTS`.
-const MAX_CLIENTS: usize = crate::image::image_conns::MAX_CLIENTS;
+const MAX_CLIENTS: usize = crate::image::conns::MAX_CLIENTS;
 /// "No slot" in a `Server` value.
 const NO_SLOT: u64 = 64;
 
@@ -270,7 +270,7 @@ uses = ["console"]
         let image =
             crate::image::parse("t", text, &["console".to_string(), "conclient".to_string()])
                 .unwrap();
-        let base = crate::image::image_conns::CONN_BASE;
+        let base = crate::image::conns::CONN_BASE;
         let server = given(&image, 0);
         assert_eq!(server[0].kind, Kind::Slot);
         assert_eq!((server[0].name.as_str(), server[0].words[0]), ("uart", 2));

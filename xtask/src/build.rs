@@ -402,5 +402,4 @@ fn human(bytes: u64) -> String {
 }
 
 #[cfg(test)]
-#[path = "build_tests.rs"]
 mod tests;

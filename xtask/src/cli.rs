@@ -386,5 +386,4 @@ pub fn parse_mem_mib(text: &str) -> Result<u64, UsageError> {
 }
 
 #[cfg(test)]
-#[path = "cli_tests.rs"]
 mod tests;

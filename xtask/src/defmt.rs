@@ -239,5 +239,4 @@ pub fn log_line(frame: &Frame<'_>) -> LogLine {
 }
 
 #[cfg(test)]
-#[path = "defmt_tests.rs"]
 mod tests;

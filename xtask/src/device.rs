@@ -294,5 +294,4 @@ pub fn write(disk: &Disk, image: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "device_tests.rs"]
 mod tests;

@@ -394,5 +394,4 @@ fn plan(os: &OsRelease, sources: &[AptSource]) -> Plan {
 }
 
 #[cfg(test)]
-#[path = "doctor_tests.rs"]
 mod tests;

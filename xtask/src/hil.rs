@@ -6,6 +6,8 @@
 //! The kernel ends every chainloaded run with a watchdog reboot, which brings
 //! the loader back for the next case.
 
+pub mod push;
+pub mod selftest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +20,7 @@ use qemu_tests::{check, Case, Exit, LogLine, Outcome, CASES};
 
 use crate::build::{self, Built};
 use crate::cli::{Board, UsageError};
-use crate::hil_push::{push, LineReader, Refused};
+use crate::hil::push::{push, LineReader, Refused};
 use crate::serial::{Collector, Port, BAUD_RATES};
 
 #[derive(Debug, Args)]
@@ -432,8 +434,8 @@ mod tests {
 
     #[test]
     fn a_pty_passes_the_check_and_so_does_its_log_line() {
-        let (_master, path) = crate::hil_selftest::pty_pair().expect("pty");
-        let (_log_master, log_path) = crate::hil_selftest::pty_pair().expect("pty");
+        let (_master, path) = crate::hil::selftest::pty_pair().expect("pty");
+        let (_log_master, log_path) = crate::hil::selftest::pty_pair().expect("pty");
         let mut a = args(&path);
         a.log_serial = Some(log_path);
         // Past the serial lines, the build is what fails here.

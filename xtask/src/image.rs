@@ -9,6 +9,7 @@
 //! file, the entry and the problem, e.g.
 //! `images/foo.toml: kernel.hook: unknown hook "x"`.
 
+pub mod ranges;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -20,12 +21,10 @@ pub use kerncore::bootimage::Expect;
 use kerncore::bootimage::MAX_TASKS_PER_CORE;
 use kerncore::bootimage::{Hook, KernelOptions};
 
-#[path = "image_caps.rs"]
-pub mod image_caps;
-#[path = "image_conns.rs"]
-pub mod image_conns;
-pub use image_caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
-pub use image_conns::ServiceSpec;
+pub mod caps;
+pub mod conns;
+pub use caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
+pub use conns::ServiceSpec;
 
 /// An image description, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,9 +135,9 @@ struct ImageFile {
     #[serde(default)]
     kernel_cores: Vec<u32>,
     #[serde(default)]
-    share: Vec<image_caps::ShareEntry>,
+    share: Vec<caps::ShareEntry>,
     #[serde(default)]
-    notification: Vec<image_caps::NotificationEntry>,
+    notification: Vec<caps::NotificationEntry>,
     #[serde(default)]
     machine: MachineEntry,
 }
@@ -175,7 +174,7 @@ struct TaskEntry {
     #[serde(default)]
     server: bool,
     #[serde(default)]
-    caps: Vec<image_caps::CapItem>,
+    caps: Vec<caps::CapItem>,
     #[serde(default)]
     on_exit: Option<OnExits>,
     #[serde(default)]
@@ -238,7 +237,7 @@ pub fn available(root: &Path) -> Vec<String> {
             let name = entry.file_name().into_string().ok()?;
             name.strip_suffix(".toml").map(str::to_string)
         })
-        .chain(crate::bench_kcore::images().into_iter().map(|(n, _)| n))
+        .chain(crate::bench::kcore::images().into_iter().map(|(n, _)| n))
         .collect();
     names.sort();
     names
@@ -279,7 +278,7 @@ pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
 
 /// Reads and checks `images/<name>.toml`.
 pub fn load(root: &Path, name: &str) -> Result<Image> {
-    let (display, text) = match crate::bench_kcore::image_text(name) {
+    let (display, text) = match crate::bench::kcore::image_text(name) {
         Some(text) => (format!("generated image {name}"), text),
         None => {
             let display = format!("images/{name}.toml");
@@ -358,26 +357,26 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         boards.push(b);
     }
     let (build, options) = check_kernel(&file.kernel)?;
-    let ends: Vec<image_conns::Ends> = file
+    let ends: Vec<conns::Ends> = file
         .task
         .iter()
         .enumerate()
-        .map(|(i, t)| image_conns::Ends {
+        .map(|(i, t)| conns::Ends {
             provides: t.provides.as_deref(),
             uses: &t.uses,
             entry: format!("task[{i}] ({})", t.krate),
         })
         .collect();
-    let image_conns::Derived {
+    let conns::Derived {
         services,
         ranges: conn_ranges,
         notifications: conn_notes,
-    } = image_conns::derive(&ends, file.range.len(), file.notification.len())?;
+    } = conns::derive(&ends, file.range.len(), file.notification.len())?;
     let all_ranges: Vec<RangeEntry> = file.range.iter().cloned().chain(conn_ranges).collect();
-    let ranges = crate::image_ranges::check(&all_ranges)?;
-    let kernel_cores = image_caps::check_kernel_cores(&file.kernel_cores, &boards)?;
-    let share_names = image_caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
-    let mut notifications = image_caps::check_names(
+    let ranges = crate::image::ranges::check(&all_ranges)?;
+    let kernel_cores = caps::check_kernel_cores(&file.kernel_cores, &boards)?;
+    let share_names = caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
+    let mut notifications = caps::check_names(
         "notification",
         file.notification.iter().map(|n| n.name.as_str()),
     )?;
@@ -398,11 +397,11 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     let mut task_names = Vec::new();
     for (i, t) in file.task.iter().enumerate() {
         if let Some(name) = &t.name {
-            image_caps::check_name(&format!("task[{i}] ({})", t.krate), name)?;
+            caps::check_name(&format!("task[{i}] ({})", t.krate), name)?;
         }
         task_names.push(t.name.clone().unwrap_or_else(|| t.krate.clone()));
     }
-    let mut objects = image_caps::Objects {
+    let mut objects = caps::Objects {
         tasks: &task_names,
         ranges: &ranges,
         shares: &share_names,
@@ -413,7 +412,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     let mut shares = Vec::new();
     for (j, s) in file.share.iter().enumerate() {
         let entry = format!("share[{j}] ({})", s.name);
-        let caps = objects.caps(&entry, &s.caps, image_caps::SHARE_CAPS_MAX, "a share")?;
+        let caps = objects.caps(&entry, &s.caps, caps::SHARE_CAPS_MAX, "a share")?;
         shares.push(ShareSpec {
             name: s.name.clone(),
             caps,
@@ -445,7 +444,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             .iter()
             .map(|x: &TaskSpec| (x.core, x.name.as_str()))
             .collect();
-        image_caps::check_placement(&entry, &t.krate, t.core, t.server, &kernel_cores, &placed)?;
+        caps::check_placement(&entry, &t.krate, t.core, t.server, &kernel_cores, &placed)?;
         let mut links = Vec::new();
         for r in &t.ranges {
             let Some(at) = ranges.iter().position(|x: &RangeSpec| &x.name == r) else {
@@ -459,19 +458,19 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         let mut caps = objects.caps(
             &entry,
             &t.caps,
-            image_caps::TASK_GRANTS_MAX,
+            caps::TASK_GRANTS_MAX,
             "its root share (slots 2..63)",
         )?;
         let mut cap_names = Vec::new();
         for (k, c) in t.caps.iter().enumerate() {
             if let Some(a) = &c.alias {
-                image_caps::check_name(&format!("{entry}: caps[{k}]: as"), a)?;
+                caps::check_name(&format!("{entry}: caps[{k}]: as"), a)?;
             }
             cap_names.push(c.bind_name().to_string());
         }
         if let Some(lock) = objects.console_lock_for(&caps) {
             caps.push(lock);
-            cap_names.push(image_caps::CONSOLE_LOCK_BINDING.to_string());
+            cap_names.push(caps::CONSOLE_LOCK_BINDING.to_string());
         }
         let mut on_exit = Vec::new();
         for OnExit { notification, bits } in t.on_exit.iter().flat_map(OnExits::all) {
@@ -533,11 +532,11 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             }
         }
         on_exit.sort();
-        if caps.len() > image_caps::TASK_GRANTS_MAX {
+        if caps.len() > caps::TASK_GRANTS_MAX {
             return Err(format!(
                 "{entry}: caps: {} capabilities with those its connections add, but its root share (slots 2..63) has room for {}",
                 caps.len(),
-                image_caps::TASK_GRANTS_MAX
+                caps::TASK_GRANTS_MAX
             ));
         }
         let expect = match t.expect.as_deref() {
@@ -568,7 +567,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             ));
         }
         for name in t.values.keys() {
-            image_caps::check_name(&format!("{entry}: values"), name)?;
+            caps::check_name(&format!("{entry}: values"), name)?;
         }
         tasks.push(TaskSpec {
             values: t.values.clone().into_iter().collect(),
@@ -722,5 +721,4 @@ fn toml_error(text: &str, err: &toml::de::Error) -> String {
 }
 
 #[cfg(test)]
-#[path = "image_tests.rs"]
 mod tests;

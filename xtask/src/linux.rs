@@ -6,6 +6,11 @@
 //! One boot per core count and run executes every selected workload; the
 //! results go to `target/bench/linux-<name>.json` and a table.
 
+pub mod fetch;
+pub mod guest;
+pub mod report;
+pub mod run;
+pub mod wordcount;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -15,9 +20,9 @@ use clap::Args;
 
 use crate::build::target_dir;
 use crate::cli::{Machine, MachineArgs, UsageError};
-use crate::linux_report::{file_json, record, summary, Series};
-use crate::linux_run::{Boot, Mode, ResultLine};
-use crate::{doctor, linux_fetch, linux_guest, linux_run, linux_wordcount};
+use crate::doctor;
+use crate::linux::report::{file_json, record, summary, Series};
+use crate::linux::run::{Boot, Mode, ResultLine};
 
 #[derive(Debug, Args)]
 pub struct LinuxBenchArgs {
@@ -108,7 +113,7 @@ pub fn check_wordcount(r: &ResultLine) -> Result<()> {
     let seed: u64 = get("seed")?.parse()?;
     let distinct: u64 = get("distinct")?.parse()?;
     let checksum = u64::from_str_radix(get("checksum")?, 16)?;
-    let want = linux_wordcount::reference(words, seed);
+    let want = wordcount::reference(words, seed);
     if (r.ops, distinct, checksum) != (want.total, want.distinct, want.checksum) {
         bail!(
             "wordcount at {} cores: guest counted {} words, {distinct} distinct, checksum {checksum:016x}; \
@@ -201,17 +206,17 @@ pub fn run(root: &Path, args: &LinuxBenchArgs) -> Result<ExitCode> {
 /// Prepares the guest, boots it `plan.runs` times per core count, checks
 /// and gathers the results, writes `target/bench/linux-<name>.json`.
 pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
-    let peer = linux_fetch::get(root)?;
-    let cache = linux_fetch::cache_dir(root);
+    let peer = fetch::get(root)?;
+    let cache = fetch::cache_dir(root);
     let names: Vec<&str> = plan.workloads.iter().map(|w| w.name).collect();
-    let bins = linux_guest::build_workloads(root, &names, &cache.join("bin"))?;
+    let bins = guest::build_workloads(root, &names, &cache.join("bin"))?;
     let busybox = std::fs::read(&peer.busybox)?;
     let programs = bins
         .iter()
         .map(|(n, p)| Ok((n.clone(), std::fs::read(p)?)))
         .collect::<Result<Vec<_>>>()?;
     let initrd = cache.join("initramfs.cpio");
-    std::fs::write(&initrd, linux_guest::initramfs(&busybox, &programs))?;
+    std::fs::write(&initrd, guest::initramfs(&busybox, &programs))?;
     let source: Vec<&str> = peer.source.lines().collect();
     eprintln!("linux-bench: {}", source.join("; "));
 
@@ -219,8 +224,8 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
     for m in &plan.machines {
         for k in 1..=plan.runs {
             let append = format!("lp_cores={} lp_run={}", m.smp, run_spec(&plan.workloads));
-            let qargs = linux_run::qemu_args(m, plan.mode, &peer.kernel, &initrd, &append);
-            let b = linux_run::boot(&qargs, TIMEOUT)?;
+            let qargs = run::qemu_args(m, plan.mode, &peer.kernel, &initrd, &append);
+            let b = run::boot(&qargs, TIMEOUT)?;
             let results = check_boot(&b, &plan.workloads, m.smp)
                 .with_context(|| format!("Linux peer at {} cores, run {k}", m.smp))?;
             eprintln!(
@@ -252,7 +257,7 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
 /// the machine's core count, and the word count matches the host's. On a
 /// failure the guest console is shown.
 fn check_boot(b: &Boot, workloads: &[&Workload], cores: u32) -> Result<Vec<ResultLine>> {
-    let (results, failures) = linux_run::parse_console(&b.console);
+    let (results, failures) = run::parse_console(&b.console);
     let missing: Vec<String> = workloads
         .iter()
         .flat_map(|w| w.variants.iter().map(move |v| (w.name, *v)))
@@ -293,5 +298,4 @@ fn check_boot(b: &Boot, workloads: &[&Workload], cores: u32) -> Result<Vec<Resul
 }
 
 #[cfg(test)]
-#[path = "linux_tests.rs"]
 mod tests;

@@ -17,14 +17,6 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod bench;
-mod bench_corey;
-mod bench_guard;
-mod bench_kcore;
-mod bench_measure;
-mod bench_micro;
-mod bench_report;
-mod bench_smoke;
-mod bench_svg;
 mod binds;
 mod build;
 mod cli;
@@ -37,17 +29,9 @@ mod firmware;
 mod flash;
 mod fuzz;
 mod hil;
-mod hil_push;
-mod hil_selftest;
 mod image;
-mod image_ranges;
 mod lint;
 mod linux;
-mod linux_fetch;
-mod linux_guest;
-mod linux_report;
-mod linux_run;
-mod linux_wordcount;
 mod loader;
 mod merge;
 mod net;
@@ -107,7 +91,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {
             doctor::run(false, true)?;
-            let _ = bench_kcore::run(&root, true, args.runs, &mut |step| {
+            let _ = crate::bench::kcore::run(&root, true, args.runs, &mut |step| {
                 eprintln!("bench: {step}")
             })?;
             Ok(ExitCode::SUCCESS)

@@ -210,5 +210,4 @@ impl<C: Write, L: Write> Screen<C, L> {
 }
 
 #[cfg(test)]
-#[path = "merge_tests.rs"]
 mod tests;

@@ -269,5 +269,4 @@ pub fn verify(image: &[u8], files: &[BootFile]) -> Result<(Partition, Partition)
 }
 
 #[cfg(test)]
-#[path = "sdimage_tests.rs"]
 mod tests;

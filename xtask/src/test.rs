@@ -49,8 +49,8 @@ fn entry_names() -> Vec<&'static str> {
     CASES
         .iter()
         .map(|c| c.name)
-        .chain([crate::bench_smoke::NAME, crate::bench_guard::NAME])
-        .chain(crate::hil_selftest::NAMES)
+        .chain([crate::bench::smoke::NAME, crate::bench::guard::NAME])
+        .chain(crate::hil::selftest::NAMES)
         .collect()
 }
 
@@ -140,16 +140,16 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
                 p.case.qemu_flags().join(" ")
             );
         }
-        if crate::bench_smoke::selected(args.filter.as_deref()) {
+        if crate::bench::smoke::selected(args.filter.as_deref()) {
             println!(
                 "{:<32} (benchmarks' smoke test: cargo xtask bench --smp 2 --no-linux, ours only)",
-                crate::bench_smoke::NAME
+                crate::bench::smoke::NAME
             );
         }
-        if crate::bench_guard::selected(args.filter.as_deref()) {
+        if crate::bench::guard::selected(args.filter.as_deref()) {
             println!(
                 "{:<32} (instruction counts against bench/baseline.toml: micro, kcb-console-ring-1)",
-                crate::bench_guard::NAME
+                crate::bench::guard::NAME
             );
         }
         for name in hil_entries(args.filter.as_deref()) {
@@ -177,14 +177,14 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
         });
         tally(run_case(root, p, built, args.show_output));
     }
-    if crate::bench_smoke::selected(args.filter.as_deref()) {
-        tally(crate::bench_smoke::run(root, &mut builds));
+    if crate::bench::smoke::selected(args.filter.as_deref()) {
+        tally(crate::bench::smoke::run(root, &mut builds));
     }
-    if crate::bench_guard::selected(args.filter.as_deref()) {
-        tally(crate::bench_guard::run_entry(root, &mut builds));
+    if crate::bench::guard::selected(args.filter.as_deref()) {
+        tally(crate::bench::guard::run_entry(root, &mut builds));
     }
     if !hil_entries(args.filter.as_deref()).is_empty() {
-        let (p, f) = crate::hil_selftest::run(root, args.filter.as_deref(), &mut builds);
+        let (p, f) = crate::hil::selftest::run(root, args.filter.as_deref(), &mut builds);
         passed += p;
         failed += f;
     }
@@ -203,7 +203,7 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
 
 /// The HIL self-test entries (docs/hil.md) selected by `filter`.
 fn hil_entries(filter: Option<&str>) -> Vec<&'static str> {
-    crate::hil_selftest::NAMES
+    crate::hil::selftest::NAMES
         .into_iter()
         .filter(|n| filter.is_none_or(|f| n.contains(f)))
         .collect()

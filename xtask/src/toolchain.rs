@@ -219,5 +219,4 @@ fn describe(missing: &Missing, toolchain: &str, sysroot: &Path) -> String {
 }
 
 #[cfg(test)]
-#[path = "toolchain_tests.rs"]
 mod tests;

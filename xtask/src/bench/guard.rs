@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench_micro as micro;
+use crate::bench::micro;
 use crate::build::{target_dir, Built};
 use crate::cli::Board;
 
@@ -133,7 +133,7 @@ pub fn update(root: &Path, section: &str, measured: &[(String, u64)]) -> Result<
     let mut text = String::from(
         "# Instruction counts under -icount (deterministic) that `cargo xtask bench`\n\
          # and the bench-guard-virt entry of `cargo xtask test` hold the kernel to:\n\
-         # a count more than 5% above its line fails (xtask/src/bench_guard.rs).\n\
+         # a count more than 5% above its line fails (xtask/src/bench/guard.rs).\n\
          # Rewrite with `cargo xtask bench micro kernelcore --update-baseline`.\n",
     );
     for (section, m) in &b {
@@ -164,7 +164,7 @@ pub fn run_entry(
         let selected: Vec<&micro::Bench> = micro::BENCHES.iter().collect();
         let m = micro::measure(root, Some("virt"), &selected, &out_dir, false)?;
         let (name, n) = KCORE_IMAGE;
-        let samples = crate::bench_kcore::boot_icount(root, name, n)?;
+        let samples = crate::bench::kcore::boot_icount(root, name, n)?;
         let k: Vec<(String, u64)> = samples
             .iter()
             .map(|s| (kcore_key(&s.variant, s.clients), s.span_ns / s.requests))

@@ -73,7 +73,7 @@ pub fn derive(
     let mut services: Vec<ServiceSpec> = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
         let Some(name) = t.provides else { continue };
-        crate::image::image_caps::check_name(&format!("{}: provides", t.entry), name)?;
+        crate::image::caps::check_name(&format!("{}: provides", t.entry), name)?;
         if name.len() > kerncore::bootimage::NAME_LEN - 5 {
             return Err(format!(
                 "{}: provides {name:?}: a service name is at most {} bytes (its ranges and notification are named SERVICE.N and SERVICE.ends)",

@@ -2,8 +2,8 @@
 //! JSON, the wordcount check and the argument checks.
 
 use super::*;
-use crate::linux_report::{series_json, stats};
-use crate::linux_run::parse_result;
+use crate::linux::report::{series_json, stats};
+use crate::linux::run::parse_result;
 
 fn series(ops: &[u64], ns: &[u64]) -> Series {
     Series {
@@ -61,7 +61,7 @@ fn file_json_is_valid_json() {
 
 #[test]
 fn wordcount_is_checked_against_the_host() {
-    let want = linux_wordcount::reference(1000, 7);
+    let want = crate::linux::wordcount::reference(1000, 7);
     let line = format!(
         "RESULT name=wordcount mode=pthreads cores=2 ops={} ns=5 words=1000 seed=7 distinct={} checksum={:016x}",
         want.total, want.distinct, want.checksum

@@ -7,13 +7,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::bench::corey::{self as corey, CoreyBench};
+use crate::bench::report::{add, Measured, Peer};
 use crate::bench::{Plan, Progress};
-use crate::bench_corey::{self as corey, CoreyBench};
-use crate::bench_report::{add, Measured, Peer};
 use crate::build::Built;
 use crate::cli::Board;
-use crate::linux_run::ResultLine;
-use crate::{linux, linux_report};
+use crate::linux;
+use crate::linux::run::ResultLine;
 
 fn built<'a>(
     builds: &'a HashMap<(String, Board), Result<Built, String>>,
@@ -105,14 +105,17 @@ pub fn linux(
     }
     // run_plan wrote each boot's series alone: write them all together.
     for w in &workloads {
-        let series: Vec<&linux_report::Series> = all
+        let series: Vec<&crate::linux::report::Series> = all
             .iter()
             .filter(|m| m.peer == Peer::Linux && m.series.benchmark == w.name)
             .map(|m| &m.series)
             .collect();
         let path = out_dir.join(format!("linux-{}.json", w.name));
-        std::fs::write(&path, linux_report::file_json(w, plan.mode, &series))
-            .with_context(|| path.display().to_string())?;
+        std::fs::write(
+            &path,
+            crate::linux::report::file_json(w, plan.mode, &series),
+        )
+        .with_context(|| path.display().to_string())?;
     }
     Ok(())
 }

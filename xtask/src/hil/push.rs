@@ -344,5 +344,4 @@ fn send(port: &Port, payload: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "hil_push_tests.rs"]
 mod tests;

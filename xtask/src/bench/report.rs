@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use crate::bench_corey::CoreyBench;
-use crate::bench_svg::{plot, si, Line};
-use crate::linux_report::{series_json, stats, Series};
-use crate::linux_run::{Mode, ResultLine};
+use crate::bench::corey::CoreyBench;
+use crate::bench::svg::{plot, si, Line};
+use crate::linux::report::{series_json, stats, Series};
+use crate::linux::run::{Mode, ResultLine};
 
 /// Ours or the Linux peer's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

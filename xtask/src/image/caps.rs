@@ -377,5 +377,4 @@ pub(crate) fn check_placement(
 }
 
 #[cfg(test)]
-#[path = "image_caps_tests.rs"]
 mod tests;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::linux::run::{Mode, ResultLine};
 use crate::linux::Workload;
-use crate::linux_run::{Mode, ResultLine};
 
 /// The figures of one (workload, variant, cores) over the runs.
 #[derive(Debug, Clone, PartialEq)]

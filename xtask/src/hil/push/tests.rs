@@ -15,7 +15,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::pty::PtyMaster;
 
 use super::*;
-use crate::hil_selftest::{misframe, pty_pair};
+use crate::hil::selftest::{misframe, pty_pair};
 
 /// A loader on the master end: announces READY every 50 ms while idle,
 /// answers as the real one does, returns the payload it booted.
@@ -233,7 +233,7 @@ fn hil_arguments_are_checked_before_anything_runs() {
 
 #[test]
 fn log_frames_are_taken_out_of_the_console_line() {
-    use crate::hil_push::split_frames;
+    use crate::hil::push::split_frames;
     // Text, a whole frame (whose bytes include a newline), text, and the
     // start of a frame not yet finished.
     let mut buf = b"core 0 online\r\n".to_vec();
@@ -260,7 +260,7 @@ fn log_frames_are_taken_out_of_the_console_line() {
 /// the checkers never see a line the log cut in two.
 #[test]
 fn a_frame_inside_a_console_line_leaves_the_line_whole() {
-    use crate::hil_push::split_frames;
+    use crate::hil::push::split_frames;
     let mut stream = b"core 0 onli".to_vec();
     stream.extend_from_slice(&[0x1b, b'D', 0x05, b'\n', 0x07, 0x00]);
     stream.extend_from_slice(b"ne\r\n");

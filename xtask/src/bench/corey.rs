@@ -11,7 +11,7 @@ use qemu_tests::Exit;
 
 use crate::build::{self, Built};
 use crate::cli::{Board, Machine};
-use crate::linux_run::{parse_console, Mode, ResultLine};
+use crate::linux::run::{parse_console, Mode, ResultLine};
 use crate::{image, linux, qemu};
 
 /// One of Corey's benchmarks, ours beside the Linux peer's workload of the

@@ -17,7 +17,7 @@ pub(crate) fn check(entries: &[RangeEntry]) -> Result<Vec<RangeSpec>, String> {
     let mut out: Vec<RangeSpec> = Vec::new();
     for (i, r) in entries.iter().enumerate() {
         let entry = format!("range[{i}] ({})", r.name.escape_debug());
-        crate::image::image_caps::check_name(&entry, &r.name)?;
+        crate::image::caps::check_name(&entry, &r.name)?;
         if out.iter().any(|o| o.name == r.name) {
             return Err(format!("{entry}: name used twice"));
         }

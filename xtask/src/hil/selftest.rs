@@ -28,8 +28,8 @@ use qemu_tests::CASES;
 use crate::build::{self, Built};
 use crate::cli::Board;
 use crate::doctor::QEMU;
+use crate::hil::push::{push, LineReader};
 use crate::hil::{session, HilCase, Link};
-use crate::hil_push::{push, LineReader};
 use crate::qemu::{die_with_parent, set_running, RPI4_DTB};
 use crate::serial::Port;
 
@@ -346,5 +346,4 @@ pub fn misframe(bytes: &[u8], tx_baud: u32, rx_baud: u32) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "hil_selftest_tests.rs"]
 mod tests;

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::bench_corey::{self as corey, CoreyBench, COREY};
-use crate::bench_report::{self as report, add, Peer};
+use crate::bench::corey::{self as corey, CoreyBench, COREY};
+use crate::bench::report::{self as report, add, Peer};
 use crate::build::{target_dir, Built};
 use crate::cli::{Board, Machine, MachineArgs};
-use crate::linux_run::Mode;
+use crate::linux::run::Mode;
 
 /// The entry's name in `cargo xtask test`.
 pub const NAME: &str = "bench-smoke-virt";

@@ -2,11 +2,11 @@
 //! console, the JSON, the summary and the SVG writer.
 
 use super::*;
-use crate::bench_corey::check_boot;
-use crate::bench_report::{add, Measured, Peer};
-use crate::bench_svg::{escape, nice_step, si};
-use crate::linux_run::parse_result;
-use crate::linux_wordcount::reference;
+use crate::bench::corey::check_boot;
+use crate::bench::report::{add, Measured, Peer};
+use crate::bench::svg::{escape, nice_step, si};
+use crate::linux::run::parse_result;
+use crate::linux::wordcount::reference;
 use qemu_tests::Exit;
 
 fn args(names: &[&str], extra: &[(&str, &str)]) -> BenchArgs {
