@@ -21,6 +21,7 @@ mod binds;
 mod build;
 mod cli;
 mod cpus;
+mod debian;
 mod defmt;
 mod device;
 mod disk;

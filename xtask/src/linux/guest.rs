@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::firmware::{run_or, tool_or};
+use crate::debian::{run_or, tool_or};
 
 /// The workload sources, relative to the workspace root.
 pub const SOURCE_DIR: &str = "bench/linux";
