@@ -1,7 +1,9 @@
 //! Host tests of image-file parsing: good images, every error as one
 //! line, exit signals, and the shipped images.
 
+use super::machine::check_machine;
 use super::*;
+use crate::cli::Machine;
 
 fn servers() -> Vec<String> {
     vec!["hello".to_string()]
