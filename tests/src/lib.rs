@@ -12,6 +12,7 @@
 use core::fmt;
 use core::time::Duration;
 
+mod bench;
 mod cases;
 mod check;
 mod disk;

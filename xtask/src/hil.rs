@@ -290,9 +290,11 @@ fn one(
     let passed = match check(&case, &outcome) {
         Ok(()) => {
             println!("ok ({timing})");
-            // Benchmark images (images/corey-rpi4.toml) report here: on a
-            // real board their times are the board's own counter.
-            for line in outcome.console.lines().filter(|l| l.contains("RESULT ")) {
+            // Benchmark images report here: on a real board their times
+            // are the board's own counter (images/corey-rpi4.toml's RESULT
+            // lines) and its PMU cycle counter (images/bench.toml's
+            // "cycles/op" lines).
+            for line in outcome.console.lines().filter(|l| is_bench_line(l)) {
                 println!("    {}", line.trim());
             }
             true
@@ -391,9 +393,27 @@ fn report(link: &Link, run: &HilCase<'_>, out: &Outcome, problems: &[String], ma
     println!("---- end of {} ----", run.label);
 }
 
+/// A console line a benchmark image reports its figures on.
+pub fn is_bench_line(line: &str) -> bool {
+    line.contains("RESULT ") || line.contains(" cycles/op")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn benchmark_lines_are_shown() {
+        assert!(is_bench_line(
+            "[bench@0] bench null-syscall core 0: 20000 cycles total, loop 80000 cycles; 61 cycles/op"
+        ));
+        assert!(is_bench_line(
+            "[corey@0] RESULT name=memclone mode=private cores=4 ops=16384 ns=1"
+        ));
+        assert!(!is_bench_line(
+            "[bench@0] bench null-syscall core 0: 20000 ops, 1 ns total, loop 1 ns; 0 ns/op"
+        ));
+    }
 
     fn args(serial: &Path) -> HilArgs {
         HilArgs {

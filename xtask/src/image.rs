@@ -228,6 +228,8 @@ struct KernelSection {
     hook: Option<String>,
     #[serde(default)]
     block_in_kernel: bool,
+    #[serde(default)]
+    cycle_counter: bool,
 }
 
 /// The names of the images in `images/`, sorted.
@@ -318,6 +320,7 @@ fn check_kernel(k: &KernelSection) -> Result<(KernelBuild, KernelOptions), Strin
     let options = KernelOptions {
         hook,
         block_in_kernel: k.block_in_kernel,
+        cycle_counter: k.cycle_counter,
     };
     if options.needs_test_build() && build != KernelBuild::Test {
         let what = if hook != Hook::None {
@@ -587,6 +590,19 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             provides: t.provides.clone(),
             uses: t.uses.clone(),
         });
+    }
+    if let Some(t) = tasks.iter().find(|t| {
+        t.values
+            .iter()
+            .any(|(k, v)| k == "cycle_counter" && *v != 0)
+    }) {
+        if !options.cycle_counter {
+            return Err(format!(
+                "task {}: values.cycle_counter needs [kernel] cycle_counter = true \
+                 (without it the task's read of the cycle counter faults)",
+                t.name
+            ));
+        }
     }
     let devices = objects.devices;
     let machine = check_machine_entry(&file.machine, &boards)?;

@@ -102,6 +102,18 @@ fn check_build(options: KernelOptions) {
         );
         crate::task::run_problem();
     }
+    if options.cycle_counter && !crate::arch::aarch64::pmu::present() {
+        kprintln!(
+            "the image asks for the cycle counter (cycle_counter = true) and this CPU has no PMU"
+        );
+        crate::task::run_problem();
+    }
+}
+
+/// This core's cycle counter, counting from here on; EL0 may read it when
+/// the image asks.
+fn start_cycle_counter() {
+    crate::arch::aarch64::pmu::init_this_core(crate::task::options().cycle_counter);
 }
 
 pub fn run_secondary(id: usize) -> ! {
@@ -116,6 +128,7 @@ pub fn run_secondary(id: usize) -> ! {
     if hook == Hook::StackOverflow && is_last_core(id) {
         overflow_stack(id);
     }
+    start_cycle_counter();
     crate::task::run_this_core(id)
 }
 
@@ -145,6 +158,7 @@ pub fn run_primary(n: usize) -> ! {
         }
     }
     crate::task::report_absent_cores(n);
+    start_cycle_counter();
     crate::task::run_this_core(0)
 }
 

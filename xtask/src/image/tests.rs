@@ -426,3 +426,22 @@ fn every_image_is_booted_at_its_defaults_by_the_suite() {
         "no case boots these at their defaults: {missing:?}"
     );
 }
+
+#[test]
+fn the_cycle_counter_is_a_standard_option_and_its_value_needs_it() {
+    let counting = parse(
+        "c",
+        "description = \"x\"\nboards = [\"virt\"]\n[kernel]\ncycle_counter = true\n[[task]]\ncrate = \"hello\"\ncore = 0\nvalues = { cycle_counter = 1 }\n",
+        &servers(),
+    )
+    .expect("valid");
+    assert!(counting.options.cycle_counter);
+    assert_eq!(counting.build, KernelBuild::Standard);
+    let e = err(
+        "description = \"x\"\nboards = [\"virt\"]\n[[task]]\ncrate = \"hello\"\ncore = 0\nvalues = { cycle_counter = 1 }\n",
+    );
+    assert!(
+        e.starts_with("task hello: values.cycle_counter needs [kernel] cycle_counter = true"),
+        "{e}"
+    );
+}

@@ -4,6 +4,12 @@
 //! instructions are measured with an empty loop of the same shape and
 //! subtracted).
 //!
+//! When the image lets tasks read the PMU's cycle counter (`[kernel]
+//! cycle_counter = true` and this task's `values = { cycle_counter = 1 }`),
+//! each line also gives cycles per operation: the figure that means
+//! something on silicon (`cargo xtask hil`), where the virtual counter is
+//! only wall time at 54 MHz.
+//!
 //! Each benchmark also reads this core's event counters around its loop:
 //! Corey's claim is that operations on private objects (the root share, the
 //! task's own address range) cause no cross-core traffic at all: no lock
@@ -18,6 +24,11 @@ use ulib::cap::*;
 use ulib::{println, slots, CPtr, Rights};
 
 ulib::entry!(main);
+
+ulib::bind! {
+    /// 1 when the image lets this task read the cycle counter.
+    static CYCLE_COUNTER: Value = "cycle_counter";
+}
 
 const CALLS: u64 = 20_000;
 const MAPS: u64 = 2_000;
@@ -50,6 +61,18 @@ fn counter() -> (u64, u64) {
     (t, f)
 }
 
+/// The cycle counter, when the image lets this task read it.
+fn cycles() -> Option<u64> {
+    if CYCLE_COUNTER.get() != Some(1) {
+        return None;
+    }
+    let c: u64;
+    // Safety: the image set `[kernel] cycle_counter`, so the kernel lets EL0
+    // read PMCCNTR_EL0 (PMUSERENR_EL0.CR); xtask refuses the value without it.
+    unsafe { asm!("isb", "mrs {0}, pmccntr_el0", out(reg) c) };
+    Some(c)
+}
+
 fn ns(ticks: u64, freq: u64) -> u64 {
     (ticks as u128 * 1_000_000_000 / freq as u128) as u64
 }
@@ -66,6 +89,7 @@ fn measure(name: &str, core: usize, n: u64, mut op: impl FnMut() -> bool) -> boo
         return false;
     }
     let before = events();
+    let c0 = cycles();
     let (t0, f) = counter();
     for _ in 0..n {
         if !op() {
@@ -74,11 +98,14 @@ fn measure(name: &str, core: usize, n: u64, mut op: impl FnMut() -> bool) -> boo
         }
     }
     let (t1, _) = counter();
+    let c1 = cycles();
     let after = events();
+    let c1b = cycles();
     for i in 0..n {
         core::hint::black_box(i);
     }
     let (t2, _) = counter();
+    let c2 = cycles();
     let total = ns(t1 - t0, f);
     let empty = ns(t2 - t1, f);
     println!(
@@ -90,6 +117,18 @@ fn measure(name: &str, core: usize, n: u64, mut op: impl FnMut() -> bool) -> boo
         empty,
         total.saturating_sub(empty) / n
     );
+    if let (Some(c0), Some(c1), Some(c1b), Some(c2)) = (c0, c1, c1b, c2) {
+        // Each window holds the same counter reads around its loop.
+        let (work, empty) = (c1.wrapping_sub(c0), c2.wrapping_sub(c1b));
+        println!(
+            "bench {} core {}: {} cycles total, loop {} cycles; {} cycles/op",
+            name,
+            core,
+            work,
+            empty,
+            work.saturating_sub(empty) / n
+        );
+    }
     let d: [u64; 4] = core::array::from_fn(|i| after[i].wrapping_sub(before[i]));
     println!(
         "bench {} events over {} ops: {} shared-lock acquisitions, {} broadcast TLB invalidations, {} IPIs, {} global-pool takes",

@@ -6,6 +6,8 @@
 pub const OPTION_HOOK: u32 = 0xff;
 /// Kernel options: the in-kernel block baseline.
 pub const OPTION_BLOCK_IN_KERNEL: u32 = 1 << 8;
+/// Kernel options: tasks may read the cycle counter (both builds).
+pub const OPTION_CYCLE_COUNTER: u32 = 1 << 9;
 
 /// A fault-injection hook of the kernel's test build: what the run
 /// sequencer does once every core is online, instead of (or before) the
@@ -53,12 +55,15 @@ impl Hook {
 }
 
 /// The archive's kernel options (header offset 44), checked: what the run
-/// asks of the kernel's test build.
+/// asks of the kernel (the hook and the block baseline only the test build
+/// carries; the cycle counter either build gives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct KernelOptions {
     pub hook: Hook,
     /// The in-kernel block baseline's experimental calls are accepted.
     pub block_in_kernel: bool,
+    /// EL0 may read PMCCNTR_EL0 (the cycle counter), on every core.
+    pub cycle_counter: bool,
 }
 
 impl KernelOptions {
@@ -66,16 +71,18 @@ impl KernelOptions {
     pub const NONE: KernelOptions = KernelOptions {
         hook: Hook::None,
         block_in_kernel: false,
+        cycle_counter: false,
     };
 
     /// Decodes the header word; `None` for a bit or hook it does not know.
     pub fn decode(word: u32) -> Option<KernelOptions> {
-        if word & !(OPTION_HOOK | OPTION_BLOCK_IN_KERNEL) != 0 {
+        if word & !(OPTION_HOOK | OPTION_BLOCK_IN_KERNEL | OPTION_CYCLE_COUNTER) != 0 {
             return None;
         }
         Some(KernelOptions {
             hook: Hook::from_u32(word & OPTION_HOOK)?,
             block_in_kernel: word & OPTION_BLOCK_IN_KERNEL != 0,
+            cycle_counter: word & OPTION_CYCLE_COUNTER != 0,
         })
     }
 
@@ -87,10 +94,16 @@ impl KernelOptions {
             } else {
                 0
             }
+            | if self.cycle_counter {
+                OPTION_CYCLE_COUNTER
+            } else {
+                0
+            }
     }
 
-    /// Only the test build can do what it asks.
+    /// Only the test build can do what it asks (a hook or the block
+    /// baseline).
     pub fn needs_test_build(self) -> bool {
-        self != KernelOptions::NONE
+        self.hook != Hook::None || self.block_in_kernel
     }
 }

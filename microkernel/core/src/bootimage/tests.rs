@@ -275,17 +275,28 @@ fn hostile_archives_are_refused() {
 fn kernel_options_decode_only_what_they_define() {
     for hook in Hook::ALL {
         for block_in_kernel in [false, true] {
-            let o = KernelOptions {
-                hook,
-                block_in_kernel,
-            };
-            assert_eq!(KernelOptions::decode(o.encode()), Some(o));
-            assert_eq!(o.needs_test_build(), o != KernelOptions::NONE);
+            for cycle_counter in [false, true] {
+                let o = KernelOptions {
+                    hook,
+                    block_in_kernel,
+                    cycle_counter,
+                };
+                assert_eq!(KernelOptions::decode(o.encode()), Some(o));
+                assert_eq!(
+                    o.needs_test_build(),
+                    hook != Hook::None || block_in_kernel,
+                    "the cycle counter needs no test build"
+                );
+            }
         }
     }
     assert_eq!(KernelOptions::decode(0), Some(KernelOptions::NONE));
     assert_eq!(KernelOptions::decode(5), None, "hook 5 is not defined");
-    assert_eq!(KernelOptions::decode(1 << 9), None, "bit 9 is not defined");
+    assert_eq!(
+        KernelOptions::decode(1 << 10),
+        None,
+        "bit 10 is not defined"
+    );
     assert_eq!(KernelOptions::decode(1 << 31), None);
     let mut b = tasks_only(&[("a", 0, 0, b"xyz")]);
     assert_eq!(Archive::parse(&b).unwrap().options(), KernelOptions::NONE);

@@ -194,7 +194,15 @@ el2_to_el1:
     orr     x9, x9, x10
     msr     icc_sre_el2, x9
     isb
-1:  mov     x9, #0x33ff                     // CPTR_EL2: no FP/SIMD trap
+1:  mrs     x9, id_aa64dfr0_el1             // a PMU (PMUVer not 0 or 0xf)?
+    ubfx    x9, x9, #8, #4
+    cbz     x9, 2f
+    cmp     x9, #0xf
+    b.eq    2f
+    mrs     x9, pmcr_el0                    // MDCR_EL2: HPMN = PMCR_EL0.N (EL1
+    ubfx    x9, x9, #11, #5                 // owns every counter), no TPM /
+    msr     mdcr_el2, x9                    // TPMCR traps (UNKNOWN at reset)
+2:  mov     x9, #0x33ff                     // CPTR_EL2: no FP/SIMD trap
     msr     cptr_el2, x9
     msr     hstr_el2, xzr
     mrs     x9, midr_el1

@@ -3,6 +3,7 @@
 
 pub mod exception;
 pub mod mmu;
+pub mod pmu;
 pub mod stack;
 
 use aarch64_cpu::registers::{CurrentEL, MPIDR_EL1};

@@ -1,0 +1,50 @@
+//! The PMU's cycle counter (PMCCNTR_EL0): counting on every core from
+//! boot, readable from EL0 only when the image asks (`[kernel]
+//! cycle_counter`, docs/images.md), so a benchmark on silicon can report
+//! cycles beside the virtual counter's time. Only the cycle counter:
+//! EL0 gets no event counters and can write nothing (PMUSERENR_EL0.CR
+//! alone, not EN).
+
+use core::arch::asm;
+
+/// Whether this core has a PMU (ID_AA64DFR0_EL1.PMUVer neither 0, absent,
+/// nor 0xf, IMPLEMENTATION DEFINED and not the architected one).
+pub fn present() -> bool {
+    let dfr0: u64;
+    // Safety: reading an ID register touches no state.
+    unsafe { asm!("mrs {0}, id_aa64dfr0_el1", out(reg) dfr0, options(nomem, nostack)) };
+    !matches!((dfr0 >> 8) & 0xf, 0 | 0xf)
+}
+
+/// PMCR_EL0.E (enable), .C (reset the cycle counter), .LC (64-bit overflow).
+const PMCR_E_C_LC: u64 = 1 | 1 << 2 | 1 << 6;
+/// PMCNTENSET_EL0.C: the cycle counter counts.
+const CNTEN_C: u64 = 1 << 31;
+/// PMUSERENR_EL0.CR: EL0 may read PMCCNTR_EL0 (and nothing else).
+const USERENR_CR: u64 = 1 << 2;
+
+/// Starts this core's cycle counter from 0, counting at EL0 and EL1
+/// (PMCCFILTR_EL0 = 0: every non-secure EL1/EL0 cycle, not EL2), and lets
+/// EL0 read it when `user_read`. Does nothing on a core without a PMU.
+pub fn init_this_core(user_read: bool) {
+    if !present() {
+        return;
+    }
+    let userenr = if user_read { USERENR_CR } else { 0 };
+    // Safety: these writes configure this core's own PMU, which nothing
+    // else in the kernel uses; boot.s has set MDCR_EL2 (when entered at
+    // EL2) so that EL1 reaches every counter without trapping.
+    unsafe {
+        asm!(
+            "msr pmccfiltr_el0, xzr",
+            "msr pmcr_el0, {pmcr}",
+            "msr pmcntenset_el0, {cnten}",
+            "msr pmuserenr_el0, {userenr}",
+            "isb",
+            pmcr = in(reg) PMCR_E_C_LC,
+            cnten = in(reg) CNTEN_C,
+            userenr = in(reg) userenr,
+            options(nostack),
+        )
+    };
+}
