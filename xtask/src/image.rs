@@ -23,6 +23,8 @@ use kerncore::bootimage::{Hook, KernelOptions};
 
 pub mod caps;
 pub mod conns;
+#[cfg(test)]
+pub(crate) mod keys;
 mod machine;
 pub use caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
 pub use conns::ServiceSpec;
