@@ -335,12 +335,12 @@ fn check_kernel(k: &KernelSection) -> Result<(KernelBuild, KernelOptions), Strin
     Ok((build, options))
 }
 
-/// Parses and checks one image file's text; the error is one line without
-/// the file name (the caller adds it).
 /// Notifications an image may have, its own and the derived ones together
 /// (the kernel's `cap::image` makes at most this many boot objects of a kind).
 pub const NOTIFICATIONS_MAX: usize = 32;
 
+/// Parses and checks one image file's text; the error is one line without
+/// the file name (the caller adds it).
 pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String> {
     let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if file.description.trim().is_empty() {

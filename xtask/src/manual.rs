@@ -253,3 +253,24 @@ fn images_md_names_every_keyword_value() {
         }
     }
 }
+
+/// The image files in images/ (not the generated `kcb-*` ones, which
+/// docs/kernel-cores.md describes as a matrix).
+#[test]
+fn images_md_describes_every_image() {
+    let text = doc("images.md");
+    let rows = table_after(&text, "## The images");
+    let root = crate::build::workspace_root();
+    let files = std::fs::read_dir(root.join("images")).expect("images/");
+    let names = files.flatten().filter_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        Some(name.strip_suffix(".toml")?.to_string())
+    });
+    for name in names {
+        let cell = format!("`{name}`");
+        assert!(
+            rows.iter().any(|r| r[0].split(", ").any(|c| c == cell)),
+            "docs/images.md, The images: no row for images/{name}.toml"
+        );
+    }
+}
