@@ -274,3 +274,15 @@ fn images_md_describes_every_image() {
         );
     }
 }
+
+#[test]
+fn testing_md_names_every_qemu_case() {
+    let text = doc("testing.md");
+    for case in qemu_tests::CASES {
+        assert!(
+            text.contains(&format!("`{}`", case.name)),
+            "docs/testing.md does not name the QEMU case {}",
+            case.name
+        );
+    }
+}
