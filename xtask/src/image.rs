@@ -4,7 +4,7 @@
 //! it supports, its tasks
 //! and kernel cores, shared address ranges, shares, notifications and the
 //! capabilities (device grants among them) each task and share holds at
-//! boot (`image_caps`). Loading is
+//! boot (`image::caps`). Loading is
 //! strict (unknown keys are errors) and every error is one line naming the
 //! file, the entry and the problem, e.g.
 //! `images/foo.toml: kernel.hook: unknown hook "x"`.
@@ -154,7 +154,7 @@ pub(crate) struct MachineEntry {
     pub mem: Option<String>,
 }
 
-/// A `[[range]]` as written (checked by `image_ranges::check`).
+/// A `[[range]]` as written (checked by `ranges::check`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RangeEntry {
