@@ -381,6 +381,13 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     let ranges = crate::image::ranges::check(&all_ranges)?;
     let kernel_cores = caps::check_kernel_cores(&file.kernel_cores, &boards)?;
     let share_names = caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
+    if share_names.len() > caps::SHARES_MAX {
+        return Err(format!(
+            "share: {} shares, but the kernel's global capability space holds {}",
+            share_names.len(),
+            caps::SHARES_MAX
+        ));
+    }
     let mut notifications = caps::check_names(
         "notification",
         file.notification.iter().map(|n| n.name.as_str()),

@@ -128,6 +128,10 @@ pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
 pub const TASK_GRANTS_MAX: usize = (SHARE_SLOTS - FIRST_GRANT_SLOT) as usize;
 /// Capabilities a `[[share]]` holds.
 pub const SHARE_CAPS_MAX: usize = SHARE_SLOTS as usize;
+/// `[[share]]`s an image may have: the kernel's global capability space
+/// holds 16 shares (`MAX_SHARES` in microkernel/kern/src/cap/mod.rs), the
+/// image's and those tasks make shared at run time together.
+pub const SHARES_MAX: usize = 16;
 
 /// `kernel_cores = [...]`: each core exists on every board, listed once.
 pub(crate) fn check_kernel_cores(cores: &[u32], boards: &[Board]) -> Result<Vec<u32>, String> {

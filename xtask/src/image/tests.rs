@@ -119,6 +119,23 @@ fn bad_images() {
 }
 
 #[test]
+fn at_most_the_global_spaces_shares() {
+    let shares = |n: usize| {
+        let mut t = "description = \"x\"\nboards = [\"virt\"]\n".to_string();
+        for i in 0..n {
+            t += &format!("[[share]]\nname = \"s{i}\"\n");
+        }
+        t
+    };
+    let max = caps::SHARES_MAX;
+    assert!(parse("t", &shares(max), &servers()).is_ok());
+    assert_eq!(
+        err(&shares(max + 1)),
+        "share: 17 shares, but the kernel's global capability space holds 16"
+    );
+}
+
+#[test]
 fn exit_signals() {
     let head = "description = \"x\"\nboards = [\"virt\"]\n[[notification]]\nname = \"gone\"\n[[task]]\ncrate = \"hello\"\ncore = 1\n";
     let image = parse(
