@@ -77,7 +77,7 @@ pub fn linux(
     for m in &plan.machines {
         for k in 1..=plan.runs {
             progress.step(&format!(
-                "Linux peer on {} cores, {}, run {k}/{}",
+                "Linux peer (tuned and default kernels) on {} cores, {}, run {k}/{}",
                 m.smp,
                 plan.mode.name(),
                 plan.runs
@@ -87,8 +87,13 @@ pub fn linux(
                 machines: vec![m.clone()],
                 mode: plan.mode,
                 runs: 1,
+                kernels: linux::Tuning::ALL.to_vec(),
             };
             for s in linux::run_plan(root, &one)? {
+                let kernel = linux::Tuning::ALL
+                    .into_iter()
+                    .find(|t| t.name() == s.kernel)
+                    .context("a Linux series without its kernel configuration")?;
                 for (&ops, &ns) in s.ops.iter().zip(&s.ns) {
                     let r = ResultLine {
                         name: s.benchmark.clone(),
@@ -98,7 +103,7 @@ pub fn linux(
                         ns,
                         extra: Default::default(),
                     };
-                    add(all, Peer::Linux, r, plan.mode, s.unit, None);
+                    add(all, Peer::Linux(kernel), r, plan.mode, s.unit, None);
                 }
             }
         }
@@ -107,7 +112,7 @@ pub fn linux(
     for w in &workloads {
         let series: Vec<&crate::linux::report::Series> = all
             .iter()
-            .filter(|m| m.peer == Peer::Linux && m.series.benchmark == w.name)
+            .filter(|m| matches!(m.peer, Peer::Linux(_)) && m.series.benchmark == w.name)
             .map(|m| &m.series)
             .collect();
         let path = out_dir.join(format!("linux-{}.json", w.name));

@@ -8,20 +8,32 @@ use crate::bench::corey::CoreyBench;
 use crate::bench::svg::{plot, si, Line};
 use crate::linux::report::{series_json, stats, Series};
 use crate::linux::run::{Mode, ResultLine};
+use crate::linux::Tuning;
 
-/// Ours or the Linux peer's.
+/// Ours or the Linux peer's, on one of its kernel configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
     Ours,
-    Linux,
+    Linux(Tuning),
 }
 
 impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Ours => "ours",
-            Peer::Linux => "linux",
+            Peer::Linux(_) => "linux",
         }
+    }
+
+    fn kernel(self) -> &'static str {
+        match self {
+            Peer::Ours => "",
+            Peer::Linux(t) => t.name(),
+        }
+    }
+
+    fn is_linux(self) -> bool {
+        matches!(self, Peer::Linux(_))
     }
 }
 
@@ -65,6 +77,7 @@ pub fn add(
                     variant: r.variant.clone(),
                     cores: r.cores,
                     mode: mode.name(),
+                    kernel: peer.kernel(),
                     unit,
                     ops: Vec::new(),
                     ns: Vec::new(),
@@ -106,10 +119,16 @@ fn cores_of(all: &[Measured], bench: &str) -> Vec<u32> {
     c
 }
 
-/// ours/Linux (of the medians, in ops per second of guest time).
-pub fn ratio(all: &[Measured], b: &CoreyBench, pair: (&str, &str), cores: u32) -> Option<f64> {
+/// ours/Linux on `kernel` (of the medians, in ops per second of guest time).
+pub fn ratio(
+    all: &[Measured],
+    b: &CoreyBench,
+    pair: (&str, &str),
+    cores: u32,
+    kernel: Tuning,
+) -> Option<f64> {
     let ours = find(all, Peer::Ours, b.name, pair.0, cores)?.median();
-    let linux = find(all, Peer::Linux, b.name, pair.1, cores)?.median();
+    let linux = find(all, Peer::Linux(kernel), b.name, pair.1, cores)?.median();
     (linux > 0.0).then(|| ours / linux)
 }
 
@@ -161,10 +180,13 @@ pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> S
     let mut ratios = Vec::new();
     for cores in cores_of(all, b.name) {
         for &(o, l) in b.pairs {
-            if let Some(r) = ratio(all, b, (o, l), cores) {
-                ratios.push(format!(
-                    "{{\"cores\":{cores},\"ours\":\"{o}\",\"linux\":\"{l}\",\"ours_over_linux\":{r:.4}}}"
-                ));
+            for kernel in Tuning::ALL {
+                if let Some(r) = ratio(all, b, (o, l), cores, kernel) {
+                    ratios.push(format!(
+                        "{{\"cores\":{cores},\"ours\":\"{o}\",\"linux\":\"{l}\",\"linux_kernel\":\"{}\",\"ours_over_linux\":{r:.4}}}",
+                        kernel.name()
+                    ));
+                }
             }
         }
     }
@@ -175,7 +197,8 @@ pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> S
 /// The figure of `b`: one line per variant of each peer.
 pub fn figure(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> String {
     let mut lines = Vec::new();
-    for peer in [Peer::Ours, Peer::Linux] {
+    let peers = [Peer::Ours].into_iter().chain(Tuning::ALL.map(Peer::Linux));
+    for peer in peers {
         let mut variants: Vec<(usize, &str)> = b
             .pairs
             .iter()
@@ -194,11 +217,14 @@ pub fn figure(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> Stri
                 .collect();
             points.sort_by_key(|p| p.0);
             if !points.is_empty() {
-                let who = if peer == Peer::Ours { "ours" } else { "Linux" };
+                let who = match peer {
+                    Peer::Ours => "ours".to_string(),
+                    Peer::Linux(t) => format!("Linux {}", t.name()),
+                };
                 lines.push(Line {
                     label: format!("{who} {v}"),
                     points,
-                    dashed: peer == Peer::Linux,
+                    dashed: peer.is_linux(),
                     color,
                 });
             }
@@ -225,7 +251,7 @@ pub fn per_op_text(v: f64) -> String {
 /// (with min and max over several runs) and ours/Linux; for ours, the
 /// shared-lock acquisitions and broadcast TLBIs per op.
 pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured]) -> String {
-    let peer = if all.iter().any(|m| m.peer == Peer::Linux) {
+    let peer = if all.iter().any(|m| m.peer.is_linux()) {
         "vs the Linux peer, same QEMU machine"
     } else {
         "(no Linux peer)"
@@ -237,16 +263,18 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
     );
     let _ = writeln!(
         out,
-        "  {:<10} {:>5}  {:<11} {:>9} {:>19}  {:<8} {:>9} {:>19}  {:>10} {:>8} {:>8}",
+        "  {:<10} {:>5}  {:<11} {:>9} {:>19}  {:<8} {:>9} {:>19}  {:>10}  {:>9} {:>11} {:>8} {:>8}",
         "benchmark",
         "cores",
         "ours",
         "median",
         "[min, max]",
         "linux",
-        "median",
+        "tuned",
         "[min, max]",
-        "ours/linux",
+        "ours/tuned",
+        "default",
+        "ours/default",
         "locks/op",
         "tlbi/op"
     );
@@ -268,11 +296,14 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
         for cores in cores_of(all, b.name) {
             for &(o, l) in b.pairs {
                 let ours = find(all, Peer::Ours, b.name, o, cores);
-                let linux = find(all, Peer::Linux, b.name, l, cores);
+                let tuned = find(all, Peer::Linux(Tuning::Tuned), b.name, l, cores);
+                let default = find(all, Peer::Linux(Tuning::Default), b.name, l, cores);
                 let (om, or) = cell(ours);
-                let (lm, lr) = cell(linux);
+                let (lm, lr) = cell(tuned);
+                let (dm, _) = cell(default);
                 let om = if b.ours { om } else { "see above".into() };
-                let r = ratio(all, b, (o, l), cores).map_or("-".into(), |r| format!("{r:.2}x"));
+                let r =
+                    |k| ratio(all, b, (o, l), cores, k).map_or("-".into(), |r| format!("{r:.2}x"));
                 let per_op = |k: usize| {
                     ours.and_then(|m| {
                         let ops: u64 = m.series.ops.iter().sum();
@@ -285,12 +316,16 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
                 let _ =
                     writeln!(
                     out,
-                    "  {:<10} {:>5}  {:<11} {:>9} {:>19}  {:<8} {:>9} {:>19}  {:>10} {:>8} {:>8}",
-                    b.name, cores, o, om, or, l, lm, lr, r, per_op(0), per_op(1)
+                    "  {:<10} {:>5}  {:<11} {:>9} {:>19}  {:<8} {:>9} {:>19}  {:>10}  {:>9} {:>11} {:>8} {:>8}",
+                    b.name, cores, o, om, or, l, lm, lr, r(Tuning::Tuned), dm, r(Tuning::Default), per_op(0), per_op(1)
                 );
             }
         }
     }
+    out.push_str(&format!(
+        "  (Linux tuned = the same kernel booted with `{}`; default = Debian's settings)\n",
+        crate::linux::TUNED_APPEND
+    ));
     out.push_str("  (throughput in ops per second of guest time; units per benchmark: ");
     let units: Vec<String> = benches
         .iter()

@@ -7,6 +7,7 @@ use crate::bench::report::{add, Measured, Peer};
 use crate::bench::svg::{escape, nice_step, si};
 use crate::linux::run::parse_result;
 use crate::linux::wordcount::reference;
+use crate::linux::Tuning;
 use qemu_tests::Exit;
 
 fn args(names: &[&str], extra: &[(&str, &str)]) -> BenchArgs {
@@ -118,8 +119,9 @@ fn measured() -> Vec<Measured> {
         (Peer::Ours, "private", 200, 1000),
         (Peer::Ours, "private", 100, 1000),
         (Peer::Ours, "shared", 50, 1000),
-        (Peer::Linux, "procs", 100, 1000),
-        (Peer::Linux, "threads", 100, 1000),
+        (Peer::Linux(Tuning::Tuned), "procs", 100, 1000),
+        (Peer::Linux(Tuning::Tuned), "threads", 100, 1000),
+        (Peer::Linux(Tuning::Default), "procs", 50, 1000),
     ] {
         let line = format!("RESULT name=memclone mode={v} cores=2 ops={ops} ns={ns}");
         let ev = (peer == Peer::Ours).then_some([1, 2, 0, 0]);
@@ -138,24 +140,35 @@ fn measured() -> Vec<Measured> {
 #[test]
 fn json_ratios_and_summary() {
     let all = measured();
-    assert_eq!(all.len(), 4, "two runs of ours/private make one series");
+    assert_eq!(all.len(), 5, "two runs of ours/private make one series");
     let b = corey::find("memclone").unwrap();
-    // ours private: median of 200e6 and 100e6 = 150e6; Linux procs 100e6.
-    let r = report::ratio(&all, b, ("private", "procs"), 2).unwrap();
+    // ours private: median of 200e6 and 100e6 = 150e6; Linux procs 100e6
+    // tuned, 50e6 default.
+    let r = report::ratio(&all, b, ("private", "procs"), 2, Tuning::Tuned).unwrap();
     assert!((r - 1.5).abs() < 1e-9, "{r}");
+    let r = report::ratio(&all, b, ("private", "procs"), 2, Tuning::Default).unwrap();
+    assert!((r - 3.0).abs() < 1e-9, "{r}");
     let v: serde_json::Value =
         serde_json::from_str(&report::file_json(b, "virt", Mode::Icount, &all)).unwrap();
     assert_eq!(v["benchmark"], "memclone");
-    assert_eq!(v["series"].as_array().unwrap().len(), 4);
+    assert_eq!(v["series"].as_array().unwrap().len(), 5);
     assert_eq!(v["series"][0]["peer"], "ours");
     assert_eq!(v["series"][0]["events"][1]["broadcast_tlbi"], 2);
+    assert_eq!(v["series"][3]["kernel"], "tuned");
+    assert_eq!(v["series"][4]["kernel"], "default");
     assert_eq!(v["ratios"][0]["ours_over_linux"], 1.5);
-    assert_eq!(v["ratios"][1]["ours_over_linux"], 0.5);
+    assert_eq!(v["ratios"][0]["linux_kernel"], "tuned");
+    assert_eq!(v["ratios"][1]["ours_over_linux"], 3.0);
+    assert_eq!(v["ratios"][1]["linux_kernel"], "default");
+    assert_eq!(v["ratios"][2]["ours_over_linux"], 0.5);
     let s = report::summary(&[b], "virt", Mode::Icount, &all);
     assert!(s.contains("not real-hardware time"), "{s}");
     let row = s.lines().find(|l| l.contains("private")).unwrap();
     assert!(
-        row.contains("150M") && row.contains("[100M, 200M]") && row.contains("1.50x"),
+        row.contains("150M")
+            && row.contains("[100M, 200M]")
+            && row.contains("1.50x")
+            && row.contains("3.00x"),
         "{row}"
     );
     // 2 lock acquisitions (1 per run) over 300 ops.
@@ -168,7 +181,7 @@ fn json_ratios_and_summary() {
     );
     assert_eq!(
         pending.lines().count(),
-        4,
+        5,
         "no rows without results:\n{pending}"
     );
 }
@@ -178,17 +191,18 @@ fn svg_figure() {
     let all = measured();
     let svg = report::figure(corey::find("memclone").unwrap(), "virt", Mode::Icount, &all);
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-    assert_eq!(svg.matches("<polyline").count(), 4);
+    assert_eq!(svg.matches("<polyline").count(), 5);
     assert_eq!(
         svg.matches("stroke-dasharray").count(),
-        4,
+        6,
         "Linux lines and their legend dashed"
     );
     for label in [
         "ours private",
         "ours shared",
-        "Linux procs",
-        "Linux threads",
+        "Linux tuned procs",
+        "Linux tuned threads",
+        "Linux default procs",
     ] {
         assert!(svg.contains(label), "{label}");
     }

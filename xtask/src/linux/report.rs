@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::linux::run::{Mode, ResultLine};
-use crate::linux::Workload;
+use crate::linux::{Tuning, Workload};
 
 /// The figures of one (workload, variant, cores) over the runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,8 @@ pub struct Series {
     pub variant: String,
     pub cores: u32,
     pub mode: &'static str,
+    /// The Linux kernel's configuration (`Tuning::name`); "" for ours.
+    pub kernel: &'static str,
     pub unit: &'static str,
     pub ops: Vec<u64>,
     pub ns: Vec<u64>,
@@ -30,9 +32,19 @@ impl Series {
 }
 
 /// Adds one result to its series (creating the series on first sight).
-pub fn record(all: &mut Vec<Series>, r: ResultLine, mode: Mode, unit: &'static str) {
-    let same =
-        |s: &&mut Series| s.benchmark == r.name && s.variant == r.variant && s.cores == r.cores;
+pub fn record(
+    all: &mut Vec<Series>,
+    r: ResultLine,
+    mode: Mode,
+    unit: &'static str,
+    kernel: Tuning,
+) {
+    let same = |s: &&mut Series| {
+        s.benchmark == r.name
+            && s.variant == r.variant
+            && s.cores == r.cores
+            && s.kernel == kernel.name()
+    };
     match all.iter_mut().find(same) {
         Some(s) => {
             s.ops.push(r.ops);
@@ -43,6 +55,7 @@ pub fn record(all: &mut Vec<Series>, r: ResultLine, mode: Mode, unit: &'static s
             variant: r.variant,
             cores: r.cores,
             mode: mode.name(),
+            kernel: kernel.name(),
             unit,
             ops: vec![r.ops],
             ns: vec![r.ns],
@@ -82,13 +95,19 @@ fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
         .join(",")
 }
 
-/// One JSON object per series (benchmark, variant, cores, mode, runs,
-/// median, min, max, unit, plus the raw ops and ns of each run).
+/// One JSON object per series (benchmark, variant, cores, mode, the Linux
+/// kernel's configuration when it is Linux's, runs, median, min, max, unit,
+/// plus the raw ops and ns of each run).
 pub fn series_json(s: &Series) -> String {
     let values = s.values();
     let (median, min, max) = stats(&values);
+    let kernel = if s.kernel.is_empty() {
+        String::new()
+    } else {
+        format!("\"kernel\":\"{}\",", s.kernel)
+    };
     format!(
-        "{{\"benchmark\":\"{}\",\"variant\":\"{}\",\"cores\":{},\"mode\":\"{}\",\"runs\":[{}],\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"ops\":[{}],\"ns\":[{}]}}",
+        "{{\"benchmark\":\"{}\",\"variant\":\"{}\",\"cores\":{},\"mode\":\"{}\",{kernel}\"runs\":[{}],\"median\":{},\"min\":{},\"max\":{},\"unit\":\"{}\",\"ops\":[{}],\"ns\":[{}]}}",
         s.benchmark, s.variant, s.cores, s.mode, list(values.iter().map(|&v| num(v))), num(median), num(min), num(max), s.unit, list(&s.ops), list(&s.ns)
     )
 }
@@ -114,19 +133,22 @@ pub fn summary(all: &[Series], mode: Mode) -> String {
         Mode::Icount => "guest time under -icount: 1 s = 1e9 instructions of all vCPUs together",
         Mode::Mttcg => "wall time under MTTCG (noisy: compare ratios only)",
     };
-    let mut out = format!("Linux peer (Debian arm64 kernel, QEMU virt cortex-a72; {clock})\n");
+    let mut out = format!(
+        "Linux peer (Debian arm64 kernel, QEMU virt cortex-a72; {clock}; tuned = {})\n",
+        crate::linux::TUNED_APPEND
+    );
     let _ = writeln!(
         out,
-        "  {:<11} {:<8} {:>5} {:>14} {:>14} {:>14} {:>12} {:<10}",
-        "benchmark", "variant", "cores", "median", "min", "max", "ns/op", "unit"
+        "  {:<11} {:<8} {:<8} {:>5} {:>14} {:>14} {:>14} {:>12} {:<10}",
+        "benchmark", "variant", "kernel", "cores", "median", "min", "max", "ns/op", "unit"
     );
     for s in all {
         let (median, min, max) = stats(&s.values());
         let per_op = if median > 0.0 { 1e9 / median } else { 0.0 };
         let _ = writeln!(
             out,
-            "  {:<11} {:<8} {:>5} {:>14.0} {:>14.0} {:>14.0} {:>12.1} {:<10}",
-            s.benchmark, s.variant, s.cores, median, min, max, per_op, s.unit
+            "  {:<11} {:<8} {:<8} {:>5} {:>14.0} {:>14.0} {:>14.0} {:>12.1} {:<10}",
+            s.benchmark, s.variant, s.kernel, s.cores, median, min, max, per_op, s.unit
         );
     }
     out

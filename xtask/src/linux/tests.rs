@@ -11,6 +11,7 @@ fn series(ops: &[u64], ns: &[u64]) -> Series {
         variant: "threads".into(),
         cores: 2,
         mode: "icount",
+        kernel: "tuned",
         unit: "pages/s",
         ops: ops.to_vec(),
         ns: ns.to_vec(),
@@ -40,7 +41,7 @@ fn series_json_fields() {
     assert_eq!(
         series_json(&s),
         "{\"benchmark\":\"memclone\",\"variant\":\"threads\",\"cores\":2,\"mode\":\"icount\",\
-         \"runs\":[1000000.0,500000.0],\"median\":750000.0,\"min\":500000.0,\"max\":1000000.0,\
+         \"kernel\":\"tuned\",\"runs\":[1000000.0,500000.0],\"median\":750000.0,\"min\":500000.0,\"max\":1000000.0,\
          \"unit\":\"pages/s\",\"ops\":[1000,1000],\"ns\":[1000000,2000000]}"
     );
 }
@@ -88,4 +89,19 @@ fn arguments() {
             .count(),
         3
     );
+}
+
+#[test]
+fn kernel_configurations() {
+    assert_eq!(
+        Tuning::parse_list("both").unwrap(),
+        [Tuning::Tuned, Tuning::Default]
+    );
+    assert_eq!(Tuning::parse_list("tuned").unwrap(), [Tuning::Tuned]);
+    assert!(Tuning::parse_list("fast").is_none());
+    assert_eq!(Tuning::Default.append(), "");
+    assert!(Tuning::Tuned.append().contains("mitigations=off"));
+    assert!(Tuning::Tuned
+        .append()
+        .contains("randomize_kstack_offset=off"));
 }
