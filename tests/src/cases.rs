@@ -550,6 +550,26 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        // A restart that cannot rebuild its task (its core's object cells
+        // are held by cellhog): the task reads as NotRestarted, so the
+        // supervisor stops waiting; the failed restart fails the run, and
+        // the attempt leaks nothing.
+        name: "restart-fails-virt",
+        image: "restart-fails",
+        expect: Expect::Failed("faulter (core 1)"),
+        console: &[
+            "[supervisor@0] supervisor: restarting core 1 slot 0",
+            "task faulter: not started: no root share: OutOfMemory",
+            "restart of task faulter on core 1 failed",
+            "[supervisor@0] supervisor: core 1 slot 0 could not be restarted: left stopped",
+            "[cellhog@1] cellhog on core 1: held",
+            "task supervisor on core 0 exited with status 0",
+            "objects: none left",
+            "memory: no frames leaked",
+        ],
+        ..Case::BASE
+    },
+    Case {
         name: "time-limit-virt",
         image: "time-limit",
         timeout: Duration::from_secs(10),

@@ -247,7 +247,7 @@ pub struct Outcome {
 }
 
 /// The console service's stream test: the line client `client` prints as
-/// its `i`-th (of `n`); `servers/conclient` makes exactly these.
+/// its `i`-th (of `n`); `tests/tasks/conclient` makes exactly these.
 pub fn console_line(client: usize, i: usize, n: usize) -> String {
     let payload: String = (0..40)
         .map(|k| (b'a' + ((client * 7 + i * 3 + k) % 26) as u8) as char)

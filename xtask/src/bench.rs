@@ -226,7 +226,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         start: Instant::now(),
         tty: std::io::stderr().is_terminal(),
     };
-    // The regression guard (bench_guard.rs): virt's instruction counts.
+    // The regression guard (bench/guard.rs): virt's instruction counts.
     let guard = plan.board == Board::Virt;
     let baseline = if guard && !args.update_baseline {
         crate::bench::guard::load(root)?
@@ -259,7 +259,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         eprintln!("bench: no Linux peer (--no-linux, or a board other than virt)");
     }
     if plan.corey.iter().any(|b| b.name == "kernelcore") {
-        // Its own shape: 4 vCPUs, 1-3 client cores (bench_kcore.rs).
+        // Its own shape: 4 vCPUs, 1-3 client cores (bench/kcore.rs).
         let (icount, runs) = match plan.mode {
             Mode::Icount => (true, 0),
             Mode::Mttcg => (false, plan.runs as usize),

@@ -4,7 +4,7 @@
 //! it supports, its tasks
 //! and kernel cores, shared address ranges, shares, notifications and the
 //! capabilities (device grants among them) each task and share holds at
-//! boot (`image_caps`). Loading is
+//! boot (`image::caps`). Loading is
 //! strict (unknown keys are errors) and every error is one line naming the
 //! file, the entry and the problem, e.g.
 //! `images/foo.toml: kernel.hook: unknown hook "x"`.
@@ -23,6 +23,8 @@ use kerncore::bootimage::{Hook, KernelOptions};
 
 pub mod caps;
 pub mod conns;
+#[cfg(test)]
+pub(crate) mod keys;
 mod machine;
 pub use caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
 pub use conns::ServiceSpec;
@@ -152,7 +154,7 @@ pub(crate) struct MachineEntry {
     pub mem: Option<String>,
 }
 
-/// A `[[range]]` as written (checked by `image_ranges::check`).
+/// A `[[range]]` as written (checked by `ranges::check`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RangeEntry {
@@ -336,12 +338,12 @@ fn check_kernel(k: &KernelSection) -> Result<(KernelBuild, KernelOptions), Strin
     Ok((build, options))
 }
 
-/// Parses and checks one image file's text; the error is one line without
-/// the file name (the caller adds it).
 /// Notifications an image may have, its own and the derived ones together
 /// (the kernel's `cap::image` makes at most this many boot objects of a kind).
 pub const NOTIFICATIONS_MAX: usize = 32;
 
+/// Parses and checks one image file's text; the error is one line without
+/// the file name (the caller adds it).
 pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String> {
     let file: ImageFile = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     if file.description.trim().is_empty() {
@@ -382,6 +384,13 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     let ranges = crate::image::ranges::check(&all_ranges)?;
     let kernel_cores = caps::check_kernel_cores(&file.kernel_cores, &boards)?;
     let share_names = caps::check_names("share", file.share.iter().map(|s| s.name.as_str()))?;
+    if share_names.len() > caps::SHARES_MAX {
+        return Err(format!(
+            "share: {} shares, but the kernel's global capability space holds {}",
+            share_names.len(),
+            caps::SHARES_MAX
+        ));
+    }
     let mut notifications = caps::check_names(
         "notification",
         file.notification.iter().map(|n| n.name.as_str()),

@@ -34,6 +34,8 @@ mod image;
 mod lint;
 mod linux;
 mod loader;
+#[cfg(test)]
+mod manual;
 mod merge;
 mod net;
 mod new_task;

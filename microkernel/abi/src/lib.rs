@@ -57,9 +57,9 @@ pub enum Syscall: u64 {
     /// end is announced by the notifications the image names in its
     /// `on_exit`; this call then says how it ended.
     TaskReport = 3,
-    /// Restarts the stopped (exited, faulted or stopped) task named by the task
-    /// capability `x0` (right [`Rights::WRITE`]) on its core, from its
-    /// program in the image.
+    /// Restarts the ended (exited, faulted, stopped or not restarted) task
+    /// named by the task capability `x0` (right [`Rights::WRITE`]) on its
+    /// core, from its program in the image.
     TaskRestart = 4,
     /// Reads this core's count of event `x0` (an [`Event`]) into `x1`.
     ReadEvent = 5,
@@ -265,11 +265,11 @@ impl TaskId {
     }
 }
 
-/// How a task stands, as [`Syscall::TaskReport`] says (`x1`).
-#[repr(u64)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TaskState {
-    /// Loaded and not ended (running, ready or blocked).
+numbered! {
+/// How a task stands, as [`Syscall::TaskReport`] says (`x1` bits 0-7).
+pub enum TaskState: u64 {
+    /// Loaded and not ended (running, ready or blocked), or a restart of it
+    /// is under way.
     Running = 0,
     /// Ended by `Exit`; `x2` is its status.
     Exited = 1,
@@ -277,18 +277,13 @@ pub enum TaskState {
     Faulted = 2,
     /// Stopped by [`Syscall::TaskStop`].
     Stopped = 3,
+    /// A [`Syscall::TaskRestart`] was accepted but its core could not
+    /// rebuild the task (no memory for its program, address space or root
+    /// share; the console says why): it holds nothing and does not run,
+    /// its exit signals went out again, and it may be restarted again.
+    /// `x2` and `x3` are 0.
+    NotRestarted = 4,
 }
-
-impl TaskState {
-    pub const fn from_u64(n: u64) -> Option<TaskState> {
-        Some(match n {
-            0 => TaskState::Running,
-            1 => TaskState::Exited,
-            2 => TaskState::Faulted,
-            3 => TaskState::Stopped,
-            _ => return None,
-        })
-    }
 }
 
 /// Rights a capability carries. A copy can only drop rights.
@@ -456,10 +451,10 @@ mod tests {
         assert_eq!(TaskId::decode(1 << 40), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(1 << 16), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(0), Ok(TaskId { core: 0, slot: 0 }));
-        for n in 0..5 {
+        for n in 0..6 {
             assert_eq!(
                 TaskState::from_u64(n).map(|s| s as u64),
-                (n < 4).then_some(n)
+                (n < 5).then_some(n)
             );
         }
     }

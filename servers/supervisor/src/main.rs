@@ -83,6 +83,16 @@ fn look_after(w: &mut Watched) -> bool {
             return false;
         }
         TaskState::Faulted => {}
+        // Its restart was accepted but its core could not rebuild it.
+        TaskState::NotRestarted => {
+            ulib::println!(
+                "supervisor: core {} slot {} could not be restarted: left stopped",
+                task.core,
+                task.slot
+            );
+            w.done = true;
+            return false;
+        }
     }
     let class = ulib::esr::class(r.value);
     ulib::println!(

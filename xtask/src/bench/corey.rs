@@ -1,5 +1,5 @@
 //! Our side of Corey's evaluation: the benchmarks, the image that runs
-//! them (`servers/corey`, `images/corey.toml`), one boot per core count
+//! them (`bench/tasks/corey`, `images/corey.toml`), one boot per core count
 //! and run, and the checks of what a boot printed.
 
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! The kernel-core benchmark (issue 4): console lines and block reads from
 //! 1, 2 and 3 client cores, through the kernel-core servers' rings vs the
 //! in-kernel baseline's system calls. Each of the twelve images
-//! `kcb-SERVICE-MODE-N` (servers/kcbench) is booted on virt with 4 cores;
+//! `kcb-SERVICE-MODE-N` (bench/tasks/kcbench) is booted on virt with 4 cores;
 //! its clients print `RESULT name=kernelcore mode=MODE client=I ops=OPS
 //! ns=NS t0=T0 t1=T1`. Per image and variant: requests = the clients' ops
 //! summed, span = the length of the union of the clients' spans on the

@@ -1,4 +1,4 @@
-//! The kernel's micro-benchmarks (images/bench.toml, servers/bench): one
+//! The kernel's micro-benchmarks (images/bench.toml, bench/tasks/bench): one
 //! boot on one core under `-icount shift=0` (one instruction = one virtual
 //! nanosecond), so every figure is an instruction count and repeats
 //! exactly. Results go to `target/bench/<name>-<board>.json`.

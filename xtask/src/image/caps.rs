@@ -128,6 +128,14 @@ pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
 pub const TASK_GRANTS_MAX: usize = (SHARE_SLOTS - FIRST_GRANT_SLOT) as usize;
 /// Capabilities a `[[share]]` holds.
 pub const SHARE_CAPS_MAX: usize = SHARE_SLOTS as usize;
+/// Tasks that can be named by a task capability: the kernel makes task
+/// objects for the first 64 of the image (`TASKS` in
+/// microkernel/kern/src/cap/image.rs).
+pub const TASK_OBJECTS_MAX: usize = 64;
+/// `[[share]]`s an image may have: the kernel's global capability space
+/// holds 16 shares (`MAX_SHARES` in microkernel/kern/src/cap/mod.rs), the
+/// image's and those tasks make shared at run time together.
+pub const SHARES_MAX: usize = 16;
 
 /// `kernel_cores = [...]`: each core exists on every board, listed once.
 pub(crate) fn check_kernel_cores(cores: &[u32], boards: &[Board]) -> Result<Vec<u32>, String> {
@@ -258,6 +266,9 @@ impl Objects<'_> {
     fn task(&self, name: &str) -> Result<ObjectRef, String> {
         let mut found = self.tasks.iter().enumerate().filter(|(_, n)| *n == name);
         match (found.next(), found.next()) {
+            (Some((i, _)), None) if i >= TASK_OBJECTS_MAX => Err(format!(
+                "task {name:?} is task[{i}]: the kernel makes task objects for the first {TASK_OBJECTS_MAX} tasks only"
+            )),
             (Some((i, _)), None) => Ok(ObjectRef::Task(i)),
             (None, _) => Err(format!("no task named {name:?}")),
             (Some(_), Some(_)) => Err(format!(

@@ -119,6 +119,46 @@ fn bad_images() {
 }
 
 #[test]
+fn task_capabilities_name_the_first_64_tasks_only() {
+    let image = |target: usize| {
+        let mut t = "description = \"x\"\nboards = [\"virt\"]\n".to_string();
+        t += &format!(
+            "[[task]]\ncrate = \"hello\"\ncore = 0\ncaps = [{{ object = \"task:t{target}\", rights = \"r\" }}]\n"
+        );
+        for i in 1..=caps::TASK_OBJECTS_MAX {
+            t += &format!(
+                "[[task]]\ncrate = \"hello\"\nname = \"t{i}\"\ncore = {}\n",
+                i % 16
+            );
+        }
+        t
+    };
+    let max = caps::TASK_OBJECTS_MAX;
+    assert!(parse("t", &image(max - 1), &servers()).is_ok());
+    assert_eq!(
+        err(&image(max)),
+        "task[0] (hello): caps[0]: task \"t64\" is task[64]: the kernel makes task objects for the first 64 tasks only"
+    );
+}
+
+#[test]
+fn at_most_the_global_spaces_shares() {
+    let shares = |n: usize| {
+        let mut t = "description = \"x\"\nboards = [\"virt\"]\n".to_string();
+        for i in 0..n {
+            t += &format!("[[share]]\nname = \"s{i}\"\n");
+        }
+        t
+    };
+    let max = caps::SHARES_MAX;
+    assert!(parse("t", &shares(max), &servers()).is_ok());
+    assert_eq!(
+        err(&shares(max + 1)),
+        "share: 17 shares, but the kernel's global capability space holds 16"
+    );
+}
+
+#[test]
 fn exit_signals() {
     let head = "description = \"x\"\nboards = [\"virt\"]\n[[notification]]\nname = \"gone\"\n[[task]]\ncrate = \"hello\"\ncore = 1\n";
     let image = parse(

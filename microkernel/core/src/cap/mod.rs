@@ -74,8 +74,10 @@ pub struct Cap {
     pub obj: ObjRef,
     /// What the holder may do with it. Copies hold the same or fewer.
     pub rights: Rights,
-    /// Object-specific data set when the original is made and inherited by
-    /// every copy (reserved for a segment's sub-range or a badge; 0 today).
+    /// One word set when the capability's family starts and inherited by
+    /// every copy: 0 for an original, and for an import into another space
+    /// the kernel's export entry (index + 1 in the low 32 bits, its
+    /// generation in the high 32; docs/capabilities.md).
     pub extra: u64,
 }
 

@@ -127,7 +127,9 @@ pub fn make_boot_objects(a: &Archive) {
     let make = |what: &str, name: &str, obj: Obj| match object::create(None, obj) {
         Ok(id) => Some(id),
         Err((e, _)) => {
+            // The tasks granted it would miss it: the run fails.
             kprintln!("image {} {}: not made: {:?}", what, name, e);
+            crate::task::run_problem();
             None
         }
     };
@@ -146,7 +148,10 @@ pub fn make_boot_objects(a: &Archive) {
                 };
                 b.shares[j] = make("share", s.name, obj);
             }
-            Err(e) => kprintln!("image share {}: not made: {:?}", s.name, e),
+            Err(e) => {
+                kprintln!("image share {}: not made: {:?}", s.name, e);
+                crate::task::run_problem();
+            }
         }
     }
     for j in 0..a.notification_count().min(MAX) {

@@ -304,6 +304,12 @@ pub fn create(home: Option<usize>, obj: Obj) -> Result<u32, (Error, Obj)> {
 /// Whether [`create`] for `home` would find a free cell (only `home`'s
 /// core allocates in its part, so the answer holds until it creates).
 pub fn has_room(home: Option<usize>) -> bool {
+    free_cells(home, 1) == 1
+}
+
+/// How many of `want` [`create`]s for `home` would find a free cell (as
+/// for [`has_room`], the answer holds until `home`'s core creates).
+pub fn free_cells(home: Option<usize>, want: usize) -> usize {
     let (base, len) = match home {
         Some(c) => (c * PER_CORE, PER_CORE),
         None => (BOOT_BASE, BOOT_CELLS),
@@ -312,7 +318,9 @@ pub fn has_room(home: Option<usize>) -> bool {
         .iter()
         .skip(base)
         .take(len)
-        .any(|cell| !cell.used.load(SeqCst))
+        .filter(|cell| !cell.used.load(SeqCst))
+        .take(want)
+        .count()
 }
 
 /// The object `id`, which the caller holds a capability to (so it stays).

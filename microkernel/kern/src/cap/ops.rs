@@ -476,9 +476,14 @@ fn share_create(
 /// A new task's root share: slot 0 names its address space (`root_range`,
 /// an `Obj::Root`) with READ, WRITE and EXECUTE (a task may map executable
 /// segments into its own space), slot 1 the share itself with READ and
-/// WRITE; neither can be granted.
+/// WRITE; neither can be granted. Its two object cells are checked
+/// before the share is made, so a failure (`OutOfMemory`: no cells, no
+/// share id, no frame) leaves nothing behind.
 pub fn setup_root(slot: usize) -> Result<ShareId, Error> {
     let me = crate::percore::id();
+    if object::free_cells(Some(me), 2) < 2 {
+        return Err(Error::OutOfMemory);
+    }
     CORE_CAPS.with(|c| {
         let id = new_share(c, SpaceId::Core(me))?;
         let rw = Rights::READ.union(Rights::WRITE);

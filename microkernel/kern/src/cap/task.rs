@@ -40,13 +40,19 @@ pub fn stop(spaces: &dyn Spaces, cptr: u64) -> Result<usize, Error> {
 }
 
 /// `TaskRestart` (WRITE): the archive index of the task to restart. Only
-/// a stopped task (exited, faulted or stopped) restarts (`InvalidArgument`
-/// otherwise); it counts as running from here on, so a second restart or a
-/// report read right after does not see the old end.
+/// an ended task (exited, faulted, stopped, or not restarted) restarts
+/// (`InvalidArgument` otherwise); it counts as running from here on, so a
+/// second restart or a report read right after does not see the old end
+/// (its core records `NotRestarted` if it cannot rebuild it).
 pub fn restart(spaces: &dyn Spaces, cptr: u64) -> Result<usize, Error> {
     let t = task(spaces, cptr, Rights::WRITE)?;
     let running = TaskState::Running as u64;
-    for stopped in [TaskState::Exited, TaskState::Faulted, TaskState::Stopped] {
+    for stopped in [
+        TaskState::Exited,
+        TaskState::Faulted,
+        TaskState::Stopped,
+        TaskState::NotRestarted,
+    ] {
         if t.state
             .compare_exchange(stopped as u64, running, SeqCst, SeqCst)
             .is_ok()

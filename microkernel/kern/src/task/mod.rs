@@ -189,7 +189,9 @@ fn tasks_of(id: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// (Re)builds the task in `slot` from archive entry `index`: a fresh
-/// address space, registers at entry. Errors are reported per task.
+/// address space, registers at entry. A failure is said on the console
+/// and fails the run; the caller records it in the task object and sends
+/// the task's exit signals.
 fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Task> {
     let t = archive().entry(index).ok()?;
     let asid = (id * (MAX_TASKS + 1) + slot + 1) as u16;
@@ -217,7 +219,6 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 Err(e) => {
                     kprintln!("task {}: not started: no root share: {:?}", t.name, e);
                     verdict::task_failed(index);
-                    crate::cap::task_never_runs(&archive(), index);
                     space.destroy();
                     return None;
                 }
@@ -238,7 +239,6 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);
             verdict::task_failed(index);
-            crate::cap::task_never_runs(&archive(), index);
             None
         }
     }
@@ -259,8 +259,10 @@ fn load_this_core(id: usize) {
             crate::cap::task_never_runs(&archive(), index);
             continue;
         }
-        if let Some(task) = instantiate(id, slot, index, 0) {
-            SCHED.with(|s| s.tasks[slot] = Some(task));
+        match instantiate(id, slot, index, 0) {
+            Some(task) => SCHED.with(|s| s.tasks[slot] = Some(task)),
+            // Its exit signals say so, so that nobody waits for it.
+            None => crate::cap::task_never_runs(&archive(), index),
         }
     }
     SCHED.with(|s| {

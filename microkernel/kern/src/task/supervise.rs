@@ -153,14 +153,24 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
         return;
     }
     let (index, restarts) = (t.archive_index, t.restarts + 1);
-    if let Some(new) = instantiate(me, slot, index, restarts) {
-        kprintln!(
-            "task {} on core {} restarted (restart {})",
-            new.name,
-            me,
-            restarts
-        );
-        s.tasks[slot] = Some(new);
+    match instantiate(me, slot, index, restarts) {
+        Some(new) => {
+            kprintln!(
+                "task {} on core {} restarted (restart {})",
+                new.name,
+                me,
+                restarts
+            );
+            s.tasks[slot] = Some(new);
+        }
+        None => {
+            // `TaskRestart` marked it running: it is not, and whoever
+            // waits for its end must learn so (its exit signals, after
+            // the record).
+            kprintln!("restart of task {} on core {} failed", t.name, me);
+            let state = abi::TaskState::NotRestarted;
+            crate::cap::task_ended(&super::archive(), index, state, 0, 0);
+        }
     }
 }
 
