@@ -336,6 +336,13 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "blk-prio-virt",
+        image: "blk-prio",
+        console: BLK_PRIO,
+        disk_pattern: BLK_PRIO_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-gone-virt",
         image: "blk-gone",
         console: BLK_GONE,

@@ -485,6 +485,28 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/blk-prio.toml: the server crashes while the client at priority 2
+/// on core 0 waits; the supervisor at priority 1 on the same core restarts
+/// it, which it can only do because the waiting client blocks.
+pub(crate) const BLK_PRIO: &[&str] = &[
+    "[blk-crash@3] blk server: disk of 2048 sectors, 1 client(s) (instance 1",
+    "[blk-crash@3] blk server: crashing on purpose (test build)",
+    "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-blk: reset (the task granted it ended)",
+    "task blk-crash on core 3 restarted (restart 1)",
+    "[blk-crash@3] blk server: disk of 2048 sectors, 1 client(s) (instance 2",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "task blktest on core 0 exited with status 0",
+    "task blk-crash on core 3 exited with status 0",
+    "task supervisor on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The sectors blk-prio's one client writes.
+pub(crate) const BLK_PRIO_SECTORS: &[(u64, u64)] = &[(0, 320)];
+
 /// images/sd-crash.toml: images/blk-crash.toml on the SD card server; the
 /// kernel resets the SDHCI and the second instance initialises the card
 /// again.
