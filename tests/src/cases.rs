@@ -562,6 +562,7 @@ pub const CASES: &[Case] = &[
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
         console: &["core 1: task forever", "time limit: 10 s"],
+        lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },
     Case {
@@ -571,6 +572,7 @@ pub const CASES: &[Case] = &[
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
         console: &["core 1: task forever", "time limit: 10 s"],
+        lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },
     Case {
