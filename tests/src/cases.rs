@@ -561,7 +561,7 @@ pub const CASES: &[Case] = &[
         image: "time-limit",
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
-        console: &["core 1: task forever", "time limit: 10 s"],
+        console: crate::limit::TIME_LIMIT,
         lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },
@@ -571,7 +571,7 @@ pub const CASES: &[Case] = &[
         board: "rpi4",
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
-        console: &["core 1: task forever", "time limit: 10 s"],
+        console: crate::limit::TIME_LIMIT,
         lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },

@@ -4,6 +4,19 @@
 //! report must come out whole, between whole server lines
 //! (docs/console.md, *Panics* and *The time limit*).
 
+/// images/time-limit.toml: the report names every task of every core
+/// with its state (the report's form: [`report`]).
+pub(crate) const TIME_LIMIT: &[&str] = &[
+    "time limit: 10 s",
+    "core 0: task forever (priority 1):",
+    "core 1: task forever (priority 2): running",
+    "core 1: task hello (priority 1): ready, not running",
+    "core 2: task hello (priority 1): blocked in Wait on notification never",
+    "core 2: task crasher (priority 1): faulted",
+    "core 2: task hello (priority 1): ended: exited with status 0",
+    "core 3: task console (priority 1):",
+];
+
 /// Line `i` of the stream `tests/tasks/forever` prints through the console
 /// server (its `line`).
 pub fn forever_line(i: u64) -> String {
@@ -41,11 +54,45 @@ pub fn forever_stream(lines: &[&str]) -> Vec<String> {
 }
 
 /// The report's first line ends with this.
-pub const REPORT_HEADER_END: &str = "noticed); what each core was running:";
+pub const REPORT_HEADER_END: &str = "noticed); every task on each core:";
+
+/// Whether `l` is a line of the report's body: `core N: no task`, or
+/// `core N: task NAME (priority P): STATE` with a state the kernel names
+/// (`task::report`).
+pub fn is_report_line(l: &str) -> bool {
+    let Some((n, rest)) = l.strip_prefix("core ").and_then(|r| r.split_once(": ")) else {
+        return false;
+    };
+    if n.parse::<u32>().is_err() {
+        return false;
+    }
+    if rest == "no task" {
+        return true;
+    }
+    let Some((name, rest)) = rest
+        .strip_prefix("task ")
+        .and_then(|r| r.split_once(" (priority "))
+    else {
+        return false;
+    };
+    let Some((p, state)) = rest.split_once("): ") else {
+        return false;
+    };
+    let named = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let state_ok = ["running", "ready, not running", "faulted", "ended: stopped"].contains(&state)
+        || state.starts_with("blocked in Wait on notification ")
+        || state.starts_with("blocked in Wait on a notification made at run time (object ")
+        || state.starts_with("ended: exited with status ")
+        || state == "ended: exited (its status is on its exit line)";
+    named && p.parse::<u16>().is_ok() && state_ok && !state.contains("forever:")
+}
 
 /// The report: one header line `TIME LIMIT: the run's S s are over (core N
-/// noticed); ...`, then only per-core lines (`core N: ...`, nothing of
-/// another line in them) up to `exit status 104`. The kernel starts the
+/// noticed); ...`, then only lines of the report's body
+/// ([`is_report_line`]) up to `exit status 104`. The kernel starts the
 /// report with a newline, so after a whole line an empty line comes
 /// before the header; anything else there is a line the report cut.
 pub fn report(lines: &[&str]) -> Vec<String> {
@@ -74,11 +121,7 @@ pub fn report(lines: &[&str]) -> Vec<String> {
             ended = true;
             break;
         }
-        let core_line = l
-            .strip_prefix("core ")
-            .and_then(|r| r.split_once(": "))
-            .is_some_and(|(n, _)| n.parse::<u32>().is_ok());
-        if !core_line || l.contains("forever:") {
+        if !is_report_line(l) {
             problems.push(format!("report line not whole: `{l}`"));
         }
     }
@@ -105,8 +148,9 @@ mod tests {
         v.push(format!(
             "TIME LIMIT: the run's 10 s are over (core 2 {REPORT_HEADER_END}"
         ));
-        v.push("core 0: task forever".into());
-        v.push("core 1: task forever".into());
+        v.push("core 0: task forever (priority 1): running".into());
+        v.push("core 1: task hello (priority 1): blocked in Wait on notification never".into());
+        v.push("core 2: no task".into());
         v.push("exit status 104".into());
         v
     }
@@ -136,8 +180,38 @@ mod tests {
         assert!(!check(&v).is_empty());
         // A fragment inside a report line.
         let mut v = run(5);
-        v[7] = format!("core 0: task fore{}ver", &forever_line(5)[..10]);
+        v[7] = format!(
+            "core 0: task fore{}ver (priority 1): running",
+            &forever_line(5)[..10]
+        );
         assert!(!check(&v).is_empty());
+    }
+
+    #[test]
+    fn report_lines_are_recognised() {
+        for good in [
+            "core 3: no task",
+            "core 0: task forever (priority 2): running",
+            "core 1: task hello (priority 1): ready, not running",
+            "core 2: task blk-crash (priority 1): faulted",
+            "core 2: task hello (priority 1): ended: exited with status 0",
+            "core 2: task hello (priority 1): ended: exited (its status is on its exit line)",
+            "core 2: task hello (priority 1): ended: stopped",
+            "core 2: task hello (priority 1): blocked in Wait on notification console.0",
+            "core 2: task hello (priority 1): blocked in Wait on a notification made at run time (object 7)",
+        ] {
+            assert!(is_report_line(good), "{good}");
+        }
+        for bad in [
+            "core x: no task",
+            "core 1: task forever",
+            "core 1: task forever (priority 1): spinning",
+            "core 1: task (priority 1): running",
+            "core 1: task hello (priority one): running",
+            "forever: line 000001 core 1: no task",
+        ] {
+            assert!(!is_report_line(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `/chosen/bootargs`, which `cargo xtask qemu --timeout S` sets through
 //! QEMU's `-append`). Every core arms its EL1 physical timer (the scheduler
 //! has the virtual one) to the same counter value, S seconds after boot;
-//! the first core to take that interrupt prints what each core was running
-//! and ends the run with [`TIME_LIMIT_STATUS`]. A task spinning forever at
+//! the first core to take that interrupt prints every task of every core
+//! and its state (`task::print_core`) and ends the run with [`TIME_LIMIT_STATUS`]. A task spinning forever at
 //! EL0 cannot mask it, and with every core armed, one core stuck in the
 //! kernel with interrupts masked does not stop the report (all of them
 //! stuck does; the host's own timer is the backstop then).
@@ -92,24 +92,16 @@ pub fn expired() {
         // report takes the console; the report's core powers off.
         return;
     }
-    let print = |args: core::fmt::Arguments<'_>| crate::console::print_unlocked(args);
+    let print = |args: core::fmt::Arguments<'_>| {
+        crate::console::print_unlocked(args);
+    };
     print(format_args!(
-        "\nTIME LIMIT: the run's {} s are over (core {} noticed); what each core was running:\n",
+        "\nTIME LIMIT: the run's {} s are over (core {} noticed); every task on each core:\n",
         LIMIT_S.load(Ordering::Relaxed),
         percore::id()
     ));
-    let archive = crate::task::archive();
     for core in 0..crate::smp::ONLINE.load(Ordering::Acquire) {
-        match percore::get(core).running.load(Ordering::Relaxed) {
-            0 => print(format_args!(
-                "  core {}: no task (idle or in the kernel)\n",
-                core
-            )),
-            i => {
-                let name = archive.entry(i - 1).map_or("?", |t| t.name);
-                print(format_args!("  core {}: task {}\n", core, name))
-            }
-        };
+        crate::task::print_core(core, &print);
     }
     crate::panic::power_off(TIME_LIMIT_STATUS)
 }
