@@ -343,6 +343,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "sd-prio-rpi4",
+        image: "sd-prio",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: SD_PRIO,
+        disk_pattern: BLK_PRIO_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-gone-virt",
         image: "blk-gone",
         console: BLK_GONE,

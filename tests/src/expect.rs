@@ -504,6 +504,23 @@ pub(crate) const BLK_PRIO: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/sd-prio.toml: blk-prio on the SD card server.
+pub(crate) const SD_PRIO: &[&str] = &[
+    "[sd-crash@3] sd server: disk of 2048 sectors, 1 client(s) (instance 1",
+    "[sd-crash@3] sd server: crashing on purpose (test build)",
+    "task sd-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device sdhci: reset (the task granted it ended)",
+    "task sd-crash on core 3 restarted (restart 1)",
+    "[sd-crash@3] sd server: disk of 2048 sectors, 1 client(s) (instance 2",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "task blktest on core 0 exited with status 0",
+    "task sd-crash on core 3 exited with status 0",
+    "task supervisor on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// The sectors blk-prio's one client writes.
 pub(crate) const BLK_PRIO_SECTORS: &[(u64, u64)] = &[(0, 320)];
 
