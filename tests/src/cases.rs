@@ -336,6 +336,22 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "blk-prio-virt",
+        image: "blk-prio",
+        console: BLK_PRIO,
+        disk_pattern: BLK_PRIO_SECTORS,
+        ..Case::BASE
+    },
+    Case {
+        name: "sd-prio-rpi4",
+        image: "sd-prio",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        console: SD_PRIO,
+        disk_pattern: BLK_PRIO_SECTORS,
+        ..Case::BASE
+    },
+    Case {
         name: "blk-gone-virt",
         image: "blk-gone",
         console: BLK_GONE,
@@ -574,7 +590,8 @@ pub const CASES: &[Case] = &[
         image: "time-limit",
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
-        console: &["core 1: task forever", "time limit: 10 s"],
+        console: crate::limit::TIME_LIMIT,
+        lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },
     Case {
@@ -583,7 +600,8 @@ pub const CASES: &[Case] = &[
         board: "rpi4",
         timeout: Duration::from_secs(10),
         expect: Expect::Hang("TIME LIMIT: the run's 10 s are over"),
-        console: &["core 1: task forever", "time limit: 10 s"],
+        console: crate::limit::TIME_LIMIT,
+        lines: Some(crate::limit::time_limit),
         ..Case::BASE
     },
     Case {

@@ -18,6 +18,7 @@ mod check;
 mod disk;
 mod expect;
 pub mod fuzz;
+pub mod limit;
 
 pub use cases::CASES;
 pub use check::check;

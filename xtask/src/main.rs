@@ -130,7 +130,7 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
     match result.exit {
         qemu_tests::Exit::Code(0) => {}
         qemu_tests::Exit::Code(qemu::TIME_LIMIT_STATUS) => eprintln!(
-            "qemu: the run reached its time limit ({} s); the console shows what each core was running",
+            "qemu: the run reached its time limit ({} s); the console lists every task of every core with its state",
             args.timeout.unwrap_or(0)
         ),
         other => eprintln!("qemu: {other}"),

@@ -8,7 +8,8 @@
 //! word. The kernel never waits unboundedly for a task: not for a holder on
 //! its own core (it interrupted it), at most [`SHARED_WAIT_US`] for any
 //! other, and not again for a hold it gave up on; a holder that stops is
-//! released when it ends ([`release_task_hold`]).
+//! released when it ends ([`release_task_hold`]). The panic path takes both
+//! the same bounded way and keeps them ([`take_over`]).
 //!
 //! Before the DTB is read, an early console (the board's known UART0,
 //! mapped through the boot window) serves the panic path.
@@ -107,6 +108,15 @@ pub fn release_task_hold() {
     }
 }
 
+/// Whether a task on this core holds the shared word: it is writing a line
+/// that this core interrupted (the time limit puts its report off a little
+/// so the line can finish: `deadline::expired`).
+pub fn task_line_on_this_core() -> bool {
+    SHARED_GRANTED.load(Ordering::Acquire)
+        && console_lock::user_core(SHARED_PAGE.word.load(Ordering::Relaxed))
+            == Some(crate::percore::id() as u32)
+}
+
 /// Takes the console lock (the caller has masked interrupts).
 pub fn lock() {
     crate::percore::count(|e| &e.shared_locks);
@@ -171,20 +181,55 @@ pub fn print(args: fmt::Arguments) {
 const TAKEOVER_WAIT_US: u64 = 100_000;
 
 /// Takes the console for good, for the panic path: waits (bounded) for
-/// another core to finish its line, then keeps the lock so nothing else is
-/// printed after the report. If the holder never lets go (it may have died
-/// holding it), the report is printed anyway.
+/// another core to finish its line, then for a task's line (the shared
+/// word), and keeps both so nothing else is printed after the report. If a
+/// holder never lets go (it may have died holding it), the report is
+/// printed anyway.
 pub fn take_over() {
     let start = drivers::timer::now();
     loop {
         if LOCK.try_lock() {
-            return;
+            break;
         }
         let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));
         if waited > TAKEOVER_WAIT_US {
-            return;
+            break;
         }
         crate::sync::relax();
+    }
+    take_shared_for_good();
+}
+
+/// The panic path's hold of the shared word: as [`take_shared`], at most
+/// [`SHARED_WAIT_US`] for a task's line on another core, but never given
+/// back (the run is ending) and never waiting where waiting cannot help:
+/// a kernel line holds it (the core that did not let go of [`LOCK`] in
+/// time, or this one, if it panicked writing a line), a task on this core
+/// holds it (this core interrupted it), or the kernel gave up on its hold
+/// already.
+fn take_shared_for_good() {
+    if !SHARED_GRANTED.load(Ordering::Acquire) {
+        return;
+    }
+    let word = &SHARED_PAGE.word;
+    let me = crate::percore::id() as u32;
+    let start = drivers::timer::now();
+    loop {
+        let v = match word.compare_exchange(FREE, KERNEL, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(v) => v,
+        };
+        if v == KERNEL
+            || v == ABANDONED.load(Ordering::Relaxed)
+            || console_lock::user_core(v) == Some(me)
+        {
+            return;
+        }
+        let waited = drivers::timer::ticks_to_us(drivers::timer::now().wrapping_sub(start));
+        if waited > SHARED_WAIT_US {
+            return;
+        }
+        crate::sync::wait_u64_once(word, v);
     }
 }
 

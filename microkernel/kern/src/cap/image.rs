@@ -245,6 +245,14 @@ fn grant(space: SpaceId, at: SlotRef, kind: ObjectKind, obj: u32, rights: abi::R
     }
 }
 
+/// The image's name of notification object `obj`, if it is one of the
+/// image's (a notification made at run time has none).
+pub fn notification_name(obj: u32) -> Option<&'static str> {
+    let b = BOOT.get()?;
+    let j = b.notifications.iter().position(|&n| n == Some(obj))?;
+    crate::task::archive().notification(j).map(|n| n.name)
+}
+
 /// Grants archive task `index` its capabilities, in its root share `root`.
 pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
     let me = crate::percore::id();

@@ -31,8 +31,8 @@ mod remove;
 pub mod task;
 
 pub use image::{
-    grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending, task_never_runs,
-    task_stopped,
+    grant_task, make_boot_objects, notification_name, release_boot_objects, task_ended,
+    task_ending, task_never_runs, task_stopped,
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};

@@ -99,12 +99,12 @@ fn wake_waiters(s: &mut Sched) {
                 Some(Ok(bits)) => {
                     t.ctx.x[0] = 0;
                     t.ctx.x[1] = bits;
-                    t.state = State::Ready;
+                    t.set_state(State::Ready);
                     s.need_resched = true;
                 }
                 Some(Err(e)) => {
                     t.ctx.x[0] = e as u64;
-                    t.state = State::Ready;
+                    t.set_state(State::Ready);
                     s.need_resched = true;
                 }
             }
@@ -131,7 +131,7 @@ pub(super) fn stop_here(s: &mut Sched, me: usize, slot: usize) {
         };
         crate::cap::forget_waiter(id, task);
     }
-    t.state = State::Stopped;
+    t.set_state(State::Stopped);
     kprintln!("task {} on core {} stopped", t.name, me);
     if s.current == Some(slot) {
         s.need_resched = true;
@@ -199,7 +199,7 @@ fn shut_down_here(s: &mut Sched) {
         // Ended: a notification destroyed from here on must not wake it
         // into the address space freed below.
         if !matches!(t.state, State::Exited(_) | State::Faulted | State::Stopped) {
-            t.state = State::Faulted;
+            t.set_state(State::Faulted);
         }
         if let Some(space) = t.space.take() {
             let asid = space.asid();

@@ -50,7 +50,7 @@ fn fault(frame: &mut Frame) {
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
-            t.state = State::Faulted;
+            t.set_state(State::Faulted);
             t.fault = (esr_v, far);
             // A line it was writing itself must not hold up the report.
             crate::cap::task_stopped(&super::archive(), t.archive_index);
@@ -237,7 +237,7 @@ fn wait(frame: &mut Frame) {
             Ok(Err((obj, gen))) => {
                 if let Some(t) = s.tasks[i].as_mut() {
                     super::copy_frame(&mut t.ctx, frame);
-                    t.state = State::WaitingNotify { id: obj, gen };
+                    t.set_state(State::WaitingNotify { id: obj, gen });
                 }
                 switch_to_next(s, frame);
             }
@@ -263,7 +263,7 @@ fn exit(frame: &mut Frame) {
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
-            t.state = State::Exited(code);
+            t.set_state(State::Exited(code));
             kprintln!(
                 "task {} on core {} exited with status {}",
                 t.name,
