@@ -4,7 +4,8 @@
 //! virt with 1, 2, 4, 8 and 16 (the kernel's `MAX_CPUS`) cores; Cortex-A53,
 //! A57, A72 and `max`, and among QEMU's newer ARMv8-A/v9-A models Cortex-A55,
 //! A76, Neoverse-N1 and A64FX; GICv2 and GICv3; entry at EL1 and at EL2;
-//! 256 MiB, the default 1 GiB and 4 GiB of RAM; and the Raspberry Pi 4. The demo images then prove that a panic, an
+//! 256 MiB, the default 1 GiB and 4 GiB of RAM; the Raspberry Pi 4 and the
+//! i.MX 8M Plus EVK. The demo images then prove that a panic, an
 //! unexpected exception, a kernel stack overflow and a hang are each
 //! reported as failures.
 
@@ -104,6 +105,14 @@ pub const CASES: &[Case] = &[
     Case {
         name: "boot-rpi4",
         board: "rpi4",
+        smp: 4,
+        defmt: LOG_ONLINE,
+        console: TASKS_ON_4,
+        ..Case::BASE
+    },
+    Case {
+        name: "boot-imx8mp",
+        board: "imx8mp",
         smp: 4,
         defmt: LOG_ONLINE,
         console: TASKS_ON_4,

@@ -21,6 +21,20 @@ use crate::merge::{self, Input, Merger, Screen};
 
 /// The real Pi 4 device tree; QEMU patches its `/memory` itself.
 pub const RPI4_DTB: &str = "tests/fixtures/bcm2711-rpi-4-b.dtb";
+/// The i.MX 8M Plus EVK's device tree (Debian's, with UART3 enabled for the
+/// log: tests/fixtures/README.md); QEMU makes none for `imx8mp-evk` and
+/// patches `/memory` of this one.
+pub const IMX8MP_DTB: &str = "tests/fixtures/imx8mp-evk-uart3.dtb";
+
+/// The device tree a board's QEMU machine needs passed with `-dtb` (virt
+/// makes its own).
+pub fn board_dtb(board: Board) -> Option<&'static str> {
+    match board {
+        Board::Virt => None,
+        Board::Rpi4 => Some(RPI4_DTB),
+        Board::Imx8mp => Some(IMX8MP_DTB),
+    }
+}
 
 /// The QEMU we are waiting for, so Ctrl-C can kill it.
 static RUNNING: Mutex<Option<u32>> = Mutex::new(None);
@@ -120,10 +134,27 @@ pub fn qemu_args(
         }
         // raspi4b fixes cores, CPU and RAM; a raw image is entered at EL2.
         Board::Rpi4 => push(&["-M", "raspi4b", "-dtb", &dtb.display().to_string()]),
+        // imx8mp-evk fixes the CPU; it starts one core unless told (QEMU's
+        // default -smp is 1); a raw image is entered at EL2.
+        Board::Imx8mp => push(&[
+            "-M",
+            "imx8mp-evk",
+            "-dtb",
+            &dtb.display().to_string(),
+            "-smp",
+            &machine.smp.to_string(),
+            "-m",
+            &format!("{}M", machine.mem_mib),
+        ]),
     }
     push(&["-display", "none", "-no-reboot"]);
     push(&["-semihosting-config", "enable=on,target=native"]);
     push(&["-kernel", &raw.display().to_string()]);
+    // The i.MX UARTs take the `-serial`s in order: UART1 (off in the DTB),
+    // then UART2 (the console), then UART3 (the log).
+    if machine.board == Board::Imx8mp {
+        push(&["-serial", "null"]);
+    }
     push(&["-serial", console, "-serial", log_serial]);
     if icount {
         push(&["-icount", qemu_tests::ICOUNT]);
@@ -183,9 +214,13 @@ pub fn run_with_io(
         None
     };
     let net = net.filter(|_| !spec.interactive).zip(ports);
-    let dtb = spec.root.join(RPI4_DTB);
-    if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
-        bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
+    let dtb_name = board_dtb(spec.machine.board).unwrap_or(RPI4_DTB);
+    let dtb = spec.root.join(dtb_name);
+    if board_dtb(spec.machine.board).is_some() && !dtb.is_file() {
+        bail!(
+            "{dtb_name} is missing: {} needs the board's device tree",
+            spec.machine.board
+        );
     }
     let socket = LogSocket::bind(&target_dir(spec.root))?;
     let console = if spec.interactive {
