@@ -19,6 +19,15 @@ register_bitfields! {u32,
         CHARRDY OFFSET(15) NUMBITS(1) [],
         /// The character had an error (overrun, frame, parity, break).
         ERR OFFSET(14) NUMBITS(1) [],
+        /// The character was stored in the FIFO's last (32nd) place. It is
+        /// still a good character.
+        OVRRUN OFFSET(13) NUMBITS(1) [],
+        /// Frame error: no stop bit.
+        FRMERR OFFSET(12) NUMBITS(1) [],
+        /// A break was received (not a character).
+        BRK OFFSET(11) NUMBITS(1) [],
+        /// Parity error.
+        PRERR OFFSET(10) NUMBITS(1) [],
         /// The received character.
         RX_DATA OFFSET(0) NUMBITS(8) []
     ],
@@ -161,13 +170,16 @@ impl ImxUart {
         r.ucr1.write(UCR1::UARTEN::SET);
     }
 
-    /// A received byte, if one is waiting (a byte received with an error
-    /// is dropped).
+    /// A received byte, if one is waiting. A break, or a byte with a frame
+    /// or parity error, is dropped; ERR with only OVRRUN marks a good
+    /// byte that filled the FIFO (QEMU's model flags every 32nd byte of a
+    /// burst so), and is kept.
     pub fn read_byte(&self) -> Option<u8> {
         let r = self.regs();
         while r.usr2.is_set(USR2::RDR) {
             let rx = r.urxd.extract();
-            if rx.is_set(URXD::CHARRDY) && !rx.is_set(URXD::ERR) {
+            let bad = rx.is_set(URXD::FRMERR) || rx.is_set(URXD::BRK) || rx.is_set(URXD::PRERR);
+            if rx.is_set(URXD::CHARRDY) && !bad {
                 return Some(rx.read(URXD::RX_DATA) as u8);
             }
         }
