@@ -20,7 +20,7 @@ mod imx8mp;
 /// of virt and the Raspberry Pi 4, then the i.MX 8M Plus's (imx8mp.rs).
 pub const CASES: &[Case] = &ALL;
 
-const ALL: [Case; VIRT_RPI4.len() + imx8mp::CASES.len()] = concat(VIRT_RPI4, imx8mp::CASES);
+static ALL: [Case; VIRT_RPI4.len() + imx8mp::CASES.len()] = concat(VIRT_RPI4, imx8mp::CASES);
 
 /// `a` then `b`, as one array (`N` must be their total length).
 const fn concat<const N: usize>(a: &[Case], b: &[Case]) -> [Case; N] {
