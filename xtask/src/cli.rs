@@ -16,12 +16,13 @@ use crate::cpus::CpuModels;
     name = "cargo xtask",
     bin_name = "cargo xtask",
     arg_required_else_help = true,
-    about = "Build, run and test the microkernel on QEMU virt and raspi4b",
+    about = "Build, run and test the microkernel on QEMU virt, raspi4b and imx8mp-evk",
     after_help = "Examples:
   cargo xtask doctor                        check (and on Debian/Ubuntu as root, install) QEMU
   cargo xtask qemu                          boot the default image: virt, 4 x cortex-a72, GICv3, 1G
   cargo xtask qemu --smp 8 --gic 2 --el2    another virt configuration
   cargo xtask qemu --board rpi4             QEMU raspi4b (4 x cortex-a72, 2G, GIC-400)
+  cargo xtask qemu --board imx8mp           QEMU imx8mp-evk (4 x cortex-a53, 1G, GICv3)
   cargo xtask qemu --image panic -- -d int  an image from images/, extra QEMU arguments after --
   cargo xtask qemu --gdb                    wait for gdb on :1234
   cargo xtask test                          host unit tests, then every QEMU test case
@@ -80,23 +81,23 @@ pub struct DoctorArgs {
 /// The machine and image to run, as given on the command line.
 #[derive(Clone, Debug, Default, Args)]
 pub struct MachineArgs {
-    /// Board: virt or rpi4 [default: virt].
+    /// Board: virt, rpi4 or imx8mp [default: virt].
     #[arg(long, value_name = "BOARD")]
     pub board: Option<String>,
-    /// Number of cores: 1..=16 on virt (1..=8 with --gic 2) [default: 4]; rpi4 has 4.
+    /// Number of cores: 1..=16 on virt (1..=8 with --gic 2) [default: 4]; rpi4 and imx8mp have 4.
     #[arg(long, value_name = "N")]
     pub smp: Option<String>,
     /// CPU model on virt: any AArch64 model of the installed QEMU (cortex-a53,
     /// cortex-a76, neoverse-n1, a64fx, max, ...) [default: cortex-a72].
     #[arg(long, value_name = "MODEL")]
     pub cpu: Option<String>,
-    /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400.
+    /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400, imx8mp a GICv3.
     #[arg(long, value_name = "2|3")]
     pub gic: Option<String>,
-    /// Enter the kernel at EL2 (virt: virtualization=on; rpi4 always enters at EL2).
+    /// Enter the kernel at EL2 (virt: virtualization=on; rpi4 and imx8mp always enter at EL2).
     #[arg(long)]
     pub el2: bool,
-    /// RAM on virt: 128M..=255G, e.g. 512M, 4G, 1024MiB [default: 1G]; rpi4 has 2G.
+    /// RAM on virt: 128M..=255G, e.g. 512M, 4G, 1024MiB [default: 1G]; rpi4 has 2G; imx8mp 256M..=3G [default: 1G].
     #[arg(long, value_name = "SIZE")]
     pub mem: Option<String>,
     /// Image: the name of a file images/NAME.toml [default: default].
