@@ -1,5 +1,6 @@
-//! The console: the UART the DTB names (a PL011, or an i.MX UART). Lines are written under a lock with
-//! interrupts masked, so lines from different cores never interleave.
+//! The console: the UART the DTB names (a PL011, or an i.MX UART). Lines
+//! are written under a lock with interrupts masked, so lines from different
+//! cores never interleave.
 //!
 //! A task that writes the UART itself (the console server) takes the same
 //! lock per line through a word in a page the kernel shares with it

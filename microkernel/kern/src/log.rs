@@ -1,6 +1,6 @@
 //! The defmt global logger: frames go to the log UART (QEMU virt: the second
-//! PL011; Raspberry Pi 4: the mini UART; i.MX 8M Plus: UART3), decoded on the host by
-//! `cargo xtask` against this exact ELF. Each frame carries a timestamp and
+//! PL011; Raspberry Pi 4: the mini UART; i.MX 8M Plus: UART3), decoded on
+//! the host by `cargo xtask` against this exact ELF. Each frame carries a timestamp and
 //! the core number.
 //!
 //! `acquire` masks interrupts and takes a lock shared by all cores (the log
