@@ -112,3 +112,67 @@ fn imx8mp_as_qemu_hands_it_over() {
     assert_common(&p);
     assert_eq!(p.log, Some(UART3));
 }
+
+/// An i.MX UART node at root level (root cells 2/2).
+fn imx_uart(dt: &mut common::Dt, base: u32, status: Option<&str>) {
+    dt.begin(&format!("serial@{base:x}"))
+        .strs("compatible", &["fsl,imx8mp-uart", "fsl,imx6q-uart"])
+        .cells("reg", &[0, base, 0, 0x1_0000]);
+    if let Some(s) = status {
+        dt.strs("status", &[s]);
+    }
+    dt.end();
+}
+
+fn imx(base: u64) -> Uart {
+    Uart {
+        kind: UartKind::Imx,
+        base,
+        size: 0x1_0000,
+        clock_hz: None,
+    }
+}
+
+#[test]
+fn imx_console_follows_stdout_path_then_lowest_address() {
+    // `stdout-path` as a path, as an alias with options, naming a disabled
+    // UART, and absent.
+    let build = |stdout: Option<&'static str>| {
+        common::machine(move |dt| {
+            imx_uart(dt, 0x3086_0000, Some("disabled"));
+            imx_uart(dt, 0x3089_0000, None);
+            imx_uart(dt, 0x3088_0000, Some("okay"));
+            dt.begin("aliases")
+                .strs("serial0", &["/serial@30860000"])
+                .strs("serial1", &["/serial@30890000"])
+                .end();
+            if let Some(path) = stdout {
+                dt.begin("chosen").strs("stdout-path", &[path]).end();
+            }
+        })
+    };
+    for stdout in ["/serial@30890000", "serial1:115200n8"] {
+        let p = common::ok(&build(Some(stdout)));
+        assert_eq!(p.console, imx(0x3089_0000), "{stdout}");
+        assert_eq!(p.log, Some(imx(0x3088_0000)), "{stdout}");
+    }
+    for stdout in [Some("serial0"), None] {
+        let p = common::ok(&build(stdout));
+        assert_eq!(p.console, imx(0x3088_0000), "{stdout:?}");
+        assert_eq!(p.log, Some(imx(0x3089_0000)), "{stdout:?}");
+    }
+}
+
+#[test]
+fn a_pl011_is_the_console_before_any_imx_uart() {
+    let dtb = common::machine(|dt| {
+        imx_uart(dt, 0x3089_0000, None);
+        common::pl011(dt, 0x0900_0000);
+        dt.begin("chosen")
+            .strs("stdout-path", &["/serial@30890000"])
+            .end();
+    });
+    let p = common::ok(&dtb);
+    assert_eq!(p.console, common::uart(0x0900_0000, 0x1000));
+    assert_eq!(p.log, Some(imx(0x3089_0000)));
+}
