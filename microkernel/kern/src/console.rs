@@ -38,7 +38,8 @@ static LOCK: SpinLock = SpinLock::new();
 /// The page whose first word is the lock shared with tasks that write the
 /// UART themselves and whose second says the UART's kind; nothing else is
 /// in it, so a task may map all of it. (A task that overwrites the kind
-/// misleads only itself: the kernel keeps its own.)
+/// misleads only itself: the kernel keeps its own, and writes it again
+/// when the task stops.)
 #[repr(C, align(4096))]
 struct SharedPage {
     word: AtomicU64,
@@ -109,13 +110,17 @@ fn give_shared() {
 
 /// A task granted the shared lock page stopped (faulted or is ending):
 /// a hold of a task's is released, since only the image's UART writer
-/// holds it (xtask grants the page only with `device:uart`).
+/// holds it (xtask grants the page only with `device:uart`), and the
+/// UART's kind is written again, so a restarted writer reads the truth
+/// whatever the stopped one wrote there.
 pub fn release_task_hold() {
     let word = &SHARED_PAGE.word;
     let v = word.load(Ordering::Relaxed);
     if console_lock::user_core(v).is_some() {
         let _ = word.compare_exchange(v, FREE, Ordering::Release, Ordering::Relaxed);
     }
+    let kind = CONSOLE_KIND.load(Ordering::Relaxed);
+    SHARED_PAGE.uart_kind.store(kind, Ordering::Relaxed);
 }
 
 /// Takes the console lock (the caller has masked interrupts).
