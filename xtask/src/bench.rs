@@ -91,6 +91,12 @@ impl Plan {
                 UsageError(format!("--board {b:?}: unknown board (known: virt, rpi4)"))
             })?,
         };
+        if board == Board::Imx8mp {
+            return Err(UsageError(
+                "--board imx8mp: the benchmarks run on virt and rpi4 (docs/porting.md, What the port left out)"
+                    .to_string(),
+            ));
+        }
         let (mut micro, mut corey) = (Vec::new(), Vec::new());
         for n in &args.names {
             if n == "micro" {

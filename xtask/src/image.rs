@@ -350,13 +350,13 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         return Err("description: must say what the image is for".to_string());
     }
     if file.boards.is_empty() {
-        return Err("boards: name at least one board (virt, rpi4)".to_string());
+        return Err("boards: name at least one board (virt, rpi4, imx8mp)".to_string());
     }
     let mut boards = Vec::new();
     for board in &file.boards {
         let Some(b) = Board::parse(board) else {
             return Err(format!(
-                "boards: unknown board {board:?} (known: virt, rpi4)"
+                "boards: unknown board {board:?} (known: virt, rpi4, imx8mp)"
             ));
         };
         if boards.contains(&b) {

@@ -164,6 +164,10 @@ pub mod console_lock {
     pub const KERNEL: u64 = 1;
     /// Set in every value a task writes.
     pub const USER: u64 = 1 << 63;
+    /// Index (in 64-bit words) of the page's second word: the console
+    /// UART's kind, written by the kernel before any task runs
+    /// (`drivers::uart::Kind`: 1 PL011, 2 i.MX UART; 0 not known).
+    pub const UART_KIND: usize = 1;
 
     /// What a task on `core` writes for its `seq`-th line: the kernel
     /// tells a new hold from one it stopped waiting for by `seq`, and does

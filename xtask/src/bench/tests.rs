@@ -63,6 +63,7 @@ fn plans() {
         args(&[], &[("runs", "0")]),
         args(&[], &[("smp", "17")]),
         args(&[], &[("board", "rpi4"), ("smp", "2")]),
+        args(&[], &[("board", "imx8mp")]),
     ] {
         assert!(Plan::from_args(&bad).is_err(), "{bad:?}");
     }
