@@ -190,9 +190,12 @@ fn cap_call(call: Syscall, frame: &mut Frame) {
 /// passed on through further cores, back to this one included). This
 /// core's own mailbox is served meanwhile, so two cores revoking toward
 /// each other both finish. Why the wait ends: `kerncore::crosscore`'s
-/// module doc. A wait past a second says so and fails the run (it keeps
-/// waiting: returning early would leave capabilities the caller believes
-/// revoked).
+/// module doc, and the loom models check it. A wait past a second says so
+/// on the console and keeps waiting (returning early would leave
+/// capabilities the caller believes revoked); it does not fail the run by
+/// itself, because under an emulator on a loaded host a second of
+/// wall-clock time can pass in a wait that ends (fuzz-imx8mp did). A wait
+/// that never ends is caught by the run's time limit and its report.
 fn after_cap_op() {
     use crate::crosscore::{ncores, Deadline, Machine, XCORE};
     let n = ncores();
@@ -208,7 +211,6 @@ fn after_cap_op() {
             if !said && deadline.passed() {
                 said = true;
                 kprintln!("capabilities: a revoke still waits for other cores' sweeps after 1 s");
-                super::verdict::problem();
             }
             false
         },
