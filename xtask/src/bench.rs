@@ -15,6 +15,7 @@
 
 pub mod corey;
 pub mod guard;
+pub mod host;
 pub mod kcore;
 pub mod measure;
 pub mod micro;
@@ -258,6 +259,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     }
     let mut all = Vec::new();
     let mut builds = HashMap::new();
+    let host = crate::bench::host::Host::start();
     measure::ours(root, &plan, &mut progress, &mut builds, &mut all)?;
     if plan.linux {
         measure::linux(root, &plan, &mut progress, &mut all, &out_dir)?;
@@ -283,11 +285,12 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         }
         println!();
     }
+    let host = host.end();
     let board = plan.board.name();
     for b in &plan.corey {
         let stem = format!("{}-{board}-{}", b.name, plan.mode.name());
         for (ext, text) in [
-            ("json", report::file_json(b, board, plan.mode, &all)),
+            ("json", report::file_json(b, board, plan.mode, &all, &host)),
             ("svg", report::figure(b, board, plan.mode, &all)),
         ] {
             let path = out_dir.join(format!("{stem}.{ext}"));
@@ -295,7 +298,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         }
     }
     if !plan.corey.is_empty() {
-        print!("{}", report::summary(&plan.corey, board, plan.mode, &all));
+        print!(
+            "{}",
+            report::summary(&plan.corey, board, plan.mode, &all, &host)
+        );
     }
     eprintln!(
         "bench: {} steps in {:.1}s; JSON and SVG in {}",
