@@ -19,8 +19,8 @@ use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 /// Most boot objects of each kind.
 const MAX: usize = 32;
 /// Task objects, by archive index (made only for the tasks an image
-/// grants a capability to).
-const TASKS: usize = 64;
+/// grants a capability to; the one definition xtask checks images against).
+const TASKS: usize = kerncore::bootimage::MAX_TASK_OBJECTS;
 
 /// Object ids of the boot objects, by archive index.
 struct BootObjects {

@@ -46,8 +46,9 @@ use kerncore::crosscore::ExportGens;
 use object::SpaceId;
 use platform::MAX_CPUS;
 
-/// Shares one space holds at once.
-const MAX_SHARES: usize = 16;
+/// Shares one space holds at once (the one definition xtask checks images
+/// against).
+const MAX_SHARES: usize = kerncore::bootimage::MAX_SPACE_SHARES;
 /// Exports one space can have alive.
 const EXPORTS: usize = 64;
 
