@@ -364,15 +364,23 @@ pub fn task_ended(a: &Archive, index: usize, state: TaskState, value: u64, far: 
         t.far.store(far, SeqCst);
         t.state.store(state as u64, SeqCst);
     }
-    task_never_runs(a, index);
+    exit_signals(a, index);
 }
 
 /// Archive task `index` will never run (not started: its core does not
-/// exist, or it was refused at load): its exit signals go out, so whoever
-/// waits for its end (a server it is connected to) does not wait forever.
-/// Its task object, if any, keeps reading as running, so no restart is
-/// accepted for it.
+/// exist, or it was refused at load): its task object, if any, reads as
+/// `NotStarted` (no restart or stop is accepted for it), and its exit
+/// signals go out, so whoever waits for its end (a server it is connected
+/// to) does not wait forever.
 pub fn task_never_runs(a: &Archive, index: usize) {
+    if let Some(t) = task_object(index) {
+        t.state.store(TaskState::NotStarted as u64, SeqCst);
+    }
+    exit_signals(a, index);
+}
+
+/// Sends archive task `index`'s exit signals.
+fn exit_signals(a: &Archive, index: usize) {
     for (j, bits) in a.exit_signals(index) {
         if let Some(id) = id_of(ImageObject::Notification(j)) {
             super::notify::kernel_signal(id, bits);
