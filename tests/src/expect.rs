@@ -299,6 +299,8 @@ pub(crate) const EXAMPLE: &[&str] = &[
 pub(crate) const CONNECT_ABSENT: &[&str] = &[
     "task conclient: core 5 does not exist (4 cores): not started (optional)",
     "console: server on core 1 serving 2 clients (instance 1)",
+    "[supervisor@0] supervisor: core 5 slot 0 was never started",
+    "task supervisor on core 0 exited with status 0",
     "console: client 1 ended without closing: connection dropped (0 held reads forgotten)",
     "console: every client done: 100 lines from 2 clients, 0 requests refused",
     "task conclient on core 0 exited with status 0",
