@@ -17,6 +17,7 @@ pub mod corey;
 pub mod guard;
 pub mod host;
 pub mod kcore;
+pub mod kcore_linux;
 pub mod measure;
 pub mod micro;
 pub mod report;
@@ -272,7 +273,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
             Mode::Icount => (true, 0),
             Mode::Mttcg => (false, plan.runs as usize),
         };
-        let k = crate::bench::kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        let k =
+            crate::bench::kcore::run(root, icount, runs, plan.linux, &mut |s| progress.step(s))?;
         // The guard holds the one-client console rows (deterministic).
         let k: Vec<(String, u64)> = k
             .into_iter()

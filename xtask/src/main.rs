@@ -94,7 +94,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {
             doctor::run(false, true)?;
-            let _ = crate::bench::kcore::run(&root, true, args.runs, &mut |step| {
+            let _ = crate::bench::kcore::run(&root, true, args.runs, true, &mut |step| {
                 eprintln!("bench: {step}")
             })?;
             Ok(ExitCode::SUCCESS)
