@@ -351,6 +351,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-echo-raw-virt",
+        image: "net-echo-raw",
+        console: crate::netraw::NET_ECHO_RAW,
+        lines: Some(crate::netraw::raw_frames_2),
+        net: Some(crate::netraw::NET_ECHO_RAW_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "net-crash-virt",
         image: "net-crash",
         console: NET_CRASH,

@@ -17,6 +17,7 @@ mod check;
 mod disk;
 mod expect;
 pub mod fuzz;
+mod netraw;
 
 pub use cases::CASES;
 pub use check::check;

@@ -99,6 +99,8 @@ pub struct Built {
     /// Whether its runs get a network card (`crate::net`): the image
     /// grants `device:virtio-net`.
     pub net: bool,
+    /// Where the echo ports of its network are (`crate::net::guests`).
+    pub net_guests: crate::net::Guests,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -175,6 +177,7 @@ pub fn build_patched(
         table,
         disk,
         net: crate::net::needs_net(image),
+        net_guests: crate::net::guests(image),
     })
 }
 

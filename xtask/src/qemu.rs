@@ -221,7 +221,7 @@ pub fn run_with_io(
         ]);
     }
     if let Some(ports) = ports {
-        args.extend(crate::net::qemu_args(ports));
+        args.extend(crate::net::qemu_args_to(ports, spec.built.net_guests));
         if spec.interactive {
             eprintln!("{}", ports.describe());
         }

@@ -21,7 +21,7 @@
 //! and the library has already connected to the new instance, so the caller
 //! may simply retry. A server that withdrew its `welcome` (it disconnects a
 //! client that floods its ring) gives [`Error::Disconnected`] until the
-//! client calls [`Blk::connect`]. Never a hang on a dead server.
+//! client calls [`Conn::connect`]. Never a hang on a dead server.
 
 use crate::{Op, DATA_LEN, MAX_TRANSFER, RING_SLOTS, SECTOR};
 use conn::client::Conn;
@@ -76,7 +76,7 @@ impl core::ops::DerefMut for Blk {
 
 impl Blk {
     /// Attaches to the server through the connection the image gives
-    /// this task (`uses = ["blk"]`) and connects ([`Blk::connect`]);
+    /// this task (`uses = ["blk"]`) and connects ([`Conn::connect`]);
     /// [`Error::NotConnected`] without one.
     ///
     /// # Safety

@@ -90,7 +90,7 @@ pub fn serve<D: Device>(
         return 1;
     };
     // Safety: `BLK` is this task's `Server` binding, read once here.
-    let mut clients: Clients<Op> = unsafe { Clients::attach(&service, conn::STANDARD) };
+    let mut clients: Clients<Op> = unsafe { Clients::attach(&service, conn::STANDARD, 0) };
     let (n, epoch) = (clients.len(), clients.epoch);
     ulib::println!(
         "{} server: disk of {} sectors{}, {} client(s) (instance {}, core {})",

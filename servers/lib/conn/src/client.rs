@@ -34,6 +34,9 @@ pub enum Error {
     Disconnected,
     /// The image does not connect this task to the service.
     NotConnected,
+    /// The server offers another mode (`Ctrl::mode`) than this library
+    /// speaks (the network service's other configuration).
+    OtherMode,
 }
 
 /// Polls of the response ring before sleeping (and checking the server's
@@ -109,6 +112,8 @@ pub struct Conn {
     next_tag: u64,
     /// The connection: its `hello` and the server's epoch then.
     conn: Hello,
+    /// What the server offered with its welcome (`Ctrl::mode`).
+    mode: u64,
     /// The wake notification it blocks on (none: it sleeps in `wfe`,
     /// keeping its core; host tests, a connection without one).
     wake: Option<ulib::CPtr>,
@@ -177,6 +182,7 @@ impl Conn {
             data_len: layout.data_len,
             next_tag: 1,
             conn: Hello { epoch: 0, hello: 0 },
+            mode: 0,
             wake,
         };
         conn.connect()?;
@@ -192,6 +198,30 @@ impl Conn {
     /// Bytes of the data buffer.
     pub fn data_len(&self) -> usize {
         self.data_len
+    }
+
+    /// What the server offered with its welcome: the service's mode word
+    /// (`Ctrl::mode`).
+    pub fn mode(&self) -> u64 {
+        self.mode
+    }
+
+    /// Polls for a response once, without waiting: `None` if none is
+    /// there yet. Checks the server's epoch and welcome on garbage, as
+    /// [`Conn::receive`] does.
+    pub fn try_receive(&mut self) -> Result<Option<Response>, Error> {
+        match self.ring.poll() {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.check()?;
+                Err(Error::Ring(e))
+            }
+        }
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn outstanding(&self) -> usize {
+        self.ring.outstanding()
     }
 
     /// A fresh tag for the next request (1, 2, ... on each connection).
@@ -228,6 +258,7 @@ impl Conn {
             // Answered, but by an instance before a restart: again.
             if fresh {
                 self.conn = h;
+                self.mode = self.ctrl.mode.load(core::sync::atomic::Ordering::Relaxed);
                 self.ring = Client::new(self.region);
                 self.next_tag = 1;
                 return Ok(());

@@ -17,7 +17,11 @@ pub struct Ctrl {
     /// The `hello` of the connection that said it was done (the block
     /// service's `Close`, the network's `Done`; 0: none).
     pub closed: AtomicU64,
-    _server_line: [u64; 5],
+    /// What the server offers, published before its `welcome`: a word of
+    /// the service's own (the network service's configuration; 0 for the
+    /// others).
+    pub mode: AtomicU64,
+    _server_line: [u64; 4],
     /// Bumped by the client to (re)connect; never 0 once it has.
     pub hello: AtomicU64,
     /// Non-zero while the client is (about to be) blocked on its wake
@@ -47,7 +51,8 @@ impl Ctrl {
             epoch: AtomicU64::new(0),
             welcome: AtomicU64::new(0),
             closed: AtomicU64::new(0),
-            _server_line: [0; 5],
+            mode: AtomicU64::new(0),
+            _server_line: [0; 4],
             hello: AtomicU64::new(0),
             sleeping: AtomicU64::new(0),
             _client_line: [0; 6],
@@ -109,8 +114,9 @@ impl Ctrl {
         (hello != answered).then_some(hello)
     }
 
-    /// Answers `hello` (after clearing the rings).
-    pub fn welcome(&self, hello: u64) {
+    /// Answers `hello` (after clearing the rings), offering `mode`.
+    pub fn welcome(&self, hello: u64, mode: u64) {
+        self.mode.store(mode, Relaxed);
         self.welcome.store(hello, Release);
     }
 

@@ -53,7 +53,7 @@ fn instance(ctrl: &Ctrl, answers: &Answers, epoch: u64, turns: usize) {
             if let Some(a) = answers.0.get(h as usize) {
                 a.fetch_or(1 << epoch, Relaxed);
             }
-            ctrl.welcome(h);
+            ctrl.welcome(h, 0);
             answered = h;
         }
         thread::yield_now();

@@ -39,6 +39,8 @@ pub struct Peer<Op> {
     pub reconnects: u64,
     /// The client's wake notification (signalled when it sleeps).
     pub wake: Option<ulib::CPtr>,
+    /// The mode word published with every welcome ([`Clients::attach`]).
+    mode: u64,
 }
 
 /// What [`Peer::next`] found in the ring.
@@ -107,6 +109,7 @@ impl<Op: TryFrom<u32> + Copy> Peer<Op> {
             rejected: 0,
             reconnects: 0,
             wake: None,
+            mode: 0,
         })
     }
 
@@ -144,7 +147,7 @@ impl<Op: TryFrom<u32> + Copy> Peer<Op> {
         self.region.clear();
         self.ring = Server::new(self.region, self.data_len);
         (self.hello, self.connected, self.closed) = (hello, true, false);
-        self.ctrl.welcome(hello);
+        self.ctrl.welcome(hello, self.mode);
         ulib::wait::wake();
         true
     }
@@ -279,7 +282,7 @@ pub struct Clients<Op> {
 
 impl<Op: TryFrom<u32> + Copy> Clients<Op> {
     /// The clients of `service` (a `Server` binding), each range laid out
-    /// as `layout`; starts a new instance: bumps every client's epoch
+    /// as `layout`, each welcome offering `mode` (`Ctrl::mode`); starts a new instance: bumps every client's epoch
     /// and signals every wake notification (a client blocked on the
     /// instance before must see the new epoch).
     ///
@@ -288,7 +291,7 @@ impl<Op: TryFrom<u32> + Copy> Clients<Op> {
     /// `service` must be this task's `Server` binding (the image links each
     /// client's range at its base for the task's whole life), and no other
     /// `Clients` or `Peer` may be made from it.
-    pub unsafe fn attach(service: &ServerEnd, layout: Layout) -> Clients<Op> {
+    pub unsafe fn attach(service: &ServerEnd, layout: Layout, mode: u64) -> Clients<Op> {
         let mut peers = [const { None }; MAX_CLIENTS];
         let count = service.clients().len().min(MAX_CLIENTS);
         for (p, peer) in peers.iter_mut().zip(service.clients()) {
@@ -298,6 +301,7 @@ impl<Op: TryFrom<u32> + Copy> Clients<Op> {
             *p = unsafe { Peer::attach(peer.base, peer.index, layout) };
             if let Some(p) = p.as_mut() {
                 p.wake = peer.wake;
+                p.mode = mode;
             }
         }
         let epoch = peers[..count]

@@ -10,7 +10,7 @@
 //! slot, its data goes through the range's data buffer, the answer is one
 //! response slot. This library keeps one request outstanding at a time
 //! (its data at the buffer's start); a client that wants more in flight
-//! sends raw requests ([`Net::send_raw`]) with windows of its own.
+//! sends raw requests ([`Conn::send_raw`]) with windows of its own.
 //!
 //! **Connecting and restarts** are the block library's (docs/block.md): a
 //! new server instance fails the outstanding call with
@@ -29,6 +29,22 @@ ulib::bind! {
     /// This task's connection to the network service, if the image gives
     /// it one (`uses = ["net"]`).
     static NET: Client = "net";
+}
+
+/// This task's connection to the network service (`uses = ["net"]`),
+/// connected, whichever configuration the server runs (`Conn::mode`:
+/// [`crate::MODE_SOCKETS`], [`crate::MODE_FRAMES`]); it waits in `wfe`
+/// (it keeps its core), not on its wake notification.
+///
+/// # Safety
+///
+/// No other connection to the service may be made in this task while this
+/// one lives (its range is touched by one `Conn` only).
+pub unsafe fn attach_conn() -> Result<Conn, Error> {
+    // Safety: `NET` is this task's binding of the service (the image links
+    // its range for the task's whole life, shared with the server only, in
+    // the standard layout); the caller promises no other `Conn` uses it.
+    unsafe { Conn::attach(NET.get(), conn::STANDARD, false) }
 }
 
 /// One client's connection to the network server.
@@ -53,7 +69,7 @@ impl core::ops::DerefMut for Net {
 
 impl Net {
     /// Attaches to the server through the connection the image gives this
-    /// task (`uses = ["net"]`) and connects ([`Net::connect`]);
+    /// task (`uses = ["net"]`) and connects ([`Conn::connect`]);
     /// [`Error::NotConnected`] without one. It waits in `wfe` (it keeps
     /// its core), not on its wake notification.
     ///
@@ -62,11 +78,17 @@ impl Net {
     /// No other `Net` may be made in this task while this one lives (the
     /// connection's range is touched by one `Net` only).
     pub unsafe fn attach() -> Result<Net, Error> {
-        // Safety: `NET` is this task's binding of the service (the image
-        // links its range for the task's whole life, shared with the server
-        // only, in the standard layout); the caller promises no other `Net`
-        // uses it.
-        let conn = unsafe { Conn::attach(NET.get(), conn::STANDARD, false) }?;
+        // Safety: the caller's promise.
+        Net::from_conn(unsafe { attach_conn() }?)
+    }
+
+    /// The socket calls over `conn`, a connection to a server that offers
+    /// them ([`crate::MODE_SOCKETS`]); [`Error::OtherMode`] if it passes
+    /// raw frames instead.
+    pub fn from_conn(conn: Conn) -> Result<Net, Error> {
+        if conn.mode() != crate::MODE_SOCKETS {
+            return Err(Error::OtherMode);
+        }
         Ok(Net { conn })
     }
 
@@ -81,8 +103,7 @@ impl Net {
     pub unsafe fn at(base: *mut u8) -> Result<Net, Error> {
         // Safety: the caller's promise, and the service's layout is the
         // standard one.
-        let conn = unsafe { Conn::at(base, conn::STANDARD, None) }?;
-        Ok(Net { conn })
+        Net::from_conn(unsafe { Conn::at(base, conn::STANDARD, None) }?)
     }
 
     /// One request with a window of `len` bytes at the buffer's start;
@@ -195,5 +216,35 @@ impl Net {
     /// ring is not read again (until it connects again).
     pub fn done(&mut self) -> Result<(), Error> {
         self.request(Op::Done, 0, [0; 4]).map(|_| ())
+    }
+}
+
+impl crate::Sockets for Net {
+    fn udp_bind(&mut self, port: u16) -> Result<Handle, Error> {
+        Net::udp_bind(self, port)
+    }
+    fn udp_send(&mut self, s: Handle, to: Endpoint, data: &[u8]) -> Result<(), Error> {
+        Net::udp_send(self, s, to, data)
+    }
+    fn udp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<(usize, Endpoint), Error> {
+        Net::udp_recv(self, s, buf)
+    }
+    fn tcp_listen(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
+        Net::tcp_listen(self, port, backlog)
+    }
+    fn tcp_accept(&mut self, listener: Handle) -> Result<(Handle, Endpoint), Error> {
+        Net::tcp_accept(self, listener)
+    }
+    fn tcp_send(&mut self, s: Handle, data: &[u8]) -> Result<(), Error> {
+        Net::tcp_send(self, s, data)
+    }
+    fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, Error> {
+        Net::tcp_recv(self, s, buf)
+    }
+    fn close(&mut self, s: Handle) -> Result<(), Error> {
+        Net::close(self, s)
+    }
+    fn done(&mut self) -> Result<(), Error> {
+        Net::done(self)
     }
 }

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod frames;
 
 use ring::{BufRange, Incoming, Status};
 
@@ -40,6 +41,39 @@ pub use conn::{
     Ctrl, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_CLIENTS, RANGE_SIZE, REGION_LEN, REGION_OFFSET,
     RING_SLOTS,
 };
+
+/// The mode word of a welcome (`conn::Ctrl::mode`): the server runs the
+/// stack and speaks the socket protocol ([`Op`]; configuration 1).
+pub const MODE_SOCKETS: u64 = 1;
+/// The mode word of a welcome: the server passes raw frames ([`frames`];
+/// configuration 2) and the client runs its own stack.
+pub const MODE_FRAMES: u64 = 2;
+
+/// The socket calls an application makes, whichever configuration serves
+/// them: the server's stack ([`client::Net`]) or the client's own
+/// (`net-local`). Each call waits until it can be answered.
+pub trait Sockets {
+    /// A UDP socket bound to `port`.
+    fn udp_bind(&mut self, port: u16) -> Result<Handle, client::Error>;
+    /// Sends `data` (at most [`MAX_DATAGRAM`] bytes) as one datagram.
+    fn udp_send(&mut self, s: Handle, to: Endpoint, data: &[u8]) -> Result<(), client::Error>;
+    /// Waits for one datagram; its bytes copied into `buf` (a longer one
+    /// is cut) and its source.
+    fn udp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<(usize, Endpoint), client::Error>;
+    /// A TCP listener on `port` holding up to `backlog` pending connections.
+    fn tcp_listen(&mut self, port: u16, backlog: u64) -> Result<Handle, client::Error>;
+    /// Waits for the next connection of `listener`.
+    fn tcp_accept(&mut self, listener: Handle) -> Result<(Handle, Endpoint), client::Error>;
+    /// Sends all of `data` on connection `s`.
+    fn tcp_send(&mut self, s: Handle, data: &[u8]) -> Result<(), client::Error>;
+    /// Waits for data on connection `s`: bytes copied into `buf`, 0 once
+    /// the peer closed its side and everything was read.
+    fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, client::Error>;
+    /// Closes socket `s` (a connection sends FIN after what is queued).
+    fn close(&mut self, s: Handle) -> Result<(), client::Error>;
+    /// The client is done: its sockets are closed.
+    fn done(&mut self) -> Result<(), client::Error>;
+}
 
 /// Most payload bytes of one UDP datagram (an Ethernet MTU of 1500 less the
 /// IPv4 and UDP headers: no fragmentation).

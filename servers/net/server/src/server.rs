@@ -3,10 +3,10 @@
 use crate::client::{Client, Held, Waiting};
 use crate::hal;
 use crate::nic::{self, Nic};
-use crate::stack::{self, Stack};
 use conn::server::{Clients, Idle, Next};
 use drivers::dma;
 use net_api::{Checked, Op, MAX_CLIENTS};
+use net_stack::{self as stack, Stack};
 use ring::Status;
 use ulib::cap::{free_slot, map, segment_create_contiguous, segment_info};
 use ulib::{slots, CPtr, Rights};
@@ -16,6 +16,9 @@ ulib::bind! {
     static DEVICE: Slot = "virtio-net";
     /// The clients (`provides = "net"`).
     static NET: Server = "net";
+    /// The configuration (`values = { mode = N }`): 1 (the default) the
+    /// stack runs here, 2 raw frames to clients that run their own.
+    static MODE: Value = "mode";
 }
 
 /// Where the device page is mapped (uncached).
@@ -108,9 +111,18 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         }
     };
     let mac = nic.mac();
-    let mut stack = Stack::new(nic);
+    match MODE.get().unwrap_or(net_api::MODE_SOCKETS) {
+        net_api::MODE_SOCKETS => {}
+        net_api::MODE_FRAMES => return run_frames(start, nic, &service, hook),
+        m => {
+            ulib::println!("net: mode {} is not 1 (sockets) or 2 (raw frames)", m);
+            return 1;
+        }
+    }
+    let mut stack = Stack::new(nic, mac, stack::ADDRESS);
     // Safety: `NET` is this task's `Server` binding, read once here.
-    let mut clients: Clients<Op> = unsafe { Clients::attach(&service, conn::STANDARD) };
+    let mut clients: Clients<Op> =
+        unsafe { Clients::attach(&service, conn::STANDARD, net_api::MODE_SOCKETS) };
     let (n, epoch) = (clients.len(), clients.epoch);
     let [a, b, cc, d] = stack::ADDRESS;
     ulib::println!(
@@ -118,7 +130,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         a, b, cc, d, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n, epoch, start.core
     );
     serve(&mut stack, &mut clients, hook);
-    let counts = stack.nic.counts;
+    let counts = stack.dev.counts;
     let (tcp, udp) = stack.free();
     ulib::println!(
         "net server: {} frames in, {} out, {} device errors",
@@ -137,9 +149,36 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
     0
 }
 
+/// Configuration 2: raw frames to clients that run their own stack.
+fn run_frames(
+    start: ulib::Start,
+    mut nic: Nic,
+    service: &ulib::bind::ServerEnd,
+    hook: impl FnMut(Progress),
+) -> i32 {
+    let mac = nic.mac();
+    // Safety: `NET` is this task's `Server` binding, read once here.
+    let mut clients: Clients<net_api::frames::FrameOp> =
+        unsafe { Clients::attach(service, conn::STANDARD, net_api::MODE_FRAMES) };
+    ulib::println!(
+        "net server: raw frames, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} client(s) (instance {}, core {})",
+        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], clients.len(), clients.epoch, start.core
+    );
+    crate::frames::serve(&mut nic, mac, &mut clients, hook);
+    let counts = nic.counts;
+    ulib::println!(
+        "net server: {} frames in, {} out, {} device errors",
+        counts.rx,
+        counts.tx,
+        counts.rx_errors
+    );
+    clients.report("net");
+    0
+}
+
 /// The loop: the stack, each client's connection state and new requests,
 /// then every held request that can now be answered.
-fn serve(stack: &mut Stack, clients: &mut Clients<Op>, mut hook: impl FnMut(Progress)) {
+fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut(Progress)) {
     let mut idle = Idle::default();
     let mut linger: Option<i64> = None;
     let mut waiting = [const { Waiting::NONE }; MAX_CLIENTS];
@@ -211,7 +250,13 @@ fn serve(stack: &mut Stack, clients: &mut Clients<Op>, mut hook: impl FnMut(Prog
 }
 
 /// One request `ring` decoded: validated, then answered at once or held.
-fn handle(stack: &mut Stack, c: &mut Client, w: &mut Waiting, ci: usize, req: ring::Incoming<Op>) {
+fn handle(
+    stack: &mut Stack<Nic>,
+    c: &mut Client,
+    w: &mut Waiting,
+    ci: usize,
+    req: ring::Incoming<Op>,
+) {
     let checked = match net_api::validate(&req) {
         Ok(x) => x,
         Err(st) => {
@@ -260,7 +305,7 @@ fn reply_handle(c: &mut Client, tag: u64, r: Result<net_api::Handle, Status>) {
 
 /// Answers every held request of `c` that can be answered now, in arrival
 /// order. Whether any was.
-fn answer_held(stack: &mut Stack, c: &mut Client, w: &mut Waiting, ci: usize) -> bool {
+fn answer_held(stack: &mut Stack<Nic>, c: &mut Client, w: &mut Waiting, ci: usize) -> bool {
     let mut any = false;
     let mut after = None;
     while let Some((i, h)) = w.next_held(after) {
@@ -281,7 +326,7 @@ fn answer_held(stack: &mut Stack, c: &mut Client, w: &mut Waiting, ci: usize) ->
 
 /// What a held request's answer is now: `None` while it must wait.
 fn try_answer(
-    stack: &mut Stack,
+    stack: &mut Stack<Nic>,
     c: &Client,
     ci: usize,
     h: Held,

@@ -1,0 +1,70 @@
+//! The network service's configuration 2 (raw frames, docs/network.md):
+//! what net-echo-raw-virt expects of the console.
+
+/// images/net-echo-raw.toml: the server passes raw frames, each echo task
+/// runs its own stack on its own address; the same host traffic as
+/// net-echo-virt is echoed byte for byte (the TCP connections come from
+/// the gateway, as there), and the server counts each client's frames.
+pub(crate) const NET_ECHO_RAW: &[&str] = &[
+    "[net@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s)",
+    "[udpecho@0] udpecho: ready on udp port 7",
+    "[tcpecho@1] tcpecho: ready on tcp port 7",
+    "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 100000 bytes echoed",
+    "task net on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// net-echo-raw-virt's frame counts: each of the two clients was given
+/// frames (its own) and sent frames (from its own address: the server
+/// refuses others).
+pub(crate) fn raw_frames_2(lines: &[&str]) -> Vec<String> {
+    (0..2)
+        .filter_map(|i| {
+            let prefix = format!("[net@3] net server: client {i}: ");
+            let counts = lines.iter().find_map(|l| {
+                let rest = l.strip_prefix(&prefix)?;
+                let (delivered, rest) = rest.split_once(" frames delivered, ")?;
+                let (_, rest) = rest.split_once(" lost (no receive buffer), ")?;
+                let sent = rest.strip_suffix(" sent")?;
+                Some((delivered.parse::<u64>().ok()?, sent.parse::<u64>().ok()?))
+            });
+            match counts {
+                Some((d, s)) if d > 0 && s > 0 => None,
+                Some((d, s)) => Some(format!("client {i}: {d} frames delivered, {s} sent")),
+                None => Some(format!("no frame counts for client {i}")),
+            }
+        })
+        .collect()
+}
+
+/// The host's traffic in net-echo-raw-virt: net-echo-virt's.
+pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+    ],
+    udp: crate::expect::NET_ECHO_TRAFFIC.udp,
+    tcp: crate::expect::NET_ECHO_TRAFFIC.tcp,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::raw_frames_2;
+
+    #[test]
+    fn frame_counts_are_checked() {
+        let good = [
+            "[net@3] net server: client 0: 11 frames delivered, 0 lost (no receive buffer), 10 sent",
+            "[net@3] net server: client 1: 117 frames delivered, 1 lost (no receive buffer), 96 sent",
+        ];
+        assert!(raw_frames_2(&good).is_empty());
+        let none_sent = [
+            good[0],
+            "[net@3] net server: client 1: 117 frames delivered, 1 lost (no receive buffer), 0 sent",
+        ];
+        assert_eq!(raw_frames_2(&none_sent).len(), 1);
+        assert_eq!(raw_frames_2(&good[..1]), ["no frame counts for client 1"]);
+    }
+}
