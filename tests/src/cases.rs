@@ -360,6 +360,15 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-wire-virt",
+        image: "net-wire",
+        console: crate::netraw::NET_WIRE,
+        net: Some(crate::netraw::NET_WIRE_TRAFFIC),
+        wire: true,
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "net-crash-virt",
         image: "net-crash",
         console: NET_CRASH,

@@ -82,6 +82,10 @@ pub struct Case {
     /// guest's forwarded echo ports on 127.0.0.1 and checks the echoes; a
     /// problem there fails the case.
     pub net: Option<NetTraffic>,
+    /// The card is on the wire (a socket netdev of 127.0.0.1) instead of
+    /// QEMU's user networking: the host step injects bad frames, then sends
+    /// `net`'s traffic through its own small stack (xtask/src/wire.rs).
+    pub wire: bool,
 }
 
 /// What a case's network step sends from the host (xtask's `net` module
@@ -121,6 +125,7 @@ impl Case {
         disk_pattern: &[],
         input: None,
         net: None,
+        wire: false,
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.

@@ -1,5 +1,6 @@
-//! The network service's configuration 2 (raw frames, docs/network.md):
-//! what net-echo-raw-virt expects of the console.
+//! What the network cases on raw frames expect: configuration 2
+//! (net-echo-raw-virt) and bad traffic from the wire (net-wire-virt),
+//! docs/network.md.
 
 /// images/net-echo-raw.toml: the server passes raw frames, each echo task
 /// runs its own stack on its own address; the same host traffic as
@@ -47,6 +48,30 @@ pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ],
     udp: crate::expect::NET_ECHO_TRAFFIC.udp,
     tcp: crate::expect::NET_ECHO_TRAFFIC.tcp,
+};
+
+/// images/net-wire.toml under the host's bad traffic (xtask/src/wire.rs):
+/// the server keeps serving, both echo tasks finish, and every socket is
+/// back in the pool at the end (memory is the fixed pool: nothing grows).
+pub(crate) const NET_WIRE: &[&str] = &[
+    "[net@3] net server: 10.0.2.15 mac 52:54:00:12:34:56, 2 client(s)",
+    "[udpecho@0] udpecho: ready on udp port 7",
+    "[tcpecho@1] tcpecho: ready on tcp port 7",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 5000 bytes echoed",
+    "[net@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "task net on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic after the bad frames in net-wire-virt.
+pub(crate) const NET_WIRE_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
+    ready: &[
+        "udpecho: ready on udp port 7",
+        "tcpecho: ready on tcp port 7",
+    ],
+    udp: &[1, 100, 1472],
+    tcp: &[3000, 5000],
 };
 
 #[cfg(test)]

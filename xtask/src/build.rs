@@ -101,6 +101,9 @@ pub struct Built {
     pub net: bool,
     /// Where the echo ports of its network are (`crate::net::guests`).
     pub net_guests: crate::net::Guests,
+    /// Whether the card is on the wire (`crate::wire`): a test case's
+    /// choice, false from the build.
+    pub net_wire: bool,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -178,6 +181,7 @@ pub fn build_patched(
         disk,
         net: crate::net::needs_net(image),
         net_guests: crate::net::guests(image),
+        net_wire: false,
     })
 }
 

@@ -177,12 +177,16 @@ pub fn run_with_io(
     net: Option<qemu_tests::NetTraffic>,
 ) -> Result<RunResult> {
     let input = input.filter(|_| !spec.interactive);
-    let ports = if spec.built.net {
-        Some(crate::net::Ports::pick()?)
-    } else {
-        None
+    let wire = spec.built.net_wire;
+    let ports = match (spec.built.net, wire) {
+        (true, false) => Some(crate::net::Ports::pick()?),
+        (true, true) => Some(crate::wire::pick()?),
+        (false, _) => None,
     };
-    let net = net.filter(|_| !spec.interactive).zip(ports);
+    let net = net
+        .filter(|_| !spec.interactive)
+        .zip(ports)
+        .map(|(t, p)| (t, p, wire));
     let dtb = spec.root.join(RPI4_DTB);
     if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
         bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
@@ -221,7 +225,11 @@ pub fn run_with_io(
         ]);
     }
     if let Some(ports) = ports {
-        args.extend(crate::net::qemu_args_to(ports, spec.built.net_guests));
+        if wire {
+            args.extend(crate::wire::qemu_args(ports));
+        } else {
+            args.extend(crate::net::qemu_args_to(ports, spec.built.net_guests));
+        }
         if spec.interactive {
             eprintln!("{}", ports.describe());
         }
@@ -470,7 +478,7 @@ struct Feed<W> {
 fn watch_console<W: Write + Send + 'static>(
     mut pipe: impl Read + Send + 'static,
     feed: Option<Feed<W>>,
-    net: Option<(qemu_tests::NetTraffic, crate::net::Ports)>,
+    net: Option<(qemu_tests::NetTraffic, crate::net::Ports, bool)>,
 ) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -497,11 +505,15 @@ fn watch_console<W: Write + Send + 'static>(
                 }
             }
             let ready =
-                net.is_some_and(|(t, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
+                net.is_some_and(|(t, _, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
             if ready {
-                if let Some((t, ports)) = net.take() {
+                if let Some((t, ports, wire)) = net.take() {
                     step = Some(std::thread::spawn(move || {
-                        crate::net::check_echo(ports, &t)
+                        if wire {
+                            crate::wire::check(ports, &t)
+                        } else {
+                            crate::net::check_echo(ports, &t)
+                        }
                     }));
                 }
             }

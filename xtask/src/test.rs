@@ -309,9 +309,14 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     let _ = std::io::stdout().flush();
     let start = Instant::now();
     let without_disk;
-    let built = if p.case.no_disk {
+    let built = if p.case.no_disk || p.case.wire {
         without_disk = Built {
-            disk: None,
+            disk: if p.case.no_disk {
+                None
+            } else {
+                built.disk.clone()
+            },
+            net_wire: p.case.wire,
             ..built.clone()
         };
         &without_disk

@@ -15,7 +15,7 @@ use ring::{BufRange, SharedBuf, Status};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy;
 use smoltcp::socket::{tcp, udp};
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address};
 
 /// TCP sockets in the pool.
@@ -31,6 +31,12 @@ pub const PER_CLIENT: usize = 8;
 pub const TCP_BUF: usize = 8 * 1024;
 /// Bytes of each UDP socket's receive and of its send buffer.
 pub const UDP_BUF: usize = 8 * 1024;
+/// How long a listening socket waits, after a SYN, for the handshake to
+/// finish: a SYN never followed by its ACK (a SYN flood) gives the socket
+/// back to its listener then, so half-open connections cannot hold a
+/// listener's backlog for good (without it, net-wire-virt's flood left
+/// the echo port unreachable). Cleared once the connection is accepted.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Datagrams each UDP buffer holds.
 const UDP_PACKETS: usize = 8;
 
@@ -346,6 +352,7 @@ impl<D: Link> Stack<D> {
         let i = self.tcp.iter().position(|t| t.1 == TcpUse::Free)?;
         let s = self.set.get_mut::<tcp::Socket>(self.tcp[i].0);
         s.abort();
+        s.set_timeout(Some(HANDSHAKE_TIMEOUT));
         s.listen(port).ok()?;
         self.tcp[i].1 = TcpUse::Member { l: li };
         Some(i)
@@ -386,6 +393,7 @@ impl<D: Link> Stack<D> {
         };
         let t = &mut self.tcp[i];
         t.1 = TcpUse::Conn { owner: c };
+        self.set.get_mut::<tcp::Socket>(t.0).set_timeout(None);
         t.2 = t.2.wrapping_add(1);
         let gen = t.2;
         let peer = self.set.get::<tcp::Socket>(t.0).remote_endpoint();
