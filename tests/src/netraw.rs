@@ -7,7 +7,10 @@
 /// net-echo-virt is echoed byte for byte (the TCP connections come from
 /// the gateway, as there), and the server counts each client's frames.
 pub(crate) const NET_ECHO_RAW: &[&str] = &[
-    "[net@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s)",
+    "[net@3] net server: raw frames, mac 52:54:00:12:34:56, 3 client(s)",
+    "[framehostile@2] framehostile: every malformed frame request refused; dying with receive buffers posted",
+    "task framehostile on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "[net@3] net server: client 2 ended without closing:",
     "[udpecho@0] udpecho: ready on udp port 7",
     "[tcpecho@1] tcpecho: ready on tcp port 7",
     "[udpecho@0] udpecho: 8 datagrams (4658 bytes) echoed",
@@ -45,6 +48,7 @@ pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ready: &[
         "udpecho: ready on udp port 7",
         "tcpecho: ready on tcp port 7",
+        "framehostile: every malformed frame request refused",
     ],
     udp: crate::expect::NET_ECHO_TRAFFIC.udp,
     tcp: crate::expect::NET_ECHO_TRAFFIC.tcp,
