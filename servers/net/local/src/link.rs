@@ -10,7 +10,7 @@
 use conn::client::{Conn, Error};
 use net_api::frames::{FrameOp, MTU};
 use ring::{Request, Status};
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, DeviceCapabilities};
 use smoltcp::time::Instant;
 
 /// Receive slots (posted to the server).
@@ -244,11 +244,7 @@ impl phy::Device for Link {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(TX_SLOTS);
-        caps
+        net_stack::ethernet(MTU, TX_SLOTS)
     }
 }
 

@@ -14,7 +14,7 @@
 
 use crate::hal::{NetHal, WINDOW};
 use core::ptr::NonNull;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, DeviceCapabilities};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
@@ -304,10 +304,6 @@ impl phy::Device for Nic {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(TX_BUFS);
-        caps
+        net_stack::ethernet(MTU, TX_BUFS)
     }
 }

@@ -48,6 +48,16 @@ pub const PREFIX: u8 = 24;
 /// The gateway (QEMU's user network).
 pub const GATEWAY: [u8; 4] = [10, 0, 2, 2];
 
+/// What an Ethernet frame device of this service offers the stack: frames
+/// of at most `mtu` bytes, `burst` sent at once.
+pub fn ethernet(mtu: usize, burst: usize) -> phy::DeviceCapabilities {
+    let mut caps = phy::DeviceCapabilities::default();
+    caps.medium = phy::Medium::Ethernet;
+    caps.max_transmission_unit = mtu;
+    caps.max_burst_size = Some(burst);
+    caps
+}
+
 /// A frame device the stack runs over.
 pub trait Link: phy::Device {
     /// Called after each run of the stack: the device may take back the
