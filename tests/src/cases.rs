@@ -369,6 +369,14 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-crash-raw-virt",
+        image: "net-crash-raw",
+        console: crate::netraw::NET_CRASH_RAW,
+        net: Some(NET_CRASH_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "net-crash-virt",
         image: "net-crash",
         console: NET_CRASH,

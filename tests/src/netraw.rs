@@ -43,6 +43,27 @@ pub(crate) fn raw_frames_2(lines: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// images/net-crash-raw.toml: the raw-frame server's first instance
+/// crashes during the host's traffic and is restarted; the echo tasks'
+/// own stacks keep their sockets (no "bound again" line is needed), and
+/// net-crash-virt's traffic is echoed (a datagram echoed just before the
+/// crash may be echoed twice: the host resends it, so udpecho's count is
+/// not fixed).
+pub(crate) const NET_CRASH_RAW: &[&str] = &[
+    "[net-crash@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s) (instance 1",
+    "[net-crash@3] net server: crashing on purpose (test build) after 10 answers",
+    "task net-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-net: reset (the task granted it ended)",
+    "task net-crash on core 3 restarted (restart 1)",
+    "[net-crash@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s) (instance 2",
+    "task udpecho on core 0 exited with status 0",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 20000 bytes echoed",
+    "task net-crash on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 /// The host's traffic in net-echo-raw-virt: net-echo-virt's.
 pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ready: &[

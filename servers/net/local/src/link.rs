@@ -82,6 +82,13 @@ impl Link {
     /// Posts every free receive slot and takes every answer there is.
     /// Whether anything happened.
     pub fn pump(&mut self) -> bool {
+        // A new server instance clears the rings, which then look empty:
+        // only the epoch tells (two loads, no system call). Without this
+        // look a link whose every buffer was posted to the dead instance
+        // would wait for it for good.
+        if let Err(e) = self.conn.check() {
+            return self.failed(e);
+        }
         let mut any = false;
         for k in 0..RX_SLOTS {
             let free = !self.posted[k] && !self.ready[..self.ready_len].iter().any(|r| r.0 == k);
