@@ -369,6 +369,16 @@ pub const CASES: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-wire-raw-virt",
+        image: "net-wire-raw",
+        console: crate::netraw::NET_WIRE_RAW,
+        lines: Some(crate::netraw::raw_frames_2),
+        net: Some(crate::netraw::NET_WIRE_TRAFFIC),
+        wire: true,
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "net-crash-raw-virt",
         image: "net-crash-raw",
         console: crate::netraw::NET_CRASH_RAW,

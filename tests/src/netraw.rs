@@ -89,6 +89,20 @@ pub(crate) const NET_WIRE: &[&str] = &[
     "memory: no frames leaked",
 ];
 
+/// images/net-wire-raw.toml under the same bad traffic: the raw-frame
+/// server drops the runts and oversized frames itself, each echo task's
+/// own stack the rest, and both keep serving.
+pub(crate) const NET_WIRE_RAW: &[&str] = &[
+    "[net@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s)",
+    "[udpecho@0] udpecho: ready on udp port 7",
+    "[tcpecho@1] tcpecho: ready on tcp port 7",
+    "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
+    "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 5000 bytes echoed",
+    "task udpecho on core 0 exited with status 0",
+    "task net on core 3 exited with status 0",
+    "memory: no frames leaked",
+];
+
 /// The host's traffic after the bad frames in net-wire-virt.
 pub(crate) const NET_WIRE_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ready: &[

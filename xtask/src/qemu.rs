@@ -186,7 +186,7 @@ pub fn run_with_io(
     let net = net
         .filter(|_| !spec.interactive)
         .zip(ports)
-        .map(|(t, p)| (t, p, wire));
+        .map(|(t, p)| (t, p, wire.then_some(spec.built.net_guests)));
     let dtb = spec.root.join(RPI4_DTB);
     if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
         bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
@@ -478,7 +478,11 @@ struct Feed<W> {
 fn watch_console<W: Write + Send + 'static>(
     mut pipe: impl Read + Send + 'static,
     feed: Option<Feed<W>>,
-    net: Option<(qemu_tests::NetTraffic, crate::net::Ports, bool)>,
+    net: Option<(
+        qemu_tests::NetTraffic,
+        crate::net::Ports,
+        Option<crate::net::Guests>,
+    )>,
 ) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -508,12 +512,9 @@ fn watch_console<W: Write + Send + 'static>(
                 net.is_some_and(|(t, _, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
             if ready {
                 if let Some((t, ports, wire)) = net.take() {
-                    step = Some(std::thread::spawn(move || {
-                        if wire {
-                            crate::wire::check(ports, &t)
-                        } else {
-                            crate::net::check_echo(ports, &t)
-                        }
+                    step = Some(std::thread::spawn(move || match wire {
+                        Some(guests) => crate::wire::check(ports, guests, &t),
+                        None => crate::net::check_echo(ports, &t),
                     }));
                 }
             }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use qemu_tests::NetTraffic;
 
-use crate::net::Ports;
+use crate::net::{Guests, Ports};
 
 mod frames;
 use frames::*;
@@ -61,6 +61,9 @@ struct Wire {
     paced: bool,
     /// Frames read while sending, not yet taken by `recv`.
     pending: std::collections::VecDeque<Got>,
+    /// Where the UDP and the TCP echo task are.
+    udp_to: Target,
+    tcp_to: Target,
 }
 
 impl Wire {
@@ -149,7 +152,7 @@ impl Wire {
 /// of `t.udp` and `quit`, then one TCP connection per `t.tcp`, each
 /// echoed byte for byte. What was done (one line each) or the first
 /// problem.
-pub fn check(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
+pub fn check(ports: Ports, guests: Guests, t: &NetTraffic) -> Result<Vec<String>, String> {
     let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, ports.udp))
         .map_err(|e| format!("wire: bind 127.0.0.1:{}: {e}", ports.udp))?;
     let mut w = Wire {
@@ -158,32 +161,39 @@ pub fn check(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
         sent: 0,
         paced: false,
         pending: Default::default(),
+        udp_to: Target::at(guests.udp),
+        tcp_to: Target::at(guests.tcp),
     };
     let mut done = Vec::new();
-    let mut answered = false;
-    for _ in 0..5 {
-        w.send(&arp(1, [0; 6], HOST_IP, GUEST_IP))?;
-        let until = Instant::now() + Duration::from_secs(2);
-        while let Some(g) = w.recv(until)? {
-            if matches!(g, Got::ArpReply) {
-                answered = true;
-                break;
-            }
-        }
-        if answered {
-            break;
+    for ip in [guests.udp, guests.tcp] {
+        if !arp_probe(&mut w, ip)? {
+            let [a, b, c, d] = ip;
+            return Err(format!(
+                "wire: the guest never answered ARP for {a}.{b}.{c}.{d}"
+            ));
         }
     }
-    if !answered {
-        return Err("wire: the guest never answered ARP for 10.0.2.15".into());
-    }
-    done.push("wire: the guest answers ARP".to_string());
+    done.push("wire: the guest answers ARP for each echo task's address".to_string());
     done.push(bad_traffic(&mut w)?);
     done.push(udp_echo(&mut w, t.udp)?);
     for (k, &len) in t.tcp.iter().enumerate() {
         done.push(tcp_echo(&mut w, k, len)?);
     }
     Ok(done)
+}
+
+/// Asks who has `ip` until the guest answers (5 tries of 2 s).
+fn arp_probe(w: &mut Wire, ip: [u8; 4]) -> Result<bool, String> {
+    for _ in 0..5 {
+        w.send(&arp(1, [0; 6], HOST_IP, ip))?;
+        let until = Instant::now() + Duration::from_secs(2);
+        while let Some(g) = w.recv(until)? {
+            if matches!(g, Got::ArpReply { ip: from } if from == ip) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Every kind of bad frame, in bounded batches; a datagram with a bad
@@ -197,7 +207,7 @@ fn bad_traffic(w: &mut Wire) -> Result<String, String> {
         w.send(&noise.bytes(n))?;
     }
     // Malformed IPv4: each header field broken in turn, random tails.
-    let good = udp(HOST_IP, 40000, ECHO, b"malformed");
+    let good = udp(w.udp_to, 40000, ECHO, b"malformed");
     for k in 0..BATCH {
         let mut f = good.clone();
         match k % 8 {
@@ -219,7 +229,7 @@ fn bad_traffic(w: &mut Wire) -> Result<String, String> {
     // Bad checksums: IPv4 header, UDP (with a marker that must not come
     // back), TCP SYN.
     for k in 0..BATCH {
-        let mut f = udp(HOST_IP, 40001, ECHO, b"bad checksum: never echoed");
+        let mut f = udp(w.udp_to, 40001, ECHO, b"bad checksum: never echoed");
         if k % 2 == 0 {
             f[24] ^= 0x5a;
         } else {
@@ -227,7 +237,7 @@ fn bad_traffic(w: &mut Wire) -> Result<String, String> {
         }
         w.send(&f)?;
         let mut s = tcp(
-            HOST_IP,
+            w.tcp_to,
             &Seg {
                 sport: 41000 + k as u16,
                 seq: 7,
@@ -241,14 +251,14 @@ fn bad_traffic(w: &mut Wire) -> Result<String, String> {
     }
     // Oversized frames: past the MTU, past the card's buffers.
     for &n in &[1515usize, 1600, 2036, 2048, 4096, 9000, 65000] {
-        let mut f = udp(HOST_IP, 40002, ECHO, &noise.bytes(n.saturating_sub(42)));
+        let mut f = udp(w.udp_to, 40002, ECHO, &noise.bytes(n.saturating_sub(42)));
         f.resize(n, 0);
         w.send(&f)?;
     }
     // A SYN flood on the echo port, never answered.
     for k in 0..SYN_FLOOD {
         w.send(&tcp(
-            HOST_IP,
+            w.tcp_to,
             &Seg {
                 sport: 20000 + k,
                 seq: noise.next() as u32,
@@ -264,7 +274,7 @@ fn bad_traffic(w: &mut Wire) -> Result<String, String> {
         let data = noise.bytes(k * 10);
         let flags = (noise.next() as u8) & !TCP_SYN;
         w.send(&tcp(
-            HOST_IP,
+            w.tcp_to,
             &Seg {
                 sport: 30000 + k as u16,
                 seq: noise.next() as u32,
@@ -326,7 +336,7 @@ fn udp_echo(w: &mut Wire, sizes: &[usize]) -> Result<String, String> {
 /// to `sport` (5 tries of 2 s). Whether it did.
 fn echo_one(w: &mut Wire, sport: u16, m: &[u8], want: &[u8]) -> Result<bool, String> {
     for _ in 0..5 {
-        w.send(&udp(HOST_IP, sport, ECHO, m))?;
+        w.send(&udp(w.udp_to, sport, ECHO, m))?;
         let until = Instant::now() + Duration::from_secs(2);
         while let Some(g) = w.recv(until)? {
             if let Got::Udp { dport, data } = g {
@@ -350,7 +360,7 @@ fn tcp_echo(w: &mut Wire, k: usize, len: usize) -> Result<String, String> {
     let mut rcv = None;
     while rcv.is_none() && Instant::now() < deadline {
         w.send(&tcp(
-            HOST_IP,
+            w.tcp_to,
             &Seg {
                 sport,
                 seq: iss,
@@ -408,7 +418,7 @@ fn tcp_echo(w: &mut Wire, k: usize, len: usize) -> Result<String, String> {
                     flags: TCP_ACK | TCP_PSH,
                     data: &data[at..at + n],
                 };
-                w.send(&tcp(HOST_IP, &seg))?;
+                w.send(&tcp(w.tcp_to, &seg))?;
                 at += n;
             }
             if at == len && !fin_acked && echoed.len() == len {
@@ -419,7 +429,7 @@ fn tcp_echo(w: &mut Wire, k: usize, len: usize) -> Result<String, String> {
                     flags: TCP_FIN | TCP_ACK,
                     data: &[],
                 };
-                w.send(&tcp(HOST_IP, &seg))?;
+                w.send(&tcp(w.tcp_to, &seg))?;
             }
             last_sent = Instant::now();
         }
@@ -465,7 +475,7 @@ fn tcp_echo(w: &mut Wire, k: usize, len: usize) -> Result<String, String> {
                     flags: TCP_ACK,
                     data: &[],
                 };
-                w.send(&tcp(HOST_IP, &seg))?;
+                w.send(&tcp(w.tcp_to, &seg))?;
             }
             if echoed.len() == len && acked == len && !fin_acked {
                 // Everything echoed: our FIN goes at once.

@@ -4,6 +4,30 @@
 
 pub const GUEST_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 pub const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
+
+/// A guest host the step talks to: its Ethernet and IPv4 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub mac: [u8; 6],
+    pub ip: [u8; 4],
+}
+
+/// The guest's stack in configuration 1 (and client 0's in 2).
+#[cfg(test)]
+pub const GUEST: Target = Target {
+    mac: GUEST_MAC,
+    ip: GUEST_IP,
+};
+
+impl Target {
+    /// Who has `ip` in the guest: in configuration 2 client `i` has
+    /// 10.0.2.(15 + i) and the card's address plus `i`.
+    pub fn at(ip: [u8; 4]) -> Target {
+        let mut mac = GUEST_MAC;
+        mac[5] = mac[5].wrapping_add(ip[3].wrapping_sub(GUEST_IP[3]));
+        Target { mac, ip }
+    }
+}
 pub const HOST_MAC: [u8; 6] = [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02];
 pub const HOST_IP: [u8; 4] = [10, 0, 2, 2];
 pub const ECHO: u16 = crate::net::GUEST_ECHO_PORT;
@@ -52,36 +76,36 @@ pub fn eth(dst: [u8; 6], ty: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-pub fn ipv4(src: [u8; 4], proto: u8, payload: &[u8]) -> Vec<u8> {
+pub fn ipv4(to: Target, proto: u8, payload: &[u8]) -> Vec<u8> {
     let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
     h[2..4].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
-    h.extend_from_slice(&src);
-    h.extend_from_slice(&GUEST_IP);
+    h.extend_from_slice(&HOST_IP);
+    h.extend_from_slice(&to.ip);
     let c = fold(sum16(&h, 0));
     h[10..12].copy_from_slice(&c.to_be_bytes());
     h.extend_from_slice(payload);
     h
 }
 
-pub fn pseudo(src: [u8; 4], proto: u8, len: usize) -> u32 {
+pub fn pseudo(to: Target, proto: u8, len: usize) -> u32 {
     let mut p = Vec::new();
-    p.extend_from_slice(&src);
-    p.extend_from_slice(&GUEST_IP);
+    p.extend_from_slice(&HOST_IP);
+    p.extend_from_slice(&to.ip);
     p.extend_from_slice(&[0, proto]);
     p.extend_from_slice(&(len as u16).to_be_bytes());
     sum16(&p, 0)
 }
 
-pub fn udp(src: [u8; 4], sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
+pub fn udp(to: Target, sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
     let mut u = Vec::new();
     u.extend_from_slice(&sport.to_be_bytes());
     u.extend_from_slice(&dport.to_be_bytes());
     u.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
     u.extend_from_slice(&[0, 0]);
     u.extend_from_slice(data);
-    let c = fold(sum16(&u, pseudo(src, 17, u.len())));
+    let c = fold(sum16(&u, pseudo(to, 17, u.len())));
     u[6..8].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
-    eth(GUEST_MAC, ETH_IPV4, &ipv4(src, 17, &u))
+    eth(to.mac, ETH_IPV4, &ipv4(to, 17, &u))
 }
 
 pub struct Seg<'a> {
@@ -92,7 +116,7 @@ pub struct Seg<'a> {
     pub data: &'a [u8],
 }
 
-pub fn tcp(src: [u8; 4], s: &Seg) -> Vec<u8> {
+pub fn tcp(to: Target, s: &Seg) -> Vec<u8> {
     let mut t = Vec::new();
     t.extend_from_slice(&s.sport.to_be_bytes());
     t.extend_from_slice(&ECHO.to_be_bytes());
@@ -100,9 +124,9 @@ pub fn tcp(src: [u8; 4], s: &Seg) -> Vec<u8> {
     t.extend_from_slice(&s.ack.to_be_bytes());
     t.extend_from_slice(&[0x50, s.flags, 0xff, 0xff, 0, 0, 0, 0]);
     t.extend_from_slice(s.data);
-    let c = fold(sum16(&t, pseudo(src, 6, t.len())));
+    let c = fold(sum16(&t, pseudo(to, 6, t.len())));
     t[16..18].copy_from_slice(&c.to_be_bytes());
-    eth(GUEST_MAC, ETH_IPV4, &ipv4(src, 6, &t))
+    eth(to.mac, ETH_IPV4, &ipv4(to, 6, &t))
 }
 
 pub fn arp(op: u16, tha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
@@ -133,7 +157,9 @@ pub enum Got {
         flags: u8,
         data: Vec<u8>,
     },
-    ArpReply,
+    ArpReply {
+        ip: [u8; 4],
+    },
 }
 
 pub fn parse(f: &[u8]) -> Option<Got> {
@@ -152,9 +178,11 @@ pub fn parse(f: &[u8]) -> Option<Got> {
             ip.copy_from_slice(spa);
             return Some(Got::ArpRequest { mac, ip });
         }
-        return (op == 2 && spa == GUEST_IP).then_some(Got::ArpReply);
+        let mut ip = [0; 4];
+        ip.copy_from_slice(spa);
+        return (op == 2).then_some(Got::ArpReply { ip });
     }
-    if ty != ETH_IPV4 || p.len() < 20 || p[12..16] != GUEST_IP || p[16..20] != HOST_IP {
+    if ty != ETH_IPV4 || p.len() < 20 || p[16..20] != HOST_IP {
         return None;
     }
     let ihl = usize::from(p[0] & 0xf) * 4;
@@ -194,10 +222,10 @@ mod tests {
 
     #[test]
     fn built_frames_carry_right_checksums() {
-        let f = udp(HOST_IP, 1234, 7, b"hello, odd length");
+        let f = udp(GUEST, 1234, 7, b"hello, odd length");
         assert_eq!(check(&f[14..34], 0), 0, "IPv4 header");
         let l4 = &f[34..];
-        assert_eq!(check(l4, pseudo(HOST_IP, 17, l4.len())), 0, "UDP");
+        assert_eq!(check(l4, pseudo(GUEST, 17, l4.len())), 0, "UDP");
         let seg = Seg {
             sport: 9,
             seq: 1,
@@ -205,15 +233,20 @@ mod tests {
             flags: TCP_SYN,
             data: b"x",
         };
-        let f = tcp(HOST_IP, &seg);
+        let f = tcp(Target::at([10, 0, 2, 16]), &seg);
+        assert_eq!(f[5], 0x57, "client 1's Ethernet address");
         let l4 = &f[34..];
-        assert_eq!(check(l4, pseudo(HOST_IP, 6, l4.len())), 0, "TCP");
+        assert_eq!(
+            check(l4, pseudo(Target::at([10, 0, 2, 16]), 6, l4.len())),
+            0,
+            "TCP"
+        );
     }
 
     #[test]
     fn frames_from_the_guest_are_read() {
         // A reply as the guest sends it: addresses swapped.
-        let mut f = udp(HOST_IP, 7, 5000, b"echo");
+        let mut f = udp(GUEST, 7, 5000, b"echo");
         f[26..30].copy_from_slice(&GUEST_IP);
         f[30..34].copy_from_slice(&HOST_IP);
         assert!(matches!(parse(&f), Some(Got::Udp { dport: 5000, ref data }) if data == b"echo"));
