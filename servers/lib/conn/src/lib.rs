@@ -55,6 +55,8 @@
 extern crate std;
 
 mod ctrl;
+#[cfg(not(all(loom, test)))]
+pub mod held;
 mod sync;
 
 #[cfg(not(all(loom, test)))]

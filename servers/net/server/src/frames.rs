@@ -22,10 +22,11 @@
 
 use crate::nic::Nic;
 use crate::server::Progress;
+use conn::held::Held as Fifo;
 use conn::server::{Clients, Idle, Next, Peer};
 use net_api::frames::{self, FrameOp, Frames, BAD_SOURCE, MIN_FRAME, MTU};
-use net_api::{MAX_CLIENTS, RING_SLOTS};
-use ring::{BufRange, Status};
+use net_api::MAX_CLIENTS;
+use ring::Status;
 
 /// Requests taken from one client's ring per pass.
 const BATCH: usize = 4;
@@ -45,44 +46,6 @@ struct Held {
 
 /// A frame client.
 type Client = Peer<FrameOp>;
-
-/// Windows in arrival order, with their tags.
-struct Fifo {
-    items: [Option<(u64, BufRange)>; RING_SLOTS],
-    head: usize,
-    len: usize,
-}
-
-impl Fifo {
-    const EMPTY: Fifo = Fifo {
-        items: [None; RING_SLOTS],
-        head: 0,
-        len: 0,
-    };
-
-    fn push(&mut self, tag: u64, w: BufRange) -> bool {
-        if self.len == RING_SLOTS {
-            return false;
-        }
-        self.items[(self.head + self.len) % RING_SLOTS] = Some((tag, w));
-        self.len += 1;
-        true
-    }
-
-    fn front(&self) -> Option<(u64, BufRange)> {
-        if self.len == 0 {
-            return None;
-        }
-        self.items[self.head]
-    }
-
-    fn pop(&mut self) {
-        if self.len > 0 {
-            self.head = (self.head + 1) % RING_SLOTS;
-            self.len -= 1;
-        }
-    }
-}
 
 impl Held {
     const NONE: Held = Held {
@@ -152,8 +115,8 @@ pub fn serve(
                 ulib::println!(
                     "net server: client {} ended without closing: {} receive buffer(s) and {} frame(s) to send dropped",
                     c.index,
-                    h.receive.len,
-                    h.send.len
+                    h.receive.len(),
+                    h.send.len()
                 );
             }
             if turn.ended || turn.connected {
