@@ -283,6 +283,42 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-echo-raw-virt",
+        image: "net-echo-raw",
+        console: crate::netraw::NET_ECHO_RAW,
+        lines: Some(crate::netraw::raw_frames_2),
+        net: Some(crate::netraw::NET_ECHO_RAW_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-wire-virt",
+        image: "net-wire",
+        console: crate::netraw::NET_WIRE,
+        net: Some(crate::netraw::NET_WIRE_TRAFFIC),
+        wire: true,
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-wire-raw-virt",
+        image: "net-wire-raw",
+        console: crate::netraw::NET_WIRE_RAW,
+        lines: Some(crate::netraw::raw_frames_2),
+        net: Some(crate::netraw::NET_WIRE_TRAFFIC),
+        wire: true,
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-crash-raw-virt",
+        image: "net-crash-raw",
+        console: crate::netraw::NET_CRASH_RAW,
+        net: Some(NET_CRASH_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "net-crash-virt",
         image: "net-crash",
         console: NET_CRASH,

@@ -19,6 +19,7 @@ mod disk;
 mod expect;
 pub mod fuzz;
 pub mod limit;
+mod netraw;
 
 pub use cases::CASES;
 pub use check::check;
@@ -83,6 +84,10 @@ pub struct Case {
     /// guest's forwarded echo ports on 127.0.0.1 and checks the echoes; a
     /// problem there fails the case.
     pub net: Option<NetTraffic>,
+    /// The card is on the wire (a socket netdev of 127.0.0.1) instead of
+    /// QEMU's user networking: the host step injects bad frames, then sends
+    /// `net`'s traffic through its own small stack (xtask/src/wire.rs).
+    pub wire: bool,
 }
 
 /// What a case's network step sends from the host (xtask's `net` module
@@ -122,6 +127,7 @@ impl Case {
         disk_pattern: &[],
         input: None,
         net: None,
+        wire: false,
     };
 
     /// The `cargo xtask qemu` flags that reproduce this case by hand.

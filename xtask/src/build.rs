@@ -99,6 +99,11 @@ pub struct Built {
     /// Whether its runs get a network card (`crate::net`): the image
     /// grants `device:virtio-net`.
     pub net: bool,
+    /// Where the echo ports of its network are (`crate::net::guests`).
+    pub net_guests: crate::net::Guests,
+    /// Whether the card is on the wire (`crate::wire`): a test case's
+    /// choice, false from the build.
+    pub net_wire: bool,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -175,6 +180,8 @@ pub fn build_patched(
         table,
         disk,
         net: crate::net::needs_net(image),
+        net_guests: crate::net::guests(image),
+        net_wire: false,
     })
 }
 

@@ -45,6 +45,7 @@ mod serial;
 mod tasks;
 mod test;
 mod toolchain;
+mod wire;
 mod workspace;
 
 use std::process::ExitCode;

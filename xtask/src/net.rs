@@ -65,15 +65,75 @@ impl Ports {
     }
 }
 
+/// The guest address QEMU's user network forwards to by default (its
+/// DHCP server's first address).
+const GUEST: [u8; 4] = [10, 0, 2, 15];
+
+/// Where in the guest the echo ports are: the addresses of the UDP and the
+/// TCP echo task. With the stack on the kernel core (configuration 1) both
+/// are the server's, 10.0.2.15; with raw frames (configuration 2, the
+/// server's `values = { mode = 2 }`) client `i` of the network service has
+/// 10.0.2.(15 + i) (servers/net/server/src/frames.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Guests {
+    pub udp: [u8; 4],
+    pub tcp: [u8; 4],
+}
+
+impl Guests {
+    /// Both echo ports on the stack's one address.
+    pub const ONE: Guests = Guests {
+        udp: GUEST,
+        tcp: GUEST,
+    };
+}
+
+/// The echo tasks' addresses in `image`.
+pub fn guests(image: &Image) -> Guests {
+    let frames = image.tasks.iter().any(|t| {
+        t.provides.as_deref() == Some("net") && t.values.iter().any(|(k, v)| k == "mode" && *v == 2)
+    });
+    if !frames {
+        return Guests::ONE;
+    }
+    let mut g = Guests::ONE;
+    let clients = image
+        .tasks
+        .iter()
+        .filter(|t| t.uses.iter().any(|u| u == "net"));
+    for (i, t) in clients.enumerate() {
+        let addr = [10, 0, 2, 15 + i as u8];
+        match t.name.as_str() {
+            "udpecho" => g.udp = addr,
+            "tcpecho" => g.tcp = addr,
+            _ => {}
+        }
+    }
+    g
+}
+
+/// A forward's guest side: empty for QEMU's default address.
+fn guest(addr: [u8; 4]) -> String {
+    if addr == GUEST {
+        String::new()
+    } else {
+        let [a, b, c, d] = addr;
+        format!("{a}.{b}.{c}.{d}")
+    }
+}
+
 /// QEMU's arguments for the card: virtio-mmio (the modern transport is
-/// set by the caller), user networking with the two forwards.
-pub fn qemu_args(ports: Ports) -> Vec<String> {
+/// set by the caller), user networking with the two forwards, to the echo
+/// tasks at `guests`.
+pub fn qemu_args_to(ports: Ports, guests: Guests) -> Vec<String> {
     vec![
         "-netdev".into(),
         format!(
-            "user,id=net0,hostfwd=udp:127.0.0.1:{}-:{g},hostfwd=tcp:127.0.0.1:{}-:{g}",
+            "user,id=net0,hostfwd=udp:127.0.0.1:{}-{}:{g},hostfwd=tcp:127.0.0.1:{}-{}:{g}",
             ports.udp,
+            guest(guests.udp),
             ports.tcp,
+            guest(guests.tcp),
             g = GUEST_ECHO_PORT
         ),
         "-device".into(),
@@ -237,10 +297,13 @@ mod tests {
 
     #[test]
     fn forwards_only_loopback_ports_to_the_echo_ports() {
-        let args = qemu_args(Ports {
-            udp: 40001,
-            tcp: 40002,
-        });
+        let args = qemu_args_to(
+            Ports {
+                udp: 40001,
+                tcp: 40002,
+            },
+            Guests::ONE,
+        );
         assert_eq!(
             args,
             [
@@ -249,6 +312,24 @@ mod tests {
                 "-device",
                 "virtio-net-device,netdev=net0"
             ]
+        );
+    }
+
+    #[test]
+    fn raw_frames_forward_to_each_echo_task() {
+        let args = qemu_args_to(
+            Ports {
+                udp: 40001,
+                tcp: 40002,
+            },
+            Guests {
+                udp: [10, 0, 2, 15],
+                tcp: [10, 0, 2, 16],
+            },
+        );
+        assert_eq!(
+            args[1],
+            "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-10.0.2.16:7"
         );
     }
 

@@ -208,12 +208,16 @@ pub fn run_with_io(
     net: Option<qemu_tests::NetTraffic>,
 ) -> Result<RunResult> {
     let input = input.filter(|_| !spec.interactive);
-    let ports = if spec.built.net {
-        Some(crate::net::Ports::pick()?)
-    } else {
-        None
+    let wire = spec.built.net_wire;
+    let ports = match (spec.built.net, wire) {
+        (true, false) => Some(crate::net::Ports::pick()?),
+        (true, true) => Some(crate::wire::pick()?),
+        (false, _) => None,
     };
-    let net = net.filter(|_| !spec.interactive).zip(ports);
+    let net = net
+        .filter(|_| !spec.interactive)
+        .zip(ports)
+        .map(|(t, p)| (t, p, wire.then_some(spec.built.net_guests)));
     let dtb_name = board_dtb(spec.machine.board).unwrap_or(RPI4_DTB);
     let dtb = spec.root.join(dtb_name);
     if board_dtb(spec.machine.board).is_some() && !dtb.is_file() {
@@ -256,7 +260,11 @@ pub fn run_with_io(
         ]);
     }
     if let Some(ports) = ports {
-        args.extend(crate::net::qemu_args(ports));
+        if wire {
+            args.extend(crate::wire::qemu_args(ports));
+        } else {
+            args.extend(crate::net::qemu_args_to(ports, spec.built.net_guests));
+        }
         if spec.interactive {
             eprintln!("{}", ports.describe());
         }
@@ -505,7 +513,11 @@ struct Feed<W> {
 fn watch_console<W: Write + Send + 'static>(
     mut pipe: impl Read + Send + 'static,
     feed: Option<Feed<W>>,
-    net: Option<(qemu_tests::NetTraffic, crate::net::Ports)>,
+    net: Option<(
+        qemu_tests::NetTraffic,
+        crate::net::Ports,
+        Option<crate::net::Guests>,
+    )>,
 ) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -532,11 +544,12 @@ fn watch_console<W: Write + Send + 'static>(
                 }
             }
             let ready =
-                net.is_some_and(|(t, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
+                net.is_some_and(|(t, _, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
             if ready {
-                if let Some((t, ports)) = net.take() {
-                    step = Some(std::thread::spawn(move || {
-                        crate::net::check_echo(ports, &t)
+                if let Some((t, ports, wire)) = net.take() {
+                    step = Some(std::thread::spawn(move || match wire {
+                        Some(guests) => crate::wire::check(ports, guests, &t),
+                        None => crate::net::check_echo(ports, &t),
                     }));
                 }
             }

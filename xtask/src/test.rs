@@ -217,17 +217,20 @@ fn host_tests(root: &Path) -> bool {
 }
 
 /// The loom models: the ring protocol's memory ordering (servers/lib/ring,
-/// src/loom_tests.rs) and the kernel's cross-core revoke-wait protocol
+/// src/loom_tests.rs), the connection handshake and sleeping flag
+/// (servers/lib/conn, src/loom_tests.rs) and the kernel's cross-core revoke-wait protocol
 /// (microkernel/core, src/crosscore/loom_tests.rs), in their own target
 /// directory: `--cfg loom` would otherwise rebuild every host crate.
 fn loom_tests(root: &Path) -> bool {
-    println!("running loom models of the ring and cross-core protocols: cargo test -p ring -p kerncore --release --lib loom (--cfg loom)");
+    println!("running loom models of the ring and cross-core protocols: cargo test -p ring -p conn -p kerncore --release --lib loom (--cfg loom)");
     let dir = build::target_dir(root).join("loom");
     let dir = dir.to_string_lossy().into_owned();
     let args = [
         "test",
         "-p",
         "ring",
+        "-p",
+        "conn",
         "-p",
         "kerncore",
         "--release",
@@ -306,9 +309,14 @@ fn run_case(root: &Path, p: &Prepared, built: &Result<Built, String>, show_outpu
     let _ = std::io::stdout().flush();
     let start = Instant::now();
     let without_disk;
-    let built = if p.case.no_disk {
+    let built = if p.case.no_disk || p.case.wire {
         without_disk = Built {
-            disk: None,
+            disk: if p.case.no_disk {
+                None
+            } else {
+                built.disk.clone()
+            },
+            net_wire: p.case.wire,
             ..built.clone()
         };
         &without_disk

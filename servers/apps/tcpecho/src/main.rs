@@ -8,8 +8,9 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-use net_api::client::{Error, Net};
-use net_api::Handle;
+use net_api::client::Error;
+use net_api::{Handle, Sockets};
+use net_local::Any;
 
 ulib::entry!(main);
 
@@ -21,7 +22,7 @@ const CONNECTIONS: u32 = 2;
 const BACKLOG: u64 = 2;
 
 /// Listens on [`PORT`], again if the server restarts meanwhile.
-fn listen(net: &mut Net) -> Result<Handle, Error> {
+fn listen<S: Sockets>(net: &mut S) -> Result<Handle, Error> {
     loop {
         match net.tcp_listen(PORT, BACKLOG) {
             Err(Error::Restarted) => continue,
@@ -32,7 +33,7 @@ fn listen(net: &mut Net) -> Result<Handle, Error> {
 
 /// Echoes connection `conn` until the peer closes its side, then closes
 /// it; the bytes echoed.
-fn echo(net: &mut Net, conn: Handle, buf: &mut [u8]) -> Result<u64, Error> {
+fn echo<S: Sockets>(net: &mut S, conn: Handle, buf: &mut [u8]) -> Result<u64, Error> {
     let mut bytes = 0u64;
     loop {
         let n = net.tcp_recv(conn, buf)?;
@@ -47,15 +48,20 @@ fn echo(net: &mut Net, conn: Handle, buf: &mut [u8]) -> Result<u64, Error> {
 }
 
 fn main(start: ulib::Start) -> i32 {
-    // Safety: the only `Net` of this task.
-    let mut net = match unsafe { Net::attach() } {
-        Ok(n) => n,
+    // Safety: called once, the only connection of this task.
+    match unsafe { net_local::attach() } {
+        Ok(Any::Remote(mut net)) => run(&mut net, start),
+        Ok(Any::Local(mut net)) => run(&mut net, start),
         Err(e) => {
             ulib::println!("tcpecho: cannot attach to the network service: {:?}", e);
-            return 1;
+            1
         }
-    };
-    let mut listener = match listen(&mut net) {
+    }
+}
+
+/// Serves through `net`, the server's stack or this task's own.
+fn run<S: Sockets>(net: &mut S, start: ulib::Start) -> i32 {
+    let mut listener = match listen(net) {
         Ok(l) => l,
         Err(e) => {
             ulib::println!("tcpecho: cannot listen on tcp port {}: {:?}", PORT, e);
@@ -68,7 +74,7 @@ fn main(start: ulib::Start) -> i32 {
     while k <= CONNECTIONS {
         let r = net
             .tcp_accept(listener)
-            .and_then(|(conn, peer)| echo(&mut net, conn, &mut buf).map(|b| (peer, b)));
+            .and_then(|(conn, peer)| echo(net, conn, &mut buf).map(|b| (peer, b)));
         match r {
             Ok((peer, bytes)) => {
                 let [a, b, c, d] = peer.addr;
@@ -84,7 +90,7 @@ fn main(start: ulib::Start) -> i32 {
                 k += 1;
             }
             Err(Error::Restarted) => {
-                listener = match listen(&mut net) {
+                listener = match listen(net) {
                     Ok(l) => l,
                     Err(e) => {
                         ulib::println!("tcpecho: cannot listen again: {:?}", e);

@@ -7,8 +7,9 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-use net_api::client::{Error, Net};
-use net_api::Handle;
+use net_api::client::Error;
+use net_api::{Handle, Sockets};
+use net_local::Any;
 
 ulib::entry!(main);
 
@@ -18,7 +19,7 @@ const PORT: u16 = 7;
 const MAX_DATAGRAMS: u64 = 10_000;
 
 /// Binds [`PORT`], again if the server restarts meanwhile.
-fn bind(net: &mut Net) -> Result<Handle, Error> {
+fn bind<S: Sockets>(net: &mut S) -> Result<Handle, Error> {
     loop {
         match net.udp_bind(PORT) {
             Err(Error::Restarted) => continue,
@@ -28,15 +29,20 @@ fn bind(net: &mut Net) -> Result<Handle, Error> {
 }
 
 fn main(start: ulib::Start) -> i32 {
-    // Safety: the only `Net` of this task.
-    let mut net = match unsafe { Net::attach() } {
-        Ok(n) => n,
+    // Safety: called once, the only connection of this task.
+    match unsafe { net_local::attach() } {
+        Ok(Any::Remote(mut net)) => run(&mut net, start),
+        Ok(Any::Local(mut net)) => run(&mut net, start),
         Err(e) => {
             ulib::println!("udpecho: cannot attach to the network service: {:?}", e);
-            return 1;
+            1
         }
-    };
-    let mut sock = match bind(&mut net) {
+    }
+}
+
+/// Serves through `net`, the server's stack or this task's own.
+fn run<S: Sockets>(net: &mut S, start: ulib::Start) -> i32 {
+    let mut sock = match bind(net) {
         Ok(s) => s,
         Err(e) => {
             ulib::println!("udpecho: cannot bind udp port {}: {:?}", PORT, e);
@@ -60,7 +66,7 @@ fn main(start: ulib::Start) -> i32 {
                 bytes += n as u64;
             }
             Err(Error::Restarted) => {
-                sock = match bind(&mut net) {
+                sock = match bind(net) {
                     Ok(s) => s,
                     Err(e) => {
                         ulib::println!("udpecho: cannot bind again: {:?}", e);

@@ -14,18 +14,13 @@
 //! | 2 KiB | 2 KiB | the ring pair: [`RING_SLOTS`] request and response slots (`ring::Region`) |
 //! | 4 KiB | [`DATA_LEN`] | the client's data buffer; requests name windows of it |
 //!
-//! **Connecting** (the console's scheme, docs/kernel-cores.md): the client
-//! bumps `hello`; the server, seeing a `hello` it has not answered, drops
-//! whatever that client's earlier connection left (requests, sequence
-//! state), clears the rings, starts its side afresh and publishes
-//! `welcome = hello`. The client starts once it reads its `welcome`. A
-//! server that disconnects a client (a flood) stores `welcome = 0`.
-//!
-//! **Server restarts.** Every server instance bumps `epoch` in every
-//! client's range when it starts; a client that sees `epoch` change fails
-//! its outstanding requests ([`client::Error::Restarted`]) and connects
-//! again. `closed` is the `hello` of the connection that sent `Close`, so
-//! a new instance does not wait for a `Close` it already answered.
+//! **Connecting, server restarts, blocking and dead clients** are the
+//! connection layer's (`conn`, docs/kernel-cores.md): the client bumps
+//! `hello` and waits for its `welcome`; a new server instance bumps
+//! `epoch` and the client's outstanding requests fail
+//! ([`client::Error::Restarted`]); `closed` is the `hello` of the
+//! connection that sent `Close`, so a new instance does not wait for a
+//! `Close` it already answered.
 //!
 //! Requests ([`Op`]): `Read` and `Write` move `len` bytes (a non-zero
 //! multiple of [`SECTOR`], at most [`MAX_TRANSFER`]) between sectors
@@ -41,59 +36,21 @@
 pub mod client;
 pub mod pattern;
 
-use core::sync::atomic::AtomicU64;
 use ring::{BufRange, Incoming, Status};
+
+/// The range's layout and control words: the connection layer's standard
+/// ones (`servers/lib/conn`).
+pub use conn::{
+    Ctrl, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_CLIENTS, RANGE_SIZE, REGION_LEN, REGION_OFFSET,
+    RING_SLOTS,
+};
 
 /// Bytes in a sector: the unit of every transfer.
 pub const SECTOR: usize = 512;
-/// Slots per ring: the most requests a client has outstanding.
-pub const RING_SLOTS: usize = 16;
-/// Bytes of one client's range.
-pub const RANGE_SIZE: u64 = 2 << 20;
-/// Most clients one server serves.
-pub const MAX_CLIENTS: usize = 8;
-/// Offset of the control words ([`Ctrl`]) in a client's range.
-pub const CTRL_OFFSET: u64 = 0;
-/// Offset of the ring pair in a client's range (after the control words).
-pub const REGION_OFFSET: u64 = 2048;
-/// Bytes of the ring pair.
-pub const REGION_LEN: usize = 2 * RING_SLOTS * ring::SLOT_BYTES;
-/// Offset of the data buffer in a client's range.
-pub const DATA_OFFSET: u64 = 4096;
-/// Bytes of the data buffer.
-pub const DATA_LEN: usize = (RANGE_SIZE - DATA_OFFSET) as usize;
 /// Most bytes one request moves.
 pub const MAX_TRANSFER: usize = 64 * 1024;
 /// Alignment of a buffer window's offset.
 pub const BUF_ALIGN: u64 = 8;
-
-const _: () = assert!(CTRL_OFFSET + core::mem::size_of::<Ctrl>() as u64 <= REGION_OFFSET);
-const _: () = assert!(REGION_OFFSET.is_multiple_of(64));
-const _: () = assert!(REGION_OFFSET + REGION_LEN as u64 <= DATA_OFFSET);
-
-/// The control words at the start of a client's range: one cache line
-/// written by the server, one by the client.
-#[repr(C, align(64))]
-pub struct Ctrl {
-    /// Bumped by every server instance when it starts.
-    pub epoch: AtomicU64,
-    /// The last `hello` the server answered; 0 when it disconnected the
-    /// client (a flood).
-    pub welcome: AtomicU64,
-    /// The `hello` of the connection whose `Close` the server answered
-    /// (0: none).
-    pub closed: AtomicU64,
-    _server_line: [u64; 5],
-    /// Bumped by the client to (re)connect; never 0 once it has.
-    pub hello: AtomicU64,
-    /// Non-zero while the client is (about to be) blocked on its wake
-    /// notification (docs/kernel-cores.md, *Waiting*); the server clears
-    /// it when it signals.
-    pub sleeping: AtomicU64,
-    _client_line: [u64; 6],
-}
-
-const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);
 
 /// The requests.
 #[repr(u32)]

@@ -1,18 +1,14 @@
 //! The serving loop (see the crate's documentation).
 
-use crate::client::Client;
-use blk_api::{status, Checked, Op, MAX_CLIENTS, MAX_TRANSFER};
-use core::sync::atomic::Ordering::{Acquire, Release};
-use ring::{BufRange, RequestError, Status};
-use ulib::ends::Ends;
+use crate::client::{copy_from, copy_to, Client};
+use blk_api::{status, Checked, Op, MAX_TRANSFER};
+use conn::server::{Clients, Idle, Next};
+use ring::{BufRange, Status};
 
 ulib::bind! {
     /// The clients (`provides = "blk"`).
     static BLK: Server = "blk";
 }
-
-/// Rejected requests reported per client (the rest are counted).
-const REPORTED: u64 = 8;
 
 /// A device's failure to start or finish a request (answered `IO_ERROR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,31 +89,9 @@ pub fn serve<D: Device>(
         ulib::println!("{}: the image must make this task provide \"blk\"", name);
         return 1;
     };
-    let mut clients: [Option<Client>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
-    let n = service.clients().len().min(MAX_CLIENTS);
-    for (c, peer) in clients.iter_mut().zip(service.clients()) {
-        // Safety: the `Server` binding says the image links client
-        // `peer.index`'s range at `peer.base` in this task for its whole
-        // life; one Client per index.
-        *c = unsafe { Client::attach(peer.base, peer.index) };
-        if let Some(c) = c.as_mut() {
-            c.wake = peer.wake;
-        }
-    }
-    // A new instance: every client must learn that requests it had
-    // outstanding are lost.
-    let epoch = clients[..n]
-        .iter()
-        .flatten()
-        .map(|c| c.ctrl.epoch.load(Acquire))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    for c in clients[..n].iter().flatten() {
-        c.ctrl.epoch.store(epoch, Release);
-        // A client blocked on the instance before must see the new epoch.
-        c.signal_wake();
-    }
+    // Safety: `BLK` is this task's `Server` binding, read once here.
+    let mut clients: Clients<Op> = unsafe { Clients::attach(&service, conn::STANDARD, 0) };
+    let (n, epoch) = (clients.len(), clients.epoch);
     ulib::println!(
         "{} server: disk of {} sectors{}, {} client(s) (instance {}, core {})",
         name,
@@ -127,19 +101,8 @@ pub fn serve<D: Device>(
         epoch,
         start.core
     );
-    // The clients' exit signals (`blk.ends`, with every connection).
-    let ends = Ends::new(service.ends);
-    serve_loop(name, disk, &mut clients[..n], ends, hook);
-    for c in clients[..n].iter().flatten() {
-        ulib::println!(
-            "{} server: client {}: {} requests served, {} refused, {} reconnections",
-            name,
-            c.index,
-            c.served,
-            c.rejected,
-            c.reconnects
-        );
-    }
+    serve_loop(name, disk, &mut clients, hook);
+    clients.report(name);
     0
 }
 
@@ -147,22 +110,21 @@ pub fn serve<D: Device>(
 fn serve_loop<D: Device>(
     name: &str,
     disk: &mut D,
-    clients: &mut [Option<Client>],
-    mut ends: Ends,
+    clients: &mut Clients<Op>,
     mut hook: impl FnMut(Progress),
 ) {
     // A flush waiting for the device to drain: client, connection, tag.
     let mut flush: Option<(usize, u64, u64)> = None;
-    let mut idle = 0u32;
+    let mut idle = Idle::default();
     loop {
         let mut busy = false;
         hook(Progress {
-            served: clients.iter().flatten().map(|c| c.served).sum(),
+            served: clients.served(),
             in_device: disk.in_flight(),
         });
         while let Some((k, p, r)) = disk.poll() {
             busy = true;
-            let Some(c) = clients.get_mut(p.client).and_then(Option::as_mut) else {
+            let Some(c) = clients.get(p.client) else {
                 continue;
             };
             if p.conn != c.hello || !c.connected {
@@ -170,7 +132,7 @@ fn serve_loop<D: Device>(
                 // this request belongs to a connection that is gone.
                 continue;
             }
-            let ok = r.is_ok() && (p.write || c.copy_to(p.buf, disk.data(k, p.buf.len())));
+            let ok = r.is_ok() && (p.write || copy_to(c, p.buf, disk.data(k, p.buf.len())));
             let (st, len) = if ok {
                 (Status::OK, p.buf.len() as u32)
             } else {
@@ -187,93 +149,57 @@ fn serve_loop<D: Device>(
             } else {
                 status::IO_ERROR
             };
-            if let Some(c) = clients[ci].as_mut().filter(|c| c.hello == conn) {
+            if let Some(c) = clients.get(ci).filter(|c| c.hello == conn) {
                 c.answer(tag, st, 0, [0; 5]);
             }
             flush = None;
         }
         let mut open = false;
-        for (ci, c) in clients.iter_mut().enumerate() {
-            let Some(c) = c.as_mut() else { continue };
-            if c.ctrl.hello.load(Acquire) != c.hello {
-                ends.reconnecting(c.index);
-            }
-            if ends.any() && ends.take(c.index) && !c.closed {
-                // Ended without closing (the kernel's exit signal): its
-                // requests in the device are dropped when they complete,
-                // its flush is not answered, and it is closed (in its
-                // control words too, so a restarted server does not wait
-                // for it either).
+        for ci in 0..clients.len() {
+            let Some((c, turn)) = clients.turn(ci) else {
+                continue;
+            };
+            if turn.ended {
+                // Its requests in the device are dropped when they
+                // complete, its flush is not answered.
                 ulib::println!(
                     "{} server: client {} ended without closing: connection dropped",
                     name,
                     c.index
                 );
-                if flush.is_some_and(|f| f.0 == ci) {
-                    flush = flush.map(|(ci, _, tag)| (ci, 0, tag));
-                }
-                c.connected = false;
-                c.close();
-                busy = true;
             }
-            if c.connect() {
-                // A new connection: what the old one had in the device is
-                // dropped when it completes; its flush is not answered.
+            if turn.ended || turn.connected {
+                // What the old connection had in the device is dropped
+                // when it completes; its flush is not answered.
                 if flush.is_some_and(|f| f.0 == ci) {
                     flush = flush.map(|(ci, _, tag)| (ci, 0, tag));
                 }
                 busy = true;
             }
-            if c.closed {
+            if !c.is_open() {
                 continue;
             }
             open = true;
             if !c.connected || flush.is_some() || disk.free_slot().is_none() {
                 continue;
             }
-            match c.ring.poll() {
-                Ok(None) => {}
-                Ok(Some(req)) => {
-                    busy = true;
-                    if let Some(tag) = handle(name, disk, c, ci, req) {
-                        flush = Some((ci, c.hello, tag));
-                    }
+            if let Next::Request(req) = c.next(name) {
+                busy = true;
+                if let Some(tag) = handle(name, disk, c, ci, req) {
+                    flush = Some((ci, c.hello, tag));
                 }
-                Err(RequestError::Flood) => {
-                    c.rejected += 1;
-                    ulib::println!(
-                        "{} server: client {}: floods its ring; disconnected until it connects again",
-                        name,
-                        c.index
-                    );
-                    c.disconnect();
-                }
-                Err(e) => refused(name, c, e),
             }
         }
-        // Ends signalled for indices with no client: nothing to drop.
-        ends.retain((1u64 << clients.len()) - 1);
+        clients.end_pass();
         if !open && disk.in_flight() == 0 && flush.is_none() {
             return;
         }
         // Idle for a while: sleep until an event (a client's `sev`, the
-        // timer's event stream; under emulation `wfe` also lets the other
-        // vCPUs and the device model run).
-        idle = if busy { 0 } else { idle + 1 };
-        if idle > IDLE_SPINS {
-            // Off the fast path: a system call only before sleeping.
-            ends.poll();
-            // Until an event: a client's `sev`, the device's interrupt, the
-            // timer's event stream.
-            ulib::wait::wfe();
-        } else if !busy {
-            ulib::wait::relax();
-        }
+        // device's interrupt, the timer's event stream; under emulation
+        // `wfe` also lets the other vCPUs and the device model run).
+        idle.pass(busy, clients);
     }
 }
-
-/// Idle polls before the server sleeps in `wfe`.
-const IDLE_SPINS: u32 = 16;
 
 /// One request that `ring` decoded. Returns the tag of a flush, which waits
 /// until nothing is in the device.
@@ -288,16 +214,7 @@ fn handle<D: Device>(
     let checked = match blk_api::validate(&req, cap, disk.read_only()) {
         Ok(x) => x,
         Err(st) => {
-            if c.rejected < REPORTED {
-                ulib::println!(
-                    "{} server: client {}: {:?} refused with status {:#x}",
-                    name,
-                    c.index,
-                    req.opcode,
-                    st.0
-                );
-            }
-            c.answer(req.tag, st, 0, [cap, 0, 0, 0, 0]);
+            c.refuse(name, &req, st, [cap, 0, 0, 0, 0]);
             return None;
         }
     };
@@ -320,7 +237,7 @@ fn handle<D: Device>(
         c.answer(req.tag, status::IO_ERROR, 0, [0; 5]);
         return None;
     };
-    if write && !c.copy_from(buf, disk.data(k, buf.len())) {
+    if write && !copy_from(c, buf, disk.data(k, buf.len())) {
         c.answer(req.tag, status::MISALIGNED, 0, [0; 5]);
         return None;
     }
@@ -329,19 +246,4 @@ fn handle<D: Device>(
         c.answer(req.tag, status::IO_ERROR, 0, [0; 5]);
     }
     None
-}
-
-/// A request `ring` refused (already answered, except a flood).
-fn refused(name: &str, c: &mut Client, e: RequestError) {
-    // `ring` answered it: the client may be asleep for that answer.
-    c.wake_if_sleeping();
-    c.rejected += 1;
-    if c.rejected <= REPORTED {
-        ulib::println!(
-            "{} server: client {}: request refused: {:?}",
-            name,
-            c.index,
-            e
-        );
-    }
 }

@@ -43,41 +43,9 @@ const IDLE_SPINS: u32 = 16;
 /// Error lines printed per client (the rest are counted).
 const REPORTED_ERRORS: u64 = 5;
 
-/// Reads held for input, a FIFO of at most `SLOTS`.
-struct Reads {
-    q: [(u64, BufRange); SLOTS],
-    head: usize,
-    len: usize,
-}
-
-impl Reads {
-    fn new() -> Reads {
-        let empty = BufRange::check(0, 0, BUF_LEN).expect("an empty window fits");
-        Reads {
-            q: [(0, empty); SLOTS],
-            head: 0,
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, r: (u64, BufRange)) {
-        if self.len < SLOTS {
-            self.q[(self.head + self.len) % SLOTS] = r;
-            self.len += 1;
-        }
-    }
-
-    fn front(&self) -> Option<(u64, BufRange)> {
-        (self.len > 0).then(|| self.q[self.head])
-    }
-
-    fn pop(&mut self) {
-        if self.len > 0 {
-            self.head = (self.head + 1) % SLOTS;
-            self.len -= 1;
-        }
-    }
-}
+/// Reads held for input, oldest first (at most the ring's slots).
+type Reads = conn::held::Held;
+const _: () = assert!(SLOTS <= conn::held::MAX);
 
 struct Peer {
     index: usize,
@@ -120,7 +88,7 @@ impl Peer {
                 hello: 0,
                 server: None,
                 done: None,
-                reads: Reads::new(),
+                reads: Reads::EMPTY,
                 lines: 0,
                 errors: 0,
                 gone: false,
@@ -179,7 +147,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
         p.region.clear();
         p.server = Some(Server::new(p.region, BUF_LEN));
         (p.hello, p.done, p.gone) = (hello, None, false);
-        p.reads = Reads::new();
+        p.reads = Reads::EMPTY;
         p.ctrl.welcome.store(hello, Release);
         return true;
     }
@@ -209,7 +177,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Read => {
                         // At most SLOTS are ever in flight, so the queue
                         // has room for every read the ring can carry.
-                        p.reads.push((req.tag, req.buf));
+                        p.reads.push(req.tag, req.buf);
                     }
                     Op::Done => p.done = Some(req.tag),
                 }
@@ -243,9 +211,9 @@ fn drop_ended(out: &Out, p: &mut Peer) {
     if p.gone {
         return;
     }
-    let held = p.reads.len;
+    let held = p.reads.len();
     p.server = None;
-    p.reads = Reads::new();
+    p.reads = Reads::EMPTY;
     p.gone = true;
     out.fmt(format_args!(
         "console: client {} ended without closing: connection dropped ({} held reads forgotten)",

@@ -12,12 +12,12 @@
 //! | offset | bytes | what |
 //! | --- | --- | --- |
 //! | 0 | 64 | [`Ctrl`] server line: `epoch`, `welcome`, `closed` (written by the server) |
-//! | 64 | 64 | [`Ctrl`] client line: `hello` (written by the client) |
+//! | 64 | 64 | [`Ctrl`] client line: `hello`, `sleeping` (written by the client) |
 //! | 2 KiB | 2 KiB | the ring pair: [`RING_SLOTS`] request and response slots (`ring::Region`) |
 //! | 4 KiB | [`DATA_LEN`] | the client's data buffer; requests name windows of it |
 //!
-//! Connecting, epochs and `closed` work as in the block service
-//! (docs/block.md): the client bumps `hello`, the server answers with
+//! Connecting, epochs and `closed` are the connection layer's (`conn`), as
+//! in the block service (docs/block.md): the client bumps `hello`, the server answers with
 //! `welcome = hello` on fresh rings and drops whatever the earlier
 //! connection held (its sockets are closed).
 //!
@@ -31,27 +31,50 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod frames;
 
-use core::sync::atomic::AtomicU64;
 use ring::{BufRange, Incoming, Status};
 
-/// Slots per ring: the most requests a client has outstanding (held
-/// requests such as a receive waiting for data count).
-pub const RING_SLOTS: usize = 16;
-/// Bytes of one client's range.
-pub const RANGE_SIZE: u64 = 2 << 20;
-/// Most clients one server serves.
-pub const MAX_CLIENTS: usize = 8;
-/// Offset of the control words ([`Ctrl`]) in a client's range.
-pub const CTRL_OFFSET: u64 = 0;
-/// Offset of the ring pair in a client's range (after the control words).
-pub const REGION_OFFSET: u64 = 2048;
-/// Bytes of the ring pair.
-pub const REGION_LEN: usize = 2 * RING_SLOTS * ring::SLOT_BYTES;
-/// Offset of the data buffer in a client's range.
-pub const DATA_OFFSET: u64 = 4096;
-/// Bytes of the data buffer.
-pub const DATA_LEN: usize = (RANGE_SIZE - DATA_OFFSET) as usize;
+/// The range's layout and control words: the connection layer's standard
+/// ones (`servers/lib/conn`), as the block service's.
+pub use conn::{
+    Ctrl, CTRL_OFFSET, DATA_LEN, DATA_OFFSET, MAX_CLIENTS, RANGE_SIZE, REGION_LEN, REGION_OFFSET,
+    RING_SLOTS,
+};
+
+/// The mode word of a welcome (`conn::Ctrl::mode`): the server runs the
+/// stack and speaks the socket protocol ([`Op`]; configuration 1).
+pub const MODE_SOCKETS: u64 = 1;
+/// The mode word of a welcome: the server passes raw frames ([`frames`];
+/// configuration 2) and the client runs its own stack.
+pub const MODE_FRAMES: u64 = 2;
+
+/// The socket calls an application makes, whichever configuration serves
+/// them: the server's stack ([`client::Net`]) or the client's own
+/// (`net-local`). Each call waits until it can be answered.
+pub trait Sockets {
+    /// A UDP socket bound to `port`.
+    fn udp_bind(&mut self, port: u16) -> Result<Handle, client::Error>;
+    /// Sends `data` (at most [`MAX_DATAGRAM`] bytes) as one datagram.
+    fn udp_send(&mut self, s: Handle, to: Endpoint, data: &[u8]) -> Result<(), client::Error>;
+    /// Waits for one datagram; its bytes copied into `buf` (a longer one
+    /// is cut) and its source.
+    fn udp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<(usize, Endpoint), client::Error>;
+    /// A TCP listener on `port` holding up to `backlog` pending connections.
+    fn tcp_listen(&mut self, port: u16, backlog: u64) -> Result<Handle, client::Error>;
+    /// Waits for the next connection of `listener`.
+    fn tcp_accept(&mut self, listener: Handle) -> Result<(Handle, Endpoint), client::Error>;
+    /// Sends all of `data` on connection `s`.
+    fn tcp_send(&mut self, s: Handle, data: &[u8]) -> Result<(), client::Error>;
+    /// Waits for data on connection `s`: bytes copied into `buf`, 0 once
+    /// the peer closed its side and everything was read.
+    fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, client::Error>;
+    /// Closes socket `s` (a connection sends FIN after what is queued).
+    fn close(&mut self, s: Handle) -> Result<(), client::Error>;
+    /// The client is done: its sockets are closed.
+    fn done(&mut self) -> Result<(), client::Error>;
+}
+
 /// Most payload bytes of one UDP datagram (an Ethernet MTU of 1500 less the
 /// IPv4 and UDP headers: no fragmentation).
 pub const MAX_DATAGRAM: usize = 1472;
@@ -59,30 +82,6 @@ pub const MAX_DATAGRAM: usize = 1472;
 pub const MAX_STREAM_CHUNK: usize = 64 * 1024;
 /// Most pending connections a TCP listener holds (its backlog).
 pub const MAX_BACKLOG: u64 = 4;
-
-const _: () = assert!(CTRL_OFFSET + core::mem::size_of::<Ctrl>() as u64 <= REGION_OFFSET);
-const _: () = assert!(REGION_OFFSET.is_multiple_of(64));
-const _: () = assert!(REGION_OFFSET + REGION_LEN as u64 <= DATA_OFFSET);
-
-/// The control words at the start of a client's range: one cache line
-/// written by the server, one by the client.
-#[repr(C, align(64))]
-pub struct Ctrl {
-    /// Bumped by every server instance when it starts.
-    pub epoch: AtomicU64,
-    /// The last `hello` the server answered; 0 when it disconnected the
-    /// client (a flood).
-    pub welcome: AtomicU64,
-    /// The `hello` of the connection whose `Done` the server answered
-    /// (0: none).
-    pub closed: AtomicU64,
-    _server_line: [u64; 5],
-    /// Bumped by the client to (re)connect; never 0 once it has.
-    pub hello: AtomicU64,
-    _client_line: [u64; 7],
-}
-
-const _: () = assert!(core::mem::size_of::<Ctrl>() == 128);
 
 /// A socket, as the server names it to the client that owns it: the
 /// server's socket index in the low 16 bits, a generation above, so a

@@ -21,13 +21,13 @@
 #[cfg(target_arch = "aarch64")]
 mod client;
 #[cfg(target_arch = "aarch64")]
+mod frames;
+#[cfg(target_arch = "aarch64")]
 mod hal;
 #[cfg(target_arch = "aarch64")]
 mod nic;
 #[cfg(target_arch = "aarch64")]
 mod server;
-#[cfg(target_arch = "aarch64")]
-mod stack;
 #[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
 pub use server::run_with_test_hook;
 #[cfg(target_arch = "aarch64")]

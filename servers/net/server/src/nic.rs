@@ -14,7 +14,7 @@
 
 use crate::hal::{NetHal, WINDOW};
 use core::ptr::NonNull;
-use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, DeviceCapabilities};
 use smoltcp::time::Instant;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
@@ -172,6 +172,65 @@ impl Nic {
     }
 }
 
+impl Nic {
+    /// The next completed receive buffer: its index, header and frame
+    /// lengths (hdr + len <= FRAME); it is posted again at the next call
+    /// into the device.
+    fn take_frame(&mut self) -> Option<(usize, usize, usize)> {
+        loop {
+            let token = self.dev.poll_receive()?;
+            let k = self.rx.iter().position(|t| *t == Some(token))?;
+            self.rx[k] = None;
+            // Safety: the same buffer (receive buffer k, FRAME bytes) that
+            // receive_begin was given with this token; the device is done
+            // with it.
+            let done = unsafe {
+                let buf = core::slice::from_raw_parts_mut(self.buf(k), FRAME);
+                self.dev.receive_complete(token, buf)
+            };
+            let Ok((hdr, len)) = done else {
+                self.counts.rx_errors += 1;
+                let _ = self.post(k);
+                continue;
+            };
+            let (hdr, len) = (hdr.min(FRAME), len.min(FRAME - hdr.min(FRAME)));
+            self.repost = Some(k);
+            self.counts.rx += 1;
+            return Some((k, hdr, len));
+        }
+    }
+
+    /// Hands the next received frame to `f` (configuration 2: the server
+    /// passes frames on); the buffer goes back to the device after.
+    pub fn receive_frame<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        self.repost();
+        let (k, hdr, len) = self.take_frame()?;
+        // Safety: receive buffer k, no longer in the device, read here
+        // only until it is posted again below; hdr + len <= FRAME.
+        let frame = unsafe { core::slice::from_raw_parts(self.buf(k).add(hdr), len) };
+        let r = f(frame);
+        self.repost();
+        Some(r)
+    }
+
+    /// Whether a transmit buffer is free.
+    pub fn can_send(&mut self) -> bool {
+        self.free_tx().is_some()
+    }
+
+    /// Sends a frame of `len` bytes that `f` writes; `false` if no
+    /// transmit buffer is free.
+    pub fn send_frame(&mut self, len: usize, f: impl FnOnce(&mut [u8])) -> bool {
+        match phy::Device::transmit(self, Instant::ZERO) {
+            Some(tx) => {
+                phy::TxToken::consume(tx, len, f);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// A received frame, lent to the stack.
 pub struct Rx<'a> {
     frame: &'a [u8],
@@ -211,6 +270,12 @@ impl phy::TxToken for Tx<'_> {
     }
 }
 
+impl net_stack::Link for Nic {
+    fn after_poll(&mut self) {
+        self.repost();
+    }
+}
+
 impl phy::Device for Nic {
     type RxToken<'a>
         = Rx<'a>
@@ -224,31 +289,12 @@ impl phy::Device for Nic {
     fn receive(&mut self, _now: Instant) -> Option<(Rx<'_>, Tx<'_>)> {
         self.repost();
         let k_tx = self.free_tx()?;
-        loop {
-            let token = self.dev.poll_receive()?;
-            let k = self.rx.iter().position(|t| *t == Some(token))?;
-            self.rx[k] = None;
-            // Safety: the same buffer (receive buffer k, FRAME bytes) that
-            // receive_begin was given with this token; the device is done
-            // with it.
-            let done = unsafe {
-                let buf = core::slice::from_raw_parts_mut(self.buf(k), FRAME);
-                self.dev.receive_complete(token, buf)
-            };
-            let Ok((hdr, len)) = done else {
-                self.counts.rx_errors += 1;
-                let _ = self.post(k);
-                continue;
-            };
-            let (hdr, len) = (hdr.min(FRAME), len.min(FRAME - hdr.min(FRAME)));
-            self.repost = Some(k);
-            self.counts.rx += 1;
-            // Safety: receive buffer k, no longer in the device, is lent to
-            // the stack read-only until the next call into this Nic (which
-            // posts it again first); hdr + len <= FRAME.
-            let frame = unsafe { core::slice::from_raw_parts(self.buf(k).add(hdr), len) };
-            return Some((Rx { frame }, Tx { nic: self, k: k_tx }));
-        }
+        let (k, hdr, len) = self.take_frame()?;
+        // Safety: receive buffer k, no longer in the device, is lent to
+        // the stack read-only until the next call into this Nic (which
+        // posts it again first); hdr + len <= FRAME.
+        let frame = unsafe { core::slice::from_raw_parts(self.buf(k).add(hdr), len) };
+        Some((Rx { frame }, Tx { nic: self, k: k_tx }))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
@@ -258,10 +304,6 @@ impl phy::Device for Nic {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
-        caps.max_burst_size = Some(TX_BUFS);
-        caps
+        net_stack::ethernet(MTU, TX_BUFS)
     }
 }

@@ -1,15 +1,14 @@
 //! The server's loop (see the crate's documentation).
 
-use crate::client::{Client, Held};
+use crate::client::{Client, Held, Waiting};
 use crate::hal;
 use crate::nic::{self, Nic};
-use crate::stack::{self, Stack};
-use core::sync::atomic::Ordering::{Acquire, Release};
+use conn::server::{Clients, Idle, Next};
 use drivers::dma;
 use net_api::{Checked, Op, MAX_CLIENTS};
-use ring::{RequestError, Status};
+use net_stack::{self as stack, Stack};
+use ring::Status;
 use ulib::cap::{free_slot, map, segment_create_contiguous, segment_info};
-use ulib::ends::Ends;
 use ulib::{slots, CPtr, Rights};
 
 ulib::bind! {
@@ -17,19 +16,18 @@ ulib::bind! {
     static DEVICE: Slot = "virtio-net";
     /// The clients (`provides = "net"`).
     static NET: Server = "net";
+    /// The configuration (`values = { mode = N }`): 1 (the default) the
+    /// stack runs here, 2 raw frames to clients that run their own.
+    static MODE: Value = "mode";
 }
 
 /// Where the device page is mapped (uncached).
 const DEVICE_VA: u64 = 0x3000_0000;
 /// Where the DMA window is mapped.
 pub const DMA_VA: u64 = 0x3100_0000;
-/// Rejected requests reported per client (the rest are counted).
-const REPORTED: u64 = 8;
 /// Requests taken from one client's ring per pass (then the next client's
 /// turn).
 const BATCH: usize = 4;
-/// Idle polls before the server sleeps in `wfe`.
-const IDLE_SPINS: u32 = 16;
 /// After the last `Done`: how long (stack milliseconds) the stack keeps
 /// running so closing connections finish their handshakes.
 const LINGER_MS: i64 = 2000;
@@ -113,33 +111,26 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         }
     };
     let mac = nic.mac();
-    let mut stack = Stack::new(nic);
-    let mut clients: [Option<Client>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
-    let n = service.clients().len().min(MAX_CLIENTS);
-    for (c, peer) in clients.iter_mut().zip(service.clients()) {
-        // Safety: the `Server` binding says the image links client
-        // `peer.index`'s range at `peer.base` in this task for its whole
-        // life; one Client per index.
-        *c = unsafe { Client::attach(peer.base, peer.index) };
+    match MODE.get().unwrap_or(net_api::MODE_SOCKETS) {
+        net_api::MODE_SOCKETS => {}
+        net_api::MODE_FRAMES => return run_frames(start, nic, &service, hook),
+        m => {
+            ulib::println!("net: mode {} is not 1 (sockets) or 2 (raw frames)", m);
+            return 1;
+        }
     }
-    let epoch = clients[..n]
-        .iter()
-        .flatten()
-        .map(|c| c.ctrl.epoch.load(Acquire))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    for c in clients[..n].iter().flatten() {
-        c.ctrl.epoch.store(epoch, Release);
-    }
+    let mut stack = Stack::new(nic, mac, stack::ADDRESS);
+    // Safety: `NET` is this task's `Server` binding, read once here.
+    let mut clients: Clients<Op> =
+        unsafe { Clients::attach(&service, conn::STANDARD, net_api::MODE_SOCKETS) };
+    let (n, epoch) = (clients.len(), clients.epoch);
     let [a, b, cc, d] = stack::ADDRESS;
     ulib::println!(
         "net server: {}.{}.{}.{} mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} client(s) (instance {}, core {})",
         a, b, cc, d, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n, epoch, start.core
     );
-    let ends = Ends::new(service.ends);
-    serve(&mut stack, &mut clients[..n], ends, hook);
-    let counts = stack.nic.counts;
+    serve(&mut stack, &mut clients, hook);
+    let counts = stack.dev.counts;
     let (tcp, udp) = stack.free();
     ulib::println!(
         "net server: {} frames in, {} out, {} device errors",
@@ -154,56 +145,69 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         udp,
         stack::UDP_SOCKETS
     );
-    for c in clients[..n].iter().flatten() {
-        ulib::println!(
-            "net server: client {}: {} requests served, {} refused, {} reconnections",
-            c.index,
-            c.served,
-            c.rejected,
-            c.reconnects
-        );
-    }
+    clients.report("net");
+    0
+}
+
+/// Configuration 2: raw frames to clients that run their own stack.
+fn run_frames(
+    start: ulib::Start,
+    mut nic: Nic,
+    service: &ulib::bind::ServerEnd,
+    hook: impl FnMut(Progress),
+) -> i32 {
+    let mac = nic.mac();
+    // Safety: `NET` is this task's `Server` binding, read once here.
+    let mut clients: Clients<net_api::frames::FrameOp> =
+        unsafe { Clients::attach(service, conn::STANDARD, net_api::MODE_FRAMES) };
+    ulib::println!(
+        "net server: raw frames, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} client(s) (instance {}, core {})",
+        mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], clients.len(), clients.epoch, start.core
+    );
+    crate::frames::serve(&mut nic, mac, &mut clients, hook);
+    let counts = nic.counts;
+    ulib::println!(
+        "net server: {} frames in, {} out, {} device errors",
+        counts.rx,
+        counts.tx,
+        counts.rx_errors
+    );
+    clients.report("net");
     0
 }
 
 /// The loop: the stack, each client's connection state and new requests,
 /// then every held request that can now be answered.
-fn serve(
-    stack: &mut Stack,
-    clients: &mut [Option<Client>],
-    mut ends: Ends,
-    mut hook: impl FnMut(Progress),
-) {
-    let mut idle = 0u32;
+fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut(Progress)) {
+    let mut idle = Idle::default();
     let mut linger: Option<i64> = None;
+    let mut waiting = [const { Waiting::NONE }; MAX_CLIENTS];
     loop {
         let mut busy = stack.poll();
         hook(Progress {
-            served: clients.iter().flatten().map(|c| c.served).sum(),
+            served: clients.served(),
         });
         let mut open = false;
-        for (ci, c) in clients.iter_mut().enumerate() {
-            let Some(c) = c.as_mut() else { continue };
-            if c.ctrl.hello.load(Acquire) != c.hello {
-                ends.reconnecting(c.index);
-            }
-            if ends.any() && ends.take(c.index) && !c.closed {
+        for (ci, w) in waiting.iter_mut().enumerate().take(clients.len()) {
+            let Some((c, turn)) = clients.turn(ci) else {
+                continue;
+            };
+            if turn.ended {
                 let n = stack.drop_client(ci, false);
                 ulib::println!(
                     "net server: client {} ended without closing: its {} socket(s) reset",
                     c.index,
                     n
                 );
-                c.connected = false;
-                c.close();
                 busy = true;
             }
-            if c.connect() {
+            if turn.connected {
                 // A new connection: whatever the old one held is reset.
                 let _ = stack.drop_client(ci, false);
+                w.clear();
                 busy = true;
             }
-            if c.closed {
+            if !c.is_open() {
                 continue;
             }
             open = true;
@@ -211,34 +215,26 @@ fn serve(
                 continue;
             }
             for _ in 0..BATCH {
-                match c.ring.poll() {
-                    Ok(None) => break,
-                    Ok(Some(req)) => {
+                match c.next("net") {
+                    Next::Empty => break,
+                    Next::Request(req) => {
                         busy = true;
-                        handle(stack, c, ci, req);
+                        handle(stack, c, w, ci, req);
                         if c.closed {
                             break;
                         }
                     }
-                    Err(RequestError::Flood) => {
-                        c.rejected += 1;
-                        ulib::println!(
-                            "net server: client {}: floods its ring; disconnected until it connects again",
-                            c.index
-                        );
+                    Next::Flooded => {
                         let _ = stack.drop_client(ci, false);
-                        c.disconnect();
+                        w.clear();
                         break;
                     }
-                    Err(e) => {
-                        refused(c, e);
-                        break;
-                    }
+                    Next::Refused => break,
                 }
             }
-            busy |= answer_held(stack, c, ci);
+            busy |= answer_held(stack, c, w, ci);
         }
-        ends.retain((1u64 << clients.len()) - 1);
+        clients.end_pass();
         if !open {
             // Everyone is done: let closing connections finish, bounded.
             let now = stack::now().total_millis();
@@ -247,33 +243,24 @@ fn serve(
                 return;
             }
         }
-        idle = if busy { 0 } else { idle + 1 };
-        if idle > IDLE_SPINS {
-            // Off the fast path: a system call only before sleeping.
-            ends.poll();
-            // Until an event: a client's `sev`, the timer's event stream
-            // (which also brings the next frame from the device).
-            ulib::wait::wfe();
-        } else if !busy {
-            ulib::wait::relax();
-        }
+        // Until an event: a client's `sev`, the timer's event stream
+        // (which also brings the next frame from the device).
+        idle.pass(busy, clients);
     }
 }
 
 /// One request `ring` decoded: validated, then answered at once or held.
-fn handle(stack: &mut Stack, c: &mut Client, ci: usize, req: ring::Incoming<Op>) {
+fn handle(
+    stack: &mut Stack<Nic>,
+    c: &mut Client,
+    w: &mut Waiting,
+    ci: usize,
+    req: ring::Incoming<Op>,
+) {
     let checked = match net_api::validate(&req) {
         Ok(x) => x,
         Err(st) => {
-            if c.rejected < REPORTED {
-                ulib::println!(
-                    "net server: client {}: {:?} refused with status {:#x}",
-                    c.index,
-                    req.opcode,
-                    st.0
-                );
-            }
-            c.answer(req.tag, st, 0, [0; 5]);
+            c.refuse("net", &req, st, [0; 5]);
             return;
         }
     };
@@ -302,7 +289,7 @@ fn handle(stack: &mut Stack, c: &mut Client, ci: usize, req: ring::Incoming<Op>)
         }
         _ => {
             // Tried at once by `answer_held`, held until then.
-            if !c.hold(req.tag, checked) {
+            if !w.hold(req.tag, checked) {
                 c.answer(req.tag, net_api::status::STACK, 0, [0; 5]);
             }
         }
@@ -318,15 +305,15 @@ fn reply_handle(c: &mut Client, tag: u64, r: Result<net_api::Handle, Status>) {
 
 /// Answers every held request of `c` that can be answered now, in arrival
 /// order. Whether any was.
-fn answer_held(stack: &mut Stack, c: &mut Client, ci: usize) -> bool {
+fn answer_held(stack: &mut Stack<Nic>, c: &mut Client, w: &mut Waiting, ci: usize) -> bool {
     let mut any = false;
     let mut after = None;
-    while let Some((i, h)) = c.next_held(after) {
+    while let Some((i, h)) = w.next_held(after) {
         after = Some(h.seq);
         let Some(out) = try_answer(stack, c, ci, h) else {
             continue;
         };
-        c.held[i] = None;
+        w.held[i] = None;
         let (st, len, values) = match out {
             Ok((len, values)) => (Status::OK, len, values),
             Err(st) => (st, 0, [0; 5]),
@@ -339,12 +326,12 @@ fn answer_held(stack: &mut Stack, c: &mut Client, ci: usize) -> bool {
 
 /// What a held request's answer is now: `None` while it must wait.
 fn try_answer(
-    stack: &mut Stack,
+    stack: &mut Stack<Nic>,
     c: &Client,
     ci: usize,
     h: Held,
 ) -> Option<Result<(usize, [u64; 5]), Status>> {
-    let buf = &c.buf;
+    let buf = &c.buf();
     let r = match h.req {
         Checked::UdpSend { socket, to, buf: w } => stack
             .udp_send(ci, socket, to, buf, w)
@@ -374,13 +361,5 @@ fn try_answer(
         Ok(Some(x)) => Some(Ok(x)),
         Ok(None) => None,
         Err(st) => Some(Err(st)),
-    }
-}
-
-/// A request `ring` refused (already answered, except a flood).
-fn refused(c: &mut Client, e: RequestError) {
-    c.rejected += 1;
-    if c.rejected <= REPORTED {
-        ulib::println!("net server: client {}: request refused: {:?}", c.index, e);
     }
 }

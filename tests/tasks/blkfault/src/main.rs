@@ -84,7 +84,7 @@ fn again(blk: &mut Blk, me: usize) -> Result<(), Error> {
             let mut back = [0u8; BYTES];
             blk.read(first, &mut back)?;
             if pattern::mismatch(first, &back).is_some() {
-                return Err(Error::NotSectors);
+                return Err(Error::BadLength);
             }
             blk.close()
         })();

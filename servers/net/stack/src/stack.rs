@@ -1,5 +1,5 @@
-//! The TCP/IP stack on the kernel core: smoltcp's interface over the
-//! [`Nic`], a fixed pool of sockets (no heap: every buffer is in this
+//! The TCP/IP stack: smoltcp's interface over a [`Link`] (the card, on
+//! the kernel core; a client's raw-frame connection), a fixed pool of sockets (no heap: every buffer is in this
 //! task's memory from the start), and the table that says which client
 //! holds which socket. Clients name sockets by `net_api::Handle`s; every
 //! operation checks that the handle names a live socket of the right kind
@@ -10,12 +10,12 @@
 //! turns an established one into a connection and puts a fresh socket in
 //! its place, if the pool and the client's share allow.
 
-use crate::nic::Nic;
 use net_api::{status, Endpoint, Handle, MAX_BACKLOG, MAX_CLIENTS};
 use ring::{BufRange, SharedBuf, Status};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::phy;
 use smoltcp::socket::{tcp, udp};
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address};
 
 /// TCP sockets in the pool.
@@ -31,14 +31,39 @@ pub const PER_CLIENT: usize = 8;
 pub const TCP_BUF: usize = 8 * 1024;
 /// Bytes of each UDP socket's receive and of its send buffer.
 pub const UDP_BUF: usize = 8 * 1024;
+/// How long a listening socket waits, after a SYN, for the handshake to
+/// finish: a SYN never followed by its ACK (a SYN flood) gives the socket
+/// back to its listener then, so half-open connections cannot hold a
+/// listener's backlog for good (without it, net-wire-virt's flood left
+/// the echo port unreachable). Cleared once the connection is accepted.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Datagrams each UDP buffer holds.
 const UDP_PACKETS: usize = 8;
 
 /// The guest's address on QEMU's user network (its DHCP server's first
 /// address, to which `hostfwd` forwards), its prefix and the gateway.
 pub const ADDRESS: [u8; 4] = [10, 0, 2, 15];
-const PREFIX: u8 = 24;
-const GATEWAY: [u8; 4] = [10, 0, 2, 2];
+/// The network's prefix length.
+pub const PREFIX: u8 = 24;
+/// The gateway (QEMU's user network).
+pub const GATEWAY: [u8; 4] = [10, 0, 2, 2];
+
+/// What an Ethernet frame device of this service offers the stack: frames
+/// of at most `mtu` bytes, `burst` sent at once.
+pub fn ethernet(mtu: usize, burst: usize) -> phy::DeviceCapabilities {
+    let mut caps = phy::DeviceCapabilities::default();
+    caps.medium = phy::Medium::Ethernet;
+    caps.max_transmission_unit = mtu;
+    caps.max_burst_size = Some(burst);
+    caps
+}
+
+/// A frame device the stack runs over.
+pub trait Link: phy::Device {
+    /// Called after each run of the stack: the device may take back the
+    /// buffers the stack was lent.
+    fn after_poll(&mut self) {}
+}
 
 /// Handle kinds (bits 12..16 of a handle).
 const KIND_UDP: u64 = 1;
@@ -85,8 +110,9 @@ struct Listener {
 }
 
 /// The interface, the sockets and who holds them.
-pub struct Stack {
-    pub nic: Nic,
+pub struct Stack<D: Link> {
+    /// The frame device.
+    pub dev: D,
     iface: Interface,
     set: SocketSet<'static>,
     tcp: [(SocketHandle, TcpUse, u16); TCP_SOCKETS],
@@ -122,14 +148,16 @@ fn counter() -> (u64, u64) {
     (t, f)
 }
 
-impl Stack {
-    /// The stack over `nic`, with every socket made. Call once per task
-    /// instance (it takes the task's socket storage).
-    pub fn new(mut nic: Nic) -> Stack {
-        let mut config = Config::new(EthernetAddress(nic.mac()).into());
+impl<D: Link> Stack<D> {
+    /// The stack over `dev` with Ethernet address `mac` and IPv4 address
+    /// `addr` (on [`PREFIX`], routed by [`GATEWAY`]), with every socket
+    /// made. Call once per task instance (it takes the task's socket
+    /// storage).
+    pub fn new(mut dev: D, mac: [u8; 6], addr: [u8; 4]) -> Stack<D> {
+        let mut config = Config::new(EthernetAddress(mac).into());
         config.random_seed = counter().0;
-        let mut iface = Interface::new(config, &mut nic, now());
-        let [a, b, c, d] = ADDRESS;
+        let mut iface = Interface::new(config, &mut dev, now());
+        let [a, b, c, d] = addr;
         iface.update_ip_addrs(|addrs| {
             let _ = addrs.push(IpCidr::new(IpAddress::v4(a, b, c, d), PREFIX));
         });
@@ -163,7 +191,7 @@ impl Stack {
             u.0 = set.add(s);
         }
         Stack {
-            nic,
+            dev,
             iface,
             set,
             tcp,
@@ -175,8 +203,8 @@ impl Stack {
     /// Runs the stack: frames in, timers, frames out. Whether anything
     /// changed.
     pub fn poll(&mut self) -> bool {
-        let r = self.iface.poll(now(), &mut self.nic, &mut self.set);
-        self.nic.repost();
+        let r = self.iface.poll(now(), &mut self.dev, &mut self.set);
+        self.dev.after_poll();
         // Sockets closed by their clients go back to the pool once done.
         for t in self.tcp.iter_mut() {
             if t.1 == TcpUse::Closing
@@ -334,6 +362,7 @@ impl Stack {
         let i = self.tcp.iter().position(|t| t.1 == TcpUse::Free)?;
         let s = self.set.get_mut::<tcp::Socket>(self.tcp[i].0);
         s.abort();
+        s.set_timeout(Some(HANDSHAKE_TIMEOUT));
         s.listen(port).ok()?;
         self.tcp[i].1 = TcpUse::Member { l: li };
         Some(i)
@@ -374,6 +403,7 @@ impl Stack {
         };
         let t = &mut self.tcp[i];
         t.1 = TcpUse::Conn { owner: c };
+        self.set.get_mut::<tcp::Socket>(t.0).set_timeout(None);
         t.2 = t.2.wrapping_add(1);
         let gen = t.2;
         let peer = self.set.get::<tcp::Socket>(t.0).remote_endpoint();
