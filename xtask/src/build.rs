@@ -99,6 +99,9 @@ pub struct Built {
     /// Whether its runs get a network card (`crate::net`): the image
     /// grants `device:virtio-net`.
     pub net: bool,
+    /// Whether it runs the web server (a `web` task): an interactive run
+    /// prints its URL (`crate::net::Ports::url`).
+    pub web: bool,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -175,6 +178,7 @@ pub fn build_patched(
         table,
         disk,
         net: crate::net::needs_net(image),
+        web: image.tasks.iter().any(|t| t.name == "web"),
     })
 }
 

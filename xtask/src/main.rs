@@ -43,6 +43,7 @@ mod serial;
 mod tasks;
 mod test;
 mod toolchain;
+mod web;
 mod workspace;
 
 use std::process::ExitCode;

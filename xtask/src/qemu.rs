@@ -6,7 +6,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Sender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -183,6 +183,8 @@ pub fn run_with_io(
         None
     };
     let net = net.filter(|_| !spec.interactive).zip(ports);
+    // Input after the network step needs QEMU's stdin as a pipe too.
+    let after = net.is_some_and(|(t, _)| !t.after.is_empty());
     let dtb = spec.root.join(RPI4_DTB);
     if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
         bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
@@ -224,6 +226,9 @@ pub fn run_with_io(
         args.extend(crate::net::qemu_args(ports));
         if spec.interactive {
             eprintln!("{}", ports.describe());
+            if spec.built.web {
+                eprintln!("{}", ports.url());
+            }
         }
     }
     args.extend(spec.extra.iter().cloned());
@@ -250,7 +255,7 @@ pub fn run_with_io(
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
     } else {
-        cmd.stdin(if input.is_some() {
+        cmd.stdin(if input.is_some() || after {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -280,10 +285,12 @@ pub fn run_with_io(
             (_, _, Some(terminal)) => terminal.forward(out),
             (input, stdin, None) => watch_console(
                 out,
-                stdin.zip(input).map(|(stdin, (t, b))| Feed {
+                stdin.map(|stdin| Feed {
                     stdin,
-                    trigger: t.as_bytes().to_vec(),
-                    input: b.as_bytes().to_vec(),
+                    trigger: input.map(|(t, _)| t.as_bytes().to_vec()),
+                    input: input
+                        .map(|(_, b)| b.as_bytes().to_vec())
+                        .unwrap_or_default(),
                 }),
                 net,
             ),
@@ -454,10 +461,11 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 type NetStep = Option<JoinHandle<Result<Vec<String>, String>>>;
 
 /// Console input for [`watch_console`]: `input` goes to `stdin` once the
-/// console shows `trigger`.
+/// console shows `trigger` (none: only the network step's `after` input
+/// is written).
 struct Feed<W> {
     stdin: W,
-    trigger: Vec<u8>,
+    trigger: Option<Vec<u8>>,
     input: Vec<u8>,
 }
 
@@ -465,8 +473,10 @@ struct Feed<W> {
 /// contains its `trigger` it writes its `input` to QEMU's stdin
 /// (kept open until QEMU closes its stdout, so the serial backend never
 /// sees end of file). With `net`, once the console contains every line of
-/// its `ready`, it starts the network step on its own thread. Returns the
-/// console, whether the input was written, and the network step.
+/// its `ready`, it starts the network step on its own thread, which
+/// writes the traffic's `after` input to `stdin` when it is over. Returns
+/// the console, whether the trigger's input was written, and the network
+/// step.
 fn watch_console<W: Write + Send + 'static>(
     mut pipe: impl Read + Send + 'static,
     feed: Option<Feed<W>>,
@@ -475,10 +485,12 @@ fn watch_console<W: Write + Send + 'static>(
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut sent = false;
-        let (mut stdin, trigger, input) = match feed {
+        let (stdin, trigger, input) = match feed {
             Some(f) => (Some(f.stdin), f.trigger, f.input),
-            None => (None, Vec::new(), Vec::new()),
+            None => (None, None, Vec::new()),
         };
+        // Shared with the network step; held here until QEMU's stdout ends.
+        let stdin = Arc::new(Mutex::new(stdin));
         let mut net = net;
         let mut step: NetStep = None;
         let mut chunk = [0u8; 4096];
@@ -489,19 +501,26 @@ fn watch_console<W: Write + Send + 'static>(
             };
             // Search only where a new match can be: the new bytes and the
             // trigger's length before them.
-            let from = bytes.len().saturating_sub(trigger.len());
+            let from = bytes
+                .len()
+                .saturating_sub(trigger.as_ref().map_or(0, Vec::len));
             bytes.extend_from_slice(&chunk[..n]);
-            if let Some(stdin) = stdin.as_mut().filter(|_| !sent) {
-                if contains(&bytes[from..], &trigger) {
-                    sent = stdin.write_all(&input).and_then(|()| stdin.flush()).is_ok();
+            if let Some(trigger) = trigger.as_ref().filter(|_| !sent) {
+                if contains(&bytes[from..], trigger) {
+                    sent = write_input(&stdin, &input);
                 }
             }
             let ready =
                 net.is_some_and(|(t, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
             if ready {
                 if let Some((t, ports)) = net.take() {
+                    let stdin = stdin.clone();
                     step = Some(std::thread::spawn(move || {
-                        crate::net::check_echo(ports, &t)
+                        let r = crate::net::check_echo(ports, &t);
+                        if !t.after.is_empty() {
+                            write_input(&stdin, t.after.as_bytes());
+                        }
+                        r
                     }));
                 }
             }
@@ -509,6 +528,14 @@ fn watch_console<W: Write + Send + 'static>(
         drop(stdin);
         (bytes, sent, step)
     })
+}
+
+/// Writes `input` to QEMU's stdin, if it is a pipe; whether it went.
+fn write_input<W: Write>(stdin: &Mutex<Option<W>>, input: &[u8]) -> bool {
+    match stdin.lock().ok().as_deref_mut().and_then(Option::as_mut) {
+        Some(w) => w.write_all(input).and_then(|()| w.flush()).is_ok(),
+        None => false,
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -615,7 +642,7 @@ mod tests {
                 Pieces(console.as_bytes().to_vec()),
                 Some(Feed {
                     stdin: sink.clone(),
-                    trigger: b"ready for input".to_vec(),
+                    trigger: Some(b"ready for input".to_vec()),
                     input: b"typed\r".to_vec(),
                 }),
                 None,

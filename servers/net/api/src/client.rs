@@ -277,6 +277,68 @@ impl Net {
         }
     }
 
+    /// Requests sent and not yet answered. A client with several in flight
+    /// ([`Net::send_raw`]) keeps this below [`RING_SLOTS`]: `send_raw` on a
+    /// full ring would wait for, and drop, a response.
+    pub fn outstanding(&self) -> usize {
+        self.ring.outstanding()
+    }
+
+    /// The next response if one is there, without waiting (for a client
+    /// with several requests in flight and other work between them);
+    /// restarts and disconnections as [`Net::receive`].
+    pub fn poll(&mut self) -> Result<Option<Response>, Error> {
+        if self.ring.outstanding() == 0 {
+            self.check()?;
+            return Ok(None);
+        }
+        match self.ring.poll() {
+            Ok(Some(r)) => Ok(Some(r)),
+            Ok(None) => self.check().map(|()| None),
+            Err(e) => {
+                self.check()?;
+                Err(Error::Ring(e))
+            }
+        }
+    }
+
+    /// Sleeps until the server may have answered (a write to the response
+    /// ring the exclusive monitor sees, the server's `sev`) or the timer's
+    /// event stream ticks: a bounded nap, for a loop around [`Net::poll`].
+    pub fn nap(&self) {
+        sleep(&self.ring.watch());
+    }
+
+    /// Copies `src` into the data buffer at `offset` (cut at its end).
+    ///
+    /// # Safety
+    ///
+    /// No request still outstanding may name a window that overlaps
+    /// `offset .. offset + src.len()` (the server may be reading or
+    /// writing such a window).
+    pub unsafe fn write_data(&mut self, offset: usize, src: &[u8]) {
+        let n = src.len().min(DATA_LEN.saturating_sub(offset));
+        // Safety: `offset + n <= DATA_LEN`, inside the buffer at `data`,
+        // which only this `Net` writes on the client's side; the caller
+        // promises the server is not using these bytes.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.data.add(offset), n) };
+    }
+
+    /// Copies bytes from the data buffer at `offset` into `dst` (cut at
+    /// the buffer's end); the bytes copied.
+    ///
+    /// # Safety
+    ///
+    /// As [`Net::write_data`]: no outstanding request's window overlaps the
+    /// bytes read.
+    pub unsafe fn read_data(&self, offset: usize, dst: &mut [u8]) -> usize {
+        let n = dst.len().min(DATA_LEN.saturating_sub(offset));
+        // Safety: `offset + n <= DATA_LEN`, inside the buffer; the caller
+        // promises the server no longer writes these bytes.
+        unsafe { core::ptr::copy_nonoverlapping(self.data.add(offset), dst.as_mut_ptr(), n) };
+        n
+    }
+
     /// One request and its response, whatever its status (for tests of
     /// the server's checks).
     pub fn call(&mut self, req: &Request) -> Result<Response, Error> {
@@ -349,6 +411,14 @@ impl Net {
     /// A TCP listener on `port` holding up to `backlog` pending connections.
     pub fn tcp_listen(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
         let r = self.request(Op::TcpListen, 0, [u64::from(port), backlog, 0, 0])?;
+        Ok(Handle(r.values[0]))
+    }
+
+    /// A TCP listener on `port` that shares the port with other clients'
+    /// shared listeners (one worker per core on one port): a connection
+    /// goes to whichever listener's socket the stack finds listening first.
+    pub fn tcp_listen_shared(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
+        let r = self.request(Op::TcpListen, 0, [u64::from(port), backlog, 1, 0])?;
         Ok(Handle(r.values[0]))
     }
 

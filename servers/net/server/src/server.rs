@@ -282,8 +282,12 @@ fn handle(stack: &mut Stack, c: &mut Client, ci: usize, req: ring::Incoming<Op>)
             let r = stack.udp_bind(ci, port);
             reply_handle(c, req.tag, r);
         }
-        Checked::TcpListen { port, backlog } => {
-            let r = stack.tcp_listen(ci, port, backlog);
+        Checked::TcpListen {
+            port,
+            backlog,
+            shared,
+        } => {
+            let r = stack.tcp_listen(ci, port, backlog, shared);
             reply_handle(c, req.tag, r);
         }
         Checked::Close { socket } => {
