@@ -34,6 +34,7 @@ mod image;
 mod lint;
 mod linux;
 mod loader;
+mod loadgen;
 mod merge;
 mod net;
 mod new_task;
