@@ -136,6 +136,65 @@ pub fn summarise(connections: usize, window: Duration, mut lat: Vec<u64>) -> Mea
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener};
+
+    /// A keep-alive server on this machine standing in for the guest:
+    /// answers every `GET /1k` with page 1, corrupting byte 100 of the
+    /// body when `corrupt`.
+    fn serve(corrupt: bool) -> u16 {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut c = c;
+                    let mut body = vec![0u8; 1024];
+                    web_http::page_bytes(1, 0, &mut body);
+                    if corrupt {
+                        body[100] ^= 1;
+                    }
+                    let mut head = [0u8; web_http::MAX_RESPONSE_HEAD];
+                    let n = web_http::head((200, "OK"), false, 1024, true, &mut head);
+                    let (mut buf, mut got) = (Vec::new(), [0u8; 4096]);
+                    while let Ok(k) = c.read(&mut got) {
+                        if k == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&got[..k]);
+                        while let Some(e) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            buf.drain(..e + 4);
+                            let out = [&head[..n], &body[..]].concat();
+                            if c.write_all(&out).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// A short load against a faithful server is well formed (no timing is
+    /// judged); a wrong byte in a body fails the load.
+    #[test]
+    fn load_smoke() {
+        let load = |port| Load {
+            port,
+            connections: 2,
+            page: 1,
+            warmup: Duration::from_millis(100),
+            window: Duration::from_millis(300),
+        };
+        let m = run(load(serve(false))).unwrap();
+        assert_eq!(m.connections, 2);
+        assert!(m.requests > 0);
+        assert_eq!(m.requests_per_s, m.requests as f64 / 0.3);
+        assert!(m.p50_us <= m.p90_us && m.p90_us <= m.p99_us && m.p99_us <= m.max_us);
+        let bad = run(load(serve(true))).unwrap_err();
+        assert!(bad.contains("body differs at byte 100"), "{bad}");
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
