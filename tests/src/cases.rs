@@ -327,6 +327,15 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "web-virt",
+        image: "web",
+        console: crate::web::WEB,
+        lines: Some(crate::web::web_served),
+        net: Some(crate::web::WEB_TRAFFIC),
+        timeout: Duration::from_secs(240),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

@@ -603,7 +603,7 @@ pub(crate) const NET_ECHO: &[&str] = &[
     "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2:",
     "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2:",
     "[net@3] net server: client 2 ended without closing: its 8 socket(s) reset",
-    "[net@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "[net@3] net server: free sockets at the end: 24 of 24 TCP, 4 of 4 UDP",
     "task net on core 3 exited with status 0",
     "memory: no frames leaked",
 ];
@@ -619,6 +619,7 @@ pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ],
     udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
     tcp: &[3000, 100_000],
+    ..crate::NetTraffic::NONE
 };
 
 /// images/net-crash.toml: the network server's first instance crashes
@@ -635,7 +636,7 @@ pub(crate) const NET_CRASH: &[&str] = &[
     "[tcpecho@1] tcpecho: the network server restarted: listening on port 7 again",
     "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
     "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 20000 bytes echoed",
-    "[net-crash@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "[net-crash@3] net server: free sockets at the end: 24 of 24 TCP, 4 of 4 UDP",
     "task net-crash on core 3 exited with status 0",
     "objects: none left",
     "memory: no frames leaked",
@@ -651,4 +652,5 @@ pub(crate) const NET_CRASH_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ],
     udp: &[100, 200, 300, 400, 500, 600, 700, 800],
     tcp: &[3000, 20_000],
+    ..crate::NetTraffic::NONE
 };

@@ -20,6 +20,9 @@ mod expect;
 pub mod fuzz;
 pub mod limit;
 mod netraw;
+mod web;
+
+pub use web::{WEB_CONNECTIONS, WEB_REQUESTS};
 
 pub use cases::CASES;
 pub use check::check;
@@ -103,6 +106,24 @@ pub struct NetTraffic {
     /// TCP connections, one after another, by the bytes sent on each; the
     /// host then shuts its write side and expects the guest to close.
     pub tcp: &'static [usize],
+    /// Then the web server's checks (xtask's `web` module: every page
+    /// kept alive, pipelined, refused requests, concurrent connections)
+    /// through the port forwarded to the guest's port 80.
+    pub web: bool,
+    /// Console input written once the steps above are over, whatever their
+    /// outcome (the web image's stop key); empty: none.
+    pub after: &'static str,
+}
+
+impl NetTraffic {
+    /// No traffic: the defaults a case's `NetTraffic` starts from.
+    pub const NONE: NetTraffic = NetTraffic {
+        ready: &[],
+        udp: &[],
+        tcp: &[],
+        web: false,
+        after: "",
+    };
 }
 
 impl Case {

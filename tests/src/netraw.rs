@@ -73,6 +73,7 @@ pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ],
     udp: crate::expect::NET_ECHO_TRAFFIC.udp,
     tcp: crate::expect::NET_ECHO_TRAFFIC.tcp,
+    ..crate::NetTraffic::NONE
 };
 
 /// images/net-wire.toml under the host's bad traffic (xtask/src/wire.rs):
@@ -84,7 +85,7 @@ pub(crate) const NET_WIRE: &[&str] = &[
     "[tcpecho@1] tcpecho: ready on tcp port 7",
     "[tcpecho@1] tcpecho: connection 1 from 10.0.2.2: 3000 bytes echoed",
     "[tcpecho@1] tcpecho: connection 2 from 10.0.2.2: 5000 bytes echoed",
-    "[net@3] net server: free sockets at the end: 12 of 12 TCP, 4 of 4 UDP",
+    "[net@3] net server: free sockets at the end: 24 of 24 TCP, 4 of 4 UDP",
     "task net on core 3 exited with status 0",
     "memory: no frames leaked",
 ];
@@ -111,6 +112,7 @@ pub(crate) const NET_WIRE_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
     ],
     udp: &[1, 100, 1472],
     tcp: &[3000, 5000],
+    ..crate::NetTraffic::NONE
 };
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod kcore;
 pub mod kcore_linux;
 pub mod measure;
 pub mod micro;
+pub mod net;
 pub mod report;
 pub mod smoke;
 pub mod svg;
@@ -42,7 +43,8 @@ use micro::Bench;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Benchmarks (all when none): memclone, mempass, shares, kernelcore,
-    /// wordcount; `micro` or one of null-syscall, cap-lookup-private,
+    /// wordcount; `net` (alone, with --mode mttcg: the web server under
+    /// load, docs/benchmarks.md); `micro` or one of null-syscall, cap-lookup-private,
     /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared.
     pub names: Vec<String>,
     /// Core counts, repeated or comma-separated [default: virt 1,2,4,8
@@ -224,6 +226,20 @@ impl Progress {
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
+    if args.names.iter().any(|n| n == "net") {
+        // Its own shape: 4 vCPUs, 1-3 application cores, MTTCG only.
+        if args.names.len() > 1
+            || !args.smp.is_empty()
+            || args.mode != "mttcg"
+            || args.board.is_some()
+        {
+            return Err(UsageError(
+                "`net` runs alone, on virt, under --mode mttcg, without --smp (its machine is fixed: 4 vCPUs)".into(),
+            )
+            .into());
+        }
+        return net::run(root, args.runs.unwrap_or(5), !args.no_linux);
+    }
     let plan = Plan::from_args(args)?;
     doctor::run(false, true)?;
     let out_dir = target_dir(root).join("bench");

@@ -104,6 +104,9 @@ pub struct Built {
     /// Whether the card is on the wire (`crate::wire`): a test case's
     /// choice, false from the build.
     pub net_wire: bool,
+    /// Whether it runs the web server (a `web` task): an interactive run
+    /// prints its URL (`crate::net::Ports::url`).
+    pub web: bool,
 }
 
 /// The workspace root (xtask lives in `<root>/xtask`).
@@ -182,6 +185,7 @@ pub fn build_patched(
         net: crate::net::needs_net(image),
         net_guests: crate::net::guests(image),
         net_wire: false,
+        web: image.tasks.iter().any(|t| t.name == "web"),
     })
 }
 

@@ -139,6 +139,11 @@ pub fn available(root: &Path) -> Vec<String> {
             name.strip_suffix(".toml").map(str::to_string)
         })
         .chain(crate::bench::kcore::images().into_iter().map(|(n, _)| n))
+        .chain(
+            crate::bench::net::CORES
+                .iter()
+                .map(|n| format!("web-bench-{n}")),
+        )
         .collect();
     names.sort();
     names
@@ -179,7 +184,9 @@ pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
 
 /// Reads and checks `images/<name>.toml`.
 pub fn load(root: &Path, name: &str) -> Result<Image> {
-    let (display, text) = match crate::bench::kcore::image_text(name) {
+    let generated =
+        crate::bench::kcore::image_text(name).or_else(|| crate::bench::net::image_text(name));
+    let (display, text) = match generated {
         Some(text) => (format!("generated image {name}"), text),
         None => {
             let display = format!("images/{name}.toml");

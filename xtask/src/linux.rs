@@ -11,7 +11,7 @@ pub mod guest;
 pub mod report;
 pub mod run;
 pub mod wordcount;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -295,7 +295,7 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
         .map(|(n, p)| Ok((n.clone(), std::fs::read(p)?)))
         .collect::<Result<Vec<_>>>()?;
     let initrd = cache.join("initramfs.cpio");
-    std::fs::write(&initrd, guest::initramfs(&busybox, &programs))?;
+    std::fs::write(&initrd, guest::initramfs(&busybox, &programs, &[]))?;
     let source: Vec<&str> = peer.source.lines().collect();
     eprintln!("linux-bench: {}", source.join("; "));
 
@@ -351,6 +351,38 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
             .with_context(|| path.display().to_string())?;
     }
     Ok(all)
+}
+
+/// The web benchmark's guest (`cargo xtask bench net`): the kernel, and an
+/// initramfs (`initramfs-web.cpio`) with `bench/linux/web.c` and the
+/// virtio-net modules; boot it with `lp_net=1 lp_run=web`.
+pub fn web_guest(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    let peer = fetch::get(root)?;
+    let cache = fetch::cache_dir(root);
+    let bins = guest::build_workloads(root, &["web"], &cache.join("bin"))?;
+    let programs = bins
+        .iter()
+        .map(|(n, p)| Ok((n.clone(), std::fs::read(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let modules = peer
+        .modules
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok((
+                name,
+                std::fs::read(p).with_context(|| p.display().to_string())?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let busybox = std::fs::read(&peer.busybox)?;
+    let initrd = cache.join("initramfs-web.cpio");
+    std::fs::write(&initrd, guest::initramfs(&busybox, &programs, &modules))?;
+    Ok((peer.kernel, initrd))
 }
 
 /// The results of one boot, once it ended well: QEMU exited 0 after the

@@ -34,6 +34,7 @@ mod image;
 mod lint;
 mod linux;
 mod loader;
+mod loadgen;
 #[cfg(test)]
 mod manual;
 mod merge;
@@ -45,6 +46,7 @@ mod serial;
 mod tasks;
 mod test;
 mod toolchain;
+mod web;
 mod wire;
 mod workspace;
 

@@ -35,11 +35,16 @@ pub fn needs_net(image: &Image) -> bool {
     image.devices.iter().any(|d| d.name == "virtio-net")
 }
 
+/// The guest's HTTP port (servers/apps/web).
+pub const GUEST_HTTP_PORT: u16 = 80;
+
 /// Host ports forwarded to the guest, on 127.0.0.1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ports {
     pub udp: u16,
     pub tcp: u16,
+    /// To the guest's TCP port [`GUEST_HTTP_PORT`].
+    pub http: u16,
 }
 
 impl Ports {
@@ -48,10 +53,20 @@ impl Ports {
     pub fn pick() -> Result<Ports> {
         let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).context("picking a UDP port")?;
         let tcp = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("picking a TCP port")?;
+        let http = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("picking a TCP port")?;
         Ok(Ports {
             udp: udp.local_addr()?.port(),
             tcp: tcp.local_addr()?.port(),
+            http: http.local_addr()?.port(),
         })
+    }
+
+    /// The line for a user of the web image (servers/apps/web).
+    pub fn url(&self) -> String {
+        format!(
+            "web: serving on http://127.0.0.1:{}/ (guest 10.0.2.15 port {GUEST_HTTP_PORT}); Ctrl-C or q on the console stops it",
+            self.http
+        )
     }
 
     /// A line for the user: where the guest's ports are.
@@ -129,10 +144,12 @@ pub fn qemu_args_to(ports: Ports, guests: Guests) -> Vec<String> {
     vec![
         "-netdev".into(),
         format!(
-            "user,id=net0,hostfwd=udp:127.0.0.1:{}-{}:{g},hostfwd=tcp:127.0.0.1:{}-{}:{g}",
+            "user,id=net0,hostfwd=udp:127.0.0.1:{}-{}:{g},hostfwd=tcp:127.0.0.1:{}-{}:{g},hostfwd=tcp:127.0.0.1:{}-{}:{GUEST_HTTP_PORT}",
             ports.udp,
             guest(guests.udp),
             ports.tcp,
+            guest(guests.tcp),
+            ports.http,
             guest(guests.tcp),
             g = GUEST_ECHO_PORT
         ),
@@ -148,9 +165,10 @@ fn pattern(i: usize, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// The host side of an echo test: the datagrams, then `quit`, then the
-/// TCP connections, each checked byte for byte. Returns what was done (one
-/// line each) or the first problem.
+/// The host side of a network test: the datagrams, then `quit`, then the
+/// TCP connections, each echo checked byte for byte, then the web server's
+/// checks if the case asks for them. Returns what was done (one line each)
+/// or the first problem.
 pub fn check_echo(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
     let mut done = Vec::new();
     if !t.udp.is_empty() {
@@ -158,6 +176,9 @@ pub fn check_echo(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
     }
     for (k, &len) in t.tcp.iter().enumerate() {
         done.push(tcp_echo(ports.tcp, k, len)?);
+    }
+    if t.web {
+        done.extend(crate::web::check_web(ports.http)?);
     }
     Ok(done)
 }
@@ -301,6 +322,7 @@ mod tests {
             Ports {
                 udp: 40001,
                 tcp: 40002,
+                http: 40003,
             },
             Guests::ONE,
         );
@@ -308,7 +330,7 @@ mod tests {
             args,
             [
                 "-netdev",
-                "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-:7",
+                "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-:7,hostfwd=tcp:127.0.0.1:40003-:80",
                 "-device",
                 "virtio-net-device,netdev=net0"
             ]
@@ -321,6 +343,7 @@ mod tests {
             Ports {
                 udp: 40001,
                 tcp: 40002,
+                http: 40003,
             },
             Guests {
                 udp: [10, 0, 2, 15],
@@ -329,7 +352,7 @@ mod tests {
         );
         assert_eq!(
             args[1],
-            "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-10.0.2.16:7"
+            "user,id=net0,hostfwd=udp:127.0.0.1:40001-:7,hostfwd=tcp:127.0.0.1:40002-10.0.2.16:7,hostfwd=tcp:127.0.0.1:40003-10.0.2.16:80"
         );
     }
 
@@ -357,6 +380,7 @@ mod tests {
         let ports = Ports {
             udp: udp.local_addr().unwrap().port(),
             tcp: tcp.local_addr().unwrap().port(),
+            http: 0,
         };
         let u = std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
@@ -386,18 +410,17 @@ mod tests {
             }
         });
         let traffic = NetTraffic {
-            ready: &[],
             udp: &[1, 1472],
             tcp: &[5000],
+            ..NetTraffic::NONE
         };
         let done = check_echo(ports, &traffic).unwrap();
         assert_eq!(done.len(), 2, "{done:?}");
         let bad = check_echo(
             ports,
             &NetTraffic {
-                ready: &[],
-                udp: &[],
                 tcp: &[5000],
+                ..NetTraffic::NONE
             },
         );
         assert!(bad.unwrap_err().contains("first difference at Some(0)"));

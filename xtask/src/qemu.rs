@@ -1,7 +1,7 @@
 //! Running an image in QEMU: the command line for each board, the console,
 //! the defmt log socket, the timeout, and making sure no QEMU outlives us.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -18,6 +18,9 @@ use crate::cli::{Board, Machine};
 use crate::defmt::{DecodedLog, Echo, LogSocket};
 use crate::doctor::QEMU;
 use crate::merge::{self, Input, Merger, Screen};
+
+mod console;
+use console::{watch_console, Feed, NetStep};
 
 /// The real Pi 4 device tree; QEMU patches its `/memory` itself.
 pub const RPI4_DTB: &str = "tests/fixtures/bcm2711-rpi-4-b.dtb";
@@ -218,6 +221,8 @@ pub fn run_with_io(
         .filter(|_| !spec.interactive)
         .zip(ports)
         .map(|(t, p)| (t, p, wire.then_some(spec.built.net_guests)));
+    // Input after the network step needs QEMU's stdin as a pipe too.
+    let after = net.is_some_and(|(t, _, _)| !t.after.is_empty());
     let dtb_name = board_dtb(spec.machine.board).unwrap_or(RPI4_DTB);
     let dtb = spec.root.join(dtb_name);
     if board_dtb(spec.machine.board).is_some() && !dtb.is_file() {
@@ -267,6 +272,9 @@ pub fn run_with_io(
         }
         if spec.interactive {
             eprintln!("{}", ports.describe());
+            if spec.built.web {
+                eprintln!("{}", ports.url());
+            }
         }
     }
     args.extend(spec.extra.iter().cloned());
@@ -293,7 +301,7 @@ pub fn run_with_io(
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
     } else {
-        cmd.stdin(if input.is_some() {
+        cmd.stdin(if input.is_some() || after {
             Stdio::piped()
         } else {
             Stdio::null()
@@ -323,10 +331,12 @@ pub fn run_with_io(
             (_, _, Some(terminal)) => terminal.forward(out),
             (input, stdin, None) => watch_console(
                 out,
-                stdin.zip(input).map(|(stdin, (t, b))| Feed {
+                stdin.map(|stdin| Feed {
                     stdin,
-                    trigger: t.as_bytes().to_vec(),
-                    input: b.as_bytes().to_vec(),
+                    trigger: input.map(|(t, _)| t.as_bytes().to_vec()),
+                    input: input
+                        .map(|(_, b)| b.as_bytes().to_vec())
+                        .unwrap_or_default(),
                 }),
                 net,
             ),
@@ -491,76 +501,6 @@ fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
         let _ = pipe.read_to_end(&mut bytes);
         bytes
     })
-}
-
-/// The network step's thread, if it started.
-type NetStep = Option<JoinHandle<Result<Vec<String>, String>>>;
-
-/// Console input for [`watch_console`]: `input` goes to `stdin` once the
-/// console shows `trigger`.
-struct Feed<W> {
-    stdin: W,
-    trigger: Vec<u8>,
-    input: Vec<u8>,
-}
-
-/// Collects the console. With a `feed`, the first time the console
-/// contains its `trigger` it writes its `input` to QEMU's stdin
-/// (kept open until QEMU closes its stdout, so the serial backend never
-/// sees end of file). With `net`, once the console contains every line of
-/// its `ready`, it starts the network step on its own thread. Returns the
-/// console, whether the input was written, and the network step.
-fn watch_console<W: Write + Send + 'static>(
-    mut pipe: impl Read + Send + 'static,
-    feed: Option<Feed<W>>,
-    net: Option<(
-        qemu_tests::NetTraffic,
-        crate::net::Ports,
-        Option<crate::net::Guests>,
-    )>,
-) -> JoinHandle<(Vec<u8>, bool, NetStep)> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let mut sent = false;
-        let (mut stdin, trigger, input) = match feed {
-            Some(f) => (Some(f.stdin), f.trigger, f.input),
-            None => (None, Vec::new(), Vec::new()),
-        };
-        let mut net = net;
-        let mut step: NetStep = None;
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = match pipe.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            // Search only where a new match can be: the new bytes and the
-            // trigger's length before them.
-            let from = bytes.len().saturating_sub(trigger.len());
-            bytes.extend_from_slice(&chunk[..n]);
-            if let Some(stdin) = stdin.as_mut().filter(|_| !sent) {
-                if contains(&bytes[from..], &trigger) {
-                    sent = stdin.write_all(&input).and_then(|()| stdin.flush()).is_ok();
-                }
-            }
-            let ready =
-                net.is_some_and(|(t, _, _)| t.ready.iter().all(|r| contains(&bytes, r.as_bytes())));
-            if ready {
-                if let Some((t, ports, wire)) = net.take() {
-                    step = Some(std::thread::spawn(move || match wire {
-                        Some(guests) => crate::wire::check(ports, guests, &t),
-                        None => crate::net::check_echo(ports, &t),
-                    }));
-                }
-            }
-        }
-        drop(stdin);
-        (bytes, sent, step)
-    })
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn join_text(handle: JoinHandle<Vec<u8>>) -> String {

@@ -37,6 +37,8 @@ pub fn pick() -> Result<Ports> {
     Ok(Ports {
         udp: a.local_addr()?.port(),
         tcp: b.local_addr()?.port(),
+        // No web server on the wire.
+        http: 0,
     })
 }
 

@@ -18,11 +18,23 @@ const BUSYBOX: &str = "busybox-static";
 const HELP: &str =
     "the Linux peer needs apt-get and dpkg-deb (Debian or Ubuntu) and Debian's mirror";
 
+/// The kernel modules the web benchmark's Linux guest loads for its
+/// virtio-net card (Debian builds them as modules), in load order, under
+/// `lib/modules/<abi>/` of the kernel package.
+pub const NET_MODULES: [&str; 4] = [
+    "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/net/core/failover.ko",
+    "kernel/drivers/net/net_failover.ko",
+    "kernel/drivers/net/virtio_net.ko",
+];
+
 /// The cached kernel and busybox, and where they came from.
 pub struct Peer {
     /// The arm64 `Image` (Debian calls it `vmlinuz`; on arm64 it is not compressed).
     pub kernel: PathBuf,
     pub busybox: PathBuf,
+    /// [`NET_MODULES`], in their order, copied out of the kernel package.
+    pub modules: Vec<PathBuf>,
     /// One line per package: `name version sha256`.
     pub source: String,
 }
@@ -38,14 +50,25 @@ pub fn get(root: &Path) -> Result<Peer> {
     let peer = Peer {
         kernel: cache.join("vmlinuz"),
         busybox: cache.join("busybox"),
+        modules: NET_MODULES.iter().map(|m| module_path(&cache, m)).collect(),
         source: String::new(),
     };
     let stamp = cache.join("SOURCE");
-    if !(stamp.is_file() && peer.kernel.is_file() && peer.busybox.is_file()) {
+    let complete = stamp.is_file()
+        && peer.kernel.is_file()
+        && peer.busybox.is_file()
+        && peer.modules.iter().all(|m| m.is_file());
+    if !complete {
         fetch(&cache).context("fetching Debian's arm64 kernel and busybox-static")?;
     }
     let source = std::fs::read_to_string(&stamp).with_context(|| stamp.display().to_string())?;
     Ok(Peer { source, ..peer })
+}
+
+/// Where module `m` (a path of [`NET_MODULES`]) is cached.
+fn module_path(cache: &Path, m: &str) -> PathBuf {
+    let file = Path::new(m).file_name().unwrap_or_default();
+    cache.join("modules").join(file)
 }
 
 /// The unsigned kernel package for the metapackage's dependency
@@ -81,6 +104,12 @@ fn fetch(cache: &Path) -> Result<()> {
         .with_context(|| format!("{kernel_pkg} has no boot/vmlinuz-{abi}"))?;
     std::fs::copy(unpacked.join("bin/busybox"), cache.join("busybox"))
         .with_context(|| format!("{BUSYBOX} has no bin/busybox"))?;
+    std::fs::create_dir_all(cache.join("modules"))?;
+    for m in NET_MODULES {
+        let from = unpacked.join(format!("lib/modules/{abi}/{m}"));
+        std::fs::copy(&from, module_path(cache, m))
+            .with_context(|| format!("{kernel_pkg} has no {}", from.display()))?;
+    }
     let stamp: String = [&kernel, &busybox]
         .iter()
         .map(|s| format!("{} {} {}\n", s.package, s.version, s.sha256))

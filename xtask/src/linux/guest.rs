@@ -15,7 +15,10 @@ const CC: &str = "aarch64-linux-gnu-gcc";
 const CC_PACKAGES: [&str; 2] = ["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"];
 const CFLAGS: [&str; 5] = ["-O2", "-static", "-pthread", "-Wall", "-Wextra"];
 
-/// `/init`: mount proc, sys and dev, run `/bench/NAME CORES PARAMS...` for
+/// `/init`: mount proc, sys and dev; with `lp_net=1` on the kernel command
+/// line, load the virtio-net modules (`/lib/net`, in order) and give
+/// `eth0` QEMU user networking's guest address, 10.0.2.15/24 by 10.0.2.2,
+/// as our network server does; run `/bench/NAME CORES PARAMS...` for
 /// each `NAME:PARAM:...` of `lp_run=` (comma-separated) with `lp_cores=`
 /// from the kernel command line, then power off.
 pub const INIT: &str = r#"#!/bin/busybox sh
@@ -33,6 +36,12 @@ for a in $(cat /proc/cmdline); do
   esac
 done
 echo "LINUXPEER BOOTED cpus=$(nproc) cores=$cores"
+if grep -q lp_net=1 /proc/cmdline; then
+  for m in /lib/net/*.ko; do insmod "$m" || echo "FAIL insmod $m"; done
+  ip link set lo up
+  ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && ip route add default via 10.0.2.2 || echo "FAIL network setup"
+  echo "LINUXPEER NET $(cat /sys/class/net/eth0/address)"
+fi
 for spec in $(echo "$run" | tr ',' ' '); do
   set -- $(echo "$spec" | tr ':' ' ')
   name="$1"
@@ -176,11 +185,22 @@ impl Cpio {
 }
 
 /// The initramfs: busybox, `/init`, `/dev/console` (the kernel opens it for
-/// init before anything is mounted) and the workloads under `/bench`.
-pub fn initramfs(busybox: &[u8], workloads: &[(String, Vec<u8>)]) -> Vec<u8> {
+/// init before anything is mounted), the workloads under `/bench` and the
+/// kernel modules `modules` under `/lib/net` (named so that their order is
+/// the load order).
+pub fn initramfs(
+    busybox: &[u8],
+    workloads: &[(String, Vec<u8>)],
+    modules: &[(String, Vec<u8>)],
+) -> Vec<u8> {
     let mut cpio = Cpio::default();
-    for dir in ["bin", "dev", "proc", "sys", "tmp", "bench"] {
+    for dir in [
+        "bin", "dev", "proc", "sys", "tmp", "bench", "lib", "lib/net",
+    ] {
         cpio.dir(dir);
+    }
+    for (k, (name, data)) in modules.iter().enumerate() {
+        cpio.file(&format!("lib/net/{k}-{name}"), 0o644, data);
     }
     cpio.char_dev("dev/console", 0o600, 5, 1);
     cpio.file("bin/busybox", 0o755, busybox);
@@ -220,13 +240,18 @@ mod tests {
 
     #[test]
     fn initramfs_has_console_and_init() {
-        let img = initramfs(b"bb", &[("memclone".into(), b"elf".to_vec())]);
+        let img = initramfs(
+            b"bb",
+            &[("memclone".into(), b"elf".to_vec())],
+            &[("virtio_net.ko".into(), b"ko".to_vec())],
+        );
         let text = String::from_utf8_lossy(&img);
         for name in [
             "dev/console\0",
             "bin/busybox\0",
             "init\0",
             "bench/memclone\0",
+            "lib/net/0-virtio_net.ko\0",
         ] {
             assert!(text.contains(name), "{name}");
         }

@@ -81,54 +81,6 @@ fn shell_quoting() {
 }
 
 #[test]
-fn input_is_fed_after_the_trigger_only() {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    /// Hands out its text in 3-byte pieces (a trigger split across reads).
-    struct Pieces(Vec<u8>);
-    impl Read for Pieces {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.0.len().min(3).min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.0.drain(..n);
-            Ok(n)
-        }
-    }
-    let feed = |console: &str| {
-        let sink = Sink::default();
-        let h = watch_console(
-            Pieces(console.as_bytes().to_vec()),
-            Some(Feed {
-                stdin: sink.clone(),
-                trigger: b"ready for input".to_vec(),
-                input: b"typed\r".to_vec(),
-            }),
-            None,
-        );
-        let (bytes, sent, net) = h.join().unwrap();
-        assert!(net.is_none());
-        assert_eq!(bytes, console.as_bytes());
-        let written = sink.0.lock().unwrap().clone();
-        (sent, written)
-    };
-    assert_eq!(
-        feed("boot\nx: ready for input\nready for input\n"),
-        (true, b"typed\r".to_vec())
-    );
-    assert_eq!(feed("boot\nx: ready for inpu\n"), (false, Vec::new()));
-}
-
-#[test]
 fn exit_codes() {
     assert_eq!(exit_code(Exit::Code(0)), 0);
     assert_eq!(exit_code(Exit::Code(3)), 3);

@@ -224,6 +224,14 @@ impl Conn {
         self.ring.outstanding()
     }
 
+    /// Sleeps until the server may have answered (a write to the response
+    /// ring the exclusive monitor sees, the server's `sev`) or the timer's
+    /// event stream ticks: a bounded nap, for a loop around
+    /// [`Conn::try_receive`] with other work between polls.
+    pub fn nap(&self) {
+        sleep(&self.ring.watch());
+    }
+
     /// A fresh tag for the next request (1, 2, ... on each connection).
     pub fn tag(&mut self) -> u64 {
         let t = self.next_tag;

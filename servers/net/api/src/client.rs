@@ -132,6 +132,52 @@ impl Net {
         unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.conn.data(), n) };
     }
 
+    /// The next response if one is there, without waiting (for a client
+    /// with several requests in flight and other work between them);
+    /// restarts and disconnections as [`Conn::receive`].
+    pub fn poll(&mut self) -> Result<Option<Response>, Error> {
+        if self.conn.outstanding() == 0 {
+            self.conn.check()?;
+            return Ok(None);
+        }
+        match self.conn.try_receive()? {
+            Some(r) => Ok(Some(r)),
+            None => self.conn.check().map(|()| None),
+        }
+    }
+
+    /// Copies `src` into the data buffer at `offset` (cut at its end).
+    ///
+    /// # Safety
+    ///
+    /// No request still outstanding may name a window that overlaps
+    /// `offset .. offset + src.len()` (the server may be reading or
+    /// writing such a window).
+    pub unsafe fn write_data(&mut self, offset: usize, src: &[u8]) {
+        let n = src.len().min(DATA_LEN.saturating_sub(offset));
+        // Safety: `offset + n <= DATA_LEN`, inside the buffer at `data()`,
+        // which only this `Net` writes on the client's side; the caller
+        // promises the server is not using these bytes.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.conn.data().add(offset), n) };
+    }
+
+    /// Copies bytes from the data buffer at `offset` into `dst` (cut at
+    /// the buffer's end); the bytes copied.
+    ///
+    /// # Safety
+    ///
+    /// As [`Net::write_data`]: no outstanding request's window overlaps the
+    /// bytes read.
+    pub unsafe fn read_data(&self, offset: usize, dst: &mut [u8]) -> usize {
+        let n = dst.len().min(DATA_LEN.saturating_sub(offset));
+        // Safety: `offset + n <= DATA_LEN`, inside the buffer; the caller
+        // promises the server no longer writes these bytes.
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.conn.data().add(offset), dst.as_mut_ptr(), n)
+        };
+        n
+    }
+
     /// Copies `n` bytes from the data buffer's start into `dst`.
     fn get(&self, dst: &mut [u8], n: usize) -> usize {
         let n = n.min(dst.len()).min(DATA_LEN);
@@ -170,6 +216,14 @@ impl Net {
     /// A TCP listener on `port` holding up to `backlog` pending connections.
     pub fn tcp_listen(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
         let r = self.request(Op::TcpListen, 0, [u64::from(port), backlog, 0, 0])?;
+        Ok(Handle(r.values[0]))
+    }
+
+    /// A TCP listener on `port` that shares the port with other clients'
+    /// shared listeners (one worker per core on one port): a connection
+    /// goes to whichever listener's socket the stack finds listening first.
+    pub fn tcp_listen_shared(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
+        let r = self.request(Op::TcpListen, 0, [u64::from(port), backlog, 1, 0])?;
         Ok(Handle(r.values[0]))
     }
 

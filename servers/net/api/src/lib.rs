@@ -227,6 +227,10 @@ pub enum Checked {
         port: u16,
         /// Pending connections held.
         backlog: usize,
+        /// `args[2]` = 1: the port may be shared with other clients'
+        /// listeners that ask for sharing too (one worker per core, each
+        /// accepting on the same port); 0: the port is this listener's.
+        shared: bool,
     },
     /// Accept a connection on `listener`.
     TcpAccept {
@@ -275,7 +279,7 @@ pub fn validate(req: &Incoming<Op>) -> Result<Checked, Status> {
     let used = match req.opcode {
         Op::Done => 0,
         Op::UdpSend => 3,
-        Op::TcpListen => 2,
+        Op::TcpListen => 3,
         _ => 1,
     };
     if req.args[used..].iter().any(|&a| a != 0) {
@@ -309,12 +313,13 @@ pub fn validate(req: &Incoming<Op>) -> Result<Checked, Status> {
         }
         Op::TcpListen => {
             window(0, 0)?;
-            if a1 == 0 || a1 > MAX_BACKLOG {
+            if a1 == 0 || a1 > MAX_BACKLOG || a2 > 1 {
                 return Err(status::BAD_ARGUMENT);
             }
             Checked::TcpListen {
                 port: port(a0)?,
                 backlog: a1 as usize,
+                shared: a2 == 1,
             }
         }
         Op::TcpAccept => {

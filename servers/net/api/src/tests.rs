@@ -37,7 +37,16 @@ fn good_requests_pass() {
         req(Op::TcpListen, 0, 0, [80, MAX_BACKLOG, 0, 0]),
         Ok(Checked::TcpListen {
             port: 80,
-            backlog: MAX_BACKLOG as usize
+            backlog: MAX_BACKLOG as usize,
+            shared: false
+        })
+    );
+    assert_eq!(
+        req(Op::TcpListen, 0, 0, [80, 1, 1, 0]),
+        Ok(Checked::TcpListen {
+            port: 80,
+            backlog: 1,
+            shared: true
         })
     );
     assert!(req(Op::TcpRecv, 0, MAX_STREAM_CHUNK as u32, [1, 0, 0, 0]).is_ok());
@@ -75,6 +84,8 @@ fn arguments_are_checked() {
         req(Op::TcpListen, 0, 0, [80, MAX_BACKLOG + 1, 0, 0]),
         Err(a)
     );
+    assert_eq!(req(Op::TcpListen, 0, 0, [80, 1, 2, 0]), Err(a));
+    assert_eq!(req(Op::TcpListen, 0, 0, [80, 1, 1, 1]), Err(a));
     assert_eq!(req(Op::TcpAccept, 0, 0, [1, 1, 0, 0]), Err(a));
     assert_eq!(req(Op::Done, 0, 0, [1, 0, 0, 0]), Err(a));
     assert_eq!(req(Op::Done, 0, 0, [0, 0, 0, 1]), Err(a));

@@ -158,8 +158,9 @@ impl Sockets for Local {
         if backlog == 0 || backlog > net_api::MAX_BACKLOG {
             return Err(Error::Status(net_api::status::BAD_ARGUMENT));
         }
+        // One client owns this stack: nobody to share a port with.
         self.stack
-            .tcp_listen(ME, port, backlog as usize)
+            .tcp_listen(ME, port, backlog as usize, false)
             .map_err(Error::Status)
     }
 

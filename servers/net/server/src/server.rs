@@ -29,8 +29,11 @@ pub const DMA_VA: u64 = 0x3100_0000;
 /// turn).
 const BATCH: usize = 4;
 /// After the last `Done`: how long (stack milliseconds) the stack keeps
-/// running so closing connections finish their handshakes.
-const LINGER_MS: i64 = 2000;
+/// running so closing connections finish their handshakes, and longer
+/// than smoltcp's TIME-WAIT (10 s), so that a connection this end closed
+/// first is back in the pool too and the end-of-run count is exact (the
+/// loop ends as soon as nothing is closing).
+const LINGER_MS: i64 = 12_000;
 
 /// Makes the DMA window: a physically contiguous segment, mapped at
 /// [`DMA_VA`], its physical base from `SegmentInfo`.
@@ -269,8 +272,12 @@ fn handle(
             let r = stack.udp_bind(ci, port);
             reply_handle(c, req.tag, r);
         }
-        Checked::TcpListen { port, backlog } => {
-            let r = stack.tcp_listen(ci, port, backlog);
+        Checked::TcpListen {
+            port,
+            backlog,
+            shared,
+        } => {
+            let r = stack.tcp_listen(ci, port, backlog, shared);
             reply_handle(c, req.tag, r);
         }
         Checked::Close { socket } => {

@@ -19,7 +19,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address};
 
 /// TCP sockets in the pool.
-pub const TCP_SOCKETS: usize = 12;
+pub const TCP_SOCKETS: usize = 24;
 /// UDP sockets in the pool.
 pub const UDP_SOCKETS: usize = 4;
 /// Listeners at once.
@@ -106,6 +106,9 @@ enum TcpUse {
 struct Listener {
     owner: usize,
     port: u16,
+    /// Shares its port with other clients' shared listeners (each SYN goes
+    /// to whichever listening socket smoltcp finds first).
+    shared: bool,
     members: [Option<usize>; MAX_BACKLOG as usize],
 }
 
@@ -326,13 +329,19 @@ impl<D: Link> Stack<D> {
         Ok(Some((n, endpoint(meta.endpoint), data.len())))
     }
 
-    /// A listener on `port` with `backlog` listening sockets.
-    pub fn tcp_listen(&mut self, c: usize, port: u16, backlog: usize) -> Result<Handle, Status> {
-        if self
-            .listeners
-            .iter()
-            .any(|l| l.0.is_some_and(|l| l.port == port))
-        {
+    /// A listener on `port` with `backlog` listening sockets; `shared`:
+    /// other clients' listeners may share the port if they share too (a
+    /// client never listens twice on one port).
+    pub fn tcp_listen(
+        &mut self,
+        c: usize,
+        port: u16,
+        backlog: usize,
+        shared: bool,
+    ) -> Result<Handle, Status> {
+        if self.listeners.iter().any(|l| {
+            l.0.is_some_and(|l| l.port == port && (!shared || !l.shared || l.owner == c))
+        }) {
             return Err(status::IN_USE);
         }
         let free = self.tcp.iter().filter(|t| t.1 == TcpUse::Free).count();
@@ -347,6 +356,7 @@ impl<D: Link> Stack<D> {
         let mut l = Listener {
             owner: c,
             port,
+            shared,
             members: [None; MAX_BACKLOG as usize],
         };
         for m in l.members.iter_mut().take(backlog) {
