@@ -638,6 +638,14 @@ pub const CASES: &[Case] = &[
         lines: Some(crate::bench::cycles_per_op),
         ..Case::BASE
     },
+    // The storage benchmark's image on virt (virtio-blk): the same lines.
+    Case {
+        name: "storage-virt",
+        image: "storage-virtio",
+        console: &["[blk@3] blk server: disk of 2048 sectors", "memory: no frames leaked"],
+        lines: Some(crate::bench::storage_problems),
+        ..Case::BASE
+    },
     // The storage benchmark's image on the SD card: the result lines
     // `cargo xtask hil` shows on a board, and the client's data check.
     Case {
