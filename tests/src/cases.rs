@@ -653,8 +653,10 @@ pub const CASES: &[Case] = &[
         image: "storage-sd",
         board: "rpi4",
         timeout: Duration::from_secs(120),
+        // No QEMU-only figure: `hil` runs this case on a board, whose
+        // firmware answers for EMMC2 (clock 12) at its own rate.
         console: &[
-            "[sd@3] sd: base clock 50000000 Hz from the firmware (clock 1)",
+            "[sd@3] sd: base clock",
             "[sd@3] sd: card ready",
             "memory: no frames leaked",
         ],
