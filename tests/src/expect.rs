@@ -299,6 +299,8 @@ pub(crate) const EXAMPLE: &[&str] = &[
 pub(crate) const CONNECT_ABSENT: &[&str] = &[
     "task conclient: core 5 does not exist (4 cores): not started (optional)",
     "console: server on core 1 serving 2 clients (instance 1)",
+    "[supervisor@0] supervisor: core 5 slot 0 was never started",
+    "task supervisor on core 0 exited with status 0",
     "console: client 1 ended without closing: connection dropped (0 held reads forgotten)",
     "console: every client done: 100 lines from 2 clients, 0 requests refused",
     "task conclient on core 0 exited with status 0",
@@ -343,18 +345,18 @@ pub(crate) const CONSOLE_HOG: &[&str] = &[
 ];
 
 /// images/console-prio.toml: clients 0 (priority 2) and 1 (priority 1)
-/// share core 0, client 2 is on core 1; all finish because a waiting
-/// client blocks in the kernel.
+/// share core 1, client 2 is on core 2; all finish because a waiting
+/// client blocks in the kernel. The server is on kernel core 0.
 pub(crate) const CONSOLE_PRIO: &[&str] = &[
-    "console: server on core 3 serving 3 clients (instance 1)",
+    "console: server on core 0 serving 3 clients (instance 1)",
     "console: every client done: 90 lines from 3 clients, 0 requests refused",
-    "task console on core 3 exited with status 0",
+    "task console on core 0 exited with status 0",
     "objects: none left",
     "memory: no frames leaked",
 ];
 
 pub(crate) fn console_prio_3x60(lines: &[&str]) -> Vec<String> {
-    crate::mix_stream(lines, &[0, 0, 1], 60)
+    crate::mix_stream(lines, &[1, 1, 2], 60)
 }
 
 /// images/console-crash.toml: the server's first instance crashes, the
@@ -489,6 +491,45 @@ pub(crate) const BLK_CRASH: &[&str] = &[
     "objects: none left",
     "memory: no frames leaked",
 ];
+
+/// images/blk-prio.toml: the server crashes while the client at priority 2
+/// on core 0 waits; the supervisor at priority 1 on the same core restarts
+/// it, which it can only do because the waiting client blocks.
+pub(crate) const BLK_PRIO: &[&str] = &[
+    "[blk-crash@3] blk server: disk of 2048 sectors, 1 client(s) (instance 1",
+    "[blk-crash@3] blk server: crashing on purpose (test build)",
+    "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device virtio-blk: reset (the task granted it ended)",
+    "task blk-crash on core 3 restarted (restart 1)",
+    "[blk-crash@3] blk server: disk of 2048 sectors, 1 client(s) (instance 2",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "task blktest on core 0 exited with status 0",
+    "task blk-crash on core 3 exited with status 0",
+    "task supervisor on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// images/sd-prio.toml: blk-prio on the SD card server.
+pub(crate) const SD_PRIO: &[&str] = &[
+    "[sd-crash@3] sd server: disk of 2048 sectors, 1 client(s) (instance 1",
+    "[sd-crash@3] sd server: crashing on purpose (test build)",
+    "task sd-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
+    "device sdhci: reset (the task granted it ended)",
+    "task sd-crash on core 3 restarted (restart 1)",
+    "[sd-crash@3] sd server: disk of 2048 sectors, 1 client(s) (instance 2",
+    "[blktest@0] blktest client 0: the block server restarted: requests in flight lost, connected again",
+    "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
+    "task blktest on core 0 exited with status 0",
+    "task sd-crash on core 3 exited with status 0",
+    "task supervisor on core 0 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The sectors blk-prio's one client writes.
+pub(crate) const BLK_PRIO_SECTORS: &[(u64, u64)] = &[(0, 320)];
 
 /// images/sd-crash.toml: images/blk-crash.toml on the SD card server; the
 /// kernel resets the SDHCI and the second instance initialises the card

@@ -18,6 +18,7 @@ mod check;
 mod disk;
 mod expect;
 pub mod fuzz;
+pub mod limit;
 
 pub use cases::CASES;
 pub use check::check;
@@ -37,7 +38,7 @@ pub struct Case {
     pub name: &'static str,
     /// Image name: `images/<image>.toml`.
     pub image: &'static str,
-    /// Board, as for `--board`: `virt` or `rpi4`.
+    /// Board, as for `--board`: `virt`, `rpi4` or `imx8mp`.
     pub board: &'static str,
     /// Number of cores, as for `--smp`; the checkers expect this many.
     pub smp: u32,
@@ -45,7 +46,7 @@ pub struct Case {
     pub cpu: Option<&'static str>,
     /// GIC version, as for `--gic` (`None`: the board's default).
     pub gic: Option<u8>,
-    /// Enter the kernel at EL2 (`--el2`; virt only, rpi4 always enters at EL2).
+    /// Enter the kernel at EL2 (`--el2`; virt only, rpi4 and imx8mp always enter at EL2).
     pub el2: bool,
     /// RAM size, as for `--mem` (`None`: the board's default).
     pub mem: Option<&'static str>,

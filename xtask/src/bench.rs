@@ -15,7 +15,9 @@
 
 pub mod corey;
 pub mod guard;
+pub mod host;
 pub mod kcore;
+pub mod kcore_linux;
 pub mod measure;
 pub mod micro;
 pub mod report;
@@ -94,6 +96,12 @@ impl Plan {
                 UsageError(format!("--board {b:?}: unknown board (known: virt, rpi4)"))
             })?,
         };
+        if board == Board::Imx8mp {
+            return Err(UsageError(
+                "--board imx8mp: the benchmarks run on virt and rpi4 (docs/porting.md, What the port left out)"
+                    .to_string(),
+            ));
+        }
         let (mut micro, mut corey) = (Vec::new(), Vec::new());
         let mut storage = args.names.is_empty() || args.names.iter().any(|n| n == storage::NAME);
         for n in args.names.iter().filter(|n| *n != storage::NAME) {
@@ -262,6 +270,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     }
     let mut all = Vec::new();
     let mut builds = HashMap::new();
+    let host = crate::bench::host::Host::start();
     measure::ours(root, &plan, &mut progress, &mut builds, &mut all)?;
     if plan.linux {
         measure::linux(root, &plan, &mut progress, &mut all, &out_dir)?;
@@ -274,7 +283,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
             Mode::Icount => (true, 0),
             Mode::Mttcg => (false, plan.runs as usize),
         };
-        let k = crate::bench::kcore::run(root, icount, runs, &mut |s| progress.step(s))?;
+        let k =
+            crate::bench::kcore::run(root, icount, runs, plan.linux, &mut |s| progress.step(s))?;
         // The guard holds the one-client console rows (deterministic).
         let k: Vec<(String, u64)> = k
             .into_iter()
@@ -292,11 +302,12 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         storage::run(root, &mut |s| progress.step(s))?;
         println!();
     }
+    let host = host.end();
     let board = plan.board.name();
     for b in &plan.corey {
         let stem = format!("{}-{board}-{}", b.name, plan.mode.name());
         for (ext, text) in [
-            ("json", report::file_json(b, board, plan.mode, &all)),
+            ("json", report::file_json(b, board, plan.mode, &all, &host)),
             ("svg", report::figure(b, board, plan.mode, &all)),
         ] {
             let path = out_dir.join(format!("{stem}.{ext}"));
@@ -304,7 +315,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         }
     }
     if !plan.corey.is_empty() {
-        print!("{}", report::summary(&plan.corey, board, plan.mode, &all));
+        print!(
+            "{}",
+            report::summary(&plan.corey, board, plan.mode, &all, &host)
+        );
     }
     eprintln!(
         "bench: {} steps in {:.1}s; JSON and SVG in {}",

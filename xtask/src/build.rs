@@ -118,7 +118,7 @@ pub fn target_dir(root: &Path) -> PathBuf {
 /// The raw image's file name on a board.
 pub fn raw_name(board: Board) -> &'static str {
     match board {
-        Board::Virt => "kernel.img",
+        Board::Virt | Board::Imx8mp => "kernel.img",
         Board::Rpi4 => "kernel8.img",
     }
 }

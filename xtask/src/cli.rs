@@ -16,12 +16,13 @@ use crate::cpus::CpuModels;
     name = "cargo xtask",
     bin_name = "cargo xtask",
     arg_required_else_help = true,
-    about = "Build, run and test the microkernel on QEMU virt and raspi4b",
+    about = "Build, run and test the microkernel on QEMU virt, raspi4b and imx8mp-evk",
     after_help = "Examples:
   cargo xtask doctor                        check (and on Debian/Ubuntu as root, install) QEMU
   cargo xtask qemu                          boot the default image: virt, 4 x cortex-a72, GICv3, 1G
   cargo xtask qemu --smp 8 --gic 2 --el2    another virt configuration
   cargo xtask qemu --board rpi4             QEMU raspi4b (4 x cortex-a72, 2G, GIC-400)
+  cargo xtask qemu --board imx8mp           QEMU imx8mp-evk (4 x cortex-a53, 1G, GICv3)
   cargo xtask qemu --image panic -- -d int  an image from images/, extra QEMU arguments after --
   cargo xtask qemu --gdb                    wait for gdb on :1234
   cargo xtask test                          host unit tests, then every QEMU test case
@@ -80,23 +81,23 @@ pub struct DoctorArgs {
 /// The machine and image to run, as given on the command line.
 #[derive(Clone, Debug, Default, Args)]
 pub struct MachineArgs {
-    /// Board: virt or rpi4 [default: virt].
+    /// Board: virt, rpi4 or imx8mp [default: virt].
     #[arg(long, value_name = "BOARD")]
     pub board: Option<String>,
-    /// Number of cores: 1..=16 on virt (1..=8 with --gic 2) [default: 4]; rpi4 has 4.
+    /// Number of cores: 1..=16 on virt (1..=8 with --gic 2) [default: 4]; rpi4 and imx8mp have 4.
     #[arg(long, value_name = "N")]
     pub smp: Option<String>,
     /// CPU model on virt: any AArch64 model of the installed QEMU (cortex-a53,
     /// cortex-a76, neoverse-n1, a64fx, max, ...) [default: cortex-a72].
     #[arg(long, value_name = "MODEL")]
     pub cpu: Option<String>,
-    /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400.
+    /// GIC version on virt: 2 or 3 [default: 3]; rpi4 has a fixed GIC-400, imx8mp a GICv3.
     #[arg(long, value_name = "2|3")]
     pub gic: Option<String>,
-    /// Enter the kernel at EL2 (virt: virtualization=on; rpi4 always enters at EL2).
+    /// Enter the kernel at EL2 (virt: virtualization=on; rpi4 and imx8mp always enter at EL2).
     #[arg(long)]
     pub el2: bool,
-    /// RAM on virt: 128M..=255G, e.g. 512M, 4G, 1024MiB [default: 1G]; rpi4 has 2G.
+    /// RAM on virt: 128M..=255G, e.g. 512M, 4G, 1024MiB [default: 1G]; rpi4 has 2G; imx8mp 256M..=3G [default: 1G].
     #[arg(long, value_name = "SIZE")]
     pub mem: Option<String>,
     /// Image: the name of a file images/NAME.toml [default: default].
@@ -169,16 +170,19 @@ pub enum Board {
     Virt,
     /// Raspberry Pi 4 (QEMU `raspi4b`).
     Rpi4,
+    /// NXP i.MX 8M Plus EVK (QEMU `imx8mp-evk`).
+    Imx8mp,
 }
 
 impl Board {
-    pub const ALL: [Board; 2] = [Board::Virt, Board::Rpi4];
+    pub const ALL: [Board; 3] = [Board::Virt, Board::Rpi4, Board::Imx8mp];
 
     /// The name used on the command line, in images and in paths.
     pub fn name(self) -> &'static str {
         match self {
             Board::Virt => "virt",
             Board::Rpi4 => "rpi4",
+            Board::Imx8mp => "imx8mp",
         }
     }
 
@@ -187,11 +191,12 @@ impl Board {
     }
 
     /// The most cores a machine of this board has (virt: the kernel's
-    /// `platform::MAX_CPUS`, the largest `--smp` xtask offers; Pi 4: four).
+    /// `platform::MAX_CPUS`, the largest `--smp` xtask offers; Pi 4 and
+    /// i.MX 8M Plus: four).
     pub fn max_cores(self) -> u32 {
         match self {
             Board::Virt => VIRT_MAX_SMP,
-            Board::Rpi4 => 4,
+            Board::Rpi4 | Board::Imx8mp => 4,
         }
     }
 
@@ -200,6 +205,7 @@ impl Board {
         match self {
             Board::Virt => "board-virt",
             Board::Rpi4 => "board-rpi4",
+            Board::Imx8mp => "board-imx8mp",
         }
     }
 }
@@ -217,6 +223,10 @@ const GICV2_MAX_CORES: u32 = 8;
 const VIRT_MIN_MEM_MIB: u64 = 128;
 const VIRT_MAX_MEM_MIB: u64 = 255 * 1024;
 const RPI4_MEM_MIB: u64 = 2 * 1024;
+const IMX8MP_MIN_MEM_MIB: u64 = 256;
+/// The EVK's first DRAM bank (3 GiB at 0x4000_0000): QEMU's `imx8mp-evk`
+/// puts all of its RAM there.
+const IMX8MP_MAX_MEM_MIB: u64 = 3 * 1024;
 
 /// A validated machine configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,7 +249,7 @@ impl Machine {
             Some(name) => match Board::parse(name) {
                 Some(board) => Ok(board),
                 None => usage(format!(
-                    "--board {name:?}: unknown board (known: virt, rpi4)"
+                    "--board {name:?}: unknown board (known: virt, rpi4, imx8mp)"
                 )),
             },
         }
@@ -277,6 +287,7 @@ impl Machine {
         match board {
             Board::Virt => Self::virt(args, smp, cpus),
             Board::Rpi4 => Self::rpi4(args, smp),
+            Board::Imx8mp => Self::imx8mp(args, smp),
         }
     }
 
@@ -354,6 +365,40 @@ impl Machine {
             gic: 2,
             el2: true,
             mem_mib: RPI4_MEM_MIB,
+        })
+    }
+}
+
+impl Machine {
+    fn imx8mp(args: &MachineArgs, smp: u32) -> Result<Machine, UsageError> {
+        // The DTB describes four cores, and the kernel starts every one.
+        if smp != 4 {
+            return usage(format!(
+                "--smp {smp}: imx8mp (imx8mp-evk) always has 4 cores"
+            ));
+        }
+        if let Some(cpu) = args.cpu.as_deref().filter(|c| *c != "cortex-a53") {
+            return usage(format!(
+                "--cpu {cpu:?}: imx8mp (imx8mp-evk) is always cortex-a53"
+            ));
+        }
+        if let Some(gic) = &args.gic {
+            return usage(format!("--gic {gic}: imx8mp has a fixed GICv3; drop --gic"));
+        }
+        let mem_mib = match args.mem.as_deref() {
+            None => 1024,
+            Some(text) => parse_mem_mib(text)?,
+        };
+        if !(IMX8MP_MIN_MEM_MIB..=IMX8MP_MAX_MEM_MIB).contains(&mem_mib) {
+            return usage(format!("--mem {}: imx8mp takes 256M..=3G", mem_text(args)));
+        }
+        Ok(Machine {
+            board: Board::Imx8mp,
+            smp: 4,
+            cpu: "cortex-a53".to_string(),
+            gic: 3,
+            el2: true,
+            mem_mib,
         })
     }
 }

@@ -13,7 +13,6 @@ pub mod ranges;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 
 use crate::build::KernelBuild;
 use crate::cli::{Board, UsageError};
@@ -23,6 +22,9 @@ use kerncore::bootimage::{Hook, KernelOptions};
 
 pub mod caps;
 pub mod conns;
+mod file;
+use file::{ImageFile, KernelSection, OnExit, OnExits};
+pub(crate) use file::{MachineEntry, RangeEntry};
 #[cfg(test)]
 pub(crate) mod keys;
 mod machine;
@@ -125,114 +127,6 @@ pub struct TaskSpec {
 
 /// Longest task name the kernel's archive holds.
 pub(crate) const TASK_NAME_MAX: usize = kerncore::bootimage::NAME_LEN;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImageFile {
-    description: String,
-    boards: Vec<String>,
-    #[serde(default)]
-    kernel: KernelSection,
-    #[serde(default)]
-    task: Vec<TaskEntry>,
-    #[serde(default)]
-    range: Vec<RangeEntry>,
-    #[serde(default)]
-    kernel_cores: Vec<u32>,
-    #[serde(default)]
-    share: Vec<caps::ShareEntry>,
-    #[serde(default)]
-    notification: Vec<caps::NotificationEntry>,
-    #[serde(default)]
-    machine: MachineEntry,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MachineEntry {
-    pub smp: Option<u32>,
-    pub mem: Option<String>,
-}
-
-/// A `[[range]]` as written (checked by `ranges::check`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RangeEntry {
-    pub name: String,
-    pub base: u64,
-    pub size: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskEntry {
-    #[serde(rename = "crate")]
-    krate: String,
-    core: u32,
-    /// What `task:NAME` in a `caps` entry calls it (default: its crate).
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default = "default_priority")]
-    priority: u16,
-    #[serde(default)]
-    ranges: Vec<String>,
-    #[serde(default)]
-    server: bool,
-    #[serde(default)]
-    caps: Vec<caps::CapItem>,
-    #[serde(default)]
-    on_exit: Option<OnExits>,
-    #[serde(default)]
-    optional: bool,
-    #[serde(default)]
-    expect: Option<String>,
-    #[serde(default)]
-    provides: Option<String>,
-    #[serde(default)]
-    uses: Vec<String>,
-    #[serde(default)]
-    values: std::collections::BTreeMap<String, u64>,
-}
-
-/// `on_exit = { notification = "...", bits = N }` of a `[[task]]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OnExit {
-    notification: String,
-    bits: u64,
-}
-
-/// `on_exit`: one table or a list of them.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OnExits {
-    One(OnExit),
-    Many(Vec<OnExit>),
-}
-
-impl OnExits {
-    fn all(&self) -> &[OnExit] {
-        match self {
-            OnExits::One(one) => core::slice::from_ref(one),
-            OnExits::Many(many) => many,
-        }
-    }
-}
-
-fn default_priority() -> u16 {
-    1
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KernelSection {
-    build: Option<String>,
-    hook: Option<String>,
-    #[serde(default)]
-    block_in_kernel: bool,
-    #[serde(default)]
-    cycle_counter: bool,
-}
 
 /// The names of the images in `images/`, sorted.
 pub fn available(root: &Path) -> Vec<String> {
@@ -350,13 +244,13 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         return Err("description: must say what the image is for".to_string());
     }
     if file.boards.is_empty() {
-        return Err("boards: name at least one board (virt, rpi4)".to_string());
+        return Err("boards: name at least one board (virt, rpi4, imx8mp)".to_string());
     }
     let mut boards = Vec::new();
     for board in &file.boards {
         let Some(b) = Board::parse(board) else {
             return Err(format!(
-                "boards: unknown board {board:?} (known: virt, rpi4)"
+                "boards: unknown board {board:?} (known: virt, rpi4, imx8mp)"
             ));
         };
         if boards.contains(&b) {

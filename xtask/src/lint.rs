@@ -163,6 +163,8 @@ mod tests {
             "--features board-rpi4 -- -D warnings",
             "--features board-virt,test-build",
             "--features board-rpi4,test-build",
+            "--features board-imx8mp -- -D warnings",
+            "--features board-imx8mp,test-build",
             "-p ulib",
         ] {
             assert!(

@@ -26,7 +26,7 @@ use crate::linux::run::{Boot, Mode, ResultLine};
 
 #[derive(Debug, Args)]
 pub struct LinuxBenchArgs {
-    /// Workloads to run (all when none): nullcall, memclone, mempass, shares, kernelcore, wordcount.
+    /// Workloads to run (all when none): nullcall, memclone, mempass, shares, kernelcore, wordcount, kcconsole (4 cores only).
     pub names: Vec<String>,
     /// Core counts, repeated or comma-separated (1..=8) [default: 1,2,4].
     #[arg(long, value_name = "N", value_delimiter = ',')]
@@ -97,6 +97,9 @@ pub struct Workload {
     pub params: &'static [(&'static str, u64)],
     pub variants: &'static [&'static str],
     pub unit: &'static str,
+    /// The only core count it runs at (its shape needs exactly these
+    /// cores); None: every core count asked for.
+    pub only_smp: Option<u32>,
 }
 
 pub const WORKLOADS: &[Workload] = &[
@@ -105,36 +108,54 @@ pub const WORKLOADS: &[Workload] = &[
         params: &[("calls", 20_000)],
         variants: &["getppid"],
         unit: "calls/s",
+        only_smp: None,
     },
     Workload {
         name: "memclone",
         params: &[("mib", 16)],
         variants: &["threads", "procs"],
         unit: "pages/s",
+        only_smp: None,
     },
     Workload {
         name: "mempass",
         params: &[("mib", 16)],
         variants: &["threads", "procs"],
         unit: "pages/s",
+        only_smp: None,
     },
     Workload {
         name: "shares",
         params: &[("rounds", 20_000)],
         variants: &["threads", "procs"],
         unit: "ops/s",
+        only_smp: None,
     },
     Workload {
         name: "kernelcore",
         params: &[("requests", 2_000)],
         variants: &["pipe"],
         unit: "requests/s",
+        only_smp: None,
     },
     Workload {
         name: "wordcount",
         params: &[("words", 400_000), ("seed", 42)],
         variants: &["pthreads"],
         unit: "words/s",
+        only_smp: None,
+    },
+    // The console kernel core's peer, in our shape: 4 vCPUs, a server
+    // thread pinned to the last, 1-3 clients (`cargo xtask bench
+    // kernelcore` runs it beside ours).
+    Workload {
+        name: "kcconsole",
+        params: &[("round_trips", 200), ("stream", 400)],
+        variants: &[
+            "rtt-1", "rtt-2", "rtt-3", "stream-1", "stream-2", "stream-3",
+        ],
+        unit: "requests/s",
+        only_smp: Some(4),
     },
 ];
 
@@ -281,16 +302,25 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
     let mut all: Vec<Series> = Vec::new();
     for &kernel in &plan.kernels {
         for m in &plan.machines {
+            let here: Vec<&'static Workload> = plan
+                .workloads
+                .iter()
+                .copied()
+                .filter(|w| w.only_smp.is_none_or(|n| n == m.smp))
+                .collect();
+            if here.is_empty() {
+                continue;
+            }
             for k in 1..=plan.runs {
                 let append = format!(
                     "{} lp_cores={} lp_run={}",
                     kernel.append(),
                     m.smp,
-                    run_spec(&plan.workloads)
+                    run_spec(&here)
                 );
                 let qargs = run::qemu_args(m, plan.mode, &peer.kernel, &initrd, append.trim());
                 let b = run::boot(&qargs, TIMEOUT)?;
-                let results = check_boot(&b, &plan.workloads, m.smp).with_context(|| {
+                let results = check_boot(&b, &here, m.smp).with_context(|| {
                     format!(
                         "Linux peer ({} kernel) at {} cores, run {k}",
                         kernel.name(),
@@ -305,7 +335,7 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
                     b.elapsed.as_secs_f64()
                 );
                 for r in results {
-                    let w = plan.workloads.iter().find(|w| w.name == r.name);
+                    let w = here.iter().find(|w| w.name == r.name);
                     let unit = w.map_or("ops/s", |w| w.unit);
                     record(&mut all, r, plan.mode, unit, kernel);
                 }

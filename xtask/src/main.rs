@@ -94,7 +94,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::LinuxBench(args) => linux::run(&root, &args),
         Command::KcoreBench(args) => {
             doctor::run(false, true)?;
-            let _ = crate::bench::kcore::run(&root, true, args.runs, &mut |step| {
+            let _ = crate::bench::kcore::run(&root, true, args.runs, true, &mut |step| {
                 eprintln!("bench: {step}")
             })?;
             Ok(ExitCode::SUCCESS)
@@ -130,7 +130,7 @@ fn run_qemu(root: &std::path::Path, args: &QemuArgs) -> Result<ExitCode> {
     match result.exit {
         qemu_tests::Exit::Code(0) => {}
         qemu_tests::Exit::Code(qemu::TIME_LIMIT_STATUS) => eprintln!(
-            "qemu: the run reached its time limit ({} s); the console shows what each core was running",
+            "qemu: the run reached its time limit ({} s); the console lists every task of every core with its state",
             args.timeout.unwrap_or(0)
         ),
         other => eprintln!("qemu: {other}"),

@@ -152,25 +152,4 @@ pub fn run(root: &Path, args: &NewTaskArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_members_and_layout_rows() {
-        assert!(check_name("my-app2").is_ok());
-        for bad in ["", "My", "2x", "a_b", "a-very-long-name-past-24-bytes"] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-        let m = "[workspace]\nmembers = [\n    \"xtask\",\n]\nx = 1\n";
-        assert_eq!(
-            add_member(m, "servers/apps/a").unwrap(),
-            "[workspace]\nmembers = [\n    \"xtask\",\n    \"servers/apps/a\",\n]\nx = 1\n"
-        );
-        let r = "| a | b |\n| `tests/tasks/*` | tasks: `x`, `y` |\n| c | d |\n";
-        assert_eq!(
-            add_to_layout(r, "tests/tasks", "z").unwrap(),
-            "| a | b |\n| `tests/tasks/*` | tasks: `x`, `y`, `z` |\n| c | d |\n"
-        );
-        assert!(add_to_layout(r, "bench/tasks", "z").is_err());
-    }
-}
+mod tests;

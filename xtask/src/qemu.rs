@@ -21,6 +21,20 @@ use crate::merge::{self, Input, Merger, Screen};
 
 /// The real Pi 4 device tree; QEMU patches its `/memory` itself.
 pub const RPI4_DTB: &str = "tests/fixtures/bcm2711-rpi-4-b.dtb";
+/// The i.MX 8M Plus EVK's device tree (Debian's, with UART3 enabled for the
+/// log: tests/fixtures/README.md); QEMU makes none for `imx8mp-evk` and
+/// patches `/memory` of this one.
+pub const IMX8MP_DTB: &str = "tests/fixtures/imx8mp-evk-uart3.dtb";
+
+/// The device tree a board's QEMU machine needs passed with `-dtb` (virt
+/// makes its own).
+pub fn board_dtb(board: Board) -> Option<&'static str> {
+    match board {
+        Board::Virt => None,
+        Board::Rpi4 => Some(RPI4_DTB),
+        Board::Imx8mp => Some(IMX8MP_DTB),
+    }
+}
 
 /// The QEMU we are waiting for, so Ctrl-C can kill it.
 static RUNNING: Mutex<Option<u32>> = Mutex::new(None);
@@ -120,10 +134,27 @@ pub fn qemu_args(
         }
         // raspi4b fixes cores, CPU and RAM; a raw image is entered at EL2.
         Board::Rpi4 => push(&["-M", "raspi4b", "-dtb", &dtb.display().to_string()]),
+        // imx8mp-evk fixes the CPU; it starts one core unless told (QEMU's
+        // default -smp is 1); a raw image is entered at EL2.
+        Board::Imx8mp => push(&[
+            "-M",
+            "imx8mp-evk",
+            "-dtb",
+            &dtb.display().to_string(),
+            "-smp",
+            &machine.smp.to_string(),
+            "-m",
+            &format!("{}M", machine.mem_mib),
+        ]),
     }
     push(&["-display", "none", "-no-reboot"]);
     push(&["-semihosting-config", "enable=on,target=native"]);
     push(&["-kernel", &raw.display().to_string()]);
+    // The i.MX UARTs take the `-serial`s in order: UART1 (off in the DTB),
+    // then UART2 (the console), then UART3 (the log).
+    if machine.board == Board::Imx8mp {
+        push(&["-serial", "null"]);
+    }
     push(&["-serial", console, "-serial", log_serial]);
     if icount {
         push(&["-icount", qemu_tests::ICOUNT]);
@@ -183,9 +214,13 @@ pub fn run_with_io(
         None
     };
     let net = net.filter(|_| !spec.interactive).zip(ports);
-    let dtb = spec.root.join(RPI4_DTB);
-    if spec.machine.board == Board::Rpi4 && !dtb.is_file() {
-        bail!("{RPI4_DTB} is missing: raspi4b needs the real Pi 4 device tree");
+    let dtb_name = board_dtb(spec.machine.board).unwrap_or(RPI4_DTB);
+    let dtb = spec.root.join(dtb_name);
+    if board_dtb(spec.machine.board).is_some() && !dtb.is_file() {
+        bail!(
+            "{dtb_name} is missing: {} needs the board's device tree",
+            spec.machine.board
+        );
     }
     let socket = LogSocket::bind(&target_dir(spec.root))?;
     let console = if spec.interactive {
@@ -524,120 +559,4 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn machine(board: Board, el2: bool, gic: u8) -> Machine {
-        Machine {
-            board,
-            smp: if board == Board::Rpi4 { 4 } else { 2 },
-            cpu: "cortex-a53".to_string(),
-            gic,
-            el2,
-            mem_mib: 256,
-        }
-    }
-
-    fn line(m: &Machine, gdb: bool, icount: bool) -> String {
-        let args = qemu_args(
-            m,
-            Path::new("k.img"),
-            Path::new("p.dtb"),
-            "stdio",
-            "unix:/t/l.sock",
-            gdb,
-            icount,
-        );
-        shell_line(QEMU, &args)
-    }
-
-    #[test]
-    fn virt_command_line() {
-        assert_eq!(
-            line(&machine(Board::Virt, true, 3), false, false),
-            "qemu-system-aarch64 -M virt,gic-version=3,virtualization=on -cpu cortex-a53 -smp 2 -m 256M \
-             -display none -no-reboot -semihosting-config enable=on,target=native -kernel k.img \
-             -serial stdio -serial unix:/t/l.sock"
-        );
-        let el1 = line(&machine(Board::Virt, false, 2), true, true);
-        assert!(el1.contains("-M virt,gic-version=2 -cpu"), "{el1}");
-        assert!(
-            el1.ends_with("-icount shift=0,align=off,sleep=off -s -S"),
-            "{el1}"
-        );
-    }
-
-    #[test]
-    fn rpi4_command_line_has_no_machine_sizing() {
-        let l = line(&machine(Board::Rpi4, true, 2), false, false);
-        assert!(
-            l.starts_with("qemu-system-aarch64 -M raspi4b -dtb p.dtb -display none"),
-            "{l}"
-        );
-        for flag in ["-smp", "-m ", "-cpu", "gic-version"] {
-            assert!(!l.contains(flag), "{flag} in {l}");
-        }
-    }
-
-    #[test]
-    fn shell_quoting() {
-        let args = ["a b".to_string(), "it's".to_string(), String::new()];
-        assert_eq!(shell_line("x", &args), r"x 'a b' 'it'\''s' ''");
-    }
-
-    #[test]
-    fn input_is_fed_after_the_trigger_only() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl Write for Sink {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        /// Hands out its text in 3-byte pieces (a trigger split across reads).
-        struct Pieces(Vec<u8>);
-        impl Read for Pieces {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.0.len().min(3).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0.drain(..n);
-                Ok(n)
-            }
-        }
-        let feed = |console: &str| {
-            let sink = Sink::default();
-            let h = watch_console(
-                Pieces(console.as_bytes().to_vec()),
-                Some(Feed {
-                    stdin: sink.clone(),
-                    trigger: b"ready for input".to_vec(),
-                    input: b"typed\r".to_vec(),
-                }),
-                None,
-            );
-            let (bytes, sent, net) = h.join().unwrap();
-            assert!(net.is_none());
-            assert_eq!(bytes, console.as_bytes());
-            let written = sink.0.lock().unwrap().clone();
-            (sent, written)
-        };
-        assert_eq!(
-            feed("boot\nx: ready for input\nready for input\n"),
-            (true, b"typed\r".to_vec())
-        );
-        assert_eq!(feed("boot\nx: ready for inpu\n"), (false, Vec::new()));
-    }
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(exit_code(Exit::Code(0)), 0);
-        assert_eq!(exit_code(Exit::Code(3)), 3);
-        assert_eq!(exit_code(Exit::Signal(9)), 137);
-        assert_eq!(exit_code(Exit::Timeout), 124);
-    }
-}
+mod tests;

@@ -1,4 +1,4 @@
-//! Drivers for the ARM IP blocks both boards share, written with
+//! Drivers for the ARM IP blocks the boards share and the UARTs they add, written with
 //! `tock-registers` (MMIO) and `aarch64-cpu` (system registers).
 //!
 //! Each MMIO driver is a thin typed view of a register block at a virtual
@@ -16,6 +16,7 @@ pub mod dma;
 mod dma_tests;
 pub mod gicv2;
 pub mod gicv3;
+pub mod imx_uart;
 pub mod mini_uart;
 pub mod pl011;
 #[cfg(target_arch = "aarch64")]
@@ -24,6 +25,7 @@ pub mod psci;
 pub mod semihosting;
 #[cfg(target_arch = "aarch64")]
 pub mod timer;
+pub mod uart;
 
 /// One turn of a loop polling a device register: `yield`, a hint on
 /// silicon and a vCPU switch under QEMU's single-threaded TCG (which

@@ -101,6 +101,8 @@ pub enum UartKind {
     /// mini UART register block (AUX_MU_IO), `aux_enables` the AUX_ENABLES
     /// register (AUX block base + 4).
     MiniUart { aux_enables: u64 },
+    /// NXP i.MX UART (`fsl,imx6q-uart`, `fsl,imx21-uart`).
+    Imx,
 }
 
 /// A serial port.
@@ -146,12 +148,15 @@ pub struct Platform {
     pub psci: Option<Psci>,
     /// The console: the PL011 alias `serial0` names, when that is an
     /// available PL011, otherwise the available PL011 with the lowest
-    /// address. (Available: `status` absent, `"okay"` or `"ok"`.)
+    /// address; with no available PL011, the i.MX UART
+    /// `/chosen/stdout-path` names, else the lowest available i.MX UART.
+    /// (Available: `status` absent, `"okay"` or `"ok"`.)
     pub console: Uart,
     /// The log UART carrying defmt frames: the available PL011 with the
     /// lowest address other than the console (QEMU virt given two
     /// `-serial`), else the mini UART if it and its AUX block are available
-    /// (Raspberry Pi), else `None`.
+    /// (Raspberry Pi), else the lowest available i.MX UART other than the
+    /// console, else `None`.
     pub log: Option<Uart>,
     /// virtio-mmio transports in address order.
     pub virtio_mmio: heapless::Vec<VirtioMmio, MAX_VIRTIO>,
@@ -192,7 +197,7 @@ pub enum Error {
     /// No `arm,armv7-timer` / `arm,armv8-timer` node with four GIC
     /// interrupts.
     NoTimer,
-    /// No available PL011 UART.
+    /// No available PL011 or i.MX UART.
     NoConsole,
     /// A secondary core uses `psci` but there is no `/psci` node, or an
     /// unknown enable method.

@@ -5,6 +5,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use drivers::board::{Board, PowerOff};
+use drivers::uart::Kind;
 
 /// The `virt` machine.
 pub struct QemuVirt;
@@ -12,25 +13,13 @@ pub struct QemuVirt;
 impl Board for QemuVirt {
     const NAME: &'static str = "virt";
     const EARLY_CONSOLE: u64 = 0x0900_0000;
+    const EARLY_CONSOLE_KIND: Kind = Kind::Pl011;
     const UART_CLOCK_HZ: u32 = 24_000_000;
     const AUX_CLOCK_HZ: u32 = 0;
 
     /// Failure: semihosting `SYS_EXIT(code)` ends QEMU with that status.
     /// Success (or no semihosting): PSCI `SYSTEM_OFF` ends it with status 0.
     fn power_off(how: &PowerOff, code: u32) -> ! {
-        #[cfg(target_arch = "aarch64")]
-        {
-            if code != 0 {
-                drivers::semihosting::exit(code);
-            }
-            if let Some((conduit, system_off)) = how.psci {
-                drivers::psci::system_off(conduit, system_off);
-            }
-            drivers::semihosting::exit(code);
-        }
-        let _ = how;
-        loop {
-            drivers::relax();
-        }
+        drivers::board::semihosting_or_psci_off(how, code)
     }
 }

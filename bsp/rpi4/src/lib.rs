@@ -6,6 +6,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 use drivers::board::{Board, PowerOff};
+use drivers::uart::Kind;
 
 /// The Raspberry Pi 4 Model B.
 pub struct RaspberryPi4;
@@ -14,6 +15,7 @@ impl Board for RaspberryPi4 {
     const NAME: &'static str = "rpi4";
     /// UART0 (PL011) in the "low peripheral" address map.
     const EARLY_CONSOLE: u64 = 0xfe20_1000;
+    const EARLY_CONSOLE_KIND: Kind = Kind::Pl011;
     /// `init_uart_clock` default of the Pi 4 firmware.
     const UART_CLOCK_HZ: u32 = 48_000_000;
     /// `core_freq` default of the Pi 4 firmware.

@@ -164,6 +164,10 @@ pub mod console_lock {
     pub const KERNEL: u64 = 1;
     /// Set in every value a task writes.
     pub const USER: u64 = 1 << 63;
+    /// Index (in 64-bit words) of the page's second word: the console
+    /// UART's kind, written by the kernel before any task runs
+    /// (`drivers::uart::Kind`: 1 PL011, 2 i.MX UART; 0 not known).
+    pub const UART_KIND: usize = 1;
 
     /// What a task on `core` writes for its `seq`-th line: the kernel
     /// tells a new hold from one it stopped waiting for by `seq`, and does
@@ -283,6 +287,11 @@ pub enum TaskState: u64 {
     /// its exit signals went out again, and it may be restarted again.
     /// `x2` and `x3` are 0.
     NotRestarted = 4,
+    /// Never started: its core does not exist on this machine, or the
+    /// kernel refused it at boot (too many tasks on its core, no memory
+    /// for it; the console says why). Its exit signals went out at boot.
+    /// It can be neither restarted nor stopped. `x2` and `x3` are 0.
+    NotStarted = 5,
 }
 }
 
@@ -451,10 +460,10 @@ mod tests {
         assert_eq!(TaskId::decode(1 << 40), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(1 << 16), Err(Error::InvalidArgument));
         assert_eq!(TaskId::decode(0), Ok(TaskId { core: 0, slot: 0 }));
-        for n in 0..6 {
+        for n in 0..7 {
             assert_eq!(
                 TaskState::from_u64(n).map(|s| s as u64),
-                (n < 5).then_some(n)
+                (n < 6).then_some(n)
             );
         }
     }

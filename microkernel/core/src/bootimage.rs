@@ -87,6 +87,14 @@ pub const FLAG_EXPECT: u16 = 0x18;
 pub const EXPECT_SHIFT: u16 = 3;
 /// Most tasks one core runs.
 pub const MAX_TASKS_PER_CORE: usize = 8;
+/// Task objects the kernel makes, by archive index: the first this many
+/// tasks of an image can be named by a task capability (xtask refuses the
+/// rest).
+pub const MAX_TASK_OBJECTS: usize = 64;
+/// Shares a capability space holds at once; for the global space, the
+/// image's `[[share]]`s and those tasks make shared at run time together
+/// (xtask refuses an image with more).
+pub const MAX_SPACE_SHARES: usize = 16;
 /// Task flags: the shared ranges it links (bit 8 + *j* = range *j*).
 pub const FLAG_LINKS: u16 = 0xff00;
 /// Bytes of the header.

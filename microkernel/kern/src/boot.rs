@@ -90,7 +90,7 @@ extern "C" fn kmain_primary(dtb_pa: u64, phys_base: u64, boot_flags: u64, payloa
         board::Current::EARLY_CONSOLE,
         Attrs::DEVICE,
     );
-    crate::console::init_early(early as usize);
+    crate::console::init_early(early as usize, board::Current::EARLY_CONSOLE_KIND);
 
     let dtb = map_dtb(dtb_pa);
     let p = match platform::parse(dtb) {
@@ -138,15 +138,20 @@ extern "C" fn kmain_primary_on_own_stack() -> ! {
     };
     TABLES_LIVE.store(true, Ordering::Release);
     // The boot window is gone: point the panic path at the device map.
-    crate::console::init_early(device_va(p.console.base));
+    let kind = match p.console.kind {
+        platform::UartKind::Pl011 => drivers::uart::Kind::Pl011,
+        platform::UartKind::Imx => drivers::uart::Kind::Imx,
+        platform::UartKind::MiniUart { .. } => panic!("the DTB's console is a mini UART"),
+    };
+    crate::console::init_early(device_va(p.console.base), kind);
 
     board::Current::route_console(p.bcm_gpio.map(|r| device_va(r.base)));
     let clock = p.console.clock_hz.unwrap_or(board::Current::UART_CLOCK_HZ);
-    crate::console::init(device_va(p.console.base), clock);
+    crate::console::init(device_va(p.console.base), kind, clock);
     if let Some(log) = &p.log {
         let aux = match log.kind {
             platform::UartKind::MiniUart { aux_enables } => device_va(aux_enables),
-            platform::UartKind::Pl011 => 0,
+            platform::UartKind::Pl011 | platform::UartKind::Imx => 0,
         };
         crate::log::init(
             log,

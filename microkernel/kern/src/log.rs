@@ -1,6 +1,6 @@
 //! The defmt global logger: frames go to the log UART (QEMU virt: the second
-//! PL011; Raspberry Pi 4: the mini UART), decoded on the host by
-//! `cargo xtask` against this exact ELF. Each frame carries a timestamp and
+//! PL011; Raspberry Pi 4: the mini UART; i.MX 8M Plus: UART3), decoded on
+//! the host by `cargo xtask` against this exact ELF. Each frame carries a timestamp and
 //! the core number.
 //!
 //! `acquire` masks interrupts and takes a lock shared by all cores (the log
@@ -11,6 +11,7 @@ use crate::arch::aarch64::{irq_restore, irq_save};
 use crate::percore;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use drivers::imx_uart::ImxUart;
 use drivers::mini_uart::MiniUart;
 use drivers::pl011::Pl011;
 use drivers::SerialWrite;
@@ -18,6 +19,7 @@ use drivers::SerialWrite;
 enum LogUart {
     Pl011(Pl011),
     Mini(MiniUart),
+    Imx(ImxUart),
 }
 
 static UART: crate::sync::Once<LogUart> = crate::sync::Once::new();
@@ -52,13 +54,19 @@ static STATE: Shared = Shared(UnsafeCell::new(State {
 }));
 
 /// Starts the log stream on `uart` (virtual addresses already mapped).
-pub fn init(uart: &platform::Uart, va: usize, aux_va: usize, pl011_clock: u32, aux_clock: u32) {
+pub fn init(uart: &platform::Uart, va: usize, aux_va: usize, uart_clock: u32, aux_clock: u32) {
     UART.call_once(|| match uart.kind {
         platform::UartKind::Pl011 => {
             // Safety: `va` is the device-mapped log PL011.
             let u = unsafe { Pl011::new(va) };
-            u.init(uart.clock_hz.unwrap_or(pl011_clock), 115_200);
+            u.init(uart.clock_hz.unwrap_or(uart_clock), 115_200);
             LogUart::Pl011(u)
+        }
+        platform::UartKind::Imx => {
+            // Safety: `va` is the device-mapped log i.MX UART.
+            let u = unsafe { ImxUart::new(va) };
+            u.init(uart.clock_hz.unwrap_or(uart_clock), 115_200);
+            LogUart::Imx(u)
         }
         platform::UartKind::MiniUart { .. } => {
             // Safety: `va` and `aux_va` are the device-mapped mini UART and
@@ -78,6 +86,7 @@ fn emit(bytes: &[u8]) {
     match UART.get() {
         Some(LogUart::Pl011(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
         Some(LogUart::Mini(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
+        Some(LogUart::Imx(u)) => bytes.iter().for_each(|&b| u.write_byte(b)),
         None => {}
     }
 }

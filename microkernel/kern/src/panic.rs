@@ -1,7 +1,10 @@
 //! The end of a failed run: a panic (or an unexpected exception) on any
 //! core prints where and why in plain text, straight to the console UART
-//! (no defmt, no lock, works from the first Rust instruction on), then ends
-//! the run with a failure status so a test fails in seconds.
+//! (no defmt; works from the first Rust instruction on), then ends the run
+//! with a failure status so a test fails in seconds. The console lock and
+//! the word it shares with a console server are taken with bounded waits
+//! (`console::take_over`) and kept: the report never lands inside another
+//! line, and is printed even if a holder never lets go.
 
 use crate::arch::aarch64::{irq_save, wfe};
 use crate::board;

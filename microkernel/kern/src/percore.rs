@@ -26,6 +26,9 @@ pub struct PerCore {
     /// The task this core runs: its archive index + 1 (0: none, the idle
     /// loop), written at every switch, read by the time-limit report.
     pub running: AtomicUsize,
+    /// Each task slot's state, for the time-limit report (`task::report`;
+    /// written only by this core, when the state changes).
+    pub tasks: [AtomicU64; kerncore::bootimage::MAX_TASKS_PER_CORE],
     /// Events Corey promises private operations never cause, counted on
     /// this core (written only by it).
     pub events: Events,
@@ -74,6 +77,7 @@ impl PerCore {
             timer_ok: AtomicBool::new(false),
             pool_frames: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
+            tasks: [const { AtomicU64::new(0) }; kerncore::bootimage::MAX_TASKS_PER_CORE],
             events: Events::new(),
         }
     }

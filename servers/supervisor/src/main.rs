@@ -83,6 +83,16 @@ fn look_after(w: &mut Watched) -> bool {
             return false;
         }
         TaskState::Faulted => {}
+        // Never started (its core is absent, or the kernel refused it).
+        TaskState::NotStarted => {
+            ulib::println!(
+                "supervisor: core {} slot {} was never started",
+                task.core,
+                task.slot
+            );
+            w.done = true;
+            return false;
+        }
         // Its restart was accepted but its core could not rebuild it.
         TaskState::NotRestarted => {
             ulib::println!(

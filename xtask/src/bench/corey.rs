@@ -76,6 +76,8 @@ pub fn image(b: &CoreyBench, board: Board) -> &'static str {
         ("kernelcore", _) => "corey-kernelcore",
         (_, Board::Virt) => "corey",
         (_, Board::Rpi4) => "corey-rpi4",
+        // Refused before any image is chosen (bench::Plan::from_args).
+        (_, Board::Imx8mp) => "corey-imx8mp",
     }
 }
 

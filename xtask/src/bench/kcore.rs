@@ -237,6 +237,7 @@ pub fn run(
     root: &Path,
     icount: bool,
     runs: usize,
+    linux: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<(String, u64)>> {
     let machine = Machine::from_args(&MachineArgs {
@@ -300,8 +301,13 @@ pub fn run(
             }
         }
     }
+    let ours = rows.len();
+    if linux {
+        progress("kernelcore: the Linux peer (kcconsole), tuned and default kernels");
+        rows.extend(crate::bench::kcore_linux::rows(root, icount, runs)?);
+    }
     report(root, &rows, runs)?;
-    Ok(rows
+    Ok(rows[..ours]
         .iter()
         .filter(|(_, instr, _)| *instr > 0)
         .map(|(s, instr, _)| {
@@ -317,7 +323,7 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
     let mut json = String::from("[\n");
     println!("Kernel core vs in-kernel baseline (virt, 4 vCPUs; not real-hardware time)");
     println!(
-        "  {:<26} {:>7} {:>8} {:>14} {:>16} {:>12} {:>12}",
+        "  {:<30} {:>7} {:>8} {:>14} {:>16} {:>12} {:>12}",
         "variant", "clients", "overlap", "instr/request", "req/s (median)", "min", "max"
     );
     for (i, (s, instr, tput)) in rows.iter().enumerate() {
@@ -338,7 +344,7 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
             format!("{med:>16.0} {min:>12.0} {max:>12.0}")
         };
         println!(
-            "  {:<26} {:>7} {:>8} {:>14} {cols}",
+            "  {:<30} {:>7} {:>8} {:>14} {cols}",
             s.variant,
             s.clients,
             if s.overlap { "yes" } else { "NO" },
@@ -353,8 +359,28 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
     json += "]\n";
     // Ratios, ring over syscall, for the same service, variant and clients.
     println!("  ring / in-kernel: instructions per request (lower is better for the ring), wall-time throughput (higher is better)");
+    ratios(rows, |v| v.replace("-ring-", "-syscall-"));
+    if rows.iter().any(|(s, _, _)| s.variant.starts_with("linux-")) {
+        println!("  ring / Linux tuned (kcconsole: the same shape, a console line per request)");
+        ratios(rows, |v| v.replace("console-ring-", "linux-tuned-console-"));
+        println!("  ring / Linux default");
+        ratios(rows, |v| {
+            v.replace("console-ring-", "linux-default-console-")
+        });
+    }
+    let dir = target_dir(root).join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("kernelcore.json");
+    std::fs::write(&path, json).with_context(|| path.display().to_string())?;
+    println!("  ({})", path.strip_prefix(root).unwrap_or(&path).display());
+    Ok(())
+}
+
+/// Prints, for every ring row, its ratio to the row `base` names (same
+/// clients): instructions per request, and wall-time throughput.
+fn ratios(rows: &[(Sample, u64, Vec<f64>)], base: impl Fn(&str) -> String) {
     for (s, instr, tput) in rows.iter().filter(|(s, _, _)| s.variant.contains("-ring-")) {
-        let base = s.variant.replace("-ring-", "-syscall-");
+        let base = base(&s.variant);
         if let Some((_, bi, bt)) = rows
             .iter()
             .find(|(b, _, _)| b.variant == base && b.clients == s.clients)
@@ -371,7 +397,7 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
                 format!("{:.2}x", *instr as f64 / *bi as f64)
             };
             println!(
-                "  {:<26} {:>7} {:>14} {:>16}",
+                "  {:<30} {:>7} {:>14} {:>16}",
                 s.variant.replace("-ring-", "-"),
                 s.clients,
                 ir,
@@ -379,12 +405,6 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
             );
         }
     }
-    let dir = target_dir(root).join("bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("kernelcore.json");
-    std::fs::write(&path, json).with_context(|| path.display().to_string())?;
-    println!("  ({})", path.strip_prefix(root).unwrap_or(&path).display());
-    Ok(())
 }
 
 #[cfg(test)]

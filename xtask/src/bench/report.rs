@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::bench::corey::CoreyBench;
+use crate::bench::host::{noisy, Host};
 use crate::bench::svg::{plot, si, Line};
 use crate::linux::report::{series_json, stats, Series};
 use crate::linux::run::{Mode, ResultLine};
@@ -142,14 +143,21 @@ pub fn clock(mode: Mode) -> &'static str {
 }
 
 /// `target/bench/<name>-<board>-<mode>.json`.
-pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> String {
+/// A ratio that means something: under icount always (instructions);
+/// under MTTCG only up to the host's cores (beyond, vCPUs time-share).
+pub fn ratio_valid(mode: Mode, cores: u32, host: &Host) -> bool {
+    mode == Mode::Icount || cores as usize <= host.cpus
+}
+
+pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured], host: &Host) -> String {
     let mut out = format!(
-        "{{\"benchmark\":\"{}\",\"board\":\"{board}\",\"mode\":\"{}\",\"unit\":\"{}\",\"what\":\"{}\",\"clock\":\"{}\",\"ours_available\":{},\"series\":[\n",
+        "{{\"benchmark\":\"{}\",\"board\":\"{board}\",\"mode\":\"{}\",\"unit\":\"{}\",\"what\":\"{}\",\"clock\":\"{}\",\"host\":{},\"ours_available\":{},\"series\":[\n",
         b.name,
         mode.name(),
         b.unit,
         b.what,
         clock(mode),
+        host.json(),
         b.ours
     );
     let series: Vec<String> = all
@@ -167,8 +175,10 @@ pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> S
                     )
                 })
                 .collect();
+            let (med, min, max) = stats(&m.series.values());
+            let noisy = mode == Mode::Mttcg && noisy(med, min, max, m.series.ops.len());
             format!(
-                "  {{\"peer\":\"{}\",{},\"events\":[{}]}}",
+                "  {{\"peer\":\"{}\",{},\"noisy\":{noisy},\"events\":[{}]}}",
                 m.peer.name(),
                 &inner[1..inner.len() - 1],
                 events.join(",")
@@ -183,8 +193,9 @@ pub fn file_json(b: &CoreyBench, board: &str, mode: Mode, all: &[Measured]) -> S
             for kernel in Tuning::ALL {
                 if let Some(r) = ratio(all, b, (o, l), cores, kernel) {
                     ratios.push(format!(
-                        "{{\"cores\":{cores},\"ours\":\"{o}\",\"linux\":\"{l}\",\"linux_kernel\":\"{}\",\"ours_over_linux\":{r:.4}}}",
-                        kernel.name()
+                        "{{\"cores\":{cores},\"ours\":\"{o}\",\"linux\":\"{l}\",\"linux_kernel\":\"{}\",\"ours_over_linux\":{r:.4},\"valid\":{}}}",
+                        kernel.name(),
+                        ratio_valid(mode, cores, host)
                     ));
                 }
             }
@@ -250,7 +261,16 @@ pub fn per_op_text(v: f64) -> String {
 /// The summary table: per benchmark, core count and pair, both medians
 /// (with min and max over several runs) and ours/Linux; for ours, the
 /// shared-lock acquisitions and broadcast TLBIs per op.
-pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured]) -> String {
+/// Under MTTCG a ratio beyond the host's cores is left out, and a series
+/// whose runs spread more than [`crate::bench::host::NOISY_SPREAD`] is
+/// marked `(noisy)`.
+pub fn summary(
+    benches: &[&CoreyBench],
+    board: &str,
+    mode: Mode,
+    all: &[Measured],
+    host: &Host,
+) -> String {
     let peer = if all.iter().any(|m| m.peer.is_linux()) {
         "vs the Linux peer, same QEMU machine"
     } else {
@@ -283,12 +303,17 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
             None => ("-".into(), String::new()),
             Some(m) => {
                 let (med, min, max) = stats(&m.series.values());
-                let range = if m.series.ops.len() > 1 {
+                let runs = m.series.ops.len();
+                let range = if runs > 1 {
                     format!("[{}, {}]", si(min), si(max))
                 } else {
                     String::new()
                 };
-                (si(med), range)
+                if mode == Mode::Mttcg && noisy(med, min, max, runs) {
+                    (format!("{} (noisy)", si(med)), range)
+                } else {
+                    (si(med), range)
+                }
             }
         }
     };
@@ -302,8 +327,11 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
                 let (lm, lr) = cell(tuned);
                 let (dm, _) = cell(default);
                 let om = if b.ours { om } else { "see above".into() };
-                let r =
-                    |k| ratio(all, b, (o, l), cores, k).map_or("-".into(), |r| format!("{r:.2}x"));
+                let r = |k| match ratio(all, b, (o, l), cores, k) {
+                    Some(_) if !ratio_valid(mode, cores, host) => "n/a".into(),
+                    Some(r) => format!("{r:.2}x"),
+                    None => "-".into(),
+                };
                 let per_op = |k: usize| {
                     ours.and_then(|m| {
                         let ops: u64 = m.series.ops.iter().sum();
@@ -326,6 +354,13 @@ pub fn summary(benches: &[&CoreyBench], board: &str, mode: Mode, all: &[Measured
         "  (Linux tuned = the same kernel booted with `{}`; default = Debian's settings)\n",
         crate::linux::TUNED_APPEND
     ));
+    if mode == Mode::Mttcg {
+        out.push_str(&host.wall_time_notes());
+        out.push_str(&format!(
+            "  (n/a: more vCPUs than host cores; noisy: runs spread more than {:.0}% of the median)\n",
+            crate::bench::host::NOISY_SPREAD * 100.0
+        ));
+    }
     out.push_str("  (throughput in ops per second of guest time; units per benchmark: ");
     let units: Vec<String> = benches
         .iter()

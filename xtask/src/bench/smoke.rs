@@ -77,7 +77,13 @@ fn check(
     let dir = target_dir(root).join("bench").join("smoke");
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     for b in benches {
-        let json = report::file_json(b, "virt", Mode::Icount, &all);
+        let json = report::file_json(
+            b,
+            "virt",
+            Mode::Icount,
+            &all,
+            &crate::bench::host::Host::start(),
+        );
         let v: serde_json::Value = serde_json::from_str(&json)
             .with_context(|| format!("{}: the JSON written does not parse:\n{json}", b.name))?;
         let series = v["series"].as_array().map_or(&[][..], Vec::as_slice);

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::bench::corey::check_boot;
+use crate::bench::host::Host;
 use crate::bench::report::{add, Measured, Peer};
 use crate::bench::svg::{escape, nice_step, si};
 use crate::linux::run::parse_result;
@@ -65,6 +66,7 @@ fn plans() {
         args(&[], &[("runs", "0")]),
         args(&[], &[("smp", "17")]),
         args(&[], &[("board", "rpi4"), ("smp", "2")]),
+        args(&[], &[("board", "imx8mp")]),
     ] {
         assert!(Plan::from_args(&bad).is_err(), "{bad:?}");
     }
@@ -115,6 +117,13 @@ fn boots_are_checked() {
     assert!(check_boot(&zero, Exit::Code(0), &ours, 2).is_err());
 }
 
+/// A 2-core host, idle.
+const HOST: Host = Host {
+    cpus: 2,
+    load_start: Some(0.5),
+    load_end: Some(0.7),
+};
+
 fn measured() -> Vec<Measured> {
     let mut all = Vec::new();
     for (peer, v, ops, ns) in [
@@ -151,7 +160,7 @@ fn json_ratios_and_summary() {
     let r = report::ratio(&all, b, ("private", "procs"), 2, Tuning::Default).unwrap();
     assert!((r - 3.0).abs() < 1e-9, "{r}");
     let v: serde_json::Value =
-        serde_json::from_str(&report::file_json(b, "virt", Mode::Icount, &all)).unwrap();
+        serde_json::from_str(&report::file_json(b, "virt", Mode::Icount, &all, &HOST)).unwrap();
     assert_eq!(v["benchmark"], "memclone");
     assert_eq!(v["series"].as_array().unwrap().len(), 5);
     assert_eq!(v["series"][0]["peer"], "ours");
@@ -163,7 +172,7 @@ fn json_ratios_and_summary() {
     assert_eq!(v["ratios"][1]["ours_over_linux"], 3.0);
     assert_eq!(v["ratios"][1]["linux_kernel"], "default");
     assert_eq!(v["ratios"][2]["ours_over_linux"], 0.5);
-    let s = report::summary(&[b], "virt", Mode::Icount, &all);
+    let s = report::summary(&[b], "virt", Mode::Icount, &all, &HOST);
     assert!(s.contains("not real-hardware time"), "{s}");
     let row = s.lines().find(|l| l.contains("private")).unwrap();
     assert!(
@@ -180,6 +189,7 @@ fn json_ratios_and_summary() {
         "virt",
         Mode::Icount,
         &[],
+        &HOST,
     );
     assert_eq!(
         pending.lines().count(),
@@ -240,4 +250,49 @@ fn the_rpi4_case_expects_the_host_word_count() {
         w.distinct, w.checksum, w.total
     );
     assert!(case.console.iter().any(|l| l.contains(&want)), "{want}");
+}
+
+#[test]
+fn wall_time_ratios_stop_at_the_host_cores_and_noise_is_marked() {
+    let mut all = Vec::new();
+    // 4 cores on a 2-core host; ours spread 100..200 (noisy), Linux flat.
+    for (peer, v, ops) in [
+        (Peer::Ours, "private", 100),
+        (Peer::Ours, "private", 200),
+        (Peer::Ours, "private", 150),
+        (Peer::Linux(Tuning::Tuned), "procs", 100),
+        (Peer::Linux(Tuning::Tuned), "procs", 100),
+    ] {
+        let line = format!("RESULT name=memclone mode={v} cores=4 ops={ops} ns=1000");
+        add(
+            &mut all,
+            peer,
+            parse_result(&line).unwrap(),
+            Mode::Mttcg,
+            "pages/s",
+            None,
+        );
+    }
+    let b = corey::find("memclone").unwrap();
+    let loaded = Host {
+        load_end: Some(9.0),
+        ..HOST
+    };
+    let s = report::summary(&[b], "virt", Mode::Mttcg, &all, &loaded);
+    let row = s.lines().find(|l| l.contains("private")).unwrap();
+    assert!(row.contains("n/a") && row.contains("(noisy)"), "{row}");
+    assert!(s.contains("not evidence"), "{s}");
+    let v: serde_json::Value =
+        serde_json::from_str(&report::file_json(b, "virt", Mode::Mttcg, &all, &loaded)).unwrap();
+    assert_eq!(v["host"]["cpus"], 2);
+    assert_eq!(v["host"]["load_end"], 9.0);
+    assert_eq!(v["series"][0]["noisy"], true);
+    assert_eq!(v["series"][1]["noisy"], false);
+    assert_eq!(v["ratios"][0]["valid"], false);
+    assert!(!crate::bench::host::noisy(100.0, 95.0, 105.0, 5));
+    assert!(crate::bench::host::noisy(100.0, 80.0, 105.0, 5));
+    assert!(
+        !crate::bench::host::noisy(100.0, 0.0, 500.0, 1),
+        "one run cannot say"
+    );
 }

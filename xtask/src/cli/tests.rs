@@ -85,10 +85,30 @@ fn rpi4_defaults_and_allowed_flags() {
 }
 
 #[test]
+fn imx8mp_defaults_and_limits() {
+    let m = qemu(&["--board", "imx8mp"]).expect("valid");
+    assert_eq!(
+        (m.board, m.smp, m.cpu.as_str(), m.gic, m.el2, m.mem_mib),
+        (Board::Imx8mp, 4, "cortex-a53", 3, true, 1024)
+    );
+    let m = qemu(&["--board", "imx8mp", "--mem", "3G"]).expect("valid");
+    assert_eq!(m.mem_mib, 3072);
+    for (flag, value, needle) in [
+        ("--smp", "2", "imx8mp (imx8mp-evk) always has 4 cores"),
+        ("--cpu", "cortex-a72", "always cortex-a53"),
+        ("--gic", "3", "fixed GICv3"),
+        ("--mem", "4G", "imx8mp takes 256M..=3G"),
+        ("--mem", "128M", "imx8mp takes 256M..=3G"),
+    ] {
+        rejects(&["--board", "imx8mp", flag, value], needle);
+    }
+}
+
+#[test]
 fn unknown_board() {
     rejects(
         &["--board", "pi5"],
-        "--board \"pi5\": unknown board (known: virt, rpi4)",
+        "--board \"pi5\": unknown board (known: virt, rpi4, imx8mp)",
     );
 }
 

@@ -118,13 +118,16 @@ const MAILBOX: DeviceSpec = DeviceSpec {
 };
 
 /// The devices an image may grant on `board`: the one place xtask lists
-/// board devices. virt: the PL011 console and the first virtio-mmio block
+/// board devices (`device:uart` is whatever console UART the DTB names).
+/// virt: the PL011 console and the first virtio-mmio block
 /// and network devices; Pi 4: its PL011 console, the SDHCI controller holding the SD
-/// card and the firmware's mailbox (docs/block.md, The SD card server).
+/// card and the firmware's mailbox (docs/block.md, The SD card server); i.MX 8M Plus: its i.MX UART
+/// console.
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
         Board::Virt => &[UART, VIRTIO_BLK, VIRTIO_NET],
         Board::Rpi4 => &[UART, SDHCI, MAILBOX],
+        Board::Imx8mp => &[UART],
     }
 }
 
@@ -134,13 +137,13 @@ pub const TASK_GRANTS_MAX: usize = (SHARE_SLOTS - FIRST_GRANT_SLOT) as usize;
 /// Capabilities a `[[share]]` holds.
 pub const SHARE_CAPS_MAX: usize = SHARE_SLOTS as usize;
 /// Tasks that can be named by a task capability: the kernel makes task
-/// objects for the first 64 of the image (`TASKS` in
-/// microkernel/kern/src/cap/image.rs).
-pub const TASK_OBJECTS_MAX: usize = 64;
+/// objects for the first this many of the image (the kernel's own
+/// constant, shared through kerncore).
+pub const TASK_OBJECTS_MAX: usize = kerncore::bootimage::MAX_TASK_OBJECTS;
 /// `[[share]]`s an image may have: the kernel's global capability space
-/// holds 16 shares (`MAX_SHARES` in microkernel/kern/src/cap/mod.rs), the
-/// image's and those tasks make shared at run time together.
-pub const SHARES_MAX: usize = 16;
+/// holds this many shares, the image's and those tasks make shared at run
+/// time together (the kernel's own constant, shared through kerncore).
+pub const SHARES_MAX: usize = kerncore::bootimage::MAX_SPACE_SHARES;
 
 /// `kernel_cores = [...]`: each core exists on every board, listed once.
 pub(crate) fn check_kernel_cores(cores: &[u32], boards: &[Board]) -> Result<Vec<u32>, String> {

@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 
 use super::caps::{CapItem, NotificationEntry, ShareEntry};
-use super::{ImageFile, KernelSection, MachineEntry, OnExit, RangeEntry, TaskEntry};
+use super::file::{ImageFile, KernelSection, MachineEntry, OnExit, RangeEntry, TaskEntry};
 
 /// The key no section has.
 const PROBE: &str = "zz_no_such_key";

@@ -443,7 +443,7 @@ fn every_image_is_booted_at_its_defaults_by_the_suite() {
         for board in &image.boards {
             let smp = match board {
                 Board::Virt => image.machine.smp.unwrap_or(4),
-                Board::Rpi4 => 4,
+                Board::Rpi4 | Board::Imx8mp => 4,
             };
             let mem = image.machine.mem_mib;
             let covered = qemu_tests::CASES.iter().any(|c| {

@@ -23,7 +23,7 @@ fn run_spec_lists_every_parameter() {
     let all: Vec<&Workload> = WORKLOADS.iter().collect();
     assert_eq!(
         run_spec(&all),
-        "nullcall:20000,memclone:16,mempass:16,shares:20000,kernelcore:2000,wordcount:400000:42"
+        "nullcall:20000,memclone:16,mempass:16,shares:20000,kernelcore:2000,wordcount:400000:42,kcconsole:200:400"
     );
 }
 

@@ -1,10 +1,14 @@
 //! Choosing the console and the log UART.
 //!
-//! The console is a PL011: the one alias `serial0` names if that is an
-//! available PL011, else the available PL011 at the lowest address. The log
-//! UART is the available PL011 at the lowest address other than the console
-//! (QEMU `virt` with two `-serial`), else the BCM2835 mini UART (Raspberry
-//! Pi), else none.
+//! The console is a PL011 when the DTB has one: the one alias `serial0`
+//! names if that is an available PL011, else the available PL011 at the
+//! lowest address. A DTB without an available PL011 (NXP i.MX) gets an
+//! i.MX UART: the one `/chosen/stdout-path` names if that is an available
+//! i.MX UART, else the available one at the lowest address. The log UART is
+//! the available PL011 at the lowest address other than the console (QEMU
+//! `virt` with two `-serial`), else the BCM2835 mini UART (Raspberry Pi),
+//! else the available i.MX UART at the lowest address other than the
+//! console, else none.
 //!
 //! Nodes whose `status` says they are not in use are never chosen, the mini
 //! UART included: on a real board a disabled UART may not be routed to any
@@ -18,6 +22,8 @@ use super::translate::reg;
 use crate::{Error, Uart, UartKind};
 
 const PL011: &[&str] = &["arm,pl011"];
+/// The i.MX UART (i.MX 6 and later; `fsl,imx21-uart` is the family).
+const IMX: &[&str] = &["fsl,imx6q-uart", "fsl,imx21-uart"];
 const MINI_UART: &[&str] = &["brcm,bcm2835-aux-uart"];
 const AUX: &[&str] = &["brcm,bcm2835-aux"];
 const FIXED_CLOCK: &[&str] = &["fixed-clock"];
@@ -33,21 +39,58 @@ pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), E
         .and_then(|path| blob.by_path(path))
         .filter(|n| n.compatible_with(PL011) && n.available());
     let console_node = match aliased {
-        Some(node) => node,
-        None => lowest_pl011(blob, None)?.ok_or(Error::NoConsole)?,
+        Some(node) => Some((node, UartKind::Pl011)),
+        None => lowest(blob, PL011, None)?.map(|n| (n, UartKind::Pl011)),
     };
-    let console = uart(blob, &console_node, UartKind::Pl011)?;
-    let log = match lowest_pl011(blob, Some(&console_node))? {
+    let (console_node, kind) = match console_node {
+        Some(found) => found,
+        None => {
+            let chosen = stdout_path(blob).filter(|n| n.compatible_with(IMX) && n.available());
+            let node = match chosen {
+                Some(node) => node,
+                None => lowest(blob, IMX, None)?.ok_or(Error::NoConsole)?,
+            };
+            (node, UartKind::Imx)
+        }
+    };
+    let console = uart(blob, &console_node, kind)?;
+    let log = match lowest(blob, PL011, Some(&console_node))? {
         Some(node) => Some(uart(blob, &node, UartKind::Pl011)?),
-        None => mini_uart(blob)?,
+        None => match mini_uart(blob)? {
+            Some(mini) => Some(mini),
+            None => match lowest(blob, IMX, Some(&console_node))? {
+                Some(node) => Some(uart(blob, &node, UartKind::Imx)?),
+                None => None,
+            },
+        },
     };
     Ok((console, log))
 }
 
-/// The available PL011 at the lowest address, other than `except`.
-fn lowest_pl011<'a>(blob: &Blob<'a>, except: Option<&Node<'_>>) -> Result<Option<Node<'a>>, Error> {
+/// The node `/chosen/stdout-path` names: an absolute path or an alias,
+/// either followed by `:options`.
+fn stdout_path<'a>(blob: &Blob<'a>) -> Option<Node<'a>> {
+    let value = blob
+        .by_path("/chosen")?
+        .prop("stdout-path")
+        .and_then(first_str)?;
+    let name = value.split(':').next()?;
+    if name.starts_with('/') {
+        return blob.by_path(name);
+    }
+    let path = blob.by_path("/aliases")?.prop(name).and_then(first_str)?;
+    blob.by_path(path)
+}
+
+/// The available UART compatible with `with` at the lowest address, other
+/// than `except`.
+fn lowest<'a>(
+    blob: &Blob<'a>,
+    with: &'a [&'a str],
+    except: Option<&Node<'_>>,
+) -> Result<Option<Node<'a>>, Error> {
     let mut best: Option<(u64, Node<'a>)> = None;
-    for node in blob.compatible(PL011) {
+    for node in blob.compatible(with) {
         if except.is_some_and(|e| e.is(&node)) {
             continue;
         }

@@ -32,7 +32,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 
 /// A model with at most `preemptions` preemptions per execution (unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise).
-fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+pub(super) fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(preemptions);

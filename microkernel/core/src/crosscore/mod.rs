@@ -39,12 +39,14 @@
 //! it killed, an export is killed once, and a space has at most a fixed
 //! number of exports. Nothing in a sweep waits for another core. The
 //! kernel adds a watchdog on top (a wait longer than a second says so on
-//! the console and fails the run) so that a broken argument is seen, not
-//! a hang.
+//! the console; the run's time limit ends a wait that never ends) so that
+//! a broken argument is seen, not a silent hang.
 
 mod word;
 pub use word::Word;
 
+#[cfg(all(loom, test))]
+mod lifecycle_loom_tests;
 #[cfg(all(loom, test))]
 mod loom_tests;
 #[cfg(test)]
@@ -232,9 +234,24 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
         }
     }
 
-    /// Posts `req` from core `me` to `core` and wakes it. The counts come
-    /// first and the mailbox bit last, so a core that sees the bit also
-    /// sees the work it stands for.
+    /// Posts `req` from core `me` to `core` and wakes it. In this order:
+    ///
+    /// 1. `work` (and `runnable` for a restart): a core that sees the bit
+    ///    also sees the work it stands for.
+    /// 2. `epoch`, after `work`: a post whose `work` [`CrossCore::quiescent`]
+    ///    read too early moves `epoch` after that check's first read.
+    /// 3. The mailbox bit, then the target's `requests` count: [`take`]
+    ///    reads the count first, so it never consumes the count of a post
+    ///    whose bit it has not taken (`work` would drop to 0 with the bit
+    ///    still to do). It may take a bit whose count comes later; that
+    ///    count stays in `work` until its next take, which the wake below
+    ///    brings.
+    ///
+    /// The lifecycle loom model found both of the previous orders wrong
+    /// (`epoch` before `work`; the count before the bit): core 0 ended a
+    /// run with a stop still to do.
+    ///
+    /// [`take`]: CrossCore::take
     pub fn post(
         &self,
         me: usize,
@@ -248,10 +265,10 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
             // not find every core idle in between.
             self.runnable.fetch_or(1 << core);
         }
-        self.epoch.fetch_add(1);
         self.work.fetch_add(1);
-        self.cores[core].requests.fetch_add(1);
+        self.epoch.fetch_add(1);
         self.cores[core].mailbox.fetch_or(bits);
+        self.cores[core].requests.fetch_add(1);
         if core != me {
             cpu.wake(core);
         }
@@ -268,8 +285,9 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
     /// to [`CrossCore::taken`] once the work is done and, if a task became
     /// ready, after [`CrossCore::mark_runnable`].
     pub fn take(&self, me: usize) -> Taken {
-        let bits = self.cores[me].mailbox.swap(0);
+        // The count first: see `post`.
         let consumed = self.cores[me].requests.swap(0);
+        let bits = self.cores[me].mailbox.swap(0);
         Taken { bits, consumed }
     }
 

@@ -19,8 +19,8 @@ use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 /// Most boot objects of each kind.
 const MAX: usize = 32;
 /// Task objects, by archive index (made only for the tasks an image
-/// grants a capability to).
-const TASKS: usize = 64;
+/// grants a capability to; the one definition xtask checks images against).
+const TASKS: usize = kerncore::bootimage::MAX_TASK_OBJECTS;
 
 /// Object ids of the boot objects, by archive index.
 struct BootObjects {
@@ -246,6 +246,14 @@ fn grant(space: SpaceId, at: SlotRef, kind: ObjectKind, obj: u32, rights: abi::R
     }
 }
 
+/// The image's name of notification object `obj`, if it is one of the
+/// image's (a notification made at run time has none).
+pub fn notification_name(obj: u32) -> Option<&'static str> {
+    let b = BOOT.get()?;
+    let j = b.notifications.iter().position(|&n| n == Some(obj))?;
+    crate::task::archive().notification(j).map(|n| n.name)
+}
+
 /// Grants archive task `index` its capabilities, in its root share `root`.
 pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
     let me = crate::percore::id();
@@ -360,15 +368,23 @@ pub fn task_ended(a: &Archive, index: usize, state: TaskState, value: u64, far: 
         t.far.store(far, SeqCst);
         t.state.store(state as u64, SeqCst);
     }
-    task_never_runs(a, index);
+    exit_signals(a, index);
 }
 
 /// Archive task `index` will never run (not started: its core does not
-/// exist, or it was refused at load): its exit signals go out, so whoever
-/// waits for its end (a server it is connected to) does not wait forever.
-/// Its task object, if any, keeps reading as running, so no restart is
-/// accepted for it.
+/// exist, or it was refused at load): its task object, if any, reads as
+/// `NotStarted` (no restart or stop is accepted for it), and its exit
+/// signals go out, so whoever waits for its end (a server it is connected
+/// to) does not wait forever.
 pub fn task_never_runs(a: &Archive, index: usize) {
+    if let Some(t) = task_object(index) {
+        t.state.store(TaskState::NotStarted as u64, SeqCst);
+    }
+    exit_signals(a, index);
+}
+
+/// Sends archive task `index`'s exit signals.
+fn exit_signals(a: &Archive, index: usize) {
     for (j, bits) in a.exit_signals(index) {
         if let Some(id) = id_of(ImageObject::Notification(j)) {
             super::notify::kernel_signal(id, bits);

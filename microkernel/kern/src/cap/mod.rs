@@ -31,8 +31,8 @@ mod remove;
 pub mod task;
 
 pub use image::{
-    grant_task, make_boot_objects, release_boot_objects, task_ended, task_ending, task_never_runs,
-    task_stopped,
+    grant_task, make_boot_objects, notification_name, release_boot_objects, task_ended,
+    task_ending, task_never_runs, task_stopped,
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
@@ -46,8 +46,9 @@ use kerncore::crosscore::ExportGens;
 use object::SpaceId;
 use platform::MAX_CPUS;
 
-/// Shares one space holds at once.
-const MAX_SHARES: usize = 16;
+/// Shares one space holds at once (the one definition xtask checks images
+/// against).
+const MAX_SHARES: usize = kerncore::bootimage::MAX_SPACE_SHARES;
 /// Exports one space can have alive.
 const EXPORTS: usize = 64;
 

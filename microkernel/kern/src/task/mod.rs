@@ -8,10 +8,12 @@
 #[cfg(feature = "block-in-kernel")]
 mod block;
 mod load;
+mod report;
 mod supervise;
 mod syscall;
 mod verdict;
 
+pub use report::print_core;
 pub use supervise::{idle, on_wake, post_notify};
 pub use syscall::{decode, from_user};
 
@@ -53,6 +55,8 @@ enum State {
 
 struct Task {
     name: &'static str,
+    /// Its slot on its core.
+    slot: usize,
     priority: u16,
     /// Which archive entry it runs (to restart it).
     archive_index: usize,
@@ -84,6 +88,14 @@ struct Sched {
 }
 
 static SCHED: Local<Sched> = Local::new();
+
+impl Task {
+    /// Changes its state, and publishes it for the time-limit report.
+    fn set_state(&mut self, state: State) {
+        self.state = state;
+        report::publish(self);
+    }
+}
 
 impl percore::Init for Sched {
     fn init() -> Sched {
@@ -223,8 +235,9 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                     return None;
                 }
             };
-            Some(Task {
+            let task = Task {
                 name: t.name,
+                slot,
                 priority: t.priority,
                 archive_index: index,
                 restarts,
@@ -234,7 +247,9 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
                 fault: (0, 0),
                 ctx,
                 tpidr_el0: 0,
-            })
+            };
+            report::publish(&task);
+            Some(task)
         }
         Err(why) => {
             kprintln!("task {}: not started: {}", t.name, why);

@@ -21,8 +21,11 @@ pub const SPSR_EL1_IDLE: u64 = 0x345;
 // Every task slot has a restart bit in a mailbox.
 const _: () = assert!(MAX_TASKS <= TASK_SLOTS);
 
-/// How long shutdown waits for the other cores before it says so.
-const SHUTDOWN_WAIT_US: u64 = 1_000_000;
+/// How long shutdown waits for the other cores before it says so and
+/// fails the run: long, so that an emulator on a loaded host (where a
+/// core can go without a time slice for a good part of a second) does not
+/// fail a run that was ending well.
+const SHUTDOWN_WAIT_US: u64 = 10_000_000;
 /// This core has loaded its tasks.
 pub fn core_started() {
     let me = percore::id();
@@ -99,12 +102,12 @@ fn wake_waiters(s: &mut Sched) {
                 Some(Ok(bits)) => {
                     t.ctx.x[0] = 0;
                     t.ctx.x[1] = bits;
-                    t.state = State::Ready;
+                    t.set_state(State::Ready);
                     s.need_resched = true;
                 }
                 Some(Err(e)) => {
                     t.ctx.x[0] = e as u64;
-                    t.state = State::Ready;
+                    t.set_state(State::Ready);
                     s.need_resched = true;
                 }
             }
@@ -131,7 +134,7 @@ pub(super) fn stop_here(s: &mut Sched, me: usize, slot: usize) {
         };
         crate::cap::forget_waiter(id, task);
     }
-    t.state = State::Stopped;
+    t.set_state(State::Stopped);
     kprintln!("task {} on core {} stopped", t.name, me);
     if s.current == Some(slot) {
         s.need_resched = true;
@@ -199,7 +202,7 @@ fn shut_down_here(s: &mut Sched) {
         // Ended: a notification destroyed from here on must not wake it
         // into the address space freed below.
         if !matches!(t.state, State::Exited(_) | State::Faulted | State::Stopped) {
-            t.state = State::Faulted;
+            t.set_state(State::Faulted);
         }
         if let Some(space) = t.space.take() {
             let asid = space.asid();
@@ -297,7 +300,7 @@ fn finish(n: usize) -> ! {
         serve_mailbox,
     );
     if !XCORE.settled(n) {
-        kprintln!("shutdown: capability sweeps still unfinished after 1 s");
+        kprintln!("shutdown: capability sweeps still unfinished after 10 s");
         super::verdict::problem();
     }
     crate::cap::release_boot_objects();

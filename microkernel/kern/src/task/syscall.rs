@@ -50,7 +50,7 @@ fn fault(frame: &mut Frame) {
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
-            t.state = State::Faulted;
+            t.set_state(State::Faulted);
             t.fault = (esr_v, far);
             // A line it was writing itself must not hold up the report.
             crate::cap::task_stopped(&super::archive(), t.archive_index);
@@ -190,9 +190,12 @@ fn cap_call(call: Syscall, frame: &mut Frame) {
 /// passed on through further cores, back to this one included). This
 /// core's own mailbox is served meanwhile, so two cores revoking toward
 /// each other both finish. Why the wait ends: `kerncore::crosscore`'s
-/// module doc. A wait past a second says so and fails the run (it keeps
-/// waiting: returning early would leave capabilities the caller believes
-/// revoked).
+/// module doc, and the loom models check it. A wait past a second says so
+/// on the console and keeps waiting (returning early would leave
+/// capabilities the caller believes revoked); it does not fail the run by
+/// itself, because under an emulator on a loaded host a second of
+/// wall-clock time can pass in a wait that ends (fuzz-imx8mp did). A wait
+/// that never ends is caught by the run's time limit and its report.
 fn after_cap_op() {
     use crate::crosscore::{ncores, Deadline, Machine, XCORE};
     let n = ncores();
@@ -208,7 +211,6 @@ fn after_cap_op() {
             if !said && deadline.passed() {
                 said = true;
                 kprintln!("capabilities: a revoke still waits for other cores' sweeps after 1 s");
-                super::verdict::problem();
             }
             false
         },
@@ -237,7 +239,7 @@ fn wait(frame: &mut Frame) {
             Ok(Err((obj, gen))) => {
                 if let Some(t) = s.tasks[i].as_mut() {
                     super::copy_frame(&mut t.ctx, frame);
-                    t.state = State::WaitingNotify { id: obj, gen };
+                    t.set_state(State::WaitingNotify { id: obj, gen });
                 }
                 switch_to_next(s, frame);
             }
@@ -263,7 +265,7 @@ fn exit(frame: &mut Frame) {
     SCHED.with(|s| {
         let Some(i) = s.current else { return };
         if let Some(t) = s.tasks[i].as_mut() {
-            t.state = State::Exited(code);
+            t.set_state(State::Exited(code));
             kprintln!(
                 "task {} on core {} exited with status {}",
                 t.name,

@@ -70,8 +70,9 @@ pub struct Info {
     pub read_only: bool,
 }
 
-/// Polls of the response ring before sleeping in `wfe` (and checking the
-/// server's epoch and welcome).
+/// Polls of the response ring before blocking in the kernel on the wake
+/// notification (or, without one, sleeping in `wfe`), each round checking
+/// the server's epoch and welcome.
 const SPINS: u32 = 1000;
 /// How long (counter seconds) to wait for a server to answer `hello`: a
 /// restarted server first sets its device up again.

@@ -7,14 +7,14 @@
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
-use drivers::pl011::Pl011;
+use drivers::uart::Uart;
 use drivers::SerialWrite;
 use ulib::console_lock;
 
 /// The console UART and the lock word (none: the image grants no lock
 /// page, and lines are written without it).
 pub struct Out {
-    uart: Pl011,
+    uart: Uart,
     word: Option<&'static AtomicU64>,
     core: u32,
     seq: Cell<u32>,
@@ -22,7 +22,7 @@ pub struct Out {
 
 impl Out {
     /// `word`: the lock word, mapped read/write for the rest of the run.
-    pub fn new(uart: Pl011, word: Option<&'static AtomicU64>, core: u32) -> Out {
+    pub fn new(uart: Uart, word: Option<&'static AtomicU64>, core: u32) -> Out {
         Out {
             uart,
             word,

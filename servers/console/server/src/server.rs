@@ -1,5 +1,6 @@
-//! The console server: alone on a kernel core, it owns the console PL011
-//! (a device grant in root slot 2) and serves the clients whose ranges the
+//! The console server: alone on a kernel core, it owns the console UART
+//! (a device grant in root slot 2; a PL011 or an i.MX UART, as the
+//! console page says) and serves the clients whose ranges the
 //! image grants it (root slots 3, 4, ...: client 0, 1, ...). It polls every
 //! client's request ring and the UART; each request is validated by `ring`
 //! (opcode, buffer window) and answered; a line is written whole.
@@ -16,7 +17,7 @@ use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSE
 use core::sync::atomic::fence;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use drivers::pl011::Pl011;
+use drivers::uart::{Kind, Uart};
 use ring::{BufRange, Region, RequestError, Response, Server, SharedBuf, Status};
 use ulib::cap::map;
 use ulib::ends::Ends;
@@ -323,10 +324,16 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
         ulib::println!("console: cannot map the UART granted in {:?}", uart);
         return 1;
     }
-    // Safety: the console PL011's registers are mapped (uncached) at UART_VA;
+    let lock = map_lock(root);
+    let Some(kind) = lock.and_then(|_| uart_kind()) else {
+        ulib::println!("console: no console page saying which UART this is (device:console-lock)");
+        return 1;
+    };
+    // Safety: the console UART's registers are mapped (uncached) at UART_VA,
+    // and the kernel says (in the console page) that it is of this kind;
     // the kernel set the UART up at boot.
-    let uart = unsafe { Pl011::new(UART_VA as usize) };
-    let out = Out::new(uart, map_lock(root), start.core as u32);
+    let uart = unsafe { Uart::new(kind, UART_VA as usize) };
+    let out = Out::new(uart, lock, start.core as u32);
     let mut peers: [Option<Peer>; MAX_CLIENTS] = [const { None }; MAX_CLIENTS];
     let mut count = 0;
     for (p, c) in peers.iter_mut().zip(service.clients()) {
@@ -425,4 +432,14 @@ fn map_lock(root: CPtr) -> Option<&'static AtomicU64> {
     // the run, 4096-aligned; its first word is the lock word, which the
     // kernel and this task only ever touch atomically.
     Some(unsafe { &*(LOCK_VA as *const AtomicU64) })
+}
+
+/// The console UART's kind, from the console page (mapped by [`map_lock`]).
+fn uart_kind() -> Option<Kind> {
+    let at = LOCK_VA as usize + ulib::console_lock::UART_KIND * 8;
+    // Safety: [`map_lock`] mapped the whole page at LOCK_VA for the rest of
+    // the run; the word is 8-aligned and the kernel wrote it before any
+    // task started.
+    let code = unsafe { &*(at as *const AtomicU64) }.load(Relaxed);
+    Kind::from_code(code)
 }

@@ -149,7 +149,7 @@ fn devices(p: &Platform) -> impl Iterator<Item = (u64, u64)> + '_ {
     let log = p.log.iter().flat_map(|u| {
         let aux = match u.kind {
             platform::UartKind::MiniUart { aux_enables } => Some((aux_enables, 4)),
-            platform::UartKind::Pl011 => None,
+            platform::UartKind::Pl011 | platform::UartKind::Imx => None,
         };
         [(u.base, u.size)].into_iter().chain(aux)
     });
