@@ -251,6 +251,15 @@ const VIRT: &[Case] = &[
         disk_pattern: BLK_CRASH_SECTORS,
         ..Case::BASE
     },
+    // The storage benchmark's image on virt (virtio-blk): the lines
+    // `cargo xtask bench storage` reads, and the client's data check.
+    Case {
+        name: "storage-virt",
+        image: "storage-virtio",
+        console: &["[blk@3] blk server: disk of 2048 sectors", "memory: no frames leaked"],
+        lines: Some(crate::bench::storage_problems),
+        ..Case::BASE
+    },
     Case {
         name: "blk-prio-virt",
         image: "blk-prio",

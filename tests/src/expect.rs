@@ -431,6 +431,9 @@ pub(crate) const BLK_READ: &[&str] = &[
 /// (128 MiB, standard capacity: byte addressing, CMD16) and serves its
 /// 1 MiB data partition; the blk clients run unchanged.
 pub(crate) const SD_WRITE: &[&str] = &[
+    // The firmware's clock for the Arasan SDHCI (EMMC, clock 1): QEMU's
+    // property mailbox answers 50 MHz (its capabilities say 52).
+    "[sd@3] sd: base clock 50000000 Hz from the firmware (clock 1)",
     "[sd@3] sd: card ready: 262144 blocks, standard capacity",
     "[sd@3] sd: serving partition 2 (card blocks 133120..135168)",
     "[sd@3] sd server: disk of 2048 sectors, 3 client(s)",
@@ -448,6 +451,8 @@ pub(crate) const SD_WRITE: &[&str] = &[
 /// images/sd-nocard.toml booted with the card slot empty: the server
 /// says why it cannot serve and exits; nothing hangs.
 pub(crate) const SD_NOCARD: &[&str] = &[
+    // images/sd-nocard.toml grants no mailbox.
+    "[sd@3] sd: no device:mailbox: the base clock is the controller's capabilities'",
     "[sd@3] sd: card initialisation failed at controller reset: NoCard",
     "task sd on core 3 exited with status 1",
     "verdict: ok",
@@ -535,6 +540,7 @@ pub(crate) const SD_CRASH: &[&str] = &[
     "task sd-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
     "device sdhci: reset (the task granted it ended)",
     "task sd-crash on core 3 restarted (restart 1)",
+    "[sd-crash@3] sd: base clock 50000000 Hz from the firmware (clock 1)",
     "[sd-crash@3] sd: card ready: 262144 blocks, standard capacity",
     "[sd-crash@3] sd server: disk of 2048 sectors, 3 client(s) (instance 2",
     "task blkfault on core 2 faulted: data abort from a lower EL (translation fault) at address 0x8",

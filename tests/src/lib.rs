@@ -12,7 +12,7 @@
 use core::fmt;
 use core::time::Duration;
 
-mod bench;
+pub mod bench;
 mod cases;
 mod check;
 mod disk;

@@ -23,6 +23,7 @@ pub mod micro;
 pub mod net;
 pub mod report;
 pub mod smoke;
+pub mod storage;
 pub mod svg;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -43,7 +44,7 @@ use micro::Bench;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Benchmarks (all when none): memclone, mempass, shares, kernelcore,
-    /// wordcount; `net` (alone, with --mode mttcg: the web server under
+    /// wordcount, storage; `net` (alone, with --mode mttcg: the web server under
     /// load, docs/benchmarks.md); `micro` or one of null-syscall, cap-lookup-private,
     /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared.
     pub names: Vec<String>,
@@ -77,6 +78,8 @@ pub struct BenchArgs {
 pub struct Plan {
     pub micro: Vec<&'static Bench>,
     pub corey: Vec<&'static CoreyBench>,
+    /// The storage benchmark (bench/storage.rs; icount only).
+    pub storage: bool,
     pub board: Board,
     pub machines: Vec<Machine>,
     pub mode: Mode,
@@ -102,7 +105,8 @@ impl Plan {
             ));
         }
         let (mut micro, mut corey) = (Vec::new(), Vec::new());
-        for n in &args.names {
+        let mut storage = args.names.is_empty() || args.names.iter().any(|n| n == storage::NAME);
+        for n in args.names.iter().filter(|n| *n != storage::NAME) {
             if n == "micro" {
                 micro.extend(micro::BENCHES.iter());
             } else if let Some(b) = corey::find(n) {
@@ -111,7 +115,7 @@ impl Plan {
                 let known: Vec<&str> = COREY
                     .iter()
                     .map(|b| b.name)
-                    .chain(["micro"])
+                    .chain(["micro", storage::NAME])
                     .chain(micro::BENCHES.iter().map(|b| b.name))
                     .collect();
                 micro.extend(micro::select(std::slice::from_ref(n)).map_err(|_| {
@@ -129,6 +133,10 @@ impl Plan {
         if mode == Mode::Mttcg && !micro.is_empty() {
             eprintln!("bench: the micro-benchmarks count instructions; they run under icount only");
             micro.clear();
+        }
+        if mode == Mode::Mttcg && storage {
+            eprintln!("bench: storage counts instructions; it runs under icount only");
+            storage = false;
         }
         let runs = args.runs.unwrap_or(if mode == Mode::Mttcg { 5 } else { 1 });
         if runs == 0 {
@@ -157,6 +165,7 @@ impl Plan {
         Ok(Plan {
             micro,
             corey,
+            storage,
             board,
             machines,
             mode,
@@ -193,6 +202,7 @@ impl Plan {
             0
         };
         kcore
+            + 2 * usize::from(self.storage)
             + usize::from(!self.micro.is_empty())
             + self.images().len() * boots
             + if self.linux { boots } else { 0 }
@@ -301,6 +311,11 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         } else if icount {
             guard_ok &= crate::bench::guard::compare(&baseline, "kernelcore", &k, true);
         }
+        println!();
+    }
+    if plan.storage {
+        // Its own shape: one boot on virt, one on rpi4 (bench/storage.rs).
+        storage::run(root, &mut |s| progress.step(s))?;
         println!();
     }
     let host = host.end();

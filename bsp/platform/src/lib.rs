@@ -171,6 +171,10 @@ pub struct Platform {
     /// the Pi 4's card slot) first, then the BCM2835 Arasan SDHCI
     /// (`brcm,bcm2835-sdhci`, where QEMU `raspi4b` attaches its card).
     pub sdhci: heapless::Vec<Region, MAX_SDHCI>,
+    /// The VideoCore mailbox (`brcm,bcm2835-mbox`), through whose property
+    /// channel the Raspberry Pi firmware answers (the SD base clock:
+    /// docs/block.md).
+    pub mailbox: Option<Region>,
 }
 
 /// Most SDHCI controllers [`Platform::sdhci`] lists.

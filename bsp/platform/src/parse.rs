@@ -41,6 +41,8 @@ const PSCI_0_2: &[&str] = &["arm,psci-0.2", "arm,psci-1.0"];
 const VIRTIO_MMIO: &[&str] = &["virtio,mmio"];
 const WATCHDOG: &[&str] = &["brcm,bcm2835-pm-wdt", "brcm,bcm2835-pm"];
 const BCM_GPIO: &[&str] = &["brcm,bcm2711-gpio", "brcm,bcm2835-gpio"];
+/// The VideoCore mailbox of the Raspberry Pi firmware.
+const MAILBOX: &[&str] = &["brcm,bcm2835-mbox"];
 /// SD card controllers, in the order [`Platform::sdhci`] lists them.
 const SDHCI: [&[&str]; 2] = [&["brcm,bcm2711-emmc2"], &["brcm,bcm2835-sdhci"]];
 
@@ -84,6 +86,10 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
             .transpose()?
             .flatten(),
         sdhci: sdhci(&blob)?,
+        mailbox: first_available(&blob, MAILBOX)
+            .map(|n| reg(&n, 0))
+            .transpose()?
+            .flatten(),
     })
 }
 

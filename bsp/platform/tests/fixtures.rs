@@ -87,6 +87,8 @@ fn assert_pi_common(p: &Platform) {
         p.sdhci[..],
         [region(0xfe34_0000, 0x100), region(0xfe30_0000, 0x100)]
     );
+    // /soc/mailbox@7e00b880 through /soc's ranges.
+    assert_eq!(p.mailbox, Some(region(0xfe00_b880, 0x40)));
 }
 
 #[test]
@@ -160,6 +162,7 @@ fn assert_virt_common(p: &Platform) {
     assert_eq!(p.watchdog, None);
     assert_eq!(p.bcm_gpio, None);
     assert!(p.sdhci.is_empty());
+    assert_eq!(p.mailbox, None);
 }
 
 #[test]

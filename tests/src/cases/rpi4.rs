@@ -229,6 +229,23 @@ pub(super) const CASES: &[Case] = &[
         lines: Some(crate::bench::cycles_per_op),
         ..Case::BASE
     },
+    // The storage benchmark's image on the SD card: the result lines
+    // `cargo xtask hil` shows on a board, and the client's data check.
+    Case {
+        name: "storage-rpi4",
+        image: "storage-sd",
+        board: "rpi4",
+        timeout: Duration::from_secs(120),
+        // No QEMU-only figure: `hil` runs this case on a board, whose
+        // firmware answers for EMMC2 (clock 12) at its own rate.
+        console: &[
+            "[sd@3] sd: base clock",
+            "[sd@3] sd: card ready",
+            "memory: no frames leaked",
+        ],
+        lines: Some(crate::bench::storage_problems),
+        ..Case::BASE
+    },
     Case {
         name: "console-hostile-rpi4",
         image: "console-hostile",

@@ -42,8 +42,10 @@ fn plans() {
     assert_eq!(cores, [1, 2, 4, 8]);
     assert_eq!((p.runs, p.linux), (1, true));
     assert_eq!(p.images(), ["corey"]);
-    // 1 micro boot, 4 of ours, 4 of Linux, 12 kernel-core images (icount).
-    assert_eq!(p.steps(), 21);
+    // 1 micro boot, 4 of ours, 4 of Linux, 12 kernel-core images (icount),
+    // 2 storage boots.
+    assert_eq!(p.steps(), 23);
+    assert!(p.storage);
 
     let p = Plan::from_args(&args(&["wordcount", "micro"], &[("mode", "mttcg")])).unwrap();
     assert!(p.micro.is_empty(), "micro-benchmarks are icount only");

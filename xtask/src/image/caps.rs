@@ -112,16 +112,21 @@ const SDHCI: DeviceSpec = DeviceSpec {
     kind: DeviceKind::Sdhci,
 };
 
+const MAILBOX: DeviceSpec = DeviceSpec {
+    name: "mailbox",
+    kind: DeviceKind::Mailbox,
+};
+
 /// The devices an image may grant on `board`: the one place xtask lists
 /// board devices (`device:uart` is whatever console UART the DTB names).
 /// virt: the PL011 console and the first virtio-mmio block
-/// and network devices; Pi 4: its PL011 console and the SDHCI controller holding the SD
-/// card (docs/block.md, The SD card server); i.MX 8M Plus: its i.MX UART
+/// and network devices; Pi 4: its PL011 console, the SDHCI controller holding the SD
+/// card and the firmware's mailbox (docs/block.md, The SD card server); i.MX 8M Plus: its i.MX UART
 /// console.
 pub fn board_devices(board: Board) -> &'static [DeviceSpec] {
     match board {
         Board::Virt => &[UART, VIRTIO_BLK, VIRTIO_NET],
-        Board::Rpi4 => &[UART, SDHCI],
+        Board::Rpi4 => &[UART, SDHCI, MAILBOX],
         Board::Imx8mp => &[UART],
     }
 }

@@ -28,6 +28,9 @@ pub enum DeviceKind {
     /// The SDHCI controller holding the SD card (Raspberry Pi 4: EMMC2 on
     /// a real board, the Arasan SDHCI under QEMU `raspi4b`; docs/block.md).
     Sdhci = 5,
+    /// The Raspberry Pi firmware's VideoCore mailbox (the page holding its
+    /// registers), for the property channel (docs/block.md).
+    Mailbox = 6,
 }
 
 impl DeviceKind {
@@ -39,6 +42,7 @@ impl DeviceKind {
             3 => Some(DeviceKind::ConsoleLock),
             4 => Some(DeviceKind::VirtioNet),
             5 => Some(DeviceKind::Sdhci),
+            6 => Some(DeviceKind::Mailbox),
             _ => None,
         }
     }

@@ -366,7 +366,7 @@ fn bad_flags_and_kernel_cores() {
 fn bad_objects() {
     // Entries: 3 tasks, range 3, share 4, notifications 5-6, devices 7-8, caps 9-14.
     let mut s = full();
-    s.devices[1].1 = 6; // no such device kind (1 UART, 2 virtio-blk, 3 the console lock page, 4 virtio-net, 5 SDHCI)
+    s.devices[1].1 = 7; // no such device kind (1 UART, 2 virtio-blk, 3 the console lock page, 4 virtio-net, 5 SDHCI, 6 mailbox)
     assert_eq!(refused(&s), ArchiveError::BadDevice(8));
     let mut s = full();
     s.devices[0].0 = "";

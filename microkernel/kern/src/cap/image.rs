@@ -50,6 +50,7 @@ fn device_registers(kind: DeviceKind) -> Option<(u64, u64)> {
     match kind {
         DeviceKind::Uart => Some((p.console.base, p.console.size)),
         DeviceKind::ConsoleLock => None,
+        DeviceKind::Mailbox => p.mailbox.map(|r| (r.base, r.size)),
         DeviceKind::VirtioBlk => first_virtio(p, VIRTIO_ID_BLOCK),
         DeviceKind::VirtioNet => first_virtio(p, VIRTIO_ID_NET),
         DeviceKind::Sdhci => {
@@ -313,8 +314,11 @@ pub fn task_ending(a: &Archive, index: usize) {
             continue;
         };
         let done = match d.kind {
-            // The UART and the console lock page do no DMA.
-            DeviceKind::Uart | DeviceKind::ConsoleLock => continue,
+            // The UART and the console lock page do no DMA. The mailbox
+            // has no reset; the firmware answers a property call within
+            // microseconds, so a server dying mid-call leaves at most
+            // one answer written into its freed buffer page.
+            DeviceKind::Uart | DeviceKind::ConsoleLock | DeviceKind::Mailbox => continue,
             DeviceKind::VirtioBlk | DeviceKind::VirtioNet => {
                 let status = (mm::device_va(pa) + VIRTIO_STATUS) as *mut u32;
                 // Safety: the device's registers are in the kernel's device

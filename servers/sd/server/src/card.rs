@@ -4,16 +4,13 @@
 //! standard-capacity cards, then the data clock. Every step has a
 //! deadline, and a failure says which step and why.
 
+use crate::property::base_clock;
 use crate::sdhci::{Deadline, Error, Resp, Sdhci, BLOCK};
 
 /// Identification clock (the specification's 100-400 kHz).
 const IDENT_HZ: u32 = 400_000;
 /// Data clock: Default Speed.
 const DATA_HZ: u32 = 25_000_000;
-/// Base clock assumed when the Capabilities register gives none (a real
-/// Pi 4's EMMC2 is clocked by the firmware; its rate is not yet asked of
-/// the mailbox).
-const DEFAULT_BASE_MHZ: u32 = 100;
 /// How long the card may stay busy in ACMD41 (the specification: 1 s).
 const READY_MS: u64 = 1000;
 
@@ -60,13 +57,15 @@ fn app_command(
     host.command(index, arg, resp)
 }
 
-/// Brings the card in `host` from power-up to the transfer state.
-pub fn init(host: &Sdhci) -> Result<Card, InitError> {
+/// Brings the card in `host` from power-up to the transfer state; the base
+/// clock is `property::base_clock`'s choice between the firmware's rate
+/// (`firmware_hz`, if it was asked) and the Capabilities register's.
+pub fn init(host: &Sdhci, firmware_hz: Option<u32>) -> Result<Card, InitError> {
     at("controller reset", host.init())?;
-    let base = match host.base_clock_mhz() {
-        0 => DEFAULT_BASE_MHZ,
-        mhz => mhz,
-    };
+    let base = at(
+        "base clock",
+        base_clock(firmware_hz, host.capabilities_clock_mhz()).ok_or(Error::NoBaseClock),
+    )?;
     at("identification clock", host.set_clock(base, IDENT_HZ))?;
     at("CMD0 (GO_IDLE_STATE)", host.command(0, 0, Resp::None))?;
     // CMD8: a version 2.00+ card echoes the pattern; a 1.x card does not

@@ -17,7 +17,10 @@ pub mod card;
 pub mod csd;
 #[cfg(target_arch = "aarch64")]
 pub mod disk;
+#[cfg(target_arch = "aarch64")]
+pub mod mailbox;
 pub mod mbr;
+pub mod property;
 #[cfg(target_arch = "aarch64")]
 pub mod sdhci;
 #[cfg(target_arch = "aarch64")]

@@ -111,6 +111,9 @@ pub enum Error {
     Stuck(&'static str),
     /// The card answered, but not as the specification says (the detail).
     Protocol(&'static str),
+    /// No base clock: the Capabilities register gives none and the
+    /// firmware was not asked or did not answer (docs/block.md).
+    NoBaseClock,
 }
 
 /// A deadline on the virtual counter: every wait in this driver has one.
@@ -181,7 +184,7 @@ impl Sdhci {
     }
 
     /// Base clock in MHz from the Capabilities register (0: not given).
-    pub fn base_clock_mhz(&self) -> u32 {
+    pub fn capabilities_clock_mhz(&self) -> u32 {
         let caps = self.read(reg::CAPABILITIES);
         if self.version() >= 2 {
             (caps >> 8) & 0xff
@@ -230,9 +233,9 @@ impl Sdhci {
         Ok(())
     }
 
-    /// Sets the card clock to at most `hz` from a `base_mhz` base clock.
-    pub fn set_clock(&self, base_mhz: u32, hz: u32) -> Result<(), Error> {
-        let base = base_mhz.max(1) * 1_000_000;
+    /// Sets the card clock to at most `hz` from a `base` Hz base clock.
+    pub fn set_clock(&self, base: u32, hz: u32) -> Result<(), Error> {
+        let (base, hz) = (base.max(1), hz.max(1));
         let bits = if self.version() >= 2 {
             // 3.00: 10-bit divider N, SDCLK = base / 2N (N = 0: base).
             let n = if hz >= base {

@@ -1,12 +1,12 @@
 //! The server's start-up: map the controller, initialise the card, find
 //! the data partition, then the block service's loop (`blk_serve`).
 
-use crate::card;
 use crate::disk::Disk;
 use crate::mbr::DATA_TYPE;
 use crate::sdhci::Sdhci;
+use crate::{card, mailbox, property};
 use blk_serve::Progress;
-use ulib::cap::map;
+use ulib::cap::{map, segment_info};
 use ulib::{slots, CPtr, Rights};
 
 ulib::bind! {
@@ -14,6 +14,8 @@ ulib::bind! {
     static DEVICE: Slot = "sdhci";
     /// The MBR partition (1..4) to serve (`values = { partition = N }`).
     static PARTITION: Value = "partition";
+    /// The firmware's mailbox (`device:mailbox`), for the base clock.
+    static MAILBOX: Slot = "mailbox";
 }
 
 /// Where the controller's register page is mapped (uncached: a device
@@ -31,6 +33,44 @@ pub fn run(start: ulib::Start) -> i32 {
 #[cfg(feature = "test-hooks")]
 pub fn run_with_test_hook(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
     run_hooked(start, hook)
+}
+
+/// The rate of the firmware clock feeding the controller `device`
+/// grants, asked through the mailbox if the image grants it; what
+/// happened is one console line.
+fn firmware_clock(device: CPtr) -> Option<u32> {
+    let Some(mailbox) = MAILBOX.get() else {
+        ulib::println!("sd: no device:mailbox: the base clock is the controller's capabilities'");
+        return None;
+    };
+    let pa = match segment_info(device, 0) {
+        Ok((pa, _)) => pa,
+        Err(e) => {
+            ulib::println!("sd: cannot locate the controller: {:?}", e);
+            return None;
+        }
+    };
+    let Some(clock) = property::clock_of_controller(pa) else {
+        ulib::println!(
+            "sd: no firmware clock known for the controller at {:#x}",
+            pa
+        );
+        return None;
+    };
+    match mailbox::clock_rate(mailbox, clock) {
+        Ok(hz) => {
+            ulib::println!(
+                "sd: base clock {} Hz from the firmware (clock {})",
+                hz,
+                clock
+            );
+            Some(hz)
+        }
+        Err(e) => {
+            ulib::println!("sd: the firmware's clock {} not known: {:?}", clock, e);
+            None
+        }
+    }
 }
 
 fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
@@ -57,7 +97,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
     // Safety: the grant is the controller's register page, just mapped
     // uncached at DEVICE_VA for the task's life; this task alone drives it.
     let host = unsafe { Sdhci::new(DEVICE_VA as usize) };
-    let card = match card::init(&host) {
+    let card = match card::init(&host, firmware_clock(device)) {
         Ok(c) => c,
         Err(e) => {
             ulib::println!(

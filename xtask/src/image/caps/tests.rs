@@ -190,7 +190,7 @@ fn bad_objects() {
     );
     assert_eq!(
         err(&cap("device:virtio-blk")),
-        "task[0] (hello): caps[1]: unknown device \"virtio-blk\" for rpi4 (known: uart, sdhci)"
+        "task[0] (hello): caps[1]: unknown device \"virtio-blk\" for rpi4 (known: uart, sdhci, mailbox)"
     );
     let virt = format!(
         "{VIRT}{}",
@@ -366,5 +366,5 @@ fn capacity() {
 fn board_device_lists() {
     let names = |b| board_devices(b).iter().map(|d| d.name).collect::<Vec<_>>();
     assert_eq!(names(Board::Virt), ["uart", "virtio-blk", "virtio-net"]);
-    assert_eq!(names(Board::Rpi4), ["uart", "sdhci"]);
+    assert_eq!(names(Board::Rpi4), ["uart", "sdhci", "mailbox"]);
 }

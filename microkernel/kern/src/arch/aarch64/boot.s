@@ -22,9 +22,13 @@
 .equ TCR_BASE, 0xB5103510
 // SCTLR_EL1: RES1 bits, MMU off.
 .equ SCTLR_MMU_OFF, 0x30d00800
-// ... plus M, C, SA, SA0, I, and nTWE: `wfe` at EL0 waits instead of
-// trapping (ring servers and clients sleep in it; `wfi` still traps).
-.equ SCTLR_MMU_ON, 0x30d4181d
+// ... plus M, C, SA, SA0, I, nTWE: `wfe` at EL0 waits instead of
+// trapping (ring servers and clients sleep in it; `wfi` still traps), and
+// UCI: EL0 may clean and invalidate by address (`dc civac`, `dc cvac`,
+// `dc cvau`, `ic ivau`) memory it can read, as a driver server sharing a
+// buffer with a device that does not snoop the caches must (the Pi 4's
+// VideoCore mailbox: docs/block.md); `dc ivac` stays EL1's.
+.equ SCTLR_MMU_ON, 0x34d4181d
 .equ MPIDR_AFF_MASK, 0xff00ffffff
 // The payload header's magic, "KMLPAYLD" little-endian (xtask build.rs
 // PAYLOAD_MAGIC), and the longest payload taken (mm::PAYLOAD_MAX).

@@ -1,0 +1,214 @@
+//! The storage benchmark (`cargo xtask bench storage`; issue 14): the same
+//! client (`bench/tasks/blkbench`) and the same requests, sequential and
+//! random 4 KiB reads and writes one at a time, through the virtio-blk
+//! server on virt (`images/storage-virtio.toml`) and through the SD card
+//! server on the Raspberry Pi 4 (`images/storage-sd.toml`, QEMU
+//! `raspi4b`). Each image boots under `-icount` on a fresh disk (a
+//! zero-filled file; the card image `flash` makes) and prints one
+//! `RESULT name=storage mode=WORKLOAD client=0 ops=N bytes=B ns=NS t0=..
+//! t1=..` line per workload, then checks what it wrote. One client, so
+//! the span is that client's: under `-icount` its nanoseconds are the
+//! instructions the whole machine ran meanwhile (the client's, the
+//! server's on its kernel core, idle cores' `wfe`), and requests per
+//! second of guest time are `ops × 10^9 / ns`: the same figure, inverted.
+//! What neither shows: the host's I/O time (a virtio request completes
+//! when QEMU's I/O thread has done it, so virtio's counts depend on the
+//! host and are not exactly repeatable; the SD card model answers at once,
+//! so SD's are) and any real card's latency (QEMU's card has none). The
+//! JSON goes to `target/bench/storage.json`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use qemu_tests::Exit;
+
+use crate::build::{self, target_dir};
+use crate::cli::{Board, Machine, MachineArgs};
+use crate::{image, qemu};
+use qemu_tests::bench::{
+    parse_storage as parse_line, storage_problems as problems, StorageLine as Line, WORKLOADS,
+};
+
+/// The benchmark's name on the command line.
+pub const NAME: &str = "storage";
+
+/// The two sides: (device, board, image).
+pub const SIDES: [(&str, Board, &str); 2] = [
+    ("virtio-blk", Board::Virt, "storage-virtio"),
+    ("sd", Board::Rpi4, "storage-sd"),
+];
+
+/// One side's figures for one workload.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub device: &'static str,
+    pub board: Board,
+    pub line: Line,
+}
+
+impl Row {
+    /// Instructions of the whole machine per request (under `-icount`).
+    pub fn instructions(&self) -> u64 {
+        self.line.ns / self.line.ops.max(1)
+    }
+
+    /// Requests per second of guest time.
+    pub fn per_second(&self) -> f64 {
+        self.line.ops as f64 * 1e9 / self.line.ns.max(1) as f64
+    }
+}
+
+/// Boots both images under `-icount` and prints and writes the results.
+pub fn run(root: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for (device, board, name) in SIDES {
+        progress(&format!(
+            "storage: {name} ({device}) on {}, icount",
+            board.name()
+        ));
+        let machine = Machine::from_args(&MachineArgs {
+            board: Some(board.name().into()),
+            smp: Some("4".into()),
+            ..MachineArgs::default()
+        })?;
+        let img = image::select(root, name, board)?;
+        let built = build::build(root, &img, board)?;
+        if let Some(disk) = &built.disk {
+            crate::disk::prepare(disk, false)?;
+        }
+        let spec = qemu::RunSpec {
+            root,
+            machine: &machine,
+            built: &built,
+            interactive: false,
+            gdb: false,
+            icount: true,
+            extra: &[],
+            timeout: Some(Duration::from_secs(300)),
+        };
+        let out = qemu::run(&spec)?;
+        let lines: Vec<&str> = out.console.lines().map(str::trim).collect();
+        let problems = problems(&lines);
+        if out.exit != Exit::Code(0) || !problems.is_empty() {
+            bail!(
+                "{name}: {} ({}); console:\n{}",
+                problems.join("; "),
+                out.exit,
+                out.console
+            );
+        }
+        for line in lines.iter().filter_map(|l| parse_line(l)) {
+            rows.push(Row {
+                device,
+                board,
+                line,
+            });
+        }
+    }
+    print!("{}", table(&rows));
+    let path = target_dir(root).join("bench").join("storage.json");
+    std::fs::create_dir_all(path.parent().unwrap_or(root))?;
+    std::fs::write(&path, json(&rows)).with_context(|| path.display().to_string())?;
+    println!("  ({})", path.strip_prefix(root).unwrap_or(&path).display());
+    Ok(rows)
+}
+
+fn find<'a>(rows: &'a [Row], device: &str, workload: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.device == device && r.line.workload == workload)
+}
+
+/// The summary: per workload, both sides and SD over virtio-blk.
+pub fn table(rows: &[Row]) -> String {
+    let mut t = String::from(
+        "Storage: 4 KiB requests one at a time, 1 client; icount (instructions of the whole \
+         machine per request; req/s of guest time); not real-hardware time, no host I/O time, \
+         no card latency\n",
+    );
+    t += &format!(
+        "  {:<11} {:>18} {:>14} {:>18} {:>14} {:>10}\n",
+        "workload",
+        "virtio-blk instr",
+        "req/s (guest)",
+        "SD card instr",
+        "req/s (guest)",
+        "SD/virtio"
+    );
+    for w in WORKLOADS {
+        let (v, s) = (find(rows, "virtio-blk", w), find(rows, "sd", w));
+        let cell = |r: Option<&Row>| match r {
+            Some(r) => (
+                r.instructions().to_string(),
+                format!("{:.0}", r.per_second()),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        let ((vi, vr), (si, sr)) = (cell(v), cell(s));
+        let ratio = match (v, s) {
+            (Some(v), Some(s)) => format!(
+                "{:.2}x",
+                s.instructions() as f64 / v.instructions().max(1) as f64
+            ),
+            _ => "-".into(),
+        };
+        t += &format!("  {w:<11} {vi:>18} {vr:>14} {si:>18} {sr:>14} {ratio:>10}\n");
+    }
+    t
+}
+
+/// The rows as JSON.
+pub fn json(rows: &[Row]) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "  {{\"benchmark\":\"storage\",\"device\":\"{}\",\"board\":\"{}\",\"mode\":\"icount\",\"workload\":\"{}\",\"requests\":{},\"request_bytes\":{},\"span_ns\":{},\"instructions_per_request\":{},\"requests_per_s_guest\":{:.1}}}",
+                r.device,
+                r.board.name(),
+                r.line.workload,
+                r.line.ops,
+                r.line.bytes,
+                r.line.ns,
+                r.instructions(),
+                r.per_second()
+            )
+        })
+        .collect();
+    format!("[\n{}\n]\n", items.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+[blkbench@0] RESULT name=storage mode=seq-write client=0 ops=256 bytes=4096 ns=6741328 t0=1 t1=2
+[blkbench@0] RESULT name=storage mode=seq-read client=0 ops=256 bytes=4096 ns=7000592 t0=3 t1=4
+[blkbench@0] RESULT name=storage mode=rand-write client=0 ops=256 bytes=4096 ns=6741600 t0=5 t1=6
+[blkbench@0] RESULT name=storage mode=rand-read client=0 ops=256 bytes=4096 ns=7000848 t0=7 t1=8
+[blkbench@0] blkbench: 256 blocks of 4 KiB read back and checked (2048 sectors on the disk)";
+
+    fn lines(s: &str) -> Vec<&str> {
+        s.lines().collect()
+    }
+
+    #[test]
+    fn figures_per_request() {
+        let l = parse_line(lines(GOOD)[1]).unwrap();
+        assert_eq!(
+            (l.workload.as_str(), l.ops, l.bytes, l.ns),
+            ("seq-read", 256, 4096, 7000592)
+        );
+        let r = Row {
+            device: "sd",
+            board: Board::Rpi4,
+            line: l,
+        };
+        assert_eq!(r.instructions(), 27346);
+        assert!((r.per_second() - 36568.3).abs() < 0.1);
+        let t = table(std::slice::from_ref(&r));
+        assert!(t.contains("seq-read") && t.contains("27346"), "{t}");
+        assert!(json(&[r]).contains("\"instructions_per_request\":27346"));
+    }
+}
