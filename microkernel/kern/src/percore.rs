@@ -157,7 +157,7 @@ impl<T: Init> Local<T> {
             let ready = &mut *self.ready[me].get();
             let cell = &mut *self.cells[me].get();
             if !*ready {
-                cell.write(T::init());
+                init_cell(cell);
                 *ready = true;
             }
             f(cell.assume_init_mut())
@@ -165,4 +165,13 @@ impl<T: Init> Local<T> {
         crate::arch::aarch64::irq_restore(daif);
         r
     }
+}
+
+/// Makes a core's value, once. Out of line: a value can be kilobytes
+/// (`T::init` builds it on the stack), and every `with` inlined into a
+/// hot path would otherwise carry that stack frame and its probes.
+#[cold]
+#[inline(never)]
+fn init_cell<T: Init>(cell: &mut core::mem::MaybeUninit<T>) {
+    cell.write(T::init());
 }

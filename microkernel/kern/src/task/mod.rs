@@ -413,6 +413,7 @@ pub fn tick() {
 /// On the way back to EL0 after an interrupt: if the slice is over (or a
 /// task became ready), the highest-priority ready task runs; among equals
 /// the interrupted one goes to the back.
+#[inline(never)]
 pub fn preempt_if_needed(frame: &mut Frame) {
     SCHED.with(|s| {
         if !s.need_resched {
