@@ -370,6 +370,7 @@ fn release_caps(s: &mut Sched, i: usize) {
 }
 
 impl crate::cap::Spaces for Sched {
+    #[inline(always)]
     fn root_share(&self) -> Option<kerncore::cap::ShareId> {
         self.tasks[self.current?].as_ref()?.root_share
     }

@@ -93,6 +93,7 @@ fn fast_call(frame: &mut Frame) -> Then {
 }
 
 /// `TaskReport`: how the task a capability names stands.
+#[inline(never)]
 fn task_report(frame: &mut Frame) {
     let r = decode::<args::TaskReport>(frame)
         .and_then(|a| SCHED.with(|s| crate::cap::task::report(s, a.task.0)));
@@ -306,6 +307,7 @@ fn wait(frame: &mut Frame) {
 }
 
 /// This core's count of `ev`.
+#[inline(never)]
 fn read_event(ev: abi::Event) -> u64 {
     use core::sync::atomic::Ordering::Relaxed;
     let e = &percore::this().events;
@@ -336,6 +338,7 @@ fn exit(frame: &mut Frame) {
     });
 }
 
+#[inline(never)]
 fn debug_print(args::DebugPrint { ptr, len }: args::DebugPrint) -> Result<(), Error> {
     let mut buf = [0u8; MAX_PRINT];
     let buf = &mut buf[..len as usize];
