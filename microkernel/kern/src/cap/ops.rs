@@ -105,6 +105,28 @@ pub(super) fn root_cap(
     Ok((at, c.space.lookup_kind(me, at, kind, needed)?))
 }
 
+/// Whether `call` is one of [`syscall`]'s.
+#[inline(always)]
+pub fn is_cap_call(call: Syscall) -> bool {
+    matches!(
+        call,
+        Syscall::CapInfo
+            | Syscall::CapCopy
+            | Syscall::CapDelete
+            | Syscall::CapRevoke
+            | Syscall::SegmentCreate
+            | Syscall::SegmentInfo
+            | Syscall::RangeCreate
+            | Syscall::Map
+            | Syscall::Unmap
+            | Syscall::Link
+            | Syscall::Unlink
+            | Syscall::ShareCreate
+            | Syscall::NotifyCreate
+            | Syscall::Signal
+    )
+}
+
 /// The capability-table system calls. `None`: not one of them; otherwise
 /// whether the caller must wait for other cores' sweeps (`finish`). Each
 /// call's arguments are decoded first (`abi::args`): a bit a call does not

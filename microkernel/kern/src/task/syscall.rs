@@ -42,10 +42,10 @@ enum Then {
 }
 
 /// A system call other than the null call (vectors.s answers that one).
-/// `frame` holds x0-x18, x30, ELR and SPSR only: x19-x29 are still in
-/// their registers (this function and all it calls keep them, as the
-/// AAPCS64 says) and SP_EL0 in its own, so nothing here may read the rest
-/// of the frame or switch tasks. Calls that might are left to
+/// `frame` holds x0-x18 and x30 only: x19-x29 are still in their
+/// registers (this function and all it calls keep them, as the AAPCS64
+/// says), and ELR, SPSR and SP_EL0 in theirs, so nothing here may read the
+/// rest of the frame or switch tasks. Calls that might are left to
 /// [`syscall_full`], which vectors.s calls with the frame completed.
 #[no_mangle]
 extern "C" fn syscall_entry(frame: &mut Frame) -> Then {
@@ -62,9 +62,20 @@ extern "C" fn syscall_full(then: Then, frame: &mut Frame) {
     }
 }
 
-/// The calls that never switch tasks; the others are [`Then::Run`].
+/// The calls that never switch tasks; the others are [`Then::Run`]. The
+/// capability calls, the common case, are told apart first.
+#[inline(always)]
 fn fast_call(frame: &mut Frame) -> Then {
     match Syscall::from_u64(frame.x[8]) {
+        Some(call) if crate::cap::is_cap_call(call) => cap_call(call, frame),
+        call => other_call(call, frame),
+    }
+}
+
+/// [`fast_call`]'s calls that are not capability calls.
+#[inline(never)]
+fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
+    match call {
         None => status(frame, Err(Error::UnknownSyscall)),
         Some(Syscall::Null) => status(frame, Ok(())),
         Some(Syscall::DebugPrint) => {

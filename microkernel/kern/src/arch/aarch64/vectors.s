@@ -107,14 +107,17 @@ el0_fault:
 
 // A system call other than the null call (x0/x1 saved at sp). Rust code
 // keeps x19-x29 (callee-saved in the AAPCS64) and SP_EL0 (the kernel runs
-// on SP_EL1), so only x0-x18, x30, ELR and SPSR go into the frame before
+// on SP_EL1), so only x0-x18 and x30 go into the frame before
 // syscall_entry(&mut Frame), which serves the calls that neither switch
-// tasks nor read the whole frame. It returns 0 when the call is done (the
-// results are in the frame's x0-x3). Otherwise x19-x29 hold the caller's
-// values again, so the frame is completed here and
-// syscall_full(what, &mut Frame) runs on it (a call that may switch tasks,
-// or a capability call that must wait for other cores), returning through
-// exception_return like any exception (task/syscall.rs).
+// tasks nor read the whole frame. ELR_EL1 and SPSR_EL1 stay in their
+// registers: the call runs with every exception masked, and the only
+// exception it can take (a kernel fault) never returns into it. It returns
+// 0 when the call is done (the results are in the frame's x0-x3).
+// Otherwise x19-x29 hold the caller's values again, so the frame is
+// completed here and syscall_full(what, &mut Frame) runs on it (a call
+// that may switch tasks, or a capability call that must wait for other
+// cores), returning through exception_return like any exception
+// (task/syscall.rs).
 el0_svc:
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
@@ -125,17 +128,11 @@ el0_svc:
     stp     x14, x15, [sp, #112]
     stp     x16, x17, [sp, #128]
     str     x18, [sp, #144]
-    mrs     x1, elr_el1
-    mrs     x2, spsr_el1
-    stp     x30, x1, [sp, #240]
-    str     x2, [sp, #256]
+    str     x30, [sp, #240]
     mov     x0, sp
     bl      syscall_entry
     cbnz    x0, el0_svc_full
-    ldp     x30, x1, [sp, #240]
-    ldr     x2, [sp, #256]
-    msr     elr_el1, x1
-    msr     spsr_el1, x2
+    ldr     x30, [sp, #240]
     ldp     x0, x1, [sp, #0]
     ldp     x2, x3, [sp, #16]
     ldp     x4, x5, [sp, #32]
@@ -155,8 +152,11 @@ el0_svc_full:
     stp     x24, x25, [sp, #192]
     stp     x26, x27, [sp, #208]
     stp     x28, x29, [sp, #224]
-    mrs     x1, sp_el0
-    str     x1, [sp, #264]
+    mrs     x1, elr_el1
+    mrs     x2, spsr_el1
+    mrs     x3, sp_el0
+    str     x1, [sp, #248]
+    stp     x2, x3, [sp, #256]
     mov     x1, sp
     bl      syscall_full
     b       exception_return
