@@ -258,7 +258,7 @@ pub struct CoreCaps {
     maps: Maps,
 }
 
-static CORE_CAPS: Local<CoreCaps> = Local::new();
+pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
 
 impl crate::percore::Init for CoreCaps {
     fn init() -> CoreCaps {

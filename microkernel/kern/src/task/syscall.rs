@@ -240,7 +240,9 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 /// stays short).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let remote = SCHED.with(|s| crate::cap::syscall(call, frame, s));
+    let remote = SCHED.with_and(&crate::cap::CORE_CAPS, |s, c| {
+        crate::cap::syscall(c, call, frame, s)
+    });
     if remote == Some(true) || supervise::mailbox_pending() {
         Then::FinishCapCall
     } else {
