@@ -167,7 +167,7 @@ pub fn syscall(
         Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
         _ => return None,
     };
-    let remote = (marks.busy() || marks.remote != 0) && finish(c, spaces, &mut marks);
+    let remote = marks.marked && finish(c, spaces, &mut marks);
     frame.x[0] = match r {
         Ok(()) => 0,
         Err(e) => e as u64,
