@@ -153,6 +153,7 @@ impl Attrs {
     }
 
     /// The attribute bits of a block or page descriptor.
+    #[inline(always)]
     pub const fn bits(&self) -> u64 {
         let mut b = AF | ((self.mem as u64) << ATTR_INDX_SHIFT);
         b |= match self.mem {
@@ -182,6 +183,7 @@ impl Attrs {
 }
 
 /// A table descriptor pointing at the next-level table at `table_pa`.
+#[inline(always)]
 pub const fn table_descriptor(table_pa: u64) -> u64 {
     (table_pa & OA_MASK) | TABLE_OR_PAGE | VALID
 }
@@ -267,16 +269,19 @@ pub const fn table_limits(desc: u64) -> u64 {
 }
 
 /// A block descriptor (level 1: 1 GiB, level 2: 2 MiB) for `pa`.
+#[inline(always)]
 pub const fn block_descriptor(pa: u64, attrs: Attrs) -> u64 {
     (pa & OA_MASK) | attrs.bits() | VALID
 }
 
 /// A level-3 page descriptor for `pa`.
+#[inline(always)]
 pub const fn page_descriptor(pa: u64, attrs: Attrs) -> u64 {
     (pa & OA_MASK) | attrs.bits() | TABLE_OR_PAGE | VALID
 }
 
 /// Index of `va` in a table at `level`.
+#[inline(always)]
 pub const fn index(va: u64, level: usize) -> usize {
     ((va >> (39 - 9 * level as u64)) & 0x1ff) as usize
 }

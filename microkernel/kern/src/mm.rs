@@ -82,6 +82,7 @@ pub fn payload() -> &'static [u8] {
 }
 
 /// Physical address of the first byte of the image.
+#[inline(always)]
 pub fn kernel_phys() -> u64 {
     KERNEL_PHYS.load(Ordering::Relaxed)
 }
@@ -96,6 +97,7 @@ pub fn kernel_span() -> (u64, u64) {
 }
 
 /// Physical address of something inside the kernel image.
+#[inline(always)]
 pub fn kernel_va_to_pa(va: u64) -> u64 {
     va - KERNEL_VA + kernel_phys()
 }

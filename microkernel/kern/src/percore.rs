@@ -155,18 +155,70 @@ impl<T: Init> Local<T> {
         let me = id();
         // Safety: this core's element, reached only by this core with
         // interrupts masked; `f` does not re-enter (documented), so the
-        // references are unique. The value is written before it is first
-        // read, and `ready` says so.
+        // reference is unique.
+        let r = f(unsafe { self.get_mut(me) });
+        crate::arch::aarch64::irq_restore(daif);
+        r
+    }
+}
+
+impl<T: Init> Local<T> {
+    /// Runs `f` on this core's values of `self` and `other` together, with
+    /// one interrupt mask and one look-up of the core number for both (a
+    /// system call's path enters two). `f` must not call `with` on either
+    /// again.
+    ///
+    /// Panics if `self` and `other` are the same `Local` (the two
+    /// references would alias).
+    pub fn with_and<U: Init, R>(&self, other: &Local<U>, f: impl FnOnce(&mut T, &mut U) -> R) -> R {
+        assert!(
+            !core::ptr::addr_eq(self, other),
+            "with_and: the same Local twice"
+        );
+        let daif = crate::arch::aarch64::irq_save();
+        let me = id();
+        // Safety: as in `with`, for each of two distinct `Local`s (checked
+        // above), so the two references are unique and do not overlap.
         let r = unsafe {
-            let ready = &mut *self.ready[me].get();
-            let cell = &mut *self.cells[me].get();
-            if !*ready {
-                cell.write(T::init());
-                *ready = true;
-            }
-            f(cell.assume_init_mut())
+            let a = self.get_mut(me);
+            let b = other.get_mut(me);
+            f(a, b)
         };
         crate::arch::aarch64::irq_restore(daif);
         r
     }
+
+    /// Core `me`'s value, made on first use.
+    ///
+    /// # Safety
+    /// `me` is this core's number, interrupts are masked, and no other
+    /// reference to this core's value of `self` exists while the result
+    /// lives.
+    // A `&mut` from `&self` is what an `UnsafeCell` is for; the caller's
+    // guarantee above is what makes it unique.
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    unsafe fn get_mut(&self, me: usize) -> &mut T {
+        // Safety: the caller guarantees that this core's element is reached
+        // only through the returned reference; the value is written before
+        // it is first read, and `ready` says so.
+        unsafe {
+            let ready = &mut *self.ready[me].get();
+            let cell = &mut *self.cells[me].get();
+            if !*ready {
+                init_cell(cell);
+                *ready = true;
+            }
+            cell.assume_init_mut()
+        }
+    }
+}
+
+/// Makes a core's value, once. Out of line: a value can be kilobytes
+/// (`T::init` builds it on the stack), and every `with` inlined into a
+/// hot path would otherwise carry that stack frame and its probes.
+#[cold]
+#[inline(never)]
+fn init_cell<T: Init>(cell: &mut core::mem::MaybeUninit<T>) {
+    cell.write(T::init());
 }

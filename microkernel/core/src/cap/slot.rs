@@ -109,6 +109,31 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// A copy of the slot, read field by field: a whole-slot copy is a call
+    /// to `memcpy` (64 bytes) where the compiler optimises for size.
+    #[inline(always)]
+    pub(super) const fn read(&self) -> Slot {
+        Slot {
+            cap: self.cap,
+            prev: self.prev,
+            next: self.next,
+            first_child: self.first_child,
+            last_child: self.last_child,
+        }
+    }
+
+    /// Overwrites the slot with `s`, field by field (see [`Slot::read`]).
+    #[inline(always)]
+    pub(super) fn write(&mut self, s: Slot) {
+        self.cap = s.cap;
+        self.prev = s.prev;
+        self.next = s.next;
+        self.first_child = s.first_child;
+        self.last_child = s.last_child;
+    }
+}
+
 impl Default for Slot {
     fn default() -> Self {
         Slot::EMPTY

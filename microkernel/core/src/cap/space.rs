@@ -92,6 +92,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
 
     /// Checks that [`CapSpace::insert_original`] into `at` would succeed:
     /// the same errors in the same order, and nothing changes.
+    #[inline(always)]
     pub fn check_empty(&self, acting_core: u32, at: SlotRef) -> Result<(), Error> {
         match self.resolve(acting_core, at)? {
             Some(_) => Err(Error::SlotOccupied),
@@ -126,7 +127,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         cap: Cap,
     ) -> Result<(), Error> {
         self.check_empty(acting_core, at)?;
-        *self.node_mut(at) = Slot::lone_root(at, cap);
+        self.node_mut(at).write(Slot::lone_root(at, cap));
         Ok(())
     }
 
@@ -136,6 +137,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     /// private to a core other than `acting_core`: `NotOwner`; index at or
     /// past the capacity: `InvalidCapability`; empty slot:
     /// `InvalidCapability`.
+    #[inline(always)]
     pub fn lookup(&self, acting_core: u32, at: SlotRef) -> Result<Cap, Error> {
         self.resolve(acting_core, at)?
             .ok_or(Error::InvalidCapability)
@@ -146,6 +148,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     ///
     /// Errors: those of [`CapSpace::lookup`], then another kind:
     /// `WrongObjectKind`, then a right of `needed` missing: `MissingRights`.
+    #[inline(always)]
     pub fn lookup_kind(
         &self,
         acting_core: u32,
@@ -164,11 +167,13 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     }
 
     /// The live share `id`, if any.
+    #[inline(always)]
     pub(super) fn entry(&self, id: ShareId) -> Option<&ShareEntry<'a>> {
         self.shares.get(id.0 as usize)?.as_ref()
     }
 
     /// The live share `id`, if `acting_core` may touch it.
+    #[inline(always)]
     fn share_for(&self, acting_core: u32, id: ShareId) -> Result<&ShareEntry<'a>, Error> {
         let entry = self.entry(id).ok_or(Error::InvalidCapability)?;
         if !entry.owner.admits(acting_core) {
@@ -179,6 +184,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
 
     /// Checks that `at` is a slot `acting_core` may touch, and returns what
     /// it holds. The order of the checks is the documented order of errors.
+    #[inline(always)]
     pub(super) fn resolve(&self, acting_core: u32, at: SlotRef) -> Result<Option<Cap>, Error> {
         let entry = self.share_for(acting_core, at.share)?;
         let slot = entry.slots.get(at.index as usize);
@@ -186,17 +192,20 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     }
 
     /// The slot `at`, which must exist: links and checked references only.
+    #[inline(always)]
     pub(super) fn node(&self, at: SlotRef) -> &Slot {
         let entry = self.shares[at.share.0 as usize].as_ref();
         &entry.expect("a link names a live share").slots[at.index as usize]
     }
 
+    #[inline(always)]
     pub(super) fn node_mut(&mut self, at: SlotRef) -> &mut Slot {
         let entry = self.shares[at.share.0 as usize].as_mut();
         &mut entry.expect("a link names a live share").slots[at.index as usize]
     }
 
     /// The owner of the share holding `at`, which must exist.
+    #[inline(always)]
     pub(super) fn owner_of(&self, at: SlotRef) -> Owner {
         self.shares[at.share.0 as usize]
             .as_ref()
@@ -206,6 +215,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
 
     /// What follows `l` in its ring: a slot's next sibling, or a head's
     /// first child.
+    #[inline(always)]
     pub(super) fn next_of(&self, l: Link) -> Link {
         let s = self.node(l.slot());
         if l.is_head() {
@@ -216,6 +226,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     }
 
     /// What precedes `l` in its ring.
+    #[inline(always)]
     pub(super) fn prev_of(&self, l: Link) -> Link {
         let s = self.node(l.slot());
         if l.is_head() {
@@ -225,6 +236,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn set_next(&mut self, l: Link, to: Link) {
         let head = l.is_head();
         let s = self.node_mut(l.slot());
@@ -235,6 +247,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         }
     }
 
+    #[inline(always)]
     pub(super) fn set_prev(&mut self, l: Link, to: Link) {
         let head = l.is_head();
         let s = self.node_mut(l.slot());

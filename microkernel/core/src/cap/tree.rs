@@ -30,13 +30,13 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
             ..orig
         };
         let last = self.node(src).last_child;
-        *self.node_mut(dst) = Slot {
+        self.node_mut(dst).write(Slot {
             cap: Some(cap),
             prev: last,
             next: Link::head(src),
             first_child: Link::head(dst),
             last_child: Link::head(dst),
-        };
+        });
         self.set_next(last, Link::node(dst));
         self.set_prev(Link::head(src), Link::node(dst));
         Ok(cap)
@@ -51,17 +51,17 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     /// `SlotOccupied`).
     pub fn move_cap(&mut self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<(), Error> {
         self.check_transfer(acting_core, src, dst)?;
-        let s = *self.node(src);
+        let s = self.node(src).read();
         let lone = s.prev == Link::node(src);
         let has_children = !s.first_child.is_head();
         let (here, head) = (Link::node(dst), Link::head(dst));
-        *self.node_mut(dst) = Slot {
+        self.node_mut(dst).write(Slot {
             cap: s.cap,
             prev: if lone { here } else { s.prev },
             next: if lone { here } else { s.next },
             first_child: if has_children { s.first_child } else { head },
             last_child: if has_children { s.last_child } else { head },
-        };
+        });
         if !lone {
             self.set_next(s.prev, here);
             self.set_prev(s.next, here);
@@ -70,7 +70,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
             self.set_prev(s.first_child, head);
             self.set_next(s.last_child, head);
         }
-        *self.node_mut(src) = Slot::EMPTY;
+        self.node_mut(src).write(Slot::EMPTY);
         Ok(())
     }
 
@@ -115,11 +115,11 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
                 return Ok(removed);
             }
             // A childless first child: its prev is its parent's head.
-            let s = *self.node(cur);
+            let s = self.node(cur).read();
             debug_assert!(s.prev.is_head());
             self.set_next(s.prev, s.next);
             self.set_prev(s.next, s.prev);
-            *self.node_mut(cur) = Slot::EMPTY;
+            self.node_mut(cur).write(Slot::EMPTY);
             visit(Removed {
                 slot: cur,
                 cap: s.cap.expect("a linked slot is full"),
@@ -164,7 +164,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     /// Unlinks and empties the full slot `at`, splicing its children into
     /// its place.
     pub(super) fn remove(&mut self, at: SlotRef) -> Removed {
-        let s = *self.node(at);
+        let s = self.node(at).read();
         let lone = s.prev == Link::node(at);
         let has_children = !s.first_child.is_head();
         match (lone, has_children) {
@@ -186,7 +186,7 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
                 self.set_prev(s.next, s.last_child);
             }
         }
-        *self.node_mut(at) = Slot::EMPTY;
+        self.node_mut(at).write(Slot::EMPTY);
         Removed {
             slot: at,
             cap: s.cap.expect("remove takes a full slot"),

@@ -16,6 +16,7 @@ const PAGE: u64 = mm::PAGE;
 /// the frames), then the frames are taken and zeroed. Only a race with
 /// another core for the global pool or for a slot of a shared share can
 /// fail it after that, and then everything goes back.
+#[inline(never)]
 pub(super) fn segment_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -44,6 +45,7 @@ pub(super) fn segment_create(
 }
 
 /// `SegmentInfo`: the physical address of one page, and the page count.
+#[inline(never)]
 pub(super) fn segment_info(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -62,6 +64,7 @@ pub(super) fn segment_info(
 /// `RangeCreate`: the destination, the span and an object cell are
 /// checked first, in that order (an argument error before `OutOfMemory`); then the range's table frame is taken (its only failure
 /// left: no frame).
+#[inline(never)]
 pub(super) fn range_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -107,6 +110,7 @@ pub(super) fn free_range(range: AddressRange) {
 /// `Map` (`abi::args::Map`: the rights are known bits without GRANT). The
 /// range's capability needs WRITE (changing what it maps), and EXECUTE too
 /// for an executable mapping; the segment's needs every right asked.
+#[inline(never)]
 pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Result<(), Error> {
     let args::Map {
         range: range_cptr,
@@ -198,6 +202,7 @@ fn map_pages(
     range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
+#[inline(never)]
 pub(super) fn unmap(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -226,6 +231,7 @@ pub(super) fn unmap(
 /// capability's rights confer and no more: without WRITE nothing below it
 /// is writable through it, without EXECUTE nothing executable, whatever
 /// the range maps (the link descriptor's APTable / UXNTable bits).
+#[inline(never)]
 pub(super) fn link(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,

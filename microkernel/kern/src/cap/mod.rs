@@ -36,7 +36,7 @@ pub use image::{
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
-pub use ops::{retire_root, setup_root, syscall, Spaces};
+pub use ops::{is_cap_call, retire_root, setup_root, syscall, Spaces};
 pub use remove::sweep_here;
 
 use crate::percore::Local;
@@ -193,6 +193,9 @@ struct Marks {
     /// freed by one operation fits: no work list to overflow.
     local_shares: u32,
     global_shares: u32,
+    /// Something above was marked since `new`: without it, there is
+    /// nothing to finish (one test on every capability call's way out).
+    marked: bool,
 }
 
 const _: () = assert!(MAX_SHARES <= 32);
@@ -206,12 +209,14 @@ impl Marks {
             remote: 0,
             local_shares: 0,
             global_shares: 0,
+            marked: false,
         }
     }
 
     /// Share `id` of `space` is to be destroyed.
     fn share_freed(&mut self, space: SpaceId, id: kerncore::cap::ShareId) {
         let bit = 1u32 << (id.0 as usize % MAX_SHARES);
+        self.marked = true;
         match space {
             SpaceId::Global => self.global_shares |= bit,
             SpaceId::Core(c) if c == self.me => self.local_shares |= bit,
@@ -240,6 +245,7 @@ impl Marks {
     }
 
     fn dead_in(&mut self, dst: SpaceId) {
+        self.marked = true;
         match dst {
             SpaceId::Global => self.sweep_global = true,
             SpaceId::Core(c) if c == self.me => self.sweep_local = true,
@@ -259,7 +265,7 @@ pub struct CoreCaps {
     maps: Maps,
 }
 
-static CORE_CAPS: Local<CoreCaps> = Local::new();
+pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
 
 impl crate::percore::Init for CoreCaps {
     fn init() -> CoreCaps {

@@ -8,6 +8,7 @@ use super::{CoreCaps, CORE_CAPS};
 use abi::{args, Error, ObjectKind, Rights, TaskId};
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
 
+#[inline(never)]
 pub(super) fn create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -30,6 +31,7 @@ fn get(id: u32) -> Option<&'static Notification> {
 }
 
 /// `Signal`: needs WRITE (the bits are non-zero: `args::Signal`).
+#[inline(never)]
 pub(super) fn signal(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,

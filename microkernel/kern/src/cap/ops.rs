@@ -105,45 +105,69 @@ pub(super) fn root_cap(
     Ok((at, c.space.lookup_kind(me, at, kind, needed)?))
 }
 
-/// The capability-table system calls. `None`: not one of them; otherwise
-/// whether the caller must wait for other cores' sweeps (`finish`). Each
+/// Whether `call` is one of [`syscall`]'s.
+#[inline(always)]
+pub fn is_cap_call(call: Syscall) -> bool {
+    matches!(
+        call,
+        Syscall::CapInfo
+            | Syscall::CapCopy
+            | Syscall::CapDelete
+            | Syscall::CapRevoke
+            | Syscall::SegmentCreate
+            | Syscall::SegmentInfo
+            | Syscall::RangeCreate
+            | Syscall::Map
+            | Syscall::Unmap
+            | Syscall::Link
+            | Syscall::Unlink
+            | Syscall::ShareCreate
+            | Syscall::NotifyCreate
+            | Syscall::Signal
+    )
+}
+
+/// The capability-table system calls, on this core's capability state
+/// `c`. `None`: not one of them; otherwise whether the caller must wait
+/// for other cores' sweeps (`finish`). Each
 /// call's arguments are decoded first (`abi::args`): a bit a call does not
 /// understand is its error before anything is looked up.
-pub fn syscall(call: Syscall, frame: &mut Frame, spaces: &mut dyn Spaces) -> Option<bool> {
+pub fn syscall(
+    c: &mut CoreCaps,
+    call: Syscall,
+    frame: &mut Frame,
+    spaces: &mut dyn Spaces,
+) -> Option<bool> {
     let mut out = (0, 0);
     let me = crate::percore::id();
-    let (r, remote) = CORE_CAPS.with(|c| {
-        let mut marks = Marks::new(me);
-        let f = &*frame;
-        let r = match call {
-            Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
-            Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
-            Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
-            Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
-            Syscall::SegmentCreate => {
-                decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
-            }
-            Syscall::SegmentInfo => decode(f)
-                .and_then(|a| super::memory::segment_info(c, spaces, a))
-                .map(|v| out = v),
-            Syscall::RangeCreate => {
-                decode(f).and_then(|a| super::memory::range_create(c, spaces, a))
-            }
-            Syscall::Map => decode(f).and_then(|a| super::memory::map(c, spaces, a)),
-            Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
-            Syscall::Link => {
-                decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
-            }
-            Syscall::Unlink => decode::<args::Unlink>(f)
-                .and_then(|a| super::memory::link(c, spaces, a.range, false)),
-            Syscall::ShareCreate => decode(f).and_then(|a| share_create(c, spaces, a)),
-            Syscall::NotifyCreate => decode(f).and_then(|a| super::notify::create(c, spaces, a)),
-            Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
-            _ => return None,
-        };
-        let remote = (marks.busy() || marks.remote != 0) && finish(c, spaces, &mut marks);
-        Some((r, remote))
-    })?;
+    let mut marks = Marks::new(me);
+    let f = &*frame;
+    let r = match call {
+        Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
+        Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
+        Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
+        Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
+        Syscall::SegmentCreate => {
+            decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
+        }
+        Syscall::SegmentInfo => decode(f)
+            .and_then(|a| super::memory::segment_info(c, spaces, a))
+            .map(|v| out = v),
+        Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
+        Syscall::Map => decode(f).and_then(|a| super::memory::map(c, spaces, a)),
+        Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
+        Syscall::Link => {
+            decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
+        }
+        Syscall::Unlink => {
+            decode::<args::Unlink>(f).and_then(|a| super::memory::link(c, spaces, a.range, false))
+        }
+        Syscall::ShareCreate => decode(f).and_then(|a| share_create(c, spaces, a)),
+        Syscall::NotifyCreate => decode(f).and_then(|a| super::notify::create(c, spaces, a)),
+        Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
+        _ => return None,
+    };
+    let remote = marks.marked && finish(c, spaces, &mut marks);
     frame.x[0] = match r {
         Ok(()) => 0,
         Err(e) => e as u64,

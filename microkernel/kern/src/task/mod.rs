@@ -387,6 +387,7 @@ fn release_caps(s: &mut Sched, i: usize) {
 }
 
 impl crate::cap::Spaces for Sched {
+    #[inline(always)]
     fn root_share(&self) -> Option<kerncore::cap::ShareId> {
         self.tasks[self.current?].as_ref()?.root_share
     }
@@ -430,6 +431,7 @@ pub fn tick() {
 /// On the way back to EL0 after an interrupt: if the slice is over (or a
 /// task became ready), the highest-priority ready task runs; among equals
 /// the interrupted one goes to the back.
+#[inline(never)]
 pub fn preempt_if_needed(frame: &mut Frame) {
     SCHED.with(|s| {
         if !s.need_resched {

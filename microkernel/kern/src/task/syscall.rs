@@ -11,23 +11,100 @@ use kerncore::esr;
 /// Longest `DebugPrint`.
 const MAX_PRINT: usize = args::DEBUG_PRINT_MAX as usize;
 
-/// A synchronous exception from EL0: a system call or a fault.
+/// A synchronous exception from EL0 that is not a system call (vectors.s
+/// sends those to [`syscall_entry`]): a fault.
+#[inline(never)]
 pub fn from_user(frame: &mut Frame) {
-    let esr_v = read_esr();
-    if esr::class(esr_v) == 0x15 {
-        // The null call's round trip is the benchmark of the entry path:
-        // answer it before anything else.
-        if frame.x[8] == Syscall::Null as u64 {
-            frame.x[0] = 0;
-            return;
+    if esr::class(read_esr()) == 0x15 {
+        // Not reached (the vector takes every `svc`), but a call is a call.
+        if let Then::Run = fast_call(frame) {
+            full_call(frame);
         }
-        syscall(frame);
         return;
     }
     fault(frame);
 }
 
+/// What the system-call entry does once [`syscall_entry`] returned
+/// (vectors.s, `el0_svc`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum Then {
+    /// The call is done: return to the caller.
+    Return = 0,
+    /// Run the whole call ([`full_call`]) on the completed frame: it may
+    /// switch tasks, which saves and loads whole frames.
+    Run = 1,
+    /// A capability call is done, but other cores' sweeps must be waited
+    /// for or this core's mailbox served, which may stop the caller
+    /// ([`finish_cap_call`]).
+    FinishCapCall = 2,
+}
+
+/// A system call other than the null call (vectors.s answers that one).
+/// `frame` holds x0-x18 and x30 only: x19-x29 are still in their
+/// registers (this function and all it calls keep them, as the AAPCS64
+/// says), and ELR, SPSR and SP_EL0 in theirs, so nothing here may read the
+/// rest of the frame or switch tasks. Calls that might are left to
+/// [`syscall_full`], which vectors.s calls with the frame completed.
+#[no_mangle]
+extern "C" fn syscall_entry(frame: &mut Frame) -> Then {
+    fast_call(frame)
+}
+
+/// The second half of a system call that [`syscall_entry`] did not finish:
+/// `then` is what it returned, `frame` is now whole.
+#[no_mangle]
+extern "C" fn syscall_full(then: Then, frame: &mut Frame) {
+    match then {
+        Then::FinishCapCall => finish_cap_call(frame),
+        _ => full_call(frame),
+    }
+}
+
+/// The calls that never switch tasks; the others are [`Then::Run`]. The
+/// capability calls, the common case, are told apart first.
+#[inline(always)]
+fn fast_call(frame: &mut Frame) -> Then {
+    match Syscall::from_u64(frame.x[8]) {
+        Some(call) if crate::cap::is_cap_call(call) => cap_call(call, frame),
+        call => other_call(call, frame),
+    }
+}
+
+/// [`fast_call`]'s calls that are not capability calls.
+#[inline(never)]
+fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
+    match call {
+        None => status(frame, Err(Error::UnknownSyscall)),
+        Some(Syscall::Null) => status(frame, Ok(())),
+        Some(Syscall::DebugPrint) => {
+            let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
+            status(frame, r)
+        }
+        Some(Syscall::TaskReport) => task_report(frame),
+        Some(Syscall::ReadEvent) => match decode::<args::ReadEvent>(frame) {
+            Ok(a) => {
+                frame.x[1] = read_event(a.event);
+                status(frame, Ok(()))
+            }
+            Err(e) => status(frame, Err(e)),
+        },
+        Some(Syscall::CoreCount) => {
+            frame.x[1] = crate::boot::platform().map_or(1, |p| p.cpus.len()) as u64;
+            status(frame, Ok(()))
+        }
+        Some(Syscall::Exit | Syscall::TaskRestart | Syscall::TaskStop | Syscall::Wait) => {
+            return Then::Run
+        }
+        Some(c) if c.is_experimental() => return Then::Run,
+        Some(call) => return cap_call(call, frame),
+    }
+    Then::Return
+}
+
 /// `TaskReport`: how the task a capability names stands.
+#[inline(never)]
 fn task_report(frame: &mut Frame) {
     let r = decode::<args::TaskReport>(frame)
         .and_then(|a| SCHED.with(|s| crate::cap::task::report(s, a.task.0)));
@@ -104,37 +181,22 @@ fn status(frame: &mut Frame, r: Result<(), Error>) {
     };
 }
 
-/// The argument registers of a call.
-pub fn regs(frame: &Frame) -> Regs {
-    let mut r = [0; 6];
-    r.copy_from_slice(&frame.x[..6]);
-    r
+/// The argument registers of a call (in place: no copy).
+pub fn regs(frame: &Frame) -> &Regs {
+    frame.x.first_chunk().expect("a frame has 31 registers")
 }
 
 /// `A`'s arguments from the caller's registers (the first bits not
 /// understood are the call's error).
 pub fn decode<A: Args>(frame: &Frame) -> Result<A, Error> {
-    A::decode(&regs(frame))
+    A::decode(regs(frame))
 }
 
+/// The calls that may switch tasks, on a whole frame.
 #[inline(never)]
-fn syscall(frame: &mut Frame) {
+fn full_call(frame: &mut Frame) {
     match Syscall::from_u64(frame.x[8]) {
-        None => status(frame, Err(Error::UnknownSyscall)),
-        Some(Syscall::Null) => status(frame, Ok(())),
-        Some(Syscall::DebugPrint) => {
-            let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
-            status(frame, r)
-        }
         Some(Syscall::Exit) => exit(frame),
-        Some(Syscall::TaskReport) => task_report(frame),
-        Some(Syscall::ReadEvent) => match decode::<args::ReadEvent>(frame) {
-            Ok(a) => {
-                frame.x[1] = read_event(a.event);
-                status(frame, Ok(()))
-            }
-            Err(e) => status(frame, Err(e)),
-        },
         Some(Syscall::TaskRestart) => {
             let r = decode::<args::TaskRestart>(frame)
                 .and_then(|a| SCHED.with(|s| crate::cap::task::restart(s, a.task.0)))
@@ -150,12 +212,13 @@ fn syscall(frame: &mut Frame) {
             end_if_stopped(frame);
         }
         Some(Syscall::Wait) => wait(frame),
-        Some(Syscall::CoreCount) => {
-            frame.x[1] = crate::boot::platform().map_or(1, |p| p.cpus.len()) as u64;
-            status(frame, Ok(()))
-        }
         Some(c) if c.is_experimental() => experimental_call(c, frame),
-        Some(call) => cap_call(call, frame),
+        // Not reached: `fast_call` finished every other call.
+        _ => {
+            if fast_call(frame) == Then::FinishCapCall {
+                finish_cap_call(frame)
+            }
+        }
     }
 }
 
@@ -173,15 +236,26 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
     status(frame, Err(Error::UnknownSyscall))
 }
 
-/// The capability system calls (kept out of line: the null call's path
+/// The capability system calls (kept out of line: the other calls' path
 /// stays short).
 #[inline(never)]
-fn cap_call(call: Syscall, frame: &mut Frame) {
-    let remote = SCHED.with(|s| crate::cap::syscall(call, frame, s));
+fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
+    let remote = SCHED.with_and(&crate::cap::CORE_CAPS, |s, c| {
+        crate::cap::syscall(c, call, frame, s)
+    });
     if remote == Some(true) || supervise::mailbox_pending() {
-        after_cap_op();
-        end_if_stopped(frame);
+        Then::FinishCapCall
+    } else {
+        Then::Return
     }
+}
+
+/// What a capability call that posted requests (or found some in this
+/// core's mailbox) does last, on the whole frame.
+#[inline(never)]
+fn finish_cap_call(frame: &mut Frame) {
+    after_cap_op();
+    end_if_stopped(frame);
 }
 
 /// After a capability operation: requests it posted to this core are
@@ -248,6 +322,7 @@ fn wait(frame: &mut Frame) {
 }
 
 /// This core's count of `ev`.
+#[inline(never)]
 fn read_event(ev: abi::Event) -> u64 {
     use core::sync::atomic::Ordering::Relaxed;
     let e = &percore::this().events;
@@ -278,6 +353,7 @@ fn exit(frame: &mut Frame) {
     });
 }
 
+#[inline(never)]
 fn debug_print(args::DebugPrint { ptr, len }: args::DebugPrint) -> Result<(), Error> {
     let mut buf = [0u8; MAX_PRINT];
     let buf = &mut buf[..len as usize];

@@ -52,6 +52,8 @@ const KIND_NAMES: [&str; 16] = [
     "SError, from EL0 (AArch32)",
 ];
 
+/// Every exception but a system call (vectors.s). What each kind needs is
+/// out of line, so this function's own frame stays small.
 #[no_mangle]
 extern "C" fn exception_entry(kind: u64, frame: &mut Frame) {
     match kind {
@@ -76,6 +78,7 @@ pub fn read_esr_far() -> (u64, u64) {
     (ESR_EL1.get(), FAR_EL1.get())
 }
 
+#[inline(never)]
 fn synchronous(kind: u64, frame: &mut Frame) {
     let (esr, _) = read_esr_far();
     if esr::class(esr) == 0 && frame.elr as usize == drivers::semihosting::trap_address() {
@@ -87,6 +90,8 @@ fn synchronous(kind: u64, frame: &mut Frame) {
     unexpected(kind, frame)
 }
 
+#[cold]
+#[inline(never)]
 fn unexpected(kind: u64, frame: &Frame) -> ! {
     if !panic::claim() {
         panic::park();

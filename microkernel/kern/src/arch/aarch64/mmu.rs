@@ -58,6 +58,7 @@ impl TableMemory for PoolMemory {
         Some(mm::kernel_va_to_pa(va))
     }
 
+    #[inline(always)]
     fn table(&mut self, pa: u64) -> &mut [u64; ENTRIES] {
         let va = pa - mm::kernel_phys() + KERNEL_VA;
         // Safety: `pa` came from `alloc_table`, so it is a pool table; the

@@ -21,6 +21,7 @@ global_asm!(
     STACKS_SPAN_MASK = const stack::asm_consts::SPAN_MASK,
     OVERFLOW_STACK_SIZE = const stack::OVERFLOW_STACK_SIZE,
     MAX_CPUS = const platform::MAX_CPUS,
+    SYSCALL_NULL = const abi::Syscall::Null as u64,
 );
 
 // The interrupt-mask and wait instructions below are deliberately not

@@ -2,9 +2,14 @@
 // x0/x1, loads its kind (0-15, in table order) and joins the common path,
 // which saves the whole frame (general registers, ELR, SPSR, SP_EL0), calls
 // exception_entry(kind, &mut Frame) and restores the (possibly changed)
-// frame before eret. exception_return restores a frame at sp: it is also
-// how a core first enters a task (enter_frame, from code that may run with
-// interrupts unmasked, such as the idle loop), so it masks them first: an
+// frame before eret. The synchronous entry from EL0 (kind 8) first tells a
+// system call from a fault: the null call is answered in the vector
+// itself, and every other call takes el0_svc below, which saves only what
+// Rust code may change (see there).
+//
+// exception_return restores a frame at sp: it is also how a core first
+// enters a task (enter_frame, from code that may run with interrupts
+// unmasked, such as the idle loop), so it masks them first: an
 // interrupt taken after ELR_EL1/SPSR_EL1 are written would overwrite them,
 // and the eret would then return into exception_return itself with an
 // empty stack (a kernel data abort at the stack's top, seen once in
@@ -24,6 +29,10 @@
 .equ STACKS_SPAN_MASK, {STACKS_SPAN_MASK}
 .equ OVERFLOW_STACK_SIZE, {OVERFLOW_STACK_SIZE}
 .equ MAX_CPUS, {MAX_CPUS}
+.equ SYSCALL_NULL, {SYSCALL_NULL}
+// ESR_EL1: the exception class is bits 31:26; 0x15 is SVC from AArch64.
+.equ ESR_EC_SHIFT, 26
+.equ ESR_EC_SVC64, 0x15
 
 .macro VENTRY kind
     .balign 0x80
@@ -65,7 +74,29 @@ sync_el1_push:
     VENTRY 5
     VENTRY 6
     VENTRY 7
-    VENTRY 8
+
+// Sync, from EL0 (AArch64). A fault joins the common path as kind 8. A
+// system call's number is in x8; the null call (the measure of the entry
+// path) is answered here: status 0 in x0, every other register as it was.
+// The flags are free: eret restores them from SPSR_EL1.
+    .balign 0x80
+el0_sync:
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #0]
+    mrs     x0, esr_el1
+    ubfx    x0, x0, #ESR_EC_SHIFT, #6
+    cmp     x0, #ESR_EC_SVC64
+    b.ne    el0_fault
+    cmp     x8, #SYSCALL_NULL
+    b.ne    el0_svc
+    ldr     x1, [sp, #8]
+    add     sp, sp, #FRAME_SIZE
+    mov     x0, xzr
+    eret
+el0_fault:
+    mov     x0, #8
+    b       exception_common
+
     VENTRY 9
     VENTRY 10
     VENTRY 11
@@ -73,6 +104,62 @@ sync_el1_push:
     VENTRY 13
     VENTRY 14
     VENTRY 15
+
+// A system call other than the null call (x0/x1 saved at sp). Rust code
+// keeps x19-x29 (callee-saved in the AAPCS64) and SP_EL0 (the kernel runs
+// on SP_EL1), so only x0-x18 and x30 go into the frame before
+// syscall_entry(&mut Frame), which serves the calls that neither switch
+// tasks nor read the whole frame. ELR_EL1 and SPSR_EL1 stay in their
+// registers: the call runs with every exception masked, and the only
+// exception it can take (a kernel fault) never returns into it. It returns
+// 0 when the call is done (the results are in the frame's x0-x3).
+// Otherwise x19-x29 hold the caller's values again, so the frame is
+// completed here and syscall_full(what, &mut Frame) runs on it (a call
+// that may switch tasks, or a capability call that must wait for other
+// cores), returning through exception_return like any exception
+// (task/syscall.rs).
+el0_svc:
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    str     x18, [sp, #144]
+    str     x30, [sp, #240]
+    mov     x0, sp
+    bl      syscall_entry
+    cbnz    x0, el0_svc_full
+    ldr     x30, [sp, #240]
+    ldp     x0, x1, [sp, #0]
+    ldp     x2, x3, [sp, #16]
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldr     x18, [sp, #144]
+    add     sp, sp, #FRAME_SIZE
+    eret
+el0_svc_full:
+    str     x19, [sp, #152]
+    stp     x20, x21, [sp, #160]
+    stp     x22, x23, [sp, #176]
+    stp     x24, x25, [sp, #192]
+    stp     x26, x27, [sp, #208]
+    stp     x28, x29, [sp, #224]
+    mrs     x1, elr_el1
+    mrs     x2, spsr_el1
+    mrs     x3, sp_el0
+    str     x1, [sp, #248]
+    stp     x2, x3, [sp, #256]
+    mov     x1, sp
+    bl      syscall_full
+    b       exception_return
 
 exception_common:
     stp     x2, x3, [sp, #16]
