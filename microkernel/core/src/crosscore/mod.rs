@@ -276,9 +276,12 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
         Ok(())
     }
 
-    /// Whether core `me` has requests waiting.
+    /// Whether core `me` has requests waiting: a mailbox bit, or the count
+    /// of a request whose bit an earlier [`CrossCore::take`] took before
+    /// the count arrived (see [`CrossCore::post`]); taking it again hands
+    /// that count back, so `work` can reach 0.
     pub fn pending(&self, me: usize) -> bool {
-        self.cores[me].mailbox.load() != 0
+        self.cores[me].mailbox.load() != 0 || self.cores[me].requests.load() != 0
     }
 
     /// Core `me` takes every request waiting for it. Hand the result back
