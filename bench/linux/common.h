@@ -40,6 +40,22 @@ static inline void die(const char *what)
 	exit(1);
 }
 
+/* Reads exactly `len` bytes (a pipe may return fewer); dies on end of
+ * file or an error. */
+static inline void read_full(int fd, void *p, size_t len)
+{
+	char *c = p;
+	while (len) {
+		ssize_t r = read(fd, c, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("read");
+		c += r;
+		len -= (size_t)r;
+	}
+}
+
 /* `argv[i]` as a positive number, or `def` when absent. */
 static inline long arg_or(int argc, char **argv, int i, long def)
 {

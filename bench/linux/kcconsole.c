@@ -35,20 +35,6 @@ static int rep[MAX_CLIENTS][2];
 static struct gate gate;
 static uint64_t t0[2][MAX_CLIENTS], t1[2][MAX_CLIENTS];
 
-static void read_full(int fd, void *p, size_t len)
-{
-	char *c = p;
-	while (len) {
-		ssize_t r = read(fd, c, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die("read");
-		c += r;
-		len -= (size_t)r;
-	}
-}
-
 static void write_full(int fd, const void *p, size_t len)
 {
 	const char *c = p;

@@ -15,20 +15,6 @@ static int req[2];
 static int rep[MAX_WORKERS][2];
 static struct gate gate;
 
-static void read_full(int fd, void *p, size_t len)
-{
-	char *c = p;
-	while (len) {
-		ssize_t r = read(fd, c, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die("read");
-		c += r;
-		len -= (size_t)r;
-	}
-}
-
 static void *server(void *p)
 {
 	(void)p;
