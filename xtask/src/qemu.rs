@@ -89,6 +89,28 @@ pub struct RunSpec<'a> {
     pub timeout: Option<Duration>,
 }
 
+impl<'a> RunSpec<'a> {
+    /// A benchmark's captured run: not interactive, no gdb, nothing extra,
+    /// a 300 s limit.
+    pub fn benchmark(
+        root: &'a Path,
+        machine: &'a Machine,
+        built: &'a Built,
+        icount: bool,
+    ) -> RunSpec<'a> {
+        RunSpec {
+            root,
+            machine,
+            built,
+            interactive: false,
+            gdb: false,
+            icount,
+            extra: &[],
+            timeout: Some(Duration::from_secs(300)),
+        }
+    }
+}
+
 /// How long after the time limit QEMU is killed if the kernel has not
 /// ended the run itself (every core stuck with interrupts masked).
 pub const TIME_LIMIT_GRACE: Duration = Duration::from_secs(10);

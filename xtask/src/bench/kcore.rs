@@ -214,16 +214,7 @@ pub fn boot_icount(root: &Path, name: &str, clients: u32) -> Result<Vec<Sample>>
     })?;
     let img = image::select(root, name, Board::Virt)?;
     let built = build::build(root, &img, Board::Virt)?;
-    let spec = qemu::RunSpec {
-        root,
-        machine: &machine,
-        built: &built,
-        interactive: false,
-        gdb: false,
-        icount: true,
-        extra: &[],
-        timeout: Some(Duration::from_secs(300)),
-    };
+    let spec = qemu::RunSpec::benchmark(root, &machine, &built, true);
     let out = qemu::run(&spec)?;
     aggregate(&out.console, clients).with_context(|| format!("{name}: console:\n{}", out.console))
 }

@@ -4,7 +4,6 @@
 //! exactly. Results go to `target/bench/<name>-<board>.json`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -157,16 +156,7 @@ pub fn measure(
     })?;
     let image = image::select(root, "bench", machine.board)?;
     let built = build::build(root, &image, machine.board)?;
-    let spec = qemu::RunSpec {
-        root,
-        machine: &machine,
-        built: &built,
-        interactive: false,
-        gdb: false,
-        icount: true,
-        extra: &[],
-        timeout: Some(Duration::from_secs(300)),
-    };
+    let spec = qemu::RunSpec::benchmark(root, &machine, &built, true);
     let result = qemu::run(&spec)?;
     let line_after = |prefix: &str| {
         result

@@ -18,7 +18,6 @@
 //! JSON goes to `target/bench/storage.json`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use qemu_tests::Exit;
@@ -77,16 +76,7 @@ pub fn run(root: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<Row>> {
         if let Some(disk) = &built.disk {
             crate::disk::prepare(disk, false)?;
         }
-        let spec = qemu::RunSpec {
-            root,
-            machine: &machine,
-            built: &built,
-            interactive: false,
-            gdb: false,
-            icount: true,
-            extra: &[],
-            timeout: Some(Duration::from_secs(300)),
-        };
+        let spec = qemu::RunSpec::benchmark(root, &machine, &built, true);
         let out = qemu::run(&spec)?;
         let lines: Vec<&str> = out.console.lines().map(str::trim).collect();
         let problems = problems(&lines);
