@@ -288,6 +288,30 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     let mut builds = HashMap::new();
     let host = crate::bench::host::Host::start();
     measure::ours(root, &plan, &mut progress, &mut builds, &mut all)?;
+    if guard && plan.mode == Mode::Icount {
+        // Corey's workloads on one core, if measured: the guard's corey
+        // section (bench/guard.rs).
+        let lines: Vec<crate::linux::run::ResultLine> = all
+            .iter()
+            .filter(|m| m.peer == report::Peer::Ours && m.series.cores == 1)
+            .filter_map(|m| {
+                Some(crate::linux::run::ResultLine {
+                    name: m.series.benchmark.clone(),
+                    variant: m.series.variant.clone(),
+                    cores: 1,
+                    ops: *m.series.ops.first()?,
+                    ns: *m.series.ns.first()?,
+                    extra: Default::default(),
+                })
+            })
+            .collect();
+        let c = crate::bench::guard::corey_keys(&lines);
+        if !c.is_empty() && args.update_baseline {
+            crate::bench::guard::update(root, "corey", &c)?;
+        } else if !c.is_empty() {
+            guard_ok &= crate::bench::guard::compare(&baseline, "corey", &c, true);
+        }
+    }
     if plan.linux {
         measure::linux(root, &plan, &mut progress, &mut all, &out_dir)?;
     } else if !plan.corey.is_empty() {

@@ -112,9 +112,12 @@ impl Segment {
         for i in 0..pages {
             let pa = seg.frame(i);
             // Safety: a frame of this segment, ours alone until its
-            // capability exists, reached through the linear map.
+            // capability exists, reached through the linear map (Normal
+            // memory, page-aligned): `dc zva`, 64 instructions a page on a
+            // Cortex-A72 where `write_bytes` took 1 536 (a merge had put
+            // `write_bytes` back: memclone 1.09M -> 504k pages/s).
             unsafe {
-                core::ptr::write_bytes(mm::phys_to_virt(pa) as *mut u8, 0, mm::PAGE as usize)
+                crate::arch::aarch64::zero_pages(mm::phys_to_virt(pa) as usize, mm::PAGE as usize)
             };
         }
         Ok(seg)
