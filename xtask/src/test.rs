@@ -218,11 +218,13 @@ fn host_tests(root: &Path) -> bool {
 
 /// The loom models: the ring protocol's memory ordering (servers/lib/ring,
 /// src/loom_tests.rs), the connection handshake and sleeping flag
-/// (servers/lib/conn, src/loom_tests.rs) and the kernel's cross-core revoke-wait protocol
-/// (microkernel/core, src/crosscore/loom_tests.rs), in their own target
-/// directory: `--cfg loom` would otherwise rebuild every host crate.
+/// (servers/lib/conn, src/loom_tests.rs), the kernel's cross-core protocol
+/// (microkernel/core, src/crosscore/loom_tests.rs and
+/// lifecycle_loom_tests.rs) and the kernel's lock (microkernel/core,
+/// src/lock/loom_tests.rs), in their own target directory: `--cfg loom`
+/// would otherwise rebuild every host crate.
 fn loom_tests(root: &Path) -> bool {
-    println!("running loom models of the ring and cross-core protocols: cargo test -p ring -p conn -p kerncore --release --lib loom (--cfg loom)");
+    println!("running loom models of the ring, connection and cross-core protocols and the kernel lock: cargo test -p ring -p conn -p kerncore --release --lib loom (--cfg loom)");
     let dir = build::target_dir(root).join("loom");
     let dir = dir.to_string_lossy().into_owned();
     let args = [

@@ -12,6 +12,7 @@ pub mod crosscore;
 /// Exception syndrome decoding (it lives in `abi`: fault reports carry it).
 pub use abi::esr;
 pub mod frames;
+pub mod lock;
 pub mod pagetable;
 pub mod pool;
 pub mod range;

@@ -9,11 +9,12 @@
 //! those instructions land in another core's timed span
 //! (docs/measurements.md, *Waiting*). So:
 //!
-//! - a loop waiting for a word in memory to change uses [`wait_u32`]: an
-//!   exclusive load arms this core's monitor on the word's line, so the
-//!   store that changes it (from any core) clears the monitor and
-//!   generates the event that ends the `wfe`. Silicon sleeps until the
-//!   store; TCG switches to another vCPU.
+//! - a loop waiting for a word in memory to change sleeps in `wfe` after
+//!   an exclusive load of the word ([`SpinLock`]'s waiters,
+//!   [`wait_u64_once`], `arch::aarch64::wait_word`): the load arms this
+//!   core's monitor on the word's line, so the store that changes it (from
+//!   any core) clears the monitor and generates the event that ends the
+//!   `wfe`. Silicon sleeps until the store; TCG switches to another vCPU.
 //! - a loop polling something no store of ours signals (a device register,
 //!   the counter for a timeout) calls [`relax`]: `yield`, a hint on silicon
 //!   and a vCPU switch under TCG. Under `-accel tcg,thread=multi` both are
@@ -25,24 +26,10 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 
 /// One turn of a polling loop that no store signals (see the module): `yield`.
 pub use drivers::relax;
-
-/// Acquire-loads `word` and arms this core's exclusive monitor on it.
-#[inline(always)]
-fn load_exclusive_u32(word: &AtomicU32) -> u32 {
-    let v: u32;
-    // Safety: `word` is a live, aligned atomic; `ldaxr` is a single-copy
-    // atomic acquire load of it that only arms the exclusive monitor (any
-    // later `ldxr`/`stxr` pair re-arms it). Not `nomem`: it is an acquire.
-    unsafe {
-        core::arch::asm!("ldaxr {v:w}, [{a}]", a = in(reg) word.as_ptr(), v = out(reg) v,
-            options(nostack, readonly, preserves_flags))
-    };
-    v
-}
 
 /// Waits for an event: a store to a word this core's monitor is armed on,
 /// an `sev`, an interrupt, the event stream. Only after an exclusive load.
@@ -51,18 +38,6 @@ fn wfe() {
     // Safety: `wfe` only suspends the core; a compiler barrier (not
     // `nomem`) so the loop reloads the word.
     unsafe { core::arch::asm!("wfe", options(nostack, preserves_flags)) };
-}
-
-/// Waits until `done(value of word)`; returns that value (acquire).
-#[inline]
-pub fn wait_u32(word: &AtomicU32, mut done: impl FnMut(u32) -> bool) -> u32 {
-    loop {
-        let v = load_exclusive_u32(word);
-        if done(v) {
-            return v;
-        }
-        wfe();
-    }
 }
 
 /// Sleeps in `wfe` unless `word` no longer holds `stale`; returns at the
@@ -97,53 +72,72 @@ impl spin::RelaxStrategy for Relax {
 /// A value initialised once (contended only while cores boot).
 pub type Once<T> = spin::once::Once<T, Relax>;
 
-/// A spin lock taken and released by hand: test and test-and-set, each
-/// waiter asleep in `wfe` on the lock word until the holder's release store
-/// wakes it. [`Mutex`] wraps one around a value; the console and the defmt
-/// logger, which take and release theirs in different functions, use it
-/// bare.
-///
-/// Not fair: a waiter can be overtaken. A ticket lock (fair, the same
-/// `wfe` wait on its `owner` word) was tried and measured: under
-/// multi-threaded TCG with 4 vCPUs on this 2-core host, a vCPU the host
-/// descheduled while its ticket came up stalled every other waiter for a
-/// host time slice, and the `corey-rpi4` case (4 cores, MTTCG) went from
-/// seconds to a 120 s timeout (memclone private 9.0 s of wall time; shares
-/// shared never finished). Linux's fair qspinlock shows the same collapse
-/// there (benchmarks.md). On silicon a kernel lock's holder and waiters run
-/// with interrupts masked and are never descheduled, so a fair lock is the
-/// better one there; making it survive emulated oversubscription (or
-/// running those cases under `-icount`) is left open (issue 12).
-pub struct SpinLock {
-    /// 1 while held.
-    held: AtomicU32,
+/// How long a waiter for a kernel lock that sees the lock free, and not
+/// its turn, lets the waiter whose turn it is claim it before taking it
+/// itself (`kerncore::lock`, *Patience*). A design bound, not a
+/// measurement: on silicon the due waiter claims a released lock within
+/// a cache-line transfer or two (under a microsecond) and the others look
+/// again only at the next store or event-stream tick (~16 us), so order is
+/// kept; under emulation it bounds the stall a descheduled vCPU causes.
+pub const PATIENCE_US: u64 = 10;
+
+/// This core, as a lock waiter: it sleeps in `wfe` armed by an exclusive
+/// load of the lock word and tells time by the generic counter.
+struct Core;
+
+impl kerncore::lock::Waiter<AtomicU64> for Core {
+    type Instant = u64;
+
+    #[inline]
+    fn now(&self) -> u64 {
+        drivers::timer::now()
+    }
+
+    #[inline]
+    fn waited_longer(&self, since: u64, patience_us: u64) -> bool {
+        let ticks = drivers::timer::now().wrapping_sub(since) as u128;
+        ticks * 1_000_000 > patience_us as u128 * drivers::timer::frequency() as u128
+    }
+
+    #[inline]
+    fn wait(&self, word: &AtomicU64, seen: u64) {
+        crate::arch::aarch64::wait_word(word, seen);
+    }
 }
 
+/// A spin lock taken and released by hand: a ticket lock (first come,
+/// first served) whose waiters sleep in `wfe` on the lock's state word
+/// until a store to it wakes them, and which a waiter may take out of turn
+/// once it has seen it free and unclaimed for longer than [`PATIENCE_US`]
+/// (`kerncore::lock`, where the algorithm and its loom models are).
+/// [`Mutex`] wraps one around a value; the console and the defmt logger,
+/// which take and release theirs in different functions, use it bare.
+///
+/// Why patience: a pure ticket lock was tried first and reverted: under
+/// multi-threaded TCG with 4 vCPUs on this 2-core host (where `wfe` is a
+/// no-op), a vCPU the host descheduled when its ticket came up stalled
+/// every waiter behind it for a host time slice, and `corey-rpi4` went
+/// from seconds to its 120 s timeout; measured again with this lock and an
+/// infinite patience: 13-67 s against 2-5 s (docs/measurements.md, *Fair
+/// locks*).
+pub struct SpinLock(kerncore::lock::FairLock<AtomicU64>);
+
 impl SpinLock {
+    /// A free lock with patience [`PATIENCE_US`].
     pub const fn new() -> Self {
-        SpinLock {
-            held: AtomicU32::new(0),
-        }
+        SpinLock(kerncore::lock::FairLock::new(PATIENCE_US))
     }
 
-    /// Takes the lock, asleep in `wfe` while another core holds it.
+    /// Takes the lock, asleep in `wfe` until this core's turn.
     #[inline]
     pub fn lock(&self) {
-        while self
-            .held
-            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            wait_u32(&self.held, |v| v == 0);
-        }
+        self.0.lock(&Core);
     }
 
-    /// Takes the lock if nobody holds it.
+    /// Takes the lock if nobody holds it or waits for it.
     #[inline]
     pub fn try_lock(&self) -> bool {
-        self.held
-            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+        self.0.try_lock(&Core)
     }
 
     /// Releases the lock; only its holder may call this. The store clears
@@ -151,7 +145,7 @@ impl SpinLock {
     /// their `wfe`.
     #[inline]
     pub fn unlock(&self) {
-        self.held.store(0, Ordering::Release);
+        self.0.unlock();
     }
 }
 

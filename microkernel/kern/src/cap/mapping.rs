@@ -221,7 +221,13 @@ fn undo(r: &Record, spaces: &mut dyn Spaces) {
 /// `first + i` of `seg`: each run of such pages with one unmap and one
 /// TLB invalidation (bounded: `MAX_TLBI_OPS`, then the whole ASID), not a
 /// call and an invalidation per page.
-fn unmap_still_ours(range: &mut AddressRange, seg: &Segment, va: u64, first: u64, pages: u64) {
+pub(super) fn unmap_still_ours(
+    range: &mut AddressRange,
+    seg: &Segment,
+    va: u64,
+    first: u64,
+    pages: u64,
+) {
     let page = crate::mm::PAGE;
     let mut i = 0;
     while i < pages {

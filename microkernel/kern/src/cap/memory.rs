@@ -1,7 +1,7 @@
 //! Segments and address ranges through capabilities: create, map, unmap,
 //! link.
 
-use super::mapping::{lock_range, with_range, Record, What};
+use super::mapping::{lock_range, unmap_still_ours, with_range, Record, What};
 use super::object::{self, Obj, Segment};
 use super::ops::{check_place, check_room, check_slot, install, root_cap, Spaces};
 use super::CoreCaps;
@@ -152,20 +152,76 @@ pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Re
     };
     // Reserve the record first, so a full table changes nothing.
     let index = c.maps.add(record)?;
-    let r = with_range(target, spaces, |range| {
-        map_pages(range, seg, va, seg_off, len, rights)
-    })
-    .unwrap_or(Err(Error::InvalidCapability));
+    let r = if seg.device.is_some() || va / CHUNK == (va + len - 1) / CHUNK {
+        // One chunk (the common case: a page or a few).
+        with_range(target, spaces, |range| {
+            map_pages(range, seg, va, seg_off, len, rights)
+        })
+        .unwrap_or(Err(Error::InvalidCapability))
+    } else {
+        map_in_chunks(target, spaces, seg, va, seg_off, len, rights)
+    };
     if r.is_err() {
         c.maps.remove(index);
     }
     r
 }
 
-/// Maps the segment's pages: a device segment's contiguous registers with
-/// blocks where they fit, a RAM segment's scattered frames page by page;
-/// either way in one operation that checks everything (span, overlap,
-/// tables) before it writes a descriptor, so an error changes nothing.
+/// The most a `Map` maps under one hold of the range's lock: one L3
+/// table's span (512 pages). A shared range's lock is shared with every
+/// core that maps or unmaps in it; a 16 MiB map holds it 8 times, not once
+/// for 4096 pages.
+const CHUNK: u64 = 2 << 20;
+
+/// Maps `[va, va + len)` of a RAM segment in chunks that end on [`CHUNK`]
+/// boundaries of the address, taking and releasing the range's lock for
+/// each (`map` maps a span within one chunk, or a device segment's blocks,
+/// in one go). What another core sees
+/// meanwhile: the pages of the chunks done, mapped (it may use or unmap
+/// them as after a whole map), and none of the rest. The caller's own
+/// capability keeps the range alive for the whole call (nothing else runs
+/// on this core in between, and a revoke reaches this core's space only
+/// after the call), so the range is never gone between chunks; a link or
+/// unlink elsewhere does not touch what it maps. A chunk that fails (most
+/// likely: another core mapped part of the span between chunks) makes the
+/// call fail and unmaps the pages of the chunks done that still map this
+/// segment's frames, so the call changes nothing it did not give back.
+#[inline(never)]
+fn map_in_chunks(
+    target: u32,
+    spaces: &mut dyn Spaces,
+    seg: &Segment,
+    va: u64,
+    seg_off: u64,
+    len: u64,
+    rights: Rights,
+) -> Result<(), Error> {
+    let mut done = 0;
+    while done < len {
+        let at = va + done;
+        let n = (len - done).min(CHUNK - at % CHUNK);
+        let r = with_range(target, spaces, |range| {
+            map_pages(range, seg, at, seg_off + done, n, rights)
+        })
+        .unwrap_or(Err(Error::InvalidCapability));
+        if let Err(e) = r {
+            if done > 0 {
+                with_range(target, spaces, |range| {
+                    unmap_still_ours(range, seg, va, seg_off / PAGE, done / PAGE)
+                });
+            }
+            return Err(e);
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// Maps the segment's pages (one chunk of a `Map`): a device segment's
+/// contiguous registers with blocks where they fit, a RAM segment's
+/// scattered frames page by page; either way in one operation that checks
+/// everything (span, overlap, tables) before it writes a descriptor, so an
+/// error changes nothing.
 fn map_pages(
     range: &mut AddressRange,
     seg: &Segment,

@@ -12,6 +12,8 @@ use ulib::{println, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall};
 
 ulib::entry!(main);
 
+mod chunks;
+
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const SEG: CPtr = CPtr::root(20);
 const SEG_RO: CPtr = CPtr::root(21);
@@ -574,6 +576,7 @@ fn main(start: ulib::Start) -> i32 {
     c.ok("probe segment", segment_create(PROBE, 1));
     errors(&mut c);
     good_paths(&mut c);
+    chunks::chunked_map(&mut c);
     if start.core == 0 {
         out_of_memory(&mut c);
     }
