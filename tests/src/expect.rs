@@ -410,6 +410,8 @@ pub(crate) const NET_ECHO_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
         "udpecho: ready on udp port 7",
         "tcpecho: ready on tcp port 7",
         "nethostile: every malformed request refused",
+        // Runs only once udpecho, above it on core 0, blocks in the kernel.
+        "[hello@0] hello from EL0 on core 0",
     ],
     udp: &[1, 64, 512, 1000, 1472, 7, 200, 1402],
     tcp: &[3000, 100_000],

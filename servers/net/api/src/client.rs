@@ -33,8 +33,9 @@ ulib::bind! {
 
 /// This task's connection to the network service (`uses = ["net"]`),
 /// connected, whichever configuration the server runs (`Conn::mode`:
-/// [`crate::MODE_SOCKETS`], [`crate::MODE_FRAMES`]); it waits in `wfe`
-/// (it keeps its core), not on its wake notification.
+/// [`crate::MODE_SOCKETS`], [`crate::MODE_FRAMES`]); a wait that polled
+/// long enough blocks in the kernel on the connection's wake notification
+/// (the core goes to its other tasks), as block and console clients do.
 ///
 /// # Safety
 ///
@@ -44,7 +45,7 @@ pub unsafe fn attach_conn() -> Result<Conn, Error> {
     // Safety: `NET` is this task's binding of the service (the image links
     // its range for the task's whole life, shared with the server only, in
     // the standard layout); the caller promises no other `Conn` uses it.
-    unsafe { Conn::attach(NET.get(), conn::STANDARD, false) }
+    unsafe { Conn::attach(NET.get(), conn::STANDARD, true) }
 }
 
 /// One client's connection to the network server.
@@ -70,8 +71,8 @@ impl core::ops::DerefMut for Net {
 impl Net {
     /// Attaches to the server through the connection the image gives this
     /// task (`uses = ["net"]`) and connects ([`Conn::connect`]);
-    /// [`Error::NotConnected`] without one. It waits in `wfe` (it keeps
-    /// its core), not on its wake notification.
+    /// [`Error::NotConnected`] without one. A wait that polled long enough
+    /// blocks on the connection's wake notification.
     ///
     /// # Safety
     ///
