@@ -148,6 +148,31 @@ pub fn free_slot() -> Option<CPtr> {
         .find(|&c| cap_info(c) == Err(Error::InvalidCapability))
 }
 
+/// Maps the first page of the device segment `device` (a `device:NAME`
+/// grant) read/write at `va` of the task's own range: how a driver
+/// server reaches its registers.
+pub fn map_device_page(device: CPtr, va: u64) -> Result<(), Error> {
+    let root = CPtr::root(crate::slots::ROOT_RANGE);
+    map(root, va, device, 0, 4096, Rights::READ.union(Rights::WRITE))
+}
+
+/// Makes a physically contiguous zeroed segment of `pages` pages in a free
+/// slot and maps it read/write at `va` of the task's own range (a DMA
+/// window, a buffer a device or the firmware reads): its slot and physical
+/// base. A segment that cannot be mapped is deleted again.
+pub fn contiguous_at(va: u64, pages: u64) -> Result<(CPtr, u64), Error> {
+    let slot = free_slot().ok_or(Error::OutOfMemory)?;
+    segment_create_contiguous(slot, pages)?;
+    let root = CPtr::root(crate::slots::ROOT_RANGE);
+    let rw = Rights::READ.union(Rights::WRITE);
+    if let Err(e) = map(root, va, slot, 0, pages * 4096, rw) {
+        let _ = cap_delete(slot);
+        return Err(e);
+    }
+    let (pa, _) = segment_info(slot, 0)?;
+    Ok((slot, pa))
+}
+
 /// Makes a share: private to this core, or shared between cores.
 pub fn share_create(dst: CPtr, shared: bool) -> Result<(), Error> {
     invoke(args::ShareCreate { dst, shared }).map(|_| ())

@@ -8,8 +8,7 @@ use drivers::dma;
 use net_api::{Checked, Op, MAX_CLIENTS};
 use net_stack::{self as stack, Stack};
 use ring::Status;
-use ulib::cap::{free_slot, map, segment_create_contiguous, segment_info};
-use ulib::{slots, CPtr, Rights};
+use ulib::cap::{contiguous_at, map_device_page};
 
 ulib::bind! {
     /// The virtio-net device's registers (`device:virtio-net`).
@@ -40,18 +39,7 @@ const LINGER_MS: i64 = 12_000;
 fn setup_dma() -> Result<(), ulib::Error> {
     let bytes = dma::RESERVED + nic::OWNER_BYTES;
     let pages = bytes.div_ceil(dma::PAGE) as u64;
-    let slot = free_slot().ok_or(ulib::Error::OutOfMemory)?;
-    segment_create_contiguous(slot, pages)?;
-    let rw = Rights::READ.union(Rights::WRITE);
-    map(
-        CPtr::root(slots::ROOT_RANGE),
-        DMA_VA,
-        slot,
-        0,
-        pages * 4096,
-        rw,
-    )?;
-    let (pa, _) = segment_info(slot, 0)?;
+    let (_, pa) = contiguous_at(DMA_VA, pages)?;
     if !hal::WINDOW.init(DMA_VA as usize, pa, (pages * 4096) as usize) {
         return Err(ulib::Error::InvalidArgument);
     }
@@ -86,15 +74,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         );
         return 1;
     };
-    let rw = Rights::READ.union(Rights::WRITE);
-    if let Err(e) = map(
-        CPtr::root(slots::ROOT_RANGE),
-        DEVICE_VA,
-        device,
-        0,
-        4096,
-        rw,
-    ) {
+    if let Err(e) = map_device_page(device, DEVICE_VA) {
         ulib::println!("net: cannot map the device grant: {:?}", e);
         return 1;
     }

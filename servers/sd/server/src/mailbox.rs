@@ -11,8 +11,8 @@
 
 use crate::property::{self, PropertyError, WORDS};
 use crate::sdhci::Deadline;
-use ulib::cap::{cap_delete, free_slot, map, segment_create_contiguous, segment_info, unmap};
-use ulib::{slots, CPtr, Rights};
+use ulib::cap::{cap_delete, contiguous_at, map_device_page, segment_info, unmap};
+use ulib::{slots, CPtr};
 
 /// The mailbox's registers within the granted page (BCM2711: the page at
 /// 0xfe00_b000 holds the ARM control block; the mailboxes are at 0x880).
@@ -59,20 +59,17 @@ pub enum MailboxError {
 /// The rate in Hz of firmware clock `clock`, asked through the mailbox
 /// whose page `mailbox` grants. The message page is freed again.
 pub fn clock_rate(mailbox: CPtr, clock: u32) -> Result<u32, MailboxError> {
-    let rw = Rights::READ.union(Rights::WRITE);
     let root = CPtr::root(slots::ROOT_RANGE);
-    map(root, REGS_VA, mailbox, 0, 4096, rw).map_err(MailboxError::Map)?;
-    let slot = free_slot().ok_or(MailboxError::Memory(ulib::Error::OutOfMemory))?;
-    segment_create_contiguous(slot, 1).map_err(MailboxError::Memory)?;
-    let r = match map(root, BUFFER_VA, slot, 0, 4096, rw) {
-        Ok(()) => {
+    map_device_page(mailbox, REGS_VA).map_err(MailboxError::Map)?;
+    let r = match contiguous_at(BUFFER_VA, 1) {
+        Ok((slot, _)) => {
             let r = call(slot, clock);
             let _ = unmap(root, BUFFER_VA, 4096);
+            let _ = cap_delete(slot);
             r
         }
         Err(e) => Err(MailboxError::Memory(e)),
     };
-    let _ = cap_delete(slot);
     let _ = unmap(root, REGS_VA, 4096);
     r
 }

@@ -6,8 +6,8 @@ use crate::mbr::DATA_TYPE;
 use crate::sdhci::Sdhci;
 use crate::{card, mailbox, property};
 use blk_serve::Progress;
-use ulib::cap::{map, segment_info};
-use ulib::{slots, CPtr, Rights};
+use ulib::cap::{map_device_page, segment_info};
+use ulib::CPtr;
 
 ulib::bind! {
     /// The SDHCI controller holding the card (`device:sdhci`).
@@ -82,15 +82,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         ulib::println!("sd: the image must name the partition: values = {{ partition = N }}");
         return 1;
     };
-    let rw = Rights::READ.union(Rights::WRITE);
-    if let Err(e) = map(
-        CPtr::root(slots::ROOT_RANGE),
-        DEVICE_VA,
-        device,
-        0,
-        4096,
-        rw,
-    ) {
+    if let Err(e) = map_device_page(device, DEVICE_VA) {
         ulib::println!("sd: cannot map the device grant: {:?}", e);
         return 1;
     }
