@@ -345,6 +345,14 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "web-reclient-virt",
+        image: "web-reclient",
+        console: crate::webload::WEB_RECLIENT,
+        lines: Some(crate::webload::reclient_served),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

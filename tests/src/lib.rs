@@ -21,6 +21,7 @@ pub mod fuzz;
 pub mod limit;
 mod netraw;
 mod web;
+mod webload;
 
 pub use web::{WEB_CONNECTIONS, WEB_REQUESTS};
 

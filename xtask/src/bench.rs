@@ -21,6 +21,7 @@ pub mod kcore_linux;
 pub mod measure;
 pub mod micro;
 pub mod net;
+pub mod netload;
 pub mod report;
 pub mod smoke;
 pub mod storage;
@@ -46,7 +47,9 @@ pub struct BenchArgs {
     /// Benchmarks (all when none): memclone, mempass, shares, kernelcore,
     /// wordcount, storage; `net` (alone, with --mode mttcg: the web server under
     /// load, docs/benchmarks.md); `micro` or one of null-syscall, cap-lookup-private,
-    /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared.
+    /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared;
+    /// `netload` (alone, icount: instructions per HTTP request from the
+    /// in-guest load generator).
     pub names: Vec<String>,
     /// Core counts, repeated or comma-separated [default: virt 1,2,4,8
     /// under icount, 1,2,4 under mttcg; rpi4 4].
@@ -236,6 +239,18 @@ impl Progress {
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
+    if args.names.iter().any(|n| n == "netload") {
+        // Its own shape: 5 vCPUs, 1-3 worker cores, icount only.
+        if args.names.len() > 1 || !args.smp.is_empty() || args.mode != "icount" {
+            return Err(UsageError(
+                "`netload` runs alone, under --mode icount, without --smp (its machine is fixed: 5 vCPUs)".into(),
+            )
+            .into());
+        }
+        doctor::run(false, true)?;
+        netload::run(root)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.names.iter().any(|n| n == "net") {
         // Its own shape: 4 vCPUs, 1-3 application cores, MTTCG only.
         if args.names.len() > 1

@@ -144,6 +144,11 @@ pub fn available(root: &Path) -> Vec<String> {
                 .iter()
                 .map(|n| format!("web-bench-{n}")),
         )
+        .chain(
+            crate::bench::netload::WORKERS
+                .iter()
+                .map(|n| format!("webload-{n}")),
+        )
         .collect();
     names.sort();
     names
@@ -184,8 +189,9 @@ pub fn select(root: &Path, name: &str, board: Board) -> Result<Image> {
 
 /// Reads and checks `images/<name>.toml`.
 pub fn load(root: &Path, name: &str) -> Result<Image> {
-    let generated =
-        crate::bench::kcore::image_text(name).or_else(|| crate::bench::net::image_text(name));
+    let generated = crate::bench::kcore::image_text(name)
+        .or_else(|| crate::bench::net::image_text(name))
+        .or_else(|| crate::bench::netload::image_text(name));
     let (display, text) = match generated {
         Some(text) => (format!("generated image {name}"), text),
         None => {

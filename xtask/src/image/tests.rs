@@ -438,6 +438,7 @@ fn every_image_is_booted_at_its_defaults_by_the_suite() {
     for name in available(root) {
         if crate::bench::kcore::image_text(&name).is_some()
             || crate::bench::net::image_text(&name).is_some()
+            || crate::bench::netload::image_text(&name).is_some()
         {
             continue; // generated; `cargo xtask test` boots them in bench-smoke's kcb case
         }

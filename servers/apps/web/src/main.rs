@@ -26,7 +26,9 @@ use web_http::PAGES;
 ulib::entry!(main);
 
 ulib::bind! {
-    /// The range every worker links: word 0 is the stop flag.
+    /// The range every worker links: word 0 is the stop flag, word 1 counts
+    /// the workers that listen (an in-guest load generator waits for them,
+    /// bench/tasks/webload).
     static WEB: Range = "web";
     /// The console UART, for the worker that watches for `q`.
     static UART: Slot = "uart";
@@ -69,8 +71,9 @@ fn main(start: ulib::Start) -> i32 {
         return 1;
     };
     // Safety: the image links the range `web` read/write at its base in
-    // every worker for their whole lives; word 0 is only used atomically.
-    let stop = unsafe { &*(web.base as *const AtomicU64) };
+    // every worker for their whole lives; words 0 and 1 are only used
+    // atomically.
+    let [stop, ready] = unsafe { &*(web.base as *const [AtomicU64; 2]) };
     let uart = match UART.get() {
         Some(cap) => {
             let root = CPtr::root(slots::ROOT_RANGE);
@@ -113,7 +116,7 @@ fn main(start: ulib::Start) -> i32 {
         &mut net,
         slots_,
         &pages,
-        stop,
+        [stop, ready],
         uart.as_ref(),
         start.core,
         &mut served,
@@ -148,12 +151,13 @@ fn serve(
     net: &mut Net,
     slots_: &mut [Conn; CONNS],
     pages: &Pages,
-    stop: &AtomicU64,
+    [stop, ready]: [&AtomicU64; 2],
     uart: Option<&Pl011>,
     core: usize,
     served: &mut Served,
 ) -> Result<(), &'static str> {
     let mut listener = listen(net)?;
+    ready.fetch_add(1, Ordering::AcqRel);
     if uart.is_some() {
         ulib::println!(
             "web: core {} serving http on port {} (Ctrl-C or q on the console stops it)",

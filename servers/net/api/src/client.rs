@@ -262,6 +262,18 @@ impl Net {
         Ok(self.get(buf, r.len as usize))
     }
 
+    /// A TCP connection to `to` (an active open, [`Op::TcpConnect`]): its
+    /// handle at once; sends and receives on it wait for the handshake,
+    /// and fail with `CLOSED` if the peer refused it or never answered.
+    pub fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, Error> {
+        let r = self.request(
+            Op::TcpConnect,
+            0,
+            [to.addr_word(), u64::from(to.port), 0, 0],
+        )?;
+        Ok(Handle(r.values[0]))
+    }
+
     /// Closes socket `s` (a connection sends FIN after what is queued).
     pub fn close(&mut self, s: Handle) -> Result<(), Error> {
         self.request(Op::Close, 0, [s.0, 0, 0, 0]).map(|_| ())

@@ -153,6 +153,13 @@ pub enum Op {
     /// The client is done: every socket it holds is closed and the server
     /// stops reading its ring.
     Done = 9,
+    /// `args[0]` = IPv4 address, `args[1]` = port: an active open (a TCP
+    /// connection this client starts, from a local port the server
+    /// picks). Answered at once with `values[0]` = the connection's handle
+    /// (as [`Op::TcpAccept`] gives); sends and receives on it are held
+    /// until the handshake ends, and fail [`status::CLOSED`] if the peer
+    /// refused or never answered.
+    TcpConnect = 10,
 }
 
 impl TryFrom<u32> for Op {
@@ -169,6 +176,7 @@ impl TryFrom<u32> for Op {
             7 => Op::TcpRecv,
             8 => Op::Close,
             9 => Op::Done,
+            10 => Op::TcpConnect,
             _ => return Err(()),
         })
     }
@@ -258,6 +266,11 @@ pub enum Checked {
     },
     /// The client is done.
     Done,
+    /// [`Op::TcpConnect`]: the peer (not address 0, not port 0).
+    TcpConnect {
+        /// Whom to connect to.
+        to: Endpoint,
+    },
 }
 
 /// A non-zero port, or `BAD_ARGUMENT`.
@@ -280,6 +293,7 @@ pub fn validate(req: &Incoming<Op>) -> Result<Checked, Status> {
         Op::Done => 0,
         Op::UdpSend => 3,
         Op::TcpListen => 3,
+        Op::TcpConnect => 2,
         _ => 1,
     };
     if req.args[used..].iter().any(|&a| a != 0) {
@@ -341,6 +355,14 @@ pub fn validate(req: &Incoming<Op>) -> Result<Checked, Status> {
         Op::Done => {
             window(0, 0)?;
             Checked::Done
+        }
+        Op::TcpConnect => {
+            window(0, 0)?;
+            let to = Endpoint::from_words(a0, a1).ok_or(status::BAD_ARGUMENT)?;
+            if to.port == 0 || to.addr == [0; 4] {
+                return Err(status::BAD_ARGUMENT);
+            }
+            Checked::TcpConnect { to }
         }
     })
 }

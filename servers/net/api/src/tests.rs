@@ -89,13 +89,31 @@ fn arguments_are_checked() {
     assert_eq!(req(Op::TcpAccept, 0, 0, [1, 1, 0, 0]), Err(a));
     assert_eq!(req(Op::Done, 0, 0, [1, 0, 0, 0]), Err(a));
     assert_eq!(req(Op::Done, 0, 0, [0, 0, 0, 1]), Err(a));
+    // Connect: an address and a port, neither 0, nothing else.
+    assert_eq!(req(Op::TcpConnect, 0, 0, [0, 80, 0, 0]), Err(a));
+    assert_eq!(req(Op::TcpConnect, 0, 0, [1, 0, 0, 0]), Err(a));
+    assert_eq!(req(Op::TcpConnect, 0, 0, [1 << 32, 80, 0, 0]), Err(a));
+    assert_eq!(req(Op::TcpConnect, 0, 0, [1, 65536, 0, 0]), Err(a));
+    assert_eq!(req(Op::TcpConnect, 0, 0, [1, 80, 1, 0]), Err(a));
+    assert_eq!(
+        req(Op::TcpConnect, 0, 1, [1, 80, 0, 0]),
+        Err(status::BAD_LENGTH)
+    );
+    let to = Endpoint {
+        addr: [10, 0, 2, 15],
+        port: 80,
+    };
+    assert_eq!(
+        req(Op::TcpConnect, 0, 0, [to.addr_word(), 80, 0, 0]),
+        Ok(Checked::TcpConnect { to })
+    );
 }
 
 #[test]
 fn opcodes_round_trip() {
-    for v in 1..=9u32 {
+    for v in 1..=10u32 {
         assert_eq!(Op::try_from(v).map(|o| o as u32), Ok(v));
     }
     assert!(Op::try_from(0).is_err());
-    assert!(Op::try_from(10).is_err());
+    assert!(Op::try_from(11).is_err());
 }

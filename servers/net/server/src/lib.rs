@@ -25,6 +25,8 @@ mod frames;
 #[cfg(target_arch = "aarch64")]
 mod hal;
 #[cfg(target_arch = "aarch64")]
+mod loopback;
+#[cfg(target_arch = "aarch64")]
 mod nic;
 #[cfg(target_arch = "aarch64")]
 mod server;

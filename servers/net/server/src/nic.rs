@@ -13,6 +13,7 @@
 //! sees only `phy::Device`.
 
 use crate::hal::{NetHal, WINDOW};
+use crate::loopback::Loopback;
 use core::ptr::NonNull;
 use smoltcp::phy::{self, DeviceCapabilities};
 use smoltcp::time::Instant;
@@ -81,6 +82,9 @@ pub struct Nic {
     /// Token and length of each transmit buffer in the device.
     tx: [Option<(u16, usize)>; TX_BUFS],
     pub counts: Counts,
+    /// Configuration 1: frames the stack sends to itself
+    /// ([`Nic::loop_own`]).
+    pub lo: Option<Loopback>,
 }
 
 impl Nic {
@@ -106,6 +110,7 @@ impl Nic {
             repost: None,
             tx: [None; TX_BUFS],
             counts: Counts::default(),
+            lo: None,
         };
         for k in 0..RX_BUFS {
             nic.post(k)?;
@@ -138,8 +143,22 @@ impl Nic {
         Ok(())
     }
 
-    /// Posts the buffer the stack was given last, if any.
+    /// From now on, frames the stack sends to its own Ethernet address, or
+    /// ARP requests for `ip`, come back to it instead of going to the card
+    /// (loopback.rs). Called once, in configuration 1.
+    pub fn loop_own(&mut self, ip: [u8; 4]) {
+        if self.lo.is_none() {
+            // Safety: the only Loopback of this task (`lo` is set once).
+            self.lo = Some(unsafe { Loopback::new(self.mac(), ip) });
+        }
+    }
+
+    /// Posts the buffer the stack was given last, if any, and takes back
+    /// the loopback frame it was lent.
     pub fn repost(&mut self) {
+        if let Some(lo) = self.lo.as_mut() {
+            lo.release();
+        }
         if let Some(k) = self.repost.take() {
             // A failure leaves the buffer out: one fewer to receive into.
             let _ = self.post(k);
@@ -260,6 +279,13 @@ impl phy::TxToken for Tx<'_> {
         // The stack never asks for more than the MTU the capabilities give.
         let len = len.min(FRAME - hdr);
         let r = f(&mut buf[hdr..hdr + len]);
+        if let Some(lo) = nic.lo.as_mut() {
+            if lo.wants(&buf[hdr..hdr + len]) {
+                // Back to the stack; the transmit buffer stays free.
+                lo.push(&buf[hdr..hdr + len]);
+                return r;
+            }
+        }
         let total = hdr + len;
         // Safety: the buffer stays untouched until `reap_tx` completes its
         // token (tx[k] is taken until then).
@@ -289,6 +315,13 @@ impl phy::Device for Nic {
     fn receive(&mut self, _now: Instant) -> Option<(Rx<'_>, Tx<'_>)> {
         self.repost();
         let k_tx = self.free_tx()?;
+        if let Some((p, len)) = self.lo.as_mut().and_then(Loopback::next) {
+            // Safety: a loopback slot of `len` <= MTU bytes, not written
+            // until it is released at the next call into this Nic
+            // (`repost`), by which time the stack is done with it.
+            let frame = unsafe { core::slice::from_raw_parts(p, len) };
+            return Some((Rx { frame }, Tx { nic: self, k: k_tx }));
+        }
         let (k, hdr, len) = self.take_frame()?;
         // Safety: receive buffer k, no longer in the device, is lent to
         // the stack read-only until the next call into this Nic (which

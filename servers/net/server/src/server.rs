@@ -86,7 +86,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         ulib::println!("net: no DMA window: {:?}", e);
         return 1;
     }
-    let nic = match Nic::new(regs) {
+    let mut nic = match Nic::new(regs) {
         Ok(n) => n,
         Err(e) => {
             ulib::println!("net: {}", e);
@@ -102,6 +102,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
             return 1;
         }
     }
+    nic.loop_own(stack::ADDRESS);
     let mut stack = Stack::new(nic, mac, stack::ADDRESS);
     // Safety: `NET` is this task's `Server` binding, read once here.
     let mut clients: Clients<Op> =
@@ -121,6 +122,18 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         counts.tx,
         counts.rx_errors
     );
+    if let Some(lo) = stack
+        .dev
+        .lo
+        .as_ref()
+        .filter(|lo| lo.looped + lo.dropped > 0)
+    {
+        ulib::println!(
+            "net server: {} frames looped back to the stack, {} dropped (no slot)",
+            lo.looped,
+            lo.dropped
+        );
+    }
     ulib::println!(
         "net server: free sockets at the end: {} of {} TCP, {} of {} UDP",
         tcp,
@@ -260,6 +273,10 @@ fn handle(
             let r = stack.tcp_listen(ci, port, backlog, shared);
             reply_handle(c, req.tag, r);
         }
+        Checked::TcpConnect { to } => {
+            let r = stack.tcp_connect(ci, to);
+            reply_handle(c, req.tag, r);
+        }
         Checked::Close { socket } => {
             let st = match stack.close(ci, socket) {
                 Ok(()) => Status::OK,
@@ -341,6 +358,7 @@ fn try_answer(
         // Answered when they arrive, never held.
         Checked::UdpBind { .. }
         | Checked::TcpListen { .. }
+        | Checked::TcpConnect { .. }
         | Checked::Close { .. }
         | Checked::Done => Err(net_api::status::STACK),
     };

@@ -10,6 +10,8 @@
 //! turns an established one into a connection and puts a fresh socket in
 //! its place, if the pool and the client's share allow.
 
+mod connect;
+
 use net_api::{status, Endpoint, Handle, MAX_BACKLOG, MAX_CLIENTS};
 use ring::{BufRange, SharedBuf, Status};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
@@ -447,6 +449,10 @@ impl<D: Link> Stack<D> {
         };
         let s = self.set.get_mut::<tcp::Socket>(self.tcp[i].0);
         if !s.may_send() {
+            // An active open still in its handshake: wait (`connect.rs`).
+            if s.state() == tcp::State::SynSent {
+                return Ok(None);
+            }
             return Err(status::CLOSED);
         }
         let n = s
