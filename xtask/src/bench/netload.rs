@@ -64,10 +64,19 @@ pub struct Phase {
     pub instructions: u64,
 }
 
-/// The generator's result lines and each worker's requests answered, from
-/// one boot's console; an error unless the run ended well and every
-/// worker reported.
-pub fn parse(console: &str, workers: u32) -> Result<(Vec<Phase>, Vec<u64>)> {
+/// What one boot showed besides its phases: each worker's requests
+/// answered, and the frames the server looped back to its stack over the
+/// whole boot (warm-up and closes included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Boot {
+    pub served: Vec<u64>,
+    pub looped: u64,
+}
+
+/// The generator's result lines and the boot's [`Boot`] counts, from one
+/// boot's console; an error unless the run ended well and every worker
+/// reported.
+pub fn parse(console: &str, workers: u32) -> Result<(Vec<Phase>, Boot)> {
     let mut phases = Vec::new();
     for l in console.lines() {
         let Some(rest) = l.split_once("RESULT name=webload ").map(|x| x.1) else {
@@ -109,7 +118,16 @@ pub fn parse(console: &str, workers: u32) -> Result<(Vec<Phase>, Vec<u64>)> {
             .with_context(|| format!("worker {c} did not report"))?;
         served.push(r);
     }
-    Ok((phases, served))
+    let looped = console
+        .lines()
+        .find_map(|l| {
+            l.split_once("net server: ")?
+                .1
+                .strip_suffix(" dropped (no slot)")
+        })
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .context("the server did not report its looped frames")?;
+    Ok((phases, Boot { served, looped }))
 }
 
 /// Boots `webload-1..3` once each under `-icount`, prints the table and
@@ -131,32 +149,32 @@ pub fn run(root: &Path) -> Result<()> {
             ..qemu::RunSpec::benchmark(root, &machine, &built, true)
         };
         let out = qemu::run(&spec)?;
-        let (phases, served) =
+        let (phases, boot) =
             parse(&out.console, n).with_context(|| format!("{name}: console:\n{}", out.console))?;
-        rows.push((n, phases, served));
+        rows.push((n, phases, boot));
     }
     report(root, &rows)
 }
 
-fn report(root: &Path, rows: &[(u32, Vec<Phase>, Vec<u64>)]) -> Result<()> {
+fn report(root: &Path, rows: &[(u32, Vec<Phase>, Boot)]) -> Result<()> {
     println!("In-guest HTTP load, GET /1k (virt, 5 vCPUs, -icount: instructions of the whole machine; not real-hardware time)");
     println!(
-        "  {:<10} {:>7} {:>9} {:>14} {:>14}   requests answered per worker (warm-up included)",
+        "  {:<10} {:>7} {:>9} {:>14} {:>14}   frames looped and requests answered per worker, whole boot",
         "phase", "workers", "requests", "instructions", "instr/request"
     );
     let mut json = String::from("[\n");
     let mut first = true;
-    for (n, phases, served) in rows {
+    for (n, phases, boot) in rows {
         for p in phases {
             let per = p.instructions / p.requests;
             println!(
-                "  {:<10} {:>7} {:>9} {:>14} {:>14}   {:?}",
-                p.mode, n, p.requests, p.instructions, per, served
+                "  {:<10} {:>7} {:>9} {:>14} {:>14}   {} {:?}",
+                p.mode, n, p.requests, p.instructions, per, boot.looped, boot.served
             );
             json += &format!(
-                "{}  {{\"benchmark\":\"netload\",\"phase\":\"{}\",\"workers\":{},\"requests\":{},\"icount_instructions\":{},\"icount_instructions_per_request\":{},\"served_per_worker\":{:?}}}",
+                "{}  {{\"benchmark\":\"netload\",\"phase\":\"{}\",\"workers\":{},\"requests\":{},\"icount_instructions\":{},\"icount_instructions_per_request\":{},\"boot_frames_looped\":{},\"served_per_worker\":{:?}}}",
                 if first { "" } else { ",\n" },
-                p.mode, n, p.requests, p.instructions, per, served
+                p.mode, n, p.requests, p.instructions, per, boot.looped, boot.served
             );
             first = false;
         }
@@ -194,12 +212,14 @@ mod tests {
 [webload@0] webload: 102 requests, every answer checked
 [web@1] web: core 1 stopped: 5 connections, 60 requests answered
 [web@2] web: core 2 stopped: 7 connections, 48 requests answered
+[net@4] net server: 480 frames looped back to the stack, 0 dropped (no slot)
 verdict: ok: every task did what the image expects
 ";
-        let (p, s) = parse(console, 2).unwrap();
+        let (p, b) = parse(console, 2).unwrap();
         assert_eq!((p[0].requests, p[0].instructions), (96, 9600));
         assert_eq!(p[1].mode, "newconn");
-        assert_eq!(s, vec![60, 48]);
+        assert_eq!(b.served, vec![60, 48]);
+        assert_eq!(b.looped, 480);
         assert!(parse(console, 3).is_err());
         assert!(parse(&console.replace("verdict: ok", "verdict: FAIL"), 2).is_err());
         assert!(parse(&console.replace("every answer checked", ""), 2).is_err());

@@ -9,8 +9,9 @@
 //! It waits until the image's `workers` web workers listen (each counts
 //! itself in word 1 of the range `web`), then:
 //!
-//! 1. **keep-alive**: opens [`CONNS`] connections and makes one untimed
-//!    warm-up round (a request on each: handshakes, ARP), then
+//! 1. **keep-alive**: opens [`CONNS`] connections, at most as many at once
+//!    as the workers have listening sockets, with an untimed warm-up
+//!    request on each (handshakes, ARP), then
 //!    [`ROUNDS`] timed rounds, each a `GET /1k` sent on every connection
 //!    before any answer is read (so the workers serve them together), then
 //!    every answer read; then closes them;
@@ -53,6 +54,8 @@ const SERVER: Endpoint = Endpoint {
     addr: [10, 0, 2, 15],
     port: 80,
 };
+/// Listening sockets each web worker keeps (servers/apps/web's backlog).
+const WEB_BACKLOG: usize = 2;
 /// Keep-alive connections open at once.
 const CONNS: usize = 6;
 /// Timed keep-alive rounds (a request on every connection each).
@@ -124,14 +127,22 @@ fn main(start: ulib::Start) -> i32 {
 fn run(net: &mut Net, workers: u64, crash: bool) -> Result<(), &'static str> {
     let mut expect = Expected::new();
     let mut conns = [Handle(0); CONNS];
-    for c in conns.iter_mut() {
-        *c = connect(net)?;
-    }
-    for &c in &conns {
-        send(net, c)?;
-    }
-    for &c in &conns {
-        answer(net, c, &mut expect)?;
+    // Opened in groups no larger than the workers' listening sockets: a
+    // SYN that finds none listening is refused (smoltcp has no queue
+    // beyond them), and a group's answers all read means every worker
+    // accepted and listens again. So the first group lands on every
+    // listening socket, spread over the workers.
+    let group = (WEB_BACKLOG * workers as usize).max(1);
+    for g in conns.chunks_mut(group) {
+        for c in g.iter_mut() {
+            *c = connect(net)?;
+        }
+        for &c in g.iter() {
+            send(net, c)?;
+        }
+        for &c in g.iter() {
+            answer(net, c, &mut expect)?;
+        }
     }
     if crash {
         ulib::println!(

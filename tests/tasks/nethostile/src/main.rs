@@ -138,6 +138,26 @@ fn hostile(net: &mut Net) -> Result<(), &'static str> {
             status::BAD_ARGUMENT,
         ),
         (
+            "connect to address 0",
+            req(Op::TcpConnect as u32, 0, 0, [0, 80, 0, 0]),
+            status::BAD_ARGUMENT,
+        ),
+        (
+            "connect to port 0",
+            req(Op::TcpConnect as u32, 0, 0, [to.addr_word(), 0, 0, 0]),
+            status::BAD_ARGUMENT,
+        ),
+        (
+            "connect with a reserved argument",
+            req(Op::TcpConnect as u32, 0, 0, [to.addr_word(), 80, 1, 0]),
+            status::BAD_ARGUMENT,
+        ),
+        (
+            "connect with a window",
+            req(Op::TcpConnect as u32, 0, 8, [to.addr_word(), 80, 0, 0]),
+            status::BAD_LENGTH,
+        ),
+        (
             "empty receive",
             req(Op::TcpRecv as u32, 0, 0, [1, 0, 0, 0]),
             status::BAD_LENGTH,
@@ -199,6 +219,9 @@ fn hostile(net: &mut Net) -> Result<(), &'static str> {
     let b = net.tcp_listen(9002, 4).map_err(|_| "listen 9002 failed")?;
     if net.tcp_listen(9003, 1) != Err(Error::Status(status::NO_SOCKETS)) {
         return Err("a ninth socket was not refused NO_SOCKETS");
+    }
+    if net.tcp_connect(to) != Err(Error::Status(status::NO_SOCKETS)) {
+        return Err("a ninth socket (a connect) was not refused NO_SOCKETS");
     }
     if net.tcp_listen(9001, 1) != Err(Error::Status(status::IN_USE)) {
         return Err("a port listened on twice was not refused IN_USE");

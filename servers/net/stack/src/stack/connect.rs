@@ -3,8 +3,8 @@
 //! an accepted one; once made it is a connection like any other
 //! (`TcpUse::Conn`), so send, receive and close are the same calls.
 //!
-//! The local port is not asked for: it is `EPHEMERAL + index × PORTS_PER
-//! + generation mod PORTS_PER`, so two live sockets never share one (their
+//! The local port is not asked for: it is `EPHEMERAL + index × PORTS_PER +
+//! generation mod PORTS_PER`, so two live sockets never share one (their
 //! indices differ) and a socket used again starts from a new port (its
 //! generation moved), not the four-tuple its last connection may still
 //! hold in the peer's TIME-WAIT.
