@@ -59,8 +59,26 @@ pub(crate) fn web_served(lines: &[&str]) -> Vec<String> {
             "the network server's pool at the end: {pool:?}; expected 24 of 24 TCP, 4 of 4 UDP"
         )),
     }
+    let (conns, reqs) = worker_totals(lines, 0..3, &mut problems);
+    if problems.is_empty() && (conns, reqs) != (WEB_CONNECTIONS, WEB_REQUESTS) {
+        problems.push(format!(
+            "the workers served {conns} connections and {reqs} requests; the host made {WEB_CONNECTIONS} and {WEB_REQUESTS}"
+        ));
+    }
+    problems
+}
+
+/// The connections and requests the workers on `cores` reported
+/// (`web: core C stopped: K connections, R requests answered`), added
+/// up; a worker that reported other than once, or unreadably, is a
+/// problem.
+pub(crate) fn worker_totals(
+    lines: &[&str],
+    cores: core::ops::Range<usize>,
+    problems: &mut Vec<String>,
+) -> (u64, u64) {
     let (mut conns, mut reqs) = (0, 0);
-    for core in 0..3 {
+    for core in cores {
         let prefix = format!("[web@{core}] web: core {core} stopped: ");
         let found: Vec<_> = lines
             .iter()
@@ -85,12 +103,7 @@ pub(crate) fn web_served(lines: &[&str]) -> Vec<String> {
             _ => problems.push(format!("worker {core}: unreadable report {line:?}")),
         }
     }
-    if problems.is_empty() && (conns, reqs) != (WEB_CONNECTIONS, WEB_REQUESTS) {
-        problems.push(format!(
-            "the workers served {conns} connections and {reqs} requests; the host made {WEB_CONNECTIONS} and {WEB_REQUESTS}"
-        ));
-    }
-    problems
+    (conns, reqs)
 }
 
 #[cfg(test)]

@@ -38,32 +38,7 @@ pub(crate) const WEB_RECLIENT: &[&str] = &[
 /// two instances of the generator asked.
 pub(crate) fn reclient_served(lines: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
-    let (mut conns, mut reqs) = (0, 0);
-    for core in 1..3 {
-        let prefix = format!("[web@{core}] web: core {core} stopped: ");
-        let found: Vec<_> = lines
-            .iter()
-            .filter_map(|l| l.strip_prefix(&prefix))
-            .collect();
-        let [line] = found[..] else {
-            problems.push(format!(
-                "worker {core} reported {} times, not once",
-                found.len()
-            ));
-            continue;
-        };
-        let nums: Vec<u64> = line
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        match nums[..] {
-            [c, r] => {
-                conns += c;
-                reqs += r;
-            }
-            _ => problems.push(format!("worker {core}: unreadable report {line:?}")),
-        }
-    }
+    let (conns, reqs) = crate::web::worker_totals(lines, 1..3, &mut problems);
     if problems.is_empty() && (conns, reqs) != (RECLIENT_CONNECTIONS, RECLIENT_REQUESTS) {
         problems.push(format!(
             "the workers served {conns} connections and {reqs} requests; the generator made {RECLIENT_CONNECTIONS} and {RECLIENT_REQUESTS}"
