@@ -345,6 +345,24 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "net-reclient-virt",
+        image: "net-reclient",
+        console: crate::reclient::RECLIENT,
+        lines: Some(crate::reclient::reclient_released),
+        net: Some(crate::reclient::RECLIENT_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-reclient-raw-virt",
+        image: "net-reclient-raw",
+        console: crate::reclient::RECLIENT,
+        lines: Some(crate::reclient::reclient_raw_released),
+        net: Some(crate::reclient::RECLIENT_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
         name: "web-reclient-virt",
         image: "web-reclient",
         console: crate::webload::WEB_RECLIENT,

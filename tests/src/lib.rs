@@ -20,6 +20,7 @@ mod expect;
 pub mod fuzz;
 pub mod limit;
 mod netraw;
+mod reclient;
 mod web;
 mod webload;
 

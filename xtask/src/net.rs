@@ -119,7 +119,7 @@ pub fn guests(image: &Image) -> Guests {
     for (i, t) in clients.enumerate() {
         let addr = [10, 0, 2, 15 + i as u8];
         match t.name.as_str() {
-            "udpecho" => g.udp = addr,
+            "udpecho" | "net-reclient" => g.udp = addr,
             "tcpecho" => g.tcp = addr,
             _ => {}
         }

@@ -119,6 +119,16 @@ pub fn serve(
                     h.send.len()
                 );
             }
+            let kept = h.receive.len() + h.send.len();
+            if turn.connected && !turn.ended && kept > 0 {
+                // A restarted client whose end was not seen first.
+                ulib::println!(
+                    "net server: client {} connected again: {} receive buffer(s) and {} frame(s) to send dropped",
+                    c.index,
+                    h.receive.len(),
+                    h.send.len()
+                );
+            }
             if turn.ended || turn.connected {
                 h.clear();
                 busy = true;

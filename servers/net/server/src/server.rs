@@ -198,8 +198,16 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
                 busy = true;
             }
             if turn.connected {
-                // A new connection: whatever the old one held is reset.
-                let _ = stack.drop_client(ci, false);
+                // A new connection: whatever the old one held is reset
+                // (a restarted client whose end was not seen first).
+                let n = stack.drop_client(ci, false);
+                if n > 0 {
+                    ulib::println!(
+                        "net server: client {} connected again: its {} socket(s) reset",
+                        c.index,
+                        n
+                    );
+                }
                 w.clear();
                 busy = true;
             }
