@@ -43,9 +43,9 @@ impl<D: super::Link> Stack<D> {
         let remote = IpEndpoint::new(IpAddress::v4(a, b, cc, d), to.port);
         let s = self.set.get_mut::<tcp::Socket>(self.tcp[i].0);
         s.abort();
-        // A peer that acknowledges nothing for this long resets it (the
-        // handshake, and any later segment: a connection here has no
-        // other timeout).
+        // smoltcp resets it if the peer does not answer the SYN within
+        // this, or sends nothing for this long while data waits for it
+        // (an idle connection with nothing to send never times out).
         s.set_timeout(Some(HANDSHAKE_TIMEOUT));
         s.connect(self.iface.context(), remote, local)
             .map_err(|_| status::STACK)?;
