@@ -236,6 +236,18 @@ fn check_count(what: &str, answered: u64, m: &[Measured]) -> Result<()> {
     Ok(())
 }
 
+/// The sweep of both peers: every size at every rate.
+fn sweep(port: u16, progress: &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>, String> {
+    udp::sweep(
+        port,
+        &udp::SIZES,
+        &udp::RATES_MBPS,
+        udp::WINDOW,
+        udp::DRAIN,
+        progress,
+    )
+}
+
 /// The echo's forward: a UDP port of 127.0.0.1 to 10.0.2.15:7 (ours'
 /// `udpecho` is client 0 in configuration 2, so it has that address too).
 fn udp_forward() -> Result<Forward> {
@@ -257,12 +269,7 @@ fn check_echoed(what: &str, guest: u64, steps: &[udp::Step]) -> Result<()> {
 }
 
 /// One boot of ours' `udpecho` in configuration `config`, swept.
-fn ours_udp(
-    root: &Path,
-    config: u32,
-    sweep: &dyn Fn(u16, &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>, String>,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Vec<udp::Step>> {
+fn ours_udp(root: &Path, config: u32, progress: &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>> {
     let f = udp_forward()?;
     let what = format!("ours (configuration {config}), udp echo");
     let mut g = Guest::ours(root, &format!("udp-bench-{config}"), netdev(&[f]))?;
@@ -294,7 +301,6 @@ fn ours_udp(
 /// One boot of Linux's `udpecho`, swept.
 fn linux_udp(
     (kernel, initrd): &LinuxGuest,
-    sweep: &dyn Fn(u16, &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>, String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<udp::Step>> {
     let f = udp_forward()?;
@@ -379,16 +385,6 @@ pub fn run(root: &Path, opts: &Opts) -> Result<ExitCode> {
             start.elapsed().as_secs_f64()
         )
     };
-    let sweep = |port: u16, p: &mut dyn FnMut(&str)| {
-        udp::sweep(
-            port,
-            &udp::SIZES,
-            &udp::RATES_MBPS,
-            udp::WINDOW,
-            udp::DRAIN,
-            p,
-        )
-    };
     for k in 1..=opts.runs {
         if opts.udp {
             for (peer, config) in peers(opts.linux) {
@@ -398,8 +394,8 @@ pub fn run(root: &Path, opts: &Opts) -> Result<ExitCode> {
                 ));
                 let load = host_load();
                 let steps = match &guest {
-                    Some(g) if peer == "Linux" => linux_udp(g, &sweep, &mut progress)?,
-                    _ => ours_udp(root, config, &sweep, &mut progress)?,
+                    Some(g) if peer == "Linux" => linux_udp(g, &mut progress)?,
+                    _ => ours_udp(root, config, &mut progress)?,
                 };
                 sweeps.push(Sweep {
                     peer,

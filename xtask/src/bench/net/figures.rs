@@ -6,6 +6,9 @@ use super::udp::{self, Step};
 use super::{Cell, Sweep, CONNECTIONS, CORES};
 use crate::bench::svg::{plot, plot_x, Line};
 
+/// A line's points: x, median, min, max.
+type Points = Vec<(u32, f64, f64, f64)>;
+
 /// Median, min, max (of a non-empty list).
 fn mmm(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -135,7 +138,7 @@ pub fn svgs(cells: &[Cell], sweeps: &[Sweep]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let sub = "virt under MTTCG on a loaded 2-core host: wall time, not evidence; median, whiskers min-max";
     for &conns in &CONNECTIONS {
-        let series = |f: &dyn Fn(&Cell) -> Vec<f64>| -> Vec<(usize, Vec<(u32, f64, f64, f64)>)> {
+        let series = |f: &dyn Fn(&Cell) -> Vec<f64>| -> Vec<(usize, Points)> {
             PEERS
                 .iter()
                 .enumerate()
