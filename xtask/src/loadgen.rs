@@ -142,7 +142,7 @@ pub fn summarise(connections: usize, window: Duration, mut lat: Vec<u64>) -> Mea
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener};
@@ -150,7 +150,7 @@ mod tests {
     /// A keep-alive server on this machine standing in for the guest:
     /// answers every `GET /1k` with page 1, corrupting byte 100 of the
     /// body when `corrupt`.
-    fn serve(corrupt: bool) -> u16 {
+    pub(crate) fn serve(corrupt: bool) -> u16 {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = l.local_addr().unwrap().port();
         std::thread::spawn(move || {

@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 #[test]
 fn generated_images() {
@@ -136,4 +137,59 @@ fn json_and_figures_are_whole() {
     assert!(svgs[2].1.contains("requested rate"));
     let t = figures::udp_table(&sweeps);
     assert_eq!(t.lines().count(), 2 + udp::RATES_MBPS.len(), "{t}");
+}
+
+/// The bench's smoke run: a short load and a short sweep against stand-ins
+/// on this machine (a keep-alive server answering byte for byte, a UDP
+/// echo), written as `bench net` writes them: the JSON parses with every
+/// field in place, the load counted requests and the sweep was echoed. No
+/// figure is judged.
+#[test]
+fn smoke_run_json() {
+    let load = crate::loadgen::run(Load {
+        ports: vec![crate::loadgen::tests::serve(false)],
+        connections: 2,
+        page: PAGE,
+        warmup: Duration::from_millis(100),
+        window: Duration::from_millis(300),
+    })
+    .unwrap();
+    let (port, echo) = udp::tests::echo(0);
+    let ms = Duration::from_millis;
+    let steps = udp::sweep(port, &[1472], &[1, 2], ms(200), ms(100), &mut |_| {}).unwrap();
+    let echoed_by_peer = echo.join().unwrap();
+    let cells = vec![Cell {
+        peer: "ours",
+        config: 2,
+        cores: 1,
+        connections: 2,
+        runs: vec![load],
+        host_load: vec![host_load()],
+    }];
+    let sweeps = vec![Sweep {
+        peer: "ours",
+        config: 1,
+        host_load: host_load(),
+        steps,
+    }];
+    let v: serde_json::Value = serde_json::from_str(&json(&cells, &sweeps).unwrap()).unwrap();
+    let cell = &v["web"]["cells"][0];
+    assert_eq!(cell["connections"], 2);
+    assert!(cell["runs"][0]["requests"].as_u64().unwrap() > 0, "{cell}");
+    for k in ["requests_per_s", "p50_us", "p99_us"] {
+        assert!(cell["runs"][0][k].as_f64().unwrap() > 0.0, "{k}: {cell}");
+    }
+    let steps = v["udp"]["sweeps"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    let mut echoed = 0;
+    for s in steps {
+        for k in ["requested_mbps", "offered_mbps", "achieved_mbps"] {
+            assert!(s[k].as_f64().unwrap() > 0.0, "{k}: {s}");
+        }
+        echoed += s["echoed"].as_u64().unwrap();
+        assert!(s["echoed"].as_u64().unwrap() <= s["sent"].as_u64().unwrap());
+    }
+    assert!(echoed > 0 && echoed <= echoed_by_peer);
+    assert!(v["udp"]["window_s"].as_f64().is_some() && v["web"]["window_s"].as_f64().is_some());
+    assert!(v["host_cpus"].as_u64().is_some());
 }

@@ -275,7 +275,7 @@ pub fn sweep(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -292,7 +292,7 @@ mod tests {
 
     /// An echo on this machine standing in for the guest, dropping every
     /// `drop`-th datagram (0: none); it ends on `quit`, answering `bye`.
-    fn echo(drop: u64) -> (u16, std::thread::JoinHandle<u64>) {
+    pub(crate) fn echo(drop: u64) -> (u16, std::thread::JoinHandle<u64>) {
         let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = s.local_addr().unwrap().port();
         let t = std::thread::spawn(move || {
