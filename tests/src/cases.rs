@@ -371,6 +371,15 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "web-raw-virt",
+        image: "web-raw",
+        console: crate::web::WEB_RAW,
+        lines: Some(crate::web::web_raw_served),
+        net: Some(crate::web::WEB_RAW_TRAFFIC),
+        timeout: Duration::from_secs(240),
+        ..Case::BASE
+    },
+    Case {
         name: "blk-kernel-virt",
         image: "blk-kernel",
         console: BLK_KERNEL,

@@ -24,7 +24,7 @@ mod reclient;
 mod web;
 mod webload;
 
-pub use web::{WEB_CONNECTIONS, WEB_REQUESTS};
+pub use web::{web_connections, web_requests, WEB_CONCURRENT, WEB_CONNECTIONS, WEB_REQUESTS};
 
 pub use cases::CASES;
 pub use check::check;
@@ -112,6 +112,10 @@ pub struct NetTraffic {
     /// kept alive, pipelined, refused requests, concurrent connections)
     /// through the port forwarded to the guest's port 80.
     pub web: bool,
+    /// Connections the web checks' concurrency step opens at once
+    /// ([`WEB_CONCURRENT`] unless a case's workers listen with fewer
+    /// sockets between them).
+    pub web_at_once: usize,
     /// Console input written once the steps above are over, whatever their
     /// outcome (the web image's stop key); empty: none.
     pub after: &'static str,
@@ -124,6 +128,7 @@ impl NetTraffic {
         udp: &[],
         tcp: &[],
         web: false,
+        web_at_once: WEB_CONCURRENT,
         after: "",
     };
 }

@@ -5,12 +5,29 @@
 
 use crate::NetTraffic;
 
+/// Connections xtask's web step opens at once in its concurrency step
+/// (a case may ask for fewer: `NetTraffic::web_at_once`).
+pub const WEB_CONCURRENT: usize = 6;
 /// Requests xtask's web step makes (xtask/src/web.rs checks its own
-/// count against this): 8 on one keep-alive connection, 3 pipelined, 6
-/// refused or after a refusal, 6 concurrent connections of 25.
-pub const WEB_REQUESTS: u64 = 8 + 3 + 6 + 6 * 25;
-/// Connections it opens: 1 + 1 + 5 + 6.
-pub const WEB_CONNECTIONS: u64 = 1 + 1 + 5 + 6;
+/// count against this) with `at_once` concurrent connections: 8 on one
+/// keep-alive connection, 3 pipelined, 6 refused or after a refusal, 25
+/// on each concurrent connection.
+pub const fn web_requests(at_once: usize) -> u64 {
+    8 + 3 + 6 + at_once as u64 * 25
+}
+/// Connections it opens: 1 + 1 + 5 + `at_once`.
+pub const fn web_connections(at_once: usize) -> u64 {
+    1 + 1 + 5 + at_once as u64
+}
+/// Requests and connections of the web step at [`WEB_CONCURRENT`].
+pub const WEB_REQUESTS: u64 = web_requests(WEB_CONCURRENT);
+/// Connections it opens at [`WEB_CONCURRENT`].
+pub const WEB_CONNECTIONS: u64 = web_connections(WEB_CONCURRENT);
+/// web-raw-virt's concurrency: its one reachable worker listens with 2
+/// sockets and its stack is its own, so a burst of more SYNs than that is
+/// reset (smoltcp keeps no SYN queue); configuration 1's three workers
+/// listen with 6 between them.
+pub const WEB_RAW_AT_ONCE: usize = 2;
 
 /// images/web.toml: three workers serve, then `q` on the console stops
 /// them, the network server ends, and nothing leaks.
@@ -77,7 +94,43 @@ pub(crate) fn worker_totals(
     cores: core::ops::Range<usize>,
     problems: &mut Vec<String>,
 ) -> (u64, u64) {
-    let (mut conns, mut reqs) = (0, 0);
+    reports(lines, cores, problems)
+        .iter()
+        .fold((0, 0), |(c, q), &(a, b)| (c + a, q + b))
+}
+
+/// images/web-raw.toml: the web server over raw frames (configuration
+/// 2): two workers, each with its own stack and address; the host's
+/// traffic goes to web0 (10.0.2.15), then `q` stops both, the server and
+/// the run end, and nothing leaks.
+pub(crate) const WEB_RAW: &[&str] = &[
+    "[net@3] net server: raw frames, mac 52:54:00:12:34:56, 2 client(s)",
+    "[web@0] web: core 0 serving http on port 80 (Ctrl-C or q on the console stops it)",
+    "[web@1] web: core 1 serving http on port 80",
+    "task web on core 0 exited with status 0",
+    "task web on core 1 exited with status 0",
+    "task net on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in web-raw-virt: the web checks once both workers
+/// are up, then `q` on the console.
+pub(crate) const WEB_RAW_TRAFFIC: NetTraffic = NetTraffic {
+    ready: &["web: core 0 serving http", "web: core 1 serving http"],
+    web: true,
+    web_at_once: WEB_RAW_AT_ONCE,
+    after: "q",
+    ..NetTraffic::NONE
+};
+
+/// Each worker's report: (connections, requests), if it reported once.
+fn reports(
+    lines: &[&str],
+    cores: core::ops::Range<usize>,
+    problems: &mut Vec<String>,
+) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
     for core in cores {
         let prefix = format!("[web@{core}] web: core {core} stopped: ");
         let found: Vec<_> = lines
@@ -96,14 +149,41 @@ pub(crate) fn worker_totals(
             .filter_map(|w| w.parse().ok())
             .collect();
         match (&nums[..], line.ends_with(" requests answered")) {
-            (&[c, r], true) => {
-                conns += c;
-                reqs += r;
-            }
+            (&[c, r], true) => out.push((c, r)),
             _ => problems.push(format!("worker {core}: unreadable report {line:?}")),
         }
     }
-    (conns, reqs)
+    out
+}
+
+/// web-raw-virt: web0, the one the host reaches, served exactly the
+/// host's connections and requests; web1, whose address nothing forwards
+/// to, none; and the server's frame counts show web0 given and sending
+/// frames (its own: the server refuses other source addresses).
+pub(crate) fn web_raw_served(lines: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let r = reports(lines, 0..2, &mut problems);
+    let made = (
+        web_connections(WEB_RAW_AT_ONCE),
+        web_requests(WEB_RAW_AT_ONCE),
+    );
+    if problems.is_empty() && r != [made, (0, 0)] {
+        problems.push(format!(
+            "the workers served (connections, requests) {r:?}; the host made {made:?} to web0 and none to web1"
+        ));
+    }
+    let counts = lines.iter().find_map(|l| {
+        let rest = l.strip_prefix("[net@3] net server: client 0: ")?;
+        let (delivered, rest) = rest.split_once(" frames delivered, ")?;
+        let sent = rest.split_once(" lost (no receive buffer), ")?.1;
+        let sent = sent.strip_suffix(" sent")?;
+        Some((delivered.parse::<u64>().ok()?, sent.parse::<u64>().ok()?))
+    });
+    match counts {
+        Some((d, s)) if d > 0 && s > 0 => {}
+        c => problems.push(format!("web0's frame counts: {c:?}")),
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -132,5 +212,27 @@ mod tests {
         let mut udp = good;
         udp[3] = "[net@3] net server: free sockets at the end: 24 of 24 TCP, 3 of 4 UDP";
         assert!(web_served(&udp)[0].contains("pool at the end"));
+    }
+
+    #[test]
+    fn raw_served_adds_up() {
+        let good = [
+            "[web@0] web: core 0 stopped: 9 connections, 67 requests answered",
+            "[web@1] web: core 1 stopped: 0 connections, 0 requests answered",
+            "[net@3] net server: client 0: 900 frames delivered, 0 lost (no receive buffer), 800 sent",
+        ];
+        assert!(
+            web_raw_served(&good).is_empty(),
+            "{:?}",
+            web_raw_served(&good)
+        );
+        let mut short = good;
+        short[0] = "[web@0] web: core 0 stopped: 9 connections, 66 requests answered";
+        assert!(web_raw_served(&short)[0].contains("served"));
+        assert!(web_raw_served(&[good[0], good[2]])[0].contains("worker 1 reported 0 times"));
+        let mut silent = good;
+        silent[2] =
+            "[net@3] net server: client 0: 0 frames delivered, 0 lost (no receive buffer), 0 sent";
+        assert!(web_raw_served(&silent)[0].contains("frame counts"));
     }
 }

@@ -46,7 +46,8 @@ use micro::Bench;
 pub struct BenchArgs {
     /// Benchmarks (all when none): memclone, mempass, shares, kernelcore,
     /// wordcount, storage; `net` (alone, with --mode mttcg: the web server under
-    /// load, docs/benchmarks.md); `micro` or one of null-syscall, cap-lookup-private,
+    /// load and the UDP echo's rate sweep, docs/benchmarks.md; `net-web` or
+    /// `net-udp` for one part); `micro` or one of null-syscall, cap-lookup-private,
     /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared;
     /// `netload` (alone, icount: instructions per HTTP request from the
     /// in-guest load generator).
@@ -251,19 +252,38 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         netload::run(root)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if args.names.iter().any(|n| n == "net") {
+    let net_parts = ["net", "net-web", "net-udp"];
+    if args.names.iter().any(|n| net_parts.contains(&n.as_str())) {
         // Its own shape: 4 vCPUs, 1-3 application cores, MTTCG only.
-        if args.names.len() > 1
-            || !args.smp.is_empty()
-            || args.mode != "mttcg"
-            || args.board.is_some()
-        {
+        let cores: Result<Vec<u32>, _> = args.smp.iter().map(|s| s.parse::<u32>()).collect();
+        let cores = match cores {
+            Ok(c) if c.is_empty() => net::CORES.to_vec(),
+            Ok(c) if c.iter().all(|n| net::CORES.contains(n)) => c,
+            _ => {
+                return Err(UsageError(format!(
+                    "`net`: --smp {:?}: application cores are 1, 2 or 3",
+                    args.smp
+                ))
+                .into())
+            }
+        };
+        if args.names.len() > 1 || args.mode != "mttcg" || args.board.is_some() {
             return Err(UsageError(
-                "`net` runs alone, on virt, under --mode mttcg, without --smp (its machine is fixed: 4 vCPUs)".into(),
+                "`net` (or `net-web`, `net-udp`) runs alone, on virt, under --mode mttcg (its machine is fixed: 4 vCPUs; --smp picks the web server's application cores, 1-3)".into(),
             )
             .into());
         }
-        return net::run(root, args.runs.unwrap_or(5), !args.no_linux);
+        let part = args.names[0].as_str();
+        return net::run(
+            root,
+            &net::Opts {
+                runs: args.runs.unwrap_or(5),
+                linux: !args.no_linux,
+                cores,
+                web: part != "net-udp",
+                udp: part != "net-web",
+            },
+        );
     }
     let plan = Plan::from_args(args)?;
     doctor::run(false, true)?;

@@ -139,11 +139,7 @@ pub fn available(root: &Path) -> Vec<String> {
             name.strip_suffix(".toml").map(str::to_string)
         })
         .chain(crate::bench::kcore::images().into_iter().map(|(n, _)| n))
-        .chain(
-            crate::bench::net::CORES
-                .iter()
-                .map(|n| format!("web-bench-{n}")),
-        )
+        .chain(crate::bench::net::images())
         .chain(
             crate::bench::netload::WORKERS
                 .iter()

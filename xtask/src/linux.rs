@@ -353,13 +353,14 @@ pub fn run_plan(root: &Path, plan: &Plan) -> Result<Vec<Series>> {
     Ok(all)
 }
 
-/// The web benchmark's guest (`cargo xtask bench net`): the kernel, and an
-/// initramfs (`initramfs-web.cpio`) with `bench/linux/web.c` and the
-/// virtio-net modules; boot it with `lp_net=1 lp_run=web`.
+/// The network benchmark's guest (`cargo xtask bench net`): the kernel,
+/// and an initramfs (`initramfs-web.cpio`) with `bench/linux/web.c`,
+/// `bench/linux/udpecho.c` and the virtio-net modules; boot it with
+/// `lp_net=1 lp_run=web` or `lp_net=1 lp_run=udpecho`.
 pub fn web_guest(root: &Path) -> Result<(PathBuf, PathBuf)> {
     let peer = fetch::get(root)?;
     let cache = fetch::cache_dir(root);
-    let bins = guest::build_workloads(root, &["web"], &cache.join("bin"))?;
+    let bins = guest::build_workloads(root, &["web", "udpecho"], &cache.join("bin"))?;
     let programs = bins
         .iter()
         .map(|(n, p)| Ok((n.clone(), std::fs::read(p)?)))

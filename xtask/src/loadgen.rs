@@ -1,6 +1,8 @@
 //! The HTTP load generator of `cargo xtask bench net`: `connections`
 //! threads, each with one keep-alive connection to 127.0.0.1:`port`
-//! (QEMU's forward to the guest's port 80), each sending `GET` of one
+//! (QEMU's forward to the guest's port 80; with several ports, connection
+//! k goes to port k mod their number: configuration 2 forwards one port
+//! to each worker's own address), each sending `GET` of one
 //! page, waiting for the whole answer (status and body checked byte for
 //! byte against `web_http`), and sending the next: a closed loop, so
 //! there are exactly `connections` requests in flight at any time.
@@ -22,9 +24,10 @@ use std::time::{Duration, Instant};
 use crate::web::{check_page, get, Conn};
 
 /// One load.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Load {
-    pub port: u16,
+    /// Connection k goes to `ports[k % ports.len()]`.
+    pub ports: Vec<u16>,
     pub connections: usize,
     /// Index into `web_http::PAGES`.
     pub page: usize,
@@ -68,9 +71,13 @@ fn open(port: u16, page: usize) -> Result<Conn, String> {
 /// Runs `load`; an error if any request failed or any answer was wrong.
 pub fn run(load: Load) -> Result<Measured, String> {
     // One at a time, so the guest has a listening socket for each.
+    if load.ports.is_empty() {
+        return Err("no port to load".into());
+    }
     let mut conns = Vec::new();
     for k in 0..load.connections {
-        conns.push(open(load.port, load.page).map_err(|e| format!("connection {k}: {e}"))?);
+        let port = load.ports[k % load.ports.len()];
+        conns.push(open(port, load.page).map_err(|e| format!("connection {k}: {e}"))?);
     }
     let barrier = Arc::new(Barrier::new(load.connections + 1));
     let path = get(web_http::PAGES[load.page].0, false);
@@ -78,10 +85,11 @@ pub fn run(load: Load) -> Result<Measured, String> {
         .into_iter()
         .map(|mut c| {
             let (barrier, path) = (barrier.clone(), path.clone());
+            let (warmup, window, page) = (load.warmup, load.window, load.page);
             std::thread::spawn(move || -> Result<Vec<u64>, String> {
                 barrier.wait();
                 let start = Instant::now();
-                let (from, to) = (load.warmup, load.warmup + load.window);
+                let (from, to) = (warmup, warmup + window);
                 let mut lat = Vec::new();
                 loop {
                     let t = Instant::now();
@@ -89,7 +97,7 @@ pub fn run(load: Load) -> Result<Measured, String> {
                         return Ok(lat);
                     }
                     c.send(path.as_bytes())?;
-                    check_page(&c.reply(false)?, load.page, false)?;
+                    check_page(&c.reply(false)?, page, false)?;
                     let done = Instant::now();
                     if t - start >= from && done - start <= to {
                         lat.push((done - t).as_nanos() as u64);
@@ -134,7 +142,7 @@ pub fn summarise(connections: usize, window: Duration, mut lat: Vec<u64>) -> Mea
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener};
@@ -142,7 +150,7 @@ mod tests {
     /// A keep-alive server on this machine standing in for the guest:
     /// answers every `GET /1k` with page 1, corrupting byte 100 of the
     /// body when `corrupt`.
-    fn serve(corrupt: bool) -> u16 {
+    pub(crate) fn serve(corrupt: bool) -> u16 {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = l.local_addr().unwrap().port();
         std::thread::spawn(move || {
@@ -181,7 +189,7 @@ mod tests {
     #[test]
     fn load_smoke() {
         let load = |port| Load {
-            port,
+            ports: vec![port],
             connections: 2,
             page: 1,
             warmup: Duration::from_millis(100),
@@ -194,6 +202,14 @@ mod tests {
         assert!(m.p50_us <= m.p90_us && m.p90_us <= m.p99_us && m.p99_us <= m.max_us);
         let bad = run(load(serve(true))).unwrap_err();
         assert!(bad.contains("body differs at byte 100"), "{bad}");
+        // Spread over two servers (configuration 2's one port per worker):
+        // a bad one among them fails the load.
+        let mut two = load(serve(false));
+        two.ports.push(serve(false));
+        two.connections = 4;
+        assert!(run(two.clone()).unwrap().requests > 0);
+        two.ports[1] = serve(true);
+        assert!(run(two).is_err());
     }
 
     #[test]

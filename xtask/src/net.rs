@@ -178,7 +178,7 @@ pub fn check_echo(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
         done.push(tcp_echo(ports.tcp, k, len)?);
     }
     if t.web {
-        done.extend(crate::web::check_web(ports.http)?);
+        done.extend(crate::web::check_web(ports.http, t.web_at_once)?);
     }
     Ok(done)
 }

@@ -15,8 +15,9 @@ use web_http::{page_byte, MAX_HEAD, PAGES};
 
 /// Wait for any progress on a connection (connect, one read or write).
 const WAIT: Duration = Duration::from_secs(10);
-/// Connections open at once in the concurrency step.
-pub const CONCURRENT: usize = 6;
+/// Connections open at once in the concurrency step (unless the case
+/// says: `NetTraffic::web_at_once`).
+pub const CONCURRENT: usize = qemu_tests::WEB_CONCURRENT;
 /// Keep-alive requests on each of them.
 pub const PER_CONNECTION: usize = 25;
 
@@ -180,15 +181,18 @@ fn check_reject(r: &Reply, status: u16, close: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Requests [`check_web`] makes, each answered once; the guest's workers
-/// must report this many between them (the case's checker).
-pub const REQUESTS: u64 = qemu_tests::WEB_REQUESTS;
-const _: () = assert!(REQUESTS == 17 + (CONCURRENT * PER_CONNECTION) as u64);
-const _: () = assert!(qemu_tests::WEB_CONNECTIONS == 7 + CONCURRENT as u64);
+/// Requests [`check_web`] makes with `at_once` concurrent connections,
+/// each answered once; the guest's workers must report this many between
+/// them (the case's checker).
+pub const fn requests(at_once: usize) -> u64 {
+    qemu_tests::web_requests(at_once)
+}
+const _: () = assert!(requests(CONCURRENT) == 17 + (CONCURRENT * PER_CONNECTION) as u64);
+const _: () = assert!(qemu_tests::web_connections(CONCURRENT) == 7 + CONCURRENT as u64);
 
-/// The web test's host step; what it did, one line a part, or the first
-/// problem.
-pub fn check_web(port: u16) -> Result<Vec<String>, String> {
+/// The web test's host step, with `at_once` connections in its
+/// concurrency step; what it did, one line a part, or the first problem.
+pub fn check_web(port: u16, at_once: usize) -> Result<Vec<String>, String> {
     let mut done = Vec::new();
     let mut requests = 0u64;
     let step = |name: &str, r: Result<u64, String>, done: &mut Vec<String>, n: &mut u64| {
@@ -201,10 +205,16 @@ pub fn check_web(port: u16) -> Result<Vec<String>, String> {
     step("keep-alive", keep_alive(port), &mut done, &mut requests)?;
     step("pipelined", pipelined(port), &mut done, &mut requests)?;
     step("rejected", rejected(port), &mut done, &mut requests)?;
-    step("concurrent", concurrent(port), &mut done, &mut requests)?;
-    if requests != REQUESTS {
+    step(
+        "concurrent",
+        concurrent(port, at_once),
+        &mut done,
+        &mut requests,
+    )?;
+    let expected = self::requests(at_once);
+    if requests != expected {
         return Err(format!(
-            "web: {requests} requests made, {REQUESTS} expected (the test's own count)"
+            "web: {requests} requests made, {expected} expected (the test's own count)"
         ));
     }
     Ok(done)
@@ -285,12 +295,13 @@ fn rejected(port: u16) -> Result<u64, String> {
     Ok(6)
 }
 
-/// [`CONCURRENT`] connections, all open at once (each has its first answer
-/// before any sends its second), each making [`PER_CONNECTION`] requests.
-fn concurrent(port: u16) -> Result<u64, String> {
+/// `at_once` connections ([`CONCURRENT`] unless the case says), all open
+/// at once (each has its first answer before any sends its second), each
+/// making [`PER_CONNECTION`] requests.
+fn concurrent(port: u16, at_once: usize) -> Result<u64, String> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let barrier = Arc::new(Barrier::new(CONCURRENT));
-    let threads: Vec<_> = (0..CONCURRENT)
+    let barrier = Arc::new(Barrier::new(at_once));
+    let threads: Vec<_> = (0..at_once)
         .map(|k| {
             let barrier = barrier.clone();
             std::thread::spawn(move || -> Result<(), String> {
@@ -320,5 +331,5 @@ fn concurrent(port: u16) -> Result<u64, String> {
             .unwrap_or_else(|_| Err("panicked".into()))
             .map_err(|e| format!("connection {k}: {e}"))?;
     }
-    Ok((CONCURRENT * PER_CONNECTION) as u64)
+    Ok((at_once * PER_CONNECTION) as u64)
 }

@@ -1,65 +1,107 @@
-//! `cargo xtask bench net`: the web server under load from the host,
-//! ours beside Linux (docs/benchmarks.md, *The web server*). Each peer
-//! boots on the same QEMU `virt` machine (4 x cortex-a72, GICv3, 1 GiB,
-//! `-accel tcg,thread=multi`) with the same virtio-net card on user
-//! networking and the same forward of a port of 127.0.0.1 to the guest's
-//! port 80, once per application-core count (1, 2, 3) and run; in each
-//! boot `crate::loadgen` runs one load per connection count, after which
-//! the guest is told to stop on its console and must end cleanly.
+//! `cargo xtask bench net`: the network service under load from the
+//! host, ours beside Linux (docs/benchmarks.md, *The network service*).
+//! Each peer boots on the same QEMU `virt` machine (`guest`: 4 x
+//! cortex-a72, GICv3, 1 GiB, `-accel tcg,thread=multi`) with the same
+//! virtio-net card on user networking and forwards of ports of 127.0.0.1
+//! only. Two parts, each in its own boots:
 //!
-//! - **Ours**: the generated image `web-bench-N`: the network server on
-//!   kernel core 3, `web` workers on cores 0..N (images/web.toml with N
-//!   workers). Stopped with `q`; the run must end with `verdict: ok`.
-//! - **Linux**: Debian's kernel and busybox (`crate::linux::web_guest`),
-//!   `bench/linux/web.c` with N worker threads pinned to cores 0..N, eth0
-//!   set up as our stack is (10.0.2.15/24). Stopped with a line on the
-//!   console; it must print its RESULT line and power off.
+//! - **web** (`crate::loadgen`): the web server at 1-3 application cores,
+//!   one load per connection count in each boot, after which the guest is
+//!   told to stop on its console and must end cleanly. Ours in
+//!   configuration 1 (generated image `web-bench-N`: the stack on kernel
+//!   core 3, `web` workers on cores 0..N, one forwarded port) and in
+//!   configuration 2 (`web-bench-raw-N`: the server passes raw frames,
+//!   each worker runs its own stack on its own address 10.0.2.(15 + i),
+//!   one forwarded port per worker, over which the load generator spreads
+//!   its connections); Linux's `bench/linux/web.c` (N threads, one port).
+//! - **udp** (`udp`): UDP echo throughput against requested rate (sDDF's
+//!   method), ours in both configurations (`udp-bench-1`, `udp-bench-2`:
+//!   `udpecho` on core 0) and Linux's `bench/linux/udpecho.c`.
 
-use std::io::{Read, Write};
+mod figures;
+mod guest;
+pub mod udp;
+
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
-use crate::build::{self, target_dir};
-use crate::cli::{Board, Machine, MachineArgs};
-use crate::doctor::QEMU;
-use crate::image;
-use crate::linux::run::Mode;
+use crate::build::target_dir;
 use crate::loadgen::{Load, Measured};
-use crate::net::Ports;
-use crate::qemu::{die_with_parent, set_running, RPI4_DTB};
+#[cfg(test)]
+use figures::table;
+use guest::{free_ports, host_load, netdev, Forward, Guest};
 
 /// Application-core counts.
 pub const CORES: [u32; 3] = [1, 2, 3];
 /// Connection counts of the loads in each boot (at most 8: one worker of
 /// ours holds 8 connections).
 pub const CONNECTIONS: [usize; 3] = [1, 4, 8];
+/// Our configurations (docs/network.md): 1 the stack on the kernel core,
+/// 2 raw frames and a stack in each client.
+pub const CONFIGS: [u32; 2] = [1, 2];
 /// The page every request asks for (`/1k`).
 const PAGE: usize = 1;
 const WARMUP: Duration = Duration::from_secs(2);
 const WINDOW: Duration = Duration::from_secs(5);
 /// Boot until the server says it serves.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
-/// From the stop key to QEMU's end.
-const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Datagrams our `udpecho` echoes at most in the rate sweep.
+const UDP_MAX: u64 = 10_000_000;
+/// The guest's first address (slirp's); configuration 2's client i has
+/// 10.0.2.(15 + i).
+const GUEST: [u8; 4] = [10, 0, 2, 15];
 
-/// The text of generated image `web-bench-N` (N = 1..=3 workers), or
-/// `None` for any other name. `image::load` asks here before images/.
+/// Every generated image of this benchmark.
+pub fn images() -> Vec<String> {
+    let mut v: Vec<String> = CORES
+        .iter()
+        .flat_map(|n| [format!("web-bench-{n}"), format!("web-bench-raw-{n}")])
+        .collect();
+    v.extend(CONFIGS.iter().map(|c| format!("udp-bench-{c}")));
+    v
+}
+
+/// The network server's task, in configuration `config`.
+fn server(config: u32) -> String {
+    let mut t = "[[task]]\ncrate = \"net\"\ncore = 3\nserver = true\nprovides = \"net\"\n\
+                 caps = [{ object = \"device:virtio-net\", rights = \"rw\" }]\n"
+        .to_string();
+    if config == 2 {
+        t += "values = { mode = 2 }\n";
+    }
+    t
+}
+
+/// The text of generated image `web-bench-N`, `web-bench-raw-N` (N = 1..=3
+/// workers) or `udp-bench-C` (C = 1, 2), or `None` for any other name.
+/// `image::load` asks here before images/.
 pub fn image_text(name: &str) -> Option<String> {
-    let n: u32 = name.strip_prefix("web-bench-")?.parse().ok()?;
-    if !(1..=3).contains(&n) {
+    if let Some(c) = name.strip_prefix("udp-bench-") {
+        let config: u32 = c.parse().ok().filter(|c| CONFIGS.contains(c))?;
+        return Some(format!(
+            "description = \"UDP echo in configuration {config} (generated by xtask/src/bench/net.rs).\"\n\
+             boards = [\"virt\"]\nkernel_cores = [3]\n\n{}\n\
+             [[task]]\ncrate = \"udpecho\"\ncore = 0\nuses = [\"net\"]\nvalues = {{ max = {UDP_MAX} }}\n",
+            server(config)
+        ));
+    }
+    let rest = name.strip_prefix("web-bench-")?;
+    let (config, n) = match rest.strip_prefix("raw-") {
+        Some(n) => (2, n),
+        None => (1, rest),
+    };
+    let n: u32 = n.parse().ok()?;
+    if !CORES.contains(&n) {
         return None;
     }
     let mut t = format!(
-        "description = \"The web server with {n} worker(s) (generated by xtask/src/bench/net.rs).\"\n\
+        "description = \"The web server with {n} worker(s) in configuration {config} (generated by xtask/src/bench/net.rs).\"\n\
          boards = [\"virt\"]\nkernel_cores = [3]\n\n\
-         [[range]]\nname = \"web\"\nbase = 0x1_0000_0000\nsize = \"2M\"\n\n\
-         [[task]]\ncrate = \"net\"\ncore = 3\nserver = true\nprovides = \"net\"\n\
-         caps = [{{ object = \"device:virtio-net\", rights = \"rw\" }}]\n"
+         [[range]]\nname = \"web\"\nbase = 0x1_0000_0000\nsize = \"2M\"\n\n{}",
+        server(config)
     );
     for c in 0..n {
         t += &format!(
@@ -72,111 +114,40 @@ pub fn image_text(name: &str) -> Option<String> {
     Some(t)
 }
 
-/// A guest running under QEMU: its console collected by a thread, its
-/// stdin (the console's receive side) open.
-struct Guest {
-    child: Child,
-    stdin: ChildStdin,
-    console: Arc<Mutex<Vec<u8>>>,
-    reader: JoinHandle<()>,
+/// Guest address `i` (configuration 2's client i).
+fn address(i: usize) -> [u8; 4] {
+    let [a, b, c, d] = GUEST;
+    [a, b, c, d + i as u8]
 }
 
-impl Guest {
-    fn start(args: &[String]) -> Result<Guest> {
-        let mut cmd = Command::new(QEMU);
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        die_with_parent(&mut cmd);
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {QEMU}"))?;
-        set_running(Some(child.id()));
-        let stdin = child.stdin.take().context("no stdin")?;
-        let mut out = child.stdout.take().context("no stdout")?;
-        let console = Arc::new(Mutex::new(Vec::new()));
-        let sink = console.clone();
-        let reader = std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = out.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut c) = sink.lock() {
-                    c.extend_from_slice(&chunk[..n]);
-                }
-            }
-        });
-        Ok(Guest {
-            child,
-            stdin,
-            console,
-            reader,
+/// Our web image's forwards: one port to 10.0.2.15:80 (configuration 1),
+/// or one to each worker's own address (configuration 2).
+fn web_forwards(config: u32, cores: u32) -> Result<Vec<Forward>> {
+    let n = if config == 2 { cores as usize } else { 1 };
+    Ok(free_ports("tcp", n)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, host)| Forward {
+            proto: "tcp",
+            host,
+            to: address(i),
+            port: crate::net::GUEST_HTTP_PORT,
         })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.console.lock().map(|c| c.clone()).unwrap_or_default())
-            .into_owned()
-    }
-
-    /// Waits until the console shows every one of `lines`; an error (with
-    /// the console) if QEMU ends, a `FAIL` line appears or time runs out.
-    fn wait_for(&mut self, lines: &[String], timeout: Duration) -> Result<()> {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if lines.iter().all(|l| text.contains(l.as_str())) {
-                return Ok(());
-            }
-            if text.lines().any(|l| l.starts_with("FAIL ")) {
-                bail!("the guest failed:\n{text}");
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                bail!("QEMU ended ({status}) before the server was ready:\n{text}");
-            }
-            if start.elapsed() > timeout {
-                bail!("the server was not ready within {timeout:?}:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Types `key` and waits for QEMU to end: its exit status (None: it
-    /// had to be killed) and the console.
-    fn stop(mut self, key: &[u8]) -> (Option<i32>, String) {
-        let _ = self.stdin.write_all(key).and_then(|()| self.stdin.flush());
-        let start = Instant::now();
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(s)) => break s.code(),
-                Ok(None) if start.elapsed() < STOP_TIMEOUT => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break None;
-                }
-            }
-        };
-        set_running(None);
-        let console = self.console.clone();
-        let _ = self.reader.join();
-        let bytes = console.lock().map(|c| c.clone()).unwrap_or_default();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
+        .collect())
 }
 
-/// The loads of one boot, at every connection count.
-fn loads(port: u16, progress: &mut dyn FnMut(&str), what: &str) -> Result<Vec<Measured>, String> {
+/// The loads of one boot, at every connection count, spread over `ports`.
+fn loads(
+    ports: &[u16],
+    progress: &mut dyn FnMut(&str),
+    what: &str,
+) -> Result<Vec<Measured>, String> {
     CONNECTIONS
         .iter()
         .map(|&connections| {
             progress(&format!("{what}, {connections} connection(s)"));
             crate::loadgen::run(Load {
-                port,
+                ports: ports.to_vec(),
                 connections,
                 page: PAGE,
                 warmup: WARMUP,
@@ -187,116 +158,180 @@ fn loads(port: u16, progress: &mut dyn FnMut(&str), what: &str) -> Result<Vec<Me
         .collect()
 }
 
-fn machine() -> Result<Machine> {
-    Ok(Machine::from_args(&MachineArgs {
-        board: Some("virt".into()),
-        smp: Some("4".into()),
-        ..MachineArgs::default()
-    })?)
-}
-
-/// Network arguments both peers get.
-fn net_args(ports: Ports) -> Vec<String> {
-    let mut a: Vec<String> = ["-global", "virtio-mmio.force-legacy=false"]
-        .map(String::from)
-        .to_vec();
-    a.extend(crate::net::qemu_args_to(ports, crate::net::Guests::ONE));
-    a
-}
-
-/// One boot of ours with `cores` workers.
-fn ours(root: &Path, cores: u32, progress: &mut dyn FnMut(&str)) -> Result<Vec<Measured>> {
-    let name = format!("web-bench-{cores}");
-    let img = image::select(root, &name, Board::Virt)?;
-    let built = build::build(root, &img, Board::Virt)?;
-    let ports = Ports::pick()?;
-    let mut args = crate::qemu::qemu_args(
-        &machine()?,
-        &built.raw,
-        &root.join(RPI4_DTB),
-        "stdio",
-        "null",
-        false,
-        false,
-    );
-    args.extend(net_args(ports));
-    args.extend(["-accel", "tcg,thread=multi", "-append", "timeout=900"].map(String::from));
-    let mut g = Guest::start(&args)?;
+/// One boot of ours: `cores` workers in configuration `config`.
+fn ours_web(
+    root: &Path,
+    config: u32,
+    cores: u32,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<Measured>> {
+    let name = if config == 2 {
+        format!("web-bench-raw-{cores}")
+    } else {
+        format!("web-bench-{cores}")
+    };
+    let fwd = web_forwards(config, cores)?;
+    let ports: Vec<u16> = fwd.iter().map(|f| f.host).collect();
+    let mut g = Guest::ours(root, &name, netdev(&fwd))?;
     let ready: Vec<String> = (0..cores)
         .map(|c| format!("web: core {c} serving http"))
         .collect();
+    let what = format!("ours (configuration {config}), {cores} core(s)");
     let r = g
         .wait_for(&ready, READY_TIMEOUT)
         .map_err(|e| e.to_string())
-        .and_then(|()| loads(ports.http, progress, &format!("ours, {cores} core(s)")));
+        .and_then(|()| loads(&ports, progress, &what));
     let (status, console) = g.stop(b"q");
-    let m = r.map_err(|e| anyhow::anyhow!("ours at {cores} core(s): {e}\n{console}"))?;
+    let m = r.map_err(|e| anyhow!("{what}: {e}\n{console}"))?;
     if status != Some(0) || !console.contains("verdict: ok") {
-        bail!(
-            "ours at {cores} core(s): the run did not end cleanly (status {status:?}):\n{console}"
-        );
+        bail!("{what}: the run did not end cleanly (status {status:?}):\n{console}");
     }
     let answered: u64 = console
         .lines()
         .filter_map(|l| l.split(" stopped: ").nth(1))
         .filter_map(|r| r.split(", ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
         .sum();
-    check_count("ours", cores, answered, &m)?;
+    check_count(&what, answered, &m)?;
     Ok(m)
 }
 
+/// The Linux peer's kernel and initramfs.
+type LinuxGuest = (std::path::PathBuf, std::path::PathBuf);
+
 /// One boot of Linux with `cores` worker threads.
-fn linux(
-    kernel: &Path,
-    initrd: &Path,
+fn linux_web(
+    (kernel, initrd): &LinuxGuest,
     cores: u32,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<Measured>> {
-    let ports = Ports::pick()?;
+    let fwd = web_forwards(1, cores)?;
     let append = format!("lp_cores={cores} lp_net=1 lp_run=web");
-    let mut args = crate::linux::run::qemu_args(&machine()?, Mode::Mttcg, kernel, initrd, &append);
-    args.extend(net_args(ports));
-    let mut g = Guest::start(&args)?;
+    let mut g = Guest::linux(kernel, initrd, &append, netdev(&fwd))?;
     let ready = ["LINUXPEER NET", "WEB READY"].map(String::from);
+    let what = format!("Linux, {cores} core(s)");
     let r = g
         .wait_for(&ready, READY_TIMEOUT)
         .map_err(|e| e.to_string())
-        .and_then(|()| loads(ports.http, progress, &format!("Linux, {cores} core(s)")));
+        .and_then(|()| loads(&[fwd[0].host], progress, &what));
     let (status, console) = g.stop(b"q\n");
-    let m = r.map_err(|e| anyhow::anyhow!("Linux at {cores} core(s): {e}\n{console}"))?;
+    let m = r.map_err(|e| anyhow!("{what}: {e}\n{console}"))?;
     let result = console
         .lines()
         .filter_map(crate::linux::run::parse_result)
         .find(|r| r.name == "web");
     let Some(result) = result.filter(|_| status == Some(0)) else {
-        bail!("Linux at {cores} core(s): no RESULT line or no clean power-off (status {status:?}):\n{console}");
+        bail!("{what}: no RESULT line or no clean power-off (status {status:?}):\n{console}");
     };
-    check_count("Linux", cores, result.ops, &m)?;
+    check_count(&what, result.ops, &m)?;
     Ok(m)
 }
 
 /// The server must have answered at least every request the loads
 /// counted (it also answered the connection probes and the warm-ups).
-fn check_count(peer: &str, cores: u32, answered: u64, m: &[Measured]) -> Result<()> {
+fn check_count(what: &str, answered: u64, m: &[Measured]) -> Result<()> {
     let counted: u64 = m.iter().map(|x| x.requests).sum();
     if answered < counted {
-        bail!("{peer} at {cores} core(s): the server reports {answered} requests answered, the load generator counted {counted}");
+        bail!("{what}: the server reports {answered} requests answered, the load generator counted {counted}");
     }
     Ok(())
 }
 
-/// The host's 1-minute load average.
-fn host_load() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
+/// The sweep of both peers: every size at every rate.
+fn sweep(port: u16, progress: &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>, String> {
+    udp::sweep(
+        port,
+        &udp::SIZES,
+        &udp::RATES_MBPS,
+        udp::WINDOW,
+        udp::DRAIN,
+        progress,
+    )
 }
 
-/// Every measurement of one peer at one core count and connection count.
+/// The echo's forward: a UDP port of 127.0.0.1 to 10.0.2.15:7 (ours'
+/// `udpecho` is client 0 in configuration 2, so it has that address too).
+fn udp_forward() -> Result<Forward> {
+    Ok(Forward {
+        proto: "udp",
+        host: free_ports("udp", 1)?[0],
+        to: GUEST,
+        port: crate::net::GUEST_ECHO_PORT,
+    })
+}
+
+/// The echoes the guest reports must cover what the host counted.
+fn check_echoed(what: &str, guest: u64, steps: &[udp::Step]) -> Result<()> {
+    let host: u64 = steps.iter().map(|s| s.echoed).sum();
+    if host == 0 || guest < host {
+        bail!("{what}: the guest reports {guest} datagrams echoed, the host received {host}");
+    }
+    Ok(())
+}
+
+/// One boot of ours' `udpecho` in configuration `config`, swept.
+fn ours_udp(root: &Path, config: u32, progress: &mut dyn FnMut(&str)) -> Result<Vec<udp::Step>> {
+    let f = udp_forward()?;
+    let what = format!("ours (configuration {config}), udp echo");
+    let mut g = Guest::ours(root, &format!("udp-bench-{config}"), netdev(&[f]))?;
+    let r = g
+        .wait_for(&["udpecho: ready on udp port".into()], READY_TIMEOUT)
+        .map_err(|e| e.to_string())
+        .and_then(|()| sweep(f.host, progress));
+    // `quit` ended udpecho, and with it the run.
+    let (status, console) = g.stop(b"");
+    let steps = r.map_err(|e| anyhow!("{what}: {e}\n{console}"))?;
+    if status != Some(0) || !console.contains("verdict: ok") {
+        bail!("{what}: the run did not end cleanly (status {status:?}):\n{console}");
+    }
+    let echoed = console
+        .lines()
+        .filter_map(|l| {
+            l.split("udpecho: ")
+                .nth(1)?
+                .trim_end()
+                .strip_suffix(" echoed")
+        })
+        .filter_map(|r| r.split(' ').next()?.parse::<u64>().ok())
+        .next()
+        .unwrap_or(0);
+    check_echoed(&what, echoed, &steps)?;
+    Ok(steps)
+}
+
+/// One boot of Linux's `udpecho`, swept.
+fn linux_udp(
+    (kernel, initrd): &LinuxGuest,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<udp::Step>> {
+    let f = udp_forward()?;
+    let what = "Linux, udp echo";
+    let append = "lp_cores=1 lp_net=1 lp_run=udpecho";
+    let mut g = Guest::linux(kernel, initrd, append, netdev(&[f]))?;
+    let ready = ["LINUXPEER NET", "UDPECHO READY"].map(String::from);
+    let r = g
+        .wait_for(&ready, READY_TIMEOUT)
+        .map_err(|e| e.to_string())
+        .and_then(|()| sweep(f.host, progress));
+    let (status, console) = g.stop(b"");
+    let steps = r.map_err(|e| anyhow!("{what}: {e}\n{console}"))?;
+    let result = console
+        .lines()
+        .filter_map(crate::linux::run::parse_result)
+        .find(|r| r.name == "udpecho");
+    let Some(result) = result.filter(|_| status == Some(0)) else {
+        bail!("{what}: no RESULT line or no clean power-off (status {status:?}):\n{console}");
+    };
+    check_echoed(what, result.ops, &steps)?;
+    Ok(steps)
+}
+
+/// Every measurement of one peer (and configuration) at one core count
+/// and connection count.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Cell {
     pub peer: &'static str,
+    /// Ours: the configuration (1, 2); Linux: 0.
+    pub config: u32,
     pub cores: u32,
     pub connections: usize,
     pub runs: Vec<Measured>,
@@ -304,44 +339,94 @@ pub struct Cell {
     pub host_load: Vec<f64>,
 }
 
-pub fn run(root: &Path, runs: u32, with_linux: bool) -> Result<ExitCode> {
+/// One UDP sweep of one peer (and configuration).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Sweep {
+    pub peer: &'static str,
+    /// Ours: the configuration (1, 2); Linux: 0.
+    pub config: u32,
+    /// The host's load average before the boot.
+    pub host_load: f64,
+    pub steps: Vec<udp::Step>,
+}
+
+/// What to run.
+pub struct Opts {
+    pub runs: u32,
+    pub linux: bool,
+    /// Application-core counts of the web part.
+    pub cores: Vec<u32>,
+    pub web: bool,
+    pub udp: bool,
+}
+
+/// The peers: ours in each configuration, then Linux (config 0).
+fn peers(linux: bool) -> Vec<(&'static str, u32)> {
+    let mut p: Vec<(&'static str, u32)> = CONFIGS.iter().map(|&c| ("ours", c)).collect();
+    if linux {
+        p.push(("Linux", 0));
+    }
+    p
+}
+
+pub fn run(root: &Path, opts: &Opts) -> Result<ExitCode> {
     crate::doctor::run(false, true)?;
     let start = Instant::now();
-    let guest = if with_linux {
+    let guest = if opts.linux {
         Some(crate::linux::web_guest(root)?)
     } else {
         None
     };
     let mut cells: Vec<Cell> = Vec::new();
+    let mut sweeps: Vec<Sweep> = Vec::new();
     let mut progress = |s: &str| {
         eprintln!(
             "bench net: {s} (elapsed {:.0}s)",
             start.elapsed().as_secs_f64()
         )
     };
-    for k in 1..=runs {
-        for &cores in &CORES {
-            let peers: &[&'static str] = if with_linux {
-                &["ours", "Linux"]
-            } else {
-                &["ours"]
-            };
-            for &peer in peers {
-                progress(&format!("{peer}, {cores} core(s), run {k}/{runs}: booting"));
+    for k in 1..=opts.runs {
+        if opts.udp {
+            for (peer, config) in peers(opts.linux) {
+                progress(&format!(
+                    "{peer} {config}, udp, run {k}/{}: booting",
+                    opts.runs
+                ));
                 let load = host_load();
-                let m = match (peer, &guest) {
-                    ("Linux", Some((kernel, initrd))) => {
-                        linux(kernel, initrd, cores, &mut progress)?
-                    }
-                    _ => ours(root, cores, &mut progress)?,
+                let steps = match &guest {
+                    Some(g) if peer == "Linux" => linux_udp(g, &mut progress)?,
+                    _ => ours_udp(root, config, &mut progress)?,
+                };
+                sweeps.push(Sweep {
+                    peer,
+                    config,
+                    host_load: load,
+                    steps,
+                });
+            }
+        }
+        for &cores in opts.cores.iter().filter(|_| opts.web) {
+            for (peer, config) in peers(opts.linux) {
+                progress(&format!(
+                    "{peer} {config}, web, {cores} core(s), run {k}/{}: booting",
+                    opts.runs
+                ));
+                let load = host_load();
+                let m = match &guest {
+                    Some(g) if peer == "Linux" => linux_web(g, cores, &mut progress)?,
+                    _ => ours_web(root, config, cores, &mut progress)?,
                 };
                 for x in m {
                     let at = cells.iter().position(|c| {
-                        c.peer == peer && c.cores == cores && c.connections == x.connections
+                        c.peer == peer
+                            && c.config == config
+                            && c.cores == cores
+                            && c.connections == x.connections
                     });
                     let i = at.unwrap_or_else(|| {
                         cells.push(Cell {
                             peer,
+                            config,
                             cores,
                             connections: x.connections,
                             runs: Vec::new(),
@@ -358,122 +443,53 @@ pub fn run(root: &Path, runs: u32, with_linux: bool) -> Result<ExitCode> {
     let out = target_dir(root).join("bench");
     std::fs::create_dir_all(&out)?;
     let path = out.join("net-virt-mttcg.json");
-    let json = serde_json::json!({
-        "benchmark": "net",
-        "board": "virt",
-        "mode": "mttcg",
-        "machine": "virt, 4 x cortex-a72, GICv3, 1 GiB, -accel tcg,thread=multi",
-        "page": web_http::PAGES[PAGE].0,
-        "warmup_s": WARMUP.as_secs_f64(),
-        "window_s": WINDOW.as_secs_f64(),
-        "host_cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cells": cells,
-    });
-    std::fs::write(&path, serde_json::to_string_pretty(&json)?)
-        .with_context(|| path.display().to_string())?;
-    print!("{}", table(&cells));
+    std::fs::write(&path, json(&cells, &sweeps)?).with_context(|| path.display().to_string())?;
+    let mut figures_written = Vec::new();
+    for (name, svg) in figures::svgs(&cells, &sweeps) {
+        let p = out.join(name);
+        std::fs::write(&p, svg).with_context(|| p.display().to_string())?;
+        figures_written.push(p.display().to_string());
+    }
+    if opts.web {
+        print!("{}", figures::table(&cells));
+    }
+    if opts.udp {
+        print!("{}", figures::udp_table(&sweeps));
+    }
     eprintln!(
-        "bench net: {:.0}s; JSON in {}",
+        "bench net: {:.0}s; JSON in {}; figures: {}",
         start.elapsed().as_secs_f64(),
-        path.display()
+        path.display(),
+        figures_written.join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Median, min, max.
-fn mmm(mut v: Vec<f64>) -> (f64, f64, f64) {
-    v.sort_by(f64::total_cmp);
-    (v[v.len() / 2], v[0], v[v.len() - 1])
-}
-
-/// The summary: per core count and connection count, each peer's
-/// requests/s (median [min, max] over the runs), its median p50 and p99,
-/// and ours/Linux.
-pub fn table(cells: &[Cell]) -> String {
-    let mut t = String::from(
-        "web server, GET /1k, keep-alive, closed loop (wall time under MTTCG: noisy; see docs/benchmarks.md)\n\
-         cores conns | ours req/s [min, max]      p50 us   p99 us | Linux req/s [min, max]     p50 us   p99 us | ours/Linux | host load\n",
-    );
-    for &cores in &CORES {
-        for &conns in &CONNECTIONS {
-            let cell = |peer: &str| {
-                cells
-                    .iter()
-                    .find(|c| c.peer == peer && c.cores == cores && c.connections == conns)
-            };
-            let show = |c: Option<&Cell>| match c {
-                None => (format!("{:>26} {:>8} {:>8}", "-", "-", "-"), None),
-                Some(c) => {
-                    let (m, lo, hi) = mmm(c.runs.iter().map(|r| r.requests_per_s).collect());
-                    let (p50, _, _) = mmm(c.runs.iter().map(|r| r.p50_us).collect());
-                    let (p99, _, _) = mmm(c.runs.iter().map(|r| r.p99_us).collect());
-                    (
-                        format!("{m:>8.0} [{lo:>6.0}, {hi:>6.0}]   {p50:>8.0} {p99:>8.0}"),
-                        Some(m),
-                    )
-                }
-            };
-            let (o, om) = show(cell("ours"));
-            let (l, lm) = show(cell("Linux"));
-            let ratio = match (om, lm) {
-                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
-                _ => "-".into(),
-            };
-            let load = cell("ours")
-                .map(|c| mmm(c.host_load.clone()).0)
-                .map_or("-".into(), |l| format!("{l:.1}"));
-            t += &format!("{cores:>5} {conns:>5} | {o} | {l} | {ratio:>10} | {load}\n");
-        }
-    }
-    t
+/// The JSON file: the machine, the method's constants, every web cell and
+/// every UDP sweep.
+pub fn json(cells: &[Cell], sweeps: &[Sweep]) -> Result<String> {
+    let v = serde_json::json!({
+        "benchmark": "net",
+        "board": "virt",
+        "mode": "mttcg",
+        "machine": "virt, 4 x cortex-a72, GICv3, 1 GiB, -accel tcg,thread=multi",
+        "host_cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "web": {
+            "page": web_http::PAGES[PAGE].0,
+            "warmup_s": WARMUP.as_secs_f64(),
+            "window_s": WINDOW.as_secs_f64(),
+            "ports": "ours configuration 2: one forwarded port per worker, connection k to port k mod workers; configuration 1 and Linux: one port",
+            "cells": cells,
+        },
+        "udp": {
+            "window_s": udp::WINDOW.as_secs_f64(),
+            "drain_s": udp::DRAIN.as_secs_f64(),
+            "unit": "Mb/s of UDP payload",
+            "sweeps": sweeps,
+        },
+    });
+    Ok(serde_json::to_string_pretty(&v)?)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_images() {
-        assert!(image_text("web-bench-0").is_none());
-        assert!(image_text("web-bench-4").is_none());
-        assert!(image_text("web").is_none());
-        let t = image_text("web-bench-2").unwrap();
-        assert_eq!(t.matches("crate = \"web\"").count(), 2);
-        assert_eq!(t.matches("device:uart").count(), 1);
-    }
-
-    #[test]
-    fn table_has_a_row_per_cell() {
-        let m = |rps| Measured {
-            connections: 4,
-            requests: 10,
-            window_s: 5.0,
-            requests_per_s: rps,
-            p50_us: 100.0,
-            p90_us: 150.0,
-            p99_us: 200.0,
-            max_us: 300.0,
-        };
-        let cells = vec![
-            Cell {
-                peer: "ours",
-                cores: 2,
-                connections: 4,
-                runs: vec![m(300.0), m(100.0), m(200.0)],
-                host_load: vec![1.0; 3],
-            },
-            Cell {
-                peer: "Linux",
-                cores: 2,
-                connections: 4,
-                runs: vec![m(100.0)],
-                host_load: vec![1.0],
-            },
-        ];
-        let t = table(&cells);
-        let row = t.lines().find(|l| l.starts_with("    2     4")).unwrap();
-        assert!(row.contains("200 [   100,    300]"), "{row}");
-        assert!(row.contains("2.00x"), "{row}");
-        assert_eq!(t.lines().count(), 2 + CORES.len() * CONNECTIONS.len());
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
 //! A small SVG line-plot writer for the benchmark figures: throughput
-//! against cores (log2 axis), one line per series, min/max whiskers,
+//! against cores (or another count: [`plot_x`]; log2 axis), one line per
+//! series, min/max whiskers,
 //! ticks, axis labels and a legend. Written by hand: no plotting crate.
 
 use std::fmt::Write as _;
@@ -59,8 +60,13 @@ pub fn si(v: f64) -> String {
     format!("{text}{suffix}")
 }
 
-/// The whole figure.
+/// The whole figure, against cores.
 pub fn plot(title: &str, subtitle: &str, y_label: &str, lines: &[Line]) -> String {
+    plot_x(title, subtitle, "cores", y_label, lines)
+}
+
+/// The whole figure, against `x_label` (a count, on a log2 axis).
+pub fn plot_x(title: &str, subtitle: &str, x_label: &str, y_label: &str, lines: &[Line]) -> String {
     let mut cores: Vec<u32> = lines
         .iter()
         .flat_map(|l| l.points.iter().map(|p| p.0))
@@ -137,9 +143,10 @@ pub fn plot(title: &str, subtitle: &str, y_label: &str, lines: &[Line]) -> Strin
     );
     let _ = writeln!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">cores</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
         LEFT + pw / 2.0,
-        H - 14.0
+        H - 14.0,
+        escape(x_label)
     );
     let _ = writeln!(
         s,

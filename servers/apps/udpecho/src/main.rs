@@ -1,7 +1,8 @@
 //! UDP echo over the network service (`uses = ["net"]`): binds port
 //! [`PORT`], sends every datagram back to where it came from, and stops
-//! when a datagram says `quit` (answered `bye`) or after [`MAX_DATAGRAMS`],
-//! so a test run ends. Then it tells the server it is done. A server
+//! when a datagram says `quit` (answered `bye`) or after [`MAX_DATAGRAMS`]
+//! (the image's `values = { max = N }` raises it: `cargo xtask bench net`'s
+//! rate sweep echoes more), so a test run ends. Then it tells the server it is done. A server
 //! restart loses the socket (and a datagram being echoed): it binds again.
 #![no_std]
 #![no_main]
@@ -13,9 +14,15 @@ use net_local::Any;
 
 ulib::entry!(main);
 
+ulib::bind! {
+    /// Datagrams echoed at most (`values = { max = N }`), instead of
+    /// [`MAX_DATAGRAMS`].
+    static MAX: Value = "max";
+}
+
 /// The echo port (RFC 862).
 const PORT: u16 = 7;
-/// Datagrams echoed at most, `quit` or not.
+/// Datagrams echoed at most, `quit` or not, unless the image says.
 const MAX_DATAGRAMS: u64 = 10_000;
 
 /// Binds [`PORT`], again if the server restarts meanwhile.
@@ -53,7 +60,8 @@ fn run<S: Sockets>(net: &mut S, start: ulib::Start) -> i32 {
     let mut buf = [0u8; net_api::MAX_DATAGRAM];
     let mut echoed = 0u64;
     let mut bytes = 0u64;
-    while echoed < MAX_DATAGRAMS {
+    let max = MAX.get().unwrap_or(MAX_DATAGRAMS);
+    while echoed < max {
         let r = net.udp_recv(sock, &mut buf).and_then(|(n, from)| {
             let quit = &buf[..n] == b"quit";
             let reply: &[u8] = if quit { b"bye" } else { &buf[..n] };

@@ -4,8 +4,8 @@
 //! at most one request in flight (a receive, a send or its close), so its
 //! window is never touched while the server may use it.
 
-use net_api::client::{Error, Net};
-use net_api::{Handle, Op};
+use net_api::client::Error;
+use net_api::{Handle, Op, Pipelined};
 use ring::{Request, Response, Status};
 use web_http::{Method, Parsed, MAX_RESPONSE_HEAD, PAGES, REQUEST_BUF};
 
@@ -84,8 +84,8 @@ pub enum Next {
     Freed,
 }
 
-fn send(
-    net: &mut Net,
+fn send<P: Pipelined>(
+    net: &mut P,
     i: usize,
     op: Op,
     len: usize,
@@ -103,14 +103,14 @@ fn send(
 
 impl Conn {
     /// Takes connection `h` into slot `i` and starts reading its request.
-    pub fn open(&mut self, net: &mut Net, i: usize, h: Handle) -> Result<(), Error> {
+    pub fn open<P: Pipelined>(&mut self, net: &mut P, i: usize, h: Handle) -> Result<(), Error> {
         self.handle = h;
         self.len = 0;
         self.answered = 0;
         self.receive(net, i)
     }
 
-    fn receive(&mut self, net: &mut Net, i: usize) -> Result<(), Error> {
+    fn receive<P: Pipelined>(&mut self, net: &mut P, i: usize) -> Result<(), Error> {
         // `parse` says Incomplete only with room left (web-http's rules),
         // so `room` is never 0; were it, the request could not be read.
         let room = (REQUEST_BUF - self.len).min(RECV_WIN);
@@ -121,7 +121,7 @@ impl Conn {
         send(net, i, Op::TcpRecv, room, i * SPAN, self.handle)
     }
 
-    fn close(&mut self, net: &mut Net, i: usize) -> Result<(), Error> {
+    fn close<P: Pipelined>(&mut self, net: &mut P, i: usize) -> Result<(), Error> {
         self.state = State::Closing;
         net.send_raw(&Request {
             opcode: Op::Close as u32,
@@ -133,7 +133,7 @@ impl Conn {
     }
 
     /// Starts closing the connection (the worker is stopping).
-    pub fn shut(&mut self, net: &mut Net, i: usize) -> Result<(), Error> {
+    pub fn shut<P: Pipelined>(&mut self, net: &mut P, i: usize) -> Result<(), Error> {
         if self.state == State::Free || self.state == State::Closing {
             return Ok(());
         }
@@ -143,9 +143,9 @@ impl Conn {
     /// Handles the network server's answer `r` to this slot's request;
     /// `stopping`: close the connection after the response being sent
     /// instead of reading another request.
-    pub fn answered(
+    pub fn answered<P: Pipelined>(
         &mut self,
-        net: &mut Net,
+        net: &mut P,
         i: usize,
         r: &Response,
         pages: &Pages,
@@ -190,14 +190,25 @@ impl Conn {
     }
 
     /// Answers the next whole request in the buffer, or receives more.
-    fn next_request(&mut self, net: &mut Net, i: usize, pages: &Pages) -> Result<(), Error> {
+    fn next_request<P: Pipelined>(
+        &mut self,
+        net: &mut P,
+        i: usize,
+        pages: &Pages,
+    ) -> Result<(), Error> {
         match web_http::parse(&self.req[..self.len]) {
             Parsed::Incomplete => self.receive(net, i),
             p => self.answer(net, i, p, pages),
         }
     }
 
-    fn answer(&mut self, net: &mut Net, i: usize, p: Parsed, pages: &Pages) -> Result<(), Error> {
+    fn answer<P: Pipelined>(
+        &mut self,
+        net: &mut P,
+        i: usize,
+        p: Parsed,
+        pages: &Pages,
+    ) -> Result<(), Error> {
         let (status, html, body, keep_alive, used) = match p {
             Parsed::Incomplete => return self.receive(net, i),
             Parsed::Page {
@@ -250,7 +261,7 @@ impl Conn {
 
     /// Copies the next piece of the response into the send window and
     /// sends it.
-    fn push(&mut self, net: &mut Net, i: usize, pages: &Pages) -> Result<(), Error> {
+    fn push<P: Pipelined>(&mut self, net: &mut P, i: usize, pages: &Pages) -> Result<(), Error> {
         let total = self.head_len + self.body_len;
         let n = (total - self.sent).min(SEND_WIN);
         let win = i * SPAN + RECV_WIN;

@@ -3,7 +3,10 @@
 //! application core; each listens on port [`PORT`] through a shared
 //! listener (the network server hands each new connection to one of
 //! them), holds up to [`CONNS`] keep-alive connections, and answers their
-//! requests by web-http's rules from pages it holds in memory. The worker
+//! requests by web-http's rules from pages it holds in memory. It runs
+//! over either configuration of the network service (`net_local::attach`:
+//! the server's stack, or in configuration 2 its own, on its own address,
+//! where the port is simply its own) through `net_api::Pipelined`. The worker
 //! the image grants the console UART (`device:uart`) watches its receive
 //! side: a `q` or a Ctrl-C typed on the console stops every worker (a flag in the
 //! range `web` they share); each closes its connections, tells the network
@@ -17,8 +20,9 @@ mod conn;
 use conn::{Conn, Next, Pages, State};
 use core::sync::atomic::{AtomicU64, Ordering};
 use drivers::pl011::Pl011;
-use net_api::client::{Error, Net};
-use net_api::{Handle, Op, RING_SLOTS};
+use net_api::client::Error;
+use net_api::{Handle, Op, Pipelined, RING_SLOTS};
+use net_local::Any;
 use ring::{Request, Response, Status};
 use ulib::{slots, CPtr, Rights};
 use web_http::PAGES;
@@ -49,6 +53,8 @@ const LISTENER_CLOSE_TAG: u64 = ACCEPT_TAG + 1;
 const UART_VA: u64 = 0x3000_0000;
 
 const _: () = assert!(conn::span(CONNS) <= net_api::DATA_LEN);
+// Configuration 2: the windows follow the link's frame slots.
+const _: () = assert!(conn::span(CONNS) + net_local::link::BYTES <= net_api::DATA_LEN);
 const _: () = assert!(CONNS + 1 < RING_SLOTS);
 
 /// The connection slots, in this task's memory (too large for its stack).
@@ -103,24 +109,33 @@ fn main(start: ulib::Start) -> i32 {
             },
         )
     };
-    // Safety: the only `Net` of this task.
-    let mut net = match unsafe { Net::attach() } {
-        Ok(n) => n,
+    let mut served = Served::default();
+    // Safety: called once, the only connection of this task.
+    let r = match unsafe { net_local::attach() } {
+        Ok(Any::Remote(mut net)) => serve(
+            &mut net,
+            slots_,
+            &pages,
+            [stop, ready],
+            uart.as_ref(),
+            start.core,
+            &mut served,
+        ),
+        Ok(Any::Local(mut net)) => serve(
+            &mut net,
+            slots_,
+            &pages,
+            [stop, ready],
+            uart.as_ref(),
+            start.core,
+            &mut served,
+        ),
         Err(e) => {
             ulib::println!("web: cannot attach to the network service: {:?}", e);
             return 1;
         }
     };
-    let mut served = Served::default();
-    match serve(
-        &mut net,
-        slots_,
-        &pages,
-        [stop, ready],
-        uart.as_ref(),
-        start.core,
-        &mut served,
-    ) {
+    match r {
         Ok(()) => {
             ulib::println!(
                 "web: core {} stopped: {} connections, {} requests answered",
@@ -137,9 +152,9 @@ fn main(start: ulib::Start) -> i32 {
     }
 }
 
-fn listen(net: &mut Net) -> Result<Handle, &'static str> {
+fn listen<P: Pipelined>(net: &mut P) -> Result<Handle, &'static str> {
     loop {
-        match net.tcp_listen_shared(PORT, BACKLOG) {
+        match net.listen_shared(PORT, BACKLOG) {
             Err(Error::Restarted) => continue,
             Ok(l) => return Ok(l),
             Err(_) => return Err("cannot listen on tcp port 80"),
@@ -147,8 +162,8 @@ fn listen(net: &mut Net) -> Result<Handle, &'static str> {
     }
 }
 
-fn serve(
-    net: &mut Net,
+fn serve<P: Pipelined>(
+    net: &mut P,
     slots_: &mut [Conn; CONNS],
     pages: &Pages,
     [stop, ready]: [&AtomicU64; 2],
@@ -223,8 +238,8 @@ fn serve(
 /// Hands answer `r` to its connection, or takes the connection an accept
 /// brought (when `stopping`, only to close it). `Err(None)`: an answer
 /// that cannot be (an accept without a free slot, an unknown tag).
-fn dispatch(
-    net: &mut Net,
+fn dispatch<P: Pipelined>(
+    net: &mut P,
     slots_: &mut [Conn; CONNS],
     r: &Response,
     pages: &Pages,
@@ -264,8 +279,8 @@ fn dispatch(
 /// request, lets each response being sent finish (then closes its
 /// connection), waits for every answer, and tells the server this client
 /// is done.
-fn shut(
-    net: &mut Net,
+fn shut<P: Pipelined>(
+    net: &mut P,
     slots_: &mut [Conn; CONNS],
     listener: Handle,
     pages: &Pages,
@@ -301,7 +316,7 @@ fn shut(
             Err(_) => return Err("the network server failed while closing"),
         }
     }
-    net.done().map_err(|_| "done failed")
+    net.finish().map_err(|_| "done failed")
 }
 
 /// Raises the stop flag when `q` or Ctrl-C (0x03: an interactive run's

@@ -315,3 +315,32 @@ impl crate::Sockets for Net {
         Net::done(self)
     }
 }
+
+impl crate::Pipelined for Net {
+    fn send_raw(&mut self, req: &Request) -> Result<(), Error> {
+        self.conn.send_raw(req)
+    }
+    fn poll(&mut self) -> Result<Option<Response>, Error> {
+        Net::poll(self)
+    }
+    fn nap(&mut self) {
+        self.conn.nap()
+    }
+    fn outstanding(&self) -> usize {
+        self.conn.outstanding()
+    }
+    unsafe fn write_data(&mut self, offset: usize, src: &[u8]) {
+        // Safety: the caller's promise, the same as `Net::write_data`'s.
+        unsafe { Net::write_data(self, offset, src) }
+    }
+    unsafe fn read_data(&self, offset: usize, dst: &mut [u8]) -> usize {
+        // Safety: the caller's promise, the same as `Net::read_data`'s.
+        unsafe { Net::read_data(self, offset, dst) }
+    }
+    fn listen_shared(&mut self, port: u16, backlog: u64) -> Result<Handle, Error> {
+        Net::tcp_listen_shared(self, port, backlog)
+    }
+    fn finish(&mut self) -> Result<(), Error> {
+        Net::done(self)
+    }
+}

@@ -75,6 +75,49 @@ pub trait Sockets {
     fn done(&mut self) -> Result<(), client::Error>;
 }
 
+/// The socket protocol with several requests in flight (the web workers:
+/// a receive or a send per connection and an accept), whichever
+/// configuration serves them: the server's stack ([`client::Net`], the
+/// requests go over the ring) or the client's own (`net_local::Local`,
+/// which validates and holds them as the server would). Requests are
+/// [`Op`]s with windows of the data buffer that [`Pipelined::write_data`]
+/// and [`Pipelined::read_data`] reach; each answer carries its request's
+/// tag.
+pub trait Pipelined {
+    /// Sends request `req`; keep [`Pipelined::outstanding`] below
+    /// [`RING_SLOTS`].
+    fn send_raw(&mut self, req: &ring::Request) -> Result<(), client::Error>;
+    /// The next answer if there is one, without waiting.
+    fn poll(&mut self) -> Result<Option<ring::Response>, client::Error>;
+    /// Sleeps until an answer may have come or the timer's event stream
+    /// ticks (a bounded nap).
+    fn nap(&mut self);
+    /// Requests sent and not yet answered by [`Pipelined::poll`].
+    fn outstanding(&self) -> usize;
+    /// Copies `src` into the data buffer at `offset` (cut at its end).
+    ///
+    /// # Safety
+    ///
+    /// No outstanding request's window overlaps `offset .. offset +
+    /// src.len()`.
+    unsafe fn write_data(&mut self, offset: usize, src: &[u8]);
+    /// Copies bytes of the data buffer at `offset` into `dst` (cut at its
+    /// end); the bytes copied.
+    ///
+    /// # Safety
+    ///
+    /// As [`Pipelined::write_data`]: no outstanding request's window
+    /// overlaps the bytes read.
+    unsafe fn read_data(&self, offset: usize, dst: &mut [u8]) -> usize;
+    /// A TCP listener on `port` that shares the port with other clients'
+    /// shared listeners where the stack is shared (configuration 1); in
+    /// configuration 2 the task's stack is its own and the port simply its.
+    fn listen_shared(&mut self, port: u16, backlog: u64) -> Result<Handle, client::Error>;
+    /// The client is done: its sockets are closed (no request may be
+    /// outstanding).
+    fn finish(&mut self) -> Result<(), client::Error>;
+}
+
 /// Most payload bytes of one UDP datagram (an Ethernet MTU of 1500 less the
 /// IPv4 and UDP headers: no fragmentation).
 pub const MAX_DATAGRAM: usize = 1472;

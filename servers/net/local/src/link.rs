@@ -23,6 +23,9 @@ const SLOT: usize = 2048;
 const TAG_RX: u64 = 0x100;
 const TAG_TX: u64 = 0x200;
 
+/// Bytes of the data buffer the slots take, from its start.
+pub const BYTES: usize = (RX_SLOTS + TX_SLOTS) * SLOT;
+
 const _: () = assert!(RX_SLOTS + TX_SLOTS <= net_api::RING_SLOTS);
 const _: () = assert!((RX_SLOTS + TX_SLOTS) * SLOT <= net_api::DATA_LEN);
 

@@ -2,6 +2,7 @@
 //! which picks the configuration the server offers.
 
 use crate::link::Link;
+use crate::pipe::{Pipe, PIPE_OFFSET};
 use conn::client::{Conn, Error};
 use core::sync::atomic::AtomicU8;
 use net_api::client::Net;
@@ -11,7 +12,7 @@ use net_stack::Stack;
 use ring::{BufRange, Request, SharedBuf, Status};
 
 /// This task's one client index in its own stack.
-const ME: usize = 0;
+pub(crate) const ME: usize = 0;
 /// Turns of the loop with nothing done before it sleeps in `wfe`.
 const IDLE_SPINS: u32 = 16;
 /// How long (milliseconds) `done` lets closing connections finish.
@@ -51,9 +52,14 @@ pub unsafe fn attach() -> Result<Any, Error> {
 
 /// The socket calls over this task's own stack.
 pub struct Local {
-    stack: Stack<Link>,
+    pub(crate) stack: Stack<Link>,
     buf: SharedBuf<'static>,
     idle: u32,
+    /// The requests in flight of `net_api::Pipelined` (crate::pipe).
+    pub(crate) pipe: Pipe,
+    /// The windows those requests name: the connection's data buffer
+    /// after the link's slots.
+    pub(crate) window_buf: SharedBuf<'static>,
 }
 
 /// A window of `len` bytes at the bounce buffer's start.
@@ -86,11 +92,19 @@ impl Local {
         }
         let mac = frames::mac_of(r.values[0]);
         let addr = (r.values[1] as u32).to_be_bytes();
+        let len = conn.data_len().saturating_sub(PIPE_OFFSET);
+        // Safety: the connection's data buffer is `data_len()` bytes at
+        // `data()`, mapped read/write for the task's life (the image's
+        // range); the link touches only its first PIPE_OFFSET bytes, and
+        // the rest is reached only through this buffer (byte-atomically).
+        let window_buf = unsafe { SharedBuf::from_raw(conn.data().add(PIPE_OFFSET), len) };
         let stack = Stack::new(Link::new(conn), mac, addr);
         Ok(Local {
             stack,
             buf: SharedBuf::new(&BOUNCE),
             idle: 0,
+            pipe: Pipe::new(),
+            window_buf,
         })
     }
 

@@ -7,6 +7,10 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_arch = "aarch64")]
+mod held;
+#[cfg(target_arch = "aarch64")]
 mod stack;
+#[cfg(target_arch = "aarch64")]
+pub use held::Answer;
 #[cfg(target_arch = "aarch64")]
 pub use stack::*;
