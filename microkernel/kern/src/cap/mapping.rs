@@ -67,6 +67,7 @@ impl SlotSet {
         SlotSet([0; super::MAX_SHARES])
     }
 
+    #[inline(always)]
     fn at(slot: SlotRef) -> Option<(usize, u64)> {
         let word = slot.share.0 as usize;
         (word < super::MAX_SHARES && slot.index < 64).then(|| (word, 1u64 << slot.index))
@@ -78,6 +79,7 @@ impl SlotSet {
         }
     }
 
+    #[inline(always)]
     pub fn contains(&self, slot: SlotRef) -> bool {
         SlotSet::at(slot).is_some_and(|(w, bit)| self.0[w] & bit != 0)
     }

@@ -226,11 +226,11 @@ fn copy(
 /// in its order, then `ShareCycle` last), then the copy, which cannot fail.
 fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
-    let src = space.check_copy(me, s.slot, d.slot)?;
-    if closes_cycle(space, d.space, src, d.slot.share) {
+    let plan = space.plan_copy(me, s.slot, d.slot)?;
+    if closes_cycle(plan.space(), d.space, plan.source(), d.slot.share) {
         return Err(Error::ShareCycle);
     }
-    let cap = space.copy(me, s.slot, d.slot, mask)?;
+    let cap = plan.commit(mask);
     object::retain(cap.obj.id);
     super::family_grew(cap.extra);
     Ok(())
