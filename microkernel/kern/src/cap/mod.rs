@@ -274,6 +274,9 @@ impl Marks {
 
 /// A core's capability state: reached only by that core.
 pub struct CoreCaps {
+    /// This core's number (read here, not from the per-core block, on the
+    /// system-call path).
+    me: usize,
     space: Space,
     exports: Exports,
     maps: Maps,
@@ -284,6 +287,7 @@ pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
 impl crate::percore::Init for CoreCaps {
     fn init() -> CoreCaps {
         CoreCaps {
+            me: crate::percore::id(),
             space: Space::new(),
             exports: Exports::new(crate::percore::id() * EXPORTS),
             maps: Maps::new(),

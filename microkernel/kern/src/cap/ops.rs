@@ -45,7 +45,7 @@ pub(super) fn resolve(
     cptr: u64,
     access: Access,
 ) -> Result<Named, Error> {
-    let me = crate::percore::id();
+    let me = c.me;
     let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if index >= slots::SHARE_SLOTS {
@@ -90,7 +90,7 @@ pub(super) fn root_cap(
     kind: ObjectKind,
     needed: Rights,
 ) -> Result<(SlotRef, Cap), Error> {
-    let me = crate::percore::id() as u32;
+    let me = c.me as u32;
     let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if via.is_some() {
@@ -139,8 +139,7 @@ pub fn syscall(
     spaces: &mut dyn Spaces,
 ) -> Option<bool> {
     let mut out = (0, 0);
-    let me = crate::percore::id();
-    let mut marks = Marks::new(me);
+    let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
         Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
@@ -180,7 +179,7 @@ pub fn syscall(
 }
 
 fn info(c: &mut CoreCaps, spaces: &dyn Spaces, a: args::CapInfo) -> Result<(u64, u64), Error> {
-    let me = crate::percore::id() as u32;
+    let me = c.me as u32;
     let n = resolve(c, spaces, a.at.0, Access::Read)?;
     let cap = match n.space {
         SpaceId::Global => global().space.lookup(me, n.slot)?,
@@ -207,8 +206,8 @@ fn copy(
         return Err(Error::SlotOccupied);
     }
     match (s.space, d.space) {
-        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, s, d, mask),
-        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, s, d, mask),
+        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, c.me, s, d, mask),
+        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, c.me, s, d, mask),
         (SpaceId::Core(_), SpaceId::Global) => {
             let mut g = global();
             let g = &mut *g;
@@ -224,9 +223,8 @@ fn copy(
 
 /// Copies `s` to `d`, both in `space`: every check first (the space's own,
 /// in its order, then `ShareCycle` last), then the copy, which cannot fail.
-fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
-    let me = crate::percore::id() as u32;
-    let plan = space.plan_copy(me, s.slot, d.slot)?;
+fn copy_in(space: &mut Space, me: usize, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
+    let plan = space.plan_copy(me as u32, s.slot, d.slot)?;
     if closes_cycle(plan.space(), d.space, plan.source(), d.slot.share) {
         return Err(Error::ShareCycle);
     }

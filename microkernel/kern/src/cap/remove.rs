@@ -26,6 +26,7 @@ pub(super) fn in_space<R>(
                 space,
                 exports,
                 maps,
+                ..
             } = c;
             f(space, exports, Some(maps))
         }
@@ -50,11 +51,12 @@ pub(super) fn delete_in(
 ) -> Result<Removed, Error> {
     // The parent (a walk of the siblings) matters only to a capability
     // with exports: they move to it.
+    let me = marks.me as u32;
     if !exports.has_from(at) {
-        return space.delete(crate::percore::id() as u32, at);
+        return space.delete(me, at);
     }
     let parent = space.parent(at);
-    let r = space.delete(crate::percore::id() as u32, at)?;
+    let r = space.delete(me, at)?;
     match parent {
         Some(p) => exports.reparent(at, p),
         None => exports.kill_from(at, marks),
