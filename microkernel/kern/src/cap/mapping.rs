@@ -139,10 +139,17 @@ impl Maps {
     }
 
     /// Undoes and forgets everything `slot` mapped.
+    #[inline(always)]
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        if !self.slots.contains(slot) {
-            return;
+        if self.slots.contains(slot) {
+            self.undo_slot_slow(slot, spaces);
         }
+    }
+
+    /// [`Maps::undo_slot`] for a slot that mapped something (out of line:
+    /// every removal asks, and most capabilities mapped nothing).
+    #[inline(never)]
+    fn undo_slot_slow(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
         let mut left = SlotSet::new();
         for e in self.live() {
             if e.slot == slot {
