@@ -206,6 +206,15 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         }
     }
 
+    /// [`CapSpace::delete`] out of line, for callers off the system-call
+    /// path (each inlined copy is more than a kilobyte of text).
+    ///
+    /// Errors: as [`CapSpace::delete`].
+    #[inline(never)]
+    pub fn delete_outlined(&mut self, acting_core: u32, at: SlotRef) -> Result<Removed, Error> {
+        self.delete(acting_core, at)
+    }
+
     /// Checks that [`CapSpace::copy`] from `src` to `dst` would succeed:
     /// the same errors in the same order, and nothing changes. Returns the
     /// source capability (a caller's further checks, such as the kernel's

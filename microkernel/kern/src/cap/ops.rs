@@ -3,7 +3,9 @@
 //! implies is in `remove.rs`.
 
 use super::object::{self, Obj, SpaceId};
-use super::remove::{delete_in, destroy_share, finish, in_space, removed, revoke_in};
+use super::remove::{
+    delete_in, delete_in_cold, destroy_share, finish, in_space, removed, revoke_in,
+};
 use super::CoreCaps;
 use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
@@ -555,7 +557,7 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
             }
             in_space(c, SpaceId::Core(me), |space, exports, mut maps| {
                 let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, &mut marks);
-                if let Ok(r) = delete_in(space, exports, at, &mut marks) {
+                if let Ok(r) = delete_in_cold(space, exports, at, &mut marks) {
                     removed(r, exports, maps, spaces, &mut marks);
                 }
             });

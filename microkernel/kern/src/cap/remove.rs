@@ -49,19 +49,44 @@ pub(super) fn delete_in(
     at: SlotRef,
     marks: &mut Marks,
 ) -> Result<Removed, Error> {
-    // The parent (a walk of the siblings) matters only to a capability
-    // with exports: they move to it.
-    let me = marks.me as u32;
-    if !exports.has_from(at) {
-        return space.delete(me, at);
+    let parent = parent_if_exported(space, exports, at);
+    let r = space.delete(marks.me as u32, at)?;
+    exports_follow(exports, at, parent, marks);
+    Ok(r)
+}
+
+/// [`delete_in`] with the tree's delete out of line, for the callers off
+/// the system-call path (each inlined copy is more than a kilobyte of text).
+pub(super) fn delete_in_cold(
+    space: &mut Space,
+    exports: &mut Exports,
+    at: SlotRef,
+    marks: &mut Marks,
+) -> Result<Removed, Error> {
+    let parent = parent_if_exported(space, exports, at);
+    let r = space.delete_outlined(marks.me as u32, at)?;
+    exports_follow(exports, at, parent, marks);
+    Ok(r)
+}
+
+/// The parent of `at` if `at` has exports (a walk of the siblings, which
+/// only a capability with exports needs: they move to its parent).
+#[inline(always)]
+fn parent_if_exported(space: &Space, exports: &Exports, at: SlotRef) -> Option<SlotRef> {
+    if exports.has_from(at) {
+        space.parent(at)
+    } else {
+        None
     }
-    let parent = space.parent(at);
-    let r = space.delete(me, at)?;
+}
+
+/// The exports of the deleted `at` move to its `parent`, or are killed.
+#[inline(always)]
+fn exports_follow(exports: &mut Exports, at: SlotRef, parent: Option<SlotRef>, marks: &mut Marks) {
     match parent {
         Some(p) => exports.reparent(at, p),
         None => exports.kill_from(at, marks),
     }
-    Ok(r)
 }
 
 /// Removes every descendant of the capability in `at` of `space` (its
@@ -193,7 +218,7 @@ fn sweep(
                 continue;
             }
             let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, marks);
-            if let Ok(r) = space.delete(me, at) {
+            if let Ok(r) = space.delete_outlined(me, at) {
                 removed(r, exports, maps.as_deref_mut(), spaces, marks);
             }
         }
