@@ -241,6 +241,7 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
     let (me, remote) = SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
+        debug_assert_eq!(c.core(), me, "capability state made on another core");
         (me, crate::cap::syscall(c, call, frame, s))
     });
     if remote == Some(true) || supervise::mailbox_pending(me) {
