@@ -29,6 +29,7 @@ macro_rules! numbered {
             pub const ALL: [$name; [$($value),*].len()] = [$($name::$variant),*];
 
             /// The value numbered `n`, if there is one.
+            #[inline(always)]
             pub const fn from_u64(n: u64) -> Option<$name> {
                 $( if n == $value { return Some($name::$variant); } )*
                 None

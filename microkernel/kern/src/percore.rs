@@ -165,12 +165,16 @@ impl<T: Init> Local<T> {
 impl<T: Init> Local<T> {
     /// Runs `f` on this core's values of `self` and `other` together, with
     /// one interrupt mask and one look-up of the core number for both (a
-    /// system call's path enters two). `f` must not call `with` on either
-    /// again.
+    /// system call's path enters two), which `f` gets too. `f` must not
+    /// call `with` on either again.
     ///
     /// Panics if `self` and `other` are the same `Local` (the two
     /// references would alias).
-    pub fn with_and<U: Init, R>(&self, other: &Local<U>, f: impl FnOnce(&mut T, &mut U) -> R) -> R {
+    pub fn with_and<U: Init, R>(
+        &self,
+        other: &Local<U>,
+        f: impl FnOnce(usize, &mut T, &mut U) -> R,
+    ) -> R {
         assert!(
             !core::ptr::addr_eq(self, other),
             "with_and: the same Local twice"
@@ -182,7 +186,7 @@ impl<T: Init> Local<T> {
         let r = unsafe {
             let a = self.get_mut(me);
             let b = other.get_mut(me);
-            f(a, b)
+            f(me, a, b)
         };
         crate::arch::aarch64::irq_restore(daif);
         r

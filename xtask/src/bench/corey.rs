@@ -45,7 +45,7 @@ pub const COREY: &[CoreyBench] = &[
     },
     CoreyBench {
         name: "shares",
-        what: "add + lookup + remove a capability: a private share vs one global shared share",
+        what: "add + remove a capability (Linux: dup + close): a private share vs one global shared share",
         unit: "ops/s",
         ours: true,
         pairs: &[("private", "procs"), ("shared", "threads")],

@@ -1,11 +1,15 @@
-//! shares: each core adds a capability to a share (a copy), looks it up
-//! and removes it, `ROUNDS` times. `private`: the copy goes from the root
-//! share into a share private to the core (made with `ShareCreate`; no
-//! lock); `shared`: from slot `8 + core` of the image's one global shared
-//! share `global` into slot `core` of it (every operation takes the global
-//! space's lock). Both copy within one capability space, so neither pays
-//! for an export between spaces. One op = one add + lookup + remove (the
-//! Linux peer's op is one `dup()` + `close()`).
+//! shares: each core adds a capability to a share (a copy) and removes it
+//! (a delete), `ROUNDS` times, as Corey's shares benchmark adds and removes
+//! a capability. `private`: the copy goes from the root share into a share
+//! private to the core (made with `ShareCreate`; no lock); `shared`: from
+//! slot `8 + core` of the image's one global shared share `global` into
+//! slot `core` of it (every operation takes the global space's lock). Both
+//! copy within one capability space, so neither pays for an export between
+//! spaces. One op = one add + remove, two calls, the same work as the
+//! Linux peer's `dup()` + `close()`: `dup` looks its source descriptor up
+//! and fills a new one, as `CapCopy` looks its source capability up and
+//! fills a slot; `close` empties it, as `CapDelete` does. (A lookup alone,
+//! `CapInfo`, is the micro-benchmark `cap-lookup-private`.)
 
 use crate::sync::{global, Ctx, Events};
 use ulib::cap::*;
@@ -29,7 +33,6 @@ pub fn shares(c: &mut Ctx, shared: bool) {
         |c| {
             for _ in 0..ROUNDS {
                 c.must("add", cap_copy(from, slot, Rights::ALL));
-                c.must("lookup", cap_info(slot));
                 c.must("remove", cap_delete(slot));
             }
         },

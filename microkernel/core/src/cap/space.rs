@@ -77,7 +77,10 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         for index in 0..len {
             let at = SlotRef { share, index };
             if self.node(at).cap.is_some() {
-                visit(self.remove(at));
+                // Full, in a share `acting_core` may touch: cannot fail.
+                if let Ok(r) = self.delete_outlined(acting_core, at) {
+                    visit(r);
+                }
             }
         }
         let entry = self.shares[share.0 as usize].take();

@@ -280,6 +280,7 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
     /// of a request whose bit an earlier [`CrossCore::take`] took before
     /// the count arrived (see [`CrossCore::post`]); taking it again hands
     /// that count back, so `work` can reach 0.
+    #[inline]
     pub fn pending(&self, me: usize) -> bool {
         self.cores[me].mailbox.load() != 0 || self.cores[me].requests.load() != 0
     }

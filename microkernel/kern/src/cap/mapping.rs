@@ -67,6 +67,7 @@ impl SlotSet {
         SlotSet([0; super::MAX_SHARES])
     }
 
+    #[inline(always)]
     fn at(slot: SlotRef) -> Option<(usize, u64)> {
         let word = slot.share.0 as usize;
         (word < super::MAX_SHARES && slot.index < 64).then(|| (word, 1u64 << slot.index))
@@ -78,6 +79,7 @@ impl SlotSet {
         }
     }
 
+    #[inline(always)]
     pub fn contains(&self, slot: SlotRef) -> bool {
         SlotSet::at(slot).is_some_and(|(w, bit)| self.0[w] & bit != 0)
     }
@@ -137,10 +139,17 @@ impl Maps {
     }
 
     /// Undoes and forgets everything `slot` mapped.
+    #[inline(always)]
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        if !self.slots.contains(slot) {
-            return;
+        if self.slots.contains(slot) {
+            self.undo_slot_slow(slot, spaces);
         }
+    }
+
+    /// [`Maps::undo_slot`] for a slot that mapped something (out of line:
+    /// every removal asks, and most capabilities mapped nothing).
+    #[inline(never)]
+    fn undo_slot_slow(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
         let mut left = SlotSet::new();
         for e in self.live() {
             if e.slot == slot {

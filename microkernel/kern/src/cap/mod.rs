@@ -140,11 +140,25 @@ impl Exports {
         *e = NO_EXPORT;
     }
 
+    /// Whether the capability in `src` has an export (exact: two tests,
+    /// no scan).
+    #[inline(always)]
+    fn has_from(&self, src: SlotRef) -> bool {
+        self.count != 0 && self.srcs.contains(src)
+    }
+
     /// Kills every export from `src`, noting where imports must go.
+    #[inline(always)]
     fn kill_from(&mut self, src: SlotRef, marks: &mut Marks) {
-        if self.count == 0 || !self.srcs.contains(src) {
-            return;
+        if self.has_from(src) {
+            self.kill_from_slow(src, marks);
         }
+    }
+
+    /// [`Exports::kill_from`] when there is something to kill (out of line:
+    /// every removal asks, few find any).
+    #[inline(never)]
+    fn kill_from_slow(&mut self, src: SlotRef, marks: &mut Marks) {
         let mut left = SlotSet::new();
         for (i, e) in self.table.iter_mut().enumerate() {
             if e.live && e.src == src {
@@ -163,7 +177,7 @@ impl Exports {
     /// Moves every export from `from` to `to` (its parent, when `from` is
     /// deleted).
     fn reparent(&mut self, from: SlotRef, to: SlotRef) {
-        if self.count == 0 || !self.srcs.contains(from) {
+        if !self.has_from(from) {
             return;
         }
         let mut left = SlotSet::new();
@@ -260,6 +274,9 @@ impl Marks {
 
 /// A core's capability state: reached only by that core.
 pub struct CoreCaps {
+    /// This core's number (read here, not from the per-core block, on the
+    /// system-call path).
+    me: usize,
     space: Space,
     exports: Exports,
     maps: Maps,
@@ -267,9 +284,17 @@ pub struct CoreCaps {
 
 pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
 
+impl CoreCaps {
+    /// The core whose state this is.
+    pub fn core(&self) -> usize {
+        self.me
+    }
+}
+
 impl crate::percore::Init for CoreCaps {
     fn init() -> CoreCaps {
         CoreCaps {
+            me: crate::percore::id(),
             space: Space::new(),
             exports: Exports::new(crate::percore::id() * EXPORTS),
             maps: Maps::new(),

@@ -3,7 +3,9 @@
 //! implies is in `remove.rs`.
 
 use super::object::{self, Obj, SpaceId};
-use super::remove::{delete_in, destroy_share, finish, in_space, removed, revoke_in};
+use super::remove::{
+    delete_in, delete_in_cold, destroy_share, finish, in_space, removed, revoke_in,
+};
 use super::CoreCaps;
 use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
@@ -45,7 +47,7 @@ pub(super) fn resolve(
     cptr: u64,
     access: Access,
 ) -> Result<Named, Error> {
-    let me = crate::percore::id();
+    let me = c.me;
     let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if index >= slots::SHARE_SLOTS {
@@ -90,7 +92,7 @@ pub(super) fn root_cap(
     kind: ObjectKind,
     needed: Rights,
 ) -> Result<(SlotRef, Cap), Error> {
-    let me = crate::percore::id() as u32;
+    let me = c.me as u32;
     let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if via.is_some() {
@@ -139,8 +141,7 @@ pub fn syscall(
     spaces: &mut dyn Spaces,
 ) -> Option<bool> {
     let mut out = (0, 0);
-    let me = crate::percore::id();
-    let mut marks = Marks::new(me);
+    let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
         Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
@@ -180,7 +181,7 @@ pub fn syscall(
 }
 
 fn info(c: &mut CoreCaps, spaces: &dyn Spaces, a: args::CapInfo) -> Result<(u64, u64), Error> {
-    let me = crate::percore::id() as u32;
+    let me = c.me as u32;
     let n = resolve(c, spaces, a.at.0, Access::Read)?;
     let cap = match n.space {
         SpaceId::Global => global().space.lookup(me, n.slot)?,
@@ -207,8 +208,8 @@ fn copy(
         return Err(Error::SlotOccupied);
     }
     match (s.space, d.space) {
-        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, s, d, mask),
-        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, s, d, mask),
+        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, c.me, s, d, mask),
+        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, c.me, s, d, mask),
         (SpaceId::Core(_), SpaceId::Global) => {
             let mut g = global();
             let g = &mut *g;
@@ -224,13 +225,12 @@ fn copy(
 
 /// Copies `s` to `d`, both in `space`: every check first (the space's own,
 /// in its order, then `ShareCycle` last), then the copy, which cannot fail.
-fn copy_in(space: &mut Space, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
-    let me = crate::percore::id() as u32;
-    let src = space.check_copy(me, s.slot, d.slot)?;
-    if closes_cycle(space, d.space, src, d.slot.share) {
+fn copy_in(space: &mut Space, me: usize, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
+    let plan = space.plan_copy(me as u32, s.slot, d.slot)?;
+    if closes_cycle(plan.space(), d.space, plan.source(), d.slot.share) {
         return Err(Error::ShareCycle);
     }
-    let cap = space.copy(me, s.slot, d.slot, mask)?;
+    let cap = plan.commit(mask);
     object::retain(cap.obj.id);
     super::family_grew(cap.extra);
     Ok(())
@@ -557,7 +557,7 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
             }
             in_space(c, SpaceId::Core(me), |space, exports, mut maps| {
                 let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, &mut marks);
-                if let Ok(r) = delete_in(space, exports, at, &mut marks) {
+                if let Ok(r) = delete_in_cold(space, exports, at, &mut marks) {
                     removed(r, exports, maps, spaces, &mut marks);
                 }
             });

@@ -26,6 +26,7 @@ pub(super) fn in_space<R>(
                 space,
                 exports,
                 maps,
+                ..
             } = c;
             f(space, exports, Some(maps))
         }
@@ -38,20 +39,54 @@ pub(super) fn in_space<R>(
 }
 
 /// Deletes the capability in `at` of `space`; its exports go to its parent
-/// (as its children do), or are killed when it has none.
+/// (as its children do), or are killed when it has none. Inlined: its
+/// report is built where [`removed`] reads it (returned, the 48-byte
+/// `Removed` was copied with a byte-wise `memcpy` call at opt-level `s`).
+#[inline(always)]
 pub(super) fn delete_in(
     space: &mut Space,
     exports: &mut Exports,
     at: SlotRef,
     marks: &mut Marks,
 ) -> Result<Removed, Error> {
-    let parent = space.parent(at);
-    let r = space.delete(crate::percore::id() as u32, at)?;
+    let parent = parent_if_exported(space, exports, at);
+    let r = space.delete(marks.me as u32, at)?;
+    exports_follow(exports, at, parent, marks);
+    Ok(r)
+}
+
+/// [`delete_in`] with the tree's delete out of line, for the callers off
+/// the system-call path (each inlined copy is more than a kilobyte of text).
+pub(super) fn delete_in_cold(
+    space: &mut Space,
+    exports: &mut Exports,
+    at: SlotRef,
+    marks: &mut Marks,
+) -> Result<Removed, Error> {
+    let parent = parent_if_exported(space, exports, at);
+    let r = space.delete_outlined(marks.me as u32, at)?;
+    exports_follow(exports, at, parent, marks);
+    Ok(r)
+}
+
+/// The parent of `at` if `at` has exports (a walk of the siblings, which
+/// only a capability with exports needs: they move to its parent).
+#[inline(always)]
+fn parent_if_exported(space: &Space, exports: &Exports, at: SlotRef) -> Option<SlotRef> {
+    if exports.has_from(at) {
+        space.parent(at)
+    } else {
+        None
+    }
+}
+
+/// The exports of the deleted `at` move to its `parent`, or are killed.
+#[inline(always)]
+fn exports_follow(exports: &mut Exports, at: SlotRef, parent: Option<SlotRef>, marks: &mut Marks) {
     match parent {
         Some(p) => exports.reparent(at, p),
         None => exports.kill_from(at, marks),
     }
-    Ok(r)
 }
 
 /// Removes every descendant of the capability in `at` of `space` (its
@@ -183,7 +218,7 @@ fn sweep(
                 continue;
             }
             let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, marks);
-            if let Ok(r) = space.delete(me, at) {
+            if let Ok(r) = space.delete_outlined(me, at) {
                 removed(r, exports, maps.as_deref_mut(), spaces, marks);
             }
         }

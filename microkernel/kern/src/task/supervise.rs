@@ -81,9 +81,10 @@ pub fn post_notify(core: usize) {
     post(core, Request::Notify);
 }
 
-/// This core has requests in its mailbox.
-pub fn mailbox_pending() -> bool {
-    XCORE.pending(percore::id())
+/// This core (`me`) has requests in its mailbox.
+#[inline(always)]
+pub fn mailbox_pending(me: usize) -> bool {
+    XCORE.pending(me)
 }
 
 /// Serves this core's mailbox while it waits for another core (inside a

@@ -240,10 +240,11 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 /// stays short).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let remote = SCHED.with_and(&crate::cap::CORE_CAPS, |s, c| {
-        crate::cap::syscall(c, call, frame, s)
+    let (me, remote) = SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
+        debug_assert_eq!(c.core(), me, "capability state made on another core");
+        (me, crate::cap::syscall(c, call, frame, s))
     });
-    if remote == Some(true) || supervise::mailbox_pending() {
+    if remote == Some(true) || supervise::mailbox_pending(me) {
         Then::FinishCapCall
     } else {
         Then::Return

@@ -169,6 +169,12 @@ fn check_copy_predicts_copy_and_changes_nothing() {
         let mut t = fresh();
         let got = t.copy(core, src, dst, Rights::ALL);
         assert_eq!(got.map(|_| ()), predicted.map(|_| ()), "{src:?} -> {dst:?}");
+        // A plan that is not committed changes nothing either.
+        let mut u = fresh();
+        let planned = u.plan_copy(core, src, dst).map(|p| p.source());
+        assert_eq!(planned, predicted);
+        assert_eq!(u.lookup(0, at(0, 2)), Err(Error::InvalidCapability));
+        u.check_invariants().unwrap();
         s.check_invariants().unwrap();
     }
 }
