@@ -177,7 +177,7 @@ fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> 
     let mut memory = heapless::Vec::new();
     let root = blob.root().ok_or(Error::BadDtb)?;
     for node in root.children() {
-        let is_memory = node.name.split('@').next() == Some("memory")
+        let is_memory = node.name().split('@').next() == Some("memory")
             || node.prop("device_type").and_then(first_str) == Some("memory");
         if is_memory && node.available() {
             push_regs(&node, &mut memory)?;
@@ -216,7 +216,7 @@ fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>
     let mut cpus = heapless::Vec::new();
     let parent = blob.by_path("/cpus").ok_or(Error::NoCpus)?;
     for node in parent.children() {
-        let is_cpu = node.name.split('@').next() == Some("cpu")
+        let is_cpu = node.name().split('@').next() == Some("cpu")
             && node.prop("device_type").and_then(first_str) == Some("cpu");
         if !is_cpu {
             continue;

@@ -125,8 +125,14 @@ impl<'a> Blob<'a> {
         let after_tag = at.checked_add(4)?;
         match be32(self.structs, at)? {
             FDT_BEGIN_NODE => {
-                let name = cstr(self.structs, after_tag)?;
-                let next = align4(after_tag.checked_add(name.len())?.checked_add(1)?)?;
+                // Only the name's end: walks skip names, and a node's name
+                // is read (and checked to be UTF-8) when asked for.
+                let len = self
+                    .structs
+                    .get(after_tag..)?
+                    .iter()
+                    .position(|&b| b == 0)?;
+                let next = align4(after_tag.checked_add(len)?.checked_add(1)?)?;
                 Some((Token::BeginNode, next))
             }
             FDT_PROP => {
@@ -160,6 +166,9 @@ impl<'a> Blob<'a> {
                     if depth == 0 && seen_root {
                         return Err(Error::BadDtb);
                     }
+                    // The name: NUL-terminated UTF-8 (walks rely on it).
+                    cstr(self.structs, at.checked_add(4).ok_or(Error::BadDtb)?)
+                        .ok_or(Error::BadDtb)?;
                     seen_root = true;
                     has_child |= 1u32.checked_shl(depth as u32).ok_or(Error::BadDtb)?;
                     depth = depth.checked_add(1).ok_or(Error::BadDtb)?;
@@ -186,11 +195,13 @@ impl<'a> Blob<'a> {
 
     /// Whether the string at `offset` in the strings block is `name`
     /// (compared in place: lookups are the hot path of every walk).
+    /// Byte by byte, so that the usual mismatch ends at the first byte
+    /// instead of in a `memcmp` call.
     pub(super) fn name_is(&self, offset: usize, name: &str) -> bool {
-        let Some(end) = offset.checked_add(name.len()) else {
+        let Some(mut stored) = self.strings.get(offset..).map(<[u8]>::iter) else {
             return false;
         };
-        self.strings.get(offset..end) == Some(name.as_bytes()) && self.strings.get(end) == Some(&0)
+        name.bytes().all(|b| stored.next() == Some(&b)) && stored.next() == Some(&0)
     }
 }
 
