@@ -18,12 +18,14 @@
 )]
 
 mod blob;
+mod index;
 mod irq;
 mod node;
 mod translate;
 mod uart;
 
 use blob::Blob;
+use index::Index;
 use node::{first_str, u32_value, Node};
 use translate::{number, raw_reg, reg};
 
@@ -32,7 +34,13 @@ use crate::{
     MAX_REGIONS, MAX_VIRTIO,
 };
 
-const GIC_V2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
+/// Every GIC: GICv2 / GIC-400, then GICv3.
+const GIC: &[&str] = &[
+    "arm,gic-400",
+    "arm,cortex-a15-gic",
+    "arm,cortex-a9-gic",
+    "arm,gic-v3",
+];
 const GIC_V3: &[&str] = &["arm,gic-v3"];
 const TIMER: &[&str] = &["arm,armv8-timer", "arm,armv7-timer"];
 const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
@@ -46,6 +54,23 @@ const MAILBOX: &[&str] = &["brcm,bcm2835-mbox"];
 /// SD card controllers, in the order [`Platform::sdhci`] lists them.
 const SDHCI: [&[&str]; 2] = [&["brcm,bcm2711-emmc2"], &["brcm,bcm2835-sdhci"]];
 
+/// Every list a node is looked up by (the [`Index`] keeps those nodes).
+const WANTED: &[&[&str]] = &[
+    GIC,
+    TIMER,
+    PSCI,
+    VIRTIO_MMIO,
+    WATCHDOG,
+    BCM_GPIO,
+    MAILBOX,
+    SDHCI[0],
+    SDHCI[1],
+    uart::PL011,
+    uart::IMX,
+    uart::MINI_UART,
+    uart::AUX,
+];
+
 /// SMC64 `CPU_ON`, the standard ID since PSCI 0.2.
 const PSCI_CPU_ON: u32 = 0xC400_0003;
 /// SMC32 `SYSTEM_OFF` (PSCI >= 0.2).
@@ -58,13 +83,14 @@ const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
 pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let blob = Blob::new(dtb)?;
     let root = blob.root().ok_or(Error::BadDtb)?;
+    let idx = Index::new(&blob, WANTED);
     let memory = memory(&blob)?;
     let reserved = reserved(&blob)?;
-    let psci = psci(&blob);
+    let psci = psci(&idx);
     let cpus = cpus(&blob, psci.is_some())?;
-    let (gic, gic_node) = gic(&blob)?;
-    let timer = timer(&blob, &gic_node)?;
-    let (console, log) = uart::console_and_log(&blob)?;
+    let (gic, gic_node) = gic(&idx)?;
+    let timer = timer(&blob, &idx, &gic_node)?;
+    let (console, log) = uart::console_and_log(&blob, &idx)?;
     Ok(Platform {
         model_compatible: model_compatible(&root),
         memory,
@@ -76,17 +102,17 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         psci,
         console,
         log,
-        virtio_mmio: virtio_mmio(&blob, &gic_node)?,
-        watchdog: first_available(&blob, WATCHDOG)
+        virtio_mmio: virtio_mmio(&blob, &idx, &gic_node)?,
+        watchdog: first_available(&idx, WATCHDOG)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
-        bcm_gpio: first_available(&blob, BCM_GPIO)
+        bcm_gpio: first_available(&idx, BCM_GPIO)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
-        sdhci: sdhci(&blob)?,
-        mailbox: first_available(&blob, MAILBOX)
+        sdhci: sdhci(&idx)?,
+        mailbox: first_available(&idx, MAILBOX)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
@@ -106,10 +132,10 @@ fn time_limit(blob: &Blob<'_>) -> Option<u32> {
 
 /// Every available SD card controller: EMMC2 kinds first (see
 /// [`Platform::sdhci`]); more than [`crate::MAX_SDHCI`] are not listed.
-fn sdhci(blob: &Blob<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
+fn sdhci(idx: &Index<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
     let mut found = heapless::Vec::new();
     for kind in SDHCI {
-        for node in blob.compatible(kind) {
+        for node in idx.compatible(kind) {
             if let Some(region) = reg(&node, 0)? {
                 let _ = found.push(region);
             }
@@ -156,8 +182,8 @@ fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
 }
 
 /// The first available node compatible with any of `with`.
-fn first_available<'a>(blob: &Blob<'a>, with: &'a [&'a str]) -> Option<Node<'a>> {
-    blob.compatible(with).next()
+fn first_available<'a>(idx: &Index<'a>, with: &'a [&'a str]) -> Option<Node<'a>> {
+    idx.compatible(with).next()
 }
 
 /// Appends every `reg` entry of `node` to `out`.
@@ -262,11 +288,8 @@ fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
 
 /// The first available GIC, and its node (interrupt specifiers must point
 /// at it).
-fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
-    let node = blob
-        .nodes()
-        .find(|n| (n.compatible_with(GIC_V2) || n.compatible_with(GIC_V3)) && n.available())
-        .ok_or(Error::NoGic)?;
+fn gic<'a>(idx: &Index<'a>) -> Result<(Gic, Node<'a>), Error> {
+    let node = first_available(idx, GIC).ok_or(Error::NoGic)?;
     let dist = reg(&node, 0)?.ok_or(Error::NoGic)?;
     let second = reg(&node, 1)?.ok_or(Error::NoGic)?;
     let gic = if node.compatible_with(GIC_V3) {
@@ -282,8 +305,8 @@ fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
 
 /// The generic timer's four PPIs: secure physical, non-secure physical,
 /// virtual, hypervisor.
-fn timer(blob: &Blob<'_>, gic: &Node<'_>) -> Result<Timer, Error> {
-    let node = first_available(blob, TIMER).ok_or(Error::NoTimer)?;
+fn timer<'a>(blob: &Blob<'a>, idx: &Index<'a>, gic: &Node<'a>) -> Result<Timer, Error> {
+    let node = first_available(idx, TIMER).ok_or(Error::NoTimer)?;
     let intid = |i| irq::gic_intid(blob, &node, gic, i).map_err(|_| Error::NoTimer);
     Ok(Timer {
         secure_phys_intid: intid(0)?,
@@ -294,8 +317,8 @@ fn timer(blob: &Blob<'_>, gic: &Node<'_>) -> Result<Timer, Error> {
 }
 
 /// The PSCI node, if it names a conduit this kernel can use.
-fn psci(blob: &Blob<'_>) -> Option<Psci> {
-    let node = first_available(blob, PSCI)?;
+fn psci(idx: &Index<'_>) -> Option<Psci> {
+    let node = first_available(idx, PSCI)?;
     let conduit = match node.prop("method").and_then(first_str)? {
         "hvc" => Conduit::Hvc,
         "smc" => Conduit::Smc,
@@ -312,12 +335,13 @@ fn psci(blob: &Blob<'_>) -> Option<Psci> {
 }
 
 /// Every available virtio-mmio transport, in address order.
-fn virtio_mmio(
-    blob: &Blob<'_>,
-    gic: &Node<'_>,
+fn virtio_mmio<'a>(
+    blob: &Blob<'a>,
+    idx: &Index<'a>,
+    gic: &Node<'a>,
 ) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
     let mut found = heapless::Vec::new();
-    for node in blob.compatible(VIRTIO_MMIO) {
+    for node in idx.compatible(VIRTIO_MMIO) {
         let region = reg(&node, 0)?.ok_or(Error::BadReg)?;
         let intid = irq::gic_intid(blob, &node, gic, 0)?;
         found

@@ -267,3 +267,27 @@ fn psci_versions_and_conduits() {
     // An unknown conduit: no usable PSCI.
     assert_eq!(ok(&psci_machine(&["arm,psci-1.0"], "svc", None)).psci, None);
 }
+
+/// More wanted nodes than the parser's one-walk index keeps (48): the
+/// lowest PL011 comes last, so an index cut short would miss it and pick
+/// another console; the parser walks the blob instead and finds it.
+#[test]
+fn more_wanted_nodes_than_the_index_keeps() {
+    let p = ok(&machine(|dt| {
+        for i in 0..60 {
+            pl011(dt, 0x1000_0000 + i * 0x1000);
+        }
+        pl011(dt, 0x0900_0000);
+    }));
+    assert_eq!(p.console, uart(0x0900_0000, 0x1000));
+    assert_eq!(p.log, Some(uart(0x1000_0000, 0x1000)));
+    // Under the limit, the same tree in miniature.
+    let p = ok(&machine(|dt| {
+        for i in 0..3 {
+            pl011(dt, 0x1000_0000 + i * 0x1000);
+        }
+        pl011(dt, 0x0900_0000);
+    }));
+    assert_eq!(p.console, uart(0x0900_0000, 0x1000));
+    assert_eq!(p.log, Some(uart(0x1000_0000, 0x1000)));
+}

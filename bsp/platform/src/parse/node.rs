@@ -1,5 +1,5 @@
 //! Nodes and properties of a checked blob: depth-first walks, the
-//! lookups the interpretation needs (by path, phandle, `compatible`), and
+//! lookups the interpretation needs (by path, phandle), and
 //! reading property values.
 
 use super::blob::{be32, cstr, Blob, Prop, Token, MAX_DEPTH};
@@ -34,12 +34,6 @@ impl<'a> Blob<'a> {
                     && u32_value(p.value) == Some(phandle)
             })
         })
-    }
-
-    /// Every available node compatible with any of `with`, in blob order.
-    pub fn compatible(&self, with: &'a [&'a str]) -> impl Iterator<Item = Node<'a>> + 'a {
-        self.nodes()
-            .filter(move |n| n.compatible_with(with) && n.available())
     }
 
     /// The node at an absolute path such as `/soc/serial@7e201000`. A path
