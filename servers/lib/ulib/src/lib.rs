@@ -93,16 +93,19 @@ impl Default for Line {
 }
 
 impl core::fmt::Write for Line {
+    /// Appends as much of `s` as fits, cut at a character boundary (an
+    /// error if not all of it fits): one copy, not one per character.
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for ch in s.chars() {
-            let mut tmp = [0u8; 4];
-            let b = ch.encode_utf8(&mut tmp).as_bytes();
-            if self.len + b.len() > Line::CAPACITY {
-                return Err(core::fmt::Error);
-            }
-            self.buf[self.len..self.len + b.len()].copy_from_slice(b);
-            self.len += b.len();
+        let mut n = s.len().min(Line::CAPACITY - self.len);
+        while !s.is_char_boundary(n) {
+            n -= 1;
         }
-        Ok(())
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        if n == s.len() {
+            Ok(())
+        } else {
+            Err(core::fmt::Error)
+        }
     }
 }
