@@ -33,8 +33,14 @@ impl Out {
 
     /// Writes one line (`bytes` and a newline) under the lock.
     pub fn line(&self, bytes: &[u8]) {
+        self.line_from(bytes.iter().copied());
+    }
+
+    /// Writes the bytes `bytes` yields and a newline, under the lock (a
+    /// client's line goes from its buffer to the UART in one pass).
+    pub fn line_from(&self, bytes: impl Iterator<Item = u8>) {
         let held = self.lock();
-        bytes.iter().for_each(|&b| self.uart.write_byte(b));
+        bytes.for_each(|b| self.uart.write_byte(b));
         self.uart.write_byte(b'\n');
         self.unlock(held);
     }

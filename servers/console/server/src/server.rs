@@ -138,11 +138,18 @@ fn report(out: &Out, p: &mut Peer, what: core::fmt::Arguments) {
     }
 }
 
-/// Serves up to a few requests of `p`; whether anything happened. `line`
-/// is scratch space for a line on its way to the UART (kept across calls:
-/// zeroing 256 bytes per request was a fifth of the server's share of a
-/// round trip; only the bytes a request copies in are ever written out).
-fn serve(out: &Out, p: &mut Peer, ends: &mut Ends, line: &mut [u8; LINE]) -> bool {
+/// A byte of a client's line as printed: control bytes, which could forge
+/// console structure, become `?`.
+fn printable(b: u8) -> u8 {
+    if b < 0x20 && b != b'\t' || b == 0x7f {
+        b'?'
+    } else {
+        b
+    }
+}
+
+/// Serves up to a few requests of `p`; whether anything happened.
+fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     let hello = p.ctrl.hello.load(Acquire);
     if hello != p.hello {
         ends.reconnecting(p.index);
@@ -165,15 +172,12 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends, line: &mut [u8; LINE]) -> boo
                 busy = true;
                 match req.opcode {
                     Op::Write => {
-                        let n = p.buf.copy_out(req.buf, line).unwrap_or(0);
-                        let line = line.get_mut(..n).unwrap_or_default();
-                        for b in line.iter_mut() {
-                            // Control bytes could forge console structure.
-                            if *b < 0x20 && *b != b'\t' || *b == 0x7f {
-                                *b = b'?';
-                            }
-                        }
-                        out.line(line);
+                        // From the client's buffer to the UART in one
+                        // pass, each byte read once (atomically: the
+                        // client may change them meanwhile, and what is
+                        // printed is what was read), no copy in between.
+                        let window = p.buf.get(req.buf).unwrap_or_default();
+                        out.line_from(window.iter().take(LINE).map(|b| printable(b.load(Relaxed))));
                         p.lines += 1;
                         respond(p, req.tag, 0);
                     }
@@ -331,11 +335,10 @@ fn serve_all(start: ulib::Start, mut hook: impl FnMut(Progress<'_>)) -> i32 {
     ));
     let mut ends = Ends::new(service.ends);
     let mut idle = 0;
-    let mut line = [0u8; LINE];
     loop {
         let mut busy = false;
         for p in peers.iter_mut().flatten() {
-            busy |= serve(&out, p, &mut ends, &mut line);
+            busy |= serve(&out, p, &mut ends);
         }
         if ends.any() {
             for p in peers.iter_mut().flatten() {
