@@ -84,10 +84,10 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let blob = Blob::new(dtb)?;
     let root = blob.root().ok_or(Error::BadDtb)?;
     let idx = Index::new(&blob, WANTED);
-    let memory = memory(&blob)?;
-    let reserved = reserved(&blob)?;
+    let memory = memory(&idx)?;
+    let reserved = reserved(&blob, &idx)?;
     let psci = psci(&idx);
-    let cpus = cpus(&blob, psci.is_some())?;
+    let cpus = cpus(&idx, psci.is_some())?;
     let (gic, gic_node) = gic(&idx)?;
     let timer = timer(&blob, &idx, &gic_node)?;
     let (console, log) = uart::console_and_log(&blob, &idx)?;
@@ -98,7 +98,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         cpus,
         gic,
         timer,
-        time_limit_s: time_limit(&blob),
+        time_limit_s: time_limit(&idx),
         psci,
         console,
         log,
@@ -121,8 +121,8 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
 
 /// `timeout=S` in `/chosen/bootargs` (words split at spaces; the property
 /// ends at its first NUL).
-fn time_limit(blob: &Blob<'_>) -> Option<u32> {
-    let args = blob.by_path("/chosen")?.prop("bootargs")?;
+fn time_limit(idx: &Index<'_>) -> Option<u32> {
+    let args = idx.by_path("/chosen")?.prop("bootargs")?;
     let args = args.split(|&b| b == 0).next()?;
     let args = core::str::from_utf8(args).ok()?;
     args.split(' ')
@@ -199,12 +199,11 @@ fn push_regs(node: &Node<'_>, out: &mut heapless::Vec<Region, MAX_REGIONS>) -> R
 /// Every bank of every available `/memory` node, in address order. Banks are
 /// kept as written, a zero size included (the unpatched Raspberry Pi DTB says
 /// `reg = <0 0 0>` and relies on the firmware to fill it in).
-fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+fn memory(idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
     let mut memory = heapless::Vec::new();
-    let root = blob.root().ok_or(Error::BadDtb)?;
-    for node in root.children() {
-        let is_memory = node.name().split('@').next() == Some("memory")
-            || node.prop("device_type").and_then(first_str) == Some("memory");
+    for node in idx.top() {
+        let is_memory =
+            node.named("memory") || node.prop("device_type").and_then(first_str) == Some("memory");
         if is_memory && node.available() {
             push_regs(&node, &mut memory)?;
         }
@@ -220,7 +219,7 @@ fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> 
 /// `/reserved-memory` child, in address order. (Children with only `size`
 /// and `alloc-ranges`, like the Raspberry Pi's CMA pool, are requests for
 /// Linux's allocator, not reservations.)
-fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+fn reserved(blob: &Blob<'_>, idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
     let mut reserved = heapless::Vec::new();
     for (base, size) in blob.reservations() {
         base.checked_add(size).ok_or(Error::BadDtb)?;
@@ -228,7 +227,7 @@ fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error
             .push(Region { base, size })
             .map_err(|_| Error::TooManyRegions)?;
     }
-    if let Some(pool) = blob.by_path("/reserved-memory") {
+    if let Some(pool) = idx.by_path("/reserved-memory") {
         for child in pool.children().filter(Node::available) {
             push_regs(&child, &mut reserved)?;
         }
@@ -238,12 +237,12 @@ fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error
 }
 
 /// Every `/cpus/cpu@N` with `device_type = "cpu"`, in DTB order.
-fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
+fn cpus(idx: &Index<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
     let mut cpus = heapless::Vec::new();
-    let parent = blob.by_path("/cpus").ok_or(Error::NoCpus)?;
+    let parent = idx.by_path("/cpus").ok_or(Error::NoCpus)?;
     for node in parent.children() {
-        let is_cpu = node.name().split('@').next() == Some("cpu")
-            && node.prop("device_type").and_then(first_str) == Some("cpu");
+        let is_cpu =
+            node.named("cpu") && node.prop("device_type").and_then(first_str) == Some("cpu");
         if !is_cpu {
             continue;
         }

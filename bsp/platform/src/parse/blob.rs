@@ -44,7 +44,7 @@ fn align4(x: usize) -> Option<usize> {
 }
 
 /// The NUL-terminated UTF-8 string starting at `at`.
-pub(super) fn cstr(bytes: &[u8], at: usize) -> Option<&str> {
+fn cstr(bytes: &[u8], at: usize) -> Option<&str> {
     let rest = bytes.get(at..)?;
     let len = rest.iter().position(|&b| b == 0)?;
     core::str::from_utf8(rest.get(..len)?).ok()

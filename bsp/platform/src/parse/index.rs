@@ -1,8 +1,9 @@
 //! One walk over the tree that keeps every available node compatible with
-//! something the interpretation looks for, so that each question ("the
-//! first available timer", "every virtio-mmio transport") is asked of those
-//! few nodes instead of by a walk over the whole blob (there were about a
-//! dozen such walks: docs/measurements.md, Boot time).
+//! something the interpretation looks for, and the root's children, so
+//! that each question ("the first available timer", "every virtio-mmio
+//! transport", "`/cpus`", "the `/memory` nodes") is asked of those few
+//! nodes instead of by a walk over the whole blob (there were about fifteen
+//! such walks: docs/measurements.md, Boot time).
 
 use super::blob::Blob;
 use super::node::{strings, Node, Nodes};
@@ -11,6 +12,9 @@ use super::node::{strings, Node, Nodes};
 /// others). A tree with more wanted nodes is still read right: the index
 /// then answers by walking the blob, as before it existed.
 const CAPACITY: usize = 48;
+/// Most children of the root kept (QEMU virt: 49; past this, the root's
+/// children are walked as before).
+const TOP_CAPACITY: usize = 64;
 
 /// The available nodes compatible with any of a set of lists, in blob order.
 pub(super) struct Index<'a> {
@@ -18,6 +22,10 @@ pub(super) struct Index<'a> {
     nodes: heapless::Vec<Node<'a>, CAPACITY>,
     /// Every wanted node fitted.
     complete: bool,
+    /// The root's children, in blob order.
+    top: heapless::Vec<Node<'a>, TOP_CAPACITY>,
+    /// Every child of the root fitted.
+    top_complete: bool,
 }
 
 impl<'a> Index<'a> {
@@ -26,7 +34,12 @@ impl<'a> Index<'a> {
     pub fn new(blob: &Blob<'a>, wanted: &[&[&str]]) -> Self {
         let mut nodes = heapless::Vec::new();
         let mut complete = true;
+        let mut top = heapless::Vec::new();
+        let mut top_complete = true;
         for node in blob.nodes() {
+            if node.depth() == 1 && top.push(node).is_err() {
+                top_complete = false;
+            }
             let Some(compatible) = node.prop("compatible") else {
                 continue;
             };
@@ -37,7 +50,7 @@ impl<'a> Index<'a> {
                     .any(|w| w.as_bytes() == s)
             });
             if is_wanted && node.available() && nodes.push(node).is_err() {
-                complete = false;
+                (complete, top_complete) = (false, false);
                 break;
             }
         }
@@ -45,6 +58,38 @@ impl<'a> Index<'a> {
             blob: *blob,
             nodes,
             complete,
+            top,
+            top_complete,
+        }
+    }
+
+    /// The root's children, in blob order.
+    pub fn top(&self) -> impl Iterator<Item = Node<'a>> + '_ {
+        let (kept, walk) = if self.top_complete {
+            (&self.top[..], None)
+        } else {
+            (&[][..], self.blob.root().map(|root| root.children()))
+        };
+        kept.iter().copied().chain(walk.into_iter().flatten())
+    }
+
+    /// The node at an absolute path such as `/soc/serial@7e201000` (see
+    /// [`Node::named`] for how a component matches).
+    pub fn by_path(&self, path: &str) -> Option<Node<'a>> {
+        let mut rest = path.strip_prefix('/')?;
+        let mut node: Option<Node<'a>> = None;
+        loop {
+            let (component, after) = rest.split_once('/').unwrap_or((rest, ""));
+            if !component.is_empty() {
+                node = Some(match node {
+                    None => self.top().find(|c| c.named(component))?,
+                    Some(parent) => parent.children().find(|c| c.named(component))?,
+                });
+            }
+            if after.is_empty() {
+                return node.or_else(|| self.blob.root());
+            }
+            rest = after;
         }
     }
 

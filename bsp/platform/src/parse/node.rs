@@ -1,8 +1,9 @@
 //! Nodes and properties of a checked blob: depth-first walks, the
-//! lookups the interpretation needs (by path, phandle), and
-//! reading property values.
+//! lookups the interpretation needs (by phandle, by name), and reading
+//! property values. (Paths and `compatible` are looked up through the
+//! index, `index.rs`.)
 
-use super::blob::{be32, cstr, Blob, Prop, Token, MAX_DEPTH};
+use super::blob::{be32, Blob, Prop, Token, MAX_DEPTH};
 
 impl<'a> Blob<'a> {
     /// The root node.
@@ -34,20 +35,6 @@ impl<'a> Blob<'a> {
                     && u32_value(p.value) == Some(phandle)
             })
         })
-    }
-
-    /// The node at an absolute path such as `/soc/serial@7e201000`. A path
-    /// component without a unit address also matches `name@unit`.
-    pub fn by_path(&self, path: &str) -> Option<Node<'a>> {
-        let rest = path.strip_prefix('/')?;
-        let mut node = self.root()?;
-        for component in rest.split('/').filter(|c| !c.is_empty()) {
-            node = node.children().find(|c| {
-                c.name() == component
-                    || (!component.contains('@') && c.name().split('@').next() == Some(component))
-            })?;
-        }
-        Some(node)
     }
 }
 
@@ -100,11 +87,30 @@ impl<'a> Node<'a> {
         })
     }
 
-    /// `name@unit-address`; empty for the root. (`check_grammar` saw
-    /// every name to be UTF-8.)
-    pub fn name(&self) -> &'a str {
+    /// `name@unit-address` as bytes, up to (not including) its NUL; empty
+    /// for the root.
+    fn name(&self) -> &'a [u8] {
         let at = (self.begin as usize).saturating_add(4);
-        cstr(self.blob.structs, at).unwrap_or("")
+        let rest = self.blob.structs.get(at..).unwrap_or_default();
+        let len = rest.iter().position(|&b| b == 0).unwrap_or(0);
+        rest.get(..len).unwrap_or_default()
+    }
+
+    /// How many ancestors the node has (the root's children: 1).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Whether the node is named `component` (a path component): the whole
+    /// name, or the name before `@` when `component` has no unit address.
+    pub fn named(&self, component: &str) -> bool {
+        let (name, c) = (self.name(), component.as_bytes());
+        name.starts_with(c)
+            && match name.get(c.len()) {
+                None => true,
+                Some(&b'@') => !c.contains(&b'@'),
+                Some(_) => false,
+            }
     }
 
     /// Whether `self` and `other` are the same node.

@@ -36,11 +36,11 @@ pub(super) fn console_and_log<'a>(
     blob: &Blob<'a>,
     idx: &Index<'a>,
 ) -> Result<(Uart, Option<Uart>), Error> {
-    let aliased = blob
+    let aliased = idx
         .by_path("/aliases")
         .and_then(|aliases| aliases.prop("serial0"))
         .and_then(first_str)
-        .and_then(|path| blob.by_path(path))
+        .and_then(|path| idx.by_path(path))
         .filter(|n| n.compatible_with(PL011) && n.available());
     let console_node = match aliased {
         Some(node) => Some((node, UartKind::Pl011)),
@@ -49,7 +49,7 @@ pub(super) fn console_and_log<'a>(
     let (console_node, kind) = match console_node {
         Some(found) => found,
         None => {
-            let chosen = stdout_path(blob).filter(|n| n.compatible_with(IMX) && n.available());
+            let chosen = stdout_path(idx).filter(|n| n.compatible_with(IMX) && n.available());
             let node = match chosen {
                 Some(node) => node,
                 None => lowest(idx, IMX, None)?.ok_or(Error::NoConsole)?,
@@ -73,17 +73,17 @@ pub(super) fn console_and_log<'a>(
 
 /// The node `/chosen/stdout-path` names: an absolute path or an alias,
 /// either followed by `:options`.
-fn stdout_path<'a>(blob: &Blob<'a>) -> Option<Node<'a>> {
-    let value = blob
+fn stdout_path<'a>(idx: &Index<'a>) -> Option<Node<'a>> {
+    let value = idx
         .by_path("/chosen")?
         .prop("stdout-path")
         .and_then(first_str)?;
     let name = value.split(':').next()?;
     if name.starts_with('/') {
-        return blob.by_path(name);
+        return idx.by_path(name);
     }
-    let path = blob.by_path("/aliases")?.prop(name).and_then(first_str)?;
-    blob.by_path(path)
+    let path = idx.by_path("/aliases")?.prop(name).and_then(first_str)?;
+    idx.by_path(path)
 }
 
 /// The available UART compatible with `with` at the lowest address, other
