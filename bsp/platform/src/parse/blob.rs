@@ -43,11 +43,24 @@ fn align4(x: usize) -> Option<usize> {
     Some(x.checked_add(3)? & !3)
 }
 
-/// The NUL-terminated UTF-8 string starting at `at`.
-fn cstr(bytes: &[u8], at: usize) -> Option<&str> {
-    let rest = bytes.get(at..)?;
-    let len = rest.iter().position(|&b| b == 0)?;
-    core::str::from_utf8(rest.get(..len)?).ok()
+/// Whether a NUL-terminated UTF-8 string starts at `at`. Names are ASCII
+/// in practice: one pass finds the NUL and whether any byte is not ASCII,
+/// and only a string with such a byte is checked as UTF-8.
+fn is_cstr(bytes: &[u8], at: usize) -> bool {
+    let Some(rest) = bytes.get(at..) else {
+        return false;
+    };
+    let mut ascii = true;
+    for (len, &b) in rest.iter().enumerate() {
+        if b == 0 {
+            return ascii
+                || rest
+                    .get(..len)
+                    .is_some_and(|s| core::str::from_utf8(s).is_ok());
+        }
+        ascii &= b.is_ascii();
+    }
+    false
 }
 
 /// `bytes[offset..offset + len]`, if it exists.
@@ -167,8 +180,9 @@ impl<'a> Blob<'a> {
                         return Err(Error::BadDtb);
                     }
                     // The name: NUL-terminated UTF-8 (walks rely on it).
-                    cstr(self.structs, at.checked_add(4).ok_or(Error::BadDtb)?)
-                        .ok_or(Error::BadDtb)?;
+                    if !is_cstr(self.structs, at.checked_add(4).ok_or(Error::BadDtb)?) {
+                        return Err(Error::BadDtb);
+                    }
                     seen_root = true;
                     has_child |= 1u32.checked_shl(depth as u32).ok_or(Error::BadDtb)?;
                     depth = depth.checked_add(1).ok_or(Error::BadDtb)?;
@@ -182,7 +196,9 @@ impl<'a> Blob<'a> {
                     if depth == 0 || has_child & bit != 0 {
                         return Err(Error::BadDtb);
                     }
-                    cstr(self.strings, prop.name_offset).ok_or(Error::BadDtb)?;
+                    if !is_cstr(self.strings, prop.name_offset) {
+                        return Err(Error::BadDtb);
+                    }
                 }
                 Token::EndNode => depth = depth.checked_sub(1).ok_or(Error::BadDtb)?,
                 Token::Nop => {}
