@@ -40,8 +40,11 @@ impl Out {
     /// client's line goes from its buffer to the UART in one pass).
     pub fn line_from(&self, bytes: impl Iterator<Item = u8>) {
         let held = self.lock();
-        bytes.for_each(|b| self.uart.write_byte(b));
-        self.uart.write_byte(b'\n');
+        // The UART's kind is matched once a line, not once a byte.
+        match &self.uart {
+            Uart::Pl011(u) => write_line(u, bytes),
+            Uart::Imx(u) => write_line(u, bytes),
+        }
         self.unlock(held);
     }
 
@@ -91,4 +94,10 @@ impl Out {
             );
         }
     }
+}
+
+/// Writes `bytes` and a newline to `uart`.
+fn write_line(uart: &impl SerialWrite, bytes: impl Iterator<Item = u8>) {
+    bytes.for_each(|b| uart.write_byte(b));
+    uart.write_byte(b'\n');
 }
