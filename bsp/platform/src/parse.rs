@@ -18,12 +18,14 @@
 )]
 
 mod blob;
+mod index;
 mod irq;
 mod node;
 mod translate;
 mod uart;
 
 use blob::Blob;
+use index::Index;
 use node::{first_str, u32_value, Node};
 use translate::{number, raw_reg, reg};
 
@@ -32,7 +34,13 @@ use crate::{
     MAX_REGIONS, MAX_VIRTIO,
 };
 
-const GIC_V2: &[&str] = &["arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic"];
+/// Every GIC: GICv2 / GIC-400, then GICv3.
+const GIC: &[&str] = &[
+    "arm,gic-400",
+    "arm,cortex-a15-gic",
+    "arm,cortex-a9-gic",
+    "arm,gic-v3",
+];
 const GIC_V3: &[&str] = &["arm,gic-v3"];
 const TIMER: &[&str] = &["arm,armv8-timer", "arm,armv7-timer"];
 const PSCI: &[&str] = &["arm,psci", "arm,psci-0.2", "arm,psci-1.0"];
@@ -46,6 +54,23 @@ const MAILBOX: &[&str] = &["brcm,bcm2835-mbox"];
 /// SD card controllers, in the order [`Platform::sdhci`] lists them.
 const SDHCI: [&[&str]; 2] = [&["brcm,bcm2711-emmc2"], &["brcm,bcm2835-sdhci"]];
 
+/// Every list a node is looked up by (the [`Index`] keeps those nodes).
+const WANTED: &[&[&str]] = &[
+    GIC,
+    TIMER,
+    PSCI,
+    VIRTIO_MMIO,
+    WATCHDOG,
+    BCM_GPIO,
+    MAILBOX,
+    SDHCI[0],
+    SDHCI[1],
+    uart::PL011,
+    uart::IMX,
+    uart::MINI_UART,
+    uart::AUX,
+];
+
 /// SMC64 `CPU_ON`, the standard ID since PSCI 0.2.
 const PSCI_CPU_ON: u32 = 0xC400_0003;
 /// SMC32 `SYSTEM_OFF` (PSCI >= 0.2).
@@ -58,13 +83,14 @@ const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
 pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let blob = Blob::new(dtb)?;
     let root = blob.root().ok_or(Error::BadDtb)?;
-    let memory = memory(&blob)?;
-    let reserved = reserved(&blob)?;
-    let psci = psci(&blob);
-    let cpus = cpus(&blob, psci.is_some())?;
-    let (gic, gic_node) = gic(&blob)?;
-    let timer = timer(&blob, &gic_node)?;
-    let (console, log) = uart::console_and_log(&blob)?;
+    let idx = Index::new(&blob, WANTED);
+    let memory = memory(&idx)?;
+    let reserved = reserved(&blob, &idx)?;
+    let psci = psci(&idx);
+    let cpus = cpus(&idx, psci.is_some())?;
+    let (gic, gic_node) = gic(&idx)?;
+    let timer = timer(&blob, &idx, &gic_node)?;
+    let (console, log) = uart::console_and_log(&blob, &idx)?;
     Ok(Platform {
         model_compatible: model_compatible(&root),
         memory,
@@ -72,21 +98,21 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         cpus,
         gic,
         timer,
-        time_limit_s: time_limit(&blob),
+        time_limit_s: time_limit(&idx),
         psci,
         console,
         log,
-        virtio_mmio: virtio_mmio(&blob, &gic_node)?,
-        watchdog: first_available(&blob, WATCHDOG)
+        virtio_mmio: virtio_mmio(&blob, &idx, &gic_node)?,
+        watchdog: first_available(&idx, WATCHDOG)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
-        bcm_gpio: first_available(&blob, BCM_GPIO)
+        bcm_gpio: first_available(&idx, BCM_GPIO)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
-        sdhci: sdhci(&blob)?,
-        mailbox: first_available(&blob, MAILBOX)
+        sdhci: sdhci(&idx)?,
+        mailbox: first_available(&idx, MAILBOX)
             .map(|n| reg(&n, 0))
             .transpose()?
             .flatten(),
@@ -95,8 +121,8 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
 
 /// `timeout=S` in `/chosen/bootargs` (words split at spaces; the property
 /// ends at its first NUL).
-fn time_limit(blob: &Blob<'_>) -> Option<u32> {
-    let args = blob.by_path("/chosen")?.prop("bootargs")?;
+fn time_limit(idx: &Index<'_>) -> Option<u32> {
+    let args = idx.by_path("/chosen")?.prop("bootargs")?;
     let args = args.split(|&b| b == 0).next()?;
     let args = core::str::from_utf8(args).ok()?;
     args.split(' ')
@@ -106,10 +132,10 @@ fn time_limit(blob: &Blob<'_>) -> Option<u32> {
 
 /// Every available SD card controller: EMMC2 kinds first (see
 /// [`Platform::sdhci`]); more than [`crate::MAX_SDHCI`] are not listed.
-fn sdhci(blob: &Blob<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
+fn sdhci(idx: &Index<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
     let mut found = heapless::Vec::new();
     for kind in SDHCI {
-        for node in blob.compatible(kind) {
+        for node in idx.compatible(kind) {
             if let Some(region) = reg(&node, 0)? {
                 let _ = found.push(region);
             }
@@ -156,8 +182,8 @@ fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
 }
 
 /// The first available node compatible with any of `with`.
-fn first_available<'a>(blob: &Blob<'a>, with: &'a [&'a str]) -> Option<Node<'a>> {
-    blob.compatible(with).next()
+fn first_available<'a>(idx: &Index<'a>, with: &'a [&'a str]) -> Option<Node<'a>> {
+    idx.compatible(with).next()
 }
 
 /// Appends every `reg` entry of `node` to `out`.
@@ -173,12 +199,11 @@ fn push_regs(node: &Node<'_>, out: &mut heapless::Vec<Region, MAX_REGIONS>) -> R
 /// Every bank of every available `/memory` node, in address order. Banks are
 /// kept as written, a zero size included (the unpatched Raspberry Pi DTB says
 /// `reg = <0 0 0>` and relies on the firmware to fill it in).
-fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+fn memory(idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
     let mut memory = heapless::Vec::new();
-    let root = blob.root().ok_or(Error::BadDtb)?;
-    for node in root.children() {
-        let is_memory = node.name.split('@').next() == Some("memory")
-            || node.prop("device_type").and_then(first_str) == Some("memory");
+    for node in idx.top() {
+        let is_memory =
+            node.named("memory") || node.prop("device_type").and_then(first_str) == Some("memory");
         if is_memory && node.available() {
             push_regs(&node, &mut memory)?;
         }
@@ -194,7 +219,7 @@ fn memory(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> 
 /// `/reserved-memory` child, in address order. (Children with only `size`
 /// and `alloc-ranges`, like the Raspberry Pi's CMA pool, are requests for
 /// Linux's allocator, not reservations.)
-fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
+fn reserved(blob: &Blob<'_>, idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
     let mut reserved = heapless::Vec::new();
     for (base, size) in blob.reservations() {
         base.checked_add(size).ok_or(Error::BadDtb)?;
@@ -202,7 +227,7 @@ fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error
             .push(Region { base, size })
             .map_err(|_| Error::TooManyRegions)?;
     }
-    if let Some(pool) = blob.by_path("/reserved-memory") {
+    if let Some(pool) = idx.by_path("/reserved-memory") {
         for child in pool.children().filter(Node::available) {
             push_regs(&child, &mut reserved)?;
         }
@@ -212,12 +237,12 @@ fn reserved(blob: &Blob<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error
 }
 
 /// Every `/cpus/cpu@N` with `device_type = "cpu"`, in DTB order.
-fn cpus(blob: &Blob<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
+fn cpus(idx: &Index<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
     let mut cpus = heapless::Vec::new();
-    let parent = blob.by_path("/cpus").ok_or(Error::NoCpus)?;
+    let parent = idx.by_path("/cpus").ok_or(Error::NoCpus)?;
     for node in parent.children() {
-        let is_cpu = node.name.split('@').next() == Some("cpu")
-            && node.prop("device_type").and_then(first_str) == Some("cpu");
+        let is_cpu =
+            node.named("cpu") && node.prop("device_type").and_then(first_str) == Some("cpu");
         if !is_cpu {
             continue;
         }
@@ -262,11 +287,8 @@ fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
 
 /// The first available GIC, and its node (interrupt specifiers must point
 /// at it).
-fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
-    let node = blob
-        .nodes()
-        .find(|n| (n.compatible_with(GIC_V2) || n.compatible_with(GIC_V3)) && n.available())
-        .ok_or(Error::NoGic)?;
+fn gic<'a>(idx: &Index<'a>) -> Result<(Gic, Node<'a>), Error> {
+    let node = first_available(idx, GIC).ok_or(Error::NoGic)?;
     let dist = reg(&node, 0)?.ok_or(Error::NoGic)?;
     let second = reg(&node, 1)?.ok_or(Error::NoGic)?;
     let gic = if node.compatible_with(GIC_V3) {
@@ -282,8 +304,8 @@ fn gic<'a>(blob: &Blob<'a>) -> Result<(Gic, Node<'a>), Error> {
 
 /// The generic timer's four PPIs: secure physical, non-secure physical,
 /// virtual, hypervisor.
-fn timer(blob: &Blob<'_>, gic: &Node<'_>) -> Result<Timer, Error> {
-    let node = first_available(blob, TIMER).ok_or(Error::NoTimer)?;
+fn timer<'a>(blob: &Blob<'a>, idx: &Index<'a>, gic: &Node<'a>) -> Result<Timer, Error> {
+    let node = first_available(idx, TIMER).ok_or(Error::NoTimer)?;
     let intid = |i| irq::gic_intid(blob, &node, gic, i).map_err(|_| Error::NoTimer);
     Ok(Timer {
         secure_phys_intid: intid(0)?,
@@ -294,8 +316,8 @@ fn timer(blob: &Blob<'_>, gic: &Node<'_>) -> Result<Timer, Error> {
 }
 
 /// The PSCI node, if it names a conduit this kernel can use.
-fn psci(blob: &Blob<'_>) -> Option<Psci> {
-    let node = first_available(blob, PSCI)?;
+fn psci(idx: &Index<'_>) -> Option<Psci> {
+    let node = first_available(idx, PSCI)?;
     let conduit = match node.prop("method").and_then(first_str)? {
         "hvc" => Conduit::Hvc,
         "smc" => Conduit::Smc,
@@ -312,12 +334,13 @@ fn psci(blob: &Blob<'_>) -> Option<Psci> {
 }
 
 /// Every available virtio-mmio transport, in address order.
-fn virtio_mmio(
-    blob: &Blob<'_>,
-    gic: &Node<'_>,
+fn virtio_mmio<'a>(
+    blob: &Blob<'a>,
+    idx: &Index<'a>,
+    gic: &Node<'a>,
 ) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
     let mut found = heapless::Vec::new();
-    for node in blob.compatible(VIRTIO_MMIO) {
+    for node in idx.compatible(VIRTIO_MMIO) {
         let region = reg(&node, 0)?.ok_or(Error::BadReg)?;
         let intid = irq::gic_intid(blob, &node, gic, 0)?;
         found

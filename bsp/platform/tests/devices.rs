@@ -267,3 +267,53 @@ fn psci_versions_and_conduits() {
     // An unknown conduit: no usable PSCI.
     assert_eq!(ok(&psci_machine(&["arm,psci-1.0"], "svc", None)).psci, None);
 }
+
+/// More wanted nodes than the parser's one-walk index keeps (48): the
+/// lowest PL011 comes last, so an index cut short would miss it and pick
+/// another console; the parser walks the blob instead and finds it.
+#[test]
+fn more_wanted_nodes_than_the_index_keeps() {
+    let p = ok(&machine(|dt| {
+        for i in 0..60 {
+            pl011(dt, 0x1000_0000 + i * 0x1000);
+        }
+        pl011(dt, 0x0900_0000);
+    }));
+    assert_eq!(p.console, uart(0x0900_0000, 0x1000));
+    assert_eq!(p.log, Some(uart(0x1000_0000, 0x1000)));
+    // Under the limit, the same tree in miniature.
+    let p = ok(&machine(|dt| {
+        for i in 0..3 {
+            pl011(dt, 0x1000_0000 + i * 0x1000);
+        }
+        pl011(dt, 0x0900_0000);
+    }));
+    assert_eq!(p.console, uart(0x0900_0000, 0x1000));
+    assert_eq!(p.log, Some(uart(0x1000_0000, 0x1000)));
+}
+
+/// More children of the root than the index keeps (64): a `/memory`
+/// node and `/chosen` after them are still found, by walking the root's
+/// children as before the index.
+#[test]
+fn more_root_children_than_the_index_keeps() {
+    let p = ok(&machine(|dt| {
+        pl011(dt, 0x0900_0000);
+        for i in 0..70 {
+            dt.begin(&format!("filler@{i:x}")).end();
+        }
+        dt.begin("memory@80000000")
+            .strs("device_type", &["memory"])
+            .cells("reg", &[0, 0x8000_0000, 0, 0x1000_0000])
+            .end();
+        dt.begin("chosen").strs("bootargs", &["timeout=7"]).end();
+    }));
+    assert_eq!(
+        p.memory[..],
+        [
+            region(0x4000_0000, 0x4000_0000),
+            region(0x8000_0000, 0x1000_0000)
+        ]
+    );
+    assert_eq!(p.time_limit_s, Some(7));
+}

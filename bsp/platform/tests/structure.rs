@@ -225,3 +225,27 @@ fn header_checks() {
     assert_eq!(with(8, u32::MAX), Error::BadDtb); // size_dt_strings
     assert_eq!(with(9, u32::MAX), Error::BadDtb); // size_dt_struct
 }
+
+/// Node and property names must be UTF-8 (checked once, in the grammar
+/// check): a name with a byte that is not is a bad blob; a name with a
+/// character that is not ASCII is fine.
+#[test]
+fn names_must_be_utf8() {
+    let with = |node: &str, prop: &str| {
+        machine(|dt| {
+            pl011(dt, 0x0900_0000);
+            dt.begin(node).prop(prop, &[]).end();
+        })
+    };
+    assert!(parse(&with("n\u{e9}de", "pr\u{f6}p")).is_ok());
+    for (node, prop) in [("xnode", "plain"), ("plain", "xprop")] {
+        let mut dtb = with(node, prop);
+        let target = if node.starts_with('x') { node } else { prop };
+        let at = dtb
+            .windows(target.len())
+            .position(|w| w == target.as_bytes())
+            .expect("name in blob");
+        dtb[at + 1] = 0xff;
+        assert_eq!(parse(&dtb).err(), Some(Error::BadDtb), "{target}");
+    }
+}

@@ -43,11 +43,24 @@ fn align4(x: usize) -> Option<usize> {
     Some(x.checked_add(3)? & !3)
 }
 
-/// The NUL-terminated UTF-8 string starting at `at`.
-pub(super) fn cstr(bytes: &[u8], at: usize) -> Option<&str> {
-    let rest = bytes.get(at..)?;
-    let len = rest.iter().position(|&b| b == 0)?;
-    core::str::from_utf8(rest.get(..len)?).ok()
+/// Whether a NUL-terminated UTF-8 string starts at `at`. Names are ASCII
+/// in practice: one pass finds the NUL and whether any byte is not ASCII,
+/// and only a string with such a byte is checked as UTF-8.
+fn is_cstr(bytes: &[u8], at: usize) -> bool {
+    let Some(rest) = bytes.get(at..) else {
+        return false;
+    };
+    let mut ascii = true;
+    for (len, &b) in rest.iter().enumerate() {
+        if b == 0 {
+            return ascii
+                || rest
+                    .get(..len)
+                    .is_some_and(|s| core::str::from_utf8(s).is_ok());
+        }
+        ascii &= b.is_ascii();
+    }
+    false
 }
 
 /// `bytes[offset..offset + len]`, if it exists.
@@ -125,8 +138,14 @@ impl<'a> Blob<'a> {
         let after_tag = at.checked_add(4)?;
         match be32(self.structs, at)? {
             FDT_BEGIN_NODE => {
-                let name = cstr(self.structs, after_tag)?;
-                let next = align4(after_tag.checked_add(name.len())?.checked_add(1)?)?;
+                // Only the name's end: walks skip names, and a node's name
+                // is read (and checked to be UTF-8) when asked for.
+                let len = self
+                    .structs
+                    .get(after_tag..)?
+                    .iter()
+                    .position(|&b| b == 0)?;
+                let next = align4(after_tag.checked_add(len)?.checked_add(1)?)?;
                 Some((Token::BeginNode, next))
             }
             FDT_PROP => {
@@ -160,6 +179,10 @@ impl<'a> Blob<'a> {
                     if depth == 0 && seen_root {
                         return Err(Error::BadDtb);
                     }
+                    // The name: NUL-terminated UTF-8 (walks rely on it).
+                    if !is_cstr(self.structs, at.checked_add(4).ok_or(Error::BadDtb)?) {
+                        return Err(Error::BadDtb);
+                    }
                     seen_root = true;
                     has_child |= 1u32.checked_shl(depth as u32).ok_or(Error::BadDtb)?;
                     depth = depth.checked_add(1).ok_or(Error::BadDtb)?;
@@ -173,7 +196,9 @@ impl<'a> Blob<'a> {
                     if depth == 0 || has_child & bit != 0 {
                         return Err(Error::BadDtb);
                     }
-                    cstr(self.strings, prop.name_offset).ok_or(Error::BadDtb)?;
+                    if !is_cstr(self.strings, prop.name_offset) {
+                        return Err(Error::BadDtb);
+                    }
                 }
                 Token::EndNode => depth = depth.checked_sub(1).ok_or(Error::BadDtb)?,
                 Token::Nop => {}
@@ -186,11 +211,13 @@ impl<'a> Blob<'a> {
 
     /// Whether the string at `offset` in the strings block is `name`
     /// (compared in place: lookups are the hot path of every walk).
+    /// Byte by byte, so that the usual mismatch ends at the first byte
+    /// instead of in a `memcmp` call.
     pub(super) fn name_is(&self, offset: usize, name: &str) -> bool {
-        let Some(end) = offset.checked_add(name.len()) else {
+        let Some(mut stored) = self.strings.get(offset..).map(<[u8]>::iter) else {
             return false;
         };
-        self.strings.get(offset..end) == Some(name.as_bytes()) && self.strings.get(end) == Some(&0)
+        name.bytes().all(|b| stored.next() == Some(&b)) && stored.next() == Some(&0)
     }
 }
 

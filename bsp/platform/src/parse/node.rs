@@ -1,8 +1,9 @@
 //! Nodes and properties of a checked blob: depth-first walks, the
-//! lookups the interpretation needs (by path, phandle, `compatible`), and
-//! reading property values.
+//! lookups the interpretation needs (by phandle, by name), and reading
+//! property values. (Paths and `compatible` are looked up through the
+//! index, `index.rs`.)
 
-use super::blob::{be32, cstr, Blob, Prop, Token, MAX_DEPTH};
+use super::blob::{be32, Blob, Prop, Token, MAX_DEPTH};
 
 impl<'a> Blob<'a> {
     /// The root node.
@@ -35,26 +36,6 @@ impl<'a> Blob<'a> {
             })
         })
     }
-
-    /// Every available node compatible with any of `with`, in blob order.
-    pub fn compatible(&self, with: &'a [&'a str]) -> impl Iterator<Item = Node<'a>> + 'a {
-        self.nodes()
-            .filter(move |n| n.compatible_with(with) && n.available())
-    }
-
-    /// The node at an absolute path such as `/soc/serial@7e201000`. A path
-    /// component without a unit address also matches `name@unit`.
-    pub fn by_path(&self, path: &str) -> Option<Node<'a>> {
-        let rest = path.strip_prefix('/')?;
-        let mut node = self.root()?;
-        for component in rest.split('/').filter(|c| !c.is_empty()) {
-            node = node.children().find(|c| {
-                c.name == component
-                    || (!component.contains('@') && c.name.split('@').next() == Some(component))
-            })?;
-        }
-        Some(node)
-    }
 }
 
 /// A `u32` property value (exactly one cell).
@@ -83,13 +64,11 @@ pub(super) struct Node<'a> {
     /// Offset of this node's `FDT_BEGIN_NODE` token: its identity.
     begin: u32,
     /// Offset of the first token after the name (the first property).
-    body: usize,
+    body: u32,
+    /// How many entries of `ancestors` are used (0 for the root).
+    depth: u32,
     /// `FDT_BEGIN_NODE` offsets of the ancestors, root first.
     ancestors: [u32; MAX_DEPTH],
-    /// How many entries of `ancestors` are used (0 for the root).
-    depth: usize,
-    /// `name@unit-address`; empty for the root.
-    pub name: &'a str,
 }
 
 impl<'a> Node<'a> {
@@ -99,15 +78,39 @@ impl<'a> Node<'a> {
         if !matches!(token, Token::BeginNode) {
             return None;
         }
-        let name = cstr(blob.structs, (begin as usize).checked_add(4)?)?;
         Some(Self {
             blob,
             begin,
-            body,
+            body: u32::try_from(body).ok()?,
+            depth: u32::try_from(depth).ok()?,
             ancestors,
-            depth,
-            name,
         })
+    }
+
+    /// `name@unit-address` as bytes, up to (not including) its NUL; empty
+    /// for the root.
+    fn name(&self) -> &'a [u8] {
+        let at = (self.begin as usize).saturating_add(4);
+        let rest = self.blob.structs.get(at..).unwrap_or_default();
+        let len = rest.iter().position(|&b| b == 0).unwrap_or(0);
+        rest.get(..len).unwrap_or_default()
+    }
+
+    /// How many ancestors the node has (the root's children: 1).
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// Whether the node is named `component` (a path component): the whole
+    /// name, or the name before `@` when `component` has no unit address.
+    pub fn named(&self, component: &str) -> bool {
+        let (name, c) = (self.name(), component.as_bytes());
+        name.starts_with(c)
+            && match name.get(c.len()) {
+                None => true,
+                Some(&b'@') => !c.contains(&b'@'),
+                Some(_) => false,
+            }
     }
 
     /// Whether `self` and `other` are the same node.
@@ -117,7 +120,7 @@ impl<'a> Node<'a> {
 
     /// The containing node; `None` for the root.
     pub fn parent(&self) -> Option<Node<'a>> {
-        let depth = self.depth.checked_sub(1)?;
+        let depth = (self.depth as usize).checked_sub(1)?;
         let begin = *self.ancestors.get(depth)?;
         Node::at(self.blob, begin, self.ancestors, depth)
     }
@@ -125,7 +128,7 @@ impl<'a> Node<'a> {
     /// The properties, in blob order.
     fn props(&self) -> impl Iterator<Item = Prop<'a>> + 'a {
         let blob = self.blob;
-        let mut at = Some(self.body);
+        let mut at = Some(self.body as usize);
         core::iter::from_fn(move || loop {
             let (token, next) = blob.token(at?)?;
             at = Some(next);
@@ -167,17 +170,21 @@ impl<'a> Node<'a> {
     /// The direct children, in blob order.
     pub fn children(&self) -> Nodes<'a> {
         let mut stack = self.ancestors;
-        let depth = match stack.get_mut(self.depth) {
+        let depth = match stack.get_mut(self.depth as usize) {
             Some(slot) => {
                 *slot = self.begin;
-                self.depth.saturating_add(1)
+                (self.depth as usize).saturating_add(1)
             }
             // Unreachable after `check_grammar`; yields nothing.
             None => 0,
         };
         Nodes {
             blob: self.blob,
-            at: if depth == 0 { usize::MAX } else { self.body },
+            at: if depth == 0 {
+                usize::MAX
+            } else {
+                self.body as usize
+            },
             stack,
             depth,
             floor: depth,
@@ -212,11 +219,19 @@ impl<'a> Iterator for Nodes<'a> {
             self.at = next;
             match token {
                 Token::BeginNode => {
-                    let node =
-                        Node::at(self.blob, u32::try_from(here).ok()?, self.stack, self.depth)?;
-                    *self.stack.get_mut(self.depth)? = node.begin;
-                    self.depth = self.depth.checked_add(1)?;
-                    if self.only.is_none_or(|d| d == node.depth) {
+                    // A node only the walk passes through is not built.
+                    let depth = self.depth;
+                    let begin = u32::try_from(here).ok()?;
+                    let node = Node {
+                        blob: self.blob,
+                        begin,
+                        body: u32::try_from(next).ok()?,
+                        depth: u32::try_from(depth).ok()?,
+                        ancestors: self.stack,
+                    };
+                    *self.stack.get_mut(depth)? = begin;
+                    self.depth = depth.checked_add(1)?;
+                    if self.only.is_none_or(|d| d == depth) {
                         return Some(node);
                     }
                 }

@@ -17,48 +17,52 @@
 //! whatever the DTB says; the Debian `bcm2711-rpi-4-b.dtb` has it `"okay"`.)
 
 use super::blob::Blob;
+use super::index::Index;
 use super::node::{first_str, u32_value, Node};
 use super::translate::reg;
 use crate::{Error, Uart, UartKind};
 
-const PL011: &[&str] = &["arm,pl011"];
+pub(super) const PL011: &[&str] = &["arm,pl011"];
 /// The i.MX UART (i.MX 6 and later; `fsl,imx21-uart` is the family).
-const IMX: &[&str] = &["fsl,imx6q-uart", "fsl,imx21-uart"];
-const MINI_UART: &[&str] = &["brcm,bcm2835-aux-uart"];
-const AUX: &[&str] = &["brcm,bcm2835-aux"];
+pub(super) const IMX: &[&str] = &["fsl,imx6q-uart", "fsl,imx21-uart"];
+pub(super) const MINI_UART: &[&str] = &["brcm,bcm2835-aux-uart"];
+pub(super) const AUX: &[&str] = &["brcm,bcm2835-aux"];
 const FIXED_CLOCK: &[&str] = &["fixed-clock"];
 /// AUX_ENABLES: offset of the enable register in the AUX block.
 const AUX_ENABLES: u64 = 4;
 
 /// The console and, if there is one, the log UART.
-pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), Error> {
-    let aliased = blob
+pub(super) fn console_and_log<'a>(
+    blob: &Blob<'a>,
+    idx: &Index<'a>,
+) -> Result<(Uart, Option<Uart>), Error> {
+    let aliased = idx
         .by_path("/aliases")
         .and_then(|aliases| aliases.prop("serial0"))
         .and_then(first_str)
-        .and_then(|path| blob.by_path(path))
+        .and_then(|path| idx.by_path(path))
         .filter(|n| n.compatible_with(PL011) && n.available());
     let console_node = match aliased {
         Some(node) => Some((node, UartKind::Pl011)),
-        None => lowest(blob, PL011, None)?.map(|n| (n, UartKind::Pl011)),
+        None => lowest(idx, PL011, None)?.map(|n| (n, UartKind::Pl011)),
     };
     let (console_node, kind) = match console_node {
         Some(found) => found,
         None => {
-            let chosen = stdout_path(blob).filter(|n| n.compatible_with(IMX) && n.available());
+            let chosen = stdout_path(idx).filter(|n| n.compatible_with(IMX) && n.available());
             let node = match chosen {
                 Some(node) => node,
-                None => lowest(blob, IMX, None)?.ok_or(Error::NoConsole)?,
+                None => lowest(idx, IMX, None)?.ok_or(Error::NoConsole)?,
             };
             (node, UartKind::Imx)
         }
     };
     let console = uart(blob, &console_node, kind)?;
-    let log = match lowest(blob, PL011, Some(&console_node))? {
+    let log = match lowest(idx, PL011, Some(&console_node))? {
         Some(node) => Some(uart(blob, &node, UartKind::Pl011)?),
-        None => match mini_uart(blob)? {
+        None => match mini_uart(blob, idx)? {
             Some(mini) => Some(mini),
-            None => match lowest(blob, IMX, Some(&console_node))? {
+            None => match lowest(idx, IMX, Some(&console_node))? {
                 Some(node) => Some(uart(blob, &node, UartKind::Imx)?),
                 None => None,
             },
@@ -69,28 +73,28 @@ pub(super) fn console_and_log(blob: &Blob<'_>) -> Result<(Uart, Option<Uart>), E
 
 /// The node `/chosen/stdout-path` names: an absolute path or an alias,
 /// either followed by `:options`.
-fn stdout_path<'a>(blob: &Blob<'a>) -> Option<Node<'a>> {
-    let value = blob
+fn stdout_path<'a>(idx: &Index<'a>) -> Option<Node<'a>> {
+    let value = idx
         .by_path("/chosen")?
         .prop("stdout-path")
         .and_then(first_str)?;
     let name = value.split(':').next()?;
     if name.starts_with('/') {
-        return blob.by_path(name);
+        return idx.by_path(name);
     }
-    let path = blob.by_path("/aliases")?.prop(name).and_then(first_str)?;
-    blob.by_path(path)
+    let path = idx.by_path("/aliases")?.prop(name).and_then(first_str)?;
+    idx.by_path(path)
 }
 
 /// The available UART compatible with `with` at the lowest address, other
 /// than `except`.
 fn lowest<'a>(
-    blob: &Blob<'a>,
+    idx: &Index<'a>,
     with: &'a [&'a str],
     except: Option<&Node<'_>>,
 ) -> Result<Option<Node<'a>>, Error> {
     let mut best: Option<(u64, Node<'a>)> = None;
-    for node in blob.compatible(with) {
+    for node in idx.compatible(with) {
         if except.is_some_and(|e| e.is(&node)) {
             continue;
         }
@@ -103,11 +107,11 @@ fn lowest<'a>(
 }
 
 /// The mini UART, if it and the AUX block that gates it are both available.
-fn mini_uart(blob: &Blob<'_>) -> Result<Option<Uart>, Error> {
-    let Some(node) = blob.compatible(MINI_UART).next() else {
+fn mini_uart<'a>(blob: &Blob<'a>, idx: &Index<'a>) -> Result<Option<Uart>, Error> {
+    let Some(node) = idx.compatible(MINI_UART).next() else {
         return Ok(None);
     };
-    let Some(aux) = blob.compatible(AUX).next() else {
+    let Some(aux) = idx.compatible(AUX).next() else {
         return Ok(None);
     };
     let aux_base = reg(&aux, 0)?.ok_or(Error::BadReg)?.base;

@@ -33,9 +33,18 @@ impl Out {
 
     /// Writes one line (`bytes` and a newline) under the lock.
     pub fn line(&self, bytes: &[u8]) {
+        self.line_from(bytes.iter().copied());
+    }
+
+    /// Writes the bytes `bytes` yields and a newline, under the lock (a
+    /// client's line goes from its buffer to the UART in one pass).
+    pub fn line_from(&self, bytes: impl Iterator<Item = u8>) {
         let held = self.lock();
-        bytes.iter().for_each(|&b| self.uart.write_byte(b));
-        self.uart.write_byte(b'\n');
+        // The UART's kind is matched once a line, not once a byte.
+        match &self.uart {
+            Uart::Pl011(u) => write_line(u, bytes),
+            Uart::Imx(u) => write_line(u, bytes),
+        }
         self.unlock(held);
     }
 
@@ -85,4 +94,10 @@ impl Out {
             );
         }
     }
+}
+
+/// Writes `bytes` and a newline to `uart`.
+fn write_line(uart: &impl SerialWrite, bytes: impl Iterator<Item = u8>) {
+    bytes.for_each(|b| uart.write_byte(b));
+    uart.write_byte(b'\n');
 }

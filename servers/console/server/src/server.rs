@@ -138,6 +138,16 @@ fn report(out: &Out, p: &mut Peer, what: core::fmt::Arguments) {
     }
 }
 
+/// A byte of a client's line as printed: control bytes, which could forge
+/// console structure, become `?`.
+fn printable(b: u8) -> u8 {
+    if b < 0x20 && b != b'\t' || b == 0x7f {
+        b'?'
+    } else {
+        b
+    }
+}
+
 /// Serves up to a few requests of `p`; whether anything happened.
 fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     let hello = p.ctrl.hello.load(Acquire);
@@ -162,15 +172,12 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                 busy = true;
                 match req.opcode {
                     Op::Write => {
-                        let mut line = [0u8; LINE];
-                        let n = p.buf.copy_out(req.buf, &mut line).unwrap_or(0).min(LINE);
-                        for b in &mut line[..n] {
-                            // Control bytes could forge console structure.
-                            if *b < 0x20 && *b != b'\t' || *b == 0x7f {
-                                *b = b'?';
-                            }
-                        }
-                        out.line(&line[..n]);
+                        // From the client's buffer to the UART in one
+                        // pass, each byte read once (atomically: the
+                        // client may change them meanwhile, and what is
+                        // printed is what was read), no copy in between.
+                        let window = p.buf.get(req.buf).unwrap_or_default();
+                        out.line_from(window.iter().take(LINE).map(|b| printable(b.load(Relaxed))));
                         p.lines += 1;
                         respond(p, req.tag, 0);
                     }

@@ -91,20 +91,23 @@ primary_entry:
     b       4b
 5:  mov     x23, #0
 3:
-    // Zero .bss with 8-byte stores (the MMU is off: no unaligned access).
+    // Zero the boot tables with aligned stores (the MMU is off: data
+    // accesses are Device-nGnRnE, so no unaligned access and no `dc zva`).
+    // The rest of .bss is zeroed once the MMU is on (primary_high), with
+    // `dc zva` on Normal memory: 916 KiB of stores here cost ~120 k
+    // instructions, and their cache invalidation ~60 k more.
     adrp    x0, __bss_start
-    adrp    x1, __bss_end
-1:  cmp     x0, x1
-    b.hs    2f
-    stp     xzr, xzr, [x0], #16
-    b       1b
-2:
+    adrp    x1, __boot_tables_end
+    bl      zero_stores
     bl      build_boot_tables
     // Drop any stale cache lines over what was written with the MMU off:
-    // .bss and the moved payload.
+    // the boot tables and the moved payload. (The rest of .bss is zeroed
+    // through the cache, which replaces whatever lines it held.)
     adrp    x0, __bss_start
-    adrp    x1, __bss_end
-    add     x1, x1, x23
+    adrp    x1, __boot_tables_end
+    bl      dcache_invalidate_range
+    adrp    x0, __bss_end
+    add     x1, x0, x23
     add     x1, x1, #16
     bl      dcache_invalidate_range
 
@@ -117,6 +120,10 @@ primary_entry:
 primary_high:
     ldr     x0, =__boot_stack_top
     mov     sp, x0
+    // The rest of .bss: after the boot stack, page-aligned at both ends.
+    ldr     x0, =__boot_stack_top
+    ldr     x1, =__bss_end
+    bl      zero_normal
     ldr     x0, =exception_vectors
     msr     vbar_el1, x0
     isb
@@ -305,6 +312,35 @@ mmu_on:
     isb
     ret
 
+// Zero [x0, x1), both page-aligned, mapped Normal: a `dc zva` block at a
+// time (DCZID_EL0.BS, at most 2 KiB), or stores where DCZID_EL0.DZP
+// prohibits it.
+zero_normal:
+    mrs     x2, dczid_el0
+    tbnz    x2, #4, zero_stores
+    and     x2, x2, #0xf
+    mov     x3, #4
+    lsl     x3, x3, x2
+1:  cmp     x0, x1
+    b.hs    2f
+    dc      zva, x0
+    add     x0, x0, x3
+    b       1b
+2:  ret
+
+// Zero [x0, x1), both 64-byte aligned, with aligned 16-byte stores, 64
+// bytes a pass (safe with the MMU off).
+zero_stores:
+1:  cmp     x0, x1
+    b.hs    2f
+    stp     xzr, xzr, [x0]
+    stp     xzr, xzr, [x0, #16]
+    stp     xzr, xzr, [x0, #32]
+    stp     xzr, xzr, [x0, #48]
+    add     x0, x0, #64
+    b       1b
+2:  ret
+
 // Invalidate data cache lines over [x0, x1).
 dcache_invalidate_range:
     mrs     x3, ctr_el0
@@ -333,7 +369,10 @@ __boot_l1_k:      .space 4096
 __boot_l2_k:      .space 4096
 __boot_l2_window: .space 4096
 __boot_l3_k:      .space 4096 * BOOT_L3_TABLES
+__boot_tables_end:
 .balign 16
 __boot_stack:     .space 64 * 1024
+// Page-aligned: primary_high zeroes .bss from here with `dc zva`.
+.balign 4096
 .global __boot_stack_top
 __boot_stack_top:

@@ -73,21 +73,31 @@ fn check(what: &str, r: Result<(), MapError>) {
     }
 }
 
-/// Maps device registers `[pa, pa + size)` at `DEVICE_MAP_BASE + pa`, page
-/// by page; a page mapped before (two devices in one page) is fine, since
-/// the device map is a fixed offset.
+/// Maps device registers `[pa, pa + size)` at `DEVICE_MAP_BASE + pa`. The
+/// whole range goes in one `map` (2 MiB blocks where aligned: QEMU virt's
+/// GICv3 redistributor region is 15.4 MiB, 3 936 pages one by one). Two
+/// devices may share a page or a block; when the range meets one mapped
+/// before, it is mapped again page by page, skipping what is there, which
+/// is correct since the device map is a fixed offset.
 fn map_device(root: u64, pa: u64, size: u64) {
     let start = pa & !(PAGE - 1);
     let end = (pa + size).next_multiple_of(PAGE);
-    for page in (start..end).step_by(PAGE as usize) {
-        match pagetable::map(
+    let map = |page: u64, len: u64| {
+        pagetable::map(
             &mut PoolMemory,
             root,
             DEVICE_MAP_BASE + page,
             page,
-            PAGE,
+            len,
             Attrs::DEVICE,
-        ) {
+        )
+    };
+    let whole = map(start, end - start);
+    if whole != Err(MapError::AlreadyMapped) {
+        return check("device map", whole);
+    }
+    for page in (start..end).step_by(PAGE as usize) {
+        match map(page, PAGE) {
             Ok(()) | Err(MapError::AlreadyMapped) => {}
             Err(e) => panic!("device map at {:#x}: {:?}", page, e),
         }
