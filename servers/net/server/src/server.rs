@@ -1,6 +1,6 @@
 //! The server's loop (see the crate's documentation).
 
-use crate::client::{Client, Held, Waiting};
+use crate::client::{Client, Waiting};
 use crate::hal;
 use crate::nic::{self, Nic};
 use conn::server::{Clients, Idle, Next};
@@ -322,7 +322,7 @@ fn answer_held(stack: &mut Stack<Nic>, c: &mut Client, w: &mut Waiting, ci: usiz
     let mut after = None;
     while let Some((i, h)) = w.next_held(after) {
         after = Some(h.seq);
-        let Some(out) = try_answer(stack, c, ci, h) else {
+        let Some(out) = stack.answer_held(ci, &c.buf(), &h.req) else {
             continue;
         };
         w.held[i] = None;
@@ -334,45 +334,4 @@ fn answer_held(stack: &mut Stack<Nic>, c: &mut Client, w: &mut Waiting, ci: usiz
         any = true;
     }
     any
-}
-
-/// What a held request's answer is now: `None` while it must wait.
-fn try_answer(
-    stack: &mut Stack<Nic>,
-    c: &Client,
-    ci: usize,
-    h: Held,
-) -> Option<Result<(usize, [u64; 5]), Status>> {
-    let buf = &c.buf();
-    let r = match h.req {
-        Checked::UdpSend { socket, to, buf: w } => stack
-            .udp_send(ci, socket, to, buf, w)
-            .map(|o| o.map(|n| (n, [0; 5]))),
-        Checked::UdpRecv { socket, buf: w } => stack.udp_recv(ci, socket, buf, w).map(|o| {
-            o.map(|(n, from, whole)| {
-                let v = [from.addr_word(), u64::from(from.port), whole as u64, 0, 0];
-                (n, v)
-            })
-        }),
-        Checked::TcpAccept { listener } => stack.tcp_accept(ci, listener).map(|o| {
-            o.map(|(conn, peer)| (0, [conn.0, peer.addr_word(), u64::from(peer.port), 0, 0]))
-        }),
-        Checked::TcpSend { socket, buf: w } => stack
-            .tcp_send(ci, socket, buf, w)
-            .map(|o| o.map(|n| (n, [0; 5]))),
-        Checked::TcpRecv { socket, buf: w } => stack
-            .tcp_recv(ci, socket, buf, w)
-            .map(|o| o.map(|n| (n, [0; 5]))),
-        // Answered when they arrive, never held.
-        Checked::UdpBind { .. }
-        | Checked::TcpListen { .. }
-        | Checked::TcpConnect { .. }
-        | Checked::Close { .. }
-        | Checked::Done => Err(net_api::status::STACK),
-    };
-    match r {
-        Ok(Some(x)) => Some(Ok(x)),
-        Ok(None) => None,
-        Err(st) => Some(Err(st)),
-    }
 }

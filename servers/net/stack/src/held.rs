@@ -15,7 +15,7 @@ pub type Answer = Result<(usize, [u64; 5]), Status>;
 impl<D: Link> Stack<D> {
     /// What client `c`'s held request `req` (windows of `buf`) is answered
     /// now: `None` while it must wait. The requests answered when they
-    /// arrive (bind, listen, close, done) are never held: `STACK`.
+    /// arrive (bind, listen, connect, close, done) are never held: `STACK`.
     pub fn answer_held(&mut self, c: usize, buf: &SharedBuf<'_>, req: &Checked) -> Option<Answer> {
         let r = match *req {
             Checked::UdpSend { socket, to, buf: w } => self
@@ -38,6 +38,7 @@ impl<D: Link> Stack<D> {
                 .map(|o| o.map(|n| (n, [0; 5]))),
             Checked::UdpBind { .. }
             | Checked::TcpListen { .. }
+            | Checked::TcpConnect { .. }
             | Checked::Close { .. }
             | Checked::Done => Err(status::STACK),
         };
