@@ -332,21 +332,31 @@ fn loom_fair_lock_negative_unarmed_wait_hangs() {
     run(2, 1, NEVER, false, true);
 }
 
-/// Negative control: releases by core 0 bump the wrong core's wake count,
-/// so core 1, asleep on its own node, is never woken; loom reports the
-/// deadlock and aborts as above. Run by hand: `RUSTFLAGS="--cfg loom" cargo
-/// test -p kerncore --release --lib loom_fair_lock_negative_misdirected --
-/// --ignored`.
+/// Negative control: every release bumps the wrong core's wake count, so
+/// a core asleep on its own node (three cores: one waits behind the next)
+/// is never woken; loom reports the deadlock and aborts as above. (A
+/// single core misdirecting is not enough: the next release, which also
+/// wakes waiters due, makes up for a missed one.)
+/// Run by hand: `RUSTFLAGS="--cfg loom" cargo test -p kerncore --release
+/// --lib loom_fair_lock_negative_misdirected -- --ignored`.
 #[test]
 #[ignore = "aborts the test process after loom reports the deadlock"]
 fn loom_fair_lock_negative_misdirected_wake_hangs() {
-    model(2, || {
-        let world = World::new(2, NEVER, false);
-        let w = world.clone();
-        let h = thread::spawn(move || w.enter(&Core::new(1, &w), false));
+    model(1, || {
+        let world = World::new(3, NEVER, false);
+        let handles: Vec<_> = (1..3)
+            .map(|me| {
+                let w = world.clone();
+                thread::spawn(move || {
+                    let mut core = Core::new(me, &w);
+                    core.misdirect = true;
+                    w.enter(&core, false)
+                })
+            })
+            .collect();
         let mut core = Core::new(0, &world);
         core.misdirect = true;
         world.enter(&core, false);
-        h.join().unwrap();
+        handles.into_iter().for_each(|h| h.join().unwrap());
     });
 }

@@ -31,16 +31,20 @@
 //!
 //! - **lock**: take ticket `t` (`next += 1`). If `state` shows the lock
 //!   free with `served == t` and no one waiting, set `held` by exchange
-//!   and return: the uncontended path is two exchanges. Otherwise wait:
-//!   write `t` into this core's node, and set this core's `waiting` bit
-//!   (one atomic OR). Then, each turn: read the node's `wake` count, then
-//!   `state`; whenever `state` shows `held` clear and `t` due, set `held`
-//!   and clear the `waiting` bit in one exchange; otherwise sleep until
-//!   `wake` changes from the count read (`wfe` armed on the node's line).
+//!   and return: the uncontended path is two exchanges. Otherwise wait,
+//!   each turn: read the node's `wake` count, then `state`; whenever
+//!   `state` shows `held` clear and `t` due, set `held` and clear this
+//!   core's `waiting` bit in one exchange. Otherwise, if `t` is the *next*
+//!   (due at the next release), sleep armed on `state`, as Linux's
+//!   qspinlock head waits on the lock word: the release writes it. If not,
+//!   write `t` into this core's node and set this core's `waiting` bit
+//!   (one atomic OR, once), and sleep until `wake` changes from the count
+//!   read (`wfe` armed on the node's line). With two cores the one waiter
+//!   is always the next: no node is used.
 //! - **unlock**: add to `state` what makes `served + 1` and clears `held`
 //!   (one atomic add, acquire and release); if the old value had
 //!   `waiting` bits, read those cores' nodes and bump `wake` of each whose
-//!   ticket is now due: normally exactly one.
+//!   ticket is now the next (or due): normally exactly one.
 //!
 //! Unless a waiter runs out of patience, exactly one waiter is due at a
 //! time (ticket `t` is due after `t` releases, and releases come one at a
@@ -284,20 +288,14 @@ impl<W: LockWord> FairLock<W> {
         if let Some((_, n)) = node {
             n.ticket.store(ticket, Relaxed);
         }
-        let mut published = node.is_none();
+        let mut published = false;
         // The release count at which this waiter first saw the lock free
         // and not its turn, and when.
         let mut free_since: Option<(u64, C::Instant)> = None;
         loop {
             // The wake count first, then `state` (*No lost wake-up*).
             let seen = node.map(|(_, n)| n.wake.load(Acquire));
-            let s = if published {
-                self.state.load(Relaxed)
-            } else {
-                published = true;
-                // Release: a releaser that sees the bit sees the ticket.
-                self.state.fetch_or(bit, AcqRel) | bit
-            };
+            let s = self.state.load(Relaxed);
             let mut take = false;
             if s & HELD != 0 {
                 free_since = None;
@@ -323,7 +321,21 @@ impl<W: LockWord> FairLock<W> {
                 continue;
             }
             match (node, seen) {
-                (Some((_, n)), Some(seen)) => cpu.wait(&n.wake, seen),
+                // Not the next: asleep on its own line until a release
+                // makes it the next (or due).
+                (Some((_, n)), Some(seen)) if !due_at(served(s).wrapping_add(1), ticket) => {
+                    if !published {
+                        published = true;
+                        // Release: a releaser that sees the bit sees the
+                        // ticket. A change since `s` is looked at first.
+                        if self.state.fetch_or(bit, AcqRel) != s {
+                            continue;
+                        }
+                    }
+                    cpu.wait(&n.wake, seen)
+                }
+                // The next (or a core without a node): armed on `state`,
+                // which the release writes.
                 _ => cpu.wait(&self.state, s),
             }
         }
@@ -371,7 +383,7 @@ impl<W: LockWord> FairLock<W> {
     }
 
     /// Bumps the wake count of each core in `waiting` whose ticket is due
-    /// after `served` releases.
+    /// after `served` releases or is the next: the next waits on `state`.
     #[inline(never)]
     fn wake(&self, served: u64, waiting: u64, cpu: &impl Waiter<W>) {
         let mut cores = waiting >> 1;
@@ -381,7 +393,7 @@ impl<W: LockWord> FairLock<W> {
             let node = cpu.node(core);
             // A stale ticket (the core took this lock since and waits for
             // another) costs that core a spurious wake at most.
-            if due_at(served, node.ticket.load(Relaxed)) {
+            if due_at(served.wrapping_add(1), node.ticket.load(Relaxed)) {
                 node.wake.fetch_add(1, Release);
             }
         }

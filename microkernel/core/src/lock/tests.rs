@@ -101,19 +101,20 @@ fn try_lock_refuses_while_someone_waits() {
 }
 
 #[test]
-fn release_wakes_only_the_due_waiter() {
-    // Ticket 0 holds; cores 1 and 2 wait with tickets 2 and 1.
+fn release_wakes_only_the_new_next_waiter() {
+    // Ticket 0 holds; ticket 1, the next, waits on `state` (no bit);
+    // cores 1 and 2 sleep on their nodes with tickets 3 and 2.
     let host = Host::anonymous();
     let lock = FairLock::with_words(
-        AtomicU64::new(3),
+        AtomicU64::new(4),
         AtomicU64::new(HELD | 2 << 1 | 2 << 2),
         u64::MAX,
     );
-    host.nodes[1].ticket.store(2, SeqCst);
-    host.nodes[2].ticket.store(1, SeqCst);
+    host.nodes[1].ticket.store(3, SeqCst);
+    host.nodes[2].ticket.store(2, SeqCst);
     lock.unlock(&host);
-    assert_eq!(host.nodes[1].wake.load(SeqCst), 0, "ticket 2 is not due");
-    assert_eq!(host.nodes[2].wake.load(SeqCst), 1, "ticket 1 is due");
+    assert_eq!(host.nodes[1].wake.load(SeqCst), 0, "ticket 3 is two behind");
+    assert_eq!(host.nodes[2].wake.load(SeqCst), 1, "ticket 2 is the next");
     assert_eq!(lock.state.load(SeqCst), 1 << 32 | 2 << 1 | 2 << 2);
 }
 
