@@ -26,8 +26,7 @@
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicU64, Ordering};
-use platform::MAX_CPUS;
+use core::sync::atomic::AtomicU64;
 
 /// One turn of a polling loop that no store signals (see the module): `yield`.
 pub use drivers::relax;
@@ -82,16 +81,8 @@ pub type Once<T> = spin::once::Once<T, Relax>;
 /// kept; under emulation it bounds the stall a descheduled vCPU causes.
 pub const PATIENCE_US: u64 = 10;
 
-/// Each core's place to wait for a lock (`kerncore::lock::Node`: a cache
-/// line of its own, so a release wakes only the core it hands over to).
-static NODES: [kerncore::lock::Node<AtomicU64>; MAX_CPUS] =
-    [const { kerncore::lock::Node::new() }; MAX_CPUS];
-// Every core has a node, so every core waits on its own line.
-const _: () = assert!(MAX_CPUS <= kerncore::lock::MAX_WAITERS);
-
 /// This core, as a lock waiter: it sleeps in `wfe` armed by an exclusive
-/// load of its node's wake count (of the lock word before its per-core
-/// data exists) and tells time by the generic counter.
+/// load of the lock word and tells time by the generic counter.
 struct Core;
 
 impl kerncore::lock::Waiter<AtomicU64> for Core {
@@ -112,24 +103,13 @@ impl kerncore::lock::Waiter<AtomicU64> for Core {
     fn wait(&self, word: &AtomicU64, seen: u64) {
         crate::arch::aarch64::wait_word(word, seen);
     }
-
-    #[inline]
-    fn me(&self) -> Option<usize> {
-        crate::percore::try_this().map(|c| c.id.load(Ordering::Relaxed))
-    }
-
-    #[inline]
-    fn node(&self, core: usize) -> &kerncore::lock::Node<AtomicU64> {
-        &NODES[core]
-    }
 }
 
 /// A spin lock taken and released by hand: a ticket lock (first come,
-/// first served) whose waiters each sleep in `wfe` on their own core's
-/// line until the release that makes their ticket due wakes them (that
-/// one only), and which a waiter may take out of turn once it has seen it
-/// free and unclaimed for longer than [`PATIENCE_US`] (`kerncore::lock`,
-/// where the algorithm and its loom models are).
+/// first served) whose waiters sleep in `wfe` on the lock's state word
+/// until a store to it wakes them, and which a waiter may take out of turn
+/// once it has seen it free and unclaimed for longer than [`PATIENCE_US`]
+/// (`kerncore::lock`, where the algorithm and its loom models are).
 /// [`Mutex`] wraps one around a value; the console and the defmt logger,
 /// which take and release theirs in different functions, use it bare.
 ///
@@ -160,12 +140,12 @@ impl SpinLock {
         self.0.try_lock(&Core)
     }
 
-    /// Releases the lock; only its holder may call this. Bumps the wake
-    /// count of the waiter whose turn it now is: the store that clears its
-    /// exclusive monitor and ends its `wfe`.
+    /// Releases the lock; only its holder may call this. The store clears
+    /// every waiter's exclusive monitor on the word: the event that ends
+    /// their `wfe`.
     #[inline]
     pub fn unlock(&self) {
-        self.0.unlock(&Core);
+        self.0.unlock();
     }
 }
 

@@ -1,12 +1,10 @@
 //! Loom models of [`FairLock`]: cores are threads running the lock's own
-//! code, each with its own [`Node`]. Under every interleaving loom
-//! explores they check mutual exclusion, first-come-first-served order
-//! while no waiter runs out of patience, and that no wake-up is lost: a
-//! waiter blocks in [`Waiter::wait`] until a store to the word it is armed
-//! on (its node's `wake`, or `state` for a core without a number) wakes it
-//! (the event stream that bounds a silicon `wfe` is not modelled), so a
-//! release that forgets to wake the due waiter, or wakes another core
-//! instead, leaves it blocked for good, which loom reports as a deadlock.
+//! code. Under every interleaving loom explores they check mutual
+//! exclusion, first-come-first-served order while no waiter runs out of
+//! patience, and that no wake-up is lost: a waiter blocks in [`Waiter::wait`]
+//! until a store to the word wakes it (the event stream that bounds a
+//! silicon `wfe` is not modelled), so a forgotten wake leaves it blocked
+//! for good, which loom reports as a deadlock.
 //!
 //! Negative controls: with no patience at all the order check fails, and a
 //! wait that can miss a store between its check and its sleep (a `wfe`
@@ -27,7 +25,7 @@ use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use loom::sync::{Arc, Notify};
 use loom::thread;
 
-use super::{FairLock, LockWord, Node, Waiter};
+use super::{FairLock, LockWord, Waiter};
 
 /// A lock word with the machine around it: every store ends the waits
 /// of every core armed on it (the exclusive monitor's event), latched per
@@ -80,12 +78,6 @@ impl LockWord for Watched {
         r
     }
 
-    fn fetch_or(&self, v: u64, order: Ordering) -> u64 {
-        let r = self.word.fetch_or(v, order);
-        self.stored();
-        r
-    }
-
     fn compare_exchange(
         &self,
         current: u64,
@@ -101,30 +93,22 @@ impl LockWord for Watched {
     }
 }
 
-/// Core `me` (numbered, so that it waits on its node, unless
-/// `anonymous`): its clock advances one tick each time it is asked whether
+/// Core `me`: its clock advances one tick each time it is asked whether
 /// patience ran out; its first wait that would sleep returns at once
 /// instead (as silicon's event stream ends a `wfe`), so that a waiter can
 /// see a free lock twice and run out of patience.
 struct Core {
     me: usize,
-    anonymous: bool,
-    /// For a negative control: this core's releases wake the wrong core.
-    misdirect: bool,
     clock: Cell<u64>,
     early: Cell<bool>,
-    world: Arc<World>,
 }
 
 impl Core {
-    fn new(me: usize, world: &Arc<World>) -> Self {
+    fn new(me: usize) -> Self {
         Core {
             me,
-            anonymous: false,
-            misdirect: false,
             clock: Cell::new(0),
             early: Cell::new(true),
-            world: world.clone(),
         }
     }
 }
@@ -145,7 +129,6 @@ impl Waiter<Watched> for Core {
         if word.unarmed {
             // No early return here: the control must hang.
             if word.word.load(SeqCst) == seen {
-                // Armed only now: a store since `seen` was read is missed.
                 word.asleep[self.me].store(true, SeqCst);
                 word.events[self.me].wait();
                 word.asleep[self.me].store(false, SeqCst);
@@ -155,18 +138,6 @@ impl Waiter<Watched> for Core {
         if word.word.load(SeqCst) == seen && !self.early.replace(false) {
             word.events[self.me].wait();
         }
-    }
-
-    fn me(&self) -> Option<usize> {
-        (!self.anonymous).then_some(self.me)
-    }
-
-    fn node(&self, core: usize) -> &Node<Watched> {
-        let nodes = &self.world.nodes;
-        if self.misdirect && core != self.me {
-            return &nodes[(core + 1) % nodes.len()];
-        }
-        &nodes[core]
     }
 }
 
@@ -187,14 +158,11 @@ fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
 /// been inside.
 struct World {
     lock: FairLock<Watched>,
-    nodes: Vec<Node<Watched>>,
     inside: AtomicBool,
     entries: AtomicU64,
 }
 
 impl World {
-    /// With `unarmed`, a core sleeping on its node's `wake` (or on
-    /// `state`) misses a store made between its check and its sleep.
     fn new(cores: usize, patience: u64, unarmed: bool) -> Arc<Self> {
         Arc::new(World {
             lock: FairLock::with_words(
@@ -202,9 +170,6 @@ impl World {
                 Watched::new(cores, unarmed),
                 patience,
             ),
-            nodes: (0..cores)
-                .map(|_| Node::with_words(Watched::new(cores, unarmed), Watched::new(0, false)))
-                .collect(),
             inside: AtomicBool::new(false),
             entries: AtomicU64::new(0),
         })
@@ -221,24 +186,12 @@ impl World {
         }
         thread::yield_now();
         self.inside.store(false, SeqCst);
-        self.lock.unlock(core);
+        self.lock.unlock();
     }
 }
 
-/// `cores` cores each enter `rounds` times; core 0 has no number (waits
-/// on `state`) if `anonymous`.
+/// `cores` cores each enter `rounds` times.
 fn run(cores: usize, rounds: usize, patience: u64, fifo: bool, unarmed: bool) {
-    run_with(cores, rounds, patience, fifo, unarmed, false);
-}
-
-fn run_with(
-    cores: usize,
-    rounds: usize,
-    patience: u64,
-    fifo: bool,
-    unarmed: bool,
-    anonymous: bool,
-) {
     let preemptions = if cores > 2 { 1 } else { 2 };
     model(preemptions, move || {
         let world = World::new(cores, patience, unarmed);
@@ -246,13 +199,12 @@ fn run_with(
             .map(|me| {
                 let world = world.clone();
                 thread::spawn(move || {
-                    let core = Core::new(me, &world);
+                    let core = Core::new(me);
                     (0..rounds).for_each(|_| world.enter(&core, fifo));
                 })
             })
             .collect();
-        let mut core = Core::new(0, &world);
-        core.anonymous = anonymous;
+        let core = Core::new(0);
         (0..rounds).for_each(|_| world.enter(&core, fifo));
         handles.into_iter().for_each(|h| h.join().unwrap());
         assert_eq!(world.entries.load(SeqCst), (cores * rounds) as u64);
@@ -286,26 +238,17 @@ fn loom_fair_lock_patience_runs_out() {
     run(2, 2, 1, false, false);
 }
 
-/// A core without a number (before its per-core data exists) waits on
-/// `state` itself beside cores waiting on their nodes: every release wakes
-/// it.
-#[test]
-fn loom_fair_lock_anonymous_core() {
-    run_with(2, 2, NEVER, true, false, true);
-}
-
 /// `try_lock` beside `lock`: never inside together, every wait ends.
 #[test]
 fn loom_fair_lock_try_lock() {
     model(2, || {
         let world = World::new(2, NEVER, false);
         let w = world.clone();
-        let h = thread::spawn(move || w.enter(&Core::new(1, &w), false));
-        let core = Core::new(0, &world);
-        if world.lock.try_lock(&core) {
+        let h = thread::spawn(move || w.enter(&Core::new(1), false));
+        if world.lock.try_lock(&Core::new(0)) {
             assert!(!world.inside.swap(true, SeqCst), "two cores inside");
             world.inside.store(false, SeqCst);
-            world.lock.unlock(&core);
+            world.lock.unlock();
         }
         h.join().unwrap();
         assert!(!world.lock.is_held());
@@ -330,33 +273,4 @@ fn loom_fair_lock_negative_no_patience_no_order() {
 #[ignore = "aborts the test process after loom reports the deadlock"]
 fn loom_fair_lock_negative_unarmed_wait_hangs() {
     run(2, 1, NEVER, false, true);
-}
-
-/// Negative control: every release bumps the wrong core's wake count, so
-/// a core asleep on its own node (three cores: one waits behind the next)
-/// is never woken; loom reports the deadlock and aborts as above. (A
-/// single core misdirecting is not enough: the next release, which also
-/// wakes waiters due, makes up for a missed one.)
-/// Run by hand: `RUSTFLAGS="--cfg loom" cargo test -p kerncore --release
-/// --lib loom_fair_lock_negative_misdirected -- --ignored`.
-#[test]
-#[ignore = "aborts the test process after loom reports the deadlock"]
-fn loom_fair_lock_negative_misdirected_wake_hangs() {
-    model(1, || {
-        let world = World::new(3, NEVER, false);
-        let handles: Vec<_> = (1..3)
-            .map(|me| {
-                let w = world.clone();
-                thread::spawn(move || {
-                    let mut core = Core::new(me, &w);
-                    core.misdirect = true;
-                    w.enter(&core, false)
-                })
-            })
-            .collect();
-        let mut core = Core::new(0, &world);
-        core.misdirect = true;
-        world.enter(&core, false);
-        handles.into_iter().for_each(|h| h.join().unwrap());
-    });
 }

@@ -1,107 +1,74 @@
 //! The spin lock every kernel lock shared between cores is: a ticket lock
-//! (first come, first served) whose waiters each sleep on their own core's
-//! cache line and are woken one by one, with one escape from strict order
-//! when the waiter whose turn it is does not claim a free lock within the
-//! lock's *patience*.
+//! (first come, first served) whose waiters sleep until the lock's state
+//! word changes, with one escape from strict order when the waiter whose
+//! turn it is does not claim a free lock within the lock's *patience*.
 //!
 //! Generic over its atomic words and over how a core waits and tells time
 //! ([`LockWord`], [`Waiter`]), so that the loom models (`loom_tests.rs`)
 //! check the code the kernel runs (`kern::sync` instantiates it with
-//! `AtomicU64`, `wfe` armed by an exclusive load, the generic counter and
-//! one [`Node`] per core).
+//! `AtomicU64`, `wfe` armed by an exclusive load, and the generic counter).
 //!
 //! # The words
 //!
 //! - `next`: the ticket the next arrival takes; only arrivals change it
 //!   (an atomic increment).
-//! - `state`: `served << 32 | waiting << 1 | held`. `served` counts
-//!   releases (32 bits); `waiting` has bit `c` set while core `c` waits
-//!   for the lock (cores 0-30); `held` says a core holds the lock.
-//! - one [`Node`] per core, a cache line of its own, outside the lock:
-//!   `ticket`, the ticket the core waits with, and `wake`, a count that
-//!   any core bumps to wake it. A core waits for one lock at a time (a
-//!   kernel lock is taken with interrupts masked, and a core waiting for
-//!   a lock does nothing else), so one node per core serves every lock.
+//! - `state`: `served << 1 | held`. `served` counts releases (31 bits);
+//!   `held` says a core holds the lock. Waiters set `held` by exchange,
+//!   and only while it is clear; so while it is set only the holder
+//!   writes the word, and the release is one plain store.
 //!
-//! Tickets and `served` count modulo 2^32; a ticket `t` is *due* when
-//! `served - t` (mod 2^32) is below 2^31, i.e. at least `t` releases have
-//! happened (fewer than 2^31 cores ever wait at once).
+//! Tickets and `served` count modulo 2^31; a ticket `t` is *due* when
+//! `served - t` (mod 2^31) is below 2^30, i.e. at least `t` releases have
+//! happened (fewer than 2^30 cores ever wait at once). A waiter decides
+//! from `state` and its own ticket alone, so it sleeps armed on `state`
+//! only, and every change that can let it in is a store to `state`.
 //!
 //! # The algorithm
 //!
 //! - **lock**: take ticket `t` (`next += 1`). If `state` shows the lock
-//!   free with `served == t` and no one waiting, set `held` by exchange
-//!   and return: the uncontended path is two exchanges. Otherwise wait,
-//!   each turn: read the node's `wake` count, then `state`; whenever
-//!   `state` shows `held` clear and `t` due, set `held` and clear this
-//!   core's `waiting` bit in one exchange. Otherwise, if `t` is the *next*
-//!   (due at the next release), sleep armed on `state`, as Linux's
-//!   qspinlock head waits on the lock word: the release writes it. If not,
-//!   write `t` into this core's node and set this core's `waiting` bit
-//!   (one atomic OR, once), and sleep until `wake` changes from the count
-//!   read (`wfe` armed on the node's line). With two cores the one waiter
-//!   is always the next: no node is used.
-//! - **unlock**: add to `state` what makes `served + 1` and clears `held`
-//!   (one atomic add, acquire and release); if the old value had
-//!   `waiting` bits, read those cores' nodes and bump `wake` of each whose
-//!   ticket is now the next (or due): normally exactly one.
+//!   free with `served == t` (no one waits), set `held` by exchange and
+//!   return: the uncontended path is two exchanges. Otherwise wait:
+//!   whenever `state` shows `held` clear and `t` due, set `held` by
+//!   exchange; in between, sleep until `state` changes (a wait may also
+//!   end early).
+//! - **unlock**: store `(served + 1) << 1` (`held` clear) with release
+//!   ordering.
 //!
 //! Unless a waiter runs out of patience, exactly one waiter is due at a
 //! time (ticket `t` is due after `t` releases, and releases come one at a
-//! time), so the lock is handed over in ticket order: FIFO. A release
-//! writes the line of the lock and the line of the one core it hands the
-//! lock to; the other waiters sleep on undisturbed lines (the ticket lock
-//! before this woke every waiter, all armed on `state`, at every release).
-//!
-//! **No lost wake-up.** A waiter reads `wake` (acquire) before it reads
-//! `state`. If it saw `state` before a release R, then R's bump of its
-//! `wake`, ordered after R, was not yet what it read either (had it read
-//! the bump, the acquire would make R visible), so the bump changes `wake`
-//! from the count it sleeps on and ends its `wfe`. R sees the waiter's bit
-//! and ticket: the OR that set them comes before R on `state` (every write
-//! to `state` is an atomic read-modify-write, so R reads after the OR), or
-//! else the OR itself returned `state` after R. A core without a number
-//! (before its per-core data exists) waits the old way, armed on `state`
-//! itself, which every release writes.
+//! time), so the lock is handed over in ticket order: FIFO.
 //!
 //! **Patience.** A waiter that has seen the lock free, not its turn, and
 //! still unclaimed at the same release count for longer than the lock's
 //! patience takes it out of turn: the waiter whose turn it is is not
 //! running. On silicon that does not happen: a kernel lock is taken with
 //! interrupts masked and no core is descheduled, so the due waiter, asleep
-//! in `wfe` on its node, wakes at the release's bump and claims the lock
-//! within a cache-line transfer or two, far below any patience (the
-//! others, asleep on their own lines, look again only at the event-stream
-//! tick, ~16 us apart). Under emulation a vCPU *is* descheduled by the host
-//! (QEMU's multi-threaded TCG, four vCPUs on a loaded two-core host, where
-//! `wfe` is a no-op): a pure ticket lock then hands the lock to a waiter
-//! that is not running, and every waiter behind it spins until the host
-//! runs it again (docs/measurements.md, *Fair locks*); patience bounds each
-//! such stall. A release counts into `served` whoever held the lock, so a
-//! waiter that was overtaken is due one release earlier (and is woken with
-//! the due one): the count of waiters due at once never exceeds the
-//! overtakings not yet made up.
+//! in `wfe` on `state`, wakes at the release store and claims the lock
+//! within a cache-line transfer or two, far below any patience (and the
+//! others, asleep too, look again only at the next store or event-stream
+//! tick). Under emulation a vCPU *is* descheduled by the host (QEMU's
+//! multi-threaded TCG, four vCPUs on a loaded two-core host, where `wfe`
+//! is a no-op): a pure ticket lock then hands the lock to a waiter that is
+//! not running, and every waiter behind it spins until the host runs it
+//! again (docs/measurements.md, *Fair locks*); patience bounds each such
+//! stall. A release counts into `served` whoever held the lock, so a
+//! waiter that was overtaken is due one release earlier: the count of
+//! waiters due at once never exceeds the overtakings not yet made up.
 //!
 //! The lock orders memory as a lock must: the exchange that sets `held`
-//! is an acquire, the add that clears it a release.
+//! is an acquire, the store that clears it a release.
 
 #[cfg(all(loom, test))]
 mod loom_tests;
 #[cfg(test)]
 mod tests;
 
-use core::sync::atomic::Ordering::{self, AcqRel, Acquire, Relaxed, Release};
+use core::sync::atomic::Ordering::{self, Acquire, Relaxed, Release};
 
 /// Modulus of tickets and of `served`.
-const COUNT_MASK: u64 = (1 << 32) - 1;
+const COUNT_MASK: u64 = (1 << 31) - 1;
 /// `state`'s `held` bit.
 const HELD: u64 = 1;
-/// `state`'s `waiting` bits.
-const WAITING: u64 = COUNT_MASK & !HELD;
-/// What a release adds to `state`: `served + 1`, `held` cleared.
-const RELEASE: u64 = (1 << 32) - HELD;
-/// Cores numbered below this wait on their own node.
-pub const MAX_WAITERS: usize = 31;
 
 /// The operations the lock needs of its words: `core`'s `AtomicU64` in
 /// the kernel, loom's in the models.
@@ -109,7 +76,6 @@ pub trait LockWord: Sync {
     fn load(&self, order: Ordering) -> u64;
     fn store(&self, v: u64, order: Ordering);
     fn fetch_add(&self, v: u64, order: Ordering) -> u64;
-    fn fetch_or(&self, v: u64, order: Ordering) -> u64;
     fn compare_exchange(
         &self,
         current: u64,
@@ -135,10 +101,6 @@ macro_rules! lock_word {
                 <$t>::fetch_add(self, v, order)
             }
             #[inline(always)]
-            fn fetch_or(&self, v: u64, order: Ordering) -> u64 {
-                <$t>::fetch_or(self, v, order)
-            }
-            #[inline(always)]
             fn compare_exchange(
                 &self,
                 current: u64,
@@ -156,41 +118,7 @@ lock_word!(core::sync::atomic::AtomicU64);
 #[cfg(all(loom, test))]
 lock_word!(loom::sync::atomic::AtomicU64);
 
-/// One core's place to wait for any lock: a cache line of its own, so a
-/// release that wakes this core disturbs no other waiter.
-#[repr(C, align(64))]
-pub struct Node<W> {
-    /// Bumped by a release that makes this core's ticket due.
-    wake: W,
-    /// The ticket this core waits with (meaningful while its `waiting`
-    /// bit is set in the lock it waits for).
-    ticket: W,
-}
-
-impl Node<core::sync::atomic::AtomicU64> {
-    pub const fn new() -> Self {
-        Node {
-            wake: core::sync::atomic::AtomicU64::new(0),
-            ticket: core::sync::atomic::AtomicU64::new(0),
-        }
-    }
-}
-
-impl Default for Node<core::sync::atomic::AtomicU64> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<W: LockWord> Node<W> {
-    /// A node over two words (the models' words).
-    pub fn with_words(wake: W, ticket: W) -> Self {
-        Node { wake, ticket }
-    }
-}
-
-/// How a waiting core waits, tells how long it has waited, and finds the
-/// cores' nodes.
+/// How a waiting core waits and tells how long it has waited.
 pub trait Waiter<W> {
     /// A moment: only compared by [`Waiter::waited_longer`].
     type Instant: Copy;
@@ -202,33 +130,21 @@ pub trait Waiter<W> {
     /// Must be a wait silicon and single-threaded emulation both treat as
     /// waiting (`wfe` armed by an exclusive load of `word`), not a spin.
     fn wait(&self, word: &W, seen: u64);
-    /// This core's number, if it has one (then [`Waiter::node`] of it is
-    /// this core's own node).
-    fn me(&self) -> Option<usize>;
-    /// Core `core`'s node (`core` below [`MAX_WAITERS`]).
-    fn node(&self, core: usize) -> &Node<W>;
 }
 
 /// `served` in a `state` word.
 #[inline(always)]
 fn served(state: u64) -> u64 {
-    state >> 32
+    (state >> 1) & COUNT_MASK
 }
 
-/// Whether ticket `t` is due when `served` releases happened.
-#[inline(always)]
-fn due_at(served: u64, t: u64) -> bool {
-    served.wrapping_sub(t) & COUNT_MASK < 1 << 31
-}
-
-/// Whether ticket `t` is due in `state`.
+/// Whether ticket `t` is due in `state`: at least `t` releases happened.
 #[inline(always)]
 fn due(state: u64, t: u64) -> bool {
-    due_at(served(state), t)
+    served(state).wrapping_sub(t) & COUNT_MASK < 1 << 30
 }
 
-/// A ticket lock with per-core wake-ups and patience (see the module),
-/// over words `W`.
+/// A ticket lock with patience (see the module), over words `W`.
 pub struct FairLock<W> {
     next: W,
     state: W,
@@ -249,7 +165,7 @@ impl FairLock<core::sync::atomic::AtomicU64> {
 
 impl<W: LockWord> FairLock<W> {
     /// A free lock over `next` and `state` (which must hold the same
-    /// count: `state == next << 32`).
+    /// count: `state == next << 1`).
     pub fn with_words(next: W, state: W, patience: u64) -> Self {
         FairLock {
             next,
@@ -258,12 +174,12 @@ impl<W: LockWord> FairLock<W> {
         }
     }
 
-    /// Takes the lock; returns the caller's ticket (modulo 2^32: the
+    /// Takes the lock; returns the caller's ticket (modulo 2^31: the
     /// models check the order of acquisitions with it).
     #[inline]
     pub fn lock(&self, cpu: &impl Waiter<W>) -> u64 {
         let ticket = self.next.fetch_add(1, Relaxed) & COUNT_MASK;
-        let free = ticket << 32;
+        let free = ticket << 1;
         if self.state.load(Relaxed) != free
             || self
                 .state
@@ -280,22 +196,11 @@ impl<W: LockWord> FairLock<W> {
     /// lock free and unclaimed for longer than the patience.
     #[inline(never)]
     fn wait_turn<C: Waiter<W>>(&self, ticket: u64, cpu: &C) {
-        let node = cpu
-            .me()
-            .filter(|&c| c < MAX_WAITERS)
-            .map(|c| (c, cpu.node(c)));
-        let bit = node.map_or(0, |(c, _)| 2 << c);
-        if let Some((_, n)) = node {
-            n.ticket.store(ticket, Relaxed);
-        }
-        let mut published = false;
         // The release count at which this waiter first saw the lock free
         // and not its turn, and when.
         let mut free_since: Option<(u64, C::Instant)> = None;
+        let mut s = self.state.load(Relaxed);
         loop {
-            // The wake count first, then `state` (*No lost wake-up*).
-            let seen = node.map(|(_, n)| n.wake.load(Acquire));
-            let s = self.state.load(Relaxed);
             let mut take = false;
             if s & HELD != 0 {
                 free_since = None;
@@ -310,34 +215,16 @@ impl<W: LockWord> FairLock<W> {
                 }
             }
             if take {
-                let taken = (s | HELD) & !bit;
-                if self
-                    .state
-                    .compare_exchange(s, taken, Acquire, Relaxed)
-                    .is_ok()
-                {
-                    return;
-                }
-                continue;
-            }
-            match (node, seen) {
-                // Not the next: asleep on its own line until a release
-                // makes it the next (or due).
-                (Some((_, n)), Some(seen)) if !due_at(served(s).wrapping_add(1), ticket) => {
-                    if !published {
-                        published = true;
-                        // Release: a releaser that sees the bit sees the
-                        // ticket. A change since `s` is looked at first.
-                        if self.state.fetch_or(bit, AcqRel) != s {
-                            continue;
-                        }
+                match self.state.compare_exchange(s, s | HELD, Acquire, Relaxed) {
+                    Ok(_) => return,
+                    Err(now) => {
+                        s = now;
+                        continue;
                     }
-                    cpu.wait(&n.wake, seen)
                 }
-                // The next (or a core without a node): armed on `state`,
-                // which the release writes.
-                _ => cpu.wait(&self.state, s),
             }
+            cpu.wait(&self.state, s);
+            s = self.state.load(Relaxed);
         }
     }
 
@@ -369,34 +256,16 @@ impl<W: LockWord> FairLock<W> {
         true
     }
 
-    /// Releases the lock; only its holder may call this. One atomic add
-    /// (waiters may set their bits meanwhile), then a wake-up for each
-    /// waiting core whose ticket is now due.
+    /// Releases the lock; only its holder may call this. While `held` is
+    /// set no other core writes `state`, so a store does it; it ends every
+    /// waiter's wait on the word.
     #[inline]
-    pub fn unlock(&self, cpu: &impl Waiter<W>) {
-        // Acquire too: the waiters' tickets, written before their bits.
-        let old = self.state.fetch_add(RELEASE, AcqRel);
-        debug_assert!(old & HELD != 0, "unlock of a free lock");
-        if old & WAITING != 0 {
-            self.wake(served(old.wrapping_add(RELEASE)), old & WAITING, cpu);
-        }
-    }
-
-    /// Bumps the wake count of each core in `waiting` whose ticket is due
-    /// after `served` releases or is the next: the next waits on `state`.
-    #[inline(never)]
-    fn wake(&self, served: u64, waiting: u64, cpu: &impl Waiter<W>) {
-        let mut cores = waiting >> 1;
-        while cores != 0 {
-            let core = cores.trailing_zeros() as usize;
-            cores &= cores - 1;
-            let node = cpu.node(core);
-            // A stale ticket (the core took this lock since and waits for
-            // another) costs that core a spurious wake at most.
-            if due_at(served.wrapping_add(1), node.ticket.load(Relaxed)) {
-                node.wake.fetch_add(1, Release);
-            }
-        }
+    pub fn unlock(&self) {
+        let s = self.state.load(Relaxed);
+        debug_assert!(s & HELD != 0, "unlock of a free lock");
+        // `served << 1 | 1` plus one is `(served + 1) << 1`: `held` clear.
+        self.state
+            .store((s + 1) & (COUNT_MASK << 1 | HELD), Release);
     }
 
     /// Whether a core holds the lock (a snapshot, for assertions).
