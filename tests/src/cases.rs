@@ -186,6 +186,15 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        name: "longmap-virt",
+        image: "longmap",
+        smp: 1,
+        // Deterministic: the same slices every run.
+        icount: true,
+        console: LONG_MAP,
+        ..Case::BASE
+    },
+    Case {
         name: "capcheck-virt",
         image: "capcheck",
         // Less memory than the out-of-memory check asks for.

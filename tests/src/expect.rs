@@ -133,6 +133,14 @@ pub(crate) const FUZZ: &[&str] = &[
 
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
+/// images/longmap.toml: a task of the same priority runs during a 16 MiB
+/// `Map` (its preemption points).
+pub(crate) const LONG_MAP: &[&str] = &[
+    "[longmap@0] longmap: the task beside it ran during a 16 MiB Map",
+    "task longmap on core 0 exited with status 0",
+    "memory: no frames leaked",
+];
+
 pub(crate) const SHARED_RANGE: &[&str] = &[
     "shared range shm at 0x100000000, 2048 KiB: one table, linked by each task that names it",
     "[shm@0] shm reader on core 0: saw the writer's page through the shared range",

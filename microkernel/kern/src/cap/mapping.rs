@@ -34,6 +34,10 @@ pub(super) struct Record {
     pub gen: u32,
     pub va: u64,
     pub what: What,
+    /// A `Map` cut short at a preemption point: the pages it mapped so
+    /// far (from the start of the span), where the re-issued call goes on;
+    /// 0 for a finished one.
+    pub resume: u64,
 }
 
 const FREE: Record = Record {
@@ -42,6 +46,7 @@ const FREE: Record = Record {
     target: 0,
     gen: 0,
     va: 0,
+    resume: 0,
     what: What::Segment {
         seg: 0,
         first: 0,
@@ -55,6 +60,10 @@ pub struct Maps {
     /// The slots that have records, kept exact: removing a capability
     /// that mapped nothing costs no scan.
     slots: SlotSet,
+    /// Records marked cut short, at most (a hint: a `Map` scans for one
+    /// to resume only when this is not 0; a record freed otherwise leaves
+    /// it high until a scan that finds no match counts them again).
+    cut_short: u32,
 }
 
 /// A set of the slots of one capability space: a bit per slot of each of
@@ -90,7 +99,46 @@ impl Maps {
         Maps {
             table: [FREE; RECORDS],
             slots: SlotSet::new(),
+            cut_short: 0,
         }
+    }
+
+    /// The record of a `Map` cut short that `r` (the same call issued
+    /// again: same segment slot, range and generation, address and pages)
+    /// goes on with, and the pages it had mapped; unmarked.
+    #[inline(always)]
+    pub(super) fn resume(&mut self, r: &Record) -> Option<(usize, u64)> {
+        if self.cut_short == 0 {
+            return None;
+        }
+        self.find_cut_short(r)
+    }
+
+    #[inline(never)]
+    fn find_cut_short(&mut self, r: &Record) -> Option<(usize, u64)> {
+        let same = |e: &Record| {
+            e.live
+                && e.resume != 0
+                && (e.slot, e.target, e.gen, e.va) == (r.slot, r.target, r.gen, r.va)
+                && matches!((e.what, r.what), (What::Segment { seg, first, pages }, What::Segment { seg: s, first: f, pages: p })
+                    if (seg, first, pages) == (s, f, p))
+        };
+        let Some(i) = self.table.iter().position(same) else {
+            // Not this call's: count the marked records again (a record
+            // freed since by an unmap or a revoke is no longer one).
+            let marked = self.table.iter().filter(|e| e.live && e.resume != 0);
+            self.cut_short = marked.count() as u32;
+            return None;
+        };
+        let done = core::mem::take(&mut self.table[i].resume);
+        self.cut_short = self.cut_short.saturating_sub(1);
+        Some((i, done))
+    }
+
+    /// Marks record `index` as a `Map` cut short after `pages` pages.
+    pub(super) fn cut_short(&mut self, index: usize, pages: u64) {
+        self.table[index].resume = pages;
+        self.cut_short += 1;
     }
 
     /// Records `r`; its index.

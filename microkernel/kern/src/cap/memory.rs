@@ -110,8 +110,11 @@ pub(super) fn free_range(range: AddressRange) {
 /// `Map` (`abi::args::Map`: the rights are known bits without GRANT). The
 /// range's capability needs WRITE (changing what it maps), and EXECUTE too
 /// for an executable mapping; the segment's needs every right asked.
+/// `Ok(true)`: cut short at a preemption point (an interrupt is pending),
+/// its record marked so that the same call issued again goes on from
+/// there ([`map_in_chunks`]).
 #[inline(never)]
-pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Result<(), Error> {
+pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Result<bool, Error> {
     let args::Map {
         range: range_cptr,
         va,
@@ -149,22 +152,57 @@ pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Re
             first: seg_off / PAGE,
             pages: len / PAGE,
         },
+        resume: 0,
     };
-    // Reserve the record first, so a full table changes nothing.
-    let index = c.maps.add(record)?;
+    // The same call cut short before goes on; otherwise reserve the
+    // record first, so a full table changes nothing.
+    let (index, done) = match c.maps.resume(&record) {
+        Some((index, pages)) => (index, pages * PAGE),
+        None => (c.maps.add(record)?, 0),
+    };
     let r = if seg.device.is_some() || va / CHUNK == (va + len - 1) / CHUNK {
         // One chunk (the common case: a page or a few).
         with_range(target, spaces, |range| {
             map_pages(range, seg, va, seg_off, len, rights)
         })
         .unwrap_or(Err(Error::InvalidCapability))
+        .map(|()| None)
     } else {
-        map_in_chunks(target, spaces, seg, va, seg_off, len, rights)
+        map_in_chunks(
+            target,
+            spaces,
+            seg,
+            Span {
+                va,
+                seg_off,
+                len,
+                done,
+            },
+            rights,
+        )
     };
-    if r.is_err() {
-        c.maps.remove(index);
+    match r {
+        Ok(None) => Ok(false),
+        Ok(Some(done)) => {
+            c.maps.cut_short(index, done / PAGE);
+            Ok(true)
+        }
+        Err(e) => {
+            c.maps.remove(index);
+            Err(e)
+        }
     }
-    r
+}
+
+/// A `Map`'s span: `len` bytes at `va`, from byte `seg_off` of the
+/// segment, of which the first `done` are mapped already (by the same
+/// call, before it was cut short).
+#[derive(Clone, Copy)]
+struct Span {
+    va: u64,
+    seg_off: u64,
+    len: u64,
+    done: u64,
 }
 
 /// The most a `Map` maps under one hold of the range's lock: one L3
@@ -181,23 +219,39 @@ const CHUNK: u64 = 2 << 20;
 /// them as after a whole map), and none of the rest. The caller's own
 /// capability keeps the range alive for the whole call (nothing else runs
 /// on this core in between, and a revoke reaches this core's space only
-/// after the call), so the range is never gone between chunks; a link or
-/// unlink elsewhere does not touch what it maps. A chunk that fails (most
+/// after the call), so the range is never gone between chunks of one
+/// call; a link or unlink elsewhere does not touch what it maps. A chunk that fails (most
 /// likely: another core mapped part of the span between chunks) makes the
 /// call fail and unmaps the pages of the chunks done that still map this
 /// segment's frames, so the call changes nothing it did not give back.
+///
+/// Between chunks is a preemption point: if an interrupt is pending there,
+/// this returns how far it got (`Ok(Some(done))`) and the call is cut
+/// short, to be issued again by the task once the interrupt has been
+/// taken on its way back to EL0 (docs/syscalls.md, *Long operations*).
+/// Each call maps at least one chunk, so a call re-issued goes on. Between
+/// two calls anything may happen (other tasks run, this core's mailbox is
+/// served): the re-issued call checks its capabilities again, and its
+/// record, still live and marked, is what a revoke or unmap in between
+/// undoes or forgets as any mapping's.
 #[inline(never)]
 fn map_in_chunks(
     target: u32,
     spaces: &mut dyn Spaces,
     seg: &Segment,
-    va: u64,
-    seg_off: u64,
-    len: u64,
+    Span {
+        va,
+        seg_off,
+        len,
+        mut done,
+    }: Span,
     rights: Rights,
-) -> Result<(), Error> {
-    let mut done = 0;
+) -> Result<Option<u64>, Error> {
+    let first = done;
     while done < len {
+        if done > first && crate::arch::aarch64::irq_pending() {
+            return Ok(Some(done));
+        }
         let at = va + done;
         let n = (len - done).min(CHUNK - at % CHUNK);
         let r = with_range(target, spaces, |range| {
@@ -214,7 +268,7 @@ fn map_in_chunks(
         }
         done += n;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Maps the segment's pages (one chunk of a `Map`): a device segment's
@@ -324,6 +378,7 @@ pub(super) fn link(
             gen: object::generation(target),
             va: 0,
             what: What::Link { range: cap.obj.id },
+            resume: 0,
         })?)
     } else {
         None

@@ -141,6 +141,7 @@ pub fn syscall(
     spaces: &mut dyn Spaces,
 ) -> Option<bool> {
     let mut out = (0, 0);
+    let mut cut_short = false;
     let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
@@ -155,7 +156,9 @@ pub fn syscall(
             .and_then(|a| super::memory::segment_info(c, spaces, a))
             .map(|v| out = v),
         Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
-        Syscall::Map => decode(f).and_then(|a| super::memory::map(c, spaces, a)),
+        Syscall::Map => decode(f)
+            .and_then(|a| super::memory::map(c, spaces, a))
+            .map(|cut| cut_short = cut),
         Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
         Syscall::Link => {
             decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
@@ -169,6 +172,12 @@ pub fn syscall(
         _ => return None,
     };
     let remote = marks.marked && finish(c, spaces, &mut marks);
+    if cut_short {
+        // The registers stay the call's arguments; the task issues it
+        // again after the pending interrupt (memory::map_in_chunks).
+        crate::arch::aarch64::restart_syscall();
+        return Some(remote);
+    }
     frame.x[0] = match r {
         Ok(()) => 0,
         Err(e) => e as u64,

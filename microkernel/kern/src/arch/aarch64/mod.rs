@@ -98,6 +98,39 @@ pub fn wait_word(word: &core::sync::atomic::AtomicU64, seen: u64) {
     }
 }
 
+/// Whether an IRQ is pending at this core (ISR_EL1.I), masked or not:
+/// a long system call's preemption point asks this between pieces.
+#[inline]
+pub fn irq_pending() -> bool {
+    let isr: u64;
+    // Safety: reads a register; no memory effect.
+    unsafe { asm!("mrs {0}, isr_el1", out(reg) isr, options(nomem, nostack)) };
+    isr & (1 << 7) != 0
+}
+
+/// Makes the system call being served return to its own `svc`, so the
+/// task issues it again (with the registers the frame gives back: the
+/// call's arguments, unchanged) once the pending interrupt has been taken
+/// on the way to EL0. Only from a system call's handler: ELR_EL1 then
+/// holds the address after the `svc` (every exception is masked during a
+/// call, and vectors.s reads ELR_EL1 into the frame only after the
+/// handler, for a call that completes its frame).
+#[inline]
+pub fn restart_syscall() {
+    // Safety: in a system call ELR_EL1 is the caller's return address,
+    // 4 bytes past its `svc` (an A64 instruction); moving it back makes the
+    // `eret` re-run that `svc`. No memory effect.
+    unsafe {
+        asm!(
+            "mrs {t}, elr_el1",
+            "sub {t}, {t}, #4",
+            "msr elr_el1, {t}",
+            t = out(reg) _,
+            options(nomem, nostack),
+        )
+    };
+}
+
 /// Signals an event to every core (wakes `wfe`).
 #[inline]
 pub fn sev() {
