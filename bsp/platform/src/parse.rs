@@ -211,7 +211,7 @@ fn memory(idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> 
     if memory.is_empty() {
         return Err(Error::NoMemory);
     }
-    memory.sort_unstable_by_key(|r| r.base);
+    sort_by_base(&mut memory, |r| r.base);
     Ok(memory)
 }
 
@@ -232,7 +232,7 @@ fn reserved(blob: &Blob<'_>, idx: &Index<'_>) -> Result<heapless::Vec<Region, MA
             push_regs(&child, &mut reserved)?;
         }
     }
-    reserved.sort_unstable_by_key(|r| r.base);
+    sort_by_base(&mut reserved, |r| r.base);
     Ok(reserved)
 }
 
@@ -347,6 +347,53 @@ fn virtio_mmio<'a>(
             .push(VirtioMmio { region, intid })
             .map_err(|_| Error::TooManyRegions)?;
     }
-    found.sort_unstable_by_key(|v| v.region.base);
+    sort_by_base(&mut found, |v| v.region.base);
     Ok(found)
+}
+
+/// Sorts `items` by `base`, stably, by insertion. The lists are short (at
+/// most [`MAX_VIRTIO`] entries) and sorted once a boot; core's
+/// `sort_unstable_by_key` cost about 4 KiB of kernel text for its two
+/// instantiations (issue 12's size goal, docs/measurements.md).
+fn sort_by_base<T>(items: &mut [T], base: impl Fn(&T) -> u64) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while let Some(prev) = j.checked_sub(1) {
+            match (items.get(prev), items.get(j)) {
+                (Some(a), Some(b)) if base(a) > base(b) => items.swap(prev, j),
+                _ => break,
+            }
+            j = prev;
+        }
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    extern crate std;
+    use super::sort_by_base;
+    use std::vec::Vec;
+
+    /// Every permutation-ish input up to 9 entries, against the standard
+    /// library's stable sort (equal bases keep their order).
+    #[test]
+    fn sorts_like_the_stable_sort() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for len in 0..=9 {
+            for _ in 0..200 {
+                let mut items: Vec<(u64, usize)> = (0..len)
+                    .map(|i| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        (seed % 5, i)
+                    })
+                    .collect();
+                let mut want = items.clone();
+                want.sort_by_key(|e| e.0);
+                sort_by_base(&mut items, |e| e.0);
+                assert_eq!(items, want);
+            }
+        }
+    }
 }
