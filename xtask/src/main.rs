@@ -45,6 +45,7 @@ mod sdimage;
 mod serial;
 mod tasks;
 mod test;
+mod textsize;
 mod toolchain;
 mod web;
 mod wire;

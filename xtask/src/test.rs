@@ -8,6 +8,8 @@
 //! the command that reproduces it, the whole console and the defmt log. The
 //! last line is `N passed, N failed`, after `kernel builds: N` (each board
 //! and kernel build is built once); the exit status is 1 if any failed.
+//! After the cases, `kernel-text-size` (crate::textsize) holds the default
+//! image's kernel text on virt and rpi4 to issue 12's 128 KiB.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -44,12 +46,17 @@ fn machine_args(case: &Case) -> MachineArgs {
 }
 
 /// Every entry a filter can select, in the order they run: the QEMU
-/// cases, the benchmarks' smoke test, the HIL path entries.
+/// cases, the kernel-text guard, the benchmarks' smoke test and
+/// instruction-count guard, the HIL path entries.
 fn entry_names() -> Vec<&'static str> {
     CASES
         .iter()
         .map(|c| c.name)
-        .chain([crate::bench::smoke::NAME, crate::bench::guard::NAME])
+        .chain([
+            crate::textsize::NAME,
+            crate::bench::smoke::NAME,
+            crate::bench::guard::NAME,
+        ])
         .chain(crate::hil::selftest::NAMES)
         .collect()
 }
@@ -140,6 +147,12 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
                 p.case.qemu_flags().join(" ")
             );
         }
+        if crate::textsize::selected(args.filter.as_deref()) {
+            println!(
+                "{:<32} (kernel text of the default image on virt and rpi4 at most 128 KiB)",
+                crate::textsize::NAME
+            );
+        }
         if crate::bench::smoke::selected(args.filter.as_deref()) {
             println!(
                 "{:<32} (benchmarks' smoke test: cargo xtask bench --smp 2 --no-linux, ours only)",
@@ -176,6 +189,9 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<ExitCode> {
             build::build(root, &p.image, p.machine.board).map_err(|e| format!("{e:#}"))
         });
         tally(run_case(root, p, built, args.show_output));
+    }
+    if crate::textsize::selected(args.filter.as_deref()) {
+        tally(crate::textsize::run_entry(root, &mut builds));
     }
     if crate::bench::smoke::selected(args.filter.as_deref()) {
         tally(crate::bench::smoke::run(root, &mut builds));
