@@ -23,6 +23,7 @@ pub mod pl011;
 pub mod psci;
 #[cfg(target_arch = "aarch64")]
 pub mod semihosting;
+pub mod ticks;
 #[cfg(target_arch = "aarch64")]
 pub mod timer;
 pub mod uart;

@@ -16,13 +16,12 @@ pub fn now() -> u64 {
 
 /// `ticks` of the counter in microseconds.
 pub fn ticks_to_us(ticks: u64) -> u64 {
-    let f = frequency().max(1);
-    (ticks as u128 * 1_000_000 / f as u128) as u64
+    crate::ticks::to_us(ticks, frequency())
 }
 
 /// Arms this core's virtual timer to fire in `us` microseconds.
 pub fn arm_in_us(us: u64) {
-    let ticks = (frequency() as u128 * us as u128 / 1_000_000) as u64;
+    let ticks = crate::ticks::from_us(us, frequency());
     CNTV_TVAL_EL0.set(ticks.clamp(1, u32::MAX as u64));
     CNTV_CTL_EL0.write(CNTV_CTL_EL0::ENABLE::SET + CNTV_CTL_EL0::IMASK::CLEAR);
 }
