@@ -36,7 +36,7 @@ pub use image::{
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
-pub use ops::{is_cap_call, retire_root, setup_root, syscall, Spaces};
+pub use ops::{is_cap_call, query, retire_root, setup_root, syscall, Spaces};
 pub use remove::sweep_here;
 
 use crate::percore::Local;

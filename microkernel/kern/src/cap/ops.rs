@@ -47,17 +47,70 @@ pub(super) fn resolve(
     cptr: u64,
     access: Access,
 ) -> Result<Named, Error> {
+    let p = resolve_from(c, spaces.root_share(), cptr, access)?;
+    Ok(Named {
+        space: p.space(c.me),
+        slot: p.slot(),
+    })
+}
+
+/// A slot [`resolve_from`] found, in one word so that the result comes
+/// back in registers (a [`Named`], 24 bytes, came back through memory):
+/// the share id in bits 32-62, the index in bits 0-31, bit 63 set for a
+/// shared share (otherwise this core's space: another core's share is
+/// `NotOwner`).
+#[derive(Clone, Copy)]
+struct Place(u64);
+
+impl Place {
+    const GLOBAL: u64 = 1 << 63;
+
+    #[inline(always)]
+    fn new(slot: SlotRef, global: bool) -> Place {
+        let share = u64::from(slot.share.0) << 32;
+        Place(share | u64::from(slot.index) | if global { Place::GLOBAL } else { 0 })
+    }
+
+    #[inline(always)]
+    fn global(self) -> bool {
+        self.0 & Place::GLOBAL != 0
+    }
+
+    #[inline(always)]
+    fn slot(self) -> SlotRef {
+        let share = ((self.0 & !Place::GLOBAL) >> 32) as u32;
+        SlotRef::new(ShareId(share), self.0 as u32)
+    }
+
+    #[inline(always)]
+    fn space(self, me: usize) -> SpaceId {
+        if self.global() {
+            SpaceId::Global
+        } else {
+            SpaceId::Core(me)
+        }
+    }
+}
+
+const _: () = assert!(super::MAX_SHARES < 1 << 31);
+
+/// [`resolve`] for a caller whose root share is `root` (`None`: it has
+/// none). Out of line: every capability call's slot goes through it.
+#[inline(never)]
+fn resolve_from(
+    c: &CoreCaps,
+    root: Option<ShareId>,
+    cptr: u64,
+    access: Access,
+) -> Result<Place, Error> {
     let me = c.me;
-    let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
+    let root = root.ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if index >= slots::SHARE_SLOTS {
         return Err(Error::InvalidCapability);
     }
     let Some(via) = via else {
-        return Ok(Named {
-            space: SpaceId::Core(me),
-            slot: SlotRef::new(root, index as u32),
-        });
+        return Ok(Place::new(SlotRef::new(root, index as u32), false));
     };
     let need = match access {
         Access::Read => Rights::READ,
@@ -74,10 +127,8 @@ pub(super) fn resolve(
             if matches!(space, SpaceId::Core(n) if *n != me) {
                 return Err(Error::NotOwner);
             }
-            Ok(Named {
-                space: *space,
-                slot: SlotRef::new(*id, index as u32),
-            })
+            let global = *space == SpaceId::Global;
+            Ok(Place::new(SlotRef::new(*id, index as u32), global))
         }
         _ => Err(Error::InvalidCapability),
     }
@@ -112,8 +163,7 @@ pub(super) fn root_cap(
 pub fn is_cap_call(call: Syscall) -> bool {
     matches!(
         call,
-        Syscall::CapInfo
-            | Syscall::CapCopy
+        Syscall::CapCopy
             | Syscall::CapDelete
             | Syscall::CapRevoke
             | Syscall::SegmentCreate
@@ -129,7 +179,8 @@ pub fn is_cap_call(call: Syscall) -> bool {
     )
 }
 
-/// The capability-table system calls, on this core's capability state
+/// The capability-table system calls but `CapInfo` ([`query`]), on this
+/// core's capability state
 /// `c`. `None`: not one of them; otherwise whether the caller must wait
 /// for other cores' sweeps (`finish`). Each
 /// call's arguments are decoded first (`abi::args`): a bit a call does not
@@ -145,7 +196,6 @@ pub fn syscall(
     let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
-        Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
         Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
         Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
         Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
@@ -182,20 +232,38 @@ pub fn syscall(
         Ok(()) => 0,
         Err(e) => e as u64,
     };
-    if matches!(call, Syscall::CapInfo | Syscall::SegmentInfo) && r.is_ok() {
+    if call == Syscall::SegmentInfo && r.is_ok() {
         frame.x[1] = out.0;
         frame.x[2] = out.1;
     }
     Some(remote)
 }
 
-fn info(c: &mut CoreCaps, spaces: &dyn Spaces, a: args::CapInfo) -> Result<(u64, u64), Error> {
+/// `CapInfo`, which changes nothing: the caller's fast path (no removal
+/// bookkeeping, no restart, no mailbox: a call that posts nothing leaves
+/// nothing for this core to serve; another core's requests bring their
+/// wake SGI). `root` is the calling task's root share. The results, or
+/// the error, go straight into the caller's registers.
+#[inline(always)]
+pub fn query(c: &CoreCaps, root: Option<ShareId>, frame: &mut Frame) {
+    match decode(frame).and_then(|a| info(c, root, a)) {
+        Ok((kind, rights)) => {
+            frame.x[0] = 0;
+            frame.x[1] = kind;
+            frame.x[2] = rights;
+        }
+        Err(e) => frame.x[0] = e as u64,
+    }
+}
+
+#[inline(always)]
+fn info(c: &CoreCaps, root: Option<ShareId>, a: args::CapInfo) -> Result<(u64, u64), Error> {
     let me = c.me as u32;
-    let n = resolve(c, spaces, a.at.0, Access::Read)?;
-    let cap = match n.space {
-        SpaceId::Global => global().space.lookup(me, n.slot)?,
-        SpaceId::Core(_) => c.space.lookup(me, n.slot)?,
-    };
+    let p = resolve_from(c, root, a.at.0, Access::Read)?;
+    // One lookup for either space (the global one's lock held to the end).
+    let g = p.global().then(global);
+    let space = g.as_ref().map_or(&c.space, |g| &g.space);
+    let cap = space.lookup(me, p.slot())?;
     Ok((cap.obj.kind as u64, cap.rights.bits() as u64))
 }
 

@@ -78,6 +78,8 @@ fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
     match call {
         None => status(frame, Err(Error::UnknownSyscall)),
         Some(Syscall::Null) => status(frame, Ok(())),
+        // Not reached from el0_svc, which calls `syscall_query` itself.
+        Some(Syscall::CapInfo) => syscall_query(frame),
         Some(Syscall::DebugPrint) => {
             let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
             status(frame, r)
@@ -249,6 +251,20 @@ fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
     } else {
         Then::Return
     }
+}
+
+/// `CapInfo`, which changes nothing, on its own path (vectors.s calls it
+/// directly, with the frame as for [`syscall_entry`]): none of
+/// [`cap_call`]'s bookkeeping for removals, restarts and the mailbox
+/// (`crate::cap::query` says why none is needed), the same checks.
+#[no_mangle]
+#[inline(never)]
+extern "C" fn syscall_query(frame: &mut Frame) {
+    use crate::cap::Spaces;
+    SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
+        debug_assert_eq!(c.core(), me, "capability state made on another core");
+        crate::cap::query(c, s.root_share(), frame);
+    });
 }
 
 /// What a capability call that posted requests (or found some in this
