@@ -3,7 +3,7 @@
 //! share a line. Other cores may read a block (atomics make that sound).
 
 use aarch64_cpu::registers::TPIDR_EL1;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use platform::MAX_CPUS;
 use tock_registers::interfaces::{Readable, Writeable};
 
@@ -26,6 +26,10 @@ pub struct PerCore {
     /// The task this core runs: its archive index + 1 (0: none, the idle
     /// loop), written at every switch, read by the time-limit report.
     pub running: AtomicUsize,
+    /// The root share of the task this core runs: its id + 1 (0: none),
+    /// written at every switch with `running` (only by this core); the
+    /// `CapInfo` path reads it here instead of through the scheduler.
+    pub root_share: AtomicU32,
     /// Each task slot's state, for the time-limit report (`task::report`;
     /// written only by this core, when the state changes).
     pub tasks: [AtomicU64; kerncore::bootimage::MAX_TASKS_PER_CORE],
@@ -77,6 +81,7 @@ impl PerCore {
             timer_ok: AtomicBool::new(false),
             pool_frames: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
+            root_share: AtomicU32::new(0),
             tasks: [const { AtomicU64::new(0) }; kerncore::bootimage::MAX_TASKS_PER_CORE],
             events: Events::new(),
         }
@@ -105,6 +110,13 @@ pub fn try_this() -> Option<&'static PerCore> {
 
 pub fn this() -> &'static PerCore {
     try_this().expect("per-core data not installed")
+}
+
+/// The root share of the task this core runs (`PerCore::root_share`).
+#[inline(always)]
+pub fn caller_root() -> Option<kerncore::cap::ShareId> {
+    let id = try_this()?.root_share.load(Ordering::Relaxed);
+    id.checked_sub(1).map(kerncore::cap::ShareId)
 }
 
 /// Core `id`'s block, for reading its counters.

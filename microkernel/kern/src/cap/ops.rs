@@ -246,7 +246,7 @@ pub fn syscall(
 /// the error, go straight into the caller's registers.
 #[inline(always)]
 pub fn query(c: &CoreCaps, root: Option<ShareId>, frame: &mut Frame) {
-    match decode(frame).and_then(|a| info(c, root, a)) {
+    match info(c, root, frame) {
         Ok((kind, rights)) => {
             frame.x[0] = 0;
             frame.x[1] = kind;
@@ -257,9 +257,19 @@ pub fn query(c: &CoreCaps, root: Option<ShareId>, frame: &mut Frame) {
 }
 
 #[inline(always)]
-fn info(c: &CoreCaps, root: Option<ShareId>, a: args::CapInfo) -> Result<(u64, u64), Error> {
+fn info(c: &CoreCaps, root: Option<ShareId>, frame: &Frame) -> Result<(u64, u64), Error> {
     let me = c.me as u32;
-    let p = resolve_from(c, root, a.at.0, Access::Read)?;
+    let cptr = frame.x[0];
+    let p = if cptr < u64::from(slots::SHARE_SLOTS) {
+        // A slot of the root share, the common case, without the call:
+        // `args::CapInfo` accepts such a pointer, and `resolve_from`'s
+        // only check left for it is that there is a root share.
+        let root = root.ok_or(Error::InvalidCapability)?;
+        Place::new(SlotRef::new(root, cptr as u32), false)
+    } else {
+        let a: args::CapInfo = decode(frame)?;
+        resolve_from(c, root, a.at.0, Access::Read)?
+    };
     // One lookup for either space (the global one's lock held to the end).
     let g = p.global().then(global);
     let space = g.as_ref().map_or(&c.space, |g| &g.space);

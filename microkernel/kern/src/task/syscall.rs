@@ -256,15 +256,19 @@ fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
 /// `CapInfo`, which changes nothing, on its own path (vectors.s calls it
 /// directly, with the frame as for [`syscall_entry`]): none of
 /// [`cap_call`]'s bookkeeping for removals, restarts and the mailbox
-/// (`crate::cap::query` says why none is needed), the same checks.
+/// (`crate::cap::query` says why none is needed), the same checks. The
+/// caller's root share is the copy the last switch left in the per-core
+/// block, so the scheduler's state is not entered at all.
 #[no_mangle]
 #[inline(never)]
 extern "C" fn syscall_query(frame: &mut Frame) {
-    use crate::cap::Spaces;
-    SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
-        debug_assert_eq!(c.core(), me, "capability state made on another core");
-        crate::cap::query(c, s.root_share(), frame);
-    });
+    let root = percore::caller_root();
+    debug_assert_eq!(
+        root,
+        SCHED.with(|s| crate::cap::Spaces::root_share(s)),
+        "the per-core copy of the caller's root share is stale"
+    );
+    crate::cap::CORE_CAPS.with(|c| crate::cap::query(c, root, frame));
 }
 
 /// What a capability call that posted requests (or found some in this
