@@ -172,6 +172,23 @@ impl<T: Init> Local<T> {
         crate::arch::aarch64::irq_restore(daif);
         r
     }
+
+    /// [`Local::with`] for code that runs with interrupts masked already
+    /// (a system call's handler: taking the exception masked them), so it
+    /// does not mask them again; `f` gets this core's number too. `f` must
+    /// not call `with` on the same `Local` again.
+    ///
+    /// # Safety
+    /// IRQ and FIQ are masked on this core from before the call until
+    /// after it returns (nothing in `f` unmasks them).
+    #[inline(always)]
+    pub unsafe fn with_masked<R>(&self, f: impl FnOnce(usize, &mut T) -> R) -> R {
+        let me = id();
+        // Safety: this core's element, reached only by this core, and no
+        // interrupt can come in between (the caller keeps them masked);
+        // `f` does not re-enter (documented), so the reference is unique.
+        f(me, unsafe { self.get_mut(me) })
+    }
 }
 
 impl<T: Init> Local<T> {

@@ -242,11 +242,12 @@ pub fn syscall(
 /// `CapInfo`, which changes nothing: the caller's fast path (no removal
 /// bookkeeping, no restart, no mailbox: a call that posts nothing leaves
 /// nothing for this core to serve; another core's requests bring their
-/// wake SGI). `root` is the calling task's root share. The results, or
-/// the error, go straight into the caller's registers.
+/// wake SGI). `me` is this core, `root` the calling task's root share.
+/// The results, or the error, go straight into the caller's registers.
 #[inline(always)]
-pub fn query(c: &CoreCaps, root: Option<ShareId>, frame: &mut Frame) {
-    match info(c, root, frame) {
+pub fn query(c: &CoreCaps, me: usize, root: Option<ShareId>, frame: &mut Frame) {
+    debug_assert_eq!(c.me, me, "capability state made on another core");
+    match info(c, me as u32, root, frame) {
         Ok((kind, rights)) => {
             frame.x[0] = 0;
             frame.x[1] = kind;
@@ -257,8 +258,7 @@ pub fn query(c: &CoreCaps, root: Option<ShareId>, frame: &mut Frame) {
 }
 
 #[inline(always)]
-fn info(c: &CoreCaps, root: Option<ShareId>, frame: &Frame) -> Result<(u64, u64), Error> {
-    let me = c.me as u32;
+fn info(c: &CoreCaps, me: u32, root: Option<ShareId>, frame: &Frame) -> Result<(u64, u64), Error> {
     let cptr = frame.x[0];
     let p = if cptr < u64::from(slots::SHARE_SLOTS) {
         // A slot of the root share, the common case, without the call:

@@ -268,7 +268,9 @@ extern "C" fn syscall_query(frame: &mut Frame) {
         SCHED.with(|s| crate::cap::Spaces::root_share(s)),
         "the per-core copy of the caller's root share is stale"
     );
-    crate::cap::CORE_CAPS.with(|c| crate::cap::query(c, root, frame));
+    // Safety: a system call's handler runs with every exception masked
+    // (vectors.s), and nothing on this path unmasks them.
+    unsafe { crate::cap::CORE_CAPS.with_masked(|me, c| crate::cap::query(c, me, root, frame)) };
 }
 
 /// What a capability call that posted requests (or found some in this
