@@ -24,6 +24,7 @@ mod image;
 mod mapping;
 use mapping::SlotSet;
 mod memory;
+mod naming;
 mod notify;
 pub mod object;
 mod ops;
