@@ -164,11 +164,8 @@ impl<T: Init> Local<T> {
     /// `Local` again.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let daif = crate::arch::aarch64::irq_save();
-        let me = id();
-        // Safety: this core's element, reached only by this core with
-        // interrupts masked; `f` does not re-enter (documented), so the
-        // reference is unique.
-        let r = f(unsafe { self.get_mut(me) });
+        // Safety: masked just above, restored only after it returns.
+        let r = unsafe { self.with_masked(|_, t| f(t)) };
         crate::arch::aarch64::irq_restore(daif);
         r
     }
@@ -193,32 +190,36 @@ impl<T: Init> Local<T> {
 
 impl<T: Init> Local<T> {
     /// Runs `f` on this core's values of `self` and `other` together, with
-    /// one interrupt mask and one look-up of the core number for both (a
-    /// system call's path enters two), which `f` gets too. `f` must not
-    /// call `with` on either again.
+    /// one look-up of the core number for both (a system call's path
+    /// enters two), which `f` gets too, for code that runs with interrupts
+    /// masked already (as [`Local::with_masked`]). `f` must not call
+    /// `with` on either again.
     ///
     /// Panics if `self` and `other` are the same `Local` (the two
     /// references would alias).
-    pub fn with_and<U: Init, R>(
+    ///
+    /// # Safety
+    /// IRQ and FIQ are masked on this core from before the call until
+    /// after it returns (nothing in `f` unmasks them).
+    #[inline(always)]
+    pub unsafe fn with_and_masked<U: Init, R>(
         &self,
         other: &Local<U>,
         f: impl FnOnce(usize, &mut T, &mut U) -> R,
     ) -> R {
         assert!(
             !core::ptr::addr_eq(self, other),
-            "with_and: the same Local twice"
+            "with_and_masked: the same Local twice"
         );
-        let daif = crate::arch::aarch64::irq_save();
         let me = id();
-        // Safety: as in `with`, for each of two distinct `Local`s (checked
-        // above), so the two references are unique and do not overlap.
-        let r = unsafe {
+        // Safety: as in `with_masked`, for each of two distinct `Local`s
+        // (checked above), so the two references are unique and do not
+        // overlap.
+        unsafe {
             let a = self.get_mut(me);
             let b = other.get_mut(me);
             f(me, a, b)
-        };
-        crate::arch::aarch64::irq_restore(daif);
-        r
+        }
     }
 
     /// Core `me`'s value, made on first use.

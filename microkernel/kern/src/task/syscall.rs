@@ -242,10 +242,14 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 /// stays short).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let (me, remote) = SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
-        debug_assert_eq!(c.core(), me, "capability state made on another core");
-        (me, crate::cap::syscall(c, call, frame, s))
-    });
+    // Safety: a system call's handler runs with every exception masked
+    // (vectors.s), and nothing in a capability call unmasks them.
+    let (me, remote) = unsafe {
+        SCHED.with_and_masked(&crate::cap::CORE_CAPS, |me, s, c| {
+            debug_assert_eq!(c.core(), me, "capability state made on another core");
+            (me, crate::cap::syscall(c, call, frame, s))
+        })
+    };
     if remote == Some(true) || supervise::mailbox_pending(me) {
         Then::FinishCapCall
     } else {
