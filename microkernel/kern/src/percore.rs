@@ -3,7 +3,7 @@
 //! share a line. Other cores may read a block (atomics make that sound).
 
 use aarch64_cpu::registers::TPIDR_EL1;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use platform::MAX_CPUS;
 use tock_registers::interfaces::{Readable, Writeable};
 
@@ -26,6 +26,10 @@ pub struct PerCore {
     /// The task this core runs: its archive index + 1 (0: none, the idle
     /// loop), written at every switch, read by the time-limit report.
     pub running: AtomicUsize,
+    /// The root share of the task this core runs: its id + 1 (0: none),
+    /// written at every switch with `running` (only by this core); the
+    /// `CapInfo` path reads it here instead of through the scheduler.
+    pub root_share: AtomicU32,
     /// Each task slot's state, for the time-limit report (`task::report`;
     /// written only by this core, when the state changes).
     pub tasks: [AtomicU64; kerncore::bootimage::MAX_TASKS_PER_CORE],
@@ -77,6 +81,7 @@ impl PerCore {
             timer_ok: AtomicBool::new(false),
             pool_frames: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
+            root_share: AtomicU32::new(0),
             tasks: [const { AtomicU64::new(0) }; kerncore::bootimage::MAX_TASKS_PER_CORE],
             events: Events::new(),
         }
@@ -105,6 +110,13 @@ pub fn try_this() -> Option<&'static PerCore> {
 
 pub fn this() -> &'static PerCore {
     try_this().expect("per-core data not installed")
+}
+
+/// The root share of the task this core runs (`PerCore::root_share`).
+#[inline(always)]
+pub fn caller_root() -> Option<kerncore::cap::ShareId> {
+    let id = try_this()?.root_share.load(Ordering::Relaxed);
+    id.checked_sub(1).map(kerncore::cap::ShareId)
 }
 
 /// Core `id`'s block, for reading its counters.
@@ -152,44 +164,62 @@ impl<T: Init> Local<T> {
     /// `Local` again.
     pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         let daif = crate::arch::aarch64::irq_save();
-        let me = id();
-        // Safety: this core's element, reached only by this core with
-        // interrupts masked; `f` does not re-enter (documented), so the
-        // reference is unique.
-        let r = f(unsafe { self.get_mut(me) });
+        // Safety: masked just above, restored only after it returns.
+        let r = unsafe { self.with_masked(|_, t| f(t)) };
         crate::arch::aarch64::irq_restore(daif);
         r
+    }
+
+    /// [`Local::with`] for code that runs with interrupts masked already
+    /// (a system call's handler: taking the exception masked them), so it
+    /// does not mask them again; `f` gets this core's number too. `f` must
+    /// not call `with` on the same `Local` again.
+    ///
+    /// # Safety
+    /// IRQ and FIQ are masked on this core from before the call until
+    /// after it returns (nothing in `f` unmasks them).
+    #[inline(always)]
+    pub unsafe fn with_masked<R>(&self, f: impl FnOnce(usize, &mut T) -> R) -> R {
+        let me = id();
+        // Safety: this core's element, reached only by this core, and no
+        // interrupt can come in between (the caller keeps them masked);
+        // `f` does not re-enter (documented), so the reference is unique.
+        f(me, unsafe { self.get_mut(me) })
     }
 }
 
 impl<T: Init> Local<T> {
     /// Runs `f` on this core's values of `self` and `other` together, with
-    /// one interrupt mask and one look-up of the core number for both (a
-    /// system call's path enters two), which `f` gets too. `f` must not
-    /// call `with` on either again.
+    /// one look-up of the core number for both (a system call's path
+    /// enters two), which `f` gets too, for code that runs with interrupts
+    /// masked already (as [`Local::with_masked`]). `f` must not call
+    /// `with` on either again.
     ///
     /// Panics if `self` and `other` are the same `Local` (the two
     /// references would alias).
-    pub fn with_and<U: Init, R>(
+    ///
+    /// # Safety
+    /// IRQ and FIQ are masked on this core from before the call until
+    /// after it returns (nothing in `f` unmasks them).
+    #[inline(always)]
+    pub unsafe fn with_and_masked<U: Init, R>(
         &self,
         other: &Local<U>,
         f: impl FnOnce(usize, &mut T, &mut U) -> R,
     ) -> R {
         assert!(
             !core::ptr::addr_eq(self, other),
-            "with_and: the same Local twice"
+            "with_and_masked: the same Local twice"
         );
-        let daif = crate::arch::aarch64::irq_save();
         let me = id();
-        // Safety: as in `with`, for each of two distinct `Local`s (checked
-        // above), so the two references are unique and do not overlap.
-        let r = unsafe {
+        // Safety: as in `with_masked`, for each of two distinct `Local`s
+        // (checked above), so the two references are unique and do not
+        // overlap.
+        unsafe {
             let a = self.get_mut(me);
             let b = other.get_mut(me);
             f(me, a, b)
-        };
-        crate::arch::aarch64::irq_restore(daif);
-        r
+        }
     }
 
     /// Core `me`'s value, made on first use.

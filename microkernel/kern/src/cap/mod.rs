@@ -24,6 +24,7 @@ mod image;
 mod mapping;
 use mapping::SlotSet;
 mod memory;
+mod naming;
 mod notify;
 pub mod object;
 mod ops;
@@ -36,7 +37,7 @@ pub use image::{
 };
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
-pub use ops::{is_cap_call, retire_root, setup_root, syscall, Spaces};
+pub use ops::{is_cap_call, query, retire_root, setup_root, syscall, Spaces};
 pub use remove::sweep_here;
 
 use crate::percore::Local;

@@ -1,6 +1,9 @@
-//! Naming slots from system calls, and the capability operations: copy,
-//! delete, revoke, making shares, a task's root share. What a removal
-//! implies is in `remove.rs`.
+//! The capability operations: copy, delete, revoke, making shares, a
+//! task's root share. How a system call names a slot is in `naming.rs`,
+//! what a removal implies in `remove.rs`.
+
+pub use super::naming::{query, Spaces};
+pub(super) use super::naming::{resolve, root_cap, Access, Named};
 
 use super::object::{self, Obj, SpaceId};
 use super::remove::{
@@ -11,109 +14,15 @@ use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
 use crate::mm;
 use crate::task::decode;
-use crate::uspace::UserSpace;
 use abi::{args, slots, CPtr, Error, ObjectKind, Rights, Syscall};
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
-
-/// The task side the capability code needs: the calling task's root share,
-/// and any task's address space on this core (to undo mappings).
-pub trait Spaces {
-    /// The calling task's root share.
-    fn root_share(&self) -> Option<ShareId>;
-    /// The address space of this core's task in `slot`.
-    fn root(&mut self, slot: usize) -> Option<&mut UserSpace>;
-}
-
-/// A slot a system call named.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Named {
-    pub space: SpaceId,
-    pub slot: SlotRef,
-}
-
-/// Which right on the share a slot is reached through the operation needs.
-#[derive(Clone, Copy)]
-pub(super) enum Access {
-    /// Read the slot (look up, copy from).
-    Read,
-    /// Change the slot (insert, delete, revoke).
-    Write,
-}
-
-/// Resolves `cptr` for the calling task on this core.
-pub(super) fn resolve(
-    c: &mut CoreCaps,
-    spaces: &dyn Spaces,
-    cptr: u64,
-    access: Access,
-) -> Result<Named, Error> {
-    let me = c.me;
-    let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
-    let (via, index) = CPtr(cptr).decode()?;
-    if index >= slots::SHARE_SLOTS {
-        return Err(Error::InvalidCapability);
-    }
-    let Some(via) = via else {
-        return Ok(Named {
-            space: SpaceId::Core(me),
-            slot: SlotRef::new(root, index as u32),
-        });
-    };
-    let need = match access {
-        Access::Read => Rights::READ,
-        Access::Write => Rights::WRITE,
-    };
-    let share = c.space.lookup_kind(
-        me as u32,
-        SlotRef::new(root, via as u32),
-        ObjectKind::Share,
-        need,
-    )?;
-    match object::get(share.obj.id) {
-        Some(Obj::Share { space, id }) => {
-            if matches!(space, SpaceId::Core(n) if *n != me) {
-                return Err(Error::NotOwner);
-            }
-            Ok(Named {
-                space: *space,
-                slot: SlotRef::new(*id, index as u32),
-            })
-        }
-        _ => Err(Error::InvalidCapability),
-    }
-}
-
-/// The capability in a slot of the caller's root share, with its kind and
-/// rights checked: what every operation that uses an object needs.
-pub(super) fn root_cap(
-    c: &CoreCaps,
-    spaces: &dyn Spaces,
-    cptr: u64,
-    kind: ObjectKind,
-    needed: Rights,
-) -> Result<(SlotRef, Cap), Error> {
-    let me = c.me as u32;
-    let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
-    let (via, index) = CPtr(cptr).decode()?;
-    if via.is_some() {
-        // Objects are used through the root share only: a shared share is
-        // a meeting point, copied from, not worked in.
-        return Err(Error::InvalidArgument);
-    }
-    if index >= slots::SHARE_SLOTS {
-        return Err(Error::InvalidCapability);
-    }
-    let at = SlotRef::new(root, index as u32);
-    Ok((at, c.space.lookup_kind(me, at, kind, needed)?))
-}
 
 /// Whether `call` is one of [`syscall`]'s.
 #[inline(always)]
 pub fn is_cap_call(call: Syscall) -> bool {
     matches!(
         call,
-        Syscall::CapInfo
-            | Syscall::CapCopy
+        Syscall::CapCopy
             | Syscall::CapDelete
             | Syscall::CapRevoke
             | Syscall::SegmentCreate
@@ -129,7 +38,8 @@ pub fn is_cap_call(call: Syscall) -> bool {
     )
 }
 
-/// The capability-table system calls, on this core's capability state
+/// The capability-table system calls but `CapInfo` ([`query`]), on this
+/// core's capability state
 /// `c`. `None`: not one of them; otherwise whether the caller must wait
 /// for other cores' sweeps (`finish`). Each
 /// call's arguments are decoded first (`abi::args`): a bit a call does not
@@ -145,7 +55,6 @@ pub fn syscall(
     let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
-        Syscall::CapInfo => decode(f).and_then(|a| info(c, spaces, a).map(|v| out = v)),
         Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
         Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
         Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
@@ -182,21 +91,11 @@ pub fn syscall(
         Ok(()) => 0,
         Err(e) => e as u64,
     };
-    if matches!(call, Syscall::CapInfo | Syscall::SegmentInfo) && r.is_ok() {
+    if call == Syscall::SegmentInfo && r.is_ok() {
         frame.x[1] = out.0;
         frame.x[2] = out.1;
     }
     Some(remote)
-}
-
-fn info(c: &mut CoreCaps, spaces: &dyn Spaces, a: args::CapInfo) -> Result<(u64, u64), Error> {
-    let me = c.me as u32;
-    let n = resolve(c, spaces, a.at.0, Access::Read)?;
-    let cap = match n.space {
-        SpaceId::Global => global().space.lookup(me, n.slot)?,
-        SpaceId::Core(_) => c.space.lookup(me, n.slot)?,
-    };
-    Ok((cap.obj.kind as u64, cap.rights.bits() as u64))
 }
 
 /// The root slots a task cannot change.

@@ -338,9 +338,14 @@ fn switch_user_state(s: &mut Sched, from: Option<usize>, to: Option<usize>) {
     }
     let to = to.and_then(|i| s.tasks[i].as_ref());
     set_tpidr_el0(to.map_or(0, |t| t.tpidr_el0));
-    percore::this()
-        .running
+    let core = percore::this();
+    core.running
         .store(to.map_or(0, |t| t.archive_index + 1), Ordering::Relaxed);
+    // A task's root share changes only while it is not current (made
+    // before it first runs, taken when it is retired), so the copy stays
+    // true until the next switch.
+    let root = to.and_then(|t| t.root_share).map_or(0, |r| r.0 + 1);
+    core.root_share.store(root, Ordering::Relaxed);
 }
 
 /// Frees the memory of task `i`, which has ended (its state says how) and

@@ -78,6 +78,8 @@ fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
     match call {
         None => status(frame, Err(Error::UnknownSyscall)),
         Some(Syscall::Null) => status(frame, Ok(())),
+        // Not reached from el0_svc, which calls `syscall_query` itself.
+        Some(Syscall::CapInfo) => syscall_query(frame),
         Some(Syscall::DebugPrint) => {
             let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
             status(frame, r)
@@ -240,15 +242,39 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 /// stays short).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let (me, remote) = SCHED.with_and(&crate::cap::CORE_CAPS, |me, s, c| {
-        debug_assert_eq!(c.core(), me, "capability state made on another core");
-        (me, crate::cap::syscall(c, call, frame, s))
-    });
+    // Safety: a system call's handler runs with every exception masked
+    // (vectors.s), and nothing in a capability call unmasks them.
+    let (me, remote) = unsafe {
+        SCHED.with_and_masked(&crate::cap::CORE_CAPS, |me, s, c| {
+            debug_assert_eq!(c.core(), me, "capability state made on another core");
+            (me, crate::cap::syscall(c, call, frame, s))
+        })
+    };
     if remote == Some(true) || supervise::mailbox_pending(me) {
         Then::FinishCapCall
     } else {
         Then::Return
     }
+}
+
+/// `CapInfo`, which changes nothing, on its own path (vectors.s calls it
+/// directly, with the frame as for [`syscall_entry`]): none of
+/// [`cap_call`]'s bookkeeping for removals, restarts and the mailbox
+/// (`crate::cap::query` says why none is needed), the same checks. The
+/// caller's root share is the copy the last switch left in the per-core
+/// block, so the scheduler's state is not entered at all.
+#[no_mangle]
+#[inline(never)]
+extern "C" fn syscall_query(frame: &mut Frame) {
+    let root = percore::caller_root();
+    debug_assert_eq!(
+        root,
+        SCHED.with(|s| crate::cap::Spaces::root_share(s)),
+        "the per-core copy of the caller's root share is stale"
+    );
+    // Safety: a system call's handler runs with every exception masked
+    // (vectors.s), and nothing on this path unmasks them.
+    unsafe { crate::cap::CORE_CAPS.with_masked(|me, c| crate::cap::query(c, me, root, frame)) };
 }
 
 /// What a capability call that posted requests (or found some in this
