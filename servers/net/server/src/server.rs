@@ -228,7 +228,7 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
         }
         // Until an event: a client's `sev`, the timer's event stream
         // (which also brings the next frame from the device).
-        idle.pass(busy, clients);
+        idle.pass(busy, clients, conn::server::Pace::Poll);
     }
 }
 
