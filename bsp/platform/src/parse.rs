@@ -64,7 +64,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let cpus = cpus(&blob, psci.is_some())?;
     let (gic, gic_node) = gic(&blob)?;
     let timer = timer(&blob, &gic_node)?;
-    let (console, log) = uart::console_and_log(&blob)?;
+    let (console, log, console_intid) = uart::console_and_log(&blob, &gic_node)?;
     Ok(Platform {
         model_compatible: model_compatible(&root),
         memory,
@@ -75,6 +75,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         time_limit_s: time_limit(&blob),
         psci,
         console,
+        console_intid,
         log,
         virtio_mmio: virtio_mmio(&blob, &gic_node)?,
         watchdog: first_available(&blob, WATCHDOG)

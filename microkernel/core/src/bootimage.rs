@@ -32,7 +32,7 @@
 //! | range | name · base u64 @24 (user virtual address) · size u64 @32 (2 MiB or 1 GiB) · reserved u64 @40 |
 //! | share | name · rest 0 |
 //! | notification | name · rest 0 |
-//! | device | name · kind u32 @24 ([`DeviceKind`]) · interrupt: holder task index + 1 u32 @28 (0: the interrupt goes to no task, and the rest is 0) · notification index u32 @32 · pad u32 @36 · bits u64 @40 (non-zero) ([`DeviceInterrupt`]; only a virtio device's) |
+//! | device | name · kind u32 @24 ([`DeviceKind`]) · interrupt: holder task index + 1 u32 @28 (0: the interrupt goes to no task, and the rest is 0) · notification index u32 @32 · pad u32 @36 · bits u64 @40 (non-zero) ([`DeviceInterrupt`]; only a virtio device's or the console UART's) |
 //! | exit signal | task index u32 @0 · notification index u32 @4 · bits u64 @8 (non-zero) · rest 0 |
 //! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment, 4 task: object index = task index) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
 //!

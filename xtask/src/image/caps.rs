@@ -373,16 +373,16 @@ impl Objects<'_> {
             ObjectRef::Device(at)
                 if matches!(
                     self.devices[at].kind,
-                    DeviceKind::VirtioBlk | DeviceKind::VirtioNet
+                    DeviceKind::VirtioBlk | DeviceKind::VirtioNet | DeviceKind::Uart
                 ) =>
             {
                 at
             }
             _ => {
                 return Err(format!(
-                    "interrupt: {:?} has none the kernel delivers (virtio-blk and virtio-net do)",
-                    c.object
-                ))
+                "interrupt: {:?} has none the kernel delivers (uart, virtio-blk and virtio-net do)",
+                c.object
+            ))
             }
         };
         if cap.rights & Rights::WRITE.bits() == 0 {

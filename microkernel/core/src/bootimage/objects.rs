@@ -309,7 +309,10 @@ impl<'a> Archive<'a> {
                     let ok = (i.task as usize) < self.n.tasks
                         && (i.notification as usize) < self.n.notifications
                         && i.bits != 0
-                        && matches!(d.kind, DeviceKind::VirtioBlk | DeviceKind::VirtioNet);
+                        && matches!(
+                            d.kind,
+                            DeviceKind::VirtioBlk | DeviceKind::VirtioNet | DeviceKind::Uart
+                        );
                     if !ok {
                         return Err(ArchiveError::BadDevice(e));
                     }

@@ -76,7 +76,7 @@ pub(super) fn setup(
     for j in 0..a.device_count() {
         let Some(d) = a.device(j) else { continue };
         let Some(i) = d.interrupt else { continue };
-        let found = registers(d.kind).and_then(|pa| Some((pa, intid_of(pa)?)));
+        let found = registers(d.kind).and_then(|pa| Some((pa, intid_of(d.kind, pa)?)));
         let (Some((pa, intid)), Some(note), Some(task)) = (
             found,
             notification(i.notification),
@@ -105,13 +105,18 @@ pub(super) fn setup(
     }
 }
 
-/// The INTID of the virtio-mmio device whose registers start at `pa`.
-fn intid_of(pa: u64) -> Option<u32> {
+/// The INTID of the device of `kind` whose registers start at `pa`: the
+/// console UART's, or the virtio-mmio transport's, as the DTB gives them.
+fn intid_of(kind: DeviceKind, pa: u64) -> Option<u32> {
     let p = crate::boot::platform()?;
-    p.virtio_mmio
-        .iter()
-        .find(|v| v.region.base == pa)
-        .map(|v| v.intid)
+    match kind {
+        DeviceKind::Uart => p.console_intid,
+        _ => p
+            .virtio_mmio
+            .iter()
+            .find(|v| v.region.base == pa)
+            .map(|v| v.intid),
+    }
 }
 
 /// Archive task `index` was loaded on this core: its lines are routed

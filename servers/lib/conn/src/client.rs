@@ -264,6 +264,26 @@ impl Conn {
         sleep(&self.ring.watch());
     }
 
+    /// Blocks in the kernel on the connection's wake notification until
+    /// the server answers (it signals a client that said it sleeps), the
+    /// server ends, or another task signals that notification; naps in
+    /// `wfe` ([`Conn::nap`]) instead when the connection has no wake
+    /// notification or nothing is outstanding (no answer would come). The
+    /// caller polls again after: this may return with nothing new.
+    pub fn sleep(&self) {
+        let Some(wake) = self.wake.filter(|_| self.ring.outstanding() > 0) else {
+            return self.nap();
+        };
+        self.ctrl.begin_sleep();
+        if !self.ring.watch().changed() {
+            #[cfg(target_arch = "aarch64")]
+            let _ = ulib::cap::wait(wake);
+            #[cfg(not(target_arch = "aarch64"))]
+            let _ = wake; // host tests: no kernel; `wake` is never set there
+        }
+        self.ctrl.end_sleep();
+    }
+
     /// A fresh tag for the next request (1, 2, ... on each connection).
     pub fn tag(&mut self) -> u64 {
         let t = self.next_tag;

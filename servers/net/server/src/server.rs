@@ -3,7 +3,7 @@
 use crate::client::{Client, Held, Waiting};
 use crate::hal;
 use crate::nic::{self, Nic};
-use conn::server::{Clients, Idle, Next};
+use conn::server::{Clients, Idle, Next, Pace, Slept};
 use drivers::dma;
 use net_api::{Checked, Op, MAX_CLIENTS};
 use net_stack::{self as stack, Stack};
@@ -86,7 +86,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         ulib::println!("net: no DMA window: {:?}", e);
         return 1;
     }
-    let nic = match Nic::new(regs) {
+    let nic = match Nic::new(regs, device) {
         Ok(n) => n,
         Err(e) => {
             ulib::println!("net: {}", e);
@@ -226,9 +226,18 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
                 return;
             }
         }
-        // Until an event: a client's `sev`, the timer's event stream
-        // (which also brings the next frame from the device).
-        idle.pass(busy, clients, conn::server::Pace::Poll);
+        // Nothing to do: block until a client, an end or the device's
+        // interrupt wakes it, if the device interrupts and no socket timer
+        // is due; otherwise until an event (a client's `sev`, the timer's
+        // event stream, which also brings the next frame from the device).
+        let pace = if stack.may_block() {
+            Pace::Block
+        } else {
+            Pace::Poll
+        };
+        if idle.pass(busy, clients, pace) == Slept::Blocked {
+            stack.rearm();
+        }
     }
 }
 
