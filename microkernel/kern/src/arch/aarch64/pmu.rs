@@ -40,20 +40,31 @@ pub fn init_this_core(user_read: bool) {
         return;
     }
     let userenr = if user_read { USERENR_CR_ER } else { 0 };
+    let pmcr: u64;
+    // Safety: reading this core's PMCR_EL0 changes nothing.
+    unsafe { asm!("mrs {0}, pmcr_el0", out(reg) pmcr, options(nomem, nostack)) };
+    // PMCR_EL0.N: event counters implemented. Without one, only the cycle
+    // counter counts (PMEVTYPER0_EL0 would be unpredictable).
+    let cnten = if (pmcr >> 11) & 0x1f == 0 {
+        CNTEN_C_P0 & !1
+    } else {
+        // Safety: event counter 0 exists (N > 0) and is this core's own;
+        // nothing else in the kernel uses it.
+        unsafe { asm!("msr pmevtyper0_el0, {0}", in(reg) INST_RETIRED, options(nostack)) };
+        CNTEN_C_P0
+    };
     // Safety: these writes configure this core's own PMU, which nothing
     // else in the kernel uses; boot.s has set MDCR_EL2 (when entered at
     // EL2) so that EL1 reaches every counter without trapping.
     unsafe {
         asm!(
             "msr pmccfiltr_el0, xzr",
-            "msr pmevtyper0_el0, {event}",
             "msr pmcr_el0, {pmcr}",
             "msr pmcntenset_el0, {cnten}",
             "msr pmuserenr_el0, {userenr}",
             "isb",
-            event = in(reg) INST_RETIRED,
             pmcr = in(reg) PMCR_E_C_LC | PMCR_P,
-            cnten = in(reg) CNTEN_C_P0,
+            cnten = in(reg) cnten,
             userenr = in(reg) userenr,
             options(nostack),
         )
