@@ -112,6 +112,7 @@ pub(crate) const SD_READ: &[&str] = &[
 /// finish with the new instance; a client that dies with reads outstanding
 /// is restarted, connects again and closes.
 pub(crate) const BLK_CRASH: &[&str] = &[
+    "[blk-crash@3] blk server: InterruptAck through a read-only device capability refused (MissingRights)",
     "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
     "[blk-crash@3] blk server: crashing on purpose (test build)",
     "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",
