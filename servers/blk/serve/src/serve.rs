@@ -198,11 +198,18 @@ fn serve_loop<D: Device>(
             if !c.connected || flush.is_some() || disk.free_slot().is_none() {
                 continue;
             }
-            if let Next::Request(req) = c.next(name) {
-                busy = true;
-                if let Some(tag) = handle(name, disk, c, ci, req) {
-                    flush = Some((ci, c.hello, tag));
+            match c.next(name) {
+                Next::Request(req) => {
+                    busy = true;
+                    if let Some(tag) = handle(name, disk, c, ci, req) {
+                        flush = Some((ci, c.hello, tag));
+                    }
                 }
+                Next::Empty => {}
+                // A malformed request (answered) or a flood: the ring had
+                // something, so this pass was not idle (a sleeping server
+                // must not block with requests left behind it).
+                Next::Refused | Next::Flooded => busy = true,
             }
         }
         clients.end_pass();

@@ -207,12 +207,18 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
                             break;
                         }
                     }
+                    // The ring had something: not an idle pass (a server
+                    // about to block must look again).
                     Next::Flooded => {
+                        busy = true;
                         let _ = stack.drop_client(ci, false);
                         w.clear();
                         break;
                     }
-                    Next::Refused => break,
+                    Next::Refused => {
+                        busy = true;
+                        break;
+                    }
                 }
             }
             busy |= answer_held(stack, c, w, ci);
