@@ -58,9 +58,12 @@ pub struct StorageLine {
     pub ops: u64,
     pub bytes: u64,
     pub ns: u64,
+    /// Instructions retired in the window (`instr=`, the PMU's count),
+    /// when the image lets the client read it.
+    pub instr: Option<u64>,
 }
 
-/// `RESULT name=storage mode=M client=0 ops=O bytes=B ns=N ...`.
+/// `RESULT name=storage mode=M client=0 ops=O bytes=B ns=N ... [instr=I]`.
 pub fn parse_storage(line: &str) -> Option<StorageLine> {
     let rest = line.split_once("RESULT name=storage ")?.1;
     let field = |k: &str| {
@@ -72,6 +75,7 @@ pub fn parse_storage(line: &str) -> Option<StorageLine> {
         ops: field("ops")?.parse().ok()?,
         bytes: field("bytes")?.parse().ok()?,
         ns: field("ns")?.parse().ok()?,
+        instr: field("instr").and_then(|v| v.parse().ok()),
     })
 }
 

@@ -241,6 +241,7 @@ const VIRT: &[Case] = &[
         name: "blk-write-virt",
         image: "blk",
         console: BLK_WRITE,
+        lines: Some(interrupts_taken),
         disk_pattern: BLK_SECTORS,
         ..Case::BASE
     },
@@ -250,6 +251,17 @@ const VIRT: &[Case] = &[
         image: "blk",
         keep_disk: true,
         console: BLK_READ,
+        disk_pattern: BLK_SECTORS,
+        ..Case::BASE
+    },
+    // The device interrupt's route on a GICv2 (GICD_ITARGETSR), after the
+    // GICv3 cases (GICD_IROUTER) above: the same run.
+    Case {
+        name: "blk-gic2-virt",
+        image: "blk",
+        gic: Some(2),
+        console: BLK_WRITE,
+        lines: Some(interrupts_taken),
         disk_pattern: BLK_SECTORS,
         ..Case::BASE
     },

@@ -11,8 +11,8 @@
 //! | --- | --- | --- |
 //! | `Slot` | a cap's `as`, or its object's name | the root slot |
 //! | `Range` | a `[[range]]` the task links or holds | base, size |
-//! | `Client` | a service the task `uses` | its range's base, its index, its wake notification's slot |
-//! | `Server` | the service the task `provides` | client count, the `SERVICE.ends` slot (64 = none), then per client: base, index, core, its wake notification's slot |
+//! | `Client` | a service the task `uses` | its range's base, its index, its wake notification's slot, the server's wake notification's slot (`SERVICE.wake`, 64 = none) |
+//! | `Server` | the service the task `provides` | client count, the `SERVICE.ends` slot (64 = none), then per client: base, index, core, its wake notification's slot; then the `SERVICE.wake` slot (64 = none) |
 //! | `Value` | a key of the task's `values = { ... }` | the number |
 //!
 //! A connection the image gives and the program does not declare is an
@@ -58,8 +58,8 @@ impl Kind {
         match self {
             Kind::Slot | Kind::Value => 2,
             Kind::Range => 3,
-            Kind::Client => 4,
-            Kind::Server => 3 + 4 * MAX_CLIENTS,
+            Kind::Client => 5,
+            Kind::Server => 4 + 4 * MAX_CLIENTS,
         }
     }
 }
@@ -125,6 +125,7 @@ pub fn given(image: &Image, i: usize) -> Vec<Given> {
                     None => words.extend([0, 0, 0, NO_SLOT]),
                 }
             }
+            words.push(s.wake.map_or(NO_SLOT, slot_of));
             give(Kind::Server, &s.name, words);
         }
         if let Some(n) = s.clients.iter().position(|&c| c == i) {
@@ -135,6 +136,7 @@ pub fn given(image: &Image, i: usize) -> Vec<Given> {
                     image.ranges[s.first_range + n].base,
                     n as u64,
                     slot_of(s.first_wake + n),
+                    s.wake.map_or(NO_SLOT, slot_of),
                 ],
             );
         }
@@ -284,16 +286,25 @@ uses = ["console"]
         assert_eq!(&s.words[..2], [2, 4], "two clients, ends in slot 4");
         assert_eq!(
             &s.words[2..10],
-            [base, 0, 0, 5, base + (2 << 20), 1, 1, 6],
-            "wake notifications in slots 5 and 6"
+            [base, 0, 0, 6, base + (2 << 20), 1, 1, 7],
+            "wake notifications in slots 6 and 7"
         );
+        assert_eq!(s.words.last(), Some(&5), "its own wake in slot 5");
         let c = given(&image, 2);
         let c = c.iter().find(|g| g.kind == Kind::Client).unwrap();
-        assert_eq!(c.words, [base + (2 << 20), 1, 2], "its wake in slot 2");
-        assert_eq!(image.tasks[2].on_exit, [(0, 0b10)]);
+        assert_eq!(
+            c.words,
+            [base + (2 << 20), 1, 3, 2],
+            "its wake in slot 3, the server's in slot 2"
+        );
+        assert_eq!(
+            image.tasks[2].on_exit,
+            [(0, 0b10), (1, 0b10)],
+            "its end on SERVICE.ends and SERVICE.wake"
+        );
         assert_eq!(
             image.tasks[0].on_exit,
-            [(1, 1), (2, 1)],
+            [(2, 1), (3, 1)],
             "the server wakes both"
         );
     }

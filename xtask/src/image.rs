@@ -28,7 +28,7 @@ pub(crate) use file::{MachineEntry, RangeEntry};
 #[cfg(test)]
 pub(crate) mod keys;
 mod machine;
-pub use caps::{CapSpec, DeviceSpec, ObjectRef, ShareSpec};
+pub use caps::{CapSpec, DeviceSpec, InterruptSpec, ObjectRef, ShareSpec};
 pub use conns::ServiceSpec;
 use machine::check_machine_entry;
 pub use machine::resolve;
@@ -58,6 +58,9 @@ pub struct Image {
     /// The devices granted, in the order first named (shares first, then
     /// tasks); each exists on every listed board.
     pub devices: Vec<DeviceSpec>,
+    /// The device interrupts delivered to tasks (`interrupt` on a task's
+    /// device capability).
+    pub interrupts: Vec<InterruptSpec>,
     /// `[machine]`: the machine shapes it runs on besides its boards.
     pub machine: MachineSpec,
     /// Services (`provides` / `uses`), in the order their servers appear;
@@ -308,7 +311,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
     }
     if notifications.len() > NOTIFICATIONS_MAX {
         return Err(format!(
-            "{} notifications with those the connections add (SERVICE.ends and one SERVICE.N per client); the kernel makes at most {NOTIFICATIONS_MAX}",
+            "{} notifications with those the connections add (SERVICE.ends, SERVICE.wake and one SERVICE.N per client); the kernel makes at most {NOTIFICATIONS_MAX}",
             notifications.len()
         ));
     }
@@ -326,11 +329,12 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         notifications: &notifications,
         boards: &boards,
         devices: Vec::new(),
+        interrupts: Vec::new(),
     };
     let mut shares = Vec::new();
     for (j, s) in file.share.iter().enumerate() {
         let entry = format!("share[{j}] ({})", s.name);
-        let caps = objects.caps(&entry, &s.caps, caps::SHARE_CAPS_MAX, "a share")?;
+        let caps = objects.caps(&entry, &s.caps, caps::SHARE_CAPS_MAX, "a share", None)?;
         shares.push(ShareSpec {
             name: s.name.clone(),
             caps,
@@ -378,6 +382,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             &t.caps,
             caps::TASK_GRANTS_MAX,
             "its root share (slots 2..63)",
+            Some(i),
         )?;
         let mut cap_names = Vec::new();
         for (k, c) in t.caps.iter().enumerate() {
@@ -426,6 +431,13 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
                     });
                     cap_names.push(notifications[j].clone());
                 }
+                if let Some(j) = s.wake {
+                    caps.push(CapSpec {
+                        object: ObjectRef::Notification(j),
+                        rights: kerncore::bootimage::Rights::READ.bits(),
+                    });
+                    cap_names.push(notifications[j].clone());
+                }
                 // Each client's wake notification: the server signals it,
                 // and so does its own end (a blocked client must wake).
                 let wakes = s.first_wake..s.first_wake + s.clients.len();
@@ -441,6 +453,14 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
             if let Some(n) = s.clients.iter().position(|&c| c == i) {
                 links.push(s.first_range + n);
                 on_exit.extend(s.ends.map(|j| (j, 1u64 << n)));
+                if let Some(j) = s.wake {
+                    on_exit.push((j, 1u64 << n));
+                    caps.push(CapSpec {
+                        object: ObjectRef::Notification(j),
+                        rights: kerncore::bootimage::Rights::WRITE.bits(),
+                    });
+                    cap_names.push(notifications[j].clone());
+                }
                 let j = s.first_wake + n;
                 caps.push(CapSpec {
                     object: ObjectRef::Notification(j),
@@ -517,6 +537,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         }
     }
     let devices = objects.devices;
+    let interrupts = objects.interrupts;
     let machine = check_machine_entry(&file.machine, &boards)?;
     Ok(Image {
         machine,
@@ -528,6 +549,7 @@ pub fn parse(name: &str, text: &str, servers: &[String]) -> Result<Image, String
         tasks,
         ranges,
         devices,
+        interrupts,
         kernel_cores,
         shares,
         notifications,

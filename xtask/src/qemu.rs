@@ -280,7 +280,13 @@ pub fn run_with_io(
         }
         args.extend(crate::disk::qemu_args(disk));
     }
-    if let Some(t) = spec.timeout {
+    // Under `-icount ... sleep=off` QEMU moves the virtual clock straight
+    // to the next timer deadline whenever every vCPU sleeps (all tasks
+    // blocked, a device at work on the host): with the kernel's time
+    // limit armed, a run whose cores all sleep while a block request is
+    // in the device would jump to its limit. So an icount run's limit is
+    // the host's alone (QEMU killed, the console shown).
+    if let Some(t) = spec.timeout.filter(|_| !spec.icount) {
         args.extend([
             "-append".to_string(),
             format!("timeout={}", t.as_secs().max(1)),

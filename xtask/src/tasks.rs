@@ -8,7 +8,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{target_dir, TARGET};
-use crate::image::{CapSpec, DeviceSpec, Image, ObjectRef, RangeSpec, ShareSpec, TaskSpec};
+use crate::image::{
+    CapSpec, DeviceSpec, Image, InterruptSpec, ObjectRef, RangeSpec, ShareSpec, TaskSpec,
+};
 
 use kerncore::bootimage::{
     Archive, Expect, KernelOptions, ObjectKind, ENTRY, FIRST_GRANT_SLOT, FLAG_OPTIONAL,
@@ -151,6 +153,7 @@ pub struct Layout<'a> {
     pub shares: &'a [ShareSpec],
     pub notifications: &'a [String],
     pub devices: &'a [DeviceSpec],
+    pub interrupts: &'a [InterruptSpec],
     pub kernel_cores: &'a [u32],
 }
 
@@ -162,6 +165,7 @@ impl<'a> Layout<'a> {
             shares: &image.shares,
             notifications: &image.notifications,
             devices: &image.devices,
+            interrupts: &image.interrupts,
             kernel_cores: &image.kernel_cores,
         }
     }
@@ -286,9 +290,15 @@ pub fn archive(entries: &[Entry], layout: &Layout) -> Result<Vec<u8>> {
         put_name(&mut out, name).context("share or notification")?;
         end_entry(&mut out);
     }
-    for d in layout.devices {
+    for (j, d) in layout.devices.iter().enumerate() {
         put_name(&mut out, d.name).context("device")?;
         out.extend_from_slice(&d.kind.raw().to_le_bytes());
+        if let Some(i) = layout.interrupts.iter().find(|i| i.device == j) {
+            out.extend_from_slice(&u32::try_from(i.task + 1)?.to_le_bytes());
+            out.extend_from_slice(&u32::try_from(i.notification)?.to_le_bytes());
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&i.bits.to_le_bytes());
+        }
         end_entry(&mut out);
     }
     for (i, e) in entries.iter().enumerate() {
@@ -422,6 +432,7 @@ mod tests {
             shares: &shares,
             notifications: &notifications,
             devices: &devices,
+            interrupts: &[],
             kernel_cores: &[3],
         };
         let bytes = archive(&[client, console], &layout).expect("archive");
@@ -442,7 +453,8 @@ mod tests {
             a.device(0),
             Some(DeviceEntry {
                 name: "uart",
-                kind: DeviceKind::Uart
+                kind: DeviceKind::Uart,
+                interrupt: None
             })
         );
         let r = |bits| Rights::from_bits(bits).expect("rights");

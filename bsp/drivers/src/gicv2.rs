@@ -124,6 +124,28 @@ impl GicV2 {
         d.isenabler[(intid / 32) as usize].set(1 << (intid % 32));
     }
 
+    /// Routes the shared interrupt `intid` (>= 32) to the CPU interfaces in
+    /// `targets` (a bit each) at `priority`, and enables it.
+    pub fn route_spi(&self, intid: u32, priority: u8, targets: u8) {
+        let d = self.d();
+        let (word, byte) = ((intid / 4) as usize, (intid % 4) * 8);
+        let p = d.ipriorityr[word].get() & !(0xff << byte);
+        d.ipriorityr[word].set(p | (priority as u32) << byte);
+        let t = d.itargetsr[word].get() & !(0xff << byte);
+        d.itargetsr[word].set(t | (targets as u32) << byte);
+        self.unmask(intid);
+    }
+
+    /// Stops `intid` being signalled (it stays pending if it arrives).
+    pub fn mask(&self, intid: u32) {
+        self.d().icenabler[(intid / 32) as usize].set(1 << (intid % 32));
+    }
+
+    /// Lets `intid` be signalled again.
+    pub fn unmask(&self, intid: u32) {
+        self.d().isenabler[(intid / 32) as usize].set(1 << (intid % 32));
+    }
+
     /// The calling core's CPU interface bit: GICD_ITARGETSR0..7 are banked
     /// and read as the reading core's own interface.
     pub fn own_target(&self) -> u8 {

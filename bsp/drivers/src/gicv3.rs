@@ -201,6 +201,18 @@ impl GicV3 {
         cpu_interface::enable();
     }
 
+    /// Stops the shared interrupt `intid` (>= 32) being signalled (it stays
+    /// pending if it arrives).
+    pub fn mask(&self, intid: u32) {
+        self.d().icenabler[(intid / 32) as usize].set(1 << (intid % 32));
+        self.wait_rwp();
+    }
+
+    /// Lets the shared interrupt `intid` be signalled again.
+    pub fn unmask(&self, intid: u32) {
+        self.d().isenabler[(intid / 32) as usize].set(1 << (intid % 32));
+    }
+
     /// Enables `intid` at `priority`: an SGI/PPI in this core's
     /// redistributor, an SPI in the distributor routed to `target_mpidr`.
     pub fn enable(&self, intid: u32, priority: u8, target_mpidr: u64) {
@@ -214,7 +226,9 @@ impl GicV3 {
             let d = self.d();
             let p = d.ipriorityr[word].get() & !(0xff << byte);
             d.ipriorityr[word].set(p | (priority as u32) << byte);
-            d.irouter[intid as usize - 32].set(target_mpidr & 0xff_00ff_ffff);
+            // GICD_IROUTER<n> is at 0x6000 + 8n (n >= 32; the first 32 are
+            // reserved), so the array is indexed by the INTID itself.
+            d.irouter[intid as usize].set(target_mpidr & 0xff_00ff_ffff);
             d.isenabler[(intid / 32) as usize].set(1 << (intid % 32));
         }
     }

@@ -43,8 +43,21 @@ register_bitfields! {u32,
         /// UART enable.
         UARTEN OFFSET(0) NUMBITS(1) []
     ],
+    /// Interrupt mask set/clear (1: the interrupt is passed on).
+    IMSC [
+        /// Receive timeout.
+        RTIM OFFSET(6) NUMBITS(1) [],
+        /// Receive.
+        RXIM OFFSET(4) NUMBITS(1) []
+    ],
     /// Interrupt clear.
-    ICR [ ALL OFFSET(0) NUMBITS(11) [] ]
+    ICR [
+        /// Receive timeout.
+        RTIC OFFSET(6) NUMBITS(1) [],
+        /// Receive.
+        RXIC OFFSET(4) NUMBITS(1) [],
+        ALL OFFSET(0) NUMBITS(11) []
+    ]
 }
 
 register_structs! {
@@ -59,6 +72,8 @@ register_structs! {
         (0x2c => lcr_h: ReadWrite<u32, LCR_H::Register>),
         (0x30 => cr: ReadWrite<u32, CR::Register>),
         (0x34 => _ifls),
+        (0x38 => imsc: ReadWrite<u32, IMSC::Register>),
+        (0x3c => _ris_mis),
         (0x44 => icr: ReadWrite<u32, ICR::Register>),
         (0x48 => @END),
     }
@@ -124,6 +139,18 @@ impl Pl011 {
         } else {
             Some(r.dr.get() as u8)
         }
+    }
+
+    /// Passes on the receive interrupts (a byte arrived, or waited): for a
+    /// task the image delivers the UART's interrupt to.
+    pub fn enable_rx_interrupt(&self) {
+        self.regs().imsc.write(IMSC::RXIM::SET + IMSC::RTIM::SET);
+    }
+
+    /// Clears the receive interrupts (after draining the receive FIFO; a
+    /// byte still there raises the receive interrupt again).
+    pub fn clear_rx_interrupt(&self) {
+        self.regs().icr.write(ICR::RXIC::SET + ICR::RTIC::SET);
     }
 
     /// Waits until every queued byte has left the shifter.

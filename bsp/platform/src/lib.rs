@@ -152,6 +152,10 @@ pub struct Platform {
     /// `/chosen/stdout-path` names, else the lowest available i.MX UART.
     /// (Available: `status` absent, `"okay"` or `"ok"`.)
     pub console: Uart,
+    /// The console UART's interrupt (GIC INTID), if its node names one the
+    /// GIC takes: delivered to a task that holds `device:uart` with an
+    /// `interrupt` (docs/syscalls.md, *Device interrupts*).
+    pub console_intid: Option<u32>,
     /// The log UART carrying defmt frames: the available PL011 with the
     /// lowest address other than the console (QEMU virt given two
     /// `-serial`), else the mini UART if it and its AUX block are available

@@ -90,7 +90,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let cpus = cpus(&idx, psci.is_some())?;
     let (gic, gic_node) = gic(&idx)?;
     let timer = timer(&blob, &idx, &gic_node)?;
-    let (console, log) = uart::console_and_log(&blob, &idx)?;
+    let (console, log, console_intid) = uart::console_and_log(&blob, &idx, &gic_node)?;
     Ok(Platform {
         model_compatible: model_compatible(&root),
         memory,
@@ -101,6 +101,7 @@ pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
         time_limit_s: time_limit(&idx),
         psci,
         console,
+        console_intid,
         log,
         virtio_mmio: virtio_mmio(&blob, &idx, &gic_node)?,
         watchdog: first_available(&idx, WATCHDOG)

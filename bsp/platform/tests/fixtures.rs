@@ -75,6 +75,8 @@ fn assert_pi_common(p: &Platform) {
     assert_eq!(p.timer, TIMER);
     assert_eq!(p.psci, None);
     assert_eq!(p.console, PI_CONSOLE);
+    // serial@7e201000: interrupts = <0 121 4>, SPI 121.
+    assert_eq!(p.console_intid, Some(153));
     assert_eq!(p.log, Some(PI_LOG));
     assert!(p.virtio_mmio.is_empty());
     // /soc/watchdog@7e100000, first `reg` entry ("pm"): PM_RSTC is +0x1c.
@@ -158,6 +160,8 @@ fn assert_virt_common(p: &Platform) {
     assert!(p.reserved.is_empty());
     assert_eq!(p.timer, TIMER);
     assert_eq!(p.console, VIRT_UART0);
+    // pl011@9000000: interrupts = <0 1 4>, SPI 1.
+    assert_eq!(p.console_intid, Some(33));
     assert_virt_virtio(p);
     assert_eq!(p.watchdog, None);
     assert_eq!(p.bcm_gpio, None);

@@ -233,6 +233,14 @@ call_args! {
 }
 
 call_args! {
+    /// `InterruptAck` of the interrupt of the device whose segment
+    /// capability is in `device`.
+    InterruptAck for InterruptAck {
+        device: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);
+    }
+}
+
+call_args! {
     /// `CapInfo` of the capability in `at`.
     CapInfo for CapInfo {
         at: CPtr = x 0, encode |v| v.0, decode |v| cptr(v);
@@ -385,7 +393,7 @@ mod tests {
             Err(Error::InvalidArgument)
         );
         assert_eq!(
-            ReadEvent::decode(&[4, 0, 0, 0, 0, 0]),
+            ReadEvent::decode(&[5, 0, 0, 0, 0, 0]),
             Err(Error::InvalidArgument)
         );
         let print = |len| DebugPrint::decode(&[0x1000, len, 0, 0, 0, 0]);

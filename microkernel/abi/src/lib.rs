@@ -119,6 +119,11 @@ pub enum Syscall: u64 {
     /// [`TaskState::Stopped`] until restarted. (22-24 were the block
     /// baseline's calls, now experimental.)
     TaskStop = 25,
+    /// Re-arms the device interrupt the image delivers to the caller: the
+    /// device segment capability `x0` needs [`Rights::WRITE`], its device's
+    /// interrupt must be one the image routes to the calling core (each
+    /// delivery masks the interrupt until this call).
+    InterruptAck = 26,
     /// Experimental: the in-kernel block baseline
     /// ([`EXPERIMENTAL_CALLS`]). Reads `x2` bytes (a multiple of 512, at
     /// most 64 KiB) from sector `x0` into the caller's buffer at `x1`.
@@ -241,6 +246,8 @@ pub enum Event: u64 {
     Ipi = 2,
     /// Batches of frames taken from the global pool.
     GlobalPoolTake = 3,
+    /// Device interrupts taken and delivered to a task's notification.
+    Interrupt = 4,
 }
 }
 
@@ -414,7 +421,8 @@ mod tests {
         assert_eq!(Syscall::from_u64(21), Some(Syscall::CoreCount));
         assert_eq!(Syscall::from_u64(22), None, "the block calls left 22-24");
         assert_eq!(Syscall::from_u64(25), Some(Syscall::TaskStop));
-        assert_eq!(Syscall::from_u64(26), None);
+        assert_eq!(Syscall::from_u64(26), Some(Syscall::InterruptAck));
+        assert_eq!(Syscall::from_u64(27), None);
         assert_eq!(Syscall::from_u64(0x102), Some(Syscall::BlockFlush));
         for c in Syscall::ALL {
             assert_eq!(Syscall::from_u64(c as u64), Some(c));

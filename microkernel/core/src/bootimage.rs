@@ -7,7 +7,7 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 8 | magic `KTASKS07` |
+//! | 0 | 8 | magic `KTASKS08` |
 //! | 8 | 4 | task count |
 //! | 12 | 4 | shared-range count |
 //! | 16 | 4 | share count |
@@ -32,7 +32,7 @@
 //! | range | name · base u64 @24 (user virtual address) · size u64 @32 (2 MiB or 1 GiB) · reserved u64 @40 |
 //! | share | name · rest 0 |
 //! | notification | name · rest 0 |
-//! | device | name · kind u32 @24 ([`DeviceKind`]) · rest 0 |
+//! | device | name · kind u32 @24 ([`DeviceKind`]) · interrupt: holder task index + 1 u32 @28 (0: the interrupt goes to no task, and the rest is 0) · notification index u32 @32 · pad u32 @36 · bits u64 @40 (non-zero) ([`DeviceInterrupt`]; only a virtio device's or the console UART's) |
 //! | exit signal | task index u32 @0 · notification index u32 @4 · bits u64 @8 (non-zero) · rest 0 |
 //! | capability | holder kind u8 @0 (1 = a task's root share, 2 = a share) · object kind u8 @1 ([`ObjectKind`]: 2 range, 3 share, 5 notification, 1 device segment, 4 task: object index = task index) · rights u8 @2 ([`Rights`] bits) · pad u8 @3 · holder index u32 @4 · object index u32 @8 · slot u32 @12 · rest 0 |
 //!
@@ -72,11 +72,13 @@ mod options;
 mod tests;
 
 pub use abi::{ObjectKind, Rights};
-pub use objects::{CapEntry, CapProblem, DeviceEntry, DeviceKind, Holder, ImageObject, NamedEntry};
+pub use objects::{
+    CapEntry, CapProblem, DeviceEntry, DeviceInterrupt, DeviceKind, Holder, ImageObject, NamedEntry,
+};
 pub use options::{Hook, KernelOptions, OPTION_BLOCK_IN_KERNEL, OPTION_HOOK};
 
 /// The magic.
-pub const MAGIC: &[u8; 8] = b"KTASKS07";
+pub const MAGIC: &[u8; 8] = b"KTASKS08";
 /// Task flag: the task is its kernel core's server.
 pub const FLAG_SERVER: u16 = 2;
 /// Task flag: the task may be left out on a machine without its core.
@@ -145,7 +147,8 @@ pub enum ArchiveError {
     /// Task entry `n` breaks the kernel-core rule: a server off a kernel
     /// core, another task on one, or a second task on one.
     BadKernelCore(usize),
-    /// Device entry `n` has an unknown kind.
+    /// Device entry `n` has an unknown kind, or an interrupt naming no
+    /// task or notification, without bits, or on a device without one.
     BadDevice(usize),
     /// Capability entry `n` is wrong in the way `problem` says.
     BadCap { entry: usize, problem: CapProblem },

@@ -142,6 +142,44 @@ pub fn send_wake(core: usize) {
     }
 }
 
+/// Priority of a device interrupt delivered to a task.
+const DEVICE_PRIORITY: u8 = 0xa0;
+
+/// This core's view of a GICv3 (its redistributor found at init).
+fn v3_here(dist: usize) -> GicV3 {
+    let frame = percore::this().redistributor.load(Ordering::Relaxed);
+    // Safety: the distributor is device-mapped (init_global) and `frame`
+    // is this core's redistributor, found by `init_this_core`.
+    unsafe { GicV3::from_frame(dist, frame) }
+}
+
+/// Routes the shared interrupt `intid` to the calling core and enables it
+/// (cap::interrupt, when the task it is delivered to is loaded).
+pub fn route_here(intid: u32) {
+    let me = percore::this();
+    match gic() {
+        Gic::V2(v2) => {
+            let target = me.gic_target.load(Ordering::Relaxed) as u8;
+            v2.route_spi(intid, DEVICE_PRIORITY, target);
+        }
+        Gic::V3 { dist, .. } => {
+            let mpidr = me.mpidr.load(Ordering::Relaxed);
+            v3_here(*dist).enable(intid, DEVICE_PRIORITY, mpidr);
+        }
+    }
+}
+
+/// Masks (`on` false) or unmasks the shared interrupt `intid` at the
+/// distributor; a masked interrupt that arrives stays pending.
+pub fn set_enabled(intid: u32, on: bool) {
+    match gic() {
+        Gic::V2(v2) if on => v2.unmask(intid),
+        Gic::V2(v2) => v2.mask(intid),
+        Gic::V3 { dist, .. } if on => v3_here(*dist).unmask(intid),
+        Gic::V3 { dist, .. } => v3_here(*dist).mask(intid),
+    }
+}
+
 fn deadline_intid() -> u32 {
     *DEADLINE_INTID.get().expect("timer INTIDs unknown")
 }
@@ -153,7 +191,7 @@ fn dispatch(intid: u32, timer: Option<u32>) {
         crate::deadline::expired();
     } else if intid == WAKE_SGI {
         crate::task::on_wake();
-    } else {
+    } else if !crate::cap::interrupt_taken(intid) {
         defmt::warn!("unexpected interrupt {=u32}", intid);
     }
 }

@@ -48,6 +48,8 @@ pub struct Events {
     pub ipis: AtomicU64,
     /// Batches of frames taken from the global pool.
     pub global_pool_takes: AtomicU64,
+    /// Device interrupts taken and delivered to a task (`cap::interrupt`).
+    pub interrupts: AtomicU64,
 }
 
 impl Events {
@@ -57,6 +59,7 @@ impl Events {
             broadcast_tlbi: AtomicU64::new(0),
             ipis: AtomicU64::new(0),
             global_pool_takes: AtomicU64::new(0),
+            interrupts: AtomicU64::new(0),
         }
     }
 }

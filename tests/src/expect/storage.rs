@@ -8,12 +8,31 @@ pub(crate) const BLK_WRITE: &[&str] = &[
     "[blktest@0] blktest client 0: every malformed request refused",
     "[blktest@1] blktest client 1: every malformed request refused",
     "[blktest@2] blktest client 2: every malformed request refused",
+    "[blktest@0] blktest client 0: InterruptAck without a device interrupt refused",
+    "[blktest@1] blktest client 1: InterruptAck without a device interrupt refused",
+    "[blktest@2] blktest client 2: InterruptAck without a device interrupt refused",
     "[blktest@0] blktest client 0: wrote 320 sectors from 0, flushed, read back: pattern intact",
     "[blktest@1] blktest client 1: wrote 320 sectors from 640, flushed, read back: pattern intact",
     "[blktest@2] blktest client 2: wrote 320 sectors from 1280, flushed, read back: pattern intact",
+    "device virtio-blk: interrupt",
     "task blk on core 3 exited with status 0",
     "memory: no frames leaked",
 ];
+
+/// The block server's count of device interrupts taken (it blocks while
+/// the device works, so with none delivered it could not have finished;
+/// the count says the interrupt path, not a poll, woke it).
+pub(crate) fn interrupts_taken(lines: &[&str]) -> Vec<String> {
+    const SAYS: &str = "blk server: device interrupts taken: ";
+    let n = lines
+        .iter()
+        .find_map(|l| l.split_once(SAYS).map(|(_, n)| n.trim().parse::<u64>()));
+    match n {
+        Some(Ok(n)) if n > 0 => Vec::new(),
+        Some(Ok(_)) => vec!["the block server took no device interrupt".to_string()],
+        _ => vec![format!("no line {SAYS:?}N")],
+    }
+}
 
 /// images/blk-hostile.toml: the good clients' refusals and data are
 /// intact while the hostile client's random requests are each answered as
@@ -93,6 +112,7 @@ pub(crate) const SD_READ: &[&str] = &[
 /// finish with the new instance; a client that dies with reads outstanding
 /// is restarted, connects again and closes.
 pub(crate) const BLK_CRASH: &[&str] = &[
+    "[blk-crash@3] blk server: InterruptAck through a read-only device capability refused (MissingRights)",
     "[blk-crash@3] blk server: disk of 2048 sectors, 3 client(s) (instance 1",
     "[blk-crash@3] blk server: crashing on purpose (test build)",
     "task blk-crash on core 3 faulted: data abort from a lower EL (translation fault) at address 0x8",

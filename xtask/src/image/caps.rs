@@ -36,6 +36,29 @@ pub(crate) struct CapItem {
     /// `Slot`); default: the object's name.
     #[serde(default, rename = "as")]
     pub alias: Option<String>,
+    /// On a device capability of a task: the device's interrupt is
+    /// delivered to this task as `bits` on `notification`.
+    #[serde(default)]
+    pub interrupt: Option<InterruptItem>,
+}
+
+/// `interrupt = { notification = "NAME", bits = N }` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InterruptItem {
+    pub notification: String,
+    pub bits: u64,
+}
+
+/// A device interrupt the image delivers: device `device` (index into
+/// `Image::devices`) to task `task`, as `bits` on notification
+/// `notification`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterruptSpec {
+    pub device: usize,
+    pub task: usize,
+    pub notification: usize,
+    pub bits: u64,
 }
 
 impl CapItem {
@@ -233,6 +256,8 @@ pub(crate) struct Objects<'a> {
     pub notifications: &'a [String],
     pub boards: &'a [Board],
     pub devices: Vec<DeviceSpec>,
+    /// The device interrupts delivered, in the order granted.
+    pub interrupts: Vec<InterruptSpec>,
 }
 
 impl Objects<'_> {
@@ -335,14 +360,67 @@ impl Objects<'_> {
         })
     }
 
-    /// The `caps` of one holder; `entry` names it, `max` is how many fit
-    /// and `room` says where.
+    /// The `interrupt` of a `caps` item `c` resolved to `cap`, held by
+    /// `task` (none: a share holds it).
+    fn interrupt(&mut self, c: &CapItem, cap: CapSpec, task: Option<usize>) -> Result<(), String> {
+        let Some(i) = &c.interrupt else {
+            return Ok(());
+        };
+        let Some(task) = task else {
+            return Err("interrupt: only a task's device capability delivers one".to_string());
+        };
+        let at = match cap.object {
+            ObjectRef::Device(at)
+                if matches!(
+                    self.devices[at].kind,
+                    DeviceKind::VirtioBlk | DeviceKind::VirtioNet | DeviceKind::Uart
+                ) =>
+            {
+                at
+            }
+            _ => {
+                return Err(format!(
+                "interrupt: {:?} has none the kernel delivers (uart, virtio-blk and virtio-net do)",
+                c.object
+            ))
+            }
+        };
+        if cap.rights & Rights::WRITE.bits() == 0 {
+            return Err("interrupt: needs the w right (InterruptAck re-arms it)".to_string());
+        }
+        if self.interrupts.iter().any(|x| x.device == at) {
+            return Err(format!(
+                "interrupt: {:?}'s interrupt is already delivered to a task",
+                c.object
+            ));
+        }
+        let notification = self
+            .notifications
+            .iter()
+            .position(|n| *n == i.notification)
+            .ok_or_else(|| format!("interrupt: no notification named {:?}", i.notification))?;
+        if i.bits == 0 {
+            return Err("interrupt: bits must be non-zero".to_string());
+        }
+        self.interrupts.push(InterruptSpec {
+            device: at,
+            task,
+            notification,
+            bits: i.bits,
+        });
+        Ok(())
+    }
+
+    /// The `caps` of one holder (`task`: a task's index, none for a
+    /// share); `entry` names it, `max` is how many fit and `room` says
+    /// where.
     pub fn caps(
         &mut self,
         entry: &str,
         items: &[CapItem],
         max: usize,
         room: &str,
+        task: Option<usize>,
     ) -> Result<Vec<CapSpec>, String> {
         if items.len() > max {
             return Err(format!(
@@ -355,10 +433,12 @@ impl Objects<'_> {
             .enumerate()
             .map(|(k, c)| {
                 let at = |e: String| format!("{entry}: caps[{k}]: {e}");
-                Ok(CapSpec {
+                let cap = CapSpec {
                     object: self.resolve(&c.object).map_err(at)?,
                     rights: parse_rights(&c.rights).map_err(at)?,
-                })
+                };
+                self.interrupt(c, cap, task).map_err(at)?;
+                Ok(cap)
             })
             .collect()
     }

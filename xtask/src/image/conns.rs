@@ -8,6 +8,12 @@
 //! - one notification `SERVICE.ends`, granted to the server (read), on
 //!   which every client has an exit signal `1 << N`, so the server learns
 //!   of a client that ended without closing and never waits for it;
+//! - one notification `SERVICE.wake`, the **server's wake** notification:
+//!   granted to the server (read: it blocks there) and to every client
+//!   (write: it signals it after a request when the server said it
+//!   sleeps), with an exit signal `1 << N` of every client on it too, so a
+//!   server blocked there hears of an end; an image may deliver a device's
+//!   interrupt there as well (`interrupt` on the server's device grant);
 //! - one notification `SERVICE.N` per client, its **wake** notification:
 //!   granted to client N (read: it blocks there) and to the server (write:
 //!   it signals a client that said it is sleeping), with an exit signal of
@@ -39,6 +45,9 @@ pub struct ServiceSpec {
     /// Index into the image's notifications of `SERVICE.ends` (none
     /// without clients).
     pub ends: Option<usize>,
+    /// Index into the image's notifications of `SERVICE.wake` (none
+    /// without clients).
+    pub wake: Option<usize>,
     /// Index into the image's notifications of client N's wake
     /// notification `SERVICE.N`: `first_wake + N`.
     pub first_wake: usize,
@@ -93,6 +102,7 @@ pub fn derive(
             clients: Vec::new(),
             first_range: 0,
             ends: None,
+            wake: None,
             first_wake: 0,
         });
     }
@@ -138,6 +148,8 @@ pub fn derive(
         if !s.clients.is_empty() {
             s.ends = Some(notes_before + notes.len());
             notes.push(format!("{}.ends", s.name));
+            s.wake = Some(notes_before + notes.len());
+            notes.push(format!("{}.wake", s.name));
         }
         s.first_wake = notes_before + notes.len();
         for n in 0..s.clients.len() {
@@ -183,8 +195,9 @@ mod tests {
         assert_eq!((s[0].server, s[0].clients.clone()), (0, vec![1, 3]));
         assert_eq!((s[1].server, s[1].clients.clone()), (2, vec![3]));
         assert_eq!((s[0].first_range, s[1].first_range), (1, 3));
-        assert_eq!((s[0].ends, s[1].ends), (Some(2), Some(5)));
-        assert_eq!((s[0].first_wake, s[1].first_wake), (3, 6));
+        assert_eq!((s[0].ends, s[1].ends), (Some(2), Some(6)));
+        assert_eq!((s[0].wake, s[1].wake), (Some(3), Some(7)));
+        assert_eq!((s[0].first_wake, s[1].first_wake), (4, 8));
         let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["console.0", "console.1", "blk.0"]);
         assert_eq!(r[1].base, CONN_BASE + CONN_SIZE);
@@ -193,9 +206,11 @@ mod tests {
             n,
             [
                 "console.ends",
+                "console.wake",
                 "console.0",
                 "console.1",
                 "blk.ends",
+                "blk.wake",
                 "blk.0"
             ]
         );

@@ -31,11 +31,13 @@ const FIXED_CLOCK: &[&str] = &["fixed-clock"];
 /// AUX_ENABLES: offset of the enable register in the AUX block.
 const AUX_ENABLES: u64 = 4;
 
-/// The console and, if there is one, the log UART.
+/// The console, if there is one the log UART, and the console's
+/// interrupt as a GIC INTID if its node gives one the GIC `gic` takes.
 pub(super) fn console_and_log<'a>(
     blob: &Blob<'a>,
     idx: &Index<'a>,
-) -> Result<(Uart, Option<Uart>), Error> {
+    gic: &Node<'a>,
+) -> Result<(Uart, Option<Uart>, Option<u32>), Error> {
     let aliased = idx
         .by_path("/aliases")
         .and_then(|aliases| aliases.prop("serial0"))
@@ -58,6 +60,7 @@ pub(super) fn console_and_log<'a>(
         }
     };
     let console = uart(blob, &console_node, kind)?;
+    let intid = super::irq::gic_intid(blob, &console_node, gic, 0).ok();
     let log = match lowest(idx, PL011, Some(&console_node))? {
         Some(node) => Some(uart(blob, &node, UartKind::Pl011)?),
         None => match mini_uart(blob, idx)? {
@@ -68,7 +71,7 @@ pub(super) fn console_and_log<'a>(
             },
         },
     };
-    Ok((console, log))
+    Ok((console, log, intid))
 }
 
 /// The node `/chosen/stdout-path` names: an absolute path or an alias,

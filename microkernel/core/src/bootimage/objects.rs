@@ -58,6 +58,21 @@ impl DeviceKind {
 pub struct DeviceEntry<'a> {
     pub name: &'a str,
     pub kind: DeviceKind,
+    /// Where its interrupt goes, if the image delivers it to a task.
+    pub interrupt: Option<DeviceInterrupt>,
+}
+
+/// A device's interrupt, delivered to one task: each time it fires the
+/// kernel masks it and signals `bits` on `notification`, on the core of
+/// task `task`; the task re-arms it with `InterruptAck`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceInterrupt {
+    /// Index of the task that holds it (its core takes the interrupt).
+    pub task: u32,
+    /// Index of the notification signalled.
+    pub notification: u32,
+    /// The bits signalled (non-zero).
+    pub bits: u64,
 }
 
 /// Who holds a capability at boot.
@@ -183,9 +198,16 @@ impl<'a> Archive<'a> {
     pub fn device(&self, j: usize) -> Option<DeviceEntry<'a>> {
         (j < self.n.devices).then_some(())?;
         let at = self.at(self.devices_start() + j);
+        let task = u32_at(self.bytes, at + 28);
+        let interrupt = (task != 0).then(|| DeviceInterrupt {
+            task: task - 1,
+            notification: u32_at(self.bytes, at + 32),
+            bits: u64_at(self.bytes, at + 40),
+        });
         Some(DeviceEntry {
             name: name_at(self.bytes, at)?,
             kind: DeviceKind::from_raw(u32_at(self.bytes, at + 24))?,
+            interrupt,
         })
     }
 
@@ -280,8 +302,26 @@ impl<'a> Archive<'a> {
         for j in 0..self.n.devices {
             let e = self.devices_start() + j;
             name_at(self.bytes, self.at(e)).ok_or(ArchiveError::BadName(e))?;
-            self.device(j).ok_or(ArchiveError::BadDevice(e))?;
-            zero_from(e, 28)?;
+            let d = self.device(j).ok_or(ArchiveError::BadDevice(e))?;
+            match d.interrupt {
+                None => zero_from(e, 28)?,
+                Some(i) => {
+                    let ok = (i.task as usize) < self.n.tasks
+                        && (i.notification as usize) < self.n.notifications
+                        && i.bits != 0
+                        && matches!(
+                            d.kind,
+                            DeviceKind::VirtioBlk | DeviceKind::VirtioNet | DeviceKind::Uart
+                        );
+                    if !ok {
+                        return Err(ArchiveError::BadDevice(e));
+                    }
+                    let at = self.at(e);
+                    if self.bytes[at + 36..at + 40].iter().any(|&x| x != 0) {
+                        return Err(ArchiveError::BadReserved(e));
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -13,6 +13,8 @@ struct Spec<'a> {
     notifications: Vec<&'a str>,
     /// (name, kind)
     devices: Vec<(&'a str, u32)>,
+    /// Device `j`'s interrupt: (j, holder task + 1, notification, bits).
+    interrupts: Vec<(usize, u32, u32, u64)>,
     /// (holder kind, object kind, rights, holder, object, slot)
     caps: Vec<[u32; 6]>,
     /// (task, notification, bits)
@@ -74,9 +76,15 @@ impl Spec<'_> {
             name(&mut out, n);
             pad_entry(&mut out);
         }
-        for (n, kind) in &self.devices {
+        for (j, (n, kind)) in self.devices.iter().enumerate() {
             name(&mut out, n);
             out.extend_from_slice(&kind.to_le_bytes());
+            if let Some((_, task, note, bits)) = self.interrupts.iter().find(|i| i.0 == j) {
+                out.extend_from_slice(&task.to_le_bytes());
+                out.extend_from_slice(&note.to_le_bytes());
+                out.extend_from_slice(&[0; 4]);
+                out.extend_from_slice(&bits.to_le_bytes());
+            }
             pad_entry(&mut out);
         }
         for [hk, ok, rights, holder, object, slot] in &self.caps {
@@ -129,6 +137,7 @@ fn full() -> Spec<'static> {
         shares: std::vec!["pool"],
         notifications: std::vec!["bell", "gong"],
         devices: std::vec![("uart", 1), ("virtio-blk", 2)],
+        interrupts: std::vec![(1, 2, 1, 1 << 8)],
         caps: std::vec![
             [T, SHARE, 0b1011, 0, 0, 2],
             [T, SHARE, 0b0011, 1, 0, 2],
@@ -188,7 +197,12 @@ fn every_section_round_trips() {
         a.device(1),
         Some(DeviceEntry {
             name: "virtio-blk",
-            kind: DeviceKind::VirtioBlk
+            kind: DeviceKind::VirtioBlk,
+            interrupt: Some(DeviceInterrupt {
+                task: 1,
+                notification: 1,
+                bits: 1 << 8
+            })
         })
     );
     assert_eq!(a.device(2), None);
@@ -384,6 +398,17 @@ fn bad_objects() {
     let mut s = full();
     s.devices[0].0 = "virtio-blk_0.a";
     assert!(Archive::parse(&s.build()).is_ok());
+    // A device's interrupt: a task and a notification of the archive,
+    // bits, and only a virtio device's or the console UART's.
+    for (i, why) in [
+        ((1, 4, 1, 1), "no such task"),
+        ((1, 2, 2, 1), "no such notification"),
+        ((1, 2, 1, 0), "no bits"),
+    ] {
+        let mut s = full();
+        s.interrupts = std::vec![i];
+        assert_eq!(refused(&s), ArchiveError::BadDevice(7 + i.0), "{why}");
+    }
     let mut b = full().build();
     b[HEADER + 1] = 0; // "a\0" then a byte after the NUL
     b[HEADER + 2] = b'x';
@@ -398,8 +423,11 @@ fn bad_objects() {
     b[HEADER + 3 * ENTRY + 41] = 1; // range reserved not 0
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadReserved(3)));
     let mut b = full().build();
-    b[HEADER + 7 * ENTRY + 28] = 1; // device rest not 0
+    b[HEADER + 7 * ENTRY + 32] = 1; // device without an interrupt: rest not 0
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadReserved(7)));
+    let mut b = full().build();
+    b[HEADER + 8 * ENTRY + 36] = 1; // an interrupt's pad not 0
+    assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadReserved(8)));
     let mut b = full().build();
     b[HEADER + 9 * ENTRY + 3] = 1; // cap pad not 0
     assert_eq!(Archive::parse(&b).err(), Some(ArchiveError::BadReserved(9)));

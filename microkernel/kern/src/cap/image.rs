@@ -206,6 +206,11 @@ pub fn make_boot_objects(a: &Archive) {
         b.tasks[i] = make("task", t.name, obj);
     }
     BOOT.call_once(|| b);
+    super::interrupt::setup(
+        a,
+        |j| id_of(ImageObject::Notification(j)),
+        |kind| device_registers(kind).map(|(pa, _)| pa),
+    );
     // What the shared shares hold.
     for c in a.caps() {
         let Holder::Share(j) = c.holder else { continue };
@@ -270,6 +275,7 @@ pub fn grant_task(a: &Archive, index: usize, root: ShareId) {
             c.rights,
         );
     }
+    super::interrupt::task_loaded(index);
 }
 
 /// Archive task `index` stopped running (faulted, or is ending): if the
@@ -300,6 +306,7 @@ const RESET_POLLS: usize = 1_000_000;
 /// the device when the server died).
 pub fn task_ending(a: &Archive, index: usize) {
     task_stopped(a, index);
+    super::interrupt::task_ending(index);
     for c in a.caps() {
         let (Holder::Task(t), ImageObject::Device(j)) = (c.holder, c.object) else {
             continue;

@@ -21,6 +21,7 @@
 //!   caller's root share), and undone when that capability goes.
 
 mod image;
+mod interrupt;
 mod mapping;
 use mapping::SlotSet;
 mod memory;
@@ -35,6 +36,7 @@ pub use image::{
     grant_task, make_boot_objects, notification_name, release_boot_objects, task_ended,
     task_ending, task_never_runs, task_stopped,
 };
+pub use interrupt::{awaits_interrupt, interrupt_taken};
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
 pub use ops::{is_cap_call, query, retire_root, setup_root, syscall, Spaces};

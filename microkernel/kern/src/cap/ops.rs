@@ -35,6 +35,7 @@ pub fn is_cap_call(call: Syscall) -> bool {
             | Syscall::ShareCreate
             | Syscall::NotifyCreate
             | Syscall::Signal
+            | Syscall::InterruptAck
     )
 }
 
@@ -78,6 +79,7 @@ pub fn syscall(
         Syscall::ShareCreate => decode(f).and_then(|a| share_create(c, spaces, a)),
         Syscall::NotifyCreate => decode(f).and_then(|a| super::notify::create(c, spaces, a)),
         Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
+        Syscall::InterruptAck => decode(f).and_then(|a| super::interrupt::ack(c, spaces, a)),
         _ => return None,
     };
     let remote = marks.marked && finish(c, spaces, &mut marks);

@@ -252,7 +252,10 @@ pub fn idle(id: usize) -> ! {
             XCORE.mark_runnable(id);
             enter_next();
         }
-        if XCORE.mark_idle(id) && id != 0 {
+        // A core whose task may still be woken by its device's interrupt
+        // stays marked runnable: the run does not end under a device at
+        // work (docs/kernel-cores.md, *Waiting*).
+        if !crate::cap::awaits_interrupt(id) && XCORE.mark_idle(id) && id != 0 {
             // Core 0 decides when everything is done: tell it to look.
             crate::irq::send_wake(0);
         }

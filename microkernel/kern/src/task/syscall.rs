@@ -358,6 +358,7 @@ fn read_event(ev: abi::Event) -> u64 {
         abi::Event::BroadcastTlbi => e.broadcast_tlbi.load(Relaxed),
         abi::Event::Ipi => e.ipis.load(Relaxed),
         abi::Event::GlobalPoolTake => e.global_pool_takes.load(Relaxed),
+        abi::Event::Interrupt => e.interrupts.load(Relaxed),
     }
 }
 

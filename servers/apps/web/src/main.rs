@@ -83,13 +83,24 @@ fn main(start: ulib::Start) -> i32 {
     let uart = match UART.get() {
         Some(cap) => {
             let root = CPtr::root(slots::ROOT_RANGE);
-            if ulib::cap::map(root, UART_VA, cap, 0, 4096, Rights::READ).is_err() {
+            let rw = Rights::READ.union(Rights::WRITE);
+            if ulib::cap::map(root, UART_VA, cap, 0, 4096, rw).is_err() {
                 ulib::println!("web: cannot map the UART");
                 return 1;
             }
             // Safety: the console PL011's registers are mapped (uncached,
-            // readable) at UART_VA; this task only reads its receive side.
-            Some(unsafe { Pl011::new(UART_VA as usize) })
+            // read/write) at UART_VA; this task only touches its receive
+            // side: the data and flag registers, the receive interrupts'
+            // mask and clear bits.
+            let uart = unsafe { Pl011::new(UART_VA as usize) };
+            // Its interrupt, when the image delivers it (the first
+            // `InterruptAck` succeeds), wakes this worker blocked on its
+            // connection's wake notification.
+            if ulib::interrupt_ack(cap).is_ok() {
+                uart.enable_rx_interrupt();
+                UART_IRQ.store(1, Ordering::Relaxed);
+            }
+            Some(uart)
         }
         None => None,
     };
@@ -206,7 +217,21 @@ fn serve<P: Pipelined>(
             Ok(Some(r)) => r,
             Ok(None) => {
                 watch_console(uart, stop);
-                net.nap();
+                if stop.load(Ordering::Acquire) != 0 {
+                    continue;
+                }
+                if uart.is_some() && UART_IRQ.load(Ordering::Relaxed) == 0 {
+                    // The console's worker polls the UART when its
+                    // interrupt is not delivered: it naps in `wfe`.
+                    net.nap();
+                } else {
+                    // Otherwise it blocks in the kernel until the network
+                    // server answers, the UART's interrupt (the console's
+                    // worker) or the stop (the others: the console's
+                    // worker signals their wake notifications).
+                    net.sleep();
+                    rearm_uart(uart);
+                }
                 continue;
             }
             Err(Error::Restarted) => {
@@ -323,8 +348,44 @@ fn shut<P: Pipelined>(
 /// terminal is raw, so QEMU passes it to the UART) arrives on the console
 /// (the worker that holds the UART).
 fn watch_console(uart: Option<&Pl011>, stop: &AtomicU64) {
-    if matches!(uart.and_then(Pl011::read_byte), Some(b'q' | 0x03)) {
+    // Every byte waiting (the receive interrupt stays up until the FIFO
+    // is empty), `q` or Ctrl-C among them stops.
+    let mut asked = false;
+    while let Some(b) = uart.and_then(Pl011::read_byte) {
+        asked |= matches!(b, b'q' | 0x03);
+    }
+    if asked {
         stop.store(1, Ordering::Release);
         ring::waiting::wake();
+        // The other workers may be blocked on their wake notifications.
+        for peer in [&STOP1, &STOP2] {
+            if let Some(w) = peer.get() {
+                let _ = ulib::cap::signal(w, 1);
+            }
+        }
     }
+}
+
+/// 1 when the image delivers the console UART's interrupt to this task.
+static UART_IRQ: AtomicU64 = AtomicU64::new(0);
+
+/// After a wake-up, before the loop's next `watch_console` drains the
+/// receive FIFO: the UART's receive interrupt is cleared and the line
+/// re-armed (a byte still in the FIFO or arriving later raises it again:
+/// QEMU's PL011 keeps it up while the FIFO holds a byte).
+fn rearm_uart(uart: Option<&Pl011>) {
+    let (Some(uart), Some(cap)) = (uart, UART.get()) else {
+        return;
+    };
+    if UART_IRQ.load(Ordering::Relaxed) != 0 {
+        uart.clear_rx_interrupt();
+        let _ = ulib::interrupt_ack(cap);
+    }
+}
+
+ulib::bind! {
+    /// The other workers' wake notifications (`net.1`, `net.2`), granted
+    /// writable to the console's worker: the stop wakes them.
+    static STOP1: Slot = "stop1";
+    static STOP2: Slot = "stop2";
 }

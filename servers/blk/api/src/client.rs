@@ -94,6 +94,12 @@ impl Blk {
         Ok(Blk { conn })
     }
 
+    /// Polls of the response ring before a wait blocks in the kernel
+    /// (`conn::client::Conn::set_spins`; default 1000).
+    pub fn set_spins(&mut self, spins: u32) {
+        self.conn.set_spins(spins);
+    }
+
     /// Where this task's connection range is, if the image connects it (for
     /// tests that write into the rings directly).
     pub fn range_base() -> Option<u64> {

@@ -2,7 +2,7 @@
 
 use crate::client::{copy_from, copy_to, Client};
 use blk_api::{status, Checked, Op, MAX_TRANSFER};
-use conn::server::{Clients, Idle, Next};
+use conn::server::{Clients, Idle, Next, Pace, Slept};
 use ring::{BufRange, Status};
 
 ulib::bind! {
@@ -63,6 +63,17 @@ pub trait Device {
     /// Makes every write answered before it durable; called with nothing
     /// in flight.
     fn flush(&mut self) -> Result<(), DeviceError>;
+    /// Whether the image delivers the device's interrupt to the server's
+    /// wake notification: then the server may block in the kernel with
+    /// requests in the device, and the interrupt wakes it. Without it, it
+    /// blocks only with nothing in the device.
+    fn interrupts(&self) -> bool {
+        false
+    }
+    /// After the server woke from blocking: clears the device's interrupt
+    /// status and re-arms its interrupt (`InterruptAck`), before the loop
+    /// takes the device's completions.
+    fn rearm(&mut self) {}
 }
 
 /// What a test hook sees once per serving loop.
@@ -142,6 +153,10 @@ fn serve_loop<D: Device>(
         }
         if let Some((ci, conn, tag)) = flush {
             if disk.in_flight() != 0 {
+                // The flush waits for the device to drain.
+                if idle.pass(busy, clients, pace(disk)) == Slept::Blocked {
+                    disk.rearm();
+                }
                 continue;
             }
             let st = if disk.flush().is_ok() {
@@ -183,21 +198,44 @@ fn serve_loop<D: Device>(
             if !c.connected || flush.is_some() || disk.free_slot().is_none() {
                 continue;
             }
-            if let Next::Request(req) = c.next(name) {
-                busy = true;
-                if let Some(tag) = handle(name, disk, c, ci, req) {
-                    flush = Some((ci, c.hello, tag));
+            match c.next(name) {
+                Next::Request(req) => {
+                    busy = true;
+                    if let Some(tag) = handle(name, disk, c, ci, req) {
+                        flush = Some((ci, c.hello, tag));
+                    }
                 }
+                Next::Empty => {}
+                // A malformed request (answered) or a flood: the ring had
+                // something, so this pass was not idle (a sleeping server
+                // must not block with requests left behind it).
+                Next::Refused | Next::Flooded => busy = true,
             }
         }
         clients.end_pass();
         if !open && disk.in_flight() == 0 && flush.is_none() {
             return;
         }
-        // Idle for a while: sleep until an event (a client's `sev`, the
-        // device's interrupt, the timer's event stream; under emulation
-        // `wfe` also lets the other vCPUs and the device model run).
-        idle.pass(busy, clients);
+        // Idle for a while: block until a client, an end or the device's
+        // interrupt signals the wake notification (with requests in the
+        // device, only if its interrupt is delivered); otherwise sleep in
+        // `wfe` until an event (a client's `sev`, the timer's event stream;
+        // under emulation `wfe` also lets the other vCPUs and the device
+        // model run).
+        if idle.pass(busy, clients, pace(disk)) == Slept::Blocked {
+            disk.rearm();
+        }
+    }
+}
+
+/// How the loop may wait: with requests in the device, block at once if
+/// its interrupt is delivered, else poll it; with none, poll a little,
+/// then block until a client or an end wakes it.
+fn pace<D: Device>(disk: &D) -> Pace {
+    match (disk.in_flight(), disk.interrupts()) {
+        (0, _) => Pace::Block,
+        (_, true) => Pace::BlockNow,
+        (_, false) => Pace::Poll,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Disk {
     blk: VirtIOBlk<BlkHal, MmioTransport<'static>>,
     slots: [Option<Pending>; SLOTS],
     area: usize,
+    /// The device segment capability, if the image delivers the device's
+    /// interrupt to this task (`InterruptAck` re-arms it).
+    irq: Option<ulib::CPtr>,
 }
 
 /// The first virtio block transport in the device page mapped at `page`
@@ -53,7 +56,10 @@ pub fn find_transport(page: usize) -> Option<usize> {
 impl Disk {
     /// Initialises the device whose transport registers are at `regs`.
     /// [`WINDOW`] must be set and hold [`OWNER_BYTES`] of owner area.
-    pub fn new(regs: usize) -> Result<Disk, &'static str> {
+    /// `device` is the device segment capability: if the image delivers
+    /// the device's interrupt to this task, the first `InterruptAck`
+    /// succeeds and the server blocks while the device works.
+    pub fn new(regs: usize, device: ulib::CPtr) -> Result<Disk, &'static str> {
         let (area, _, len) = WINDOW.owner_area().ok_or("no DMA window")?;
         if len < OWNER_BYTES {
             return Err("DMA window too small");
@@ -64,11 +70,16 @@ impl Disk {
         // reached only through this transport from now on.
         let transport = unsafe { MmioTransport::new(header, TRANSPORT) }
             .map_err(|_| "not a virtio-mmio transport")?;
-        let blk = VirtIOBlk::<BlkHal, _>::new(transport).map_err(|_| "virtio-blk init failed")?;
+        let mut blk =
+            VirtIOBlk::<BlkHal, _>::new(transport).map_err(|_| "virtio-blk init failed")?;
+        blk.enable_interrupts();
+        // Refused (`InvalidArgument`) when the image delivers no interrupt.
+        let irq = ulib::interrupt_ack(device).ok().map(|()| device);
         Ok(Disk {
             blk,
             slots: [None; SLOTS],
             area,
+            irq,
         })
     }
 
@@ -172,6 +183,19 @@ impl blk_serve::Device for Disk {
             }
         };
         Some((k, p, r.map_err(|_| DeviceError)))
+    }
+
+    fn interrupts(&self) -> bool {
+        self.irq.is_some()
+    }
+
+    /// The device's interrupt status is cleared first, then the line
+    /// unmasked: a completion after the clear raises it again.
+    fn rearm(&mut self) {
+        if let Some(device) = self.irq {
+            self.blk.ack_interrupt();
+            let _ = ulib::interrupt_ack(device);
+        }
     }
 
     /// Flushes the device's write cache; call with nothing in flight (the

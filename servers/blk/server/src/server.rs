@@ -58,12 +58,17 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         ulib::println!("blk: no DMA window: {:?}", e);
         return 1;
     }
-    let mut disk = match Disk::new(regs) {
+    let mut disk = match Disk::new(regs, device) {
         Ok(d) => d,
         Err(e) => {
             ulib::println!("blk: {}", e);
             return 1;
         }
     };
-    blk_serve::serve("blk", &start, &mut disk, hook)
+    let status = blk_serve::serve("blk", &start, &mut disk, hook);
+    // Alone on its kernel core: this core's count is this server's.
+    if let Ok(n) = ulib::read_event(ulib::Event::Interrupt) {
+        ulib::println!("blk server: device interrupts taken: {}", n);
+    }
+    status
 }

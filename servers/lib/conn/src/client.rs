@@ -40,8 +40,8 @@ pub enum Error {
 }
 
 /// Polls of the response ring before sleeping (and checking the server's
-/// epoch and welcome).
-const SPINS: u32 = 1000;
+/// epoch and welcome), unless [`Conn::set_spins`] says otherwise.
+pub const SPINS: u32 = 1000;
 /// How long (counter seconds) to wait for a server to answer `hello`: a
 /// restarted server first sets its device up again.
 #[cfg(target_arch = "aarch64")]
@@ -117,6 +117,11 @@ pub struct Conn {
     /// The wake notification it blocks on (none: it sleeps in `wfe`,
     /// keeping its core; host tests, a connection without one).
     wake: Option<ulib::CPtr>,
+    /// The server's wake notification (`SERVICE.wake`): signalled after a
+    /// request or `hello` when the server said it is blocked.
+    server_wake: Option<ulib::CPtr>,
+    /// Polls of the response ring before it sleeps ([`SPINS`]).
+    spins: u32,
 }
 
 impl Conn {
@@ -140,7 +145,7 @@ impl Conn {
         let end = end.ok_or(Error::NotConnected)?;
         let wake = if block { end.wake } else { None };
         // Safety: the caller's promise about the binding's range.
-        unsafe { Conn::at(end.base as *mut u8, layout, wake) }
+        unsafe { Conn::at_waking(end.base as *mut u8, layout, wake, end.server_wake) }
     }
 
     /// Attaches through a client range at `base` laid out as `layout`,
@@ -157,6 +162,23 @@ impl Conn {
         base: *mut u8,
         layout: Layout,
         wake: Option<ulib::CPtr>,
+    ) -> Result<Conn, Error> {
+        // Safety: the caller's promise, passed on.
+        unsafe { Conn::at_waking(base, layout, wake, None) }
+    }
+
+    /// [`Conn::at`], with the server's wake notification to signal when
+    /// the server sleeps (`server_wake`; none: it is never signalled, the
+    /// server must poll).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Conn::at`].
+    pub unsafe fn at_waking(
+        base: *mut u8,
+        layout: Layout,
+        wake: Option<ulib::CPtr>,
+        server_wake: Option<ulib::CPtr>,
     ) -> Result<Conn, Error> {
         if !layout.fits(crate::RANGE_SIZE as usize) {
             return Err(Error::Layout);
@@ -184,6 +206,8 @@ impl Conn {
             conn: Hello { epoch: 0, hello: 0 },
             mode: 0,
             wake,
+            server_wake,
+            spins: SPINS,
         };
         conn.connect()?;
         Ok(conn)
@@ -219,6 +243,14 @@ impl Conn {
         }
     }
 
+    /// Polls of the response ring before [`Conn::receive`] sleeps (blocks,
+    /// with a wake notification); default [`SPINS`]. 0: it sleeps at once
+    /// after one poll, so a wait for the device costs the same work however
+    /// long the device takes (the storage benchmark's client).
+    pub fn set_spins(&mut self, spins: u32) {
+        self.spins = spins;
+    }
+
     /// Requests sent and not yet answered.
     pub fn outstanding(&self) -> usize {
         self.ring.outstanding()
@@ -230,6 +262,26 @@ impl Conn {
     /// [`Conn::try_receive`] with other work between polls.
     pub fn nap(&self) {
         sleep(&self.ring.watch());
+    }
+
+    /// Blocks in the kernel on the connection's wake notification until
+    /// the server answers (it signals a client that said it sleeps), the
+    /// server ends, or another task signals that notification; naps in
+    /// `wfe` ([`Conn::nap`]) instead when the connection has no wake
+    /// notification or nothing is outstanding (no answer would come). The
+    /// caller polls again after: this may return with nothing new.
+    pub fn sleep(&self) {
+        let Some(wake) = self.wake.filter(|_| self.ring.outstanding() > 0) else {
+            return self.nap();
+        };
+        self.ctrl.begin_sleep();
+        if !self.ring.watch().changed() {
+            #[cfg(target_arch = "aarch64")]
+            let _ = ulib::cap::wait(wake);
+            #[cfg(not(target_arch = "aarch64"))]
+            let _ = wake; // host tests: no kernel; `wake` is never set there
+        }
+        self.ctrl.end_sleep();
     }
 
     /// A fresh tag for the next request (1, 2, ... on each connection).
@@ -247,7 +299,7 @@ impl Conn {
         let mut deadline = Deadline::start();
         loop {
             let h = self.ctrl.send_hello();
-            ring::waiting::wake();
+            self.wake_server();
             let fresh = loop {
                 if let Some(fresh) = self.ctrl.answered(h) {
                     break fresh;
@@ -302,8 +354,23 @@ impl Conn {
             // Only reached with a full ring: an answer makes room.
             let _ = self.receive()?;
         }
-        ring::waiting::wake();
+        self.wake_server();
         Ok(())
+    }
+
+    /// After publishing: the server's event (`sev`: a server polling in
+    /// `wfe`), and its wake notification if it said it is blocked (one
+    /// system call, only then; docs/kernel-cores.md, *Waiting*).
+    fn wake_server(&self) {
+        ring::waiting::wake();
+        if let Some(w) = self.server_wake {
+            if self.ctrl.server_sleeps() {
+                #[cfg(target_arch = "aarch64")]
+                let _ = ulib::cap::signal(w, 1);
+                #[cfg(not(target_arch = "aarch64"))]
+                let _ = w; // host tests: no kernel; never set there
+            }
+        }
     }
 
     /// The next response. Checks the server's epoch and welcome while it
@@ -314,7 +381,7 @@ impl Conn {
             return Err(Error::Ring(ResponseError::NothingOutstanding));
         }
         loop {
-            for _ in 0..SPINS {
+            for _ in 0..self.spins.max(1) {
                 match self.ring.poll() {
                     Ok(Some(r)) => return Ok(r),
                     Ok(None) => ring::waiting::relax(),

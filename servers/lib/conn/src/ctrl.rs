@@ -21,7 +21,10 @@ pub struct Ctrl {
     /// the service's own (the network service's configuration; 0 for the
     /// others).
     pub mode: AtomicU64,
-    _server_line: [u64; 4],
+    /// Non-zero while the server is (about to be) blocked on its wake
+    /// notification (`SERVICE.wake`); the server clears it when it wakes.
+    pub server_sleeping: AtomicU64,
+    _server_line: [u64; 3],
     /// Bumped by the client to (re)connect; never 0 once it has.
     pub hello: AtomicU64,
     /// Non-zero while the client is (about to be) blocked on its wake
@@ -52,7 +55,8 @@ impl Ctrl {
             welcome: AtomicU64::new(0),
             closed: AtomicU64::new(0),
             mode: AtomicU64::new(0),
-            _server_line: [0; 4],
+            server_sleeping: AtomicU64::new(0),
+            _server_line: [0; 3],
             hello: AtomicU64::new(0),
             sleeping: AtomicU64::new(0),
             _client_line: [0; 6],
@@ -105,6 +109,15 @@ impl Ctrl {
         self.sleeping.store(0, Relaxed);
     }
 
+    /// After publishing a request (or a `hello`): whether the server said
+    /// it is blocked, so the client must signal its wake notification. The
+    /// fence orders the client's publication before the read, against the
+    /// server's flag-then-poll ([`Ctrl::begin_server_sleep`]).
+    pub fn server_sleeps(&self) -> bool {
+        fence(SeqCst);
+        self.server_sleeping.load(Relaxed) != 0
+    }
+
     // The server's steps.
 
     /// A `hello` differing from `answered` (the one this instance answered
@@ -135,6 +148,18 @@ impl Ctrl {
     pub fn closed_hello(&self) -> Option<u64> {
         let hello = self.hello.load(Acquire);
         (hello != 0 && self.closed.load(Acquire) == hello).then_some(hello)
+    }
+
+    /// Says the server is about to block; the fence orders the flag before
+    /// the server's last poll of this client's ring and `hello`.
+    pub fn begin_server_sleep(&self) {
+        self.server_sleeping.store(1, SeqCst);
+        fence(SeqCst);
+    }
+
+    /// The server no longer blocks.
+    pub fn end_server_sleep(&self) {
+        self.server_sleeping.store(0, Relaxed);
     }
 
     /// Whether the client said it is blocked (and clears the flag): the

@@ -11,6 +11,13 @@
 //!   flag. Either the client's poll sees the response or the server sees
 //!   the flag, never neither (a client blocked for good). The control
 //!   drops the two fences and fails.
+//! - **the server's sleeping flag** (the same step the other way round):
+//!   the server sets `server_sleeping`, makes one more pass over the
+//!   client's ring and would block on its wake notification; the client
+//!   publishes a request and looks at the flag. Either the server's pass
+//!   sees the request or the client sees the flag and signals, never
+//!   neither (a request left in the ring of a blocked server). The control
+//!   drops the two fences and fails.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p conn --release --lib loom`.
 
@@ -162,4 +169,47 @@ fn loom_sleeping_flag_or_response_is_seen() {
 #[should_panic(expected = "does not signal")]
 fn loom_control_sleeping_without_fences_is_caught() {
     sleeping(false);
+}
+
+/// The server's sleeping flag against a request: `fenced` is the real
+/// protocol (`Ctrl::begin_server_sleep` / `Ctrl::server_sleeps`).
+fn server_sleeping(fenced: bool) {
+    model(move || {
+        let ctrl = Arc::new(Ctrl::fresh());
+        // Stands for the request slot's sequence word.
+        let request = Arc::new(AtomicU64::new(0));
+        let client = {
+            let (ctrl, request) = (ctrl.clone(), request.clone());
+            thread::spawn(move || {
+                request.store(1, Release);
+                if fenced {
+                    ctrl.server_sleeps()
+                } else {
+                    ctrl.server_sleeping.load(Relaxed) != 0
+                }
+            })
+        };
+        if fenced {
+            ctrl.begin_server_sleep();
+        } else {
+            ctrl.server_sleeping.store(1, Relaxed);
+        }
+        let seen = request.load(Acquire) != 0;
+        let signalled = client.join().unwrap();
+        assert!(
+            seen || signalled,
+            "the server blocks and the client does not signal it"
+        );
+    });
+}
+
+#[test]
+fn loom_server_sleeping_flag_or_request_is_seen() {
+    server_sleeping(true);
+}
+
+#[test]
+#[should_panic(expected = "does not signal it")]
+fn loom_control_server_sleeping_without_fences_is_caught() {
+    server_sleeping(false);
 }

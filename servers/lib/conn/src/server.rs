@@ -278,6 +278,8 @@ pub struct Clients<Op> {
     pub epoch: u64,
     /// The clients' exit signals (`SERVICE.ends`).
     pub ends: Ends,
+    /// The server's wake notification (`SERVICE.wake`): it blocks there.
+    wake: Option<ulib::CPtr>,
 }
 
 impl<Op: TryFrom<u32> + Copy> Clients<Op> {
@@ -322,6 +324,28 @@ impl<Op: TryFrom<u32> + Copy> Clients<Op> {
             count,
             epoch,
             ends: Ends::new(service.ends),
+            wake: service.wake,
+        }
+    }
+
+    /// Whether the server can block in the kernel: the image gave it a
+    /// wake notification that its clients signal.
+    pub fn can_block(&self) -> bool {
+        self.wake.is_some()
+    }
+
+    /// Says in every client's control words that the server is about to
+    /// block (each store fenced before the pass that follows).
+    fn begin_sleep(&self) {
+        for c in self.iter() {
+            c.ctrl.begin_server_sleep();
+        }
+    }
+
+    /// The server no longer blocks.
+    fn end_sleep(&self) {
+        for c in self.iter() {
+            c.ctrl.end_server_sleep();
         }
     }
 
@@ -394,25 +418,104 @@ impl<Op: TryFrom<u32> + Copy> Clients<Op> {
 }
 
 /// A serving loop's pacing when there is nothing to do: a few polls with
-/// `yield`, then (off the fast path) one look at the clients' exit
-/// signals and a sleep in `wfe` until an event (a client's `sev`, the
-/// timer's event stream).
+/// `yield`; then, if the server may block ([`Clients::can_block`] and the
+/// caller's `block`), it says so in every client's control words, makes
+/// one more whole pass (a request published before the flag was seen is
+/// found there), and blocks on its wake notification until a client, a
+/// client's end or the device's interrupt signals it. Otherwise (off the
+/// fast path) one look at the clients' exit signals and a sleep in `wfe`
+/// until an event (a client's `sev`, the timer's event stream).
 #[derive(Default)]
-pub struct Idle(u32);
+pub struct Idle {
+    polls: u32,
+    /// The flag is set in every client's control words: this pass is the
+    /// last before blocking.
+    announced: bool,
+}
 
-/// Idle polls before the server sleeps in `wfe`.
+/// Idle polls before the server sleeps.
 const IDLE_SPINS: u32 = 16;
 
+/// How a server may wait when it has nothing to do ([`Idle::pass`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Poll, then sleep in `wfe` (its device has work in it and does not
+    /// deliver its interrupt: only polling sees it finish).
+    Poll,
+    /// Poll a few times, then block on the wake notification.
+    Block,
+    /// Block on the wake notification after one more pass, without polls:
+    /// its device has work in it and its interrupt will say when it is
+    /// done, so polls meanwhile would only burn the core (and, under
+    /// emulation, count host I/O time as instructions).
+    BlockNow,
+}
+
+/// What [`Idle::pass`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slept {
+    /// It polled, yielded or slept in `wfe`.
+    No,
+    /// It blocked in the kernel and was woken (by a client, an end or the
+    /// device's interrupt): the caller re-arms its device's interrupt.
+    Blocked,
+}
+
 impl Idle {
-    /// The end of one pass of the loop; `busy`: it did something.
-    pub fn pass<Op>(&mut self, busy: bool, clients: &mut Clients<Op>) {
-        self.0 = if busy { 0 } else { self.0 + 1 };
-        if self.0 > IDLE_SPINS {
-            // Off the fast path: a system call only before sleeping.
-            clients.ends.poll();
-            ulib::wait::wfe();
-        } else if !busy {
+    /// The end of one pass of the loop; `busy`: it did something;
+    /// `pace`: whether and when it may block in the kernel.
+    pub fn pass<Op: TryFrom<u32> + Copy>(
+        &mut self,
+        busy: bool,
+        clients: &mut Clients<Op>,
+        pace: Pace,
+    ) -> Slept {
+        let (block, now) = match pace {
+            Pace::Poll => (false, false),
+            Pace::Block => (true, false),
+            Pace::BlockNow => (true, true),
+        };
+        if busy {
+            if self.announced {
+                clients.end_sleep();
+                self.announced = false;
+            }
+            self.polls = 0;
+            return Slept::No;
+        }
+        self.polls += 1;
+        if self.polls <= IDLE_SPINS && !now {
             ulib::wait::relax();
+            return Slept::No;
+        }
+        match clients.wake {
+            Some(wake) if block => {
+                if !self.announced {
+                    clients.begin_sleep();
+                    self.announced = true;
+                    return Slept::No;
+                }
+                #[cfg(target_arch = "aarch64")]
+                let _ = ulib::cap::wait(wake);
+                #[cfg(not(target_arch = "aarch64"))]
+                let _ = wake;
+                clients.end_sleep();
+                self.announced = false;
+                self.polls = 0;
+                // An end is signalled on both notifications: take it now.
+                clients.ends.poll();
+                Slept::Blocked
+            }
+            _ => {
+                if self.announced {
+                    clients.end_sleep();
+                    self.announced = false;
+                }
+                // Off the fast path: a system call only before sleeping.
+                clients.ends.poll();
+                ulib::wait::wfe();
+                Slept::No
+            }
         }
     }
 }

@@ -118,7 +118,7 @@ fn slot(w: u64) -> Option<CPtr> {
 /// The client end of a connection to a service (`uses = ["SERVICE"]`),
 /// named by the service.
 #[repr(C)]
-pub struct Client([u64; 4]);
+pub struct Client([u64; 5]);
 
 /// A bound [`Client`]: the connection's range and this client's index
 /// among the service's clients (image order).
@@ -133,6 +133,9 @@ pub struct ClientEnd {
     /// Its wake notification (`SERVICE.N`, readable): it blocks there
     /// once it told the server it is sleeping; the server signals it.
     pub wake: Option<CPtr>,
+    /// The server's wake notification (`SERVICE.wake`, writable): the
+    /// client signals it after a request when the server said it sleeps.
+    pub server_wake: Option<CPtr>,
 }
 
 impl Client {
@@ -142,11 +145,12 @@ impl Client {
     /// The connection, if the image makes this task a client of the
     /// service.
     pub fn get(&'static self) -> Option<ClientEnd> {
-        let [bound, base, index, wake] = read(&self.0);
+        let [bound, base, index, wake, server_wake] = read(&self.0);
         (bound == 1).then_some(ClientEnd {
             base,
             index: index as usize,
             wake: slot(wake),
+            server_wake: slot(server_wake),
         })
     }
 }
@@ -154,7 +158,7 @@ impl Client {
 /// The server end of a service (`provides = "SERVICE"`), named by the
 /// service: every client's connection.
 #[repr(C)]
-pub struct Server([u64; 3 + 4 * MAX_CLIENTS]);
+pub struct Server([u64; 4 + 4 * MAX_CLIENTS]);
 
 /// One client of a bound [`Server`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,6 +182,11 @@ pub struct ServerEnd {
     /// The notification the kernel signals `1 << index` on when client
     /// `index` ends (its exit signal), in the server's root share.
     pub ends: Option<CPtr>,
+    /// The server's own wake notification (`SERVICE.wake`, readable): its
+    /// clients signal it after a request when it said it sleeps, the
+    /// kernel when a client ends, and the device's interrupt if the image
+    /// delivers it there.
+    pub wake: Option<CPtr>,
 }
 
 impl ServerEnd {
@@ -218,6 +227,7 @@ impl Server {
             clients,
             count,
             ends,
+            wake: slot(w[3 + 4 * MAX_CLIENTS]),
         })
     }
 }

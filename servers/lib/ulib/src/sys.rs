@@ -131,6 +131,15 @@ pub fn task_stop(task: abi::CPtr) -> Result<(), Error> {
     status(unsafe { raw_syscall(Syscall::TaskStop as u64, a) }[0])
 }
 
+/// Re-arms the interrupt of the device whose segment capability is in
+/// `device` (right WRITE): the image delivers it to this task, and the
+/// kernel masked it when it signalled (docs/syscalls.md, `InterruptAck`).
+pub fn interrupt_ack(device: abi::CPtr) -> Result<(), Error> {
+    let a = abi::args::Args::encode(&abi::args::InterruptAck { device });
+    // Safety: no pointer arguments.
+    status(unsafe { raw_syscall(Syscall::InterruptAck as u64, a) }[0])
+}
+
 /// Restarts the stopped task named by the task capability in `task`
 /// (right WRITE) from its program in the image.
 pub fn task_restart(task: abi::CPtr) -> Result<(), Error> {

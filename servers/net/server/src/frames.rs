@@ -177,7 +177,7 @@ pub fn serve(
         if !open {
             break;
         }
-        idle.pass(busy, clients);
+        idle.pass(busy, clients, conn::server::Pace::Poll);
     }
     ulib::println!(
         "net server: frames: {} from the card for no client, {} malformed or oversized",

@@ -109,6 +109,11 @@ impl Loopback {
         Some((unsafe { self.frames.add(k) }.cast::<u8>(), self.len[k]))
     }
 
+    /// Whether frames wait to be handed back to the stack.
+    pub fn pending(&self) -> bool {
+        self.queued > 0
+    }
+
     /// The stack is done with the frame [`Loopback::next`] lent.
     pub fn release(&mut self) {
         self.lent = None;

@@ -85,13 +85,18 @@ pub struct Nic {
     /// Configuration 1: frames the stack sends to itself
     /// ([`Nic::loop_own`]).
     pub lo: Option<Loopback>,
+    /// The device segment capability, if the image delivers the device's
+    /// interrupt to this task (`InterruptAck` re-arms it).
+    irq: Option<ulib::CPtr>,
 }
 
 impl Nic {
     /// Initialises the device whose transport registers are at `regs` and
     /// posts every receive buffer. [`WINDOW`] must be set and hold
-    /// [`OWNER_BYTES`] of owner area.
-    pub fn new(regs: usize) -> Result<Nic, &'static str> {
+    /// [`OWNER_BYTES`] of owner area. `device` is the device segment
+    /// capability: if the image delivers the device's interrupt to this
+    /// task, the first `InterruptAck` succeeds and the server may block.
+    pub fn new(regs: usize, device: ulib::CPtr) -> Result<Nic, &'static str> {
         let (area, _, len) = WINDOW.owner_area().ok_or("no DMA window")?;
         if len < OWNER_BYTES {
             return Err("DMA window too small");
@@ -102,7 +107,10 @@ impl Nic {
         // reached only through this transport from now on.
         let transport = unsafe { MmioTransport::new(header, TRANSPORT) }
             .map_err(|_| "not a virtio-mmio transport")?;
-        let dev = VirtIONetRaw::new(transport).map_err(|_| "virtio-net init failed")?;
+        let mut dev = VirtIONetRaw::new(transport).map_err(|_| "virtio-net init failed")?;
+        dev.enable_interrupts();
+        // Refused (`InvalidArgument`) when the image delivers no interrupt.
+        let irq = ulib::interrupt_ack(device).ok().map(|()| device);
         let mut nic = Nic {
             dev,
             area,
@@ -111,6 +119,7 @@ impl Nic {
             tx: [None; TX_BUFS],
             counts: Counts::default(),
             lo: None,
+            irq,
         };
         for k in 0..RX_BUFS {
             nic.post(k)?;
@@ -299,6 +308,20 @@ impl phy::TxToken for Tx<'_> {
 impl net_stack::Link for Nic {
     fn after_poll(&mut self) {
         self.repost();
+    }
+
+    /// Not while looped-back frames wait: no interrupt announces them.
+    fn interrupts(&self) -> bool {
+        self.irq.is_some() && !self.lo.as_ref().is_some_and(Loopback::pending)
+    }
+
+    /// The interrupt status is cleared first, then the line unmasked: a
+    /// frame or completion after the clear raises it again.
+    fn rearm(&mut self) {
+        if let Some(device) = self.irq {
+            self.dev.ack_interrupt();
+            let _ = ulib::interrupt_ack(device);
+        }
     }
 }
 

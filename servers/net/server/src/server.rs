@@ -3,7 +3,7 @@
 use crate::client::{Client, Waiting};
 use crate::hal;
 use crate::nic::{self, Nic};
-use conn::server::{Clients, Idle, Next};
+use conn::server::{Clients, Idle, Next, Pace, Slept};
 use drivers::dma;
 use net_api::{Checked, Op, MAX_CLIENTS};
 use net_stack::{self as stack, Stack};
@@ -86,7 +86,7 @@ fn run_hooked(start: ulib::Start, hook: impl FnMut(Progress)) -> i32 {
         ulib::println!("net: no DMA window: {:?}", e);
         return 1;
     }
-    let mut nic = match Nic::new(regs) {
+    let mut nic = match Nic::new(regs, device) {
         Ok(n) => n,
         Err(e) => {
             ulib::println!("net: {}", e);
@@ -228,12 +228,18 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
                             break;
                         }
                     }
+                    // The ring had something: not an idle pass (a server
+                    // about to block must look again).
                     Next::Flooded => {
+                        busy = true;
                         let _ = stack.drop_client(ci, false);
                         w.clear();
                         break;
                     }
-                    Next::Refused => break,
+                    Next::Refused => {
+                        busy = true;
+                        break;
+                    }
                 }
             }
             busy |= answer_held(stack, c, w, ci);
@@ -247,9 +253,18 @@ fn serve(stack: &mut Stack<Nic>, clients: &mut Clients<Op>, mut hook: impl FnMut
                 return;
             }
         }
-        // Until an event: a client's `sev`, the timer's event stream
-        // (which also brings the next frame from the device).
-        idle.pass(busy, clients);
+        // Nothing to do: block until a client, an end or the device's
+        // interrupt wakes it, if the device interrupts and no socket timer
+        // is due; otherwise until an event (a client's `sev`, the timer's
+        // event stream, which also brings the next frame from the device).
+        let pace = if stack.may_block() {
+            Pace::Block
+        } else {
+            Pace::Poll
+        };
+        if idle.pass(busy, clients, pace) == Slept::Blocked {
+            stack.rearm();
+        }
     }
 }
 

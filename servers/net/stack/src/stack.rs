@@ -65,6 +65,15 @@ pub trait Link: phy::Device {
     /// Called after each run of the stack: the device may take back the
     /// buffers the stack was lent.
     fn after_poll(&mut self) {}
+    /// Whether the device's interrupt wakes the server for whatever the
+    /// device does next (a frame in, a transmission done): then the server
+    /// may block in the kernel instead of polling it.
+    fn interrupts(&self) -> bool {
+        false
+    }
+    /// After the server woke from blocking: clears the device's interrupt
+    /// status and re-arms its interrupt (`InterruptAck`).
+    fn rearm(&mut self) {}
 }
 
 /// Handle kinds (bits 12..16 of a handle).
@@ -555,6 +564,21 @@ impl<D: Link> Stack<D> {
             self.tcp.iter().filter(|t| t.1 == TcpUse::Free).count(),
             self.udp.iter().filter(|u| u.1.is_none()).count(),
         )
+    }
+
+    /// Whether the server may block until the device's interrupt or a
+    /// client wakes it: the device interrupts, and no socket has a timer
+    /// due (smoltcp's `poll_delay` is none: no retransmission, delayed
+    /// acknowledgement, TIME-WAIT or ARP wait pending). With a timer
+    /// pending the server polls, so that the timer fires on time (the
+    /// kernel has no timed wait).
+    pub fn may_block(&mut self) -> bool {
+        self.dev.interrupts() && self.iface.poll_delay(now(), &self.set).is_none()
+    }
+
+    /// The device's interrupt, after the server woke ([`Link::rearm`]).
+    pub fn rearm(&mut self) {
+        self.dev.rearm();
     }
 
     /// Whether every connection a client closed has finished closing.

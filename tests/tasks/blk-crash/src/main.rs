@@ -13,6 +13,9 @@ ulib::entry!(main);
 
 fn main(start: ulib::Start) -> i32 {
     let first = start.restarts == 0;
+    if first && !ack_needs_write() {
+        return 3;
+    }
     blk::run_with_test_hook(start, |p: blk::Progress| {
         if first && p.served >= 8 && (p.in_device > 0 || p.served >= 208) {
             ulib::println!(
@@ -22,4 +25,32 @@ fn main(start: ulib::Start) -> i32 {
             ulib::fault_on_purpose();
         }
     })
+}
+
+/// The device's interrupt is re-armed only through a capability with W:
+/// `InterruptAck` through a read-only copy of the device capability (the
+/// one segment this task holds at start) is `MissingRights`.
+fn ack_needs_write() -> bool {
+    let device = (2..64u8)
+        .map(ulib::CPtr::root)
+        .find(|&c| ulib::cap::cap_info(c).is_ok_and(|(k, _)| k == ulib::ObjectKind::Segment));
+    let (Some(device), Some(copy)) = (device, ulib::cap::free_slot()) else {
+        ulib::println!("blk server: FAILED: no device capability to copy");
+        return false;
+    };
+    if ulib::cap::cap_copy(device, copy, ulib::Rights::READ).is_err() {
+        ulib::println!("blk server: FAILED: cannot copy the device capability");
+        return false;
+    }
+    let r = ulib::interrupt_ack(copy);
+    let _ = ulib::cap::cap_delete(copy);
+    if r == Err(ulib::Error::MissingRights) {
+        ulib::println!(
+            "blk server: InterruptAck through a read-only device capability refused (MissingRights)"
+        );
+        true
+    } else {
+        ulib::println!("blk server: FAILED: InterruptAck without W gave {:?}", r);
+        false
+    }
 }

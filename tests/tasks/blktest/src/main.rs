@@ -96,6 +96,27 @@ fn main(start: ulib::Start) -> i32 {
     }
 }
 
+/// A task the image gives no device interrupt cannot acknowledge one:
+/// `InterruptAck` on a notification (its wake) is `WrongObjectKind`, on an
+/// empty slot `InvalidCapability` (docs/syscalls.md).
+fn interrupt_refused(me: usize) -> Result<(), &'static str> {
+    let empty = ulib::cap::free_slot().ok_or("no free slot")?;
+    let wake = (0..64u8)
+        .map(ulib::CPtr::root)
+        .find(|&c| ulib::cap::cap_info(c).is_ok_and(|(k, _)| k == ulib::ObjectKind::Notification))
+        .ok_or("no notification to try InterruptAck on")?;
+    match (ulib::interrupt_ack(wake), ulib::interrupt_ack(empty)) {
+        (Err(ulib::Error::WrongObjectKind), Err(ulib::Error::InvalidCapability)) => {
+            ulib::println!(
+                "blktest client {}: InterruptAck without a device interrupt refused",
+                me
+            );
+            Ok(())
+        }
+        _ => Err("InterruptAck without a device interrupt was not refused"),
+    }
+}
+
 fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
     let info = again(blk, me, Blk::info).map_err(|_| "info failed")?;
     if info.sectors != DISK_SECTORS || info.max_transfer != MAX_TRANSFER || info.read_only {
@@ -104,6 +125,7 @@ fn run(blk: &mut Blk, me: usize, buf: &mut [u8]) -> Result<(), &'static str> {
     }
     refusals(blk, me)?;
     ulib::println!("blktest client {}: every malformed request refused", me);
+    interrupt_refused(me)?;
     let first = pattern::client_first_sector(me);
     again(blk, me, |b| b.read(first, buf)).map_err(|_| "first read failed")?;
     if pattern::mismatch(first, buf).is_none() {
