@@ -66,11 +66,16 @@ pub fn images() -> Vec<String> {
 
 /// The network server's task, in configuration `config`.
 fn server(config: u32) -> String {
-    let mut t = "[[task]]\ncrate = \"net\"\ncore = 3\nserver = true\nprovides = \"net\"\n\
-                 caps = [{ object = \"device:virtio-net\", rights = \"rw\" }]\n"
-        .to_string();
+    let mut t =
+        "[[task]]\ncrate = \"net\"\ncore = 3\nserver = true\nprovides = \"net\"\n".to_string();
     if config == 2 {
-        t += "values = { mode = 2 }\n";
+        // Configuration 2's loop polls the card (docs/network.md).
+        t += "caps = [{ object = \"device:virtio-net\", rights = \"rw\" }]\n\
+              values = { mode = 2 }\n";
+    } else {
+        // The card's interrupt wakes the server blocked on net.wake.
+        t += "caps = [{ object = \"device:virtio-net\", rights = \"rw\", \
+              interrupt = { notification = \"net.wake\", bits = 0x100 } }]\n";
     }
     t
 }

@@ -42,10 +42,18 @@ pub fn image_text(name: &str) -> Option<String> {
          [machine]\nsmp = {SMP}\n\n\
          [[range]]\nname = \"web\"\nbase = 0x1_0000_0000\nsize = \"2M\"\n\n\
          [[task]]\ncrate = \"net\"\ncore = 4\nserver = true\nprovides = \"net\"\n\
-         caps = [{{ object = \"device:virtio-net\", rights = \"rw\" }}]\n\n\
+         caps = [{{ object = \"device:virtio-net\", rights = \"rw\", interrupt = {{ notification = \"net.wake\", bits = 0x100 }} }}]\n\n\
          [[task]]\ncrate = \"webload\"\ncore = 0\nuses = [\"net\"]\nranges = [\"web\"]\n\
          values = {{ workers = {n} }}\n"
     );
+    // The workers' wake notifications: the stop wakes a worker blocked in
+    // the kernel.
+    let wakes: Vec<String> = (1..=n)
+        .map(|c| {
+            format!("{{ object = \"notification:net.{c}\", rights = \"w\", as = \"wake{c}\" }}")
+        })
+        .collect();
+    t += &format!("caps = [{}]\n", wakes.join(", "));
     for c in 1..=n {
         t += &format!(
             "\n[[task]]\ncrate = \"web\"\nname = \"web{c}\"\ncore = {c}\nuses = [\"net\"]\nranges = [\"web\"]\n"

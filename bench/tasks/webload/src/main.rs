@@ -47,6 +47,12 @@ ulib::bind! {
     static WORKERS: Value = "workers";
     /// 1: the first instance faults on purpose after the warm-up.
     static CRASH: Value = "crash";
+    /// The workers' wake notifications (`net.1`, ...), granted writable:
+    /// a worker waiting in the kernel for the network server sees the
+    /// stop flag only once woken.
+    static WAKE1: Slot = "wake1";
+    static WAKE2: Slot = "wake2";
+    static WAKE3: Slot = "wake3";
 }
 
 /// The web workers, at the network server's own address.
@@ -105,6 +111,11 @@ fn main(start: ulib::Start) -> i32 {
     let r = run(&mut net, workers, crash);
     words[0].store(1, Ordering::Release);
     ring::waiting::wake();
+    for w in [&WAKE1, &WAKE2, &WAKE3] {
+        if let Some(w) = w.get() {
+            let _ = ulib::cap::signal(w, 1);
+        }
+    }
     match r {
         Ok(()) => {
             let n = ROUNDS * CONNS as u64 + NEW;

@@ -326,6 +326,9 @@ impl crate::Pipelined for Net {
     fn nap(&mut self) {
         self.conn.nap()
     }
+    fn sleep(&mut self) {
+        self.conn.sleep()
+    }
     fn outstanding(&self) -> usize {
         self.conn.outstanding()
     }

@@ -92,6 +92,12 @@ pub trait Pipelined {
     /// Sleeps until an answer may have come or the timer's event stream
     /// ticks (a bounded nap).
     fn nap(&mut self);
+    /// Waits until an answer may have come, blocking in the kernel where
+    /// the configuration allows it (the server's stack: the connection's
+    /// wake notification, `conn::client::Conn::sleep`); a task running its
+    /// own stack naps instead (its stack's timers need it). May return
+    /// with nothing new.
+    fn sleep(&mut self);
     /// Requests sent and not yet answered by [`Pipelined::poll`].
     fn outstanding(&self) -> usize;
     /// Copies `src` into the data buffer at `offset` (cut at its end).

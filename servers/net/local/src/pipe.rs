@@ -198,6 +198,11 @@ impl Pipelined for Local {
         ulib::wait::wfe();
     }
 
+    fn sleep(&mut self) {
+        // The task's own stack has timers to run: a bounded nap.
+        self.nap()
+    }
+
     fn outstanding(&self) -> usize {
         self.pipe.held() + self.pipe.queued
     }
