@@ -112,8 +112,20 @@ pub fn image_text(name: &str) -> Option<String> {
         t += &format!(
             "\n[[task]]\ncrate = \"web\"\nname = \"web{c}\"\ncore = {c}\nuses = [\"net\"]\nranges = [\"web\"]\n"
         );
-        if c == 0 {
-            t += "caps = [{ object = \"device:uart\", rights = \"r\" }]\n";
+        if c == 0 && config == 2 {
+            // Configuration 2's workers nap (their own stacks' timers): the
+            // console's worker polls the UART.
+            t += "caps = [{ object = \"device:uart\", rights = \"rw\" }]\n";
+        } else if c == 0 {
+            // As images/web.toml: the UART's interrupt wakes the console's
+            // worker, which wakes the others (blocked in the kernel) on `q`.
+            t += "caps = [\n    { object = \"device:uart\", rights = \"rw\", interrupt = { notification = \"net.0\", bits = 0x100 } },\n";
+            for p in 1..n {
+                t += &format!(
+                    "    {{ object = \"notification:net.{p}\", rights = \"w\", as = \"stop{p}\" }},\n"
+                );
+            }
+            t += "]\n";
         }
     }
     Some(t)
