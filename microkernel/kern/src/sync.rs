@@ -7,7 +7,7 @@
 //! QEMU switches vCPU on `wfe`, `wfi` and `yield` only, so a loop spinning
 //! with `isb` burns its vCPU's whole round-robin slice, and under `-icount`
 //! those instructions land in another core's timed span
-//! (docs/measurements.md, *Waiting*). So:
+//! (docs/measurements-waiting.md, *Waiting*). So:
 //!
 //! - a loop waiting for a word in memory to change sleeps in `wfe` after
 //!   an exclusive load of the word ([`SpinLock`]'s waiters,
@@ -118,7 +118,7 @@ impl kerncore::lock::Waiter<AtomicU64> for Core {
 /// no-op), a vCPU the host descheduled when its ticket came up stalled
 /// every waiter behind it for a host time slice, and `corey-rpi4` went
 /// from seconds to its 120 s timeout; measured again with this lock and an
-/// infinite patience: 13-67 s against 2-5 s (docs/measurements.md, *Fair
+/// infinite patience: 13-67 s against 2-5 s (docs/measurements-waiting.md, *Fair
 /// locks*).
 pub struct SpinLock(kerncore::lock::FairLock<AtomicU64>);
 

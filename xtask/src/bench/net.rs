@@ -1,5 +1,5 @@
 //! `cargo xtask bench net`: the network service under load from the
-//! host, ours beside Linux (docs/benchmarks.md, *The network service*).
+//! host, ours beside Linux (docs/benchmarks-services.md, *The web server*).
 //! Each peer boots on the same QEMU `virt` machine (`guest`: 4 x
 //! cortex-a72, GICv3, 1 GiB, `-accel tcg,thread=multi`) with the same
 //! virtio-net card on user networking and forwards of ports of 127.0.0.1

@@ -201,7 +201,7 @@ fn main(_start: ulib::Start) -> i32 {
     // Every wait blocks after one poll: the figure is the work a request
     // costs (client, server, kernel), not polls while the host's I/O
     // thread works, so it does not depend on how long the device takes
-    // (docs/measurements.md, *Storage*).
+    // (docs/measurements.md, *The block server sleeps on its device's interrupt*).
     blk.set_spins(0);
     let ok = match run(&mut blk) {
         Ok(ok) => ok,

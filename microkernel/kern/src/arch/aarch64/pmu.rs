@@ -5,7 +5,8 @@
 //! silicon can report cycles beside the virtual counter's time, and one
 //! under `-icount` the instructions executed, which leave out the idle
 //! time QEMU skips over (QEMU counts them for the whole machine there:
-//! docs/measurements.md, *Storage*). EL0 may read them and write nothing
+//! docs/measurements.md, *The block server sleeps on its device's
+//! interrupt*). EL0 may read them and write nothing
 //! (PMUSERENR_EL0.CR and .ER, not EN).
 
 use core::arch::asm;
