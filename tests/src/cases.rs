@@ -392,6 +392,26 @@ const VIRT: &[Case] = &[
         ..Case::BASE
     },
     Case {
+        // The generated image `cargo xtask bench net` boots (configuration 1).
+        name: "web-bench-virt",
+        image: "web-bench-2",
+        console: crate::web::WEB_BENCH,
+        lines: Some(crate::web::web_bench_served),
+        net: Some(crate::web::WEB_BENCH_TRAFFIC),
+        timeout: Duration::from_secs(240),
+        ..Case::BASE
+    },
+    Case {
+        // The generated image `cargo xtask bench netload` boots.
+        name: "netload-virt",
+        image: "webload-1",
+        smp: 5,
+        icount: true,
+        console: crate::webload::NETLOAD,
+        timeout: Duration::from_secs(240),
+        ..Case::BASE
+    },
+    Case {
         name: "web-raw-virt",
         image: "web-raw",
         console: crate::web::WEB_RAW,

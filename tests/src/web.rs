@@ -62,6 +62,44 @@ pub(crate) const WEB_TRAFFIC: NetTraffic = NetTraffic {
 /// server's pool (its end waits out smoltcp's 10 s TIME-WAIT of the
 /// connections the guest closed first, so none is held back).
 pub(crate) fn web_served(lines: &[&str]) -> Vec<String> {
+    served_by(lines, 0..3, WEB_CONCURRENT)
+}
+
+/// web-bench-virt (the generated image `web-bench-2` that `cargo xtask
+/// bench net` boots): its two workers listen with 4 sockets between them.
+pub const WEB_BENCH_AT_ONCE: usize = 4;
+
+/// The generated bench image `web-bench-2`: two workers serve, `q` stops
+/// them (the console's worker wakes the other), the server ends, nothing
+/// leaks.
+pub(crate) const WEB_BENCH: &[&str] = &[
+    "[web@0] web: core 0 serving http on port 80 (Ctrl-C or q on the console stops it)",
+    "[web@1] web: core 1 serving http on port 80",
+    "task web on core 0 exited with status 0",
+    "task web on core 1 exited with status 0",
+    "[net@3] net server: free sockets at the end:",
+    "task net on core 3 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
+/// The host's traffic in web-bench-virt.
+pub(crate) const WEB_BENCH_TRAFFIC: NetTraffic = NetTraffic {
+    ready: &["web: core 0 serving http", "web: core 1 serving http"],
+    web: true,
+    web_at_once: WEB_BENCH_AT_ONCE,
+    after: "q",
+    ..NetTraffic::NONE
+};
+
+/// web-bench-virt: as [`web_served`], for the bench image's two workers.
+pub(crate) fn web_bench_served(lines: &[&str]) -> Vec<String> {
+    served_by(lines, 0..2, WEB_BENCH_AT_ONCE)
+}
+
+/// The workers on `cores` served exactly the host's web step at
+/// `at_once` concurrent connections, and the pool is whole at the end.
+fn served_by(lines: &[&str], cores: core::ops::Range<usize>, at_once: usize) -> Vec<String> {
     let mut problems = Vec::new();
     let prefix = "[net@3] net server: free sockets at the end: ";
     let pool = lines.iter().find_map(|l| l.strip_prefix(prefix));
@@ -76,10 +114,12 @@ pub(crate) fn web_served(lines: &[&str]) -> Vec<String> {
             "the network server's pool at the end: {pool:?}; expected 24 of 24 TCP, 4 of 4 UDP"
         )),
     }
-    let (conns, reqs) = worker_totals(lines, 0..3, &mut problems);
-    if problems.is_empty() && (conns, reqs) != (WEB_CONNECTIONS, WEB_REQUESTS) {
+    let (conns, reqs) = worker_totals(lines, cores, &mut problems);
+    let made = (web_connections(at_once), web_requests(at_once));
+    if problems.is_empty() && (conns, reqs) != made {
         problems.push(format!(
-            "the workers served {conns} connections and {reqs} requests; the host made {WEB_CONNECTIONS} and {WEB_REQUESTS}"
+            "the workers served {conns} connections and {reqs} requests; the host made {} and {}",
+            made.0, made.1
         ));
     }
     problems
