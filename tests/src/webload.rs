@@ -47,6 +47,20 @@ pub(crate) fn reclient_served(lines: &[&str]) -> Vec<String> {
     problems
 }
 
+/// netload-virt: the generated image `webload-1` that `cargo xtask bench
+/// netload` boots, under `-icount`: the generator makes every request
+/// (each answer checked byte for byte in the guest) and prints both
+/// phases' results, the worker stops, nothing leaks.
+pub(crate) const NETLOAD: &[&str] = &[
+    "[webload@0] RESULT name=webload mode=keepalive workers=1 requests=96",
+    "[webload@0] RESULT name=webload mode=newconn workers=1 requests=6",
+    "task webload on core 0 exited with status 0",
+    "task web on core 1 exited with status 0",
+    "task net on core 4 exited with status 0",
+    "objects: none left",
+    "memory: no frames leaked",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,17 +83,3 @@ mod tests {
         assert!(reclient_served(&good[..2])[0].contains("released"));
     }
 }
-
-/// netload-virt: the generated image `webload-1` that `cargo xtask bench
-/// netload` boots, under `-icount`: the generator makes every request
-/// (each answer checked byte for byte in the guest) and prints both
-/// phases' results, the worker stops, nothing leaks.
-pub(crate) const NETLOAD: &[&str] = &[
-    "[webload@0] RESULT name=webload mode=keepalive workers=1 requests=96",
-    "[webload@0] RESULT name=webload mode=newconn workers=1 requests=6",
-    "task webload on core 0 exited with status 0",
-    "task web on core 1 exited with status 0",
-    "task net on core 4 exited with status 0",
-    "objects: none left",
-    "memory: no frames leaked",
-];

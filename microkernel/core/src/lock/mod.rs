@@ -50,7 +50,7 @@
 //! multi-threaded TCG, four vCPUs on a loaded two-core host, where `wfe`
 //! is a no-op): a pure ticket lock then hands the lock to a waiter that is
 //! not running, and every waiter behind it spins until the host runs it
-//! again (docs/measurements.md, *Fair locks*); patience bounds each such
+//! again (docs/measurements-waiting.md, *Fair locks*); patience bounds each such
 //! stall. A release counts into `served` whoever held the lock, so a
 //! waiter that was overtaken is due one release earlier: the count of
 //! waiters due at once never exceeds the overtakings not yet made up.
