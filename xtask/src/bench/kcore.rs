@@ -370,8 +370,21 @@ fn report(root: &Path, rows: &[(Sample, u64, Vec<f64>)], runs: usize) -> Result<
 /// Prints, for every ring row, its ratio to the row `base` names (same
 /// clients): instructions per request, and wall-time throughput.
 fn ratios(rows: &[(Sample, u64, Vec<f64>)], base: impl Fn(&str) -> String) {
+    for line in ratio_lines(rows, base) {
+        println!("{line}");
+    }
+}
+
+/// [`ratios`]' lines. A ring with no such peer (the block ring has no
+/// Linux row: `base` maps it onto itself) gets no line, rather than a
+/// 1.00x nobody measured.
+fn ratio_lines(rows: &[(Sample, u64, Vec<f64>)], base: impl Fn(&str) -> String) -> Vec<String> {
+    let mut lines = Vec::new();
     for (s, instr, tput) in rows.iter().filter(|(s, _, _)| s.variant.contains("-ring-")) {
         let base = base(&s.variant);
+        if base == s.variant {
+            continue;
+        }
         if let Some((_, bi, bt)) = rows
             .iter()
             .find(|(b, _, _)| b.variant == base && b.clients == s.clients)
@@ -387,20 +400,45 @@ fn ratios(rows: &[(Sample, u64, Vec<f64>)], base: impl Fn(&str) -> String) {
             } else {
                 format!("{:.2}x", *instr as f64 / *bi as f64)
             };
-            println!(
+            lines.push(format!(
                 "  {:<30} {:>7} {:>14} {:>16}",
                 s.variant.replace("-ring-", "-"),
                 s.clients,
                 ir,
                 tr
-            );
+            ));
         }
     }
+    lines
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ring_without_a_peer_gets_no_ratio() {
+        let row = |v: &str, t: f64| {
+            let s = Sample {
+                variant: v.to_string(),
+                clients: 1,
+                requests: 200,
+                span_ns: 1,
+                overlap: true,
+            };
+            (s, 0u64, vec![t])
+        };
+        let rows = [
+            row("console-ring-rtt", 200.0),
+            row("block-ring-rtt", 50.0),
+            row("linux-tuned-console-rtt", 100.0),
+        ];
+        let lines = ratio_lines(&rows, |v| {
+            v.replace("console-ring-", "linux-tuned-console-")
+        });
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("console-rtt") && lines[0].contains("2.00x"));
+    }
 
     #[test]
     fn lines_aggregate_per_variant() {
