@@ -19,6 +19,22 @@ pub trait Spaces {
     fn root(&mut self, slot: usize) -> Option<&mut UserSpace>;
 }
 
+/// The calling task's root share, for a system call: the per-core block's
+/// copy (`percore::caller_root`, written at every switch; a call names
+/// its slots before anything could switch tasks), which `spaces` agrees
+/// with (checked in debug builds). Read there, it is one load, not a
+/// call through `spaces` and a walk of the scheduler's table.
+#[inline(always)]
+pub(super) fn caller_root(spaces: &dyn Spaces) -> Option<ShareId> {
+    let root = crate::percore::caller_root();
+    debug_assert_eq!(
+        root,
+        spaces.root_share(),
+        "the per-core copy of the caller's root share is stale"
+    );
+    root
+}
+
 /// A slot a system call named.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Named {
@@ -139,7 +155,7 @@ pub(super) fn root_cap(
     needed: Rights,
 ) -> Result<(SlotRef, Cap), Error> {
     let me = c.me as u32;
-    let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
+    let root = caller_root(spaces).ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if via.is_some() {
         // Objects are used through the root share only: a shared share is
