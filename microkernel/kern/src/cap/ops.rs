@@ -3,7 +3,7 @@
 //! what a removal implies in `remove.rs`.
 
 pub use super::naming::{query, Spaces};
-pub(super) use super::naming::{resolve, root_cap, Access, Named};
+pub(super) use super::naming::{resolve, resolve_copy, root_cap, Access, Named};
 
 use super::object::{self, Obj, SpaceId};
 use super::remove::{
@@ -112,8 +112,7 @@ fn copy(
     spaces: &mut dyn Spaces,
     args::CapCopy { src, dst, mask }: args::CapCopy,
 ) -> Result<(), Error> {
-    let s = resolve(c, spaces, src.0, Access::Read)?;
-    let d = resolve(c, spaces, dst.0, Access::Write)?;
+    let (s, d) = resolve_copy(c, spaces, src.0, dst.0)?;
     if fixed(spaces, &d) {
         return Err(Error::SlotOccupied);
     }
