@@ -122,6 +122,21 @@ pub fn caller_root() -> Option<kerncore::cap::ShareId> {
     id.checked_sub(1).map(kerncore::cap::ShareId)
 }
 
+/// This core's number ([`id`]) and the root share of the task it runs
+/// ([`caller_root`]), with one read of TPIDR_EL1: a capability call's
+/// entry needs both.
+#[inline(always)]
+pub fn id_and_caller_root() -> (usize, Option<kerncore::cap::ShareId>) {
+    match try_this() {
+        Some(c) => {
+            let root = c.root_share.load(Ordering::Relaxed);
+            let root = root.checked_sub(1).map(kerncore::cap::ShareId);
+            (c.id.load(Ordering::Relaxed), root)
+        }
+        None => (0, None),
+    }
+}
+
 /// Core `id`'s block, for reading its counters.
 pub fn get(id: usize) -> &'static PerCore {
     &CORES[id]

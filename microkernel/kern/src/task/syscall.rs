@@ -245,24 +245,24 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 /// call needs an address space ([`Caller`]).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let root = percore::caller_root();
+    let (me, root) = percore::id_and_caller_root();
     debug_assert_eq!(
         root,
         SCHED.with(|s| crate::cap::Spaces::root_share(s)),
         "the per-core copy of the caller's root share is stale"
     );
     // Safety: a system call's handler runs with every exception masked
-    // (vectors.s), and nothing in a capability call unmasks them.
-    let (me, remote) = unsafe {
-        crate::cap::CORE_CAPS.with_masked(|me, c| {
-            let mut caller = Caller {
-                me,
-                root,
-                sched: None,
-            };
-            (me, crate::cap::syscall(c, call, frame, &mut caller))
-        })
+    // (vectors.s), and nothing in a capability call unmasks them; `me` is
+    // this core's number, and `c` is the only reference to its capability
+    // state (the capability code never enters `CORE_CAPS` itself: it is
+    // handed `c`), dropped before this function returns.
+    let c = unsafe { crate::cap::CORE_CAPS.get_masked(me) };
+    let mut caller = Caller {
+        me,
+        root,
+        sched: None,
     };
+    let remote = crate::cap::syscall(c, call, frame, &mut caller);
     if remote == Some(true) || supervise::mailbox_pending(me) {
         Then::FinishCapCall
     } else {
