@@ -48,7 +48,8 @@ pub struct BenchArgs {
     /// wordcount, storage; `net` (alone, with --mode mttcg: the web server under
     /// load and the UDP echo's rate sweep, docs/benchmarks.md; `net-web` or
     /// `net-udp` for one part); `micro` or one of null-syscall, cap-lookup-private,
-    /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared;
+    /// cap-lookup-shared, map-touch-unmap-private, map-touch-unmap-shared,
+    /// dispatch-CALL (each capability call on its cheapest path);
     /// `netload` (alone, icount: instructions per HTTP request from the
     /// in-guest load generator).
     pub names: Vec<String>,

@@ -122,6 +122,21 @@ pub fn caller_root() -> Option<kerncore::cap::ShareId> {
     id.checked_sub(1).map(kerncore::cap::ShareId)
 }
 
+/// This core's number ([`id`]) and the root share of the task it runs
+/// ([`caller_root`]), with one read of TPIDR_EL1: a capability call's
+/// entry needs both.
+#[inline(always)]
+pub fn id_and_caller_root() -> (usize, Option<kerncore::cap::ShareId>) {
+    match try_this() {
+        Some(c) => {
+            let root = c.root_share.load(Ordering::Relaxed);
+            let root = root.checked_sub(1).map(kerncore::cap::ShareId);
+            (c.id.load(Ordering::Relaxed), root)
+        }
+        None => (0, None),
+    }
+}
+
 /// Core `id`'s block, for reading its counters.
 pub fn get(id: usize) -> &'static PerCore {
     &CORES[id]
@@ -192,37 +207,21 @@ impl<T: Init> Local<T> {
 }
 
 impl<T: Init> Local<T> {
-    /// Runs `f` on this core's values of `self` and `other` together, with
-    /// one look-up of the core number for both (a system call's path
-    /// enters two), which `f` gets too, for code that runs with interrupts
-    /// masked already (as [`Local::with_masked`]). `f` must not call
-    /// `with` on either again.
-    ///
-    /// Panics if `self` and `other` are the same `Local` (the two
-    /// references would alias).
+    /// Core `me`'s value, made on first use, for a path that enters it
+    /// only if it turns out to need it (a capability call enters the
+    /// scheduler's only for an address space): [`Local::with_masked`]
+    /// without the closure.
     ///
     /// # Safety
-    /// IRQ and FIQ are masked on this core from before the call until
-    /// after it returns (nothing in `f` unmasks them).
+    /// `me` is this core's number, IRQ and FIQ stay masked on this core
+    /// for as long as the result lives, and no other reference to this
+    /// core's value of `self` exists meanwhile (no `with` on it).
+    // As `get_mut`.
+    #[allow(clippy::mut_from_ref)]
     #[inline(always)]
-    pub unsafe fn with_and_masked<U: Init, R>(
-        &self,
-        other: &Local<U>,
-        f: impl FnOnce(usize, &mut T, &mut U) -> R,
-    ) -> R {
-        assert!(
-            !core::ptr::addr_eq(self, other),
-            "with_and_masked: the same Local twice"
-        );
-        let me = id();
-        // Safety: as in `with_masked`, for each of two distinct `Local`s
-        // (checked above), so the two references are unique and do not
-        // overlap.
-        unsafe {
-            let a = self.get_mut(me);
-            let b = other.get_mut(me);
-            f(me, a, b)
-        }
+    pub unsafe fn get_masked(&self, me: usize) -> &mut T {
+        // Safety: the caller's guarantees are `get_mut`'s.
+        unsafe { self.get_mut(me) }
     }
 
     /// Core `me`'s value, made on first use.

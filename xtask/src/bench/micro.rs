@@ -20,6 +20,19 @@ pub struct Bench {
     baseline: Option<&'static str>,
 }
 
+/// A capability call on its cheapest complete path (bench/tasks/bench,
+/// `dispatch`): the difference to `null-syscall` is printed.
+const fn dispatch(name: &'static str, what: &'static str) -> Bench {
+    Bench {
+        name,
+        what,
+        baseline: None,
+    }
+}
+
+/// What [`dispatch`] benchmarks are measured against.
+const NULL: &str = "null-syscall";
+
 /// Every benchmark of the `bench` image, in the order its task runs them.
 pub const BENCHES: &[Bench] = &[
     Bench {
@@ -63,6 +76,66 @@ pub const BENCHES: &[Bench] = &[
         what: "Map, touch and unmap a 4 KiB page in a private 2 MiB range (this core's, linked)",
         baseline: Some("map-touch-unmap-private"),
     },
+    dispatch(
+        "dispatch-cap-info",
+        "CapInfo on an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-cap-copy",
+        "CapCopy from an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-cap-delete",
+        "CapDelete of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-cap-revoke",
+        "CapRevoke of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-segment-create",
+        "SegmentCreate into an occupied root slot (SlotOccupied)",
+    ),
+    dispatch(
+        "dispatch-segment-info",
+        "SegmentInfo of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-range-create",
+        "RangeCreate into an occupied root slot (SlotOccupied)",
+    ),
+    dispatch(
+        "dispatch-map",
+        "Map into an empty root slot's range (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-unmap",
+        "Unmap from an empty root slot's range (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-link",
+        "Link of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-unlink",
+        "Unlink of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-share-create",
+        "ShareCreate into an occupied root slot (SlotOccupied)",
+    ),
+    dispatch(
+        "dispatch-notify-create",
+        "NotifyCreate into an occupied root slot (SlotOccupied)",
+    ),
+    dispatch(
+        "dispatch-signal",
+        "Signal of an empty root slot (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-interrupt-ack",
+        "InterruptAck of an empty root slot (InvalidCapability)",
+    ),
 ];
 
 /// What a benchmark line says: operations, total ns, loop ns, ns per op.
@@ -202,8 +275,14 @@ pub fn measure(
             .and_then(|base| per_op.get(base).map(|&p| (base, p)))
             .map(|(base, p)| format!("; {:.2}x {}", r.per_op as f64 / p.max(1) as f64, base))
             .unwrap_or_default();
+        let beyond = match per_op.get(NULL) {
+            Some(&p) if b.name.starts_with("dispatch-") => {
+                format!("; {} beyond {NULL}", r.per_op as i64 - p as i64)
+            }
+            _ => String::new(),
+        };
         println!(
-            "  {:<29} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}",
+            "  {:<29} {:<5} {:>6} instructions/op  events/op: {:.2} locks, {:.2} broadcast TLBI, {:.2} IPI, {:.2} pool{}{}",
             b.name,
             machine.board.name(),
             r.per_op,
@@ -211,7 +290,8 @@ pub fn measure(
             ev[1] as f64 / r.ops as f64,
             ev[2] as f64 / r.ops as f64,
             ev[3] as f64 / r.ops as f64,
-            ratio
+            ratio,
+            beyond
         );
     }
     Ok(out)

@@ -21,7 +21,7 @@
 
 use core::arch::asm;
 use ulib::cap::*;
-use ulib::{println, slots, CPtr, Rights};
+use ulib::{println, slots, CPtr, Error, Rights};
 
 ulib::entry!(main);
 
@@ -53,6 +53,8 @@ const BIG_VA: u64 = 0x3000_0000;
 /// Runs of each long operation.
 const LONG: u64 = 2;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
+/// A root slot nothing ever fills (the dispatch benchmarks name it).
+const EMPTY: CPtr = CPtr::root(60);
 
 fn counter() -> (u64, u64) {
     let (t, f): (u64, u64);
@@ -209,12 +211,71 @@ fn main(start: ulib::Start) -> i32 {
         touch(LOCAL_BASE);
         r.is_ok() && unmap(LOCAL, LOCAL_BASE, PAGE).is_ok()
     });
+    ok &= dispatch(core);
     ok &= long_operations(core);
     if ok {
         0
     } else {
         1
     }
+}
+
+/// Every capability call on its cheapest complete path: entry, decoding
+/// (arguments that decode), dispatch, the lookup of its first capability,
+/// and an error return. The object a call uses is an empty root slot
+/// (`InvalidCapability`); a call that makes an object is given an
+/// occupied destination (`SlotOccupied`). Each op checks that exact error,
+/// so a call that stopped earlier (a decoding error) or went further
+/// fails the benchmark. Minus `null-syscall`, each figure is what that
+/// call's dispatch costs beyond the null call (docs/measurements-syscalls.md).
+fn dispatch(core: usize) -> bool {
+    use ulib::Error::{InvalidCapability as Empty, SlotOccupied as Full};
+    if cap_info(EMPTY) != Err(Empty) {
+        println!("bench: FAIL root slot 60 is not empty");
+        return false;
+    }
+    let n = CALLS;
+    let is = |r: Result<(), Error>, e: Error| r == Err(e);
+    let mut ok = measure("dispatch-cap-info", core, n, || {
+        cap_info(EMPTY) == Err(Empty)
+    });
+    ok &= measure("dispatch-cap-copy", core, n, || {
+        is(cap_copy(EMPTY, CPtr::via(PRIVATE, 0), Rights::ALL), Empty)
+    });
+    ok &= measure("dispatch-cap-delete", core, n, || {
+        is(cap_delete(EMPTY), Empty)
+    });
+    ok &= measure("dispatch-cap-revoke", core, n, || {
+        is(cap_revoke(EMPTY), Empty)
+    });
+    ok &= measure("dispatch-segment-create", core, n, || {
+        is(segment_create(SEG, 1), Full)
+    });
+    ok &= measure("dispatch-segment-info", core, n, || {
+        segment_info(EMPTY, 0) == Err(Empty)
+    });
+    ok &= measure("dispatch-range-create", core, n, || {
+        is(range_create(SEG, SHARED_BASE, 2 << 20), Full)
+    });
+    ok &= measure("dispatch-map", core, n, || {
+        is(map(EMPTY, VA, SEG, 0, PAGE, RW), Empty)
+    });
+    ok &= measure("dispatch-unmap", core, n, || {
+        is(unmap(EMPTY, VA, PAGE), Empty)
+    });
+    ok &= measure("dispatch-link", core, n, || is(link(EMPTY), Empty));
+    ok &= measure("dispatch-unlink", core, n, || is(unlink(EMPTY), Empty));
+    ok &= measure("dispatch-share-create", core, n, || {
+        is(share_create(SEG, false), Full)
+    });
+    ok &= measure("dispatch-notify-create", core, n, || {
+        is(notify_create(SEG), Full)
+    });
+    ok &= measure("dispatch-signal", core, n, || is(signal(EMPTY, 1), Empty));
+    ok &= measure("dispatch-interrupt-ack", core, n, || {
+        is(ulib::interrupt_ack(EMPTY), Empty)
+    });
+    ok
 }
 
 /// The longest system calls, which run with interrupts masked from entry

@@ -287,13 +287,6 @@ pub struct CoreCaps {
 
 pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
 
-impl CoreCaps {
-    /// The core whose state this is.
-    pub fn core(&self) -> usize {
-        self.me
-    }
-}
-
 impl crate::percore::Init for CoreCaps {
     fn init() -> CoreCaps {
         CoreCaps {

@@ -19,6 +19,22 @@ pub trait Spaces {
     fn root(&mut self, slot: usize) -> Option<&mut UserSpace>;
 }
 
+/// The calling task's root share, for a system call: the per-core block's
+/// copy (`percore::caller_root`, written at every switch; a call names
+/// its slots before anything could switch tasks), which `spaces` agrees
+/// with (checked in debug builds). Read there, it is one load, not a
+/// call through `spaces` and a walk of the scheduler's table.
+#[inline(always)]
+pub(super) fn caller_root(spaces: &dyn Spaces) -> Option<ShareId> {
+    let root = crate::percore::caller_root();
+    debug_assert_eq!(
+        root,
+        spaces.root_share(),
+        "the per-core copy of the caller's root share is stale"
+    );
+    root
+}
+
 /// A slot a system call named.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Named {
@@ -98,6 +114,19 @@ fn resolve_from(
     cptr: u64,
     access: Access,
 ) -> Result<Place, Error> {
+    resolve_via(c, root, cptr, access).map(|(p, _)| p)
+}
+
+/// [`resolve_from`]'s work, also giving the rights of the share
+/// capability the slot was named through (every right for a slot of the
+/// root share, which no capability names).
+#[inline(always)]
+fn resolve_via(
+    c: &CoreCaps,
+    root: Option<ShareId>,
+    cptr: u64,
+    access: Access,
+) -> Result<(Place, Rights), Error> {
     let me = c.me;
     let root = root.ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
@@ -105,7 +134,8 @@ fn resolve_from(
         return Err(Error::InvalidCapability);
     }
     let Some(via) = via else {
-        return Ok(Place::new(SlotRef::new(root, index as u32), false));
+        let p = Place::new(SlotRef::new(root, index as u32), false);
+        return Ok((p, Rights::ALL));
     };
     let need = match access {
         Access::Read => Rights::READ,
@@ -123,10 +153,48 @@ fn resolve_from(
                 return Err(Error::NotOwner);
             }
             let global = *space == SpaceId::Global;
-            Ok(Place::new(SlotRef::new(*id, index as u32), global))
+            let p = Place::new(SlotRef::new(*id, index as u32), global);
+            Ok((p, share.rights))
         }
         _ => Err(Error::InvalidCapability),
     }
+}
+
+/// `CapCopy`'s two slots: what [`resolve`] gives for the source (read)
+/// and then the destination (written), with the same errors in the same
+/// order, but a destination named through the same share capability as
+/// the source does not look that capability up again. It is a slot of
+/// the caller's root share, in this core's space, and the call runs
+/// with interrupts masked, so the second lookup would find what the
+/// first found: the kind (a share), the object (its space, owner and
+/// id); only the destination's own checks are left (its index, and
+/// WRITE on the share capability). The shares benchmark's copy within a
+/// shared share is such a pair.
+pub(super) fn resolve_copy(
+    c: &CoreCaps,
+    spaces: &dyn Spaces,
+    src: u64,
+    dst: u64,
+) -> Result<(Named, Named), Error> {
+    let root = spaces.root_share();
+    let (s, rights) = resolve_via(c, root, src, Access::Read)?;
+    let named = |p: Place| Named {
+        space: p.space(c.me),
+        slot: p.slot(),
+    };
+    let d = match (CPtr(src).decode(), CPtr(dst).decode()) {
+        (Ok((Some(a), _)), Ok((Some(b), index))) if a == b => {
+            if index >= slots::SHARE_SLOTS {
+                return Err(Error::InvalidCapability);
+            }
+            if !rights.contains(Rights::WRITE) {
+                return Err(Error::MissingRights);
+            }
+            Place::new(SlotRef::new(s.slot().share, index as u32), s.global())
+        }
+        _ => resolve_from(c, root, dst, Access::Write)?,
+    };
+    Ok((named(s), named(d)))
 }
 
 /// The capability in a slot of the caller's root share, with its kind and
@@ -139,7 +207,7 @@ pub(super) fn root_cap(
     needed: Rights,
 ) -> Result<(SlotRef, Cap), Error> {
     let me = c.me as u32;
-    let root = spaces.root_share().ok_or(Error::InvalidCapability)?;
+    let root = caller_root(spaces).ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if via.is_some() {
         // Objects are used through the root share only: a shared share is

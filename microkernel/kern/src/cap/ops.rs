@@ -3,7 +3,7 @@
 //! what a removal implies in `remove.rs`.
 
 pub use super::naming::{query, Spaces};
-pub(super) use super::naming::{resolve, root_cap, Access, Named};
+pub(super) use super::naming::{resolve, resolve_copy, root_cap, Access, Named};
 
 use super::object::{self, Obj, SpaceId};
 use super::remove::{
@@ -40,35 +40,47 @@ pub fn is_cap_call(call: Syscall) -> bool {
 }
 
 /// The capability-table system calls but `CapInfo` ([`query`]), on this
-/// core's capability state
-/// `c`. `None`: not one of them; otherwise whether the caller must wait
-/// for other cores' sweeps (`finish`). Each
-/// call's arguments are decoded first (`abi::args`): a bit a call does not
-/// understand is its error before anything is looked up.
+/// core's capability state `c`. `None`: not one of them; otherwise
+/// whether the caller must wait for other cores' sweeps (`finish`). Each
+/// call's arguments are decoded first (`abi::args`): a bit a call does
+/// not understand is its error before anything is looked up. Only the
+/// calls that remove capabilities keep removal bookkeeping
+/// ([`removal`]); the others write their status and return.
 pub fn syscall(
     c: &mut CoreCaps,
     call: Syscall,
     frame: &mut Frame,
     spaces: &mut dyn Spaces,
 ) -> Option<bool> {
-    let mut out = (0, 0);
-    let mut cut_short = false;
-    let mut marks = Marks::new(c.me);
     let f = &*frame;
     let r = match call {
         Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
-        Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
-        Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
+        Syscall::CapDelete => return Some(removal(c, frame, spaces, delete)),
+        Syscall::CapRevoke => return Some(removal(c, frame, spaces, revoke)),
         Syscall::SegmentCreate => {
             decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
         }
-        Syscall::SegmentInfo => decode(f)
-            .and_then(|a| super::memory::segment_info(c, spaces, a))
-            .map(|v| out = v),
+        Syscall::SegmentInfo => {
+            match decode(f).and_then(|a| super::memory::segment_info(c, spaces, a)) {
+                Ok((pa, pages)) => {
+                    frame.x[1] = pa;
+                    frame.x[2] = pages;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
         Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
-        Syscall::Map => decode(f)
-            .and_then(|a| super::memory::map(c, spaces, a))
-            .map(|cut| cut_short = cut),
+        Syscall::Map => match decode(f).and_then(|a| super::memory::map(c, spaces, a)) {
+            Ok(true) => {
+                // Cut short: the registers stay the call's arguments; the
+                // task issues it again after the pending interrupt
+                // (memory::map_in_chunks).
+                crate::arch::aarch64::restart_syscall();
+                return Some(false);
+            }
+            r => r.map(|_| ()),
+        },
         Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
         Syscall::Link => {
             decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
@@ -82,22 +94,34 @@ pub fn syscall(
         Syscall::InterruptAck => decode(f).and_then(|a| super::interrupt::ack(c, spaces, a)),
         _ => return None,
     };
-    let remote = marks.marked && finish(c, spaces, &mut marks);
-    if cut_short {
-        // The registers stay the call's arguments; the task issues it
-        // again after the pending interrupt (memory::map_in_chunks).
-        crate::arch::aarch64::restart_syscall();
-        return Some(remote);
-    }
-    frame.x[0] = match r {
+    frame.x[0] = status(r);
+    Some(false)
+}
+
+/// A call's status register: 0, or the error's code.
+#[inline(always)]
+fn status(r: Result<(), Error>) -> u64 {
+    match r {
         Ok(()) => 0,
         Err(e) => e as u64,
-    };
-    if call == Syscall::SegmentInfo && r.is_ok() {
-        frame.x[1] = out.0;
-        frame.x[2] = out.1;
     }
-    Some(remote)
+}
+
+/// `CapDelete` or `CapRevoke` (`op`): what it leaves (shares to destroy,
+/// spaces to sweep, cores to ask) is finished here; whether the caller
+/// must wait for other cores' sweeps.
+#[inline(always)]
+fn removal<A: args::Args>(
+    c: &mut CoreCaps,
+    frame: &mut Frame,
+    spaces: &mut dyn Spaces,
+    op: fn(&mut CoreCaps, &mut dyn Spaces, A, &mut Marks) -> Result<(), Error>,
+) -> bool {
+    let mut marks = Marks::new(c.me);
+    let r = decode(frame).and_then(|a| op(c, spaces, a, &mut marks));
+    let remote = marks.marked && finish(c, spaces, &mut marks);
+    frame.x[0] = status(r);
+    remote
 }
 
 /// The root slots a task cannot change.
@@ -112,8 +136,7 @@ fn copy(
     spaces: &mut dyn Spaces,
     args::CapCopy { src, dst, mask }: args::CapCopy,
 ) -> Result<(), Error> {
-    let s = resolve(c, spaces, src.0, Access::Read)?;
-    let d = resolve(c, spaces, dst.0, Access::Write)?;
+    let (s, d) = resolve_copy(c, spaces, src.0, dst.0)?;
     if fixed(spaces, &d) {
         return Err(Error::SlotOccupied);
     }

@@ -239,21 +239,65 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
 }
 
 /// The capability system calls (kept out of line: the other calls' path
-/// stays short).
+/// stays short). Only this core's capability state is entered; the
+/// caller's root share is the per-core block's copy (as for
+/// [`syscall_query`]), and the scheduler's state is entered only if the
+/// call needs an address space ([`Caller`]).
 #[inline(never)]
 fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
+    let (me, root) = percore::id_and_caller_root();
+    debug_assert_eq!(
+        root,
+        SCHED.with(|s| crate::cap::Spaces::root_share(s)),
+        "the per-core copy of the caller's root share is stale"
+    );
     // Safety: a system call's handler runs with every exception masked
-    // (vectors.s), and nothing in a capability call unmasks them.
-    let (me, remote) = unsafe {
-        SCHED.with_and_masked(&crate::cap::CORE_CAPS, |me, s, c| {
-            debug_assert_eq!(c.core(), me, "capability state made on another core");
-            (me, crate::cap::syscall(c, call, frame, s))
-        })
+    // (vectors.s), and nothing in a capability call unmasks them; `me` is
+    // this core's number, and `c` is the only reference to its capability
+    // state (the capability code never enters `CORE_CAPS` itself: it is
+    // handed `c`), dropped before this function returns.
+    let c = unsafe { crate::cap::CORE_CAPS.get_masked(me) };
+    let mut caller = Caller {
+        me,
+        root,
+        sched: None,
     };
+    let remote = crate::cap::syscall(c, call, frame, &mut caller);
     if remote == Some(true) || supervise::mailbox_pending(me) {
         Then::FinishCapCall
     } else {
         Then::Return
+    }
+}
+
+/// What a capability call sees of the tasks (`crate::cap::Spaces`): the
+/// calling task's root share, copied from the per-core block, and this
+/// core's scheduler state, entered the first time the call asks for an
+/// address space (undoing a mapping, mapping into one), so that the calls
+/// that never do (most, and every error return) do not pay for it.
+struct Caller {
+    me: usize,
+    root: Option<kerncore::cap::ShareId>,
+    sched: Option<&'static mut super::Sched>,
+}
+
+impl crate::cap::Spaces for Caller {
+    #[inline(always)]
+    fn root_share(&self) -> Option<kerncore::cap::ShareId> {
+        self.root
+    }
+
+    fn root(&mut self, slot: usize) -> Option<&mut crate::uspace::UserSpace> {
+        let s = match self.sched {
+            Some(ref mut s) => s,
+            // Safety: [`cap_call`] runs with every exception masked and
+            // holds no other reference to the scheduler's state, and the
+            // capability code never enters it itself (it asks here), so
+            // this is the only reference for as long as the call lasts;
+            // `me` is this core's number (from `CORE_CAPS.with_masked`).
+            None => self.sched.insert(unsafe { SCHED.get_masked(self.me) }),
+        };
+        crate::cap::Spaces::root(&mut **s, slot)
     }
 }
 
