@@ -1,4 +1,4 @@
-//! The network service's cases on `virt` (docs/network.md): echo in both
+//! The network service's cases on `virt` (docs/network-tests.md): echo in both
 //! configurations, bad traffic from the wire, server and client restarts,
 //! the web server, and the generated bench images.
 

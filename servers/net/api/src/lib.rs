@@ -94,9 +94,10 @@ pub trait Pipelined {
     fn nap(&mut self);
     /// Waits until an answer may have come, blocking in the kernel where
     /// the configuration allows it (the server's stack: the connection's
-    /// wake notification, `conn::client::Conn::sleep`); a task running its
-    /// own stack naps instead (its stack's timers need it). May return
-    /// with nothing new.
+    /// wake notification, `conn::client::Conn::sleep`; a task running its
+    /// own stack too while none of its stack's timers is due, and naps
+    /// otherwise, so that they fire on time). May return with nothing
+    /// new.
     fn sleep(&mut self);
     /// Requests sent and not yet answered by [`Pipelined::poll`].
     fn outstanding(&self) -> usize;

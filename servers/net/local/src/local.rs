@@ -123,13 +123,26 @@ impl Local {
         }
         self.idle = if busy { 0 } else { self.idle + 1 };
         if self.idle > IDLE_SPINS {
-            // Until an event: the server's `sev` after an answer, the
-            // timer's event stream (the stack's timers).
-            ulib::wait::wfe();
+            self.rest();
         } else if !busy {
             ulib::wait::relax();
         }
         Ok(())
+    }
+
+    /// Nothing to do: blocks in the kernel on the connection's wake
+    /// notification until the server answers (a frame in, a send done), if
+    /// no timer of the stack is due (`Stack::may_block`: the kernel has no
+    /// timed wait); otherwise sleeps in `wfe` until an event (the server's
+    /// `sev` after an answer, the timer's event stream, which runs the
+    /// stack's timers), as it does while frames the link took wait for the
+    /// stack. The caller looks again after either.
+    pub(crate) fn rest(&mut self) {
+        if !self.stack.dev.unread() && self.stack.may_block() {
+            self.stack.dev.conn().sleep();
+        } else {
+            ulib::wait::wfe();
+        }
     }
 
     /// Runs the stack until `f` has an answer.

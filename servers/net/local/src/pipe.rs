@@ -199,8 +199,9 @@ impl Pipelined for Local {
     }
 
     fn sleep(&mut self) {
-        // The task's own stack has timers to run: a bounded nap.
-        self.nap()
+        // Blocks while no timer of the task's own stack is due; with one
+        // due, a bounded nap.
+        self.rest()
     }
 
     fn outstanding(&self) -> usize {
