@@ -124,4 +124,20 @@ pub(super) const CASES: &[Case] = &[
         timeout: Duration::from_secs(240),
         ..Case::BASE
     },
+    Case {
+        name: "net-connect-virt",
+        image: "net-connect",
+        console: crate::connect::CONNECT,
+        net: Some(crate::connect::CONNECT_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-connect-raw-virt",
+        image: "net-connect-raw",
+        console: crate::connect::CONNECT_RAW,
+        net: Some(crate::connect::CONNECT_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
 ];

@@ -69,6 +69,10 @@ pub trait Sockets {
     /// Waits for data on connection `s`: bytes copied into `buf`, 0 once
     /// the peer closed its side and everything was read.
     fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, client::Error>;
+    /// A TCP connection to `to` (an active open, [`Op::TcpConnect`]): its
+    /// handle at once; sends and receives on it wait for the handshake,
+    /// and fail with `CLOSED` if the peer refused it or never answered.
+    fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, client::Error>;
     /// Closes socket `s` (a connection sends FIN after what is queued).
     fn close(&mut self, s: Handle) -> Result<(), client::Error>;
     /// The client is done: its sockets are closed.

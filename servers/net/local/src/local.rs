@@ -218,6 +218,17 @@ impl Sockets for Local {
         Ok(self.buf.copy_out(window(n), buf).unwrap_or(0).min(n))
     }
 
+    fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, Error> {
+        // As the server's `validate`: neither address nor port 0.
+        if to.port == 0 || to.addr == [0; 4] {
+            return Err(Error::Status(net_api::status::BAD_ARGUMENT));
+        }
+        let h = self.stack.tcp_connect(ME, to).map_err(Error::Status)?;
+        // The SYN on its way before the caller goes on.
+        self.turn()?;
+        Ok(h)
+    }
+
     fn close(&mut self, s: Handle) -> Result<(), Error> {
         self.stack.close(ME, s).map_err(Error::Status)?;
         self.turn()
