@@ -15,6 +15,7 @@ use core::time::Duration;
 pub mod bench;
 mod cases;
 mod check;
+mod connect;
 mod disk;
 mod expect;
 pub mod fuzz;
@@ -108,6 +109,15 @@ pub struct NetTraffic {
     /// TCP connections, one after another, by the bytes sent on each; the
     /// host then shuts its write side and expects the guest to close.
     pub tcp: &'static [usize],
+    /// Before the datagrams (whose `quit` ends the guest's task):
+    /// connections the guest opens (`net-connect`), by the bytes the host
+    /// sends on each. The host listens on a free port of 127.0.0.1, sends
+    /// `connect PORT` to the forwarded UDP port until the guest answers
+    /// `connecting PORT`, accepts the connection the guest opens to
+    /// slirp's 10.0.2.2:PORT (the host's loopback), writes the bytes and
+    /// shuts its write side, and expects them echoed and the guest to
+    /// close.
+    pub connect: &'static [usize],
     /// Then the web server's checks (xtask's `web` module: every page
     /// kept alive, pipelined, refused requests, concurrent connections)
     /// through the port forwarded to the guest's port 80.
@@ -127,6 +137,7 @@ impl NetTraffic {
         ready: &[],
         udp: &[],
         tcp: &[],
+        connect: &[],
         web: false,
         web_at_once: WEB_CONCURRENT,
         after: "",

@@ -1,6 +1,6 @@
 //! What the network cases on raw frames expect: configuration 2
 //! (net-echo-raw-virt) and bad traffic from the wire (net-wire-virt),
-//! docs/network.md.
+//! docs/network-tests.md.
 
 /// images/net-echo-raw.toml: the server passes raw frames, each echo task
 /// runs its own stack on its own address; the same host traffic as
@@ -70,6 +70,8 @@ pub(crate) const NET_ECHO_RAW_TRAFFIC: crate::NetTraffic = crate::NetTraffic {
         "udpecho: ready on udp port 7",
         "tcpecho: ready on tcp port 7",
         "framehostile: every malformed frame request refused",
+        // Runs only once udpecho, above it on core 0, blocks in the kernel.
+        "[hello@0] hello from EL0 on core 0",
     ],
     udp: crate::expect::NET_ECHO_TRAFFIC.udp,
     tcp: crate::expect::NET_ECHO_TRAFFIC.tcp,

@@ -1,5 +1,5 @@
 //! The restarted network client's cases in both configurations
-//! (images/net-reclient.toml, net-reclient-raw.toml; docs/network.md, *A
+//! (images/net-reclient.toml, net-reclient-raw.toml; docs/network-tests.md, *A
 //! client restarted*): `net-reclient`'s first instance faults after 3
 //! echoes, the supervisor restarts it, the new instance binds again and
 //! echoes the rest of the host's datagrams.

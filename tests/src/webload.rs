@@ -1,5 +1,5 @@
 //! The restarted network client's case (images/web-reclient.toml;
-//! docs/network.md, *A client restarted*): the in-guest load generator
+//! docs/network-tests.md, *A client restarted*): the in-guest load generator
 //! faults holding its connections, is restarted, reconnects and is
 //! served; what its console must show, and the check that the workers
 //! served exactly what both instances asked and the pool is whole.

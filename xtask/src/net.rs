@@ -119,7 +119,7 @@ pub fn guests(image: &Image) -> Guests {
     for (i, t) in clients.enumerate() {
         let addr = [10, 0, 2, 15 + i as u8];
         match t.name.as_str() {
-            "udpecho" | "net-reclient" => g.udp = addr,
+            "udpecho" | "net-reclient" | "net-connect" => g.udp = addr,
             "tcpecho" => g.tcp = addr,
             _ => {}
         }
@@ -171,7 +171,10 @@ fn pattern(i: usize, len: usize) -> Vec<u8> {
 /// or the first problem.
 pub fn check_echo(ports: Ports, t: &NetTraffic) -> Result<Vec<String>, String> {
     let mut done = Vec::new();
-    if !t.udp.is_empty() {
+    for (k, &len) in t.connect.iter().enumerate() {
+        done.push(connect_back(ports.udp, k, len)?);
+    }
+    if !t.udp.is_empty() || !t.connect.is_empty() {
         done.push(udp_echo(ports.udp, t.udp)?);
     }
     for (k, &len) in t.tcp.iter().enumerate() {
@@ -219,6 +222,9 @@ fn udp_echo(port: u16, sizes: &[usize]) -> Result<String, String> {
             ));
         }
     }
+    if sizes.is_empty() {
+        return Ok(format!("udp: quit/bye ({retries} resent)"));
+    }
     Ok(format!(
         "udp: {} datagrams of {}..{} bytes echoed byte for byte, then quit/bye ({retries} resent)",
         sizes.len(),
@@ -258,12 +264,74 @@ fn receive_datagram(sock: &UdpSocket, expect: &[u8], sent: &[Vec<u8>]) -> Result
     Ok(false)
 }
 
-/// One TCP connection: `len` bytes written by a thread while this one reads
-/// the echo; then the write side is shut, and the guest must close too.
+/// One TCP connection to the guest: [`echo_on`].
 fn tcp_echo(port: u16, k: usize, len: usize) -> Result<String, String> {
     let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let conn = TcpStream::connect_timeout(&to, TCP_WAIT)
         .map_err(|e| format!("tcp: connection {k}: connect: {e}"))?;
+    echo_on(conn, k, len).map_err(|e| format!("tcp: connection {k}: {e}"))?;
+    Ok(format!(
+        "tcp: connection {k}: {len} bytes echoed byte for byte, closed by the guest after the host's FIN"
+    ))
+}
+
+/// One connection the guest opens: the host listens on a free port of
+/// 127.0.0.1, asks for the connection over the UDP forward (`connect
+/// PORT`, until the guest answers `connecting PORT`), accepts it (slirp
+/// brings the guest's 10.0.2.2:PORT here) and runs [`echo_on`].
+fn connect_back(udp_port: u16, k: usize, len: usize) -> Result<String, String> {
+    let err = |e: std::io::Error| format!("connect: connection {k}: {e}");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(err)?;
+    let port = listener.local_addr().map_err(err)?.port();
+    listener.set_nonblocking(true).map_err(err)?;
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(err)?;
+    sock.connect(SocketAddr::from((Ipv4Addr::LOCALHOST, udp_port)))
+        .and_then(|()| sock.set_read_timeout(Some(UDP_WAIT)))
+        .map_err(err)?;
+    let ask = format!("connect {port}").into_bytes();
+    let answer = format!("connecting {port:05}").into_bytes();
+    let mut answered = false;
+    for _ in 0..UDP_TRIES {
+        sock.send(&ask).map_err(err)?;
+        match receive_datagram(&sock, &answer, std::slice::from_ref(&ask)) {
+            Ok(true) => {
+                answered = true;
+                break;
+            }
+            Ok(false) => {}
+            Err(e) => return Err(format!("connect: connection {k}: {e}")),
+        }
+    }
+    if !answered {
+        return Err(format!(
+            "connect: connection {k}: no answer to `connect {port}` in {UDP_TRIES} tries of {UDP_WAIT:?}"
+        ));
+    }
+    let start = Instant::now();
+    let conn = loop {
+        match listener.accept() {
+            Ok((c, _)) => break c,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && start.elapsed() < TCP_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                return Err(format!(
+                    "connect: connection {k}: the guest did not connect to port {port} within {TCP_WAIT:?}"
+                ))
+            }
+            Err(e) => return Err(err(e)),
+        }
+    };
+    conn.set_nonblocking(false).map_err(err)?;
+    echo_on(conn, k, len).map_err(|e| format!("connect: connection {k}: {e}"))?;
+    Ok(format!(
+        "connect: connection {k}, opened by the guest: {len} bytes echoed byte for byte, closed by the guest after the host's FIN"
+    ))
+}
+
+/// `len` bytes written on `conn` by a thread while this one reads the
+/// echo; then the write side is shut, and the guest must close too.
+fn echo_on(conn: TcpStream, k: usize, len: usize) -> Result<(), String> {
     conn.set_read_timeout(Some(TCP_WAIT))
         .and_then(|()| conn.set_write_timeout(Some(TCP_WAIT)))
         .map_err(|e| format!("tcp: {e}"))?;
@@ -298,18 +366,16 @@ fn tcp_echo(port: u16, k: usize, len: usize) -> Result<String, String> {
     };
     let _ = reader.shutdown(Shutdown::Both);
     let sent = sender.join().unwrap_or(Ok(()));
-    result.map_err(|e| format!("tcp: connection {k}: {e}"))?;
-    sent.map_err(|e| format!("tcp: connection {k}: write: {e}"))?;
+    result?;
+    sent.map_err(|e| format!("write: {e}"))?;
     if got != data {
         let at = got.iter().zip(&data).position(|(a, b)| a != b);
         return Err(format!(
-            "tcp: connection {k}: {} bytes back for {len} sent, first difference at {at:?}",
+            "{} bytes back for {len} sent, first difference at {at:?}",
             got.len()
         ));
     }
-    Ok(format!(
-        "tcp: connection {k}: {len} bytes echoed byte for byte, closed by the guest after the host's FIN"
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -426,5 +492,49 @@ mod tests {
         assert!(bad.unwrap_err().contains("first difference at Some(0)"));
         u.join().unwrap();
         t.join().unwrap();
+    }
+
+    /// The connect-back step against a stand-in guest on this machine: it
+    /// answers `connect PORT`, connects to the port and echoes; then
+    /// `quit`.
+    #[test]
+    fn host_step_checks_connections_the_guest_opens() {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let ports = Ports {
+            udp: udp.local_addr().unwrap().port(),
+            tcp: 0,
+            http: 0,
+        };
+        let g = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            loop {
+                let (n, from) = udp.recv_from(&mut buf).unwrap();
+                let msg = std::str::from_utf8(&buf[..n]).unwrap().to_string();
+                if msg == "quit" {
+                    udp.send_to(b"bye", from).unwrap();
+                    return;
+                }
+                let port: u16 = msg.strip_prefix("connect ").unwrap().parse().unwrap();
+                udp.send_to(format!("connecting {port:05}").as_bytes(), from)
+                    .unwrap();
+                let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+                let mut b = [0u8; 4096];
+                loop {
+                    let n = c.read(&mut b).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    c.write_all(&b[..n]).unwrap();
+                }
+            }
+        });
+        let traffic = NetTraffic {
+            connect: &[3000, 20_000],
+            ..NetTraffic::NONE
+        };
+        let done = check_echo(ports, &traffic).unwrap();
+        assert_eq!(done.len(), 3, "{done:?}");
+        assert!(done[1].contains("20000 bytes echoed"), "{done:?}");
+        g.join().unwrap();
     }
 }

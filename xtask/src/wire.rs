@@ -1,4 +1,4 @@
-//! Bad traffic from the wire (docs/network.md, *Bad traffic from the
+//! Bad traffic from the wire (docs/network-tests.md, *Bad traffic from the
 //! wire*). QEMU's user networking rebuilds every packet, so for these
 //! cases the card is on a socket netdev instead: QEMU sends each frame the
 //! guest transmits as one UDP datagram to 127.0.0.1:`host` and takes each

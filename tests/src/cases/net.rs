@@ -1,4 +1,4 @@
-//! The network service's cases on `virt` (docs/network.md): echo in both
+//! The network service's cases on `virt` (docs/network-tests.md): echo in both
 //! configurations, bad traffic from the wire, server and client restarts,
 //! the web server, and the generated bench images.
 
@@ -122,6 +122,22 @@ pub(super) const CASES: &[Case] = &[
         lines: Some(crate::web::web_raw_served),
         net: Some(crate::web::WEB_RAW_TRAFFIC),
         timeout: Duration::from_secs(240),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-connect-virt",
+        image: "net-connect",
+        console: crate::connect::CONNECT,
+        net: Some(crate::connect::CONNECT_TRAFFIC),
+        timeout: Duration::from_secs(180),
+        ..Case::BASE
+    },
+    Case {
+        name: "net-connect-raw-virt",
+        image: "net-connect-raw",
+        console: crate::connect::CONNECT_RAW,
+        net: Some(crate::connect::CONNECT_TRAFFIC),
+        timeout: Duration::from_secs(180),
         ..Case::BASE
     },
 ];

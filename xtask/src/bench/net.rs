@@ -68,14 +68,11 @@ pub fn images() -> Vec<String> {
 fn server(config: u32) -> String {
     let mut t =
         "[[task]]\ncrate = \"net\"\ncore = 3\nserver = true\nprovides = \"net\"\n".to_string();
+    // The card's interrupt wakes the server blocked on net.wake.
+    t += "caps = [{ object = \"device:virtio-net\", rights = \"rw\", \
+          interrupt = { notification = \"net.wake\", bits = 0x100 } }]\n";
     if config == 2 {
-        // Configuration 2's loop polls the card (docs/network.md).
-        t += "caps = [{ object = \"device:virtio-net\", rights = \"rw\" }]\n\
-              values = { mode = 2 }\n";
-    } else {
-        // The card's interrupt wakes the server blocked on net.wake.
-        t += "caps = [{ object = \"device:virtio-net\", rights = \"rw\", \
-              interrupt = { notification = \"net.wake\", bits = 0x100 } }]\n";
+        t += "values = { mode = 2 }\n";
     }
     t
 }
@@ -112,12 +109,8 @@ pub fn image_text(name: &str) -> Option<String> {
         t += &format!(
             "\n[[task]]\ncrate = \"web\"\nname = \"web{c}\"\ncore = {c}\nuses = [\"net\"]\nranges = [\"web\"]\n"
         );
-        if c == 0 && config == 2 {
-            // Configuration 2's workers nap (their own stacks' timers): the
-            // console's worker polls the UART.
-            t += "caps = [{ object = \"device:uart\", rights = \"rw\" }]\n";
-        } else if c == 0 {
-            // As images/web.toml: the UART's interrupt wakes the console's
+        if c == 0 {
+            // As images/web.toml (both configurations): the UART's interrupt wakes the console's
             // worker, which wakes the others (blocked in the kernel) on `q`.
             t += "caps = [\n    { object = \"device:uart\", rights = \"rw\", interrupt = { notification = \"net.0\", bits = 0x100 } },\n";
             for p in 1..n {

@@ -264,6 +264,13 @@ impl Conn {
         sleep(&self.ring.watch());
     }
 
+    /// Whether [`Conn::sleep`] can block in the kernel: the connection has
+    /// a wake notification, which the server signals when it answers a
+    /// client that said it sleeps.
+    pub fn can_block(&self) -> bool {
+        self.wake.is_some()
+    }
+
     /// Blocks in the kernel on the connection's wake notification until
     /// the server answers (it signals a client that said it sleeps), the
     /// server ends, or another task signals that notification; naps in

@@ -308,6 +308,9 @@ impl crate::Sockets for Net {
     fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, Error> {
         Net::tcp_recv(self, s, buf)
     }
+    fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, Error> {
+        Net::tcp_connect(self, to)
+    }
     fn close(&mut self, s: Handle) -> Result<(), Error> {
         Net::close(self, s)
     }

@@ -1,4 +1,4 @@
-//! Configuration 2's protocol (docs/network.md, *Raw frames*): the server
+//! Configuration 2's protocol (docs/network-frames.md): the server
 //! only passes Ethernet frames, and each client runs its own TCP/IP stack
 //! (`net-local`). A client is given its own Ethernet address and IPv4
 //! address ([`FrameOp::Info`]); it sees the frames sent to its address and

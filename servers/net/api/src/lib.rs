@@ -69,6 +69,10 @@ pub trait Sockets {
     /// Waits for data on connection `s`: bytes copied into `buf`, 0 once
     /// the peer closed its side and everything was read.
     fn tcp_recv(&mut self, s: Handle, buf: &mut [u8]) -> Result<usize, client::Error>;
+    /// A TCP connection to `to` (an active open, [`Op::TcpConnect`]): its
+    /// handle at once; sends and receives on it wait for the handshake,
+    /// and fail with `CLOSED` if the peer refused it or never answered.
+    fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, client::Error>;
     /// Closes socket `s` (a connection sends FIN after what is queued).
     fn close(&mut self, s: Handle) -> Result<(), client::Error>;
     /// The client is done: its sockets are closed.
@@ -94,9 +98,10 @@ pub trait Pipelined {
     fn nap(&mut self);
     /// Waits until an answer may have come, blocking in the kernel where
     /// the configuration allows it (the server's stack: the connection's
-    /// wake notification, `conn::client::Conn::sleep`); a task running its
-    /// own stack naps instead (its stack's timers need it). May return
-    /// with nothing new.
+    /// wake notification, `conn::client::Conn::sleep`; a task running its
+    /// own stack too while none of its stack's timers is due, and naps
+    /// otherwise, so that they fire on time). May return with nothing
+    /// new.
     fn sleep(&mut self);
     /// Requests sent and not yet answered by [`Pipelined::poll`].
     fn outstanding(&self) -> usize;

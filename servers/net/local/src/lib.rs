@@ -1,5 +1,5 @@
 //! Configuration 2 of the network service on the client's side
-//! (docs/network.md, *Raw frames*): the server passes raw Ethernet frames
+//! (docs/network-frames.md): the server passes raw Ethernet frames
 //! and this task runs its own smoltcp stack (`net-stack`, the same socket
 //! pool the server runs in configuration 1, with this task as its only
 //! client) over them ([`link::Link`]). [`Local`] has the same socket calls

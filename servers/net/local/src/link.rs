@@ -82,6 +82,12 @@ impl Link {
         self.tx_busy.iter().any(|&b| b)
     }
 
+    /// Whether received frames wait for the stack to read them (the last
+    /// `pump` may have taken them after the stack ran).
+    pub fn unread(&self) -> bool {
+        self.ready_len > 0
+    }
+
     /// Posts every free receive slot and takes every answer there is.
     /// Whether anything happened.
     pub fn pump(&mut self) -> bool {
@@ -258,4 +264,12 @@ impl phy::Device for Link {
     }
 }
 
-impl net_stack::Link for Link {}
+impl net_stack::Link for Link {
+    /// The server's answers (a frame for a posted slot, a send done) wake
+    /// this task blocked on its connection's wake notification: every
+    /// receive slot not being read is posted, so something is always
+    /// outstanding for a frame to answer.
+    fn interrupts(&self) -> bool {
+        self.conn.can_block()
+    }
+}

@@ -123,13 +123,26 @@ impl Local {
         }
         self.idle = if busy { 0 } else { self.idle + 1 };
         if self.idle > IDLE_SPINS {
-            // Until an event: the server's `sev` after an answer, the
-            // timer's event stream (the stack's timers).
-            ulib::wait::wfe();
+            self.rest();
         } else if !busy {
             ulib::wait::relax();
         }
         Ok(())
+    }
+
+    /// Nothing to do: blocks in the kernel on the connection's wake
+    /// notification until the server answers (a frame in, a send done), if
+    /// no timer of the stack is due (`Stack::may_block`: the kernel has no
+    /// timed wait); otherwise sleeps in `wfe` until an event (the server's
+    /// `sev` after an answer, the timer's event stream, which runs the
+    /// stack's timers), as it does while frames the link took wait for the
+    /// stack. The caller looks again after either.
+    pub(crate) fn rest(&mut self) {
+        if !self.stack.dev.unread() && self.stack.may_block() {
+            self.stack.dev.conn().sleep();
+        } else {
+            ulib::wait::wfe();
+        }
     }
 
     /// Runs the stack until `f` has an answer.
@@ -203,6 +216,17 @@ impl Sockets for Local {
         let w = window(buf.len());
         let n = self.until(|st, b| st.tcp_recv(ME, s, b, w))?;
         Ok(self.buf.copy_out(window(n), buf).unwrap_or(0).min(n))
+    }
+
+    fn tcp_connect(&mut self, to: Endpoint) -> Result<Handle, Error> {
+        // As the server's `validate`: neither address nor port 0.
+        if to.port == 0 || to.addr == [0; 4] {
+            return Err(Error::Status(net_api::status::BAD_ARGUMENT));
+        }
+        let h = self.stack.tcp_connect(ME, to).map_err(Error::Status)?;
+        // The SYN on its way before the caller goes on.
+        self.turn()?;
+        Ok(h)
     }
 
     fn close(&mut self, s: Handle) -> Result<(), Error> {

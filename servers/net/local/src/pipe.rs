@@ -3,7 +3,7 @@
 //! (configuration 1): [`Local`]'s `net_api::Pipelined`, so an application
 //! written for it (the web workers) runs over both. A request is checked
 //! as the server checks it (opcode, window, `net_api::validate`), answered
-//! at once (bind, listen, close) or held until the stack can answer it
+//! at once (bind, listen, connect, close) or held until the stack can answer it
 //! (`Stack::answer_held`, in arrival order, as the server answers), and
 //! its answer waits in a queue for `poll`. Windows name the part of the
 //! connection's data buffer the link does not use ([`PIPE_OFFSET`] on),
@@ -153,6 +153,12 @@ impl Pipelined for Local {
                 let r = handle(self.stack.tcp_listen(ME, port, backlog, false));
                 self.pipe.answer(req.tag, r);
             }
+            // An active open: the handle at once, the handshake in the
+            // stack (as at the server).
+            Checked::TcpConnect { to } => {
+                let r = handle(self.stack.tcp_connect(ME, to));
+                self.pipe.answer(req.tag, r);
+            }
             Checked::Close { socket } => {
                 let r = self.stack.close(ME, socket).map(|()| (0, [0; 5]));
                 self.pipe.answer(req.tag, r);
@@ -199,8 +205,9 @@ impl Pipelined for Local {
     }
 
     fn sleep(&mut self) {
-        // The task's own stack has timers to run: a bounded nap.
-        self.nap()
+        // Blocks while no timer of the task's own stack is due; with one
+        // due, a bounded nap.
+        self.rest()
     }
 
     fn outstanding(&self) -> usize {

@@ -1,4 +1,4 @@
-//! Configuration 2 (docs/network.md, *Raw frames*): the server runs no
+//! Configuration 2 (docs/network-frames.md): the server runs no
 //! stack; it passes Ethernet frames between the card and its clients, each
 //! of which runs its own (`net-local`). Client `i` gets the card's
 //! Ethernet address with `i` added to its last byte and the IPv4 address
@@ -19,13 +19,19 @@
 //! then copied into a free transmit buffer of the card. Sends wait (held,
 //! in order) while the card has no free transmit buffer; clients take
 //! turns at the card's free buffers.
+//!
+//! **Idle**, it blocks in the kernel as configuration 1's loop does when
+//! no socket timer is due (there are none here): until the card's
+//! interrupt, a client's request, `hello` or end wakes it (`conn::server`'s
+//! `Idle`, the clients' sleeping flag protocol).
 
 use crate::nic::Nic;
 use crate::server::Progress;
 use conn::held::Held as Fifo;
-use conn::server::{Clients, Idle, Next, Peer};
+use conn::server::{Clients, Idle, Next, Pace, Peer, Slept};
 use net_api::frames::{self, FrameOp, Frames, BAD_SOURCE, MIN_FRAME, MTU};
 use net_api::MAX_CLIENTS;
+use net_stack::Link;
 use ring::Status;
 
 /// Requests taken from one client's ring per pass.
@@ -142,8 +148,15 @@ pub fn serve(
             }
             for _ in 0..BATCH {
                 match c.next("net") {
-                    Next::Empty | Next::Refused => break,
+                    Next::Empty => break,
+                    // The ring had something: not an idle pass (a server
+                    // about to block must look again).
+                    Next::Refused => {
+                        busy = true;
+                        break;
+                    }
                     Next::Flooded => {
+                        busy = true;
                         h.clear();
                         break;
                     }
@@ -177,7 +190,19 @@ pub fn serve(
         if !open {
             break;
         }
-        idle.pass(busy, clients, conn::server::Pace::Poll);
+        // Nothing to do: block until the card's interrupt (a frame in, a
+        // transmission done), a client's request or `hello`, or a client's
+        // end wakes it, if the image delivers the card's interrupt; no
+        // timer runs here (the stacks are the clients'). Otherwise poll,
+        // paced by the timer's event stream.
+        let pace = if nic.interrupts() {
+            Pace::Block
+        } else {
+            Pace::Poll
+        };
+        if idle.pass(busy, clients, pace) == Slept::Blocked {
+            nic.rearm();
+        }
     }
     ulib::println!(
         "net server: frames: {} from the card for no client, {} malformed or oversized",

@@ -1,5 +1,5 @@
 //! A network client that dies and is restarted (images/net-reclient.toml
-//! and net-reclient-raw.toml; docs/network.md, *A client restarted*): a
+//! and net-reclient-raw.toml; docs/network-tests.md, *A client restarted*): a
 //! UDP echo on port 7 over whichever configuration the server runs
 //! (`net_local::attach`). Its first instance faults on purpose once it
 //! has echoed [`CRASH_AFTER`] datagrams, holding its socket (configuration

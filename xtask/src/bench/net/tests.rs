@@ -15,6 +15,13 @@ fn generated_images() {
     let t = image_text("web-bench-raw-3").unwrap();
     assert_eq!(t.matches("crate = \"web\"").count(), 3);
     assert!(t.contains("values = { mode = 2 }"));
+    // Both configurations block when idle: the card's interrupt, the
+    // UART's, the stop signals to the other workers.
+    for t in [t.as_str(), image_text("web-bench-3").unwrap().as_str()] {
+        assert!(t.contains("notification = \"net.wake\""), "{t}");
+        assert!(t.contains("notification = \"net.0\""), "{t}");
+        assert!(t.contains("as = \"stop2\""), "{t}");
+    }
     let t = image_text("udp-bench-2").unwrap();
     assert!(t.contains("mode = 2") && t.contains("crate = \"udpecho\""));
     assert!(!image_text("udp-bench-1").unwrap().contains("mode = 2"));
