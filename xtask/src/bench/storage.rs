@@ -40,7 +40,8 @@ pub const NAME: &str = "storage";
 /// through (QEMU's `throttling.iops-total`): each request then stays in
 /// the device about 10 ms of host time, far longer than the guest takes
 /// to reach its sleep (tens of microseconds), as a real device takes
-/// longer than the server's path on silicon (about 2 µs). Without it
+/// longer than that path on silicon (a few thousand instructions, a few
+/// microseconds). Without it
 /// whether the server had gone to sleep when the completion came was a
 /// race with the host's I/O thread, and each of its outcomes runs
 /// different code: 14.9 k or 24 k instructions for the same read.
