@@ -41,6 +41,12 @@ pub enum DiskKind {
 pub struct Disk {
     pub path: PathBuf,
     pub kind: DiskKind,
+    /// Requests per second of host time QEMU lets through to a virtio
+    /// disk (`throttling.iops-total`); `None`: as fast as the host. The
+    /// storage benchmark's icount run sets it, so that every request stays
+    /// in the device longer than the guest takes to reach its sleep
+    /// (docs/benchmarks-services.md, *Storage*).
+    pub iops_limit: Option<u32>,
 }
 
 /// The disk runs of `image` on `board` get, if any.
@@ -59,6 +65,7 @@ pub fn for_image(root: &Path, image: &Image, board: Board, kernel: &Path) -> Opt
     Some(Disk {
         path: path(root, &image.name, board),
         kind,
+        iops_limit: None,
     })
 }
 
@@ -140,7 +147,12 @@ pub fn qemu_args(disk: &Disk) -> Vec<String> {
             "-global".into(),
             "virtio-mmio.force-legacy=false".into(),
             "-drive".into(),
-            format!("file={path},if=none,format=raw,id=blk0"),
+            match disk.iops_limit {
+                Some(n) => {
+                    format!("file={path},if=none,format=raw,id=blk0,throttling.iops-total={n}")
+                }
+                None => format!("file={path},if=none,format=raw,id=blk0"),
+            },
             "-device".into(),
             "virtio-blk-device,drive=blk0".into(),
         ],
@@ -156,6 +168,7 @@ mod tests {
         Disk {
             path,
             kind: DiskKind::Virtio,
+            iops_limit: None,
         }
     }
 
@@ -184,6 +197,7 @@ mod tests {
         let disk = Disk {
             path: dir.join("c.img"),
             kind: DiskKind::SdCard { kernel, dtb },
+            iops_limit: None,
         };
         prepare(&disk, false).unwrap();
         let card = std::fs::read(&disk.path).unwrap();
@@ -209,5 +223,12 @@ mod tests {
             a,
             "-global virtio-mmio.force-legacy=false -drive file=t/d.img,if=none,format=raw,id=blk0 -device virtio-blk-device,drive=blk0"
         );
+        let limited = Disk {
+            iops_limit: Some(100),
+            ..virtio("t/d.img".into())
+        };
+        assert!(qemu_args(&limited)
+            .join(" ")
+            .contains("-drive file=t/d.img,if=none,format=raw,id=blk0,throttling.iops-total=100 "));
     }
 }

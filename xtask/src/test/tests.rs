@@ -16,6 +16,7 @@ fn a_card_check_finds_the_pattern_and_any_write_outside_the_data_partition() {
     let disk = Disk {
         path: path.clone(),
         kind: DiskKind::SdCard { kernel, dtb },
+        iops_limit: None,
     };
     prepare(&disk, false).unwrap();
     let case = Case {

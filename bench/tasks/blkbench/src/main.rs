@@ -10,7 +10,8 @@
 //! xorshift sequence, then one `Flush`), `rand-read` (the same sequence).
 //! Each is timed with the virtual counter and reported as
 //! `RESULT name=storage mode=WORKLOAD client=0 ops=N bytes=4096 ns=NS
-//! t0=T0 t1=T1` (its span, and where it lies on the machine's clock).
+//! t0=T0 t1=T1` (its span, and where it lies on the machine's clock),
+//! after [`WARMUP`] untimed reads.
 //! Every write writes the same 4 KiB, stamped per sector with the
 //! sector's number (made before the window; inside it only the stamp's 8
 //! bytes per sector change, so the window holds the request, not the
@@ -34,6 +35,11 @@ const PER: u64 = (REQUEST / blk_api::SECTOR) as u64;
 const REGION_SECTORS: u64 = 2048;
 /// Requests per workload.
 const REQUESTS: u64 = 256;
+/// Untimed reads before the first window: the server, the device and, in
+/// the benchmark's icount run, QEMU's rate limit on the disk (whose
+/// bucket lets its first 10 requests through at once) reach their steady
+/// state first (docs/benchmarks-services.md, *Storage*).
+const WARMUP: u64 = 32;
 
 fn now() -> (u64, u64) {
     let (t, f): (u64, u64);
@@ -137,6 +143,10 @@ fn run(blk: &mut Blk) -> Result<bool, Error> {
     let mut data = [0u8; REQUEST];
     blk_api::pattern::fill(0, &mut data);
     let mut buf = [0u8; REQUEST];
+
+    for i in 0..WARMUP {
+        blk.read((i % blocks) * PER, &mut buf)?;
+    }
 
     let t0 = start();
     for i in 0..REQUESTS {

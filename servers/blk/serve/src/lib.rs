@@ -15,4 +15,4 @@ mod client;
 #[cfg(target_arch = "aarch64")]
 mod serve;
 #[cfg(target_arch = "aarch64")]
-pub use serve::{serve, Device, DeviceError, Pending, Progress};
+pub use serve::{serve, Device, DeviceError, Pending, Progress, Transfer};

@@ -14,6 +14,17 @@ ulib::bind! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceError;
 
+/// What a device slot's request does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transfer {
+    /// Sectors from the device into the slot's bounce buffer.
+    Read,
+    /// Sectors from the slot's bounce buffer to the device.
+    Write,
+    /// Every write the device completed before it made durable; no data.
+    Flush,
+}
+
 /// Who is waiting for a device slot's request.
 #[derive(Clone, Copy, Debug)]
 pub struct Pending {
@@ -22,7 +33,8 @@ pub struct Pending {
     /// request of an earlier connection is finished but not answered.
     pub conn: u64,
     pub tag: u64,
-    pub write: bool,
+    pub op: Transfer,
+    /// The client's window (empty for a flush).
     pub buf: BufRange,
     /// The device's own handle on the request (virtio: its token).
     pub token: u16,
@@ -30,12 +42,12 @@ pub struct Pending {
 
 impl Pending {
     /// A request of `client`'s to start.
-    pub fn new(client: usize, conn: u64, tag: u64, write: bool, buf: BufRange) -> Pending {
+    pub fn new(client: usize, conn: u64, tag: u64, op: Transfer, buf: BufRange) -> Pending {
         Pending {
             client,
             conn,
             tag,
-            write,
+            op,
             buf,
             token: 0,
         }
@@ -56,13 +68,14 @@ pub trait Device {
     /// Slot k's bounce buffer: `len` bytes to fill before a write starts,
     /// or to read after a read completed.
     fn data(&mut self, k: usize, len: usize) -> &mut [u8];
-    /// Starts slot k's request: `p.buf.len()` bytes from `sector`.
+    /// Starts slot k's request: `p.buf.len()` bytes from `sector`, or,
+    /// for [`Transfer::Flush`] (started only with nothing else in the
+    /// device; `sector` and `p.buf` unused), making every write completed
+    /// before it durable. Nothing waits for the device here: the request
+    /// finishes through [`Device::poll`], a flush too.
     fn start(&mut self, k: usize, sector: u64, p: Pending) -> Result<(), DeviceError>;
     /// The next finished request: its slot, who waits, how it went.
     fn poll(&mut self) -> Option<(usize, Pending, Result<(), DeviceError>)>;
-    /// Makes every write answered before it durable; called with nothing
-    /// in flight.
-    fn flush(&mut self) -> Result<(), DeviceError>;
     /// Whether the image delivers the device's interrupt to the server's
     /// wake notification: then the server may block in the kernel with
     /// requests in the device, and the interrupt wakes it. Without it, it
@@ -117,6 +130,18 @@ pub fn serve<D: Device>(
     0
 }
 
+/// A client's flush: it waits for the device to drain, then is in the
+/// device; no request is started meanwhile.
+#[derive(Clone, Copy)]
+struct Flush {
+    client: usize,
+    /// Its connection (0 once the client connected again: not answered).
+    conn: u64,
+    tag: u64,
+    /// In the device (it finishes through [`Device::poll`]).
+    started: bool,
+}
+
 /// The loop: device completions, a pending flush, one request per client.
 fn serve_loop<D: Device>(
     name: &str,
@@ -124,8 +149,7 @@ fn serve_loop<D: Device>(
     clients: &mut Clients<Op>,
     mut hook: impl FnMut(Progress),
 ) {
-    // A flush waiting for the device to drain: client, connection, tag.
-    let mut flush: Option<(usize, u64, u64)> = None;
+    let mut flush: Option<Flush> = None;
     let mut idle = Idle::default();
     loop {
         let mut busy = false;
@@ -135,6 +159,9 @@ fn serve_loop<D: Device>(
         });
         while let Some((k, p, r)) = disk.poll() {
             busy = true;
+            if p.op == Transfer::Flush {
+                flush = None;
+            }
             let Some(c) = clients.get(p.client) else {
                 continue;
             };
@@ -143,7 +170,8 @@ fn serve_loop<D: Device>(
                 // this request belongs to a connection that is gone.
                 continue;
             }
-            let ok = r.is_ok() && (p.write || copy_to(c, p.buf, disk.data(k, p.buf.len())));
+            let ok = r.is_ok()
+                && (p.op != Transfer::Read || copy_to(c, p.buf, disk.data(k, p.buf.len())));
             let (st, len) = if ok {
                 (Status::OK, p.buf.len() as u32)
             } else {
@@ -151,23 +179,26 @@ fn serve_loop<D: Device>(
             };
             c.answer(p.tag, st, len, [0; 5]);
         }
-        if let Some((ci, conn, tag)) = flush {
-            if disk.in_flight() != 0 {
-                // The flush waits for the device to drain.
-                if idle.pass(busy, clients, pace(disk)) == Slept::Blocked {
-                    disk.rearm();
+        if let Some(f) = flush.filter(|f| !f.started && disk.in_flight() == 0) {
+            // The device has drained: the flush goes in, and finishes
+            // through `poll` like any request (nothing waits for it here).
+            busy = true;
+            let p = Pending::new(
+                f.client,
+                f.conn,
+                f.tag,
+                Transfer::Flush,
+                BufRange::default(),
+            );
+            match disk.free_slot().map(|k| disk.start(k, 0, p)) {
+                Some(Ok(())) => flush = Some(Flush { started: true, ..f }),
+                _ => {
+                    if let Some(c) = clients.get(f.client).filter(|c| c.hello == f.conn) {
+                        c.answer(f.tag, status::IO_ERROR, 0, [0; 5]);
+                    }
+                    flush = None;
                 }
-                continue;
             }
-            let st = if disk.flush().is_ok() {
-                Status::OK
-            } else {
-                status::IO_ERROR
-            };
-            if let Some(c) = clients.get(ci).filter(|c| c.hello == conn) {
-                c.answer(tag, st, 0, [0; 5]);
-            }
-            flush = None;
         }
         let mut open = false;
         for ci in 0..clients.len() {
@@ -186,8 +217,8 @@ fn serve_loop<D: Device>(
             if turn.ended || turn.connected {
                 // What the old connection had in the device is dropped
                 // when it completes; its flush is not answered.
-                if flush.is_some_and(|f| f.0 == ci) {
-                    flush = flush.map(|(ci, _, tag)| (ci, 0, tag));
+                if let Some(f) = flush.as_mut().filter(|f| f.client == ci) {
+                    f.conn = 0;
                 }
                 busy = true;
             }
@@ -202,7 +233,12 @@ fn serve_loop<D: Device>(
                 Next::Request(req) => {
                     busy = true;
                     if let Some(tag) = handle(name, disk, c, ci, req) {
-                        flush = Some((ci, c.hello, tag));
+                        flush = Some(Flush {
+                            client: ci,
+                            conn: c.hello,
+                            tag,
+                            started: false,
+                        });
                     }
                 }
                 Next::Empty => {}
@@ -256,9 +292,9 @@ fn handle<D: Device>(
             return None;
         }
     };
-    let (sector, buf, write) = match checked {
-        Checked::Read { sector, buf } => (sector, buf, false),
-        Checked::Write { sector, buf } => (sector, buf, true),
+    let (sector, buf, op) = match checked {
+        Checked::Read { sector, buf } => (sector, buf, Transfer::Read),
+        Checked::Write { sector, buf } => (sector, buf, Transfer::Write),
         Checked::Flush => return Some(req.tag),
         Checked::Info => {
             let ro = disk.read_only() as u64;
@@ -275,11 +311,11 @@ fn handle<D: Device>(
         c.answer(req.tag, status::IO_ERROR, 0, [0; 5]);
         return None;
     };
-    if write && !copy_from(c, buf, disk.data(k, buf.len())) {
+    if op == Transfer::Write && !copy_from(c, buf, disk.data(k, buf.len())) {
         c.answer(req.tag, status::MISALIGNED, 0, [0; 5]);
         return None;
     }
-    let p = Pending::new(ci, c.hello, req.tag, write, buf);
+    let p = Pending::new(ci, c.hello, req.tag, op, buf);
     if disk.start(k, sector, p).is_err() {
         c.answer(req.tag, status::IO_ERROR, 0, [0; 5]);
     }

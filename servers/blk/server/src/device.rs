@@ -1,35 +1,39 @@
-//! The disk: virtio-blk through `virtio-drivers`, driven without blocking.
-//! Up to [`SLOTS`] requests are in the device at once, each with its own
-//! request header, status byte and data bounce buffer in the DMA window's
-//! owner area:
+//! The disk: virtio-blk (`crate::virtio`), driven without blocking: reads,
+//! writes and flushes alike are put in the queue and finish through the
+//! used ring. Up to [`SLOTS`] requests are in the device at once, each
+//! with its own request header, status byte and data bounce buffer in the
+//! DMA window's owner area:
 //!
 //! | owner-area offset | what |
 //! | --- | --- |
-//! | `0 + 64 k` | slot k's `BlkReq` (16 bytes), its `BlkResp` at `+32` |
+//! | `0 + 64 k` | slot k's request header (16 bytes), its status byte at `+32` |
 //! | `4 KiB + k × MAX_TRANSFER` | slot k's data bounce buffer |
 //!
 //! Completions are taken in the device's used-ring order
 //! (`peek_used`), so requests may finish in any order.
 
-use crate::hal::{BlkHal, WINDOW};
+use crate::hal::WINDOW;
+use crate::virtio::{Header, VirtioBlk};
 use blk_api::MAX_TRANSFER;
-use blk_serve::{DeviceError, Pending};
+use blk_serve::{DeviceError, Pending, Transfer};
 use core::ptr::NonNull;
 use drivers::dma::PAGE;
-use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 
-/// Requests in the device at once (each takes 3 of the queue's 16
+/// Requests in the device at once (each takes at most 3 of the queue's 16
 /// descriptors).
 pub const SLOTS: usize = 4;
 /// Bytes of DMA window the server needs after the window's reserved part.
 pub const OWNER_BYTES: usize = PAGE + SLOTS * MAX_TRANSFER;
 /// virtio-mmio transport registers per slot.
 const TRANSPORT: usize = 0x200;
+/// The token of a flush the device had no need of (it caches no writes):
+/// finished at once, taken by the next `poll`.
+const DONE: u16 = u16::MAX;
 
 /// The device and its in-flight requests.
 pub struct Disk {
-    blk: VirtIOBlk<BlkHal, MmioTransport<'static>>,
+    blk: VirtioBlk,
     slots: [Option<Pending>; SLOTS],
     area: usize,
     /// The device segment capability, if the image delivers the device's
@@ -70,8 +74,7 @@ impl Disk {
         // reached only through this transport from now on.
         let transport = unsafe { MmioTransport::new(header, TRANSPORT) }
             .map_err(|_| "not a virtio-mmio transport")?;
-        let mut blk =
-            VirtIOBlk::<BlkHal, _>::new(transport).map_err(|_| "virtio-blk init failed")?;
+        let mut blk = VirtioBlk::new(transport)?;
         blk.enable_interrupts();
         // Refused (`InvalidArgument`) when the image delivers no interrupt.
         let irq = ulib::interrupt_ack(device).ok().map(|()| device);
@@ -84,9 +87,9 @@ impl Disk {
     }
 
     /// Slot k's request header and status byte.
-    fn head(&self, k: usize) -> (*mut BlkReq, *mut BlkResp) {
+    fn head(&self, k: usize) -> (*mut Header, *mut u8) {
         let head = self.area + k * 64;
-        (head as *mut BlkReq, (head + 32) as *mut BlkResp)
+        (head as *mut Header, (head + 32) as *mut u8)
     }
 
     /// Slot k's data bounce buffer.
@@ -102,7 +105,7 @@ impl blk_serve::Device for Disk {
     }
 
     fn read_only(&self) -> bool {
-        self.blk.readonly()
+        self.blk.read_only()
     }
 
     /// A slot with nothing in it.
@@ -127,33 +130,34 @@ impl blk_serve::Device for Disk {
     }
 
     /// Starts slot k's request: `sector`, `p.buf.len()` bytes through its
-    /// bounce buffer (already filled for a write).
+    /// bounce buffer (already filled for a write), or a flush (no data).
     fn start(&mut self, k: usize, sector: u64, p: Pending) -> Result<(), DeviceError> {
         let len = p.buf.len();
-        if k >= SLOTS || self.slots[k].is_some() || len > MAX_TRANSFER {
+        let bad_len = match p.op {
+            Transfer::Flush => len != 0,
+            _ => len == 0 || len > MAX_TRANSFER || !len.is_multiple_of(blk_api::SECTOR),
+        };
+        if k >= SLOTS || self.slots[k].is_some() || bad_len {
             return Err(DeviceError);
         }
-        let (req, resp) = self.head(k);
+        if p.op == Transfer::Flush && !self.blk.caches_writes() {
+            self.slots[k] = Some(Pending { token: DONE, ..p });
+            return Ok(());
+        }
+        let (header, status) = self.head(k);
         let data = self.bounce(k);
-        let block = sector as usize;
         // Safety: slot k's header, status byte and bounce buffer are
         // disjoint, aligned parts of the owner area (k < SLOTS, len <=
         // MAX_TRANSFER), mapped RW for the task's life; no reference to them
         // exists outside this block, and none is made again until `poll`
-        // completes the token (the slot stays taken until then), as the
-        // non-blocking calls require.
+        // completes the token (the slot stays taken until then), as
+        // `VirtioBlk::start` requires.
         let token = unsafe {
-            req.write(BlkReq::default());
-            resp.write(BlkResp::default());
-            let (req, resp) = (&mut *req, &mut *resp);
             let buf = core::slice::from_raw_parts_mut(data, len);
-            if p.write {
-                self.blk.write_blocks_nb(block, req, buf, resp)
-            } else {
-                self.blk.read_blocks_nb(block, req, buf, resp)
-            }
+            self.blk
+                .start(p.op, sector, &mut *header, buf, &mut *status)
         }
-        .map_err(|_| DeviceError)?;
+        .map_err(|()| DeviceError)?;
         self.slots[k] = Some(Pending { token, ..p });
         Ok(())
     }
@@ -162,27 +166,29 @@ impl blk_serve::Device for Disk {
     /// slot, who waits for it, and how it went. The slot is free again
     /// (its bounce buffer keeps a read's data until the slot is reused).
     fn poll(&mut self) -> Option<(usize, Pending, Result<(), DeviceError>)> {
-        let token = self.blk.peek_used()?;
+        let token = match self.slots.iter().flatten().any(|p| p.token == DONE) {
+            true => DONE,
+            false => self.blk.peek_used()?,
+        };
         let k = self
             .slots
             .iter()
             .position(|s| s.is_some_and(|p| p.token == token))?;
         let p = self.slots[k].take()?;
-        let (req, resp) = self.head(k);
+        if token == DONE {
+            return Some((k, p, Ok(())));
+        }
+        let (header, status) = self.head(k);
         let data = self.bounce(k);
         // Safety: the same header, status and buffer (computed from k and the
-        // length alone) that slot k's request was started with; the device
-        // has used them, and nothing else references them.
+        // length alone) that slot k's request was started with, in the same
+        // roles (`p.op`); the device has used them, and nothing else
+        // references them.
         let r = unsafe {
-            let (req, resp) = (&*req, &mut *resp);
             let buf = core::slice::from_raw_parts_mut(data, p.buf.len());
-            if p.write {
-                self.blk.complete_write_blocks(token, req, buf, resp)
-            } else {
-                self.blk.complete_read_blocks(token, req, buf, resp)
-            }
+            self.blk.complete(token, p.op, &*header, buf, &mut *status)
         };
-        Some((k, p, r.map_err(|_| DeviceError)))
+        Some((k, p, r.map_err(|()| DeviceError)))
     }
 
     fn interrupts(&self) -> bool {
@@ -196,14 +202,5 @@ impl blk_serve::Device for Disk {
             self.blk.ack_interrupt();
             let _ = ulib::interrupt_ack(device);
         }
-    }
-
-    /// Flushes the device's write cache; call with nothing in flight (the
-    /// driver's flush waits for its own completion).
-    fn flush(&mut self) -> Result<(), DeviceError> {
-        if self.in_flight() != 0 {
-            return Err(DeviceError);
-        }
-        self.blk.flush().map_err(|_| DeviceError)
     }
 }

@@ -17,7 +17,7 @@ use crate::card::Card;
 use crate::mbr::{data_partition, MbrError, Partition};
 use crate::sdhci::{Error, Sdhci, BLOCK};
 use blk_api::MAX_TRANSFER;
-use blk_serve::{Device, DeviceError, Pending};
+use blk_serve::{Device, DeviceError, Pending, Transfer};
 
 /// Why the card has no usable data partition.
 #[derive(Clone, Copy, Debug)]
@@ -110,10 +110,15 @@ impl Device for Disk {
         if k != 0 || self.done.is_some() || len > MAX_TRANSFER || !len.is_multiple_of(BLOCK) {
             return Err(DeviceError);
         }
+        if p.op == Transfer::Flush {
+            self.done = Some((p, self.ready()));
+            return Ok(());
+        }
+        let write = p.op == Transfer::Write;
         let addr = self
             .address(sector, (len / BLOCK) as u64)
             .ok_or(DeviceError)?;
-        let r = if p.write {
+        let r = if write {
             self.host.write_blocks(addr, &self.bounce[..len])
         } else {
             self.host.read_blocks(addr, &mut self.bounce[..len])
@@ -122,7 +127,7 @@ impl Device for Disk {
             self.last_error = Some(e);
             ulib::println!(
                 "sd server: {} of {} sector(s) at {} failed: {:?}",
-                if p.write { "write" } else { "read" },
+                if write { "write" } else { "read" },
                 len / BLOCK,
                 sector,
                 e
@@ -136,8 +141,11 @@ impl Device for Disk {
         let (p, r) = self.done.take()?;
         Some((0, p, r))
     }
+}
 
-    fn flush(&mut self) -> Result<(), DeviceError> {
+impl Disk {
+    /// A flush: the card has nothing volatile to write back.
+    fn ready(&mut self) -> Result<(), DeviceError> {
         // Every write was complete when it was answered (Transfer Complete
         // follows the card's busy signal); the card must be ready again:
         // CMD13, READY_FOR_DATA.
