@@ -212,6 +212,14 @@ impl Console {
 
     /// Waits until every queued line is printed.
     pub fn flush(&mut self) -> Result<(), Error> {
+        if self.client.outstanding() > 0 {
+            // The last request has yet to reach the server and its
+            // response to come back: yield before the first poll, which
+            // would find nothing (~20 instructions a round trip under
+            // QEMU's TCG, where the server runs only once this vCPU
+            // yields).
+            ulib::wait::relax();
+        }
         while self.client.outstanding() > 0 {
             let r = self.next_response()?;
             if r.status != Status::OK {

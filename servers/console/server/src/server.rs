@@ -426,6 +426,11 @@ fn serve_all(start: ulib::Start, mut hook: Option<impl FnMut(Progress<'_>)>) -> 
             if count > 0 && peers.iter().flatten().all(|p| p.done.is_some() || p.gone) {
                 break;
             }
+            // The clients just answered need a moment to send again: a
+            // pass now would find nothing. (`yield` is a hint on silicon;
+            // under QEMU's TCG it lets their vCPUs run before that empty
+            // pass, which cost each round trip ~50 instructions.)
+            ulib::wait::relax();
         } else {
             idle += 1;
             if idle > IDLE_SPINS {
