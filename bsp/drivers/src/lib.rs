@@ -48,6 +48,18 @@ pub fn relax() {
 pub trait SerialWrite {
     /// Sends one byte, waiting for room in the transmit FIFO.
     fn write_byte(&self, b: u8);
+    /// Waits until the transmit FIFO has room and returns how many bytes
+    /// [`SerialWrite::put`] may now write without looking again (at least
+    /// 1). A UART that can tell an empty FIFO says its depth then, so a
+    /// writer looks once per FIFO's worth, not once a byte.
+    fn wait_room(&self) -> usize {
+        1
+    }
+    /// Sends one byte without looking for room: only as many as the last
+    /// [`SerialWrite::wait_room`] allowed.
+    fn put(&self, b: u8) {
+        self.write_byte(b);
+    }
     /// Sends `s`, turning `\n` into `\r\n` for terminals.
     fn write_str(&self, s: &str) {
         for b in s.bytes() {

@@ -12,6 +12,8 @@ use tock_registers::{register_bitfields, register_structs, registers::ReadWrite}
 register_bitfields! {u32,
     /// Flag register.
     FR [
+        /// Transmit FIFO empty.
+        TXFE OFFSET(7) NUMBITS(1) [],
         /// Transmit FIFO full.
         TXFF OFFSET(5) NUMBITS(1) [],
         /// Receive FIFO empty.
@@ -161,6 +163,10 @@ impl Pl011 {
     }
 }
 
+/// Transmit FIFO depth of the smallest PL011 (r1p4 and before: 16 bytes;
+/// r1p5, as in the BCM2711, has 32).
+const TX_FIFO: usize = 16;
+
 impl SerialWrite for Pl011 {
     fn write_byte(&self, b: u8) {
         let r = self.regs();
@@ -168,6 +174,31 @@ impl SerialWrite for Pl011 {
             crate::relax();
         }
         r.dr.set(b as u32);
+    }
+
+    /// A whole FIFO when it is empty and enabled (LCR_H.FEN: the kernel's
+    /// `init` sets it; without it the "FIFO" is one holding register),
+    /// else one byte once it is not full.
+    fn wait_room(&self) -> usize {
+        let r = self.regs();
+        loop {
+            let fr = r.fr.extract();
+            if fr.is_set(FR::TXFE) {
+                return if r.lcr_h.is_set(LCR_H::FEN) {
+                    TX_FIFO
+                } else {
+                    1
+                };
+            }
+            if !fr.is_set(FR::TXFF) {
+                return 1;
+            }
+            crate::relax();
+        }
+    }
+
+    fn put(&self, b: u8) {
+        self.regs().dr.set(b as u32);
     }
 }
 

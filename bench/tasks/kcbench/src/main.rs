@@ -18,10 +18,16 @@
 //! and see whether they overlapped at all (issue 12: clients that never
 //! overlap are not concurrent, and dividing one client's span by every
 //! client's requests divides the real cost by N).
+//!
+//! Every console line (`kcb I rt K`) is formatted by hand ([`BenchLine`],
+//! no `core::fmt`) in both modes, as Linux's peer (`kcconsole`) does: the
+//! formatting is the benchmark's work, not the console path's, and the same
+//! on every peer.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use ulib::cap::cap_info;
 use ulib::{println, ObjectKind, Rights};
 
@@ -30,6 +36,40 @@ ulib::entry!(main);
 ulib::bind! {
     /// The baseline's mode grant (a notification: R console, W block).
     static MODE: Slot = "mode";
+    /// The clients' start gate: a range all of them link, its first word
+    /// counting the clients that are ready.
+    static GATE: Range = "gate";
+    /// How many clients the image has (the gate opens at that count).
+    static CLIENTS: Value = "clients";
+}
+
+/// How long (counter seconds) a client waits at the gate for the others.
+const GATE_TIMEOUT_S: u64 = 5;
+
+/// Counts this client in at the gate and waits until every client has
+/// (each is then loaded and, on the ring, connected), so that no client's
+/// timed span holds another's start (a task being loaded on its core, a
+/// connection being made): the clients start together, as Linux's peer's
+/// threads do at theirs. `false` if the others never came. An image
+/// without a gate has nothing to wait for.
+fn gate() -> bool {
+    let (Some(range), Some(clients)) = (GATE.get(), CLIENTS.get()) else {
+        return true;
+    };
+    // Safety: the image links the range `gate` read/write at its base for
+    // the task's whole life (zeroed at boot); its first word is only ever
+    // touched atomically, by the clients.
+    let count = unsafe { &*(range.base as *const AtomicU64) };
+    let mut seen = count.fetch_add(1, Ordering::AcqRel) + 1;
+    let (start, f) = now();
+    while seen < clients {
+        let deadline = || now().0 - start > GATE_TIMEOUT_S * f;
+        match ulib::wait::wait_while_until(count, seen, deadline) {
+            Some(v) => seen = v,
+            None => return false,
+        }
+    }
+    true
 }
 
 const ROUND_TRIPS: u64 = 200;
@@ -72,13 +112,138 @@ fn report(mode: &str, me: usize, ops: u64, t0: u64) {
     println!("{}", result(mode, me, ops, t0).as_str());
 }
 
+/// Which part of the benchmark a line belongs to.
+#[derive(Clone, Copy)]
+enum Part {
+    RoundTrip,
+    Stream,
+}
+
+/// Where a line is formatted: the bytes of a local array (the in-kernel
+/// baseline, which hands the kernel a `&str`), or the ring client's window
+/// of the buffer it shares with the console server (written atomically,
+/// where the server reads it: no copy).
+trait Cells {
+    fn len(&self) -> usize;
+    fn set(&self, i: usize, b: u8);
+}
+
+impl Cells for [core::cell::Cell<u8>] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    #[inline(always)]
+    fn set(&self, i: usize, b: u8) {
+        if let Some(c) = self.get(i) {
+            c.set(b);
+        }
+    }
+}
+
+impl Cells for [AtomicU8] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    #[inline(always)]
+    fn set(&self, i: usize, b: u8) {
+        if let Some(c) = self.get(i) {
+            c.store(b, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Formats one request's console line, `kcb ME PART K`, into `out` by hand
+/// (as much as fits) and returns its length: a few dozen instructions where
+/// `core::fmt` into a zeroed 256-byte `ulib::Line` took ~550 (issue 12).
+/// The ring client and the in-kernel baseline's client both use it, and
+/// Linux's peer formats the same way (`bench/linux/kcconsole.c`,
+/// `bench_line`), so every peer's timed window holds the same formatting
+/// work. Only ASCII is written.
+#[inline(always)]
+fn bench_line(out: &(impl Cells + ?Sized), me: usize, part: Part, k: u64) -> usize {
+    let mut len = 0;
+    for (i, &b) in b"kcb ".iter().enumerate() {
+        out.set(i, b);
+    }
+    len += 4;
+    len += decimal(out, len, me as u64);
+    let part = match part {
+        Part::RoundTrip => b" rt ",
+        Part::Stream => b" st ",
+    };
+    for (i, &b) in part.iter().enumerate() {
+        out.set(len + i, b);
+    }
+    len += 4;
+    len += decimal(out, len, k);
+    len.min(out.len())
+}
+
+/// Writes `v` in decimal into `out` from `at` on (its digits counted
+/// first, then written last to first in place); returns how many digits.
+#[inline(always)]
+fn decimal(out: &(impl Cells + ?Sized), at: usize, v: u64) -> usize {
+    let mut digits = 1;
+    let mut rest = v / 10;
+    while rest > 0 {
+        digits += 1;
+        rest /= 10;
+    }
+    let mut v = v;
+    for i in (at..at + digits).rev() {
+        out.set(i, b'0' + (v % 10) as u8);
+        v /= 10;
+    }
+    digits
+}
+
+/// The in-kernel baseline's line: [`bench_line`] into a local array, handed
+/// to the kernel as a `&str`.
+struct BenchLine {
+    buf: [u8; BenchLine::CAPACITY],
+    len: usize,
+}
+
+impl BenchLine {
+    /// Room for every line this benchmark prints (`kcb 2 st 399` is 12
+    /// bytes); a longer one would be cut, never overrun.
+    const CAPACITY: usize = 24;
+
+    #[inline(always)]
+    fn new(me: usize, part: Part, k: u64) -> BenchLine {
+        let mut buf = [0; BenchLine::CAPACITY];
+        let len = bench_line(
+            core::cell::Cell::from_mut(&mut buf[..]).as_slice_of_cells(),
+            me,
+            part,
+            k,
+        );
+        BenchLine { buf, len }
+    }
+
+    fn as_str(&self) -> &str {
+        let bytes = self.buf.get(..self.len).unwrap_or_default();
+        // Safety: `bench_line` writes only ASCII, so `bytes` is UTF-8.
+        // (`from_utf8` cost ~80 instructions a line, `is_ascii` ~50.)
+        unsafe { core::str::from_utf8_unchecked(bytes) }
+    }
+}
+
 fn console_ring(me: usize) -> Result<(), console_api::Error> {
     let mut con = console_api::client::Console::connect()?;
+    if !gate() {
+        println!(
+            "kcbench {}: FAIL the other clients never reached the gate",
+            me
+        );
+        return Err(console_api::Error::NoServer);
+    }
     let t0 = now().0;
     for i in 0..ROUND_TRIPS {
-        let mut l = ulib::Line::new();
-        let _ = core::fmt::write(&mut l, format_args!("kcb {} rt {}", me, i));
-        con.write_line_sync(l.as_str())?;
+        con.write_line_sync_with(|l| {
+            let n = bench_line(l.room(), me, Part::RoundTrip, i);
+            l.wrote(n);
+        })?;
     }
     // Through the console server, like the lines it measures: a kernel
     // print would share the UART with the server's writes on another core
@@ -87,9 +252,10 @@ fn console_ring(me: usize) -> Result<(), console_api::Error> {
     con.write_line_sync(rtt.as_str())?;
     let t0 = now().0;
     for i in 0..STREAM {
-        let mut l = ulib::Line::new();
-        let _ = core::fmt::write(&mut l, format_args!("kcb {} st {}", me, i));
-        con.write_line(l.as_str())?;
+        con.write_line_with(|l| {
+            let n = bench_line(l.room(), me, Part::Stream, i);
+            l.wrote(n);
+        })?;
     }
     con.flush()?;
     let stream = result("console-ring-stream", me, STREAM, t0);
@@ -97,17 +263,25 @@ fn console_ring(me: usize) -> Result<(), console_api::Error> {
     con.done()
 }
 
-fn console_syscall(me: usize) {
+fn console_syscall(me: usize) -> bool {
+    if !gate() {
+        println!(
+            "kcbench {}: FAIL the other clients never reached the gate",
+            me
+        );
+        return false;
+    }
     let t0 = now().0;
     for i in 0..ROUND_TRIPS {
-        println!("kcb {} rt {}", me, i);
+        let _ = ulib::debug_print(BenchLine::new(me, Part::RoundTrip, i).as_str());
     }
     report("console-syscall-rtt", me, ROUND_TRIPS, t0);
     let t0 = now().0;
     for i in 0..STREAM {
-        println!("kcb {} st {}", me, i);
+        let _ = ulib::debug_print(BenchLine::new(me, Part::Stream, i).as_str());
     }
     report("console-syscall-stream", me, STREAM, t0);
+    true
 }
 
 fn block_ring(me: usize) -> Result<(), blk_api::client::Error> {
@@ -145,8 +319,7 @@ fn main(start: ulib::Start) -> i32 {
         (false, true, None) => block_ring(me).is_ok(),
         (false, false, Some(Ok((ObjectKind::Notification, r)))) => {
             if r.contains(Rights::READ) {
-                console_syscall(me);
-                true
+                console_syscall(me)
             } else {
                 block_syscall(me).is_ok()
             }

@@ -2,8 +2,8 @@
 //! credit), read input, and say done. No system call on the fast path.
 
 use crate::{Ctrl, Error, Op, BUF_LEN, BUF_OFFSET, LINE, REGION_OFFSET, SLOTS};
-use core::sync::atomic::fence;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use core::sync::atomic::{fence, AtomicU8};
 use ring::{BufRange, Client, Region, Request, Response, SharedBuf, Status};
 
 /// Polls before a client blocks (and checks the server's epoch).
@@ -169,6 +169,14 @@ impl Console {
     }
 
     fn send(&mut self, op: Op, text: &[u8]) -> Result<u64, Error> {
+        self.send_with(op, |line| {
+            line.push(text);
+        })
+    }
+
+    /// Sends request `op` whose line `fill` writes straight into this
+    /// request's window of the shared buffer (no copy of it anywhere).
+    fn send_with(&mut self, op: Op, fill: impl FnOnce(&mut LineWriter<'_>)) -> Result<u64, Error> {
         if self.restarted()? {
             return Err(Error::Restarted);
         }
@@ -179,19 +187,19 @@ impl Console {
             }
         }
         let tag = self.tag;
-        self.tag += 1;
         let w = self.window(tag);
-        let n = text.len().min(LINE);
-        let win = BufRange::check(w.offset() as u64, n as u32, BUF_LEN).ok_or(Error::Protocol)?;
-        self.buf.copy_in(win, &text[..n]).ok_or(Error::Protocol)?;
+        let cells = self.buf.get(w).ok_or(Error::Protocol)?;
+        let mut line = LineWriter { cells, len: 0 };
+        fill(&mut line);
         let req = Request {
             opcode: op as u32,
-            len: n as u32,
+            len: line.len as u32,
             tag,
             offset: w.offset() as u64,
             args: [0; 4],
         };
         self.client.send(&req).map_err(|_| Error::Protocol)?;
+        self.tag += 1;
         // Wake the server if it sleeps in `wfe`.
         ulib::wait::wake();
         Ok(tag)
@@ -203,6 +211,24 @@ impl Console {
         self.send(Op::Write, line.as_bytes()).map(|_| ())
     }
 
+    /// Queues the line `fill` writes (at most 256 bytes, see [`LineWriter`])
+    /// for printing, written straight into the buffer the server prints
+    /// from: no copy of it is made, as [`Console::write_line`] copies its
+    /// `&str`. Returns once the request is in the ring.
+    pub fn write_line_with(&mut self, fill: impl FnOnce(&mut LineWriter<'_>)) -> Result<(), Error> {
+        self.send_with(Op::Write, fill).map(|_| ())
+    }
+
+    /// [`Console::write_line_with`], then waits until the server has
+    /// written the line: one round trip.
+    pub fn write_line_sync_with(
+        &mut self,
+        fill: impl FnOnce(&mut LineWriter<'_>),
+    ) -> Result<(), Error> {
+        self.write_line_with(fill)?;
+        self.flush()
+    }
+
     /// Prints `line` and waits until the server has written it: one round
     /// trip.
     pub fn write_line_sync(&mut self, line: &str) -> Result<(), Error> {
@@ -212,6 +238,14 @@ impl Console {
 
     /// Waits until every queued line is printed.
     pub fn flush(&mut self) -> Result<(), Error> {
+        if self.client.outstanding() > 0 {
+            // The last request has yet to reach the server and its
+            // response to come back: yield before the first poll, which
+            // would find nothing (~20 instructions a round trip under
+            // QEMU's TCG, where the server runs only once this vCPU
+            // yields).
+            ulib::wait::relax();
+        }
         while self.client.outstanding() > 0 {
             let r = self.next_response()?;
             if r.status != Status::OK {
@@ -309,5 +343,48 @@ impl Console {
         self.client.send(&req).map_err(|_| Error::Protocol)?;
         ulib::wait::wake();
         Ok(())
+    }
+}
+
+/// A line being written into its request's window of the shared buffer
+/// ([`Console::write_line_with`]): bytes go straight where the server reads
+/// them, each stored once (atomically: the server may read the window at
+/// any time). Holds at most `LINE` (256) bytes; what does not fit is cut.
+pub struct LineWriter<'a> {
+    cells: &'a [AtomicU8],
+    len: usize,
+}
+
+impl LineWriter<'_> {
+    /// Appends `bytes` (as much as fits).
+    pub fn push(&mut self, bytes: &[u8]) {
+        let room = self.cells.get(self.len..).unwrap_or_default();
+        for (cell, &b) in room.iter().zip(bytes) {
+            cell.store(b, Relaxed);
+        }
+        self.len += bytes.len().min(room.len());
+    }
+
+    /// The window's bytes not yet written, to write in any order (a
+    /// number is written last digit first); [`LineWriter::wrote`] then
+    /// says how many of them the line takes.
+    pub fn room(&self) -> &[AtomicU8] {
+        self.cells.get(self.len..).unwrap_or_default()
+    }
+
+    /// The first `n` bytes of [`LineWriter::room`] are now the line's (as
+    /// many as there are).
+    pub fn wrote(&mut self, n: usize) {
+        self.len += n.min(self.cells.len() - self.len);
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }

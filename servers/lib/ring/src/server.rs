@@ -246,8 +246,20 @@ impl<'a, O: TryFrom<u32>> Server<'a, O> {
     /// Answers as many in-flight requests as `responses` holds (at most
     /// [`Server::in_flight`]) with one release fence; returns how many.
     pub fn respond_batch(&mut self, responses: &[Response]) -> usize {
-        let count = self.in_flight().min(responses.len());
-        self.tx.push_batch(count, |i| responses[i].to_words());
+        self.respond_with(responses.len(), |i| responses[i])
+    }
+
+    /// Answers `count` in-flight requests (at most [`Server::in_flight`])
+    /// with `response(0)`, `response(1)`, ... and one release fence, the
+    /// responses made as they are written (no array of them to fill
+    /// first); returns how many.
+    pub fn respond_with(
+        &mut self,
+        count: usize,
+        mut response: impl FnMut(usize) -> Response,
+    ) -> usize {
+        let count = self.in_flight().min(count);
+        self.tx.push_batch(count, |i| response(i).to_words());
         count
     }
 

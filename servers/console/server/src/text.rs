@@ -1,0 +1,49 @@
+//! What the server prints of a client's line: control bytes (which could
+//! forge console structure) become `?`, and a whole word of the line is
+//! checked for them at once. Portable, so its tests run on the host.
+
+/// A byte of a client's line as printed: control bytes, which could forge
+/// console structure, become `?`.
+pub fn printable(b: u8) -> u8 {
+    if b < 0x20 && b != b'\t' || b == 0x7f {
+        b'?'
+    } else {
+        b
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether no byte of `w` is a control byte (below 0x20, or 0x7f): then
+/// [`printable`] leaves every byte as it is. (A tab makes the word go the
+/// byte-by-byte way, which keeps it.) Both tests are exact: a byte below
+/// `n` sets its high bit in `(w - n·ONES) & !w`, and only such a byte does,
+/// for `n` up to 0x80; a zero byte of `w ^ 0x7f·ONES` is a 0x7f of `w`.
+pub fn plain(w: u64) -> bool {
+    let below_space = w.wrapping_sub(0x20 * ONES) & !w & HIGHS;
+    let del = w ^ (0x7f * ONES);
+    let has_del = del.wrapping_sub(ONES) & !del & HIGHS;
+    below_space | has_del == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `plain` says yes exactly when `printable` changes no byte.
+    #[test]
+    fn plain_matches_printable_on_every_byte_in_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                for fill in [b'a', 0x80, 0xff, b'~'] {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = b;
+                    let w = u64::from_le_bytes(bytes);
+                    let keeps = bytes.iter().all(|&x| printable(x) == x && x != b'\t');
+                    assert_eq!(plain(w), keeps, "byte {b:#x} at {at} among {fill:#x}");
+                }
+            }
+        }
+    }
+}
