@@ -71,6 +71,38 @@ impl AddressRange {
         })
     }
 
+    /// [`AddressRange::unmap`] one piece at a time (a long `Unmap`'s
+    /// preemption points): removes the mappings of the first part of the
+    /// span that holds at most `budget` (> 0) leaves and returns, with the
+    /// invalidation, its length in bytes (`len` when that is all of the
+    /// span). Only that piece is checked, unless `check_all` asks for the
+    /// whole span first: then an error anywhere in it changes nothing, as
+    /// for `unmap`; a later piece checks only itself and may fail with the
+    /// pieces before it removed. Errors and their order as for `unmap`.
+    pub fn unmap_some(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        len: u64,
+        budget: u64,
+        check_all: bool,
+    ) -> Result<(TlbInvalidation, u64), Error> {
+        if len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if (offset | len) & (PAGE_SIZE - 1) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let va = self.span(offset, len).ok_or(Error::OutOfRange)?;
+        let end = self
+            .tree()
+            .piece_end(mem, va, len, budget, check_all)
+            .map_err(|_| Error::InvalidArgument)?;
+        // Checked again by `unmap` (a walk of at most `budget` leaves):
+        // one copy of the removal and its invalidation, not two.
+        Ok((self.unmap(mem, offset, end - va)?, end - va))
+    }
+
     /// Removes the link to `shared` at `base + offset` from this address
     /// space (one descriptor cleared) and frees the tables on its path that
     /// become empty. `shared` keeps its table and mappings.

@@ -59,17 +59,19 @@ pub fn syscall(
         Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
         Syscall::CapDelete => decode(f).and_then(|a| delete(c, spaces, a, &mut marks)),
         Syscall::CapRevoke => decode(f).and_then(|a| revoke(c, spaces, a, &mut marks)),
-        Syscall::SegmentCreate => {
-            decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
-        }
+        Syscall::SegmentCreate => decode(f)
+            .and_then(|a| super::segment::create(c, spaces, a))
+            .map(|cut| cut_short = cut),
         Syscall::SegmentInfo => decode(f)
-            .and_then(|a| super::memory::segment_info(c, spaces, a))
+            .and_then(|a| super::segment::info(c, spaces, a))
             .map(|v| out = v),
         Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
         Syscall::Map => decode(f)
             .and_then(|a| super::memory::map(c, spaces, a))
             .map(|cut| cut_short = cut),
-        Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
+        Syscall::Unmap => decode(f)
+            .and_then(|a| super::memory::unmap(c, spaces, a))
+            .map(|cut| cut_short = cut),
         Syscall::Link => {
             decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
         }
@@ -85,7 +87,8 @@ pub fn syscall(
     let remote = marks.marked && finish(c, spaces, &mut marks);
     if cut_short {
         // The registers stay the call's arguments; the task issues it
-        // again after the pending interrupt (memory::map_in_chunks).
+        // again after the pending interrupt (memory::map_in_chunks,
+        // memory::unmap, segment::create).
         crate::arch::aarch64::restart_syscall();
         return Some(remote);
     }
@@ -457,6 +460,7 @@ pub fn setup_root(slot: usize) -> Result<ShareId, Error> {
 pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
     let me = crate::percore::id();
     CORE_CAPS.with(|c| {
+        c.creating.task_ended(root);
         let mut marks = Marks::new(me);
         let order = (slots::FIRST_GRANT as u32..slots::SHARE_SLOTS as u32)
             .chain([slots::ROOT_RANGE as u32, slots::ROOT_SHARE as u32]);

@@ -79,3 +79,58 @@ fn destroy_a_linked_shared_range() {
     assert_eq!(e, Error::InvalidArgument);
     assert_eq!(shared.links(), 1);
 }
+
+// unmap in pieces
+
+/// A span of 3 pages and the block, unmapped a piece of `budget` leaves
+/// at a time: each piece removes exactly that many and says how far the
+/// span is clear; the last reaches the end.
+#[test]
+fn unmap_in_pieces() {
+    let mut w = world();
+    w.root
+        .map_segment(&mut w.pool, 0x3000, &RAM, 0x1000, 0x2000, RW)
+        .unwrap();
+    let tables = w.root.tables();
+    let (len, mut done, mut pieces) = (GIB1 + MIB2, 0, 0);
+    while done < len {
+        let (inv, n) = w
+            .root
+            .unmap_some(&mut w.pool, done, len - done, 1, pieces == 0)
+            .unwrap();
+        assert_ne!(inv, crate::range::TlbInvalidation::None);
+        pieces += 1;
+        done += n;
+        // Everything before `done` is gone, everything after still there.
+        for (va, gone) in [
+            (0x1000, done > 0x1000),
+            (0x4000, done > 0x4000),
+            (GIB1, done >= len),
+        ] {
+            assert_eq!(w.root.translate(&mut w.pool, va).is_none(), gone, "{va:#x}");
+        }
+    }
+    assert_eq!(pieces, 4);
+    assert_eq!(done, len);
+    assert!(w.root.tables() < tables);
+}
+
+/// A later piece checks only itself (a link in the rest of the span,
+/// which the first piece's whole-span check would have refused, is
+/// refused only when a piece reaches it), and a refused piece changes
+/// nothing: the pieces before it stay done.
+#[test]
+fn unmap_piece_refused_later() {
+    let mut w = world();
+    w.root
+        .map_segment(&mut w.pool, 0x3000, &RAM, 0x1000, 0x1000, RW)
+        .unwrap();
+    let (inv, n) = w.root.unmap_some(&mut w.pool, 0, GIB1, 1, true).unwrap();
+    assert_ne!(inv, crate::range::TlbInvalidation::None);
+    assert_eq!(n, 0x3000);
+    let e = w.root.unmap_some(&mut w.pool, n, 0x4080_0000 - n, 2, false);
+    assert_eq!(e.unwrap_err(), Error::InvalidArgument);
+    assert!(w.root.translate(&mut w.pool, 0x1000).is_none());
+    assert!(w.root.translate(&mut w.pool, 0x3000).is_some());
+    assert!(w.root.translate(&mut w.pool, GIB1).is_some());
+}
