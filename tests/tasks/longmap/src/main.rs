@@ -26,7 +26,7 @@
 //! counter revokes the segment capability a cut-short `Map` maps from
 //! (the re-issued `Map` fails with `InvalidCapability` and leaves nothing
 //! mapped), and stops and restarts the mapper in the middle of a 16 MiB
-//! `SegmentCreate` (its frames go back; the new instance makes one).
+//! `SegmentCreate` (its frames go back: the leak check at the end).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -357,18 +357,12 @@ fn stopped_between_pieces(w: &Words) -> i32 {
     1
 }
 
-/// The mapper's instance after the stop: the frames of the cut-short
-/// `SegmentCreate` went back with the old instance (the run's leak check
-/// says so at the end); a new one of 16 MiB is made and given back.
+/// The mapper's instance after the stop. The frames of the cut-short
+/// `SegmentCreate` went back with the old instance: the run's leak check
+/// says so at the end. (It makes no segment: a `SegmentCreate` of this
+/// task would give back what the old instance left parked, had its end
+/// not, and hide the leak.)
 fn restarted() -> i32 {
-    match segment_create(MADE, PAGES).and_then(|()| cap_delete(MADE)) {
-        Ok(()) => {
-            ulib::println!("longmap: restarted after a stop in the middle of a SegmentCreate");
-            0
-        }
-        Err(e) => {
-            ulib::println!("longmap: FAIL SegmentCreate after the restart: {:?}", e);
-            1
-        }
-    }
+    ulib::println!("longmap: restarted after a stop in the middle of a SegmentCreate");
+    0
 }
