@@ -263,9 +263,9 @@ fn map_pages(
     range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
-/// `Unmap`. A span of one piece ([`PIECE_PAGES`]) or less goes in one
-/// hold of the range's lock; a longer one a piece at a time
-/// ([`unmap_in_pieces`]; `Ok(true)`: cut short between two).
+/// `Unmap`. A span of [`PIECE_PAGES`] or less goes in one hold of the
+/// range's lock; a longer one a piece at a time ([`unmap_in_pieces`];
+/// `Ok(true)`: cut short between two).
 #[inline(never)]
 pub(super) fn unmap(
     c: &mut CoreCaps,
@@ -293,9 +293,11 @@ pub(super) fn unmap(
     r.map(|()| false)
 }
 
-/// A long `Unmap` of `[va, va + len)` in range object `target`: at most
-/// [`PIECE_PAGES`] leaves under each hold of the range's lock, with a
-/// preemption point between pieces. Cut short, the task issues the same
+/// A long `Unmap` of `[va, va + len)` in range object `target`: a piece
+/// under each hold of the range's lock, up to the end of the 2 MiB (one
+/// L3 table, at most [`PIECE_PAGES`] pages) that holds the first mapping
+/// left (`AddressRange::unmap_some`), with a preemption point between
+/// pieces. Cut short, the task issues the same
 /// call again, which needs no record of how far this one got: the pieces
 /// done hold nothing any more and the walk steps over their freed tables
 /// (docs/syscalls.md, *Long operations*). The first piece of each call
@@ -346,12 +348,12 @@ fn unmap_piece(range: &mut AddressRange, va: u64, len: u64, done: u64) -> Result
         return Err(Error::OutOfRange);
     }
     let first = done == 0;
-    let (inv, n) = range.unmap_some(&mut FrameTables, offset, left, PIECE_PAGES, first)?;
+    let (inv, n) = range.unmap_some(&mut FrameTables, offset, left, first)?;
     invalidate(inv);
     Ok(n)
 }
 
-/// The most leaves an `Unmap` removes under one hold of the range's
+/// The most pages an `Unmap` removes under one hold of the range's
 /// lock, between two preemption points: one L3 table's worth, as a
 /// `Map`'s piece ([`CHUNK`]).
 const PIECE_PAGES: u64 = CHUNK / PAGE;

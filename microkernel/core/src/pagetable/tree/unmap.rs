@@ -108,28 +108,27 @@ impl Tree {
         Ok(removed)
     }
 
-    /// Where the first piece of `[va, va + size)` holding at most
-    /// `budget` (> 0) leaves ends: the start of the first leaf over the
-    /// budget, or the span's end. Changes nothing; refuses as
-    /// [`Tree::unmap`] does what lies in that piece, or in the whole span
-    /// if `check_all` asks.
-    ///
-    /// # Panics
-    /// If the span is outside the tree.
-    pub fn piece_end(
+    /// Checks `[va, va + size)` as [`Tree::unmap`] does, changing nothing.
+    pub fn check_unmap(
         self,
         mem: &mut impl TableMemory,
         va: u64,
         size: u64,
-        budget: u64,
-        check_all: bool,
-    ) -> Result<u64, UnmapError> {
-        assert!(self.covers(va, size), "unmap outside the tree");
-        let end = va + size;
-        if check_all {
-            check_span(mem, self.table, self.level, va, end)?;
-        }
-        check_piece(mem, self.table, self.level, va, end, &mut { budget })
+    ) -> Result<(), UnmapError> {
+        check_span(mem, self.table, self.level, va, va + size)
+    }
+
+    /// The first descriptor that maps or links something in
+    /// `[va, va + size)`: the start of its slot (before `va` if the slot
+    /// begins there) and the slot's size. Changes nothing; reads one
+    /// descriptor per empty slot above it on the way.
+    pub fn first_mapped(
+        self,
+        mem: &mut impl TableMemory,
+        va: u64,
+        size: u64,
+    ) -> Option<(u64, u64)> {
+        first_mapped(mem, self.table, self.level, va, va + size)
     }
 }
 
@@ -165,48 +164,32 @@ fn check_span(
     Ok(())
 }
 
-/// [`check_span`] of the part of the span that holds at most `budget`
-/// leaves: returns where the first leaf over the budget starts, or `end`.
-fn check_piece(
+/// [`Tree::first_mapped`] below `table` (at `level`).
+fn first_mapped(
     mem: &mut impl TableMemory,
     table: u64,
     level: usize,
     va: u64,
     end: u64,
-    budget: &mut u64,
-) -> Result<u64, UnmapError> {
+) -> Option<(u64, u64)> {
     let size = LEVEL_SIZE[level];
     let mut at = va;
     while at < end {
         let slot_start = at & !(size - 1);
         let slot_end = slot_start + size;
-        let desc = mem.table(table)[index(at, level)];
-        match decode(desc, level) {
+        match decode(mem.table(table)[index(at, level)], level) {
             Entry::Invalid => {}
             Entry::Table(next) => {
-                let part = slot_end.min(end);
-                let stop = check_piece(mem, next, level + 1, at, part, budget)?;
-                if stop < part {
-                    return Ok(stop);
+                let found = first_mapped(mem, next, level + 1, at, slot_end.min(end));
+                if found.is_some() {
+                    return found;
                 }
             }
-            Entry::Link(_) => return Err(UnmapError::CrossesLink),
-            Entry::Block(_) | Entry::Page(_) => {
-                if *budget == 0 {
-                    return Ok(at);
-                }
-                *budget -= 1;
-                if desc & OWNED_BIT != 0 {
-                    return Err(UnmapError::Owned);
-                }
-                if slot_start < va || slot_end > end {
-                    return Err(UnmapError::SplitsBlock);
-                }
-            }
+            Entry::Link(_) | Entry::Block(_) | Entry::Page(_) => return Some((slot_start, size)),
         }
         at = slot_end;
     }
-    Ok(end)
+    None
 }
 
 /// Clears every leaf in a checked span; frees tables that become empty.
