@@ -25,8 +25,10 @@
 //! must give error codes and leak nothing (the run's leak check): the
 //! counter revokes the segment capability a cut-short `Map` maps from
 //! (the re-issued `Map` fails with `InvalidCapability` and leaves nothing
-//! mapped), and stops and restarts the mapper in the middle of a 16 MiB
-//! `SegmentCreate` (its frames go back: the leak check at the end).
+//! mapped), fills the destination slot of a cut-short `SegmentCreate`
+//! (the re-issued call fails with `SlotOccupied`), and stops and restarts
+//! the mapper in the middle of a 16 MiB `SegmentCreate` (its frames go
+//! back: the leak check at the end, as for the slot filled).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -89,6 +91,7 @@ struct Words {
 
 const REVOKE: u64 = 1;
 const STOP: u64 = 2;
+const FILL: u64 = 3;
 
 /// The virtual counter, in microseconds.
 fn now_us() -> u64 {
@@ -139,6 +142,7 @@ fn counter(w: &Words, pass: CPtr) -> i32 {
         if w.in_call.load(Relaxed) == 1 && w.done.load(Relaxed) == 0 {
             let r = match w.phase.load(Relaxed) {
                 REVOKE => cap_revoke(CPtr::via(pass.0 as u8, 0)).map_err(|_| "revoke refused"),
+                FILL => notify_create(CPtr::via(pass.0 as u8, 1)).map_err(|_| "fill refused"),
                 STOP => stop_and_restart(),
                 _ => Ok(()),
             };
@@ -209,7 +213,8 @@ fn mapper(w: &Words, pass: CPtr) -> i32 {
         none,
         |_| segment_create(MADE, PAGES),
         |_| zeroed_then_dirty(),
-    ) && revoked_between_pieces(w, pass);
+    ) && revoked_between_pieces(w, pass)
+        && filled_between_pieces(w, pass);
     if !ok {
         return 1;
     }
@@ -336,6 +341,38 @@ fn revoked_between_pieces(w: &Words, pass: CPtr) -> bool {
         return false;
     }
     ulib::println!("longmap: a Map revoked between its pieces failed with InvalidCapability and left nothing mapped");
+    true
+}
+
+/// The counter fills, in `pass`, the destination slot of a cut-short
+/// `SegmentCreate`: the re-issued call fails with `SlotOccupied` (its
+/// frames go back: the leak check at the end).
+fn filled_between_pieces(w: &Words, pass: CPtr) -> bool {
+    let dst = CPtr::via(pass.0 as u8, 1);
+    w.done.store(0, Relaxed);
+    w.phase.store(FILL, Relaxed);
+    let mut outcome = Ok(());
+    for _ in 0..TRIES {
+        w.in_call.store(1, Relaxed);
+        let r = segment_create(dst, PAGES);
+        w.in_call.store(0, Relaxed);
+        if r.is_ok() && cap_delete(dst).is_ok() && w.done.load(Relaxed) == 0 {
+            continue;
+        }
+        outcome = r;
+        break;
+    }
+    w.phase.store(0, Relaxed);
+    let emptied = cap_delete(dst);
+    if outcome != Err(Error::SlotOccupied) || emptied.is_err() {
+        ulib::println!(
+            "longmap: FAIL a SegmentCreate whose slot was filled between pieces: {:?}, then {:?}",
+            outcome,
+            emptied
+        );
+        return false;
+    }
+    ulib::println!("longmap: a SegmentCreate whose slot was filled between its pieces failed with SlotOccupied");
     true
 }
 
