@@ -71,6 +71,45 @@ impl AddressRange {
         })
     }
 
+    /// [`AddressRange::unmap`] one piece at a time (a long `Unmap`'s
+    /// preemption points): removes the mappings of the first piece of the
+    /// span, which ends where the 2 MiB (one L3 table's span, at most 512
+    /// pages) holding the first mapping in the span ends, or that
+    /// mapping's block if it is larger, and returns the invalidation and
+    /// the piece's length in bytes (`len` when that is all of the span).
+    /// Only the piece is checked, unless `check_all` asks for the whole
+    /// span first: then an error anywhere in it changes nothing, as for
+    /// `unmap`; a later piece checks only itself and may fail with the
+    /// pieces before it removed. Errors and their order as for `unmap`.
+    pub fn unmap_some(
+        &mut self,
+        mem: &mut impl TablePool,
+        offset: u64,
+        len: u64,
+        check_all: bool,
+    ) -> Result<(TlbInvalidation, u64), Error> {
+        if len == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        if (offset | len) & (PAGE_SIZE - 1) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let va = self.span(offset, len).ok_or(Error::OutOfRange)?;
+        let tree = self.tree();
+        if check_all {
+            tree.check_unmap(mem, va, len)
+                .map_err(|_| Error::InvalidArgument)?;
+        }
+        let piece = match tree.first_mapped(mem, va, len) {
+            Some((at, size)) => {
+                let step = size.max(LEVEL_SIZE[2]);
+                ((at & !(step - 1)) + step - va).min(len)
+            }
+            None => len,
+        };
+        Ok((self.unmap(mem, offset, piece)?, piece))
+    }
+
     /// Removes the link to `shared` at `base + offset` from this address
     /// space (one descriptor cleared) and frees the tables on its path that
     /// become empty. `shared` keeps its table and mappings.

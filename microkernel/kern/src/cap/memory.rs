@@ -1,9 +1,9 @@
-//! Segments and address ranges through capabilities: create, map, unmap,
-//! link.
+//! Address ranges through capabilities: create, map, unmap, link
+//! (segments are made in `segment.rs`).
 
 use super::mapping::{lock_range, unmap_still_ours, with_range, Record, What};
 use super::object::{self, Obj, Segment};
-use super::ops::{check_place, check_room, check_slot, install, root_cap, Spaces};
+use super::ops::{check_room, check_slot, install, root_cap, Spaces};
 use super::CoreCaps;
 use crate::mm;
 use crate::uspace::{invalidate, FrameTables};
@@ -11,55 +11,6 @@ use abi::{args, slots, CPtr, Error, ObjectKind, Rights};
 use kerncore::range::{AddressRange, SegmentInfo};
 
 const PAGE: u64 = mm::PAGE;
-
-/// `SegmentCreate`: every check first (the destination, an object cell,
-/// the frames), then the frames are taken and zeroed. Only a race with
-/// another core for the global pool or for a slot of a shared share can
-/// fail it after that, and then everything goes back.
-#[inline(never)]
-pub(super) fn segment_create(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    a: args::SegmentCreate,
-) -> Result<(), Error> {
-    let n = check_place(c, spaces, a.dst, false)?;
-    let frames = if a.contiguous {
-        a.pages
-    } else {
-        Segment::frames_for(a.pages)
-    };
-    if !crate::mm::frames_available(frames) {
-        return Err(Error::OutOfMemory);
-    }
-    let seg = if a.contiguous {
-        Segment::new_contiguous(a.pages)?
-    } else {
-        Segment::new_ram(a.pages)?
-    };
-    install(c, n, Obj::Segment(seg), Rights::ALL).map_err(|(e, obj)| {
-        if let Obj::Segment(mut s) = obj {
-            s.free();
-        }
-        e
-    })
-}
-
-/// `SegmentInfo`: the physical address of one page, and the page count.
-#[inline(never)]
-pub(super) fn segment_info(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    args::SegmentInfo { segment, page }: args::SegmentInfo,
-) -> Result<(u64, u64), Error> {
-    let (_, cap) = root_cap(c, spaces, segment.0, ObjectKind::Segment, Rights::READ)?;
-    let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
-        return Err(Error::InvalidCapability);
-    };
-    if page >= s.pages {
-        return Err(Error::OutOfRange);
-    }
-    Ok((s.frame(page), s.pages))
-}
 
 /// `RangeCreate`: the destination, the span and an object cell are
 /// checked first, in that order (an argument error before `OutOfMemory`); then the range's table frame is taken (its only failure
@@ -312,15 +263,21 @@ fn map_pages(
     range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
+/// `Unmap`. A span of [`PIECE_PAGES`] or less goes in one hold of the
+/// range's lock; a longer one a piece at a time ([`unmap_in_pieces`];
+/// `Ok(true)`: cut short between two).
 #[inline(never)]
 pub(super) fn unmap(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
     args::Unmap { range, va, len }: args::Unmap,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let rw = Rights::WRITE;
     let (_, cap) = root_cap(c, spaces, range.0, ObjectKind::AddressRange, rw)?;
     let target = cap.obj.id;
+    if len > PIECE_PAGES * PAGE {
+        return unmap_in_pieces(c, spaces, target, va, len);
+    }
     let r = with_range(target, spaces, |range| {
         let offset = va.checked_sub(range.base()).ok_or(Error::OutOfRange)?;
         if offset.checked_add(len).is_none_or(|end| end > range.size()) {
@@ -333,8 +290,73 @@ pub(super) fn unmap(
     if r.is_ok() {
         c.maps.forget_span(target, va, len);
     }
+    r.map(|()| false)
+}
+
+/// A long `Unmap` of `[va, va + len)` in range object `target`: a piece
+/// under each hold of the range's lock, up to the end of the 2 MiB (one
+/// L3 table, at most [`PIECE_PAGES`] pages) that holds the first mapping
+/// left (`AddressRange::unmap_some`), with a preemption point between
+/// pieces. Cut short, the task issues the same
+/// call again, which needs no record of how far this one got: the pieces
+/// done hold nothing any more and the walk steps over their freed tables
+/// (docs/syscalls.md, *Long operations*). The first piece of each call
+/// checks the whole span, so an `Unmap` refused on its own arguments
+/// changes nothing; what another task or core does between pieces is
+/// checked by the piece that reaches it, and a refusal there leaves the
+/// pieces before it unmapped.
+#[inline(never)]
+fn unmap_in_pieces(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    target: u32,
+    va: u64,
+    len: u64,
+) -> Result<bool, Error> {
+    let mut done = 0;
+    let r = loop {
+        let piece = with_range(target, spaces, |range| unmap_piece(range, va, len, done));
+        match piece.unwrap_or(Err(Error::InvalidCapability)) {
+            Ok(n) if done + n == len => break Ok(false),
+            Ok(n) => done += n,
+            Err(e) => break Err(e),
+        }
+        if crate::arch::aarch64::irq_pending() {
+            break Ok(true);
+        }
+    };
+    // The records of mappings wholly in the span (in the part done, for a
+    // call cut short or refused in a later piece) are undone already.
+    let gone = if r == Ok(false) { len } else { done };
+    if gone != 0 {
+        c.maps.forget_span(target, va, gone);
+    }
     r
 }
+
+/// One piece of [`unmap_in_pieces`], `done` bytes into the span: the
+/// bytes it cleared. Out of line: `with_range` has three ways to a range.
+#[inline(never)]
+fn unmap_piece(range: &mut AddressRange, va: u64, len: u64, done: u64) -> Result<u64, Error> {
+    let offset = (va + done).checked_sub(range.base());
+    let offset = offset.ok_or(Error::OutOfRange)?;
+    let left = len - done;
+    if offset
+        .checked_add(left)
+        .is_none_or(|end| end > range.size())
+    {
+        return Err(Error::OutOfRange);
+    }
+    let first = done == 0;
+    let (inv, n) = range.unmap_some(&mut FrameTables, offset, left, first)?;
+    invalidate(inv);
+    Ok(n)
+}
+
+/// The most pages an `Unmap` removes under one hold of the range's
+/// lock, between two preemption points: one L3 table's worth, as a
+/// `Map`'s piece ([`CHUNK`]).
+const PIECE_PAGES: u64 = CHUNK / PAGE;
 
 /// `Link` (`on`) / `Unlink`: the caller's address space and shared range
 /// `range_cptr`, whose capability needs READ. A link gives the access the

@@ -30,6 +30,7 @@ mod notify;
 pub mod object;
 mod ops;
 mod remove;
+mod segment;
 pub mod task;
 
 pub use image::{
@@ -283,6 +284,8 @@ pub struct CoreCaps {
     space: Space,
     exports: Exports,
     maps: Maps,
+    /// Its tasks' cut-short `SegmentCreate`s.
+    creating: segment::Creating,
 }
 
 pub(crate) static CORE_CAPS: Local<CoreCaps> = Local::new();
@@ -294,6 +297,7 @@ impl crate::percore::Init for CoreCaps {
             space: Space::new(),
             exports: Exports::new(crate::percore::id() * EXPORTS),
             maps: Maps::new(),
+            creating: segment::Creating::new(),
         }
     }
 }

@@ -29,6 +29,9 @@ pub const BOOT_BASE: usize = MAX_CPUS * PER_CORE;
 /// Pages one segment can hold: 8 index frames of 512 frame addresses
 /// (16 MiB).
 pub const MAX_SEGMENT_PAGES: u64 = 8 * 512;
+/// Pages a `SegmentCreate` takes and zeroes between two preemption
+/// points (2 MiB, a `Map`'s piece).
+pub const ZERO_PIECE: u64 = 512;
 
 /// Which capability space a share lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,54 +76,69 @@ impl Segment {
         pages + pages.div_ceil(512)
     }
 
-    /// Fresh zeroed frames from this core's pool, all or nothing. The
-    /// caller has checked `pages` (1 to [`MAX_SEGMENT_PAGES`]) and that the
-    /// frames are there ([`mm::frames_available`], [`Segment::frames_for`]); only a race with
-    /// another core for the global pool can still fail it, and then no
-    /// frame has been zeroed: every frame is taken first, and zeroed only
-    /// once all are ours.
-    pub fn new_ram(pages: u64) -> Result<Segment, Error> {
-        if pages == 0 || pages > MAX_SEGMENT_PAGES {
-            return Err(Error::InvalidArgument);
-        }
-        let mut seg = Segment {
+    /// A RAM segment with no frames yet, for [`Segment::grow`] to fill
+    /// from this core's pool.
+    pub const fn empty() -> Segment {
+        Segment {
             pages: 0,
             device: None,
             contiguous: None,
             pinned: false,
             index: [0; 8],
-        };
-        for i in 0..pages {
-            if i % 512 == 0 {
-                match mm::frame_alloc_zeroed() {
-                    Some(pa) => seg.index[(i / 512) as usize] = pa,
-                    None => {
-                        seg.free();
-                        return Err(Error::OutOfMemory);
-                    }
-                }
+        }
+    }
+
+    /// Makes pages `done..pages` (at most [`MAX_SEGMENT_PAGES`]) ready, one
+    /// at a time: a RAM segment takes each frame from this core's pool (and
+    /// an index frame every 512), a contiguous one has them all already;
+    /// each is zeroed. Every [`ZERO_PIECE`] pages after the first piece it
+    /// asks `pause` (a preemption point: an interrupt is pending) and, if
+    /// so, stops there. Returns the pages ready. `OutOfMemory`: the pool
+    /// and the global bitmap ran dry (another core took frames since the
+    /// caller checked); the segment keeps the frames it has, for the
+    /// caller to free.
+    pub fn grow(
+        &mut self,
+        pages: u64,
+        mut done: u64,
+        pause: impl Fn() -> bool,
+    ) -> Result<u64, Error> {
+        let first = done;
+        while done < pages {
+            if done.is_multiple_of(ZERO_PIECE) && done > first && pause() {
+                break;
             }
-            let Some(pa) = mm::frame_alloc() else {
-                seg.free();
-                return Err(Error::OutOfMemory);
-            };
-            let table = mm::phys_to_virt(seg.index[(i / 512) as usize]) as *mut u64;
-            // Safety: the index frame is ours, zeroed, 512 entries long.
-            unsafe { table.add((i % 512) as usize).write(pa) };
-            seg.pages = i + 1;
-        }
-        for i in 0..pages {
-            let pa = seg.frame(i);
-            // Safety: a frame of this segment, ours alone until its
-            // capability exists, reached through the linear map (Normal
-            // memory, page-aligned): `dc zva`, 64 instructions a page on a
-            // Cortex-A72 where `write_bytes` took 1 536 (a merge had put
-            // `write_bytes` back: memclone 1.09M -> 504k pages/s).
+            if self.contiguous.is_none() {
+                self.take_frame(done)?;
+            }
+            // Safety: a frame of this segment, reached by nobody else until
+            // its capability exists (the segment is not in the object table
+            // yet), through the linear map (Normal memory, page-aligned):
+            // `dc zva`, 64 instructions a page on a Cortex-A72 where
+            // `write_bytes` took 1 536 (a merge had put `write_bytes` back:
+            // memclone 1.09M -> 504k pages/s).
             unsafe {
-                crate::arch::aarch64::zero_pages(mm::phys_to_virt(pa) as usize, mm::PAGE as usize)
+                let va = mm::phys_to_virt(self.frame(done)) as usize;
+                crate::arch::aarch64::zero_pages(va, mm::PAGE as usize)
             };
+            done += 1;
         }
-        Ok(seg)
+        Ok(done)
+    }
+
+    /// Takes page `i` (the next one: `i == pages`) of a RAM segment from
+    /// this core's pool, with its index frame if it starts one.
+    fn take_frame(&mut self, i: u64) -> Result<(), Error> {
+        let index = &mut self.index[(i / 512) as usize % 8];
+        if i.is_multiple_of(512) {
+            *index = mm::frame_alloc_zeroed().ok_or(Error::OutOfMemory)?;
+        }
+        let pa = mm::frame_alloc().ok_or(Error::OutOfMemory)?;
+        let table = mm::phys_to_virt(*index) as *mut u64;
+        // Safety: the index frame is ours, zeroed, 512 entries long.
+        unsafe { table.add((i % 512) as usize).write(pa) };
+        self.pages = i + 1;
+        Ok(())
     }
 
     /// Device registers `[pa, pa + pages * 4 KiB)`.
@@ -146,21 +164,14 @@ impl Segment {
         }
     }
 
-    /// `pages` physically contiguous zeroed frames (from the global
-    /// allocator: contiguity cannot come from a per-core pool).
+    /// `pages` physically contiguous frames (from the global allocator:
+    /// contiguity cannot come from a per-core pool), not zeroed yet:
+    /// [`Segment::grow`] zeroes them.
     pub fn new_contiguous(pages: u64) -> Result<Segment, Error> {
         if pages == 0 || pages > MAX_SEGMENT_PAGES {
             return Err(Error::InvalidArgument);
         }
         let pa = mm::frames_alloc_contiguous(pages).ok_or(Error::OutOfMemory)?;
-        // Safety: fresh frames of our own, reached through the linear map
-        // (Normal memory).
-        unsafe {
-            crate::arch::aarch64::zero_pages(
-                mm::phys_to_virt(pa) as usize,
-                (pages * mm::PAGE) as usize,
-            )
-        };
         Ok(Segment {
             pages,
             device: None,

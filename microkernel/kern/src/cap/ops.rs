@@ -58,30 +58,28 @@ pub fn syscall(
         Syscall::CapDelete => return Some(removal(c, frame, spaces, delete)),
         Syscall::CapRevoke => return Some(removal(c, frame, spaces, revoke)),
         Syscall::SegmentCreate => {
-            decode(f).and_then(|a| super::memory::segment_create(c, spaces, a))
-        }
-        Syscall::SegmentInfo => {
-            match decode(f).and_then(|a| super::memory::segment_info(c, spaces, a)) {
-                Ok((pa, pages)) => {
-                    frame.x[1] = pa;
-                    frame.x[2] = pages;
-                    Ok(())
-                }
-                Err(e) => Err(e),
+            match decode(f).and_then(|a| super::segment::create(c, spaces, a)) {
+                Ok(true) => return Some(restart()),
+                r => r.map(|_| ()),
             }
         }
+        Syscall::SegmentInfo => match decode(f).and_then(|a| super::segment::info(c, spaces, a)) {
+            Ok((pa, pages)) => {
+                frame.x[1] = pa;
+                frame.x[2] = pages;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
         Syscall::Map => match decode(f).and_then(|a| super::memory::map(c, spaces, a)) {
-            Ok(true) => {
-                // Cut short: the registers stay the call's arguments; the
-                // task issues it again after the pending interrupt
-                // (memory::map_in_chunks).
-                crate::arch::aarch64::restart_syscall();
-                return Some(false);
-            }
+            Ok(true) => return Some(restart()),
             r => r.map(|_| ()),
         },
-        Syscall::Unmap => decode(f).and_then(|a| super::memory::unmap(c, spaces, a)),
+        Syscall::Unmap => match decode(f).and_then(|a| super::memory::unmap(c, spaces, a)) {
+            Ok(true) => return Some(restart()),
+            r => r.map(|_| ()),
+        },
         Syscall::Link => {
             decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
         }
@@ -96,6 +94,16 @@ pub fn syscall(
     };
     frame.x[0] = status(r);
     Some(false)
+}
+
+/// A call cut short at a preemption point: the registers stay the call's
+/// arguments, and the task issues it again after the pending interrupt
+/// (memory::map_in_chunks, memory::unmap, segment::create). No other
+/// core was asked anything.
+#[inline(never)]
+fn restart() -> bool {
+    crate::arch::aarch64::restart_syscall();
+    false
 }
 
 /// A call's status register: 0, or the error's code.
@@ -480,6 +488,7 @@ pub fn setup_root(slot: usize) -> Result<ShareId, Error> {
 pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
     let me = crate::percore::id();
     CORE_CAPS.with(|c| {
+        c.creating.task_ended(root);
         let mut marks = Marks::new(me);
         let order = (slots::FIRST_GRANT as u32..slots::SHARE_SLOTS as u32)
             .chain([slots::ROOT_RANGE as u32, slots::ROOT_SHARE as u32]);

@@ -107,6 +107,29 @@ impl Tree {
         remove_span(mem, self.table, self.level, va, end, &mut removed);
         Ok(removed)
     }
+
+    /// Checks `[va, va + size)` as [`Tree::unmap`] does, changing nothing.
+    pub fn check_unmap(
+        self,
+        mem: &mut impl TableMemory,
+        va: u64,
+        size: u64,
+    ) -> Result<(), UnmapError> {
+        check_span(mem, self.table, self.level, va, va + size)
+    }
+
+    /// The first descriptor that maps or links something in
+    /// `[va, va + size)`: the start of its slot (before `va` if the slot
+    /// begins there) and the slot's size. Changes nothing; reads one
+    /// descriptor per empty slot above it on the way.
+    pub fn first_mapped(
+        self,
+        mem: &mut impl TableMemory,
+        va: u64,
+        size: u64,
+    ) -> Option<(u64, u64)> {
+        first_mapped(mem, self.table, self.level, va, va + size)
+    }
 }
 
 /// Refuses a span that cuts a block, holds a link or an owned page.
@@ -139,6 +162,34 @@ fn check_span(
         at = slot_end;
     }
     Ok(())
+}
+
+/// [`Tree::first_mapped`] below `table` (at `level`).
+fn first_mapped(
+    mem: &mut impl TableMemory,
+    table: u64,
+    level: usize,
+    va: u64,
+    end: u64,
+) -> Option<(u64, u64)> {
+    let size = LEVEL_SIZE[level];
+    let mut at = va;
+    while at < end {
+        let slot_start = at & !(size - 1);
+        let slot_end = slot_start + size;
+        match decode(mem.table(table)[index(at, level)], level) {
+            Entry::Invalid => {}
+            Entry::Table(next) => {
+                let found = first_mapped(mem, next, level + 1, at, slot_end.min(end));
+                if found.is_some() {
+                    return found;
+                }
+            }
+            Entry::Link(_) | Entry::Block(_) | Entry::Page(_) => return Some((slot_start, size)),
+        }
+        at = slot_end;
+    }
+    None
 }
 
 /// Clears every leaf in a checked span; frees tables that become empty.

@@ -62,6 +62,11 @@ impl World {
     }
 
     fn unmap(&mut self, offset: u64, len: u64) -> Error {
+        // A long `Unmap`'s first piece checks the whole span: the same
+        // refusal, and nothing changed.
+        let piece = self.root.unmap_some(&mut self.pool, offset, len, true);
+        let e = self.root.unmap(&mut self.pool, offset, len).unwrap_err();
+        assert_eq!(piece.unwrap_err(), e);
         let e = self.root.unmap(&mut self.pool, offset, len).unwrap_err();
         // Still mapped as before.
         assert!(self.root.translate(&mut self.pool, 0x1000).is_some());

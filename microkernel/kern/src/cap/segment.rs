@@ -1,0 +1,156 @@
+//! Segments through capabilities: `SegmentCreate`, whose taking and
+//! zeroing of frames is preemptible between pieces of
+//! [`object::ZERO_PIECE`] pages, and `SegmentInfo`.
+
+use super::object::{self, Obj, Segment};
+use super::ops::{check_place, install, root_cap, Spaces};
+use super::CoreCaps;
+use abi::{args, Error, ObjectKind, Rights};
+use kerncore::cap::ShareId;
+
+/// A task's `SegmentCreate` in progress, and kept when cut short at a
+/// preemption point: its segment, not yet in any object cell or slot
+/// (nobody can reach it), and how many of its pages are taken and
+/// zeroed. Kept per task (by its root share) until the task issues the
+/// call again, issues another `SegmentCreate`, or ends.
+struct Making {
+    /// The task's root share; `None`: a free entry.
+    root: Option<ShareId>,
+    call: args::SegmentCreate,
+    seg: Segment,
+    done: u64,
+}
+
+const FREE: Making = Making {
+    root: None,
+    call: args::SegmentCreate {
+        dst: abi::CPtr(0),
+        pages: 0,
+        contiguous: false,
+    },
+    seg: Segment::empty(),
+    done: 0,
+};
+
+/// One core's `SegmentCreate`s in progress: at most one per task.
+pub struct Creating([Making; kerncore::bootimage::MAX_TASKS_PER_CORE]);
+
+impl Creating {
+    pub const fn new() -> Creating {
+        Creating([FREE; kerncore::bootimage::MAX_TASKS_PER_CORE])
+    }
+
+    /// The entry of the task `root`'s call `a`: its cut-short one if it is
+    /// the same call, else a fresh one (a cut-short call with other
+    /// arguments gives its frames back first).
+    fn entry(&mut self, root: ShareId, a: args::SegmentCreate) -> Option<usize> {
+        let i = match self.0.iter().position(|e| e.root == Some(root)) {
+            Some(i) if self.0[i].call == a => return Some(i),
+            Some(i) => i,
+            None => self.0.iter().position(|e| e.root.is_none())?,
+        };
+        self.end(i);
+        self.0[i] = Making {
+            root: Some(root),
+            call: a,
+            ..FREE
+        };
+        Some(i)
+    }
+
+    /// Frees entry `i`, giving its frames back.
+    fn end(&mut self, i: usize) {
+        self.0[i].seg.free();
+        self.0[i].root = None;
+        self.0[i].done = 0;
+    }
+
+    /// The task whose root share is `root` ended: the frames of its
+    /// cut-short call go back to the pool.
+    pub(super) fn task_ended(&mut self, root: ShareId) {
+        if let Some(i) = self.0.iter().position(|e| e.root == Some(root)) {
+            self.end(i);
+        }
+    }
+}
+
+/// `SegmentCreate`: every check first (the destination, an object cell,
+/// the frames), then the frames are taken and zeroed a page at a time.
+/// Only a race with another core for the global pool or for a slot of a
+/// shared share can fail it after that, and then everything goes back.
+/// `Ok(true)`: cut short at a preemption point between pieces, the
+/// segment kept for the task, whose same call issued again goes on with
+/// it (its checks made again first); a different `SegmentCreate` of the
+/// task gives the kept frames back first.
+#[inline(never)]
+pub(super) fn create(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    a: args::SegmentCreate,
+) -> Result<bool, Error> {
+    // An entry per task of the core: there is one for the caller.
+    let root = spaces.root_share().ok_or(Error::InvalidArgument)?;
+    let i = c.creating.entry(root, a).ok_or(Error::OutOfMemory)?;
+    let r = make(c, spaces, a, i);
+    if r != Ok(true) {
+        c.creating.end(i);
+    }
+    r
+}
+
+/// [`create`]'s work on entry `i`: `Ok(true)` when cut short (the entry
+/// keeps what is done), else done with it.
+fn make(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    a: args::SegmentCreate,
+    i: usize,
+) -> Result<bool, Error> {
+    let n = check_place(c, spaces, a.dst, false)?;
+    let e = &mut c.creating.0[i];
+    if e.done == 0 {
+        // A fresh call (a kept one has done a piece at least).
+        let frames = if a.contiguous {
+            a.pages
+        } else {
+            Segment::frames_for(a.pages)
+        };
+        if !crate::mm::frames_available(frames) {
+            return Err(Error::OutOfMemory);
+        }
+        if a.contiguous {
+            e.seg = Segment::new_contiguous(a.pages)?;
+        }
+    }
+    e.done = e
+        .seg
+        .grow(a.pages, e.done, crate::arch::aarch64::irq_pending)?;
+    if e.done < a.pages {
+        return Ok(true);
+    }
+    let seg = core::mem::replace(&mut e.seg, Segment::empty());
+    install(c, n, Obj::Segment(seg), Rights::ALL).map_err(|(e, obj)| {
+        if let Obj::Segment(mut s) = obj {
+            s.free();
+        }
+        e
+    })?;
+    Ok(false)
+}
+
+/// `SegmentInfo`: the physical address of one page, and the page count.
+#[inline(never)]
+pub(super) fn info(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    args::SegmentInfo { segment, page }: args::SegmentInfo,
+) -> Result<(u64, u64), Error> {
+    let (_, cap) = root_cap(c, spaces, segment.0, ObjectKind::Segment, Rights::READ)?;
+    let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
+        return Err(Error::InvalidCapability);
+    };
+    if page >= s.pages {
+        return Err(Error::OutOfRange);
+    }
+    Ok((s.frame(page), s.pages))
+}
