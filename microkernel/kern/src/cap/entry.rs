@@ -61,8 +61,9 @@ fn refused(frame: &mut Frame, e: Error) -> Then {
     Then::Return
 }
 
-/// The body's result `r` as the call's status; then this core's mailbox.
-#[inline(always)]
+/// The body's result `r` as the call's status; then this core's mailbox
+/// (out of line: one copy for every call, off the error paths).
+#[inline(never)]
 fn done(frame: &mut Frame, me: usize, r: Result<(), Error>) -> Then {
     frame.x[0] = match r {
         Ok(()) => 0,
