@@ -9,6 +9,7 @@
 pub mod bootimage;
 pub mod cap;
 pub mod crosscore;
+pub mod elf;
 /// Exception syndrome decoding (it lives in `abi`: fault reports carry it).
 pub use abi::esr;
 pub mod frames;

@@ -123,18 +123,23 @@ pub fn caller_root() -> Option<kerncore::cap::ShareId> {
 }
 
 /// This core's number ([`id`]) and the root share of the task it runs
-/// ([`caller_root`]), with one read of TPIDR_EL1: a capability call's
-/// entry needs both.
+/// ([`caller_root`]), with one read of TPIDR_EL1 (a capability call's
+/// entry needs both), on a path that runs only after [`install`] ran on
+/// this core: no test for a missing block.
+///
+/// # Safety
+/// [`install`] ran on this core (true of a system call: a task runs only
+/// on a core that installed its block first).
 #[inline(always)]
-pub fn id_and_caller_root() -> (usize, Option<kerncore::cap::ShareId>) {
-    match try_this() {
-        Some(c) => {
-            let root = c.root_share.load(Ordering::Relaxed);
-            let root = root.checked_sub(1).map(kerncore::cap::ShareId);
-            (c.id.load(Ordering::Relaxed), root)
-        }
-        None => (0, None),
-    }
+pub unsafe fn installed_id_and_caller_root() -> (usize, Option<kerncore::cap::ShareId>) {
+    let p = TPIDR_EL1.get() as *const PerCore;
+    debug_assert!(!p.is_null(), "per-core data not installed");
+    // Safety: the caller guarantees `install` ran, which set TPIDR_EL1 to
+    // this core's element of `CORES` (nothing else writes it).
+    let c = unsafe { &*p };
+    let root = c.root_share.load(Ordering::Relaxed);
+    let root = root.checked_sub(1).map(kerncore::cap::ShareId);
+    (c.id.load(Ordering::Relaxed), root)
 }
 
 /// Core `id`'s block, for reading its counters.
@@ -222,6 +227,30 @@ impl<T: Init> Local<T> {
     pub unsafe fn get_masked(&self, me: usize) -> &mut T {
         // Safety: the caller's guarantees are `get_mut`'s.
         unsafe { self.get_mut(me) }
+    }
+
+    /// Core `me`'s value, already made: [`Local::get_masked`] without the
+    /// test for a first use, for a path that runs only after this core
+    /// entered `self` once (a system call's entry and `CORE_CAPS`: a task
+    /// runs only once its root share was made there).
+    ///
+    /// # Safety
+    /// [`Local::get_masked`]'s, and this core's value of `self` was made
+    /// (a `with` or `get_masked` on it ran on this core before).
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    pub unsafe fn get_made(&self, me: usize) -> &mut T {
+        // Safety: `me` is this core's number, below `MAX_CPUS` (`install`
+        // indexed `CORES` with it); the value was written (the caller
+        // guarantees it) and this is the only reference to it (the caller
+        // guarantees that too, as for `get_masked`).
+        unsafe {
+            debug_assert!(
+                *self.ready[me].get(),
+                "a per-core value used before it was made"
+            );
+            (*self.cells.get_unchecked(me).get()).assume_init_mut()
+        }
     }
 
     /// Core `me`'s value, made on first use.

@@ -17,12 +17,11 @@
 //! GIC's enable bit of a line are changed only by the line's own core.
 
 use super::object::{self, Obj};
-use super::ops::{root_cap, Spaces};
-use super::CoreCaps;
 use crate::percore;
-use abi::{args, Error, ObjectKind, Rights};
+use abi::Error;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use kerncore::bootimage::{Archive, DeviceKind};
+use kerncore::cap::Cap;
 
 /// Most device interrupts an image delivers.
 const LINES: usize = 8;
@@ -159,13 +158,10 @@ pub fn interrupt_taken(intid: u32) -> bool {
 
 /// `InterruptAck`: the device segment capability (W) of a device whose
 /// interrupt the image delivers to a task of this core; the line is
-/// unmasked (an interrupt that arrived meanwhile is then taken).
-pub(super) fn ack(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    args::InterruptAck { device }: args::InterruptAck,
-) -> Result<(), Error> {
-    let (_, cap) = root_cap(c, spaces, device.0, ObjectKind::Segment, Rights::WRITE)?;
+/// unmasked (an interrupt that arrived meanwhile is then taken). `cap`
+/// is the device segment's capability (its entry looked it up, WRITE).
+#[inline(never)]
+pub(super) fn ack(cap: Cap) -> Result<(), Error> {
     let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
         return Err(Error::InvalidCapability);
     };

@@ -3,25 +3,21 @@
 
 use super::mapping::{lock_range, unmap_still_ours, with_range, Record, What};
 use super::object::{self, Obj, Segment};
-use super::ops::{check_room, check_slot, install, root_cap, Spaces};
+use super::ops::{check_room, install, root_cap, Named, Spaces};
 use super::CoreCaps;
 use crate::mm;
 use crate::uspace::{invalidate, FrameTables};
-use abi::{args, slots, CPtr, Error, ObjectKind, Rights};
+use abi::{args, slots, Error, ObjectKind, Rights};
+use kerncore::cap::{Cap, SlotRef};
 use kerncore::range::{AddressRange, SegmentInfo};
 
 const PAGE: u64 = mm::PAGE;
 
-/// `RangeCreate`: the destination, the span and an object cell are
+/// `RangeCreate` into `n` (its entry checked it): the destination, the span and an object cell are
 /// checked first, in that order (an argument error before `OutOfMemory`); then the range's table frame is taken (its only failure
 /// left: no frame).
 #[inline(never)]
-pub(super) fn range_create(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    a: args::RangeCreate,
-) -> Result<(), Error> {
-    let n = check_slot(c, spaces, a.dst, a.private)?;
+pub(super) fn range_create(c: &mut CoreCaps, a: args::RangeCreate, n: Named) -> Result<(), Error> {
     AddressRange::check_linkable(a.base, a.size)?;
     check_room()?;
     let (range, home) = if a.private {
@@ -63,19 +59,23 @@ pub(super) fn free_range(range: AddressRange) {
 /// for an executable mapping; the segment's needs every right asked.
 /// `Ok(true)`: cut short at a preemption point (an interrupt is pending),
 /// its record marked so that the same call issued again goes on from
-/// there ([`map_in_chunks`]).
+/// there ([`map_in_chunks`]). `range_cap`: the range's capability, which
+/// the call's entry looked up (with [`map_rights_on_range`]).
 #[inline(never)]
-pub(super) fn map(c: &mut CoreCaps, spaces: &mut dyn Spaces, a: args::Map) -> Result<bool, Error> {
+pub(super) fn map(
+    c: &mut CoreCaps,
+    spaces: &mut dyn Spaces,
+    a: args::Map,
+    range_cap: Cap,
+) -> Result<bool, Error> {
     let args::Map {
-        range: range_cptr,
+        range: _,
         va,
         segment: seg_cptr,
         offset: seg_off,
         len,
         rights,
     } = a;
-    let on_range = Rights::WRITE.union(rights.intersect(Rights::EXECUTE));
-    let (_, range_cap) = root_cap(c, spaces, range_cptr.0, ObjectKind::AddressRange, on_range)?;
     let (seg_slot, seg_cap) = root_cap(c, spaces, seg_cptr.0, ObjectKind::Segment, rights)?;
     let Some(Obj::Segment(seg)) = object::get(seg_cap.obj.id) else {
         return Err(Error::InvalidCapability);
@@ -263,17 +263,17 @@ fn map_pages(
     range.map_frames(&mut FrameTables, offset, len, frames, rights)
 }
 
-/// `Unmap`. A span of [`PIECE_PAGES`] or less goes in one hold of the
+/// `Unmap` through the range capability `cap` (its entry looked it up,
+/// WRITE). A span of [`PIECE_PAGES`] or less goes in one hold of the
 /// range's lock; a longer one a piece at a time ([`unmap_in_pieces`];
 /// `Ok(true)`: cut short between two).
 #[inline(never)]
 pub(super) fn unmap(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    args::Unmap { range, va, len }: args::Unmap,
+    args::Unmap { va, len, .. }: args::Unmap,
+    cap: Cap,
 ) -> Result<bool, Error> {
-    let rw = Rights::WRITE;
-    let (_, cap) = root_cap(c, spaces, range.0, ObjectKind::AddressRange, rw)?;
     let target = cap.obj.id;
     if len > PIECE_PAGES * PAGE {
         return unmap_in_pieces(c, spaces, target, va, len);
@@ -358,8 +358,9 @@ fn unmap_piece(range: &mut AddressRange, va: u64, len: u64, done: u64) -> Result
 /// `Map`'s piece ([`CHUNK`]).
 const PIECE_PAGES: u64 = CHUNK / PAGE;
 
-/// `Link` (`on`) / `Unlink`: the caller's address space and shared range
-/// `range_cptr`, whose capability needs READ. A link gives the access the
+/// `Link` (`on`) / `Unlink`: the caller's address space and the shared
+/// range whose capability `cap` (in `slot`) the call's entry looked up
+/// (READ). A link gives the access the
 /// capability's rights confer and no more: without WRITE nothing below it
 /// is writable through it, without EXECUTE nothing executable, whatever
 /// the range maps (the link descriptor's APTable / UXNTable bits).
@@ -367,17 +368,10 @@ const PIECE_PAGES: u64 = CHUNK / PAGE;
 pub(super) fn link(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    range_cptr: CPtr,
+    (slot, cap): (SlotRef, Cap),
     on: bool,
 ) -> Result<(), Error> {
     let rw = Rights::WRITE;
-    let (slot, cap) = root_cap(
-        c,
-        spaces,
-        range_cptr.0,
-        ObjectKind::AddressRange,
-        Rights::READ,
-    )?;
     let (_, root) = root_cap(
         c,
         spaces,
@@ -428,6 +422,13 @@ pub(super) fn link(
         _ => {}
     }
     r
+}
+
+/// The rights `Map` needs on the range's capability: WRITE (changing what
+/// it maps), and EXECUTE too for an executable mapping.
+#[inline(always)]
+pub(super) fn map_rights_on_range(rights: Rights) -> Rights {
+    Rights::WRITE.union(rights.intersect(Rights::EXECUTE))
 }
 
 /// What a link made through a capability with `rights` lets through: READ

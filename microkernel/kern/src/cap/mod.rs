@@ -20,6 +20,7 @@
 //! - Mappings are recorded against the capability that made them (in the
 //!   caller's root share), and undone when that capability goes.
 
+pub(crate) mod entry;
 mod image;
 mod interrupt;
 mod mapping;
@@ -40,7 +41,7 @@ pub use image::{
 pub use interrupt::{awaits_interrupt, interrupt_taken};
 pub use mapping::Maps;
 pub use notify::{forget_waiter, notification_wait_state, wake_notified};
-pub use ops::{is_cap_call, query, retire_root, setup_root, syscall, Spaces};
+pub use ops::{query, retire_root, setup_root, Spaces};
 pub use remove::sweep_here;
 
 use crate::percore::Local;

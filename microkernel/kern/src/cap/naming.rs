@@ -51,14 +51,25 @@ pub(super) enum Access {
     Write,
 }
 
-/// Resolves `cptr` for the calling task on this core.
-pub(super) fn resolve(
-    c: &mut CoreCaps,
-    spaces: &dyn Spaces,
+/// Resolves `cptr` for the calling task on this core, whose root share
+/// is `root`, with a slot of
+/// the root share (the common case) resolved inline: for a pointer below
+/// `SHARE_SLOTS` (no share named, a valid index) `resolve_from`'s only
+/// check is that there is a root share; any other pointer goes through
+/// it, with its errors in its order.
+#[inline(always)]
+pub(super) fn resolve_at(
+    c: &CoreCaps,
+    root: Option<ShareId>,
     cptr: u64,
     access: Access,
 ) -> Result<Named, Error> {
-    let p = resolve_from(c, spaces.root_share(), cptr, access)?;
+    let p = if cptr < u64::from(slots::SHARE_SLOTS) {
+        let root = root.ok_or(Error::InvalidCapability)?;
+        Place::new(SlotRef::new(root, cptr as u32), false)
+    } else {
+        resolve_from(c, root, cptr, access)?
+    };
     Ok(Named {
         space: p.space(c.me),
         slot: p.slot(),
@@ -105,8 +116,8 @@ impl Place {
 
 const _: () = assert!(super::MAX_SHARES < 1 << 31);
 
-/// [`resolve`] for a caller whose root share is `root` (`None`: it has
-/// none). Out of line: every capability call's slot goes through it.
+/// Resolves `cptr` for a caller whose root share is `root` (`None`: it
+/// has none). Out of line: every capability call's slot goes through it.
 #[inline(never)]
 fn resolve_from(
     c: &CoreCaps,
@@ -172,11 +183,10 @@ fn resolve_via(
 /// shared share is such a pair.
 pub(super) fn resolve_copy(
     c: &CoreCaps,
-    spaces: &dyn Spaces,
+    root: Option<ShareId>,
     src: u64,
     dst: u64,
 ) -> Result<(Named, Named), Error> {
-    let root = spaces.root_share();
     let (s, rights) = resolve_via(c, root, src, Access::Read)?;
     let named = |p: Place| Named {
         space: p.space(c.me),
@@ -206,8 +216,21 @@ pub(super) fn root_cap(
     kind: ObjectKind,
     needed: Rights,
 ) -> Result<(SlotRef, Cap), Error> {
+    root_cap_of(c, caller_root(spaces), cptr, kind, needed)
+}
+
+/// [`root_cap`] for a caller whose root share is `root` (a call's own
+/// entry, `entry.rs`, read it from the per-core block already).
+#[inline(always)]
+pub(super) fn root_cap_of(
+    c: &CoreCaps,
+    root: Option<ShareId>,
+    cptr: u64,
+    kind: ObjectKind,
+    needed: Rights,
+) -> Result<(SlotRef, Cap), Error> {
     let me = c.me as u32;
-    let root = caller_root(spaces).ok_or(Error::InvalidCapability)?;
+    let root = root.ok_or(Error::InvalidCapability)?;
     let (via, index) = CPtr(cptr).decode()?;
     if via.is_some() {
         // Objects are used through the root share only: a shared share is

@@ -3,23 +3,21 @@
 //! wake SGI).
 
 use super::object::{self, Notification, Obj};
-use super::ops::{check_place, install, root_cap, Spaces};
+use super::ops::{check_room, install, root_cap, Named, Spaces};
 use super::{CoreCaps, CORE_CAPS};
 use abi::{args, Error, ObjectKind, Rights, TaskId};
 use core::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use kerncore::cap::Cap;
 
+/// `NotifyCreate` into `place` (its entry checked the slot).
 #[inline(never)]
-pub(super) fn create(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    a: args::NotifyCreate,
-) -> Result<(), Error> {
+pub(super) fn create(c: &mut CoreCaps, place: Named) -> Result<(), Error> {
     let n = Notification {
         pending: AtomicU64::new(0),
         waiter: AtomicU64::new(0),
     };
     let rights = Rights::ALL.intersect(Rights::READ.union(Rights::WRITE).union(Rights::GRANT));
-    let place = check_place(c, spaces, a.dst, false)?;
+    check_room()?;
     install(c, place, Obj::Notification(n), rights).map_err(|(e, _)| e)
 }
 
@@ -30,14 +28,10 @@ fn get(id: u32) -> Option<&'static Notification> {
     }
 }
 
-/// `Signal`: needs WRITE (the bits are non-zero: `args::Signal`).
+/// `Signal` of `bits` (non-zero: `args::Signal`) through the notification
+/// capability `cap` (its entry looked it up, WRITE).
 #[inline(never)]
-pub(super) fn signal(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    args::Signal { at, bits }: args::Signal,
-) -> Result<(), Error> {
-    let (_, cap) = root_cap(c, spaces, at.0, ObjectKind::Notification, Rights::WRITE)?;
+pub(super) fn signal(cap: Cap, bits: u64) -> Result<(), Error> {
     let n = get(cap.obj.id).ok_or(Error::InvalidCapability)?;
     // A waiter on this core is woken when the system call serves this
     // core's mailbox on its way out (task::syscall).

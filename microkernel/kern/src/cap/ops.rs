@@ -3,7 +3,7 @@
 //! what a removal implies in `remove.rs`.
 
 pub use super::naming::{query, Spaces};
-pub(super) use super::naming::{resolve, resolve_copy, root_cap, Access, Named};
+pub(super) use super::naming::{resolve_at, root_cap, Access, Named};
 
 use super::object::{self, Obj, SpaceId};
 use super::remove::{
@@ -11,141 +11,46 @@ use super::remove::{
 };
 use super::CoreCaps;
 use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
-use crate::arch::aarch64::exception::Frame;
 use crate::mm;
-use crate::task::decode;
-use abi::{args, slots, CPtr, Error, ObjectKind, Rights, Syscall};
+use abi::{args, slots, CPtr, Error, ObjectKind, Rights};
 use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
-/// Whether `call` is one of [`syscall`]'s.
-#[inline(always)]
-pub fn is_cap_call(call: Syscall) -> bool {
-    matches!(
-        call,
-        Syscall::CapCopy
-            | Syscall::CapDelete
-            | Syscall::CapRevoke
-            | Syscall::SegmentCreate
-            | Syscall::SegmentInfo
-            | Syscall::RangeCreate
-            | Syscall::Map
-            | Syscall::Unmap
-            | Syscall::Link
-            | Syscall::Unlink
-            | Syscall::ShareCreate
-            | Syscall::NotifyCreate
-            | Syscall::Signal
-            | Syscall::InterruptAck
-    )
-}
-
-/// The capability-table system calls but `CapInfo` ([`query`]), on this
-/// core's capability state `c`. `None`: not one of them; otherwise
-/// whether the caller must wait for other cores' sweeps (`finish`). Each
-/// call's arguments are decoded first (`abi::args`): a bit a call does
-/// not understand is its error before anything is looked up. Only the
-/// calls that remove capabilities keep removal bookkeeping
-/// ([`removal`]); the others write their status and return.
-pub fn syscall(
-    c: &mut CoreCaps,
-    call: Syscall,
-    frame: &mut Frame,
-    spaces: &mut dyn Spaces,
-) -> Option<bool> {
-    let f = &*frame;
-    let r = match call {
-        Syscall::CapCopy => decode(f).and_then(|a| copy(c, spaces, a)),
-        Syscall::CapDelete => return Some(removal(c, frame, spaces, delete)),
-        Syscall::CapRevoke => return Some(removal(c, frame, spaces, revoke)),
-        Syscall::SegmentCreate => {
-            match decode(f).and_then(|a| super::segment::create(c, spaces, a)) {
-                Ok(true) => return Some(restart()),
-                r => r.map(|_| ()),
-            }
-        }
-        Syscall::SegmentInfo => match decode(f).and_then(|a| super::segment::info(c, spaces, a)) {
-            Ok((pa, pages)) => {
-                frame.x[1] = pa;
-                frame.x[2] = pages;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        },
-        Syscall::RangeCreate => decode(f).and_then(|a| super::memory::range_create(c, spaces, a)),
-        Syscall::Map => match decode(f).and_then(|a| super::memory::map(c, spaces, a)) {
-            Ok(true) => return Some(restart()),
-            r => r.map(|_| ()),
-        },
-        Syscall::Unmap => match decode(f).and_then(|a| super::memory::unmap(c, spaces, a)) {
-            Ok(true) => return Some(restart()),
-            r => r.map(|_| ()),
-        },
-        Syscall::Link => {
-            decode::<args::Link>(f).and_then(|a| super::memory::link(c, spaces, a.range, true))
-        }
-        Syscall::Unlink => {
-            decode::<args::Unlink>(f).and_then(|a| super::memory::link(c, spaces, a.range, false))
-        }
-        Syscall::ShareCreate => decode(f).and_then(|a| share_create(c, spaces, a)),
-        Syscall::NotifyCreate => decode(f).and_then(|a| super::notify::create(c, spaces, a)),
-        Syscall::Signal => decode(f).and_then(|a| super::notify::signal(c, spaces, a)),
-        Syscall::InterruptAck => decode(f).and_then(|a| super::interrupt::ack(c, spaces, a)),
-        _ => return None,
-    };
-    frame.x[0] = status(r);
-    Some(false)
-}
-
-/// A call cut short at a preemption point: the registers stay the call's
-/// arguments, and the task issues it again after the pending interrupt
-/// (memory::map_in_chunks, memory::unmap, segment::create). No other
-/// core was asked anything.
+/// `CapDelete` or `CapRevoke` (`op`) of the slot `n` its entry resolved:
+/// what it leaves (shares to destroy, spaces to sweep, cores to ask) is
+/// finished here; its status, and whether the caller must wait for other
+/// cores' sweeps.
 #[inline(never)]
-fn restart() -> bool {
-    crate::arch::aarch64::restart_syscall();
-    false
-}
-
-/// A call's status register: 0, or the error's code.
-#[inline(always)]
-fn status(r: Result<(), Error>) -> u64 {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e as u64,
-    }
-}
-
-/// `CapDelete` or `CapRevoke` (`op`): what it leaves (shares to destroy,
-/// spaces to sweep, cores to ask) is finished here; whether the caller
-/// must wait for other cores' sweeps.
-#[inline(always)]
-fn removal<A: args::Args>(
+pub(super) fn removal(
     c: &mut CoreCaps,
-    frame: &mut Frame,
     spaces: &mut dyn Spaces,
-    op: fn(&mut CoreCaps, &mut dyn Spaces, A, &mut Marks) -> Result<(), Error>,
-) -> bool {
+    n: Named,
+    op: fn(&mut CoreCaps, &mut dyn Spaces, Named, &mut Marks) -> Result<(), Error>,
+) -> (Result<(), Error>, bool) {
     let mut marks = Marks::new(c.me);
-    let r = decode(frame).and_then(|a| op(c, spaces, a, &mut marks));
+    let r = op(c, spaces, n, &mut marks);
     let remote = marks.marked && finish(c, spaces, &mut marks);
-    frame.x[0] = status(r);
-    remote
+    (r, remote)
 }
 
-/// The root slots a task cannot change.
-fn fixed(spaces: &dyn Spaces, n: &Named) -> bool {
+/// The root slots a task cannot change (`root`: the caller's root share).
+#[inline(always)]
+fn fixed(root: Option<ShareId>, n: &Named) -> bool {
     matches!(n.space, SpaceId::Core(_))
-        && Some(n.slot.share) == spaces.root_share()
+        && Some(n.slot.share) == root
         && n.slot.index < slots::FIRST_GRANT as u32
 }
 
-fn copy(
+/// `CapCopy` from `s` to `d` (resolved by its entry, `resolve_copy`),
+/// keeping only `mask`; `root` is the caller's root share.
+#[inline(never)]
+pub(super) fn copy(
     c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    args::CapCopy { src, dst, mask }: args::CapCopy,
+    root: Option<ShareId>,
+    s: Named,
+    d: Named,
+    mask: Rights,
 ) -> Result<(), Error> {
-    let (s, d) = resolve_copy(c, spaces, src.0, dst.0)?;
-    if fixed(spaces, &d) {
+    if fixed(root, &d) {
         return Err(Error::SlotOccupied);
     }
     match (s.space, d.space) {
@@ -286,26 +191,26 @@ fn export(
     Ok(())
 }
 
-fn revoke(
+/// `CapRevoke` of `n` (resolved for writing by its entry).
+pub(super) fn revoke(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    a: args::CapRevoke,
+    n: Named,
     marks: &mut Marks,
 ) -> Result<(), Error> {
-    let n = resolve(c, spaces, a.at.0, Access::Write)?;
     in_space(c, n.space, |space, exports, maps| {
         revoke_in(space, exports, maps, n.slot, spaces, marks)
     })
 }
 
-fn delete(
+/// `CapDelete` of `n` (resolved for writing by its entry).
+pub(super) fn delete(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
-    a: args::CapDelete,
+    n: Named,
     marks: &mut Marks,
 ) -> Result<(), Error> {
-    let n = resolve(c, spaces, a.at.0, Access::Write)?;
-    if fixed(spaces, &n) {
+    if fixed(spaces.root_share(), &n) {
         return Err(Error::InvalidArgument);
     }
     in_space(c, n.space, |space, exports, maps| {
@@ -337,41 +242,41 @@ fn new_share(c: &mut CoreCaps, space: SpaceId) -> Result<ShareId, Error> {
 /// Where a new object's original capability goes, checked before anything
 /// is made (seL4's decode before invoke): the slot resolves for writing
 /// (slot errors), is not a fixed root slot and is empty (`SlotOccupied`),
-/// may hold this object (a `core_bound` one, a private range or share,
-/// never goes in a shared share: `NotOwner`), and this core has a free
-/// object cell (`OutOfMemory`). After it, [`install`] fails only if
-/// another core fills the same slot of a shared share first.
-pub(super) fn check_place(
-    c: &mut CoreCaps,
-    spaces: &dyn Spaces,
-    dst: CPtr,
-    core_bound: bool,
-) -> Result<Named, Error> {
-    let n = check_slot(c, spaces, dst, core_bound)?;
-    check_room()?;
-    Ok(n)
-}
-
-/// [`check_place`] without the object-cell check, for a call that checks
-/// its own arguments between the slot and the resources (argument errors
-/// before `OutOfMemory`).
+/// and may hold this object (a `core_bound` one, a private range or
+/// share, never goes in a shared share: `NotOwner`). Each creating call's
+/// entry (`entry.rs`) checks this first; the call then checks that this
+/// core has a free object cell ([`check_room`], `OutOfMemory`), after its
+/// own arguments where it has any (an argument error before
+/// `OutOfMemory`). After both, [`install`] fails only if another core
+/// fills the same slot of a shared share first. `root` is the caller's
+/// root share. Out of line: one copy for the four calls that make objects.
+#[inline(never)]
 pub(super) fn check_slot(
     c: &mut CoreCaps,
-    spaces: &dyn Spaces,
+    root: Option<ShareId>,
     dst: CPtr,
     core_bound: bool,
 ) -> Result<Named, Error> {
-    let me = crate::percore::id();
-    let n = resolve(c, spaces, dst.0, Access::Write)?;
-    if fixed(spaces, &n) {
+    let me = c.me;
+    let n = resolve_at(c, root, dst.0, Access::Write)?;
+    if fixed(root, &n) {
         return Err(Error::SlotOccupied);
     }
     match n.space {
         SpaceId::Core(_) => c.space.check_empty(me as u32, n.slot)?,
-        SpaceId::Global if core_bound => return Err(Error::NotOwner),
-        SpaceId::Global => global().space.check_empty(me as u32, n.slot)?,
+        SpaceId::Global => check_global_slot(me, n.slot, core_bound)?,
     }
     Ok(n)
+}
+
+/// [`check_slot`] for a slot of a shared share (out of line: it takes the
+/// global space's lock, and most objects are made in private slots).
+#[inline(never)]
+fn check_global_slot(me: usize, slot: SlotRef, core_bound: bool) -> Result<(), Error> {
+    if core_bound {
+        return Err(Error::NotOwner);
+    }
+    global().space.check_empty(me as u32, slot)
 }
 
 /// This core has an object cell free: `OutOfMemory` otherwise.
@@ -411,17 +316,20 @@ pub(super) fn install(
     })
 }
 
-fn share_create(
+/// `ShareCreate` into `n` ([`check_slot`] passed).
+#[inline(never)]
+pub(super) fn share_create(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
     a: args::ShareCreate,
+    n: Named,
 ) -> Result<(), Error> {
     let space = if a.shared {
         SpaceId::Global
     } else {
         SpaceId::Core(crate::percore::id())
     };
-    let n = check_place(c, spaces, a.dst, !a.shared)?;
+    check_room()?;
     let room = match space {
         SpaceId::Core(_) => c.space.has_free_share(),
         SpaceId::Global => global().space.has_free_share(),

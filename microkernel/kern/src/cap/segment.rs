@@ -3,10 +3,10 @@
 //! [`object::ZERO_PIECE`] pages, and `SegmentInfo`.
 
 use super::object::{self, Obj, Segment};
-use super::ops::{check_place, install, root_cap, Spaces};
+use super::ops::{check_room, check_slot, install};
 use super::CoreCaps;
-use abi::{args, Error, ObjectKind, Rights};
-use kerncore::cap::ShareId;
+use abi::{args, Error, Rights};
+use kerncore::cap::{Cap, ShareId};
 
 /// A task's `SegmentCreate` in progress, and kept when cut short at a
 /// preemption point: its segment, not yet in any object cell or slot
@@ -85,13 +85,13 @@ impl Creating {
 #[inline(never)]
 pub(super) fn create(
     c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
+    root: Option<ShareId>,
     a: args::SegmentCreate,
 ) -> Result<bool, Error> {
     // An entry per task of the core: there is one for the caller.
-    let root = spaces.root_share().ok_or(Error::InvalidArgument)?;
-    let i = c.creating.entry(root, a).ok_or(Error::OutOfMemory)?;
-    let r = make(c, spaces, a, i);
+    let task = root.ok_or(Error::InvalidArgument)?;
+    let i = c.creating.entry(task, a).ok_or(Error::OutOfMemory)?;
+    let r = make(c, root, a, i);
     if r != Ok(true) {
         c.creating.end(i);
     }
@@ -102,11 +102,12 @@ pub(super) fn create(
 /// keeps what is done), else done with it.
 fn make(
     c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
+    root: Option<ShareId>,
     a: args::SegmentCreate,
     i: usize,
 ) -> Result<bool, Error> {
-    let n = check_place(c, spaces, a.dst, false)?;
+    let n = check_slot(c, root, a.dst, false)?;
+    check_room()?;
     let e = &mut c.creating.0[i];
     if e.done == 0 {
         // A fresh call (a kept one has done a piece at least).
@@ -138,14 +139,10 @@ fn make(
     Ok(false)
 }
 
-/// `SegmentInfo`: the physical address of one page, and the page count.
+/// `SegmentInfo` of the segment capability `cap` (its entry looked it
+/// up, READ): the physical address of page `page`, and the page count.
 #[inline(never)]
-pub(super) fn info(
-    c: &mut CoreCaps,
-    spaces: &mut dyn Spaces,
-    args::SegmentInfo { segment, page }: args::SegmentInfo,
-) -> Result<(u64, u64), Error> {
-    let (_, cap) = root_cap(c, spaces, segment.0, ObjectKind::Segment, Rights::READ)?;
+pub(super) fn info(cap: Cap, page: u64) -> Result<(u64, u64), Error> {
     let Some(Obj::Segment(s)) = object::get(cap.obj.id) else {
         return Err(Error::InvalidCapability);
     };

@@ -6,19 +6,17 @@ use crate::mm;
 use crate::uspace::{UserSpace, USER_TOP};
 use abi::Error;
 use abi::Rights;
+use elf::endian::LittleEndian;
+use elf::segment::SegmentTable;
 
 /// Builds a task's address space from its ELF: each PT_LOAD segment in
 /// fresh zeroed frames with the permissions its flags give (never W+X), and
 /// a stack with a guard page below it.
 pub fn load(bytes: &[u8], asid: u16) -> Result<(UserSpace, u64), &'static str> {
-    let file = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(bytes)
-        .map_err(|_| "not an ELF file")?;
-    if file.ehdr.e_machine != elf::abi::EM_AARCH64 {
-        return Err("not an AArch64 ELF");
-    }
+    let (entry, segments) = kerncore::elf::headers(bytes)?;
     let mut space = UserSpace::new(asid).map_err(|_| "out of memory")?;
-    match populate(&mut space, &file, bytes) {
-        Ok(()) => Ok((space, file.ehdr.e_entry)),
+    match populate(&mut space, segments, bytes) {
+        Ok(()) => Ok((space, entry)),
         Err(why) => {
             space.destroy();
             Err(why)
@@ -26,14 +24,13 @@ pub fn load(bytes: &[u8], asid: u16) -> Result<(UserSpace, u64), &'static str> {
     }
 }
 
-/// Maps `file`'s segments and a stack into `space`.
+/// Maps the `segments` of the ELF `bytes` and a stack into `space`.
 fn populate(
     space: &mut UserSpace,
-    file: &elf::ElfBytes<elf::endian::LittleEndian>,
+    segments: SegmentTable<'_, LittleEndian>,
     bytes: &[u8],
 ) -> Result<(), &'static str> {
     use elf::abi::{PF_W, PF_X, PT_LOAD};
-    let segments = file.segments().ok_or("no program headers")?;
     for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
         let (w, x) = (ph.p_flags & PF_W != 0, ph.p_flags & PF_X != 0);
         if w && x {

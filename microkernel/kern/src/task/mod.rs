@@ -15,7 +15,10 @@ mod verdict;
 
 pub use report::print_core;
 pub use supervise::{idle, on_wake, post_notify};
-pub use syscall::{decode, from_user};
+pub use syscall::{
+    after_cap_call, check_caller_root, decode, from_user, Caller, Then, CALLS as SYSCALL_CALLS,
+    SYSCALL_TABLE,
+};
 
 use crate::arch::aarch64::exception::Frame;
 use crate::percore::{self, Local};

@@ -17,19 +17,22 @@ const MAX_PRINT: usize = args::DEBUG_PRINT_MAX as usize;
 pub fn from_user(frame: &mut Frame) {
     if esr::class(read_esr()) == 0x15 {
         // Not reached (the vector takes every `svc`), but a call is a call.
-        if let Then::Run = fast_call(frame) {
-            full_call(frame);
+        match fast_call(frame) {
+            Then::Return => {}
+            Then::Run => full_call(frame),
+            Then::FinishCapCall => finish_cap_call(frame),
         }
         return;
     }
     fault(frame);
 }
 
-/// What the system-call entry does once [`syscall_entry`] returned
-/// (vectors.s, `el0_svc`).
+/// What the system-call entry does once a call's function in
+/// [`SYSCALL_TABLE`] (or [`syscall_entry`]) returned (vectors.s,
+/// `el0_svc`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u64)]
-enum Then {
+pub enum Then {
     /// The call is done: return to the caller.
     Return = 0,
     /// Run the whole call ([`full_call`]) on the completed frame: it may
@@ -41,8 +44,42 @@ enum Then {
     FinishCapCall = 2,
 }
 
-/// A system call other than the null call (vectors.s answers that one).
-/// `frame` holds x0-x18 and x30 only: x19-x29 are still in their
+/// A call's function in [`SYSCALL_TABLE`]: what `el0_svc` calls, on the
+/// frame as for [`syscall_entry`].
+type Entry = extern "C" fn(&mut Frame) -> Then;
+
+/// Entries of [`SYSCALL_TABLE`]: call numbers 0 to `CALLS - 1` (the
+/// highest stable call number, `InterruptAck`, is the last).
+pub const CALLS: usize = Syscall::InterruptAck as usize + 1;
+
+/// The function `el0_svc` calls for each call number below [`CALLS`]
+/// (vectors.s checks the bound; a number at or above it goes to
+/// [`syscall_entry`]): each capability call's own entry
+/// (`crate::cap::entry`), and
+/// [`syscall_entry`] for the rest (the null call never gets here).
+pub static SYSCALL_TABLE: [Entry; CALLS] = {
+    use crate::cap::entry as e;
+    let mut t: [Entry; CALLS] = [syscall_entry; CALLS];
+    t[Syscall::CapCopy as usize] = e::cap_copy;
+    t[Syscall::CapDelete as usize] = e::cap_delete;
+    t[Syscall::CapRevoke as usize] = e::cap_revoke;
+    t[Syscall::SegmentCreate as usize] = e::segment_create;
+    t[Syscall::SegmentInfo as usize] = e::segment_info;
+    t[Syscall::RangeCreate as usize] = e::range_create;
+    t[Syscall::Map as usize] = e::map;
+    t[Syscall::Unmap as usize] = e::unmap;
+    t[Syscall::Link as usize] = e::link;
+    t[Syscall::Unlink as usize] = e::unlink;
+    t[Syscall::ShareCreate as usize] = e::share_create;
+    t[Syscall::NotifyCreate as usize] = e::notify_create;
+    t[Syscall::Signal as usize] = e::signal;
+    t[Syscall::InterruptAck as usize] = e::interrupt_ack;
+    t[Syscall::CapInfo as usize] = e::cap_info;
+    t
+};
+
+/// A system call that has no entry of its own in [`SYSCALL_TABLE`] (the
+/// null call excepted: vectors.s answers that one). `frame` holds x0-x18 and x30 only: x19-x29 are still in their
 /// registers (this function and all it calls keep them, as the AAPCS64
 /// says), and ELR, SPSR and SP_EL0 in theirs, so nothing here may read the
 /// rest of the frame or switch tasks. Calls that might are left to
@@ -62,24 +99,20 @@ extern "C" fn syscall_full(then: Then, frame: &mut Frame) {
     }
 }
 
-/// The calls that never switch tasks; the others are [`Then::Run`]. The
-/// capability calls, the common case, are told apart first.
+/// The calls that never switch tasks; the others are [`Then::Run`].
 #[inline(always)]
 fn fast_call(frame: &mut Frame) -> Then {
-    match Syscall::from_u64(frame.x[8]) {
-        Some(call) if crate::cap::is_cap_call(call) => cap_call(call, frame),
-        call => other_call(call, frame),
-    }
+    other_call(Syscall::from_u64(frame.x[8]), frame)
 }
 
-/// [`fast_call`]'s calls that are not capability calls.
+/// [`fast_call`]'s work: the calls without an entry of their own here, the
+/// others (capability calls, reached here only from [`from_user`] and
+/// [`full_call`]) through [`SYSCALL_TABLE`], as from `el0_svc`.
 #[inline(never)]
 fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
     match call {
         None => status(frame, Err(Error::UnknownSyscall)),
         Some(Syscall::Null) => status(frame, Ok(())),
-        // Not reached from el0_svc, which calls `syscall_query` itself.
-        Some(Syscall::CapInfo) => syscall_query(frame),
         Some(Syscall::DebugPrint) => {
             let r = decode::<args::DebugPrint>(frame).and_then(debug_print);
             status(frame, r)
@@ -100,7 +133,11 @@ fn other_call(call: Option<Syscall>, frame: &mut Frame) -> Then {
             return Then::Run
         }
         Some(c) if c.is_experimental() => return Then::Run,
-        Some(call) => return cap_call(call, frame),
+        // Every other call has its own entry in the table.
+        Some(call) => match SYSCALL_TABLE.get(call as usize) {
+            Some(entry) => return entry(frame),
+            None => status(frame, Err(Error::UnknownSyscall)),
+        },
     }
     Then::Return
 }
@@ -238,36 +275,30 @@ fn experimental_call(call: Syscall, frame: &mut Frame) {
     status(frame, Err(Error::UnknownSyscall))
 }
 
-/// The capability system calls (kept out of line: the other calls' path
-/// stays short). Only this core's capability state is entered; the
-/// caller's root share is the per-core block's copy (as for
-/// [`syscall_query`]), and the scheduler's state is entered only if the
-/// call needs an address space ([`Caller`]).
-#[inline(never)]
-fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
-    let (me, root) = percore::id_and_caller_root();
+/// The end of a capability call whose operation ran (`crate::cap::entry`):
+/// `remote`, it must wait for other cores' sweeps; otherwise whether this
+/// core's mailbox has requests (the operation may have posted to this
+/// core itself, which sends no wake SGI), which are then served on the
+/// whole frame ([`finish_cap_call`]).
+#[inline(always)]
+pub fn after_cap_call(me: usize, remote: bool) -> Then {
+    if remote || supervise::mailbox_pending(me) {
+        Then::FinishCapCall
+    } else {
+        Then::Return
+    }
+}
+
+/// Debug builds: the per-core block's copy of the caller's root share
+/// (`root`, what a capability call reads) is the scheduler's.
+#[inline(always)]
+pub fn check_caller_root(root: Option<kerncore::cap::ShareId>) {
     debug_assert_eq!(
         root,
         SCHED.with(|s| crate::cap::Spaces::root_share(s)),
         "the per-core copy of the caller's root share is stale"
     );
-    // Safety: a system call's handler runs with every exception masked
-    // (vectors.s), and nothing in a capability call unmasks them; `me` is
-    // this core's number, and `c` is the only reference to its capability
-    // state (the capability code never enters `CORE_CAPS` itself: it is
-    // handed `c`), dropped before this function returns.
-    let c = unsafe { crate::cap::CORE_CAPS.get_masked(me) };
-    let mut caller = Caller {
-        me,
-        root,
-        sched: None,
-    };
-    let remote = crate::cap::syscall(c, call, frame, &mut caller);
-    if remote == Some(true) || supervise::mailbox_pending(me) {
-        Then::FinishCapCall
-    } else {
-        Then::Return
-    }
+    let _ = root;
 }
 
 /// What a capability call sees of the tasks (`crate::cap::Spaces`): the
@@ -275,10 +306,22 @@ fn cap_call(call: Syscall, frame: &mut Frame) -> Then {
 /// core's scheduler state, entered the first time the call asks for an
 /// address space (undoing a mapping, mapping into one), so that the calls
 /// that never do (most, and every error return) do not pay for it.
-struct Caller {
+pub struct Caller {
     me: usize,
     root: Option<kerncore::cap::ShareId>,
     sched: Option<&'static mut super::Sched>,
+}
+
+impl Caller {
+    /// The caller on core `me` (this core) whose root share is `root`.
+    #[inline(always)]
+    pub fn new(me: usize, root: Option<kerncore::cap::ShareId>) -> Caller {
+        Caller {
+            me,
+            root,
+            sched: None,
+        }
+    }
 }
 
 impl crate::cap::Spaces for Caller {
@@ -290,35 +333,16 @@ impl crate::cap::Spaces for Caller {
     fn root(&mut self, slot: usize) -> Option<&mut crate::uspace::UserSpace> {
         let s = match self.sched {
             Some(ref mut s) => s,
-            // Safety: [`cap_call`] runs with every exception masked and
-            // holds no other reference to the scheduler's state, and the
-            // capability code never enters it itself (it asks here), so
-            // this is the only reference for as long as the call lasts;
-            // `me` is this core's number (from `CORE_CAPS.with_masked`).
+            // Safety: a capability call (`crate::cap::entry`) runs with
+            // every exception masked and holds no other reference to the
+            // scheduler's state, and the capability code never enters it
+            // itself (it asks here), so this is the only reference for as
+            // long as the call lasts; `me` is this core's number (from
+            // the per-core block).
             None => self.sched.insert(unsafe { SCHED.get_masked(self.me) }),
         };
         crate::cap::Spaces::root(&mut **s, slot)
     }
-}
-
-/// `CapInfo`, which changes nothing, on its own path (vectors.s calls it
-/// directly, with the frame as for [`syscall_entry`]): none of
-/// [`cap_call`]'s bookkeeping for removals, restarts and the mailbox
-/// (`crate::cap::query` says why none is needed), the same checks. The
-/// caller's root share is the copy the last switch left in the per-core
-/// block, so the scheduler's state is not entered at all.
-#[no_mangle]
-#[inline(never)]
-extern "C" fn syscall_query(frame: &mut Frame) {
-    let root = percore::caller_root();
-    debug_assert_eq!(
-        root,
-        SCHED.with(|s| crate::cap::Spaces::root_share(s)),
-        "the per-core copy of the caller's root share is stale"
-    );
-    // Safety: a system call's handler runs with every exception masked
-    // (vectors.s), and nothing on this path unmasks them.
-    unsafe { crate::cap::CORE_CAPS.with_masked(|me, c| crate::cap::query(c, me, root, frame)) };
 }
 
 /// What a capability call that posted requests (or found some in this

@@ -22,7 +22,8 @@ global_asm!(
     OVERFLOW_STACK_SIZE = const stack::OVERFLOW_STACK_SIZE,
     MAX_CPUS = const platform::MAX_CPUS,
     SYSCALL_NULL = const abi::Syscall::Null as u64,
-    SYSCALL_CAP_INFO = const abi::Syscall::CapInfo as u64,
+    SYSCALL_CALLS = const crate::task::SYSCALL_CALLS,
+    SYSCALL_TABLE = sym crate::task::SYSCALL_TABLE,
 );
 
 // The interrupt-mask and wait instructions below are deliberately not

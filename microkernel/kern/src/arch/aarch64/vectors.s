@@ -30,7 +30,7 @@
 .equ OVERFLOW_STACK_SIZE, {OVERFLOW_STACK_SIZE}
 .equ MAX_CPUS, {MAX_CPUS}
 .equ SYSCALL_NULL, {SYSCALL_NULL}
-.equ SYSCALL_CAP_INFO, {SYSCALL_CAP_INFO}
+.equ SYSCALL_CALLS, {SYSCALL_CALLS}
 // ESR_EL1: the exception class is bits 31:26; 0x15 is SVC from AArch64.
 .equ ESR_EC_SHIFT, 26
 .equ ESR_EC_SVC64, 0x15
@@ -118,9 +118,10 @@ el0_fault:
 // completed here and syscall_full(what, &mut Frame) runs on it (a call
 // that may switch tasks, or a capability call that must wait for other
 // cores), returning through exception_return like any exception
-// (task/syscall.rs). CapInfo, the commonest call, which changes nothing
-// and never switches tasks, goes straight to syscall_query(&mut Frame)
-// instead of through syscall_entry's dispatch.
+// (task/syscall.rs). The call number indexes SYSCALL_TABLE (below
+// SYSCALL_CALLS; x9 is free, saved above): each capability call, CapInfo
+// included, has its own function there (cap/entry.rs), the other calls
+// syscall_entry, which also takes every number past the table.
 el0_svc:
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
@@ -133,9 +134,12 @@ el0_svc:
     str     x18, [sp, #144]
     str     x30, [sp, #240]
     mov     x0, sp
-    cmp     x8, #SYSCALL_CAP_INFO
-    b.eq    el0_svc_query
-    bl      syscall_entry
+    cmp     x8, #SYSCALL_CALLS
+    b.hs    el0_svc_other
+    adrp    x9, {SYSCALL_TABLE}
+    add     x9, x9, :lo12:{SYSCALL_TABLE}
+    ldr     x9, [x9, x8, lsl #3]
+    blr     x9
     cbnz    x0, el0_svc_full
 el0_svc_return:
     ldr     x30, [sp, #240]
@@ -151,9 +155,9 @@ el0_svc_return:
     ldr     x18, [sp, #144]
     add     sp, sp, #FRAME_SIZE
     eret
-el0_svc_query:
-    bl      syscall_query
-    b       el0_svc_return
+el0_svc_other:
+    bl      syscall_entry
+    cbz     x0, el0_svc_return
 el0_svc_full:
     str     x19, [sp, #152]
     stp     x20, x21, [sp, #160]

@@ -1,0 +1,341 @@
+//! Each capability call's own entry. vectors.s (`el0_svc`) indexes
+//! `task::syscall`'s table with the call number and calls the call's
+//! function here directly, with the frame as for `syscall_entry` (x0-x18
+//! and x30; every exception masked). Each one does only its own work
+//! inline: this core's capability state and the caller's root share (one
+//! read of TPIDR_EL1), its arguments' decoding, the lookup of its first
+//! capability (or the resolution of its first slot); the operation's body
+//! runs out of line with what was found. So no call pays a large shared
+//! prologue, a second test of the number, or a jump table, and the checks
+//! are the ones the body made before, in the same order (decoding first,
+//! then the slot, then the rest).
+//!
+//! The mailbox: an error found here (decoding, the first lookup) comes
+//! before the call changed or posted anything, so it returns at once, as
+//! `CapInfo` does: a request another core posts brings its wake SGI,
+//! taken as soon as the return to EL0 unmasks interrupts. Once the body
+//! ran, this core's mailbox is tested as before (`task::after_cap_call`):
+//! the body may have posted to this core itself (a `Signal` to a waiter
+//! here, a removal's sweep), which sends no SGI.
+
+use super::naming::{resolve_copy, root_cap_of, Named};
+use super::ops::{check_slot, Spaces};
+use super::{CoreCaps, Marks, CORE_CAPS};
+use crate::arch::aarch64::exception::Frame;
+use crate::task::{after_cap_call, check_caller_root, decode, Caller, Then};
+use abi::{args, CPtr, Error, ObjectKind, Rights};
+use kerncore::cap::{Cap, ShareId, SlotRef};
+
+/// This core's capability state and the calling task's root share (the
+/// per-core block's copy, as `CapInfo` reads it).
+#[inline(always)]
+fn enter() -> (&'static mut CoreCaps, Option<ShareId>) {
+    // Safety: a system call comes from a task, and a task runs on a core
+    // only after it installed its per-core block.
+    let (me, root) = unsafe { crate::percore::installed_id_and_caller_root() };
+    check_caller_root(root);
+    // Safety: a system call's handler runs with every exception masked
+    // (vectors.s), and nothing in a capability call unmasks them; `me` is
+    // this core's number, and the reference returned is the only one to
+    // its capability state (the capability code never enters `CORE_CAPS`
+    // itself: it is handed `c`), dropped before the call returns. The
+    // state was made: the calling task's root share was made in it
+    // (`ops::setup_root`; a task without one is never started).
+    let c = unsafe { CORE_CAPS.get_made(me) };
+    (c, root)
+}
+
+/// `CapInfo` ([`super::query`]), which changes nothing: no mailbox test
+/// (it posts nothing), no restart, no removal.
+pub extern "C" fn cap_info(frame: &mut Frame) -> Then {
+    let (c, root) = enter();
+    super::query(c, c.me, root, frame);
+    Then::Return
+}
+
+/// An error found before the call changed anything: its status, and back
+/// (nothing posted, so no mailbox test: the module doc says why).
+#[inline(always)]
+fn refused(frame: &mut Frame, e: Error) -> Then {
+    frame.x[0] = e as u64;
+    Then::Return
+}
+
+/// The body's result `r` as the call's status; then this core's mailbox
+/// (out of line: one copy for every call, off the error paths).
+#[inline(never)]
+fn done(frame: &mut Frame, me: usize, r: Result<(), Error>) -> Then {
+    frame.x[0] = match r {
+        Ok(()) => 0,
+        Err(e) => e as u64,
+    };
+    after_cap_call(me, false)
+}
+
+/// A call cut short at a preemption point (`Map`, `Unmap`,
+/// `SegmentCreate`): the registers stay the call's arguments, and the
+/// task issues it again after the pending interrupt; then this core's
+/// mailbox, as after any body.
+#[inline(never)]
+fn again(me: usize) -> Then {
+    crate::arch::aarch64::restart_syscall();
+    after_cap_call(me, false)
+}
+
+/// The arguments `A` and the capability in the caller's root slot that
+/// `cptr` of them names, of `kind`, with the rights `need` of them
+/// (`naming::root_cap`'s checks, in its order, after decoding).
+#[inline(always)]
+fn found<A: args::Args>(
+    c: &CoreCaps,
+    root: Option<ShareId>,
+    frame: &Frame,
+    cptr: impl FnOnce(&A) -> CPtr,
+    kind: ObjectKind,
+    need: impl FnOnce(&A) -> Rights,
+) -> Result<(A, SlotRef, Cap), Error> {
+    let a = decode::<A>(frame)?;
+    let (slot, cap) = root_cap_of(c, root, cptr(&a).0, kind, need(&a))?;
+    Ok((a, slot, cap))
+}
+
+/// A call whose first capability is a root slot of `kind` (`found`),
+/// then `body` on it.
+#[inline(always)]
+fn by_cap<A: args::Args>(
+    frame: &mut Frame,
+    cptr: impl FnOnce(&A) -> CPtr,
+    kind: ObjectKind,
+    need: impl FnOnce(&A) -> Rights,
+    body: impl FnOnce(&mut CoreCaps, Option<ShareId>, &mut Frame, A, SlotRef, Cap) -> Result<(), Error>,
+) -> Then {
+    let (c, root) = enter();
+    match found(c, root, frame, cptr, kind, need) {
+        Ok((a, slot, cap)) => {
+            let me = c.me;
+            let r = body(c, root, frame, a, slot, cap);
+            done(frame, me, r)
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+/// A call that makes an object into the slot `dst` of its arguments
+/// (`ops::check_slot`: resolved for writing, not fixed, empty, allowed
+/// for a `core_bound` object), then `body` there.
+#[inline(always)]
+fn into_slot<A: args::Args>(
+    frame: &mut Frame,
+    dst: impl FnOnce(&A) -> (CPtr, bool),
+    body: impl FnOnce(&mut CoreCaps, Option<ShareId>, A, Named) -> Result<(), Error>,
+) -> Then {
+    let (c, root) = enter();
+    let place = decode::<A>(frame).and_then(|a| {
+        let (dst, core_bound) = dst(&a);
+        Ok((a, check_slot(c, root, dst, core_bound)?))
+    });
+    match place {
+        Ok((a, n)) => {
+            let me = c.me;
+            let r = body(c, root, a, n);
+            done(frame, me, r)
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+/// `CapDelete` or `CapRevoke` (`op`) of the slot its argument names,
+/// resolved for writing; the removal's bookkeeping in `ops::removal`. One
+/// body for both (out of line: neither is on a hot path), decoding with
+/// `args::CapDelete` (`args::CapRevoke` has the same one argument and
+/// decodes alike).
+#[inline(never)]
+fn removal(
+    frame: &mut Frame,
+    op: fn(&mut CoreCaps, &mut dyn Spaces, Named, &mut Marks) -> Result<(), Error>,
+) -> Then {
+    let (c, root) = enter();
+    let n = decode::<args::CapDelete>(frame)
+        .and_then(|a| super::naming::resolve_at(c, root, a.at.0, super::naming::Access::Write));
+    match n {
+        Ok(n) => {
+            let me = c.me;
+            let (r, remote) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
+            frame.x[0] = match r {
+                Ok(()) => 0,
+                Err(e) => e as u64,
+            };
+            after_cap_call(me, remote)
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+pub extern "C" fn cap_copy(frame: &mut Frame) -> Then {
+    let (c, root) = enter();
+    let named = decode::<args::CapCopy>(frame)
+        .and_then(|a| Ok((resolve_copy(c, root, a.src.0, a.dst.0)?, a.mask)));
+    match named {
+        Ok(((s, d), mask)) => {
+            let me = c.me;
+            let r = super::ops::copy(c, root, s, d, mask);
+            done(frame, me, r)
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+pub extern "C" fn cap_delete(frame: &mut Frame) -> Then {
+    removal(frame, super::ops::delete)
+}
+
+pub extern "C" fn cap_revoke(frame: &mut Frame) -> Then {
+    removal(frame, super::ops::revoke)
+}
+
+/// `SegmentCreate`: its destination is checked by `segment::create`
+/// (again on each re-issue of a call cut short between pieces, which
+/// leaves the registers as they were: `segment::create`'s doc).
+pub extern "C" fn segment_create(frame: &mut Frame) -> Then {
+    let (c, root) = enter();
+    match decode::<args::SegmentCreate>(frame) {
+        Ok(a) => {
+            let me = c.me;
+            match super::segment::create(c, root, a) {
+                Ok(true) => again(me),
+                r => done(frame, me, r.map(|_| ())),
+            }
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+pub extern "C" fn range_create(frame: &mut Frame) -> Then {
+    into_slot::<args::RangeCreate>(
+        frame,
+        |a| (a.dst, a.private),
+        |c, _, a, n| super::memory::range_create(c, a, n),
+    )
+}
+
+pub extern "C" fn share_create(frame: &mut Frame) -> Then {
+    into_slot::<args::ShareCreate>(
+        frame,
+        |a| (a.dst, !a.shared),
+        |c, root, a, n| super::ops::share_create(c, &mut Caller::new(c.me, root), a, n),
+    )
+}
+
+pub extern "C" fn notify_create(frame: &mut Frame) -> Then {
+    into_slot::<args::NotifyCreate>(
+        frame,
+        |a| (a.dst, false),
+        |c, _, _, n| super::notify::create(c, n),
+    )
+}
+
+pub extern "C" fn segment_info(frame: &mut Frame) -> Then {
+    by_cap::<args::SegmentInfo>(
+        frame,
+        |a| a.segment,
+        ObjectKind::Segment,
+        |_| Rights::READ,
+        |_, _, frame, a, _, cap| {
+            let (pa, pages) = super::segment::info(cap, a.page)?;
+            frame.x[1] = pa;
+            frame.x[2] = pages;
+            Ok(())
+        },
+    )
+}
+
+/// `Map`: a call cut short (`memory::map` gave `Ok(true)`) leaves the
+/// registers as they were, the call's arguments, and is issued again
+/// after the pending interrupt (`memory::map_in_chunks`).
+pub extern "C" fn map(frame: &mut Frame) -> Then {
+    let (c, root) = enter();
+    let range = found::<args::Map>(
+        c,
+        root,
+        frame,
+        |a| a.range,
+        ObjectKind::AddressRange,
+        |a| super::memory::map_rights_on_range(a.rights),
+    );
+    match range {
+        Ok((a, _, cap)) => {
+            let me = c.me;
+            match super::memory::map(c, &mut Caller::new(me, root), a, cap) {
+                Ok(true) => again(me),
+                r => done(frame, me, r.map(|_| ())),
+            }
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+/// `Unmap`: cut short between pieces as `Map` is (`memory::unmap`).
+pub extern "C" fn unmap(frame: &mut Frame) -> Then {
+    let (c, root) = enter();
+    let range = found::<args::Unmap>(
+        c,
+        root,
+        frame,
+        |a| a.range,
+        ObjectKind::AddressRange,
+        |_| Rights::WRITE,
+    );
+    match range {
+        Ok((a, _, cap)) => {
+            let me = c.me;
+            match super::memory::unmap(c, &mut Caller::new(me, root), a, cap) {
+                Ok(true) => again(me),
+                r => done(frame, me, r.map(|_| ())),
+            }
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+pub extern "C" fn link(frame: &mut Frame) -> Then {
+    linking(frame, true)
+}
+
+pub extern "C" fn unlink(frame: &mut Frame) -> Then {
+    linking(frame, false)
+}
+
+/// `Link` (`on`) or `Unlink`: one body for both (their arguments are the
+/// same, `args::Link` and `args::Unlink` decode alike).
+#[inline(never)]
+fn linking(frame: &mut Frame, on: bool) -> Then {
+    by_cap::<args::Link>(
+        frame,
+        |a| a.range,
+        ObjectKind::AddressRange,
+        |_| Rights::READ,
+        |c, root, _, _, slot, cap| {
+            super::memory::link(c, &mut Caller::new(c.me, root), (slot, cap), on)
+        },
+    )
+}
+
+pub extern "C" fn signal(frame: &mut Frame) -> Then {
+    by_cap::<args::Signal>(
+        frame,
+        |a| a.at,
+        ObjectKind::Notification,
+        |_| Rights::WRITE,
+        |_, _, _, a, _, cap| super::notify::signal(cap, a.bits),
+    )
+}
+
+pub extern "C" fn interrupt_ack(frame: &mut Frame) -> Then {
+    by_cap::<args::InterruptAck>(
+        frame,
+        |a| a.device,
+        ObjectKind::Segment,
+        |_| Rights::WRITE,
+        |_, _, _, _, _, cap| super::interrupt::ack(cap),
+    )
+}
