@@ -32,43 +32,63 @@ const FREE: Making = Making {
     done: 0,
 };
 
-/// One core's `SegmentCreate`s in progress: at most one per task.
-pub struct Creating([Making; kerncore::bootimage::MAX_TASKS_PER_CORE]);
+/// One core's `SegmentCreate`s in progress: at most one per task, and
+/// how many entries are in use (0, the common case, spares a call the
+/// search for its task's entry).
+pub struct Creating {
+    entries: [Making; kerncore::bootimage::MAX_TASKS_PER_CORE],
+    live: usize,
+}
 
 impl Creating {
     pub const fn new() -> Creating {
-        Creating([FREE; kerncore::bootimage::MAX_TASKS_PER_CORE])
+        Creating {
+            entries: [FREE; kerncore::bootimage::MAX_TASKS_PER_CORE],
+            live: 0,
+        }
+    }
+
+    /// The entry of the task `root`'s cut-short call, if it has one.
+    fn kept(&self, root: ShareId) -> Option<usize> {
+        if self.live == 0 {
+            return None;
+        }
+        self.entries.iter().position(|e| e.root == Some(root))
     }
 
     /// The entry of the task `root`'s call `a`: its cut-short one if it is
     /// the same call, else a fresh one (a cut-short call with other
     /// arguments gives its frames back first).
     fn entry(&mut self, root: ShareId, a: args::SegmentCreate) -> Option<usize> {
-        let i = match self.0.iter().position(|e| e.root == Some(root)) {
-            Some(i) if self.0[i].call == a => return Some(i),
-            Some(i) => i,
-            None => self.0.iter().position(|e| e.root.is_none())?,
+        let i = match self.kept(root) {
+            Some(i) if self.entries[i].call == a => return Some(i),
+            Some(i) => {
+                self.end(i);
+                i
+            }
+            None => self.entries.iter().position(|e| e.root.is_none())?,
         };
-        self.end(i);
-        self.0[i] = Making {
+        self.entries[i] = Making {
             root: Some(root),
             call: a,
             ..FREE
         };
+        self.live += 1;
         Some(i)
     }
 
-    /// Frees entry `i`, giving its frames back.
+    /// Frees entry `i`, in use, giving its frames back.
     fn end(&mut self, i: usize) {
-        self.0[i].seg.free();
-        self.0[i].root = None;
-        self.0[i].done = 0;
+        self.entries[i].seg.free();
+        self.entries[i].root = None;
+        self.entries[i].done = 0;
+        self.live -= 1;
     }
 
     /// The task whose root share is `root` ended: the frames of its
     /// cut-short call go back to the pool.
     pub(super) fn task_ended(&mut self, root: ShareId) {
-        if let Some(i) = self.0.iter().position(|e| e.root == Some(root)) {
+        if let Some(i) = self.kept(root) {
             self.end(i);
         }
     }
@@ -88,8 +108,14 @@ pub(super) fn create(
     root: Option<ShareId>,
     a: args::SegmentCreate,
 ) -> Result<bool, Error> {
-    // An entry per task of the core: there is one for the caller.
     let task = root.ok_or(Error::InvalidArgument)?;
+    if c.creating.kept(task).is_none() {
+        // Nothing kept (the common case): a call refused by its
+        // destination or the object cells touches no entry.
+        check_slot(c, root, a.dst, false)?;
+        check_room()?;
+    }
+    // An entry per task of the core: there is one for the caller.
     let i = c.creating.entry(task, a).ok_or(Error::OutOfMemory)?;
     let r = make(c, root, a, i);
     if r != Ok(true) {
@@ -108,7 +134,7 @@ fn make(
 ) -> Result<bool, Error> {
     let n = check_slot(c, root, a.dst, false)?;
     check_room()?;
-    let e = &mut c.creating.0[i];
+    let e = &mut c.creating.entries[i];
     if e.done == 0 {
         // A fresh call (a kept one has done a piece at least).
         let frames = if a.contiguous {
