@@ -13,7 +13,7 @@
 //! server's own end). A client restarted later simply connects again.
 
 use crate::out::Out;
-use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
+use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SHORT, SLOTS};
 use core::sync::atomic::fence;
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
@@ -181,6 +181,13 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Write => {
                         let window = p.buf.get(req.buf).unwrap_or_default();
                         out.window(window.get(..LINE).unwrap_or(window));
+                        p.lines += 1;
+                        tags[answered] = req.tag;
+                        answered += 1;
+                    }
+                    Op::Line => {
+                        // The slot's own bytes, from the copy `ring` took.
+                        out.short(&req.args, req.buf.len().min(SHORT));
                         p.lines += 1;
                         tags[answered] = req.tag;
                         answered += 1;
