@@ -50,31 +50,28 @@ impl Out {
     }
 
     /// Writes a client's line, the bytes of its buffer window (at most
-    /// `LINE`: the caller cuts it), and a newline under the lock, in one
-    /// pass: each byte is read once (atomically: the client may change
-    /// them meanwhile, and what is printed is what was read) and made
-    /// [`printable`], no copy in between.
+    /// `LINE`: the caller cuts it), and a newline, in one pass: each byte
+    /// is read once (atomically: the client may change them meanwhile, and
+    /// what is printed is what was read) and made [`printable`], no copy
+    /// in between. The caller holds the lock ([`Out::lock`]).
     pub fn window(&self, bytes: &[AtomicU8]) {
-        let held = self.lock();
         // The UART's kind is matched once a line, not once a byte.
         match &self.uart {
             Uart::Pl011(u) => write_window(u, bytes),
             Uart::Imx(u) => write_window(u, bytes),
         }
-        self.unlock(held);
     }
 
     /// Writes a line carried in a request slot ([`console_api::Op::Line`]):
     /// the first `len` bytes (at most 32: the caller cuts it) of `words`,
     /// byte `i` in word `i / 8` from its least significant byte, made
-    /// [`printable`], and a newline, under the lock.
+    /// [`printable`], and a newline. The caller holds the lock
+    /// ([`Out::lock`]).
     pub fn short(&self, words: &[u64; 4], len: usize) {
-        let held = self.lock();
         match &self.uart {
             Uart::Pl011(u) => write_short(u, words, len),
             Uart::Imx(u) => write_short(u, words, len),
         }
-        self.unlock(held);
     }
 
     /// Writes a formatted line under the lock.
@@ -90,8 +87,11 @@ impl Out {
     }
 
     /// Takes the word (asleep in `wfe` while the kernel writes a line);
-    /// returns the value it holds.
-    fn lock(&self) -> u64 {
+    /// returns the value it holds, for [`Out::unlock`]. A serving pass
+    /// takes it once for all its clients' lines ([`Out::window`],
+    /// [`Out::short`]) and writes no line through the other methods,
+    /// which take it themselves, until it has let it go.
+    pub fn lock(&self) -> u64 {
         let Some(word) = self.word else { return 0 };
         let seq = self.seq.get().wrapping_add(1);
         self.seq.set(seq);
@@ -111,7 +111,8 @@ impl Out {
         }
     }
 
-    fn unlock(&self, held: u64) {
+    /// Lets the word go (`held`: what [`Out::lock`] returned).
+    pub fn unlock(&self, held: u64) {
         if let Some(word) = self.word {
             // Only if still ours: the kernel releases a hold only when this
             // task has stopped, so this always succeeds while it runs.

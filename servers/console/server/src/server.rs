@@ -179,6 +179,9 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     // instructions, and a `memset` call at 16).
     let mut tags = [const { MaybeUninit::<u64>::uninit() }; BATCH];
     let (mut taken, mut answered, mut stop) = (0, 0, None);
+    // The console lock, taken at the pass's first line and held for all
+    // of them; let go before anything else is printed.
+    let mut held = None;
     while taken < BATCH {
         match server.poll() {
             Ok(None) => break,
@@ -187,6 +190,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                 match req.opcode {
                     Op::Write => {
                         let window = p.buf.get(req.buf).unwrap_or_default();
+                        held.get_or_insert_with(|| out.lock());
                         out.window(window.get(..LINE).unwrap_or(window));
                         p.lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
@@ -196,6 +200,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     }
                     Op::Line => {
                         // The slot's own bytes, from the copy `ring` took.
+                        held.get_or_insert_with(|| out.lock());
                         out.short(&req.args, req.buf.len().min(SHORT));
                         p.lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
@@ -227,6 +232,9 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
         tag,
         values: [0; 5],
     };
+    if let Some(value) = held {
+        out.unlock(value);
+    }
     // Only ever called for `i < answered`.
     let tag = |i: usize| {
         // Safety: `tags[..answered]` were written above, one for each
