@@ -270,6 +270,8 @@ pub(crate) const CONSOLE_HOSTILE: &[&str] = &[
     "console: server on core 3 serving 3 clients (instance 1)",
     "conhostile 2: unknown opcode refused: Ok(Status(1))",
     "conhostile 2: windows outside the buffer refused: true",
+    "slot ?[2J line cut at 32 bytes:)",
+    "conhostile 2: a slot line over 32 bytes printed cut: Ok(Status(0))",
     "conhostile 2: bad sequence word refused: true",
     "console: client 2: floods its ring; disconnected until it connects again",
     "conhostile 2: served again after a flood (16 reads held) and a new connection",

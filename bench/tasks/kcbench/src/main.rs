@@ -27,7 +27,7 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use ulib::cap::cap_info;
 use ulib::{println, ObjectKind, Rights};
 
@@ -119,10 +119,9 @@ enum Part {
     Stream,
 }
 
-/// Where a line is formatted: the bytes of a local array (the in-kernel
-/// baseline, which hands the kernel a `&str`), or the ring client's window
-/// of the buffer it shares with the console server (written atomically,
-/// where the server reads it: no copy).
+/// Where a line is formatted: the bytes of a local array, the in-kernel
+/// baseline's (which it hands the kernel as a `&str`) or the ring client's
+/// `ShortLine` (which it sends in the request slot itself).
 trait Cells {
     fn len(&self) -> usize;
     fn set(&self, i: usize, b: u8);
@@ -136,18 +135,6 @@ impl Cells for [core::cell::Cell<u8>] {
     fn set(&self, i: usize, b: u8) {
         if let Some(c) = self.get(i) {
             c.set(b);
-        }
-    }
-}
-
-impl Cells for [AtomicU8] {
-    fn len(&self) -> usize {
-        <[_]>::len(self)
-    }
-    #[inline(always)]
-    fn set(&self, i: usize, b: u8) {
-        if let Some(c) = self.get(i) {
-            c.store(b, Ordering::Relaxed);
         }
     }
 }
@@ -240,7 +227,7 @@ fn console_ring(me: usize) -> Result<(), console_api::Error> {
     }
     let t0 = now().0;
     for i in 0..ROUND_TRIPS {
-        con.write_line_sync_with(|l| {
+        con.write_short_sync_with(|l| {
             let n = bench_line(l.room(), me, Part::RoundTrip, i);
             l.wrote(n);
         })?;
@@ -252,7 +239,7 @@ fn console_ring(me: usize) -> Result<(), console_api::Error> {
     con.write_line_sync(rtt.as_str())?;
     let t0 = now().0;
     for i in 0..STREAM {
-        con.write_line_with(|l| {
+        con.write_short_with(|l| {
             let n = bench_line(l.room(), me, Part::Stream, i);
             l.wrote(n);
         })?;

@@ -27,6 +27,10 @@
 //! | 4 KiB | 2 KiB | ring pair, [`SLOTS`] slots per ring | both (see `ring`) |
 //! | 64 KiB | 64 KiB | data buffer: request `i`'s line at `(tag % SLOTS) × LINE` | client |
 //!
+//! A line of at most [`SHORT`] (32) bytes travels in its request slot
+//! itself ([`Op::Line`]): no buffer window is written or read, and the
+//! server prints from the copy of the slot it takes anyway.
+//!
 //! **Connecting.** A client bumps `hello`; the server, seeing a `hello` it
 //! has not answered, clears that client's rings, starts its side afresh and
 //! publishes `welcome = hello`; the client starts once it reads its
@@ -66,6 +70,9 @@ pub const BUF_OFFSET: u64 = 64 * 1024;
 pub const BUF_LEN: usize = 64 * 1024;
 /// Longest line (bytes of one buffer window).
 pub const LINE: usize = 256;
+/// Longest line a request carries in its slot itself ([`Op::Line`]: the
+/// 32 bytes of its `args`).
+pub const SHORT: usize = 32;
 /// Most clients one server serves.
 pub const MAX_CLIENTS: usize = 8;
 
@@ -80,6 +87,12 @@ pub enum Op {
     /// The client has finished; answered when every client has (a test
     /// image's server then exits, so the run can end).
     Done = 3,
+    /// Print the request's own bytes as one line: the first `len` bytes
+    /// of its `args` (32 bytes, little-endian words; a longer `len` is cut
+    /// to 32). The buffer window is not read, but `offset` and `len` are
+    /// checked against the buffer as every request's are (a client sends
+    /// `offset` 0).
+    Line = 4,
 }
 
 impl TryFrom<u32> for Op {
@@ -89,6 +102,7 @@ impl TryFrom<u32> for Op {
             1 => Ok(Op::Write),
             2 => Ok(Op::Read),
             3 => Ok(Op::Done),
+            4 => Ok(Op::Line),
             _ => Err(()),
         }
     }

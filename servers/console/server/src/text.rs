@@ -20,11 +20,23 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// byte-by-byte way, which keeps it.) Both tests are exact: a byte below
 /// `n` sets its high bit in `(w - n·ONES) & !w`, and only such a byte does,
 /// for `n` up to 0x80; a zero byte of `w ^ 0x7f·ONES` is a 0x7f of `w`.
+#[inline(always)]
 pub fn plain(w: u64) -> bool {
     let below_space = w.wrapping_sub(0x20 * ONES) & !w & HIGHS;
     let del = w ^ (0x7f * ONES);
     let has_del = del.wrapping_sub(ONES) & !del & HIGHS;
     below_space | has_del == 0
+}
+
+/// Every byte of `w` made [`printable`] (a word with a control byte).
+#[cold]
+#[inline(never)]
+pub fn printable_bytes(w: u64) -> u64 {
+    let mut bytes = w.to_le_bytes();
+    for b in &mut bytes {
+        *b = printable(*b);
+    }
+    u64::from_le_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -43,6 +55,19 @@ mod tests {
                     let keeps = bytes.iter().all(|&x| printable(x) == x && x != b'\t');
                     assert_eq!(plain(w), keeps, "byte {b:#x} at {at} among {fill:#x}");
                 }
+            }
+        }
+    }
+
+    /// `printable_bytes` makes each byte what `printable` makes it.
+    #[test]
+    fn printable_bytes_matches_printable_in_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[at] = b;
+                let got = printable_bytes(u64::from_le_bytes(bytes)).to_le_bytes();
+                assert_eq!(got[at], printable(b), "{b:#x} at {at}");
             }
         }
     }

@@ -48,6 +48,8 @@ fn main(start: ulib::Start) -> i32 {
             return 1;
         }
     };
+    // Whether this client has said that the server restarted.
+    let mut told = false;
     for i in 0..LINES {
         let mut l = ulib::Line::new();
         line(me, i, &mut l);
@@ -58,14 +60,7 @@ fn main(start: ulib::Start) -> i32 {
                 // client has connected to the new instance); go on.
                 // Said through the new instance: a kernel line could land
                 // inside another client's.
-                Err(console_api::Error::Restarted) => {
-                    let mut n = ulib::Line::new();
-                    let _ = write!(
-                        n,
-                        "conclient {me}: the console server restarted: lines in flight lost, connected again"
-                    );
-                    let _ = con.write_line(n.as_str());
-                }
+                Err(console_api::Error::Restarted) => say_restarted(&mut con, me, &mut told),
                 Err(e) => {
                     ulib::println!("conclient {}: FAIL line {}: {:?}", me, i, e);
                     return 1;
@@ -77,7 +72,9 @@ fn main(start: ulib::Start) -> i32 {
     // quiet before the hostile one dies (so the kernel's fault report does
     // not land in the middle of a line); the notification `quiet`, if
     // granted, carries that.
-    con.flush().ok();
+    if let Err(console_api::Error::Restarted) = con.flush() {
+        say_restarted(&mut con, me, &mut told);
+    }
     if let Some(quiet) = QUIET.get() {
         let _ = ulib::cap::signal(quiet, 1 << me);
     }
@@ -85,11 +82,29 @@ fn main(start: ulib::Start) -> i32 {
     loop {
         match con.done() {
             Ok(()) => return 0,
-            Err(console_api::Error::Restarted) => continue,
+            // A client that finished its lines before the restart lost
+            // its `Done` (the restart test's other client may have started
+            // late): it says so as well, and says done again.
+            Err(console_api::Error::Restarted) => say_restarted(&mut con, me, &mut told),
             Err(e) => {
                 ulib::println!("conclient {}: FAIL done: {:?}", me, e);
                 return 1;
             }
         }
     }
+}
+
+/// Says (once, through the new server instance: a kernel line could land
+/// inside another client's) that the console server restarted and what
+/// was in flight is lost.
+fn say_restarted(con: &mut Console, me: usize, told: &mut bool) {
+    if core::mem::replace(told, true) {
+        return;
+    }
+    let mut n = ulib::Line::new();
+    let _ = write!(
+        n,
+        "conclient {me}: the console server restarted: lines in flight lost, connected again"
+    );
+    let _ = con.write_line(n.as_str());
 }

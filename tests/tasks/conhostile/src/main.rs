@@ -130,6 +130,21 @@ fn main(start: ulib::Start) -> i32 {
         me,
         format_args!("windows outside the buffer refused: {}", all_oob),
     );
+    // A line carried in its slot (`Line`) that says it is 100 bytes long
+    // (its window inside the buffer): the server prints its 32 bytes, the
+    // escape byte made `?`, and reads nothing past the slot's arguments.
+    let mut text = [0u8; 32];
+    text.copy_from_slice(b"slot \x1b[2J line cut at 32 bytes:)");
+    let mut line = req(Op::Line as u32, 0, 100);
+    for (w, chunk) in line.args.iter_mut().zip(text.chunks_exact(8)) {
+        *w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    }
+    let s = con.raw_call(&line);
+    say(
+        &mut con,
+        me,
+        format_args!("a slot line over 32 bytes printed cut: {:?}", s),
+    );
     // A sequence word out of order in the next slot.
     let k = con.sent();
     word(false, k, 0).store(Op::Write as u64, Ordering::Relaxed);
@@ -232,7 +247,8 @@ fn next(x: &mut u64) -> u64 {
 /// Sends [`RANDOM`] random requests one after another and checks each
 /// status: an unknown opcode is `UNKNOWN_OPCODE`, a window outside the
 /// buffer `OUT_OF_BOUNDS`, and a `Write` inside it `OK` (it prints the
-/// window: dots). A valid `Read` (held until input comes) or `Done` would
+/// window: dots), a `Line` too (it prints its random arguments, cut at 32
+/// bytes). A valid `Read` (held until input comes) or `Done` would
 /// change the session, so those are sent as `Write`s. Returns how many
 /// answers were wrong (each said).
 fn random_requests(con: &mut Console, me: usize, x: &mut u64) -> u64 {
@@ -248,7 +264,7 @@ fn random_requests(con: &mut Console, me: usize, x: &mut u64) -> u64 {
         let mut opcode = match next(x) % 4 {
             0 => next(x) as u32,
             1 => [0, 4, 77, u32::MAX][(next(x) % 4) as usize],
-            _ => 1 + (next(x) % 3) as u32,
+            _ => 1 + (next(x) % 4) as u32,
         };
         let len = match next(x) % 4 {
             0 => next(x) as u32,
@@ -266,17 +282,26 @@ fn random_requests(con: &mut Console, me: usize, x: &mut u64) -> u64 {
         let want = match Op::try_from(opcode) {
             Err(()) => Status::UNKNOWN_OPCODE,
             Ok(_) if !inside => Status::OUT_OF_BOUNDS,
+            Ok(Op::Line) => Status::OK,
             Ok(_) => {
                 opcode = Op::Write as u32;
                 Status::OK
             }
         };
+        // A `Line` prints its arguments: random 7-bit bytes, control
+        // bytes and DEL among them (printed as `?`).
+        let ascii = 0x7f7f_7f7f_7f7f_7f7f;
         let r = Request {
             opcode,
             len,
             tag: 9000 + k,
             offset,
-            args: [0; 4],
+            args: [
+                next(x) & ascii,
+                next(x) & ascii,
+                next(x) & ascii,
+                next(x) & ascii,
+            ],
         };
         let got = con.raw_call(&r);
         if got != Ok(want) {

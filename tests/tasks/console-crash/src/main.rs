@@ -11,8 +11,11 @@ ulib::entry!(main);
 fn main(start: ulib::Start) -> i32 {
     let first = start.restarts == 0;
     console::run_with_test_hook(start, |p: console::Progress<'_>| {
-        // Both clients mid-stream (each has lines left to send), so each
-        // sees the restart whatever the cores' speeds.
+        // Both clients have something in flight: lines, or (a client that
+        // finished before the other got going, which a pass of up to 16
+        // lines makes possible when one client starts late) the `Done`
+        // it sent after its last; so each sees the restart whatever the
+        // cores' speeds.
         if first && p.lines >= 50 && p.fewest >= 10 {
             p.say("console: crashing on purpose (test build)");
             ulib::fault_on_purpose();
