@@ -42,6 +42,27 @@ pub(super) struct Named {
     pub slot: SlotRef,
 }
 
+impl Named {
+    /// In one word (a [`Place`]), so that a call's entry hands it to the
+    /// body in a register (a `Named`, 24 bytes, goes through memory, and
+    /// the entry could not end with a jump to the body).
+    #[inline(always)]
+    pub fn pack(self) -> u64 {
+        Place::new(self.slot, self.space == SpaceId::Global).0
+    }
+
+    /// What [`Named::pack`] gave, on core `me` (a slot of a core's space
+    /// is always this core's: another core's share is `NotOwner`).
+    #[inline(always)]
+    pub fn unpack(w: u64, me: usize) -> Named {
+        let p = Place(w);
+        Named {
+            space: p.space(me),
+            slot: p.slot(),
+        }
+    }
+}
+
 /// Which right on the share a slot is reached through the operation needs.
 #[derive(Clone, Copy)]
 pub(super) enum Access {
