@@ -137,13 +137,13 @@ fn changeable_root_slot(root: Option<ShareId>, cptr: CPtr) -> Option<SlotRef> {
 /// (`ops::check_slot`'s checks: resolved for writing, not fixed, empty,
 /// allowed for a `core_bound` object; a changeable root slot checked
 /// inline, in the same order), then `body` there, which the entry jumps
-/// to with the slot in a register (`Named::pack`): an error here returns
+/// to with the slot in registers (`Named::parts`): an error here returns
 /// without a call.
 #[inline(always)]
 fn into_slot<A: args::Args>(
     frame: &mut Frame,
     dst: impl FnOnce(&A) -> (CPtr, bool),
-    body: fn(&mut Frame, &'static mut CoreCaps, Option<ShareId>, u64) -> Then,
+    body: fn(&mut Frame, &'static mut CoreCaps, Option<ShareId>, SlotRef, bool) -> Then,
 ) -> Then {
     let (c, root) = enter();
     let place = decode::<A>(frame).and_then(|a| {
@@ -160,12 +160,16 @@ fn into_slot<A: args::Args>(
         }
     });
     match place {
-        Ok(n) => body(frame, c, root, n.pack()),
+        Ok(n) => {
+            let (slot, global) = n.parts();
+            body(frame, c, root, slot, global)
+        }
         Err(e) => refused(frame, e),
     }
 }
 
-/// A creating call's body (`into_slot` found its place `n`, packed):
+/// A creating call's body (`into_slot` found its place, `slot` in the
+/// shared space if `global`):
 /// its arguments decoded again (they decoded in the entry: the registers
 /// are the same), then `body`, then its status and the mailbox.
 #[inline(always)]
@@ -173,11 +177,12 @@ fn made<A: args::Args>(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
     root: Option<ShareId>,
-    n: u64,
+    slot: SlotRef,
+    global: bool,
     body: impl FnOnce(&mut CoreCaps, Option<ShareId>, A, Named) -> Result<(), Error>,
 ) -> Then {
     let me = c.me;
-    let r = decode::<A>(frame).and_then(|a| body(c, root, a, Named::unpack(n, me)));
+    let r = decode::<A>(frame).and_then(|a| body(c, root, a, Named::of(slot, global, me)));
     done(frame, me, r)
 }
 
@@ -207,14 +212,21 @@ fn removing(frame: &mut Frame, delete: bool) -> Then {
         }
     });
     match n {
-        Ok(n) if delete => removal(frame, c, root, n.pack(), super::ops::delete),
-        Ok(n) => removal(frame, c, root, n.pack(), super::ops::revoke),
+        Ok(n) => {
+            let (slot, global) = n.parts();
+            let op = if delete {
+                super::ops::delete
+            } else {
+                super::ops::revoke
+            };
+            removal(frame, c, root, slot, global, op)
+        }
         Err(e) => refused(frame, e),
     }
 }
 
-/// `CapDelete` or `CapRevoke` (`op`) of the slot `n` (packed) its entry
-/// resolved; the removal's bookkeeping in `ops::removal`. One body for
+/// `CapDelete` or `CapRevoke` (`op`) of the slot its entry resolved
+/// (`slot`, in the shared space if `global`); the removal's bookkeeping in `ops::removal`. One body for
 /// both (out of line: neither is on a hot path; `args::CapRevoke` has
 /// `args::CapDelete`'s one argument and decodes alike).
 #[inline(never)]
@@ -222,11 +234,12 @@ fn removal(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
     root: Option<ShareId>,
-    n: u64,
+    slot: SlotRef,
+    global: bool,
     op: fn(&mut CoreCaps, &mut dyn Spaces, Named, &mut Marks) -> Result<(), Error>,
 ) -> Then {
     let me = c.me;
-    let n = Named::unpack(n, me);
+    let n = Named::of(slot, global, me);
     let (r, remote) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
     frame.x[0] = match r {
         Ok(()) => 0,
@@ -297,9 +310,10 @@ fn range_create_body(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
     root: Option<ShareId>,
-    n: u64,
+    slot: SlotRef,
+    global: bool,
 ) -> Then {
-    made::<args::RangeCreate>(frame, c, root, n, |c, _, a, n| {
+    made::<args::RangeCreate>(frame, c, root, slot, global, |c, _, a, n| {
         super::memory::range_create(c, a, n)
     })
 }
@@ -313,9 +327,10 @@ fn share_create_body(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
     root: Option<ShareId>,
-    n: u64,
+    slot: SlotRef,
+    global: bool,
 ) -> Then {
-    made::<args::ShareCreate>(frame, c, root, n, |c, root, a, n| {
+    made::<args::ShareCreate>(frame, c, root, slot, global, |c, root, a, n| {
         super::ops::share_create(c, &mut Caller::new(c.me, root), a, n)
     })
 }
@@ -329,9 +344,12 @@ fn notify_create_body(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
     root: Option<ShareId>,
-    n: u64,
+    slot: SlotRef,
+    global: bool,
 ) -> Then {
-    made::<args::NotifyCreate>(frame, c, root, n, |c, _, _, n| super::notify::create(c, n))
+    made::<args::NotifyCreate>(frame, c, root, slot, global, |c, _, _, n| {
+        super::notify::create(c, n)
+    })
 }
 
 pub extern "C" fn segment_info(frame: &mut Frame) -> Then {

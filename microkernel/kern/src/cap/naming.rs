@@ -43,23 +43,25 @@ pub(super) struct Named {
 }
 
 impl Named {
-    /// In one word (a [`Place`]), so that a call's entry hands it to the
-    /// body in a register (a `Named`, 24 bytes, goes through memory, and
-    /// the entry could not end with a jump to the body).
+    /// Its slot and whether that is in the shared space: what a call's
+    /// entry hands its body in two registers (a `Named`, 24 bytes, goes
+    /// through memory, and the entry could not end with a jump to the
+    /// body).
     #[inline(always)]
-    pub fn pack(self) -> u64 {
-        Place::new(self.slot, self.space == SpaceId::Global).0
+    pub fn parts(self) -> (SlotRef, bool) {
+        (self.slot, self.space == SpaceId::Global)
     }
 
-    /// What [`Named::pack`] gave, on core `me` (a slot of a core's space
-    /// is always this core's: another core's share is `NotOwner`).
+    /// The slot [`Named::parts`] gave, on core `me` (a slot of a core's
+    /// space is always this core's: another core's share is `NotOwner`).
     #[inline(always)]
-    pub fn unpack(w: u64, me: usize) -> Named {
-        let p = Place(w);
-        Named {
-            space: p.space(me),
-            slot: p.slot(),
-        }
+    pub fn of(slot: SlotRef, global: bool, me: usize) -> Named {
+        let space = if global {
+            SpaceId::Global
+        } else {
+            SpaceId::Core(me)
+        };
+        Named { space, slot }
     }
 }
 
