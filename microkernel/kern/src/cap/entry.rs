@@ -4,11 +4,14 @@
 //! and x30; every exception masked). Each one does only its own work
 //! inline: this core's capability state and the caller's root share (one
 //! read of TPIDR_EL1), its arguments' decoding, the lookup of its first
-//! capability (or the resolution of its first slot); the operation's body
-//! runs out of line with what was found. So no call pays a large shared
-//! prologue, a second test of the number, or a jump table, and the checks
-//! are the ones the body made before, in the same order (decoding first,
-//! then the slot, then the rest).
+//! capability (or the resolution of its first slot; for a root slot a task
+//! may change, the body's first check of it: empty for a call that makes
+//! an object, full for a removal); the operation's body runs out of line
+//! with what was found, jumped to where it can be (the slot handed over
+//! in registers, so that no frame of the entry stays below the body's).
+//! So no call pays a large shared prologue, a second test of the number,
+//! or a jump table, and the checks are the ones the body made before, in
+//! the same order (decoding first, then the slot, then the rest).
 //!
 //! The mailbox: an error found here (decoding, the first lookup) comes
 //! before the call changed or posted anything, so it returns at once, as
