@@ -198,21 +198,23 @@ fn made<A: args::Args>(
 #[inline(never)]
 fn removing(frame: &mut Frame, delete: bool) -> Then {
     let (c, root) = enter();
-    let n = decode::<args::CapDelete>(frame).and_then(|a| {
-        if delete && a.at.0 < u64::from(slots::FIRST_GRANT) && root.is_some() {
-            // `ops::delete`'s `fixed`: a fixed root slot.
-            return Err(Error::InvalidArgument);
-        }
-        match changeable_root_slot(root, a.at) {
-            Some(slot) => {
+    let n = decode::<args::CapDelete>(frame).and_then(|a| match root {
+        // A root slot (`resolve_at`'s inline case): the body's first
+        // checks here. Any other pointer is tested only for this.
+        Some(r) if a.at.0 < u64::from(slots::SHARE_SLOTS) => {
+            let slot = SlotRef::new(r, a.at.0 as u32);
+            if a.at.0 >= u64::from(slots::FIRST_GRANT) {
                 c.space.lookup(c.me as u32, slot)?;
-                Ok(Named {
-                    space: SpaceId::Core(c.me),
-                    slot,
-                })
+            } else if delete {
+                // `ops::delete`'s `fixed`: a fixed root slot.
+                return Err(Error::InvalidArgument);
             }
-            None => super::naming::resolve_at(c, root, a.at.0, super::naming::Access::Write),
+            Ok(Named {
+                space: SpaceId::Core(c.me),
+                slot,
+            })
         }
+        _ => super::naming::resolve_at(c, root, a.at.0, super::naming::Access::Write),
     });
     match n {
         Ok(n) => {
@@ -229,9 +231,10 @@ fn removing(frame: &mut Frame, delete: bool) -> Then {
 }
 
 /// `CapDelete` or `CapRevoke` (`op`) of the slot its entry resolved
-/// (`slot`, in the shared space if `global`); the removal's bookkeeping in `ops::removal`. One body for
-/// both (out of line: neither is on a hot path; `args::CapRevoke` has
-/// `args::CapDelete`'s one argument and decodes alike).
+/// (`slot`, in the shared space if `global`); the removal's bookkeeping
+/// in `ops::removal`. One body for both (out of line: neither is on a
+/// hot path; `args::CapRevoke` has `args::CapDelete`'s one argument and
+/// decodes alike).
 #[inline(never)]
 fn removal(
     frame: &mut Frame,
