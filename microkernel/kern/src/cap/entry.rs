@@ -146,7 +146,7 @@ fn changeable_root_slot(root: Option<ShareId>, cptr: CPtr) -> Option<SlotRef> {
 fn into_slot<A: args::Args>(
     frame: &mut Frame,
     dst: impl FnOnce(&A) -> (CPtr, bool),
-    body: fn(&mut Frame, &'static mut CoreCaps, Option<ShareId>, SlotRef, bool) -> Then,
+    body: impl FnOnce(&mut CoreCaps, Option<ShareId>, A, Named) -> Result<(), Error>,
 ) -> Then {
     let (c, root) = enter();
     let place = decode::<A>(frame).and_then(|a| {
@@ -165,17 +165,18 @@ fn into_slot<A: args::Args>(
     match place {
         Ok(n) => {
             let (slot, global) = n.parts();
-            body(frame, c, root, slot, global)
+            made(frame, c, root, slot, global, body)
         }
         Err(e) => refused(frame, e),
     }
 }
 
 /// A creating call's body (`into_slot` found its place, `slot` in the
-/// shared space if `global`):
-/// its arguments decoded again (they decoded in the entry: the registers
-/// are the same), then `body`, then its status and the mailbox.
-#[inline(always)]
+/// shared space if `global`), out of line, one copy per call (`body` is
+/// its own closure type, which takes no register): its arguments decoded
+/// again (they decoded in the entry: the registers are the same), then
+/// `body`, then its status and the mailbox.
+#[inline(never)]
 fn made<A: args::Args>(
     frame: &mut Frame,
     c: &'static mut CoreCaps,
@@ -308,54 +309,27 @@ fn segment_create_body(frame: &mut Frame, c: &'static mut CoreCaps, root: Option
 }
 
 pub extern "C" fn range_create(frame: &mut Frame) -> Then {
-    into_slot::<args::RangeCreate>(frame, |a| (a.dst, a.private), range_create_body)
-}
-
-#[inline(never)]
-fn range_create_body(
-    frame: &mut Frame,
-    c: &'static mut CoreCaps,
-    root: Option<ShareId>,
-    slot: SlotRef,
-    global: bool,
-) -> Then {
-    made::<args::RangeCreate>(frame, c, root, slot, global, |c, _, a, n| {
-        super::memory::range_create(c, a, n)
-    })
+    into_slot::<args::RangeCreate>(
+        frame,
+        |a| (a.dst, a.private),
+        |c, _, a, n| super::memory::range_create(c, a, n),
+    )
 }
 
 pub extern "C" fn share_create(frame: &mut Frame) -> Then {
-    into_slot::<args::ShareCreate>(frame, |a| (a.dst, !a.shared), share_create_body)
-}
-
-#[inline(never)]
-fn share_create_body(
-    frame: &mut Frame,
-    c: &'static mut CoreCaps,
-    root: Option<ShareId>,
-    slot: SlotRef,
-    global: bool,
-) -> Then {
-    made::<args::ShareCreate>(frame, c, root, slot, global, |c, root, a, n| {
-        super::ops::share_create(c, &mut Caller::new(c.me, root), a, n)
-    })
+    into_slot::<args::ShareCreate>(
+        frame,
+        |a| (a.dst, !a.shared),
+        |c, root, a, n| super::ops::share_create(c, &mut Caller::new(c.me, root), a, n),
+    )
 }
 
 pub extern "C" fn notify_create(frame: &mut Frame) -> Then {
-    into_slot::<args::NotifyCreate>(frame, |a| (a.dst, false), notify_create_body)
-}
-
-#[inline(never)]
-fn notify_create_body(
-    frame: &mut Frame,
-    c: &'static mut CoreCaps,
-    root: Option<ShareId>,
-    slot: SlotRef,
-    global: bool,
-) -> Then {
-    made::<args::NotifyCreate>(frame, c, root, slot, global, |c, _, _, n| {
-        super::notify::create(c, n)
-    })
+    into_slot::<args::NotifyCreate>(
+        frame,
+        |a| (a.dst, false),
+        |c, _, _, n| super::notify::create(c, n),
+    )
 }
 
 pub extern "C" fn segment_info(frame: &mut Frame) -> Then {
