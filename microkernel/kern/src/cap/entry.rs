@@ -4,11 +4,14 @@
 //! and x30; every exception masked). Each one does only its own work
 //! inline: this core's capability state and the caller's root share (one
 //! read of TPIDR_EL1), its arguments' decoding, the lookup of its first
-//! capability (or the resolution of its first slot); the operation's body
-//! runs out of line with what was found. So no call pays a large shared
-//! prologue, a second test of the number, or a jump table, and the checks
-//! are the ones the body made before, in the same order (decoding first,
-//! then the slot, then the rest).
+//! capability (or the resolution of its first slot; for a root slot a task
+//! may change, the body's first check of it: empty for a call that makes
+//! an object, full for a removal); the operation's body runs out of line
+//! with what was found, jumped to where it can be (the slot handed over
+//! in registers, so that no frame of the entry stays below the body's).
+//! So no call pays a large shared prologue, a second test of the number,
+//! or a jump table, and the checks are the ones the body made before, in
+//! the same order (decoding first, then the slot, then the rest).
 //!
 //! The mailbox: an error found here (decoding, the first lookup) comes
 //! before the call changed or posted anything, so it returns at once, as
@@ -19,11 +22,12 @@
 //! here, a removal's sweep), which sends no SGI.
 
 use super::naming::{resolve_copy, root_cap_of, Named};
+use super::object::SpaceId;
 use super::ops::{check_slot, Spaces};
 use super::{CoreCaps, Marks, CORE_CAPS};
 use crate::arch::aarch64::exception::Frame;
 use crate::task::{after_cap_call, check_caller_root, decode, Caller, Then};
-use abi::{args, CPtr, Error, ObjectKind, Rights};
+use abi::{args, slots, CPtr, Error, ObjectKind, Rights};
 use kerncore::cap::{Cap, ShareId, SlotRef};
 
 /// This core's capability state and the calling task's root share (the
@@ -120,9 +124,24 @@ fn by_cap<A: args::Args>(
     }
 }
 
+/// The caller's root slot `cptr` names, if it names one a task may
+/// change (below `SHARE_SLOTS`, not fixed) and the caller has a root
+/// share: where a call's entry checks its slot inline. Any other pointer
+/// goes the general way (`resolve_at`, `check_slot`), which gives its
+/// errors in their order.
+#[inline(always)]
+fn changeable_root_slot(root: Option<ShareId>, cptr: CPtr) -> Option<SlotRef> {
+    let root = root?;
+    let free = (u64::from(slots::FIRST_GRANT)..u64::from(slots::SHARE_SLOTS)).contains(&cptr.0);
+    free.then(|| SlotRef::new(root, cptr.0 as u32))
+}
+
 /// A call that makes an object into the slot `dst` of its arguments
-/// (`ops::check_slot`: resolved for writing, not fixed, empty, allowed
-/// for a `core_bound` object), then `body` there.
+/// (`ops::check_slot`'s checks: resolved for writing, not fixed, empty,
+/// allowed for a `core_bound` object; a changeable root slot checked
+/// inline, in the same order), then `body` there, which the entry jumps
+/// to with the slot in registers (`Named::parts`): an error here returns
+/// without a call.
 #[inline(always)]
 fn into_slot<A: args::Args>(
     frame: &mut Frame,
@@ -132,43 +151,108 @@ fn into_slot<A: args::Args>(
     let (c, root) = enter();
     let place = decode::<A>(frame).and_then(|a| {
         let (dst, core_bound) = dst(&a);
-        Ok((a, check_slot(c, root, dst, core_bound)?))
+        match changeable_root_slot(root, dst) {
+            Some(slot) => {
+                c.space.check_empty(c.me as u32, slot)?;
+                Ok(Named {
+                    space: SpaceId::Core(c.me),
+                    slot,
+                })
+            }
+            None => check_slot(c, root, dst, core_bound),
+        }
     });
     match place {
-        Ok((a, n)) => {
-            let me = c.me;
-            let r = body(c, root, a, n);
-            done(frame, me, r)
+        Ok(n) => {
+            let (slot, global) = n.parts();
+            made(frame, c, root, slot, global, body)
         }
         Err(e) => refused(frame, e),
     }
 }
 
-/// `CapDelete` or `CapRevoke` (`op`) of the slot its argument names,
-/// resolved for writing; the removal's bookkeeping in `ops::removal`. One
-/// body for both (out of line: neither is on a hot path), decoding with
-/// `args::CapDelete` (`args::CapRevoke` has the same one argument and
+/// A creating call's body (`into_slot` found its place, `slot` in the
+/// shared space if `global`), out of line, one copy per call (`body` is
+/// its own closure type, which takes no register): its arguments decoded
+/// again (they decoded in the entry: the registers are the same), then
+/// `body`, then its status and the mailbox.
+#[inline(never)]
+fn made<A: args::Args>(
+    frame: &mut Frame,
+    c: &'static mut CoreCaps,
+    root: Option<ShareId>,
+    slot: SlotRef,
+    global: bool,
+    body: impl FnOnce(&mut CoreCaps, Option<ShareId>, A, Named) -> Result<(), Error>,
+) -> Then {
+    let me = c.me;
+    let r = decode::<A>(frame).and_then(|a| body(c, root, a, Named::of(slot, global, me)));
+    done(frame, me, r)
+}
+
+/// `CapDelete` or `CapRevoke`: its argument decoded, its slot resolved
+/// for writing; a changeable root slot's capability looked up inline
+/// (the first checks of the removal's body, `fixed` for `CapDelete` then
+/// `CapSpace::lookup`, with their errors in their order), so that an
+/// error there returns at once; then the removal (`removal`). One copy
+/// for both calls (out of line, jumped to from each one's entry).
+#[inline(never)]
+fn removing(frame: &mut Frame, delete: bool) -> Then {
+    let (c, root) = enter();
+    let n = decode::<args::CapDelete>(frame).and_then(|a| match root {
+        // A root slot (`resolve_at`'s inline case): the body's first
+        // checks here. Any other pointer is tested only for this.
+        Some(r) if a.at.0 < u64::from(slots::SHARE_SLOTS) => {
+            let slot = SlotRef::new(r, a.at.0 as u32);
+            if a.at.0 >= u64::from(slots::FIRST_GRANT) {
+                c.space.lookup(c.me as u32, slot)?;
+            } else if delete {
+                // `ops::delete`'s `fixed`: a fixed root slot.
+                return Err(Error::InvalidArgument);
+            }
+            Ok(Named {
+                space: SpaceId::Core(c.me),
+                slot,
+            })
+        }
+        _ => super::naming::resolve_at(c, root, a.at.0, super::naming::Access::Write),
+    });
+    match n {
+        Ok(n) => {
+            let (slot, global) = n.parts();
+            let op = if delete {
+                super::ops::delete
+            } else {
+                super::ops::revoke
+            };
+            removal(frame, c, root, slot, global, op)
+        }
+        Err(e) => refused(frame, e),
+    }
+}
+
+/// `CapDelete` or `CapRevoke` (`op`) of the slot its entry resolved
+/// (`slot`, in the shared space if `global`); the removal's bookkeeping
+/// in `ops::removal`. One body for both (out of line: neither is on a
+/// hot path; `args::CapRevoke` has `args::CapDelete`'s one argument and
 /// decodes alike).
 #[inline(never)]
 fn removal(
     frame: &mut Frame,
+    c: &'static mut CoreCaps,
+    root: Option<ShareId>,
+    slot: SlotRef,
+    global: bool,
     op: fn(&mut CoreCaps, &mut dyn Spaces, Named, &mut Marks) -> Result<(), Error>,
 ) -> Then {
-    let (c, root) = enter();
-    let n = decode::<args::CapDelete>(frame)
-        .and_then(|a| super::naming::resolve_at(c, root, a.at.0, super::naming::Access::Write));
-    match n {
-        Ok(n) => {
-            let me = c.me;
-            let (r, remote) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
-            frame.x[0] = match r {
-                Ok(()) => 0,
-                Err(e) => e as u64,
-            };
-            after_cap_call(me, remote)
-        }
-        Err(e) => refused(frame, e),
-    }
+    let me = c.me;
+    let n = Named::of(slot, global, me);
+    let (r, remote) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
+    frame.x[0] = match r {
+        Ok(()) => 0,
+        Err(e) => e as u64,
+    };
+    after_cap_call(me, remote)
 }
 
 pub extern "C" fn cap_copy(frame: &mut Frame) -> Then {
@@ -186,27 +270,41 @@ pub extern "C" fn cap_copy(frame: &mut Frame) -> Then {
 }
 
 pub extern "C" fn cap_delete(frame: &mut Frame) -> Then {
-    removal(frame, super::ops::delete)
+    removing(frame, true)
 }
 
 pub extern "C" fn cap_revoke(frame: &mut Frame) -> Then {
-    removal(frame, super::ops::revoke)
+    removing(frame, false)
 }
 
 /// `SegmentCreate`: its destination is checked by `segment::create`
 /// (again on each re-issue of a call cut short between pieces, which
-/// leaves the registers as they were: `segment::create`'s doc).
+/// leaves the registers as they were: `segment::create`'s doc). With no
+/// call kept on this core (`segment::create`'s common case, where the
+/// destination is checked first), a changeable root slot is checked
+/// here first, inline, so that an error there returns without a call.
 pub extern "C" fn segment_create(frame: &mut Frame) -> Then {
     let (c, root) = enter();
-    match decode::<args::SegmentCreate>(frame) {
-        Ok(a) => {
-            let me = c.me;
-            match super::segment::create(c, root, a) {
-                Ok(true) => again(me),
-                r => done(frame, me, r.map(|_| ())),
-            }
+    let checked = decode::<args::SegmentCreate>(frame).and_then(|a| {
+        match changeable_root_slot(root, a.dst) {
+            Some(slot) if c.creating.none_kept() => c.space.check_empty(c.me as u32, slot),
+            _ => Ok(()),
         }
+    });
+    match checked {
+        Ok(()) => segment_create_body(frame, c, root),
         Err(e) => refused(frame, e),
+    }
+}
+
+/// `SegmentCreate`'s body: its arguments decoded again (the registers
+/// are the ones its entry decoded), then `segment::create`.
+#[inline(never)]
+fn segment_create_body(frame: &mut Frame, c: &'static mut CoreCaps, root: Option<ShareId>) -> Then {
+    let me = c.me;
+    match decode::<args::SegmentCreate>(frame).and_then(|a| super::segment::create(c, root, a)) {
+        Ok(true) => again(me),
+        r => done(frame, me, r.map(|_| ())),
     }
 }
 

@@ -42,6 +42,29 @@ pub(super) struct Named {
     pub slot: SlotRef,
 }
 
+impl Named {
+    /// Its slot and whether that is in the shared space: what a call's
+    /// entry hands its body in two registers (a `Named`, 24 bytes, goes
+    /// through memory, and the entry could not end with a jump to the
+    /// body).
+    #[inline(always)]
+    pub fn parts(self) -> (SlotRef, bool) {
+        (self.slot, self.space == SpaceId::Global)
+    }
+
+    /// The slot [`Named::parts`] gave, on core `me` (a slot of a core's
+    /// space is always this core's: another core's share is `NotOwner`).
+    #[inline(always)]
+    pub fn of(slot: SlotRef, global: bool, me: usize) -> Named {
+        let space = if global {
+            SpaceId::Global
+        } else {
+            SpaceId::Core(me)
+        };
+        Named { space, slot }
+    }
+}
+
 /// Which right on the share a slot is reached through the operation needs.
 #[derive(Clone, Copy)]
 pub(super) enum Access {

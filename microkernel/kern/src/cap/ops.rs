@@ -18,8 +18,8 @@ use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 /// `CapDelete` or `CapRevoke` (`op`) of the slot `n` its entry resolved:
 /// what it leaves (shares to destroy, spaces to sweep, cores to ask) is
 /// finished here; its status, and whether the caller must wait for other
-/// cores' sweeps.
-#[inline(never)]
+/// cores' sweeps. Inlined into its one caller (`entry::removal`).
+#[inline(always)]
 pub(super) fn removal(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,

@@ -48,6 +48,13 @@ impl Creating {
         }
     }
 
+    /// Whether no call of this core's tasks is kept (the common case): a
+    /// `SegmentCreate` then checks its destination before anything else.
+    #[inline(always)]
+    pub(super) fn none_kept(&self) -> bool {
+        self.live == 0
+    }
+
     /// The entry of the task `root`'s cut-short call, if it has one.
     fn kept(&self, root: ShareId) -> Option<usize> {
         if self.live == 0 {
