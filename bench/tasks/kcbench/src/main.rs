@@ -294,21 +294,11 @@ fn console_syscall(me: usize) -> bool {
 /// buffers and the device).
 const BLOCK_WARMUP: u64 = 12;
 
-/// Instructions retired (PMEVCNTR0_EL0, INST_RETIRED) when the image lets
-/// this task read the PMU: under `-icount` the whole machine's, without
-/// any idle time QEMU skips over (as blkbench's).
+/// Instructions retired when the image lets this task read the PMU (the
+/// block images): under `-icount` the whole machine's, without the idle
+/// time QEMU skips over.
 fn instructions() -> Option<u64> {
-    if CYCLE_COUNTER.get() != Some(1) {
-        return None;
-    }
-    let n: u64;
-    // Safety: the image set `[kernel] cycle_counter`, so the kernel lets
-    // EL0 read the event counters (PMUSERENR_EL0.ER); xtask refuses the
-    // value without it. No memory is touched.
-    unsafe {
-        core::arch::asm!("isb", "mrs {0}, pmevcntr0_el0", out(reg) n, options(nomem, nostack))
-    };
-    Some(n)
+    ulib::pmu::instructions(CYCLE_COUNTER.get() == Some(1))
 }
 
 /// A block result line: [`result`]'s, with `instr=` when the PMU is
