@@ -313,6 +313,16 @@ const VIRT: &[Case] = &[
         disk_pattern: BLK_KERNEL_SECTORS,
         ..Case::BASE
     },
+    // The in-kernel driver's sleep on a GICv2: its interrupt routed
+    // through GICD_ITARGETSR, the priority mask in GICC_PMR.
+    Case {
+        name: "blk-kernel-gic2-virt",
+        image: "blk-kernel",
+        gic: Some(2),
+        console: BLK_KERNEL,
+        disk_pattern: BLK_KERNEL_SECTORS,
+        ..Case::BASE
+    },
     Case {
         name: "console-hostile-virt",
         image: "console-hostile",

@@ -361,10 +361,11 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
         };
         let k =
             crate::bench::kcore::run(root, icount, runs, plan.linux, &mut |s| progress.step(s))?;
-        // The guard holds the one-client console rows (deterministic).
+        // The guard holds the one-client ring rows and the one-client
+        // block baseline (deterministic).
         let k: Vec<(String, u64)> = k
             .into_iter()
-            .filter(|(key, _)| key.starts_with("console-ring-") && key.ends_with("-1"))
+            .filter(|(key, _)| crate::bench::guard::kcore_guarded(key))
             .collect();
         if icount && args.update_baseline {
             crate::bench::guard::update(root, "kernelcore", &k)?;

@@ -146,6 +146,12 @@ impl GicV2 {
         self.d().isenabler[(intid / 32) as usize].set(1 << (intid % 32));
     }
 
+    /// Sets the calling core's priority mask: only interrupts more urgent
+    /// (lower) than `mask` are signalled to it (0xff: all).
+    pub fn set_priority_mask(&self, mask: u8) {
+        self.c().pmr.set(mask as u32);
+    }
+
     /// The calling core's CPU interface bit: GICD_ITARGETSR0..7 are banked
     /// and read as the reading core's own interface.
     pub fn own_target(&self) -> u8 {

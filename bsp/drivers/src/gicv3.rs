@@ -252,6 +252,14 @@ pub mod cpu_interface {
         }
     }
 
+    /// Sets this core's priority mask: only interrupts more urgent (lower)
+    /// than `mask` are signalled to it (0xff: all).
+    pub fn set_priority_mask(mask: u8) {
+        // Safety: the mask only affects this core's interrupt delivery; no
+        // memory effect.
+        unsafe { asm!("msr icc_pmr_el1, {0}", "isb", in(reg) mask as u64) };
+    }
+
     /// Acknowledges the highest-priority pending group-1 interrupt.
     pub fn ack() -> Option<u32> {
         let iar: u64;

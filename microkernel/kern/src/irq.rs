@@ -156,16 +156,49 @@ fn v3_here(dist: usize) -> GicV3 {
 /// Routes the shared interrupt `intid` to the calling core and enables it
 /// (cap::interrupt, when the task it is delivered to is loaded).
 pub fn route_here(intid: u32) {
+    route_here_at(intid, DEVICE_PRIORITY);
+}
+
+fn route_here_at(intid: u32, priority: u8) {
     let me = percore::this();
     match gic() {
         Gic::V2(v2) => {
             let target = me.gic_target.load(Ordering::Relaxed) as u8;
-            v2.route_spi(intid, DEVICE_PRIORITY, target);
+            v2.route_spi(intid, priority, target);
         }
         Gic::V3 { dist, .. } => {
             let mpidr = me.mpidr.load(Ordering::Relaxed);
-            v3_here(*dist).enable(intid, DEVICE_PRIORITY, mpidr);
+            v3_here(*dist).enable(intid, priority, mpidr);
         }
+    }
+}
+
+/// Priority of the in-kernel block driver's device interrupt (blkdev):
+/// more urgent than the timer's and the wake SGI's, so that with
+/// [`only_urgent`] it alone ends the driver's `wfi`.
+#[cfg(feature = "block-in-kernel")]
+const URGENT_PRIORITY: u8 = 0x40;
+
+/// Routes `intid` to the calling core at [`URGENT_PRIORITY`] and enables
+/// it (blkdev, before each request it sleeps on).
+#[cfg(feature = "block-in-kernel")]
+pub fn route_here_urgent(intid: u32) {
+    route_here_at(intid, URGENT_PRIORITY);
+}
+
+/// With `on`, this core's GIC signals only interrupts more urgent than the
+/// timer's and the wake SGI's (the in-kernel block driver's): the others
+/// stay pending and neither end a `wfi` nor are taken until it is `off`.
+#[cfg(feature = "block-in-kernel")]
+pub fn only_urgent(on: bool) {
+    let mask = if on {
+        TIMER_PRIORITY.min(WAKE_PRIORITY)
+    } else {
+        0xff
+    };
+    match gic() {
+        Gic::V2(v2) => v2.set_priority_mask(mask),
+        Gic::V3 { .. } => drivers::gicv3::cpu_interface::set_priority_mask(mask),
     }
 }
 

@@ -58,6 +58,7 @@ pub fn rows(root: &Path, icount: bool, runs: usize) -> Result<Vec<(Sample, u64, 
                             // One span over every client (the program
                             // takes the union itself).
                             overlap: true,
+                            instr: None,
                         },
                         0,
                         Vec::new(),

@@ -66,17 +66,7 @@ ulib::bind! {
 /// machine and leaves out the idle time it skips over (measurements.md,
 /// *Storage*); on silicon they are this core's.
 fn instructions() -> Option<u64> {
-    if CYCLE_COUNTER.get() != Some(1) {
-        return None;
-    }
-    let n: u64;
-    // Safety: the image set `[kernel] cycle_counter`, so the kernel lets
-    // EL0 read the event counters (PMUSERENR_EL0.ER); xtask refuses the
-    // value without it. No memory is touched.
-    unsafe {
-        core::arch::asm!("isb", "mrs {0}, pmevcntr0_el0", out(reg) n, options(nomem, nostack))
-    };
-    Some(n)
+    ulib::pmu::instructions(CYCLE_COUNTER.get() == Some(1))
 }
 
 /// A timed window's start: the counter and, if readable, instructions.

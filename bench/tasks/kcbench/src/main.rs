@@ -41,6 +41,9 @@ ulib::bind! {
     static GATE: Range = "gate";
     /// How many clients the image has (the gate opens at that count).
     static CLIENTS: Value = "clients";
+    /// 1 when the image lets this task read the PMU's event counters
+    /// (the block images: `[kernel] cycle_counter`).
+    static CYCLE_COUNTER: Value = "cycle_counter";
 }
 
 /// How long (counter seconds) a client waits at the gate for the others.
@@ -271,28 +274,69 @@ fn console_syscall(me: usize) -> bool {
     true
 }
 
-fn block_ring(me: usize) -> Result<(), blk_api::client::Error> {
+/// Untimed block reads before the timed ones: under `-icount` xtask
+/// limits the disk's rate (so that every request is still in the device
+/// when the server sleeps), and QEMU's limiter lets its first 10 requests
+/// through at once; the warm-up takes them (and the first touches of the
+/// buffers and the device).
+const BLOCK_WARMUP: u64 = 12;
+
+/// Instructions retired when the image lets this task read the PMU (the
+/// block images): under `-icount` the whole machine's, without the idle
+/// time QEMU skips over.
+fn instructions() -> Option<u64> {
+    ulib::pmu::instructions(CYCLE_COUNTER.get() == Some(1))
+}
+
+/// A block result line: [`result`]'s, with `instr=` when the PMU is
+/// readable.
+fn block_report(mode: &str, me: usize, t0: u64, i0: Option<u64>) {
+    let l = result(mode, me, ROUND_TRIPS, t0);
+    match (i0, instructions()) {
+        (Some(a), Some(b)) => println!("{} instr={}", l.as_str(), b.wrapping_sub(a)),
+        _ => println!("{}", l.as_str()),
+    }
+}
+
+/// Block reads: `BLOCK_WARMUP` untimed, the gate, then `ROUND_TRIPS`
+/// timed, one sector each, through `read`.
+fn block_reads<E>(
+    me: usize,
+    mode: &str,
+    mut read: impl FnMut(u64, &mut [u8; 512]) -> Result<(), E>,
+) -> Result<bool, E> {
+    let mut buf = [0u8; 512];
+    let sector = |i: u64| me as u64 * 256 + i % 256;
+    for i in 0..BLOCK_WARMUP {
+        read(sector(i), &mut buf)?;
+    }
+    if !gate() {
+        println!(
+            "kcbench {}: FAIL the other clients never reached the gate",
+            me
+        );
+        return Ok(false);
+    }
+    let (t0, i0) = (now().0, instructions());
+    for i in 0..ROUND_TRIPS {
+        read(sector(i), &mut buf)?;
+    }
+    block_report(mode, me, t0, i0);
+    Ok(true)
+}
+
+fn block_ring(me: usize) -> Result<bool, blk_api::client::Error> {
     // Safety: the image links this client's range at its address for the
     // task's life, shared with the block server only, and nothing else in
     // this task touches it.
     let mut blk = unsafe { blk_api::client::Blk::attach() }?;
-    let mut buf = [0u8; 512];
-    let t0 = now().0;
-    for i in 0..ROUND_TRIPS {
-        blk.read(me as u64 * 256 + i % 256, &mut buf)?;
-    }
-    report("block-ring-rtt", me, ROUND_TRIPS, t0);
-    blk.close()
+    let ok = block_reads(me, "block-ring-rtt", |s, b| blk.read(s, b))?;
+    blk.close()?;
+    Ok(ok)
 }
 
-fn block_syscall(me: usize) -> Result<(), ulib::Error> {
-    let mut buf = [0u8; 512];
-    let t0 = now().0;
-    for i in 0..ROUND_TRIPS {
-        ulib::block::read(me as u64 * 256 + i % 256, &mut buf)?;
-    }
-    report("block-syscall-rtt", me, ROUND_TRIPS, t0);
-    Ok(())
+fn block_syscall(me: usize) -> Result<bool, ulib::Error> {
+    block_reads(me, "block-syscall-rtt", |s, b| ulib::block::read(s, b))
 }
 
 fn main(start: ulib::Start) -> i32 {
@@ -303,12 +347,12 @@ fn main(start: ulib::Start) -> i32 {
     let mode = MODE.get().map(cap_info);
     let ok = match (console_ring_bound, block_ring_bound, mode) {
         (true, false, None) => console_ring(me).is_ok(),
-        (false, true, None) => block_ring(me).is_ok(),
+        (false, true, None) => matches!(block_ring(me), Ok(true)),
         (false, false, Some(Ok((ObjectKind::Notification, r)))) => {
             if r.contains(Rights::READ) {
                 console_syscall(me)
             } else {
-                block_syscall(me).is_ok()
+                matches!(block_syscall(me), Ok(true))
             }
         }
         _ => {

@@ -197,6 +197,15 @@ impl World {
         let cpu = self.cpu(me);
         let mut restarts = 0;
         self.x.core_started(me, ready, &cpu);
+        // No task runs before every core has started (run_this_core).
+        let mut early = false;
+        self.x.wait_for(
+            me,
+            &cpu,
+            || self.x.all_started(N),
+            || early |= self.process(me, &mut ready, &mut restarts),
+        );
+        assert!(!early, "core {me} was shut down before every core started");
         loop {
             if self.process(me, &mut ready, &mut restarts) {
                 return;

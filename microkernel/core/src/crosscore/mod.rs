@@ -317,17 +317,24 @@ impl<A: Word, const N: usize> CrossCore<A, N> {
         self.runnable.fetch_and(!(1 << me)) & (1 << me) != 0
     }
 
-    /// Core `me` has loaded its tasks (`ready`: one of them can run).
+    /// Core `me` has loaded its tasks (`ready`: one of them can run). It
+    /// then waits for the others ([`CrossCore::all_started`]), which this
+    /// signals: no core runs a task before every core has started, so no
+    /// core's start-up (loading, its first pass of the idle loop, the wake
+    /// it once sent core 0 here) runs beside another's tasks (issue 12:
+    /// an idle core's start landed in a benchmark's timed span), and core 0
+    /// cannot have found its tasks done before this core started.
     pub fn core_started(&self, me: usize, ready: bool, cpu: &impl Cpu<A>) {
         if ready {
             self.mark_runnable(me);
         }
         self.started.fetch_add(1);
-        if me != 0 {
-            // Core 0 may have found its own tasks done and gone to sleep
-            // before this core started: it must look again.
-            cpu.wake(0);
-        }
+        cpu.signal();
+    }
+
+    /// Whether all `n` cores have started ([`CrossCore::core_started`]).
+    pub fn all_started(&self, n: usize) -> bool {
+        self.started.load() as usize >= n
     }
 
     /// Every one of `n` cores started, none has a ready task and no request

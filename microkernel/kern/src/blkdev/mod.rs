@@ -4,8 +4,9 @@
 //! calls from every core. Each call copies between the task and its core's
 //! own 64 KiB bounce buffer (through the task's page tables, outside the
 //! lock), then takes the lock (counted as a shared-lock acquisition) for
-//! the device request and waits for it there. The device is set up by the
-//! first call. The kernel-core server (servers/blk) is the design this is
+//! the device request and waits for it there, asleep in `wfi` until the
+//! device's interrupt (routed to the waiting core for the request; see
+//! [`wait_used`]). The device is set up by the first call. The kernel-core server (servers/blk) is the design this is
 //! measured against; docs/block.md compares them.
 
 mod hal;
@@ -20,7 +21,7 @@ const SECTOR: usize = 512;
 /// The most one `BlockRead`/`BlockWrite` moves (the bounce buffer's size).
 const MAX_TRANSFER: usize = 64 * 1024;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use hal::{KernHal, WINDOW};
 use platform::MAX_CPUS;
 use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
@@ -45,6 +46,10 @@ enum State {
 const WINDOW_PAGES: u64 = (dma::RESERVED / dma::PAGE) as u64;
 /// Frames of a core's bounce buffer.
 const BOUNCE_PAGES: u64 = (MAX_TRANSFER / dma::PAGE) as u64;
+
+/// The device's interrupt (its GIC INTID), once the device is up (0: none,
+/// the driver polls).
+static INTID: AtomicU32 = AtomicU32::new(0);
 
 /// The disk's size in sectors, once the device is up (0 before).
 static CAPACITY: AtomicU64 = AtomicU64::new(0);
@@ -92,7 +97,9 @@ fn probe() -> State {
         Err(_) => return State::Absent,
     };
     match VirtIOBlk::<KernHal, _>::new(transport) {
-        Ok(d) => {
+        Ok(mut d) => {
+            d.enable_interrupts();
+            INTID.store(v.intid, Ordering::Relaxed);
             kprintln!(
                 "blkdev: virtio-blk at {:#x}, {} sectors, in the kernel behind a lock",
                 v.region.base,
@@ -157,13 +164,40 @@ pub fn bounce(len: usize) -> Result<&'static mut [u8], Error> {
     })
 }
 
+/// Before a request: routes the device's interrupt to this core, more
+/// urgent than any other, and lets only such interrupts reach the core
+/// ([`crate::irq::only_urgent`]); whether there is one to sleep on.
+fn arm() -> Option<u32> {
+    let intid = Some(INTID.load(Ordering::Relaxed)).filter(|&i| i != 0)?;
+    crate::irq::route_here_urgent(intid);
+    crate::irq::only_urgent(true);
+    Some(intid)
+}
+
 /// Waits (under the device lock) until the device has used request
-/// `token`: `relax` between looks, not the `isb` spin of virtio-drivers'
-/// blocking calls, which under single-threaded TCG burns this vCPU's whole
-/// slice while QEMU's I/O thread completes the request (issue 12).
-fn wait_used(d: &mut Device, token: u16) {
+/// `token`. With its interrupt ([`arm`]) the core sleeps in `wfi`, with
+/// interrupts masked as in every system call: the device's interrupt ends
+/// the `wfi` (a masked interrupt still does) and is never taken; the
+/// device's status is cleared, which lowers its line, and the interrupt
+/// disabled again. The timer, the wake SGI and any other interrupt stay
+/// pending meanwhile (the priority mask keeps them from ending the
+/// `wfi`) and are taken when the system call returns. So the core
+/// executes nothing while the device works, and the instructions a
+/// request costs are the same whatever the device's latency (issue 12).
+/// Without an interrupt: `relax` between looks, not the `isb` spin of
+/// virtio-drivers' blocking calls, which under single-threaded TCG burns
+/// this vCPU's whole slice while QEMU's I/O thread completes the request.
+fn wait_used(d: &mut Device, token: u16, irq: Option<u32>) {
     while d.peek_used() != Some(token) {
-        crate::sync::relax();
+        match irq {
+            Some(_) => crate::arch::aarch64::wfi(),
+            None => crate::sync::relax(),
+        }
+    }
+    if let Some(intid) = irq {
+        d.ack_interrupt();
+        crate::irq::set_enabled(intid, false);
+        crate::irq::only_urgent(false);
     }
 }
 
@@ -177,7 +211,10 @@ pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
         // time (the device lock), so the next used token is ours.
         let token = unsafe { d.read_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)?;
-        wait_used(d, token);
+        // After the request is in: a completion already there keeps the
+        // (level) line up, and ends the first `wfi` at once.
+        let irq = arm();
+        wait_used(d, token, irq);
         // Safety: the same buffers as `read_blocks_nb` was given.
         unsafe { d.complete_read_blocks(token, &req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)
@@ -192,7 +229,10 @@ pub fn write(sector: u64, buf: &[u8]) -> Result<(), Error> {
         // Safety: as in `read`.
         let token = unsafe { d.write_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)?;
-        wait_used(d, token);
+        // After the request is in: a completion already there keeps the
+        // (level) line up, and ends the first `wfi` at once.
+        let irq = arm();
+        wait_used(d, token, irq);
         // Safety: the same buffers as `write_blocks_nb` was given.
         unsafe { d.complete_write_blocks(token, &req, buf, &mut resp) }
             .map_err(|_| Error::DeviceError)

@@ -494,6 +494,7 @@ fn end_if_stopped(frame: &mut Frame) {
 pub fn run_this_core(id: usize) -> ! {
     load_this_core(id);
     supervise::core_started();
+    supervise::wait_all_started();
     tick();
     enter_next()
 }

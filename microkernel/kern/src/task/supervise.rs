@@ -33,6 +33,23 @@ pub fn core_started() {
     XCORE.core_started(me, ready, &Machine);
 }
 
+/// Waits until every core has loaded its tasks, serving this core's
+/// mailbox meanwhile (`CrossCore::core_started`): no core runs a task
+/// while another is still starting.
+pub fn wait_all_started() {
+    let (me, n) = (percore::id(), ncores());
+    XCORE.wait_for(
+        me,
+        &Machine,
+        || XCORE.all_started(n),
+        || {
+            let daif = irq_save();
+            SCHED.with(|s| process(s, me));
+            irq_restore(daif);
+        },
+    );
+}
+
 /// Posts `req` to `core`'s mailbox and wakes it (a slot past the mailbox's
 /// bits cannot be asked for, which `restart` checked).
 fn post(core: usize, req: Request) {

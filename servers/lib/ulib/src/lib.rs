@@ -18,6 +18,8 @@ pub mod checks;
 #[cfg(target_arch = "aarch64")]
 pub mod ends;
 #[cfg(target_arch = "aarch64")]
+pub mod pmu;
+#[cfg(target_arch = "aarch64")]
 mod sys;
 /// How a task waits without a system call (`yield`, `wfe`): `ring::waiting`.
 pub use ring::waiting as wait;
