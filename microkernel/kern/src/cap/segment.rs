@@ -3,7 +3,7 @@
 //! [`object::ZERO_PIECE`] pages, and `SegmentInfo`.
 
 use super::object::{self, Obj, Segment};
-use super::ops::{check_room, check_slot, install};
+use super::ops::{check_room, check_slot, install, Named};
 use super::CoreCaps;
 use abi::{args, Error, Rights};
 use kerncore::cap::{Cap, ShareId};
@@ -116,31 +116,32 @@ pub(super) fn create(
     a: args::SegmentCreate,
 ) -> Result<bool, Error> {
     let task = root.ok_or(Error::InvalidArgument)?;
-    if c.creating.kept(task).is_none() {
-        // Nothing kept (the common case): a call refused by its
-        // destination or the object cells touches no entry.
-        check_slot(c, root, a.dst, false)?;
-        check_room()?;
-    }
+    // The destination and an object cell, once a call (again on each
+    // re-issue): refused, a call with nothing kept (the common case)
+    // touches no entry, and a kept one gives its frames back.
+    let place = check_slot(c, root, a.dst, false).and_then(|n| check_room().map(|()| n));
+    let n = match place {
+        Ok(n) => n,
+        Err(e) => {
+            if let Some(i) = c.creating.kept(task) {
+                c.creating.end(i);
+            }
+            return Err(e);
+        }
+    };
     // An entry per task of the core: there is one for the caller.
     let i = c.creating.entry(task, a).ok_or(Error::OutOfMemory)?;
-    let r = make(c, root, a, i);
+    let r = make(c, n, a, i);
     if r != Ok(true) {
         c.creating.end(i);
     }
     r
 }
 
-/// [`create`]'s work on entry `i`: `Ok(true)` when cut short (the entry
-/// keeps what is done), else done with it.
-fn make(
-    c: &mut CoreCaps,
-    root: Option<ShareId>,
-    a: args::SegmentCreate,
-    i: usize,
-) -> Result<bool, Error> {
-    let n = check_slot(c, root, a.dst, false)?;
-    check_room()?;
+/// [`create`]'s work on entry `i`, for the place `n` it checked:
+/// `Ok(true)` when cut short (the entry keeps what is done), else done
+/// with it.
+fn make(c: &mut CoreCaps, n: Named, a: args::SegmentCreate, i: usize) -> Result<bool, Error> {
     let e = &mut c.creating.entries[i];
     if e.done == 0 {
         // A fresh call (a kept one has done a piece at least).

@@ -38,16 +38,7 @@ pub fn core_started() {
 /// while another is still starting.
 pub fn wait_all_started() {
     let (me, n) = (percore::id(), ncores());
-    XCORE.wait_for(
-        me,
-        &Machine,
-        || XCORE.all_started(n),
-        || {
-            let daif = irq_save();
-            SCHED.with(|s| process(s, me));
-            irq_restore(daif);
-        },
-    );
+    XCORE.wait_for(me, &Machine, || XCORE.all_started(n), serve_mailbox);
 }
 
 /// Posts `req` to `core`'s mailbox and wakes it (a slot past the mailbox's
