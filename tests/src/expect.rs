@@ -134,18 +134,24 @@ pub(crate) const FUZZ: &[&str] = &[
 /// images/shared.toml: one shared range, one table linked into four
 /// address spaces on four cores; written on core 1, read on 0, 2 and 3.
 /// images/longmap.toml: a task of the same priority runs during a 16 MiB
-/// `Map`, `Unmap` and `SegmentCreate` (their preemption points); a `Map`
-/// revoked, a `SegmentCreate` whose slot is filled and one stopped between
+/// `Map`, `Unmap` and `SegmentCreate` and a `CapRevoke` of 768
+/// descendants (their preemption points); a `Map` revoked, a
+/// `SegmentCreate` whose slot is filled, a `CapRevoke` whose capability is
+/// deleted, and a `SegmentCreate` and a `CapRevoke` stopped between
 /// pieces give error codes and leak nothing.
 pub(crate) const LONG_MAP: &[&str] = &[
     "[longmap@0] longmap: the task beside it ran during a 16 MiB Map",
     "[longmap@0] longmap: the task beside it ran during a 16 MiB Unmap",
     "[longmap@0] longmap: the task beside it ran during a 16 MiB SegmentCreate",
+    "[longmap@0] longmap: the task beside it ran during a CapRevoke of 768 descendants",
     "[longmap@0] longmap: a Map revoked between its pieces failed with InvalidCapability and left nothing mapped",
     "[longmap@0] longmap: a SegmentCreate whose slot was filled between its pieces failed with SlotOccupied",
+    "[longmap@0] longmap: a CapRevoke whose capability was deleted between its pieces failed with InvalidCapability",
     "[longmap@0] longmap: mapper stopped in the middle of a SegmentCreate",
     "task longmap on core 0 stopped",
     "[longmap@0] longmap: restarted after a stop in the middle of a SegmentCreate",
+    "[longmap@0] longmap: mapper stopped in the middle of a CapRevoke",
+    "[longmap@0] longmap: restarted after a stop in the middle of a CapRevoke",
     "task longmap on core 0 exited with status 0",
     "objects: none left",
     "memory: no frames leaked",

@@ -110,6 +110,27 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         at: SlotRef,
         mut visit: impl FnMut(Removed),
     ) -> Result<u32, Error> {
+        self.revoke_until(acting_core, at, |r| {
+            visit(r);
+            false
+        })
+    }
+
+    /// [`CapSpace::revoke`] that stops after the first descendant for which
+    /// `visit` returns true (a preemption point): the descendants not yet
+    /// removed stay in the tree, exactly where they were, so the tree itself
+    /// is the progress kept, and a later `revoke_until` of `at` goes on with
+    /// them in the same order (the reports of the pieces, joined, are one
+    /// whole revoke's). Each call removes at least one descendant if `at`
+    /// has any. Returns how many this call removed.
+    ///
+    /// Errors: as [`CapSpace::revoke`].
+    pub fn revoke_until(
+        &mut self,
+        acting_core: u32,
+        at: SlotRef,
+        mut visit: impl FnMut(Removed) -> bool,
+    ) -> Result<u32, Error> {
         self.lookup(acting_core, at)?;
         let mut removed = 0;
         let mut cur = at;
@@ -128,13 +149,16 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
             self.set_next(s.prev, s.next);
             self.set_prev(s.next, s.prev);
             self.node_mut(cur).write(Slot::EMPTY);
-            visit(Removed {
+            removed = removed.saturating_add(1);
+            let stop = visit(Removed {
                 slot: cur,
                 cap: s.cap.expect("a linked slot is full"),
                 owner: self.owner_of(cur),
                 last: false,
             });
-            removed = removed.saturating_add(1);
+            if stop {
+                return Ok(removed);
+            }
             cur = s.prev.slot();
         }
     }

@@ -77,7 +77,7 @@ fn done(frame: &mut Frame, me: usize, r: Result<(), Error>) -> Then {
 }
 
 /// A call cut short at a preemption point (`Map`, `Unmap`,
-/// `SegmentCreate`): the registers stay the call's arguments, and the
+/// `SegmentCreate`; `CapRevoke`'s in `removal`): the registers stay the call's arguments, and the
 /// task issues it again after the pending interrupt; then this core's
 /// mailbox, as after any body.
 #[inline(never)]
@@ -247,11 +247,17 @@ fn removal(
 ) -> Then {
     let me = c.me;
     let n = Named::of(slot, global, me);
-    let (r, remote) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
-    frame.x[0] = match r {
-        Ok(()) => 0,
-        Err(e) => e as u64,
-    };
+    let (r, remote, cut) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
+    if cut {
+        // A revoke cut short between descendants: issued again, with the
+        // registers as they are, after the pending interrupt.
+        crate::arch::aarch64::restart_syscall();
+    } else {
+        frame.x[0] = match r {
+            Ok(()) => 0,
+            Err(e) => e as u64,
+        };
+    }
     after_cap_call(me, remote)
 }
 

@@ -215,6 +215,8 @@ struct Marks {
     /// Something above was marked since `new`: without it, there is
     /// nothing to finish (one test on every capability call's way out).
     marked: bool,
+    /// The operation (a `CapRevoke`) was cut short at a preemption point.
+    cut: bool,
 }
 
 const _: () = assert!(MAX_SHARES <= 32);
@@ -229,6 +231,7 @@ impl Marks {
             local_shares: 0,
             global_shares: 0,
             marked: false,
+            cut: false,
         }
     }
 

@@ -7,7 +7,7 @@ pub(super) use super::naming::{resolve_at, root_cap, Access, Named};
 
 use super::object::{self, Obj, SpaceId};
 use super::remove::{
-    delete_in, delete_in_cold, destroy_share, finish, in_space, removed, revoke_in,
+    delete_in, delete_in_cold, destroy_share, finish, in_space, removed, revoke_in, revoke_whole,
 };
 use super::CoreCaps;
 use super::{global, Export, Exports, Marks, Space, CORE_CAPS};
@@ -17,19 +17,21 @@ use kerncore::cap::{Cap, ObjRef, Owner, ShareId, Slot, SlotRef};
 
 /// `CapDelete` or `CapRevoke` (`op`) of the slot `n` its entry resolved:
 /// what it leaves (shares to destroy, spaces to sweep, cores to ask) is
-/// finished here; its status, and whether the caller must wait for other
-/// cores' sweeps. Inlined into its one caller (`entry::removal`).
+/// finished here (by a revoke cut short too, for what its piece did); its
+/// status, whether the caller must wait for other cores' sweeps, and
+/// whether it was cut short (the call is to be issued again). Inlined
+/// into its one caller (`entry::removal`).
 #[inline(always)]
 pub(super) fn removal(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
     n: Named,
     op: fn(&mut CoreCaps, &mut dyn Spaces, Named, &mut Marks) -> Result<(), Error>,
-) -> (Result<(), Error>, bool) {
+) -> (Result<(), Error>, bool, bool) {
     let mut marks = Marks::new(c.me);
     let r = op(c, spaces, n, &mut marks);
     let remote = marks.marked && finish(c, spaces, &mut marks);
-    (r, remote)
+    (r, remote, marks.cut)
 }
 
 /// The root slots a task cannot change (`root`: the caller's root share).
@@ -191,7 +193,8 @@ fn export(
     Ok(())
 }
 
-/// `CapRevoke` of `n` (resolved for writing by its entry).
+/// `CapRevoke` of `n` (resolved for writing by its entry); `marks.cut`
+/// when cut short at a preemption point between descendants.
 pub(super) fn revoke(
     c: &mut CoreCaps,
     spaces: &mut dyn Spaces,
@@ -199,7 +202,7 @@ pub(super) fn revoke(
     marks: &mut Marks,
 ) -> Result<(), Error> {
     in_space(c, n.space, |space, exports, maps| {
-        revoke_in(space, exports, maps, n.slot, spaces, marks)
+        revoke_in(space, exports, maps, n.slot, spaces, marks, true)
     })
 }
 
@@ -406,7 +409,7 @@ pub fn retire_root(root: ShareId, spaces: &mut dyn Spaces) {
                 continue;
             }
             in_space(c, SpaceId::Core(me), |space, exports, mut maps| {
-                let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, &mut marks);
+                revoke_whole(space, exports, maps.as_deref_mut(), at, spaces, &mut marks);
                 if let Ok(r) = delete_in_cold(space, exports, at, &mut marks) {
                     removed(r, exports, maps, spaces, &mut marks);
                 }

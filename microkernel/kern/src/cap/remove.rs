@@ -90,7 +90,12 @@ fn exports_follow(exports: &mut Exports, at: SlotRef, parent: Option<SlotRef>, m
 }
 
 /// Removes every descendant of the capability in `at` of `space` (its
-/// imports elsewhere included: their exports are killed).
+/// imports elsewhere included: their exports are killed). `cut`: stop
+/// after a descendant's removal if an interrupt is pending (`CapRevoke`'s
+/// preemption point, docs/syscalls.md *Long operations*) and say so in
+/// `marks.cut`: the descendants not yet removed stay in the tree, which is
+/// all the re-issued call needs, and `at`'s exports are killed by the
+/// last piece only.
 pub(super) fn revoke_in(
     space: &mut Space,
     exports: &mut Exports,
@@ -98,13 +103,35 @@ pub(super) fn revoke_in(
     at: SlotRef,
     spaces: &mut dyn Spaces,
     marks: &mut Marks,
+    cut: bool,
 ) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
-    space.revoke(me, at, |r| {
-        removed(r, exports, maps.as_deref_mut(), spaces, marks)
+    let mut stopped = false;
+    space.revoke_until(me, at, |r| {
+        removed(r, exports, maps.as_deref_mut(), spaces, marks);
+        stopped = cut && crate::arch::aarch64::irq_pending();
+        stopped
     })?;
-    exports.kill_from(at, marks);
+    if stopped {
+        marks.cut = true;
+    } else {
+        exports.kill_from(at, marks);
+    }
     Ok(())
+}
+
+/// [`revoke_in`] without preemption points, for the removals that cannot
+/// be issued again (a sweep, a task's end): its error is dropped (an
+/// empty slot has nothing to revoke).
+pub(super) fn revoke_whole(
+    space: &mut Space,
+    exports: &mut Exports,
+    maps: Option<&mut Maps>,
+    at: SlotRef,
+    spaces: &mut dyn Spaces,
+    marks: &mut Marks,
+) {
+    let _ = revoke_in(space, exports, maps, at, spaces, marks, false);
 }
 
 /// A capability left its space (`maps`: this core's records, for a
@@ -217,7 +244,7 @@ fn sweep(
             if !space.lookup(me, at).is_ok_and(|c| is_dead_import(c.extra)) {
                 continue;
             }
-            let _ = revoke_in(space, exports, maps.as_deref_mut(), at, spaces, marks);
+            revoke_whole(space, exports, maps.as_deref_mut(), at, spaces, marks);
             if let Ok(r) = space.delete_outlined(me, at) {
                 removed(r, exports, maps.as_deref_mut(), spaces, marks);
             }

@@ -29,6 +29,10 @@
 //! (the re-issued call fails with `SlotOccupied`), and stops and restarts
 //! the mapper in the middle of a 16 MiB `SegmentCreate` (its frames go
 //! back: the leak check at the end, as for the slot filled).
+//!
+//! `CapRevoke` the same way, in `revoke.rs`: a revoke of 768 descendants
+//! lets the counter run; its capability deleted between pieces, and the
+//! mapper stopped (its second instance) between pieces of one.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
@@ -37,6 +41,8 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use ulib::cap::*;
 use ulib::{slots, CPtr, Error, Rights, TaskState};
+
+mod revoke;
 
 ulib::entry!(main);
 
@@ -92,6 +98,10 @@ struct Words {
 const REVOKE: u64 = 1;
 const STOP: u64 = 2;
 const FILL: u64 = 3;
+/// The counter deletes the root of the tree a `CapRevoke` revokes.
+const DELETE: u64 = 4;
+/// The counter stops the mapper inside a `CapRevoke`.
+const STOP_REVOKE: u64 = 5;
 
 /// The virtual counter, in microseconds.
 fn now_us() -> u64 {
@@ -115,7 +125,8 @@ fn main(start: ulib::Start) -> i32 {
     };
     let r = match (start.slot, start.restarts) {
         (0, 0) => mapper(w, pass),
-        (0, _) => restarted(),
+        (0, 1) => restarted(w, pass),
+        (0, _) => revoke::after_stop(pass),
         _ => counter(w, pass),
     };
     if start.slot == 0 {
@@ -143,7 +154,9 @@ fn counter(w: &Words, pass: CPtr) -> i32 {
             let r = match w.phase.load(Relaxed) {
                 REVOKE => cap_revoke(CPtr::via(pass.0 as u8, 0)).map_err(|_| "revoke refused"),
                 FILL => notify_create(CPtr::via(pass.0 as u8, 1)).map_err(|_| "fill refused"),
-                STOP => stop_and_restart(),
+                DELETE => cap_delete(revoke::root(pass)).map_err(|_| "delete refused"),
+                STOP => stop_and_restart("SegmentCreate"),
+                STOP_REVOKE => stop_and_restart("CapRevoke"),
                 _ => Ok(()),
             };
             if let Err(why) = r {
@@ -156,15 +169,15 @@ fn counter(w: &Words, pass: CPtr) -> i32 {
     0
 }
 
-/// Stops the mapper (in the middle of its `SegmentCreate`), waits until
-/// it reads as stopped, and restarts it.
-fn stop_and_restart() -> Result<(), &'static str> {
+/// Stops the mapper (in the middle of its call `what`), waits until it
+/// reads as stopped, and restarts it.
+fn stop_and_restart(what: &str) -> Result<(), &'static str> {
     let task = MAPPER.get().ok_or("no task capability for the mapper")?;
     ulib::task_stop(task).map_err(|_| "stop refused")?;
     for _ in 0..100_000 {
         match ulib::task_report(task).map_err(|_| "report refused")?.state {
             TaskState::Stopped => {
-                ulib::println!("longmap: mapper stopped in the middle of a SegmentCreate");
+                ulib::println!("longmap: mapper stopped in the middle of a {}", what);
                 return ulib::task_restart(task).map_err(|_| "restart refused");
             }
             TaskState::Running => {}
@@ -184,7 +197,7 @@ fn mapper(w: &Words, pass: CPtr) -> i32 {
     let none = |_| Ok(());
     let ok = preempted(
         w,
-        "Map",
+        "16 MiB Map",
         none,
         |_| map(ROOT, AT, BIG, 0, LEN, RW),
         |i| {
@@ -202,19 +215,20 @@ fn mapper(w: &Words, pass: CPtr) -> i32 {
         },
     ) && preempted(
         w,
-        "Unmap",
+        "16 MiB Unmap",
         |_| map(ROOT, AT, BIG, 0, LEN, RW),
         |_| unmap(ROOT, AT, LEN),
         // Nothing left: the first and last pages map again.
         |_| nothing_mapped(),
     ) && preempted(
         w,
-        "SegmentCreate",
+        "16 MiB SegmentCreate",
         none,
         |_| segment_create(MADE, PAGES),
         |_| zeroed_then_dirty(),
     ) && revoked_between_pieces(w, pass)
-        && filled_between_pieces(w, pass);
+        && filled_between_pieces(w, pass)
+        && revoke::tests(w, pass);
     if !ok {
         return 1;
     }
@@ -235,7 +249,7 @@ fn preempted(
             ulib::println!("longmap: FAIL {} {}, before: {:?}", what, i, e);
             return false;
         }
-        let before = w.count.load(Relaxed);
+        let (before, start) = (w.count.load(Relaxed), now_us());
         let r = call(i);
         let (after, end) = (w.count.load(Relaxed), now_us());
         // Before `check`, which may let the counter run again.
@@ -245,7 +259,12 @@ fn preempted(
             return false;
         }
         if after == before {
-            ulib::println!("longmap: {} try {}: the counter did not run", what, i);
+            ulib::println!(
+                "longmap: {} try {}: the counter did not run ({} us)",
+                what,
+                i,
+                end - start
+            );
             continue;
         }
         let gap = end.saturating_sub(stamp);
@@ -256,14 +275,14 @@ fn preempted(
             gap
         );
         if gap > GAP_US {
-            ulib::println!("longmap: the task beside it ran during a 16 MiB {}", what);
+            ulib::println!("longmap: the task beside it ran during a {}", what);
             return true;
         }
     }
     ulib::println!(
-        "longmap: FAIL no 16 MiB {} of {} let the task beside it run",
-        what,
-        TRIES
+        "longmap: FAIL none of {} tries of a {} let the task beside it run",
+        TRIES,
+        what
     );
     false
 }
@@ -398,8 +417,8 @@ fn stopped_between_pieces(w: &Words) -> i32 {
 /// `SegmentCreate` went back with the old instance: the run's leak check
 /// says so at the end. (It makes no segment: a `SegmentCreate` of this
 /// task would give back what the old instance left parked, had its end
-/// not, and hide the leak.)
-fn restarted() -> i32 {
+/// not, and hide the leak.) Then it is stopped inside a `CapRevoke`.
+fn restarted(w: &Words, pass: CPtr) -> i32 {
     ulib::println!("longmap: restarted after a stop in the middle of a SegmentCreate");
-    0
+    revoke::stopped_in_revoke(w, pass)
 }

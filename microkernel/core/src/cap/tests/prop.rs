@@ -5,7 +5,7 @@
 
 use super::model::Model;
 use super::*;
-use crate::cap::Error;
+use crate::cap::{Error, Removed};
 use proptest::prelude::*;
 use std::vec::Vec;
 
@@ -45,7 +45,8 @@ enum Op {
     Copy(Who, Pick, Pick, Rights),
     Move(Who, Pick, Pick),
     Delete(Who, Pick),
-    Revoke(Who, Pick),
+    /// Revoke, in pieces of this many removals (0: whole, `revoke`).
+    Revoke(Who, Pick, u8),
     /// Destroy the share and make it again in the memory handed back.
     Recreate(Who, ShareId),
 }
@@ -123,7 +124,7 @@ fn op() -> impl Strategy<Value = Op> {
         10 => (who(), full(), empty(), rights()).prop_map(|(w, a, b, r)| Op::Copy(w, a, b, r)),
         3 => (who(), full(), empty()).prop_map(|(w, a, b)| Op::Move(w, a, b)),
         2 => (who(), full()).prop_map(|(w, a)| Op::Delete(w, a)),
-        3 => (who(), inner()).prop_map(|(w, a)| Op::Revoke(w, a)),
+        3 => (who(), inner(), 0u8..4).prop_map(|(w, a, k)| Op::Revoke(w, a, k)),
         1 => (who(), (0..SHARES as u32 + 1).prop_map(ShareId)).prop_map(|(w, s)| Op::Recreate(w, s)),
     ]
 }
@@ -248,11 +249,15 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 let core = core_for(w, &[at]);
                 prop_assert_eq!(space.delete(core, at), model.delete(core, at));
             }
-            Op::Revoke(w, at) => {
+            Op::Revoke(w, at, piece) => {
                 let at = resolve(&model, last, at, None);
                 let core = core_for(w, &[at]);
                 let mut seen = Vec::new();
-                let got = space.revoke(core, at, |r| seen.push(r));
+                let got = if piece == 0 {
+                    space.revoke(core, at, |r| seen.push(r))
+                } else {
+                    revoke_in_pieces(&mut space, core, at, piece.into(), &mut seen)
+                };
                 let want = model.revoke(core, at);
                 prop_assert_eq!(got, want.as_ref().map(|v| v.len() as u32).map_err(|e| *e));
                 prop_assert_eq!(seen, want.unwrap_or_default());
@@ -304,6 +309,33 @@ fn ownership_is_exact() {
                 Err(Error::NotOwner)
             };
             assert_eq!(space.lookup(core, at), want);
+        }
+    }
+}
+
+/// `revoke_until` of `at` again and again, each call stopped after
+/// `piece` removals, until one removes nothing: the joined reports and
+/// the total must be one whole revoke's (the tree is the progress kept).
+fn revoke_in_pieces(
+    space: &mut CapSpace<'_, SHARES>,
+    core: u32,
+    at: SlotRef,
+    piece: u32,
+    seen: &mut Vec<Removed>,
+) -> Result<u32, Error> {
+    let mut total = 0;
+    loop {
+        let mut n = 0;
+        let got = space.revoke_until(core, at, |r| {
+            seen.push(r);
+            n += 1;
+            n == piece
+        })?;
+        assert_eq!(got, n);
+        assert!(space.check_invariants().is_ok());
+        total += got;
+        if got < piece {
+            return Ok(total);
         }
     }
 }
