@@ -30,8 +30,8 @@ use node::{first_str, u32_value, Node};
 use translate::{number, raw_reg, reg};
 
 use crate::{
-    Conduit, Cpu, EnableMethod, Error, Gic, Platform, Psci, Region, Timer, VirtioMmio, MAX_CPUS,
-    MAX_REGIONS, MAX_VIRTIO,
+    Conduit, Cpu, EnableMethod, Error, Gic, Platform, Psci, Region, Timer, Uart, UartKind,
+    VirtioMmio, MAX_CPUS, MAX_REGIONS, MAX_VIRTIO,
 };
 
 /// Every GIC: GICv2 / GIC-400, then GICv3.
@@ -80,44 +80,74 @@ const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
 ///
 /// `dtb` may extend past the blob (only the header's `totalsize` bytes are
 /// read) but must not be shorter.
+///
+/// The [`Platform`] is filled in place, field by field, in the order the
+/// facts are checked (so the first missing fact is the error): each list
+/// is pushed into where it ends up rather than returned through a
+/// `Result` and moved, which cost the kernel about 80 `memcpy` calls of up
+/// to 8 KiB each (issue 12's size goal, docs/measurements-syscalls.md).
+/// The placeholders of the fields not yet read are never seen: on an
+/// error the value is dropped.
 pub fn parse(dtb: &[u8]) -> Result<Platform, Error> {
     let blob = Blob::new(dtb)?;
     let root = blob.root().ok_or(Error::BadDtb)?;
     let idx = Index::new(&blob, WANTED);
-    let memory = memory(&idx)?;
-    let reserved = reserved(&blob, &idx)?;
-    let psci = psci(&idx);
-    let cpus = cpus(&idx, psci.is_some())?;
-    let (gic, gic_node) = gic(&idx)?;
-    let timer = timer(&blob, &idx, &gic_node)?;
-    let (console, log, console_intid) = uart::console_and_log(&blob, &idx, &gic_node)?;
-    Ok(Platform {
-        model_compatible: model_compatible(&root),
-        memory,
-        reserved,
-        cpus,
-        gic,
-        timer,
-        time_limit_s: time_limit(&idx),
-        psci,
-        console,
-        console_intid,
-        log,
-        virtio_mmio: virtio_mmio(&blob, &idx, &gic_node)?,
-        watchdog: first_available(&idx, WATCHDOG)
-            .map(|n| reg(&n, 0))
-            .transpose()?
-            .flatten(),
-        bcm_gpio: first_available(&idx, BCM_GPIO)
-            .map(|n| reg(&n, 0))
-            .transpose()?
-            .flatten(),
-        sdhci: sdhci(&idx)?,
-        mailbox: first_available(&idx, MAILBOX)
-            .map(|n| reg(&n, 0))
-            .transpose()?
-            .flatten(),
-    })
+    let none = Region { base: 0, size: 0 };
+    let mut p = Platform {
+        model_compatible: heapless::String::new(),
+        memory: heapless::Vec::new(),
+        reserved: heapless::Vec::new(),
+        cpus: heapless::Vec::new(),
+        gic: Gic::V2 {
+            dist: none,
+            cpu: none,
+        },
+        timer: Timer {
+            secure_phys_intid: 0,
+            phys_intid: 0,
+            virt_intid: 0,
+            hyp_intid: 0,
+        },
+        time_limit_s: None,
+        psci: None,
+        console: Uart {
+            kind: UartKind::Pl011,
+            base: 0,
+            size: 0,
+            clock_hz: None,
+        },
+        console_intid: None,
+        log: None,
+        virtio_mmio: heapless::Vec::new(),
+        watchdog: None,
+        bcm_gpio: None,
+        sdhci: heapless::Vec::new(),
+        mailbox: None,
+    };
+    memory(&idx, &mut p.memory)?;
+    reserved(&blob, &idx, &mut p.reserved)?;
+    p.psci = psci(&idx);
+    cpus(&idx, p.psci.is_some(), &mut p.cpus)?;
+    let gic_node = gic(&idx, &mut p.gic)?;
+    p.timer = timer(&blob, &idx, &gic_node)?;
+    (p.console, p.log, p.console_intid) = uart::console_and_log(&blob, &idx, &gic_node)?;
+    model_compatible(&root, &mut p.model_compatible);
+    p.time_limit_s = time_limit(&idx);
+    virtio_mmio(&blob, &idx, &gic_node, &mut p.virtio_mmio)?;
+    p.watchdog = first_reg(&idx, WATCHDOG)?;
+    p.bcm_gpio = first_reg(&idx, BCM_GPIO)?;
+    sdhci(&idx, &mut p.sdhci)?;
+    p.mailbox = first_reg(&idx, MAILBOX)?;
+    Ok(p)
+}
+
+/// The first `reg` entry of the first available node compatible with any
+/// of `with`, if there is such a node and it has one.
+fn first_reg<'a>(idx: &Index<'a>, with: &'a [&'a str]) -> Result<Option<Region>, Error> {
+    match first_available(idx, with) {
+        Some(n) => reg(&n, 0),
+        None => Ok(None),
+    }
 }
 
 /// `timeout=S` in `/chosen/bootargs` (words split at spaces; the property
@@ -133,8 +163,10 @@ fn time_limit(idx: &Index<'_>) -> Option<u32> {
 
 /// Every available SD card controller: EMMC2 kinds first (see
 /// [`Platform::sdhci`]); more than [`crate::MAX_SDHCI`] are not listed.
-fn sdhci(idx: &Index<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>, Error> {
-    let mut found = heapless::Vec::new();
+fn sdhci(
+    idx: &Index<'_>,
+    found: &mut heapless::Vec<Region, { crate::MAX_SDHCI }>,
+) -> Result<(), Error> {
     for kind in SDHCI {
         for node in idx.compatible(kind) {
             if let Some(region) = reg(&node, 0)? {
@@ -142,7 +174,7 @@ fn sdhci(idx: &Index<'_>) -> Result<heapless::Vec<Region, { crate::MAX_SDHCI }>,
             }
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 /// The size of the DTB at `ptr` from its header (`totalsize`), so that the
@@ -168,10 +200,10 @@ pub unsafe fn dtb_size(ptr: *const u8) -> Option<usize> {
     (size >= blob::HEADER_LEN).then_some(size)
 }
 
-/// The first string of the root's `compatible` (cut to 64 bytes, at a
-/// character boundary); empty if there is none.
-fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
-    let mut model = heapless::String::new();
+/// Puts the first string of the root's `compatible` (cut to 64 bytes, at
+/// a character boundary) in the empty `model`; leaves it empty if there is
+/// none.
+fn model_compatible(root: &Node<'_>, model: &mut heapless::String<64>) {
     if let Some(first) = root.prop("compatible").and_then(first_str) {
         for c in first.chars() {
             if model.push(c).is_err() {
@@ -179,7 +211,6 @@ fn model_compatible(root: &Node<'_>) -> heapless::String<64> {
             }
         }
     }
-    model
 }
 
 /// The first available node compatible with any of `with`.
@@ -197,31 +228,34 @@ fn push_regs(node: &Node<'_>, out: &mut heapless::Vec<Region, MAX_REGIONS>) -> R
     Ok(())
 }
 
-/// Every bank of every available `/memory` node, in address order. Banks are
-/// kept as written, a zero size included (the unpatched Raspberry Pi DTB says
-/// `reg = <0 0 0>` and relies on the firmware to fill it in).
-fn memory(idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
-    let mut memory = heapless::Vec::new();
+/// Every bank of every available `/memory` node, in address order, into
+/// the empty `memory`. Banks are kept as written, a zero size included (the
+/// unpatched Raspberry Pi DTB says `reg = <0 0 0>` and relies on the
+/// firmware to fill it in).
+fn memory(idx: &Index<'_>, memory: &mut heapless::Vec<Region, MAX_REGIONS>) -> Result<(), Error> {
     for node in idx.top() {
         let is_memory =
             node.named("memory") || node.prop("device_type").and_then(first_str) == Some("memory");
         if is_memory && node.available() {
-            push_regs(&node, &mut memory)?;
+            push_regs(&node, memory)?;
         }
     }
     if memory.is_empty() {
         return Err(Error::NoMemory);
     }
-    sort_by_base(&mut memory, |r| r.base);
-    Ok(memory)
+    sort_by_base(memory, |r| r.base);
+    Ok(())
 }
 
 /// The header's `/memreserve/` entries and the `reg` of every available
-/// `/reserved-memory` child, in address order. (Children with only `size`
-/// and `alloc-ranges`, like the Raspberry Pi's CMA pool, are requests for
-/// Linux's allocator, not reservations.)
-fn reserved(blob: &Blob<'_>, idx: &Index<'_>) -> Result<heapless::Vec<Region, MAX_REGIONS>, Error> {
-    let mut reserved = heapless::Vec::new();
+/// `/reserved-memory` child, in address order, into the empty `reserved`.
+/// (Children with only `size` and `alloc-ranges`, like the Raspberry Pi's
+/// CMA pool, are requests for Linux's allocator, not reservations.)
+fn reserved(
+    blob: &Blob<'_>,
+    idx: &Index<'_>,
+    reserved: &mut heapless::Vec<Region, MAX_REGIONS>,
+) -> Result<(), Error> {
     for (base, size) in blob.reservations() {
         base.checked_add(size).ok_or(Error::BadDtb)?;
         reserved
@@ -230,16 +264,20 @@ fn reserved(blob: &Blob<'_>, idx: &Index<'_>) -> Result<heapless::Vec<Region, MA
     }
     if let Some(pool) = idx.by_path("/reserved-memory") {
         for child in pool.children().filter(Node::available) {
-            push_regs(&child, &mut reserved)?;
+            push_regs(&child, reserved)?;
         }
     }
-    sort_by_base(&mut reserved, |r| r.base);
-    Ok(reserved)
+    sort_by_base(reserved, |r| r.base);
+    Ok(())
 }
 
-/// Every `/cpus/cpu@N` with `device_type = "cpu"`, in DTB order.
-fn cpus(idx: &Index<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>, Error> {
-    let mut cpus = heapless::Vec::new();
+/// Every `/cpus/cpu@N` with `device_type = "cpu"`, in DTB order, into the
+/// empty `cpus`.
+fn cpus(
+    idx: &Index<'_>,
+    have_psci: bool,
+    cpus: &mut heapless::Vec<Cpu, MAX_CPUS>,
+) -> Result<(), Error> {
     let parent = idx.by_path("/cpus").ok_or(Error::NoCpus)?;
     for node in parent.children() {
         let is_cpu =
@@ -261,7 +299,7 @@ fn cpus(idx: &Index<'_>, have_psci: bool) -> Result<heapless::Vec<Cpu, MAX_CPUS>
     if cpus.is_empty() {
         return Err(Error::NoCpus);
     }
-    Ok(cpus)
+    Ok(())
 }
 
 /// A core's `enable-method`. The spin-table release address is 64 bits,
@@ -286,13 +324,13 @@ fn enable_method(cpu: &Node<'_>) -> Result<EnableMethod, Error> {
     }
 }
 
-/// The first available GIC, and its node (interrupt specifiers must point
-/// at it).
-fn gic<'a>(idx: &Index<'a>) -> Result<(Gic, Node<'a>), Error> {
+/// The first available GIC into `out`; returns its node (interrupt
+/// specifiers must point at it).
+fn gic<'a>(idx: &Index<'a>, out: &mut Gic) -> Result<Node<'a>, Error> {
     let node = first_available(idx, GIC).ok_or(Error::NoGic)?;
     let dist = reg(&node, 0)?.ok_or(Error::NoGic)?;
     let second = reg(&node, 1)?.ok_or(Error::NoGic)?;
-    let gic = if node.compatible_with(GIC_V3) {
+    *out = if node.compatible_with(GIC_V3) {
         Gic::V3 {
             dist,
             redist: second,
@@ -300,7 +338,7 @@ fn gic<'a>(idx: &Index<'a>) -> Result<(Gic, Node<'a>), Error> {
     } else {
         Gic::V2 { dist, cpu: second }
     };
-    Ok((gic, node))
+    Ok(node)
 }
 
 /// The generic timer's four PPIs: secure physical, non-secure physical,
@@ -334,13 +372,14 @@ fn psci(idx: &Index<'_>) -> Option<Psci> {
     })
 }
 
-/// Every available virtio-mmio transport, in address order.
+/// Every available virtio-mmio transport, in address order, into the
+/// empty `found`.
 fn virtio_mmio<'a>(
     blob: &Blob<'a>,
     idx: &Index<'a>,
     gic: &Node<'a>,
-) -> Result<heapless::Vec<VirtioMmio, MAX_VIRTIO>, Error> {
-    let mut found = heapless::Vec::new();
+    found: &mut heapless::Vec<VirtioMmio, MAX_VIRTIO>,
+) -> Result<(), Error> {
     for node in idx.compatible(VIRTIO_MMIO) {
         let region = reg(&node, 0)?.ok_or(Error::BadReg)?;
         let intid = irq::gic_intid(blob, &node, gic, 0)?;
@@ -348,8 +387,8 @@ fn virtio_mmio<'a>(
             .push(VirtioMmio { region, intid })
             .map_err(|_| Error::TooManyRegions)?;
     }
-    sort_by_base(&mut found, |v| v.region.base);
-    Ok(found)
+    sort_by_base(found, |v| v.region.base);
+    Ok(())
 }
 
 /// Sorts `items` by `base`, stably, by insertion. The lists are short (at

@@ -309,3 +309,37 @@ fn at_most_eight_tasks_per_core() {
 
 mod hostile;
 mod refused;
+
+/// The written-out `Debug` of `ArchiveError` prints what the derived one
+/// printed (console lines and host messages keep their text).
+#[test]
+fn archive_error_debug_is_the_derived_text() {
+    use std::format;
+    let cases = [
+        (ArchiveError::BadMagic, "BadMagic"),
+        (ArchiveError::BadHeader, "BadHeader"),
+        (ArchiveError::Truncated, "Truncated"),
+        (ArchiveError::BadName(3), "BadName(3)"),
+        (ArchiveError::BadExtent(0), "BadExtent(0)"),
+        (ArchiveError::BadReserved(12), "BadReserved(12)"),
+        (ArchiveError::BadFlags(1), "BadFlags(1)"),
+        (ArchiveError::TooManyTasks(9), "TooManyTasks(9)"),
+        (ArchiveError::BadKernelCore(2), "BadKernelCore(2)"),
+        (ArchiveError::BadDevice(4), "BadDevice(4)"),
+        (
+            ArchiveError::BadCap {
+                entry: 7,
+                problem: CapProblem::Rights,
+            },
+            "BadCap { entry: 7, problem: Rights }",
+        ),
+        (ArchiveError::BadExitSignal(5), "BadExitSignal(5)"),
+        (
+            ArchiveError::NoSuchEntry(usize::MAX),
+            "NoSuchEntry(18446744073709551615)",
+        ),
+    ];
+    for (e, want) in cases {
+        assert_eq!(format!("{e:?}"), want);
+    }
+}
