@@ -55,7 +55,7 @@ pub use abi::{Error, ObjectKind, Rights};
 pub use check::Violation;
 pub use slot::Slot;
 pub use space::CapSpace;
-pub use tree::{Children, CopyPlan};
+pub use tree::{Children, CopyPlan, Revoking};
 
 /// A kernel object, as a capability names it. The kernel keeps the objects;
 /// here the id is opaque.

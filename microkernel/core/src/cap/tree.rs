@@ -6,6 +6,16 @@
 use super::slot::{Link, Slot};
 use super::{Cap, CapSpace, Error, Removed, Rights, SlotRef};
 
+/// What [`CapSpace::revoke_until`] asks its visitor about.
+#[derive(Debug)]
+pub enum Revoking {
+    /// The next descendant to remove, still in place (a leaf below the
+    /// revoked capability): true stops before removing it.
+    Next(SlotRef),
+    /// A descendant removed: true stops after it.
+    Removed(Removed),
+}
+
 impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     /// Puts in the empty slot `dst` a copy of the capability in `src` with
     /// only the rights also in `mask`, as `src`'s last child. Returns the
@@ -110,26 +120,33 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         at: SlotRef,
         mut visit: impl FnMut(Removed),
     ) -> Result<u32, Error> {
-        self.revoke_until(acting_core, at, |r| {
-            visit(r);
+        self.revoke_until(acting_core, at, |step| {
+            if let Revoking::Removed(r) = step {
+                visit(r);
+            }
             false
         })
     }
 
-    /// [`CapSpace::revoke`] that stops after the first descendant for which
-    /// `visit` returns true (a preemption point): the descendants not yet
-    /// removed stay in the tree, exactly where they were, so the tree itself
-    /// is the progress kept, and a later `revoke_until` of `at` goes on with
-    /// them in the same order (the reports of the pieces, joined, are one
-    /// whole revoke's). Each call removes at least one descendant if `at`
-    /// has any. Returns how many this call removed.
+    /// [`CapSpace::revoke`] in pieces: `visit` is asked about each
+    /// descendant twice, as [`Revoking::Next`] while it is still in place
+    /// (the caller may do work of its own on it first) and as
+    /// [`Revoking::Removed`] once removed; returning true stops the revoke
+    /// there, before that descendant's removal or after it. The
+    /// descendants not yet removed stay in the tree, exactly where they
+    /// were, so the tree itself is the progress kept: a later
+    /// `revoke_until` of `at` goes on with them in the same order (its
+    /// first `Next` is the descendant a `Next` stopped at), and the
+    /// `Removed` reports of the pieces, joined, are one whole revoke's.
+    /// Progress is the caller's: a piece stopped at a `Next` removes
+    /// nothing. Returns how many this call removed.
     ///
     /// Errors: as [`CapSpace::revoke`].
     pub fn revoke_until(
         &mut self,
         acting_core: u32,
         at: SlotRef,
-        mut visit: impl FnMut(Removed) -> bool,
+        mut visit: impl FnMut(Revoking) -> bool,
     ) -> Result<u32, Error> {
         self.lookup(acting_core, at)?;
         let mut removed = 0;
@@ -143,6 +160,9 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
             if cur == at {
                 return Ok(removed);
             }
+            if visit(Revoking::Next(cur)) {
+                return Ok(removed);
+            }
             // A childless first child: its prev is its parent's head.
             let s = self.node(cur).read();
             debug_assert!(s.prev.is_head());
@@ -150,12 +170,12 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
             self.set_prev(s.next, s.prev);
             self.node_mut(cur).write(Slot::EMPTY);
             removed = removed.saturating_add(1);
-            let stop = visit(Removed {
+            let stop = visit(Revoking::Removed(Removed {
                 slot: cur,
                 cap: s.cap.expect("a linked slot is full"),
                 owner: self.owner_of(cur),
                 last: false,
-            });
+            }));
             if stop {
                 return Ok(removed);
             }

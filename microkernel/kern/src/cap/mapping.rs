@@ -189,26 +189,40 @@ impl Maps {
     /// Undoes and forgets everything `slot` mapped.
     #[inline(always)]
     pub(super) fn undo_slot(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
-        if self.slots.contains(slot) {
-            self.undo_slot_slow(slot, spaces);
-        }
+        self.undo_slot_until(slot, spaces, false);
     }
 
-    /// [`Maps::undo_slot`] for a slot that mapped something (out of line:
-    /// every removal asks, and most capabilities mapped nothing).
+    /// [`Maps::undo_slot`] one record at a time; `cut`: stop after a
+    /// record's undo if an interrupt is pending (`CapRevoke`'s point
+    /// between records). Whether it stopped with records of `slot` left.
+    #[inline(always)]
+    pub(super) fn undo_slot_until(
+        &mut self,
+        slot: SlotRef,
+        spaces: &mut dyn Spaces,
+        cut: bool,
+    ) -> bool {
+        self.slots.contains(slot) && self.undo_slot_slow(slot, spaces, cut)
+    }
+
+    /// [`Maps::undo_slot_until`] for a slot that mapped something (out of
+    /// line: every removal asks, and most capabilities mapped nothing).
     #[inline(never)]
-    fn undo_slot_slow(&mut self, slot: SlotRef, spaces: &mut dyn Spaces) {
+    fn undo_slot_slow(&mut self, slot: SlotRef, spaces: &mut dyn Spaces, cut: bool) -> bool {
         let mut left = SlotSet::new();
+        let mut stopped = false;
         for e in self.live() {
-            if e.slot == slot {
+            if e.slot == slot && !stopped {
                 let r = *e;
                 *e = FREE;
                 undo(&r, spaces);
+                stopped = cut && crate::arch::aarch64::irq_pending();
             } else {
                 left.insert(e.slot);
             }
         }
         self.slots = left;
+        stopped && left.contains(slot)
     }
 }
 

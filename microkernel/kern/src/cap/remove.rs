@@ -10,7 +10,7 @@ use super::{global, is_dead_import, CoreCaps, Exports, GlobalCaps, Marks, Space}
 use crate::crosscore::{Machine, XCORE};
 use crate::mm;
 use abi::Error;
-use kerncore::cap::{Removed, ShareId, SlotRef};
+use kerncore::cap::{Removed, Revoking, ShareId, SlotRef};
 use kerncore::crosscore::Removal;
 
 /// Runs `f` on space `sid`'s table, exports and (for this core's space)
@@ -90,12 +90,13 @@ fn exports_follow(exports: &mut Exports, at: SlotRef, parent: Option<SlotRef>, m
 }
 
 /// Removes every descendant of the capability in `at` of `space` (its
-/// imports elsewhere included: their exports are killed). `cut`: stop
-/// after a descendant's removal if an interrupt is pending (`CapRevoke`'s
-/// preemption point, docs/syscalls.md *Long operations*) and say so in
-/// `marks.cut`: the descendants not yet removed stay in the tree, which is
-/// all the re-issued call needs, and `at`'s exports are killed by the
-/// last piece only.
+/// imports elsewhere included: their exports are killed), each one's
+/// mapping records undone before it goes. `cut`: stop after a record's
+/// undo or a descendant's removal if an interrupt is pending (`CapRevoke`'s
+/// preemption points, docs/syscalls.md *Long operations*) and say so in
+/// `marks.cut`: the descendants not yet removed (and the records not yet
+/// undone) stay, which is all the re-issued call needs, and `at`'s
+/// exports are killed by the last piece only.
 pub(super) fn revoke_in(
     space: &mut Space,
     exports: &mut Exports,
@@ -107,9 +108,17 @@ pub(super) fn revoke_in(
 ) -> Result<(), Error> {
     let me = crate::percore::id() as u32;
     let mut stopped = false;
-    space.revoke_until(me, at, |r| {
-        removed(r, exports, maps.as_deref_mut(), spaces, marks);
-        stopped = cut && crate::arch::aarch64::irq_pending();
+    space.revoke_until(me, at, |step| {
+        stopped = match step {
+            // Its mapping records first, with a point between them.
+            Revoking::Next(leaf) => maps
+                .as_deref_mut()
+                .is_some_and(|m| m.undo_slot_until(leaf, spaces, cut)),
+            Revoking::Removed(r) => {
+                removed(r, exports, maps.as_deref_mut(), spaces, marks);
+                cut && crate::arch::aarch64::irq_pending()
+            }
+        };
         stopped
     })?;
     if stopped {

@@ -4,7 +4,9 @@
 //! pieces fails the re-issued call with `InvalidCapability`, the copies
 //! not yet removed staying; the mapper stopped between pieces and
 //! restarted leaves the rest of the copies in place, still derived from
-//! the capability (a later revoke removes them), and nothing leaks.
+//! the capability (a later revoke removes them), and nothing leaks. And a
+//! revoke whose one descendant mapped 8 x 16 MiB is cut short between the
+//! undo of its mapping records.
 //!
 //! The tree lives in the global space, so that the counter can reach its
 //! root through the shared share `pass`: the root, a one-page segment, in
@@ -12,7 +14,7 @@
 //! [`SHARES_AT`], each imported into a root slot from [`VIA`] to name its
 //! 64 slots, each slot a copy of the root.
 
-use super::{preempted, Words, DELETE, STOP_REVOKE, TRIES};
+use super::{preempted, Words, BIG, DELETE, LEN, PAGE, PROBE, ROOT, RW, STOP_REVOKE, TRIES};
 use core::sync::atomic::Ordering::Relaxed;
 use ulib::cap::*;
 use ulib::{CPtr, Error, Rights};
@@ -28,6 +30,11 @@ const ROOT_AT: u8 = 2;
 const SHARES_AT: u8 = 3;
 /// The first root slot holding (an import of) one of the shares.
 const VIA: u8 = 48;
+/// A copy of the 16 MiB segment, mapped [`HEAVY_MAPS`] times from
+/// [`HEAVY_AT`], 16 MiB apart: one descendant with that many records.
+const HEAVY: CPtr = CPtr::root(45);
+const HEAVY_MAPS: u64 = 8;
+const HEAVY_AT: u64 = 0x2_0000_0000;
 
 /// The root of the tree, through `pass`.
 pub fn root(pass: CPtr) -> CPtr {
@@ -96,7 +103,34 @@ pub fn tests(w: &Words, pass: CPtr) -> bool {
             }
         },
     );
-    ok && deleted_between_pieces(w, pass)
+    ok && deleted_between_pieces(w, pass) && heavy(w)
+}
+
+/// A revoke whose one descendant mapped 8 x 16 MiB: cut short between the
+/// undo of two mapping records (between descendants alone, it would be
+/// one piece).
+fn heavy(w: &Words) -> bool {
+    let at = |i| HEAVY_AT + i * LEN;
+    preempted(
+        w,
+        "CapRevoke of a copy mapped 8 x 16 MiB",
+        |_| {
+            cap_copy(BIG, HEAVY, Rights::ALL)?;
+            (0..HEAVY_MAPS).try_for_each(|i| map(ROOT, at(i), HEAVY, 0, LEN, RW))
+        },
+        |_| cap_revoke(BIG),
+        |_| {
+            if cap_info(HEAVY).is_ok() {
+                ulib::println!("longmap: FAIL the mapped copy survived its revoke");
+                return Err(Error::InvalidArgument);
+            }
+            // Nothing left mapped: a page maps at each span's ends.
+            let ends = (0..HEAVY_MAPS).flat_map(|i| [at(i), at(i) + LEN - PAGE]);
+            ends.into_iter().try_for_each(|a| {
+                map(ROOT, a, PROBE, 0, PAGE, RW).and_then(|()| unmap(ROOT, a, PAGE))
+            })
+        },
+    )
 }
 
 /// The counter deletes the root of a cut-short revoke: the re-issued call

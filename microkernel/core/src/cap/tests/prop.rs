@@ -5,7 +5,7 @@
 
 use super::model::Model;
 use super::*;
-use crate::cap::{Error, Removed};
+use crate::cap::{Error, Removed, Revoking};
 use proptest::prelude::*;
 use std::vec::Vec;
 
@@ -323,18 +323,33 @@ fn revoke_in_pieces(
     piece: u32,
     seen: &mut Vec<Removed>,
 ) -> Result<u32, Error> {
-    let mut total = 0;
+    let (mut total, mut held, mut stopped) = (0, None, None);
     loop {
         let mut n = 0;
-        let got = space.revoke_until(core, at, |r| {
-            seen.push(r);
-            n += 1;
-            n == piece
+        // A piece also stops before a removal, once per descendant (the
+        // next piece must find the same one first).
+        let mut nexts = 0;
+        let got = space.revoke_until(core, at, |step| match step {
+            Revoking::Next(s) => {
+                nexts += 1;
+                // The first of a piece after one stopped here is the same.
+                assert!(nexts > 1 || stopped.is_none_or(|at| at == s));
+                let fresh = held != Some(s);
+                held = Some(s);
+                fresh && nexts == piece
+            }
+            Revoking::Removed(r) => {
+                assert_eq!(held, Some(r.slot));
+                seen.push(r);
+                n += 1;
+                n == piece
+            }
         })?;
         assert_eq!(got, n);
         assert!(space.check_invariants().is_ok());
+        stopped = (n < piece && nexts > 0).then_some(held).flatten();
         total += got;
-        if got < piece {
+        if got == 0 && nexts == 0 {
             return Ok(total);
         }
     }
