@@ -144,6 +144,7 @@ pub(crate) const LONG_MAP: &[&str] = &[
     "[longmap@0] longmap: the task beside it ran during a 16 MiB Unmap",
     "[longmap@0] longmap: the task beside it ran during a 16 MiB SegmentCreate",
     "[longmap@0] longmap: the task beside it ran during a CapRevoke of 768 descendants",
+    "[longmap@0] longmap: the task beside it ran during a CapRevoke of a copy mapped 16 MiB",
     "[longmap@0] longmap: the task beside it ran during a CapRevoke of a copy mapped 8 x 16 MiB",
     "[longmap@0] longmap: a Map revoked between its pieces failed with InvalidCapability and left nothing mapped",
     "[longmap@0] longmap: a SegmentCreate whose slot was filled between its pieces failed with SlotOccupied",

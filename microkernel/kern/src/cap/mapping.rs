@@ -213,13 +213,16 @@ impl Maps {
         let mut stopped = false;
         for e in self.live() {
             if e.slot == slot && !stopped {
-                let r = *e;
-                *e = FREE;
-                undo(&r, spaces);
-                stopped = cut && crate::arch::aarch64::irq_pending();
-            } else {
-                left.insert(e.slot);
+                stopped = cut && undo_front(e, spaces);
+                if !stopped {
+                    let r = *e;
+                    *e = FREE;
+                    undo(&r, spaces);
+                    stopped = cut && crate::arch::aarch64::irq_pending();
+                    continue;
+                }
             }
+            left.insert(e.slot);
         }
         self.slots = left;
         stopped && left.contains(slot)
@@ -286,6 +289,39 @@ fn undo(r: &Record, spaces: &mut dyn Spaces) {
             });
         }
     }
+}
+
+/// Pages of a record a revoke undoes between two of its points (2 MiB,
+/// as `Unmap`'s and `Map`'s pieces).
+const UNDO_PIECE: u64 = 512;
+
+/// Under a revoke's points: undoes a finished segment record's front, a
+/// piece of [`UNDO_PIECE`] pages at a time while more than a piece is
+/// left, the record keeping the rest (an ordinary record of the span
+/// still mapped). Whether it stopped with an interrupt pending.
+#[inline(never)]
+fn undo_front(e: &mut Record, spaces: &mut dyn Spaces) -> bool {
+    while let What::Segment { seg, first, pages } = e.what {
+        if pages <= UNDO_PIECE || e.resume != 0 {
+            break;
+        }
+        let what = What::Segment {
+            seg,
+            first,
+            pages: UNDO_PIECE,
+        };
+        undo(&Record { what, ..*e }, spaces);
+        e.va += UNDO_PIECE * crate::mm::PAGE;
+        e.what = What::Segment {
+            seg,
+            first: first + UNDO_PIECE,
+            pages: pages - UNDO_PIECE,
+        };
+        if crate::arch::aarch64::irq_pending() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Unmaps each page of `[va, va + pages)` that still maps page

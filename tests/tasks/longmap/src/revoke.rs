@@ -5,8 +5,8 @@
 //! not yet removed staying; the mapper stopped between pieces and
 //! restarted leaves the rest of the copies in place, still derived from
 //! the capability (a later revoke removes them), and nothing leaks. And a
-//! revoke whose one descendant mapped 8 x 16 MiB is cut short between the
-//! undo of its mapping records.
+//! revoke whose one descendant mapped 16 MiB is cut short inside the undo
+//! of its mapping record, and one whose descendant mapped 8 x 16 MiB.
 //!
 //! The tree lives in the global space, so that the counter can reach its
 //! root through the shared share `pass`: the root, a one-page segment, in
@@ -30,10 +30,9 @@ const ROOT_AT: u8 = 2;
 const SHARES_AT: u8 = 3;
 /// The first root slot holding (an import of) one of the shares.
 const VIA: u8 = 48;
-/// A copy of the 16 MiB segment, mapped [`HEAVY_MAPS`] times from
+/// A copy of the 16 MiB segment, mapped once or 8 times from
 /// [`HEAVY_AT`], 16 MiB apart: one descendant with that many records.
 const HEAVY: CPtr = CPtr::root(45);
-const HEAVY_MAPS: u64 = 8;
 const HEAVY_AT: u64 = 0x2_0000_0000;
 
 /// The root of the tree, through `pass`.
@@ -103,20 +102,22 @@ pub fn tests(w: &Words, pass: CPtr) -> bool {
             }
         },
     );
-    ok && deleted_between_pieces(w, pass) && heavy(w)
+    ok && deleted_between_pieces(w, pass)
+        && heavy(w, 1, "CapRevoke of a copy mapped 16 MiB")
+        && heavy(w, 8, "CapRevoke of a copy mapped 8 x 16 MiB")
 }
 
-/// A revoke whose one descendant mapped 8 x 16 MiB: cut short between the
-/// undo of two mapping records (between descendants alone, it would be
-/// one piece).
-fn heavy(w: &Words) -> bool {
+/// A revoke whose one descendant mapped 16 MiB `maps` times: cut short
+/// inside the undo of a mapping record (every 2 MiB) or between two
+/// records' (between descendants alone, it would be one piece).
+fn heavy(w: &Words, maps: u64, what: &str) -> bool {
     let at = |i| HEAVY_AT + i * LEN;
     preempted(
         w,
-        "CapRevoke of a copy mapped 8 x 16 MiB",
+        what,
         |_| {
             cap_copy(BIG, HEAVY, Rights::ALL)?;
-            (0..HEAVY_MAPS).try_for_each(|i| map(ROOT, at(i), HEAVY, 0, LEN, RW))
+            (0..maps).try_for_each(|i| map(ROOT, at(i), HEAVY, 0, LEN, RW))
         },
         |_| cap_revoke(BIG),
         |_| {
@@ -125,7 +126,7 @@ fn heavy(w: &Words) -> bool {
                 return Err(Error::InvalidArgument);
             }
             // Nothing left mapped: a page maps at each span's ends.
-            let ends = (0..HEAVY_MAPS).flat_map(|i| [at(i), at(i) + LEN - PAGE]);
+            let ends = (0..maps).flat_map(|i| [at(i), at(i) + LEN - PAGE]);
             ends.into_iter().try_for_each(|a| {
                 map(ROOT, a, PROBE, 0, PAGE, RW).and_then(|()| unmap(ROOT, a, PAGE))
             })
