@@ -77,9 +77,9 @@ fn done(frame: &mut Frame, me: usize, r: Result<(), Error>) -> Then {
 }
 
 /// A call cut short at a preemption point (`Map`, `Unmap`,
-/// `SegmentCreate`; `CapRevoke`'s in `removal`): the registers stay the call's arguments, and the
-/// task issues it again after the pending interrupt; then this core's
-/// mailbox, as after any body.
+/// `SegmentCreate`; `CapRevoke`'s is in `removal`): the registers stay
+/// the call's arguments, and the task issues it again after the pending
+/// interrupt; then this core's mailbox, as after any body.
 #[inline(never)]
 fn again(me: usize) -> Then {
     crate::arch::aarch64::restart_syscall();
@@ -249,7 +249,7 @@ fn removal(
     let n = Named::of(slot, global, me);
     let (r, remote, cut) = super::ops::removal(c, &mut Caller::new(me, root), n, op);
     if cut {
-        // A revoke cut short between descendants: issued again, with the
+        // A revoke cut short between pieces: issued again, with the
         // registers as they are, after the pending interrupt.
         crate::arch::aarch64::restart_syscall();
     } else {

@@ -193,8 +193,9 @@ impl Maps {
     }
 
     /// [`Maps::undo_slot`] one record at a time; `cut`: stop after a
-    /// record's undo if an interrupt is pending (`CapRevoke`'s point
-    /// between records). Whether it stopped with records of `slot` left.
+    /// record's undo, or a 2 MiB piece of one ([`undo_front`]), if an
+    /// interrupt is pending (`CapRevoke`'s points). Whether it stopped
+    /// with records of `slot` left.
     #[inline(always)]
     pub(super) fn undo_slot_until(
         &mut self,
