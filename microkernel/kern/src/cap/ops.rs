@@ -42,7 +42,7 @@ fn fixed(root: Option<ShareId>, n: &Named) -> bool {
 
 /// `CapCopy` from `s` to `d` (resolved by its entry, `resolve_copy`),
 /// keeping only `mask`; `root` is the caller's root share. Inlined into
-/// its one caller (`entry::copying`).
+/// its one caller (`entry::cap_copy`, its general way).
 #[inline(always)]
 pub(super) fn copy(
     c: &mut CoreCaps,
