@@ -82,7 +82,11 @@ pub const BENCHES: &[Bench] = &[
     ),
     dispatch(
         "dispatch-cap-copy",
-        "CapCopy from an empty root slot (InvalidCapability)",
+        "CapCopy from an empty root slot into another (InvalidCapability)",
+    ),
+    dispatch(
+        "dispatch-cap-copy-via",
+        "CapCopy from an empty root slot into a private share's slot (InvalidCapability)",
     ),
     dispatch(
         "dispatch-cap-delete",

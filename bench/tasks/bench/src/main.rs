@@ -55,6 +55,8 @@ const LONG: u64 = 2;
 const RW: Rights = Rights::READ.union(Rights::WRITE);
 /// A root slot nothing ever fills (the dispatch benchmarks name it).
 const EMPTY: CPtr = CPtr::root(60);
+/// Another, the destination of `dispatch-cap-copy`.
+const EMPTY_DST: CPtr = CPtr::root(61);
 
 fn counter() -> (u64, u64) {
     let (t, f): (u64, u64);
@@ -224,14 +226,18 @@ fn main(start: ulib::Start) -> i32 {
 /// (arguments that decode), dispatch, the lookup of its first capability,
 /// and an error return. The object a call uses is an empty root slot
 /// (`InvalidCapability`); a call that makes an object is given an
-/// occupied destination (`SlotOccupied`). Each op checks that exact error,
+/// occupied destination (`SlotOccupied`); `CapCopy` copies from an empty
+/// root slot into another (its source's lookup fails after both slots
+/// resolved), and, as `dispatch-cap-copy-via`, into a slot named through
+/// a share capability (resolved first). Each op checks that exact error,
 /// so a call that stopped earlier (a decoding error) or went further
 /// fails the benchmark. Minus `null-syscall`, each figure is what that
-/// call's dispatch costs beyond the null call (docs/measurements-syscalls.md).
+/// call's dispatch costs beyond the null call
+/// (docs/measurements-dispatch.md).
 fn dispatch(core: usize) -> bool {
     use ulib::Error::{InvalidCapability as Empty, SlotOccupied as Full};
-    if cap_info(EMPTY) != Err(Empty) {
-        println!("bench: FAIL root slot 60 is not empty");
+    if cap_info(EMPTY) != Err(Empty) || cap_info(EMPTY_DST) != Err(Empty) {
+        println!("bench: FAIL root slot 60 or 61 is not empty");
         return false;
     }
     let n = CALLS;
@@ -240,6 +246,9 @@ fn dispatch(core: usize) -> bool {
         cap_info(EMPTY) == Err(Empty)
     });
     ok &= measure("dispatch-cap-copy", core, n, || {
+        is(cap_copy(EMPTY, EMPTY_DST, Rights::ALL), Empty)
+    });
+    ok &= measure("dispatch-cap-copy-via", core, n, || {
         is(cap_copy(EMPTY, CPtr::via(PRIVATE, 0), Rights::ALL), Empty)
     });
     ok &= measure("dispatch-cap-delete", core, n, || {

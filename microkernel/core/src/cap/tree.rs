@@ -59,6 +59,44 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
         })
     }
 
+    /// [`CapSpace::plan_copy`] for a caller that has looked the source up
+    /// already (the kernel's `CapCopy` entry, which returns at once when
+    /// the source is empty): the source's checks are not made again. The
+    /// capability is taken from the source's slot, which the plan's
+    /// commit reaches anyway to link the copy; the checks left are
+    /// `plan_copy`'s after the source's, in its order.
+    ///
+    /// Precondition, checked in debug builds only (it is the lookup this
+    /// call exists to avoid): [`CapSpace::lookup`] of `src` by
+    /// `acting_core` succeeded, and nothing changed the space since. The
+    /// share's owner is not tested again; a slot that is not there (no
+    /// such share, an index past its capacity) or is empty is still
+    /// `InvalidCapability`.
+    ///
+    /// Errors: as [`CapSpace::copy`], after those of `src`'s lookup.
+    pub fn plan_copy_found(
+        &mut self,
+        acting_core: u32,
+        src: SlotRef,
+        dst: SlotRef,
+    ) -> Result<CopyPlan<'_, 'a, MAX_SHARES>, Error> {
+        debug_assert!(
+            self.lookup(acting_core, src).is_ok(),
+            "a copy's source was not looked up"
+        );
+        let slot = self
+            .entry(src.share)
+            .and_then(|e| e.slots.get(src.index as usize));
+        let cap = slot.and_then(|s| s.cap).ok_or(Error::InvalidCapability)?;
+        self.check_destination(acting_core, src, cap.rights, dst)?;
+        Ok(CopyPlan {
+            space: self,
+            src,
+            dst,
+            cap,
+        })
+    }
+
     /// Moves the capability in `src` to the empty slot `dst`, keeping its
     /// place in the tree: it keeps its parent and siblings, and its children
     /// now hang off `dst`. `src` is left empty.
@@ -270,13 +308,28 @@ impl<'a, const MAX_SHARES: usize> CapSpace<'a, MAX_SHARES> {
     /// The checks shared by copy and move; returns the source capability.
     fn check_transfer(&self, acting_core: u32, src: SlotRef, dst: SlotRef) -> Result<Cap, Error> {
         let cap = self.lookup(acting_core, src)?;
+        self.check_destination(acting_core, src, cap.rights, dst)?;
+        Ok(cap)
+    }
+
+    /// The checks of copy and move after the source's lookup: `dst` is a
+    /// slot `acting_core` may touch, empty, and in `src`'s share unless
+    /// the source's `rights` hold GRANT.
+    #[inline(always)]
+    fn check_destination(
+        &self,
+        acting_core: u32,
+        src: SlotRef,
+        rights: Rights,
+        dst: SlotRef,
+    ) -> Result<(), Error> {
         if self.resolve(acting_core, dst)?.is_some() {
             return Err(Error::SlotOccupied);
         }
-        if dst.share != src.share && !cap.rights.contains(Rights::GRANT) {
+        if dst.share != src.share && !rights.contains(Rights::GRANT) {
             return Err(Error::MissingRights);
         }
-        Ok(cap)
+        Ok(())
     }
 }
 

@@ -261,18 +261,40 @@ fn removal(
     after_cap_call(me, remote)
 }
 
+/// `CapCopy`. A source in a root slot and a destination in a changeable
+/// root slot (`changeable_root_slot`) are checked here, inline: both
+/// resolve (the caller has a root share, both indexes are below
+/// `SHARE_SLOTS`), the destination is not fixed, and then comes the
+/// source's lookup, the next check in the documented order; an error
+/// there returns at once. A source found is handed to the copy's body
+/// (`ops::copy_in`, told it was found), which does not look it up again.
+/// Any other pair goes the general way: both slots resolved
+/// (`resolve_copy`, slot errors in their order), then `ops::copy`.
 pub extern "C" fn cap_copy(frame: &mut Frame) -> Then {
     let (c, root) = enter();
-    let named = decode::<args::CapCopy>(frame)
-        .and_then(|a| Ok((resolve_copy(c, root, a.src.0, a.dst.0)?, a.mask)));
-    match named {
-        Ok(((s, d), mask)) => {
-            let me = c.me;
-            let r = super::ops::copy(c, root, s, d, mask);
-            done(frame, me, r)
+    let a = match decode::<args::CapCopy>(frame) {
+        Ok(a) => a,
+        Err(e) => return refused(frame, e),
+    };
+    let me = c.me;
+    let r = match changeable_root_slot(root, a.dst) {
+        Some(d) if a.src.0 < u64::from(slots::SHARE_SLOTS) => {
+            let s = SlotRef::new(d.share, a.src.0 as u32);
+            if let Err(e) = c.space.lookup(me as u32, s) {
+                return refused(frame, e);
+            }
+            let d = Named {
+                space: SpaceId::Core(me),
+                slot: d,
+            };
+            super::ops::copy_in(&mut c.space, me, s, &d, a.mask, true)
         }
-        Err(e) => refused(frame, e),
-    }
+        _ => match resolve_copy(c, root, a.src.0, a.dst.0) {
+            Ok((s, d)) => super::ops::copy(c, root, s, d, a.mask),
+            Err(e) => return refused(frame, e),
+        },
+    };
+    done(frame, me, r)
 }
 
 pub extern "C" fn cap_delete(frame: &mut Frame) -> Then {

@@ -43,8 +43,9 @@ fn fixed(root: Option<ShareId>, n: &Named) -> bool {
 }
 
 /// `CapCopy` from `s` to `d` (resolved by its entry, `resolve_copy`),
-/// keeping only `mask`; `root` is the caller's root share.
-#[inline(never)]
+/// keeping only `mask`; `root` is the caller's root share. Inlined into
+/// its one caller (`entry::cap_copy`, its general way).
+#[inline(always)]
 pub(super) fn copy(
     c: &mut CoreCaps,
     root: Option<ShareId>,
@@ -56,8 +57,12 @@ pub(super) fn copy(
         return Err(Error::SlotOccupied);
     }
     match (s.space, d.space) {
-        (SpaceId::Core(_), SpaceId::Core(_)) => copy_in(&mut c.space, c.me, s, d, mask),
-        (SpaceId::Global, SpaceId::Global) => copy_in(&mut global().space, c.me, s, d, mask),
+        (SpaceId::Core(_), SpaceId::Core(_)) => {
+            copy_in(&mut c.space, c.me, s.slot, &d, mask, false)
+        }
+        (SpaceId::Global, SpaceId::Global) => {
+            copy_in(&mut global().space, c.me, s.slot, &d, mask, false)
+        }
         (SpaceId::Core(_), SpaceId::Global) => {
             let mut g = global();
             let g = &mut *g;
@@ -71,10 +76,24 @@ pub(super) fn copy(
     }
 }
 
-/// Copies `s` to `d`, both in `space`: every check first (the space's own,
-/// in its order, then `ShareCycle` last), then the copy, which cannot fail.
-fn copy_in(space: &mut Space, me: usize, s: Named, d: Named, mask: Rights) -> Result<(), Error> {
-    let plan = space.plan_copy(me as u32, s.slot, d.slot)?;
+/// Copies the capability in `s` to `d`, both in `space`: the source's
+/// lookup unless the caller `found` it already (the entry of root slots,
+/// `entry::cap_copy`: its checks are not made again), then the checks
+/// after it (the space's own, in its order, then `ShareCycle` last), then
+/// the copy, which cannot fail. One copy for both ways.
+#[inline(never)]
+pub(super) fn copy_in(
+    space: &mut Space,
+    me: usize,
+    s: SlotRef,
+    d: &Named,
+    mask: Rights,
+    found: bool,
+) -> Result<(), Error> {
+    if !found {
+        space.lookup(me as u32, s)?;
+    }
+    let plan = space.plan_copy_found(me as u32, s, d.slot)?;
     if closes_cycle(plan.space(), d.space, plan.source(), d.slot.share) {
         return Err(Error::ShareCycle);
     }

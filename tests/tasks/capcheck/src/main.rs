@@ -13,6 +13,7 @@ use ulib::{println, slots, CPtr, Error, Event, ObjectKind, Rights, Syscall};
 ulib::entry!(main);
 
 mod chunks;
+mod copies;
 
 const ROOT: CPtr = CPtr::root(slots::ROOT_RANGE);
 const SEG: CPtr = CPtr::root(20);
@@ -221,6 +222,7 @@ fn errors(c: &mut Checks) {
         cap_copy(SEG, CPtr::root(1), RW),
         Error::SlotOccupied,
     );
+    copies::root_copies(c);
     c.expect("delete empty", cap_delete(EMPTY), Error::InvalidCapability);
     c.expect("revoke empty", cap_revoke(EMPTY), Error::InvalidCapability);
     // Arguments.

@@ -173,6 +173,25 @@ fn check_copy_predicts_copy_and_changes_nothing() {
         let mut u = fresh();
         let planned = u.plan_copy(core, src, dst).map(|p| p.source());
         assert_eq!(planned, predicted);
+        // A plan from a source looked up before: the same checks after
+        // it, and committed, the same copy.
+        let mut v = fresh();
+        if v.lookup(core, src).is_ok() {
+            let found = v.plan_copy_found(core, src, dst);
+            assert_eq!(
+                found.as_ref().map(|p| p.source()),
+                predicted.as_ref().copied()
+            );
+            if let Ok(plan) = found {
+                plan.commit(Rights::ALL);
+                assert_eq!(
+                    v.lookup(core, dst),
+                    t.lookup(core, dst),
+                    "{src:?} -> {dst:?}"
+                );
+            }
+            v.check_invariants().unwrap();
+        }
         assert_eq!(u.lookup(0, at(0, 2)), Err(Error::InvalidCapability));
         u.check_invariants().unwrap();
         s.check_invariants().unwrap();
