@@ -118,10 +118,11 @@ impl percore::Init for Frame {
 }
 
 /// The task archive packed beside the kernel (`mm::payload`), checked
-/// once (read-only afterwards).
-pub(crate) fn archive() -> Archive<'static> {
+/// once (read-only afterwards). A reference: each of the callers copied
+/// the 88-byte reader before (issue 12's size goal).
+pub(crate) fn archive() -> &'static Archive<'static> {
     static CHECKED: crate::sync::Once<Archive<'static>> = crate::sync::Once::new();
-    *CHECKED.call_once(|| match Archive::parse(mm::payload()) {
+    CHECKED.call_once(|| match Archive::parse(mm::payload()) {
         Ok(a) => a,
         Err(e) => {
             kprintln!("task archive unusable: {:?}; running no tasks", e);
@@ -150,7 +151,7 @@ pub fn report_absent_cores(ncores: usize) {
             let failed = verdict::absent(i);
             // It will never run: its exit signals say so now, so a server
             // it was connected to does not wait for it.
-            crate::cap::task_never_runs(&archive(), i);
+            crate::cap::task_never_runs(archive(), i);
             kprintln!(
                 "task {}: core {} does not exist ({} cores): not started{}",
                 t.name,
@@ -181,7 +182,7 @@ pub fn init(_ncores: usize) {
             }
         }
     }
-    crate::cap::make_boot_objects(&a);
+    crate::cap::make_boot_objects(a);
 }
 
 /// Core and slot of archive task `index`.
@@ -228,7 +229,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
             ctx.sp_el0 = USER_STACK_TOP;
             let root_share = match crate::cap::setup_root(slot) {
                 Ok(id) => {
-                    crate::cap::grant_task(&archive(), index, id);
+                    crate::cap::grant_task(archive(), index, id);
                     id
                 }
                 Err(e) => {
@@ -274,13 +275,13 @@ fn load_this_core(id: usize) {
                 id
             );
             verdict::task_failed(index);
-            crate::cap::task_never_runs(&archive(), index);
+            crate::cap::task_never_runs(archive(), index);
             continue;
         }
         match instantiate(id, slot, index, 0) {
             Some(task) => SCHED.with(|s| s.tasks[slot] = Some(task)),
             // Its exit signals say so, so that nobody waits for it.
-            None => crate::cap::task_never_runs(&archive(), index),
+            None => crate::cap::task_never_runs(archive(), index),
         }
     }
     SCHED.with(|s| {
@@ -359,7 +360,7 @@ fn retire(s: &mut Sched, i: usize) {
         return;
     }
     if let Some(t) = s.tasks[i].as_ref().filter(|t| t.space.is_some()) {
-        crate::cap::task_ending(&archive(), t.archive_index);
+        crate::cap::task_ending(archive(), t.archive_index);
     }
     release_caps(s, i);
     let Some(t) = s.tasks[i].as_mut() else { return };
@@ -377,7 +378,7 @@ fn retire(s: &mut Sched, i: usize) {
             State::Stopped => (abi::TaskState::Stopped, 0, 0),
             _ => (abi::TaskState::Faulted, t.fault.0, t.fault.1),
         };
-        crate::cap::task_ended(&archive(), t.archive_index, state, value, far);
+        crate::cap::task_ended(archive(), t.archive_index, state, value, far);
     }
 }
 
