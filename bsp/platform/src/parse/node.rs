@@ -11,7 +11,9 @@ impl<'a> Blob<'a> {
         self.nodes().next()
     }
 
-    /// Every node, depth first, in blob order.
+    /// Every node, depth first, in blob order. (Out of line: the walk
+    /// costs far more than the call.)
+    #[inline(never)]
     pub fn nodes(&self) -> Nodes<'a> {
         Nodes {
             blob: *self,
