@@ -169,7 +169,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The direct children, in blob order.
+    /// The direct children, in blob order. (Out of line: the walk costs
+    /// far more than the call.)
+    #[inline(never)]
     pub fn children(&self) -> Nodes<'a> {
         let mut stack = self.ancestors;
         let depth = match stack.get_mut(self.depth as usize) {
