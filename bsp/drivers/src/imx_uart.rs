@@ -144,7 +144,10 @@ impl ImxUart {
 
     /// Programs 8N1 at `baud` from a `clock_hz` module clock (divided by
     /// 1), no interrupts, transmit and receive enabled. Waits for bytes a
-    /// boot loader left in the FIFO to go out first.
+    /// boot loader left in the FIFO to go out first. (Out of line: run
+    /// once or twice a boot, it was inlined into the kernel's console and
+    /// log set-up alike.)
+    #[inline(never)]
     pub fn init(&self, clock_hz: u32, baud: u32) {
         let r = self.regs();
         self.flush();

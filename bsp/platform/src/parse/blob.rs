@@ -32,7 +32,9 @@ pub(super) fn be32(bytes: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(<[u8; 4]>::try_from(b).ok()?))
 }
 
-/// Reads a big-endian `u64` at `at`, if it is all inside `bytes`.
+/// Reads a big-endian `u64` at `at`, if it is all inside `bytes`. (Out of
+/// line, as the helpers below: boot-time code inlined at several sites.)
+#[inline(never)]
 fn be64(bytes: &[u8], at: usize) -> Option<u64> {
     let b = bytes.get(at..at.checked_add(8)?)?;
     Some(u64::from_be_bytes(<[u8; 8]>::try_from(b).ok()?))

@@ -93,7 +93,9 @@ impl<'a> Index<'a> {
     }
 
     /// Every available node compatible with any of `with` (which must be
-    /// one of the lists the index was built for), in blob order.
+    /// one of the lists the index was built for), in blob order. (Out of
+    /// line: a question asked a dozen times a boot, not in a loop.)
+    #[inline(never)]
     pub fn compatible<'i>(&'i self, with: &'a [&'a str]) -> Compatible<'i, 'a> {
         Compatible {
             index: self,

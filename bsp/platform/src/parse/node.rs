@@ -11,7 +11,9 @@ impl<'a> Blob<'a> {
         self.nodes().next()
     }
 
-    /// Every node, depth first, in blob order.
+    /// Every node, depth first, in blob order. (Out of line: the walk
+    /// costs far more than the call.)
+    #[inline(never)]
     pub fn nodes(&self) -> Nodes<'a> {
         Nodes {
             blob: *self,
@@ -167,7 +169,9 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The direct children, in blob order.
+    /// The direct children, in blob order. (Out of line: the walk costs
+    /// far more than the call.)
+    #[inline(never)]
     pub fn children(&self) -> Nodes<'a> {
         let mut stack = self.ancestors;
         let depth = match stack.get_mut(self.depth as usize) {

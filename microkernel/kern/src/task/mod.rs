@@ -118,10 +118,21 @@ impl percore::Init for Frame {
 }
 
 /// The task archive packed beside the kernel (`mm::payload`), checked
-/// once (read-only afterwards).
-pub(crate) fn archive() -> Archive<'static> {
-    static CHECKED: crate::sync::Once<Archive<'static>> = crate::sync::Once::new();
-    *CHECKED.call_once(|| match Archive::parse(mm::payload()) {
+/// once (read-only afterwards). A reference: each of the callers copied
+/// the 88-byte reader before; out of line, as its callers are all cold
+/// (task start and end, reports, boot), but see [`options`] (issue 12's
+/// size goal).
+#[inline(never)]
+pub(crate) fn archive() -> &'static Archive<'static> {
+    checked_archive()
+}
+
+static CHECKED: crate::sync::Once<Archive<'static>> = crate::sync::Once::new();
+
+/// [`archive`]'s body: the archive, checked on first use.
+#[inline(always)]
+fn checked_archive() -> &'static Archive<'static> {
+    CHECKED.call_once(|| match Archive::parse(mm::payload()) {
         Ok(a) => a,
         Err(e) => {
             kprintln!("task archive unusable: {:?}; running no tasks", e);
@@ -132,9 +143,10 @@ pub(crate) fn archive() -> Archive<'static> {
 }
 
 /// What the image asks of the kernel's test build (the archive header's
-/// kernel options).
+/// kernel options). Inline, unlike [`archive`]: the in-kernel block
+/// baseline's system call asks it on every call.
 pub fn options() -> kerncore::bootimage::KernelOptions {
-    archive().options()
+    checked_archive().options()
 }
 
 /// The run has a problem that is no task's (said on the console where it
@@ -150,7 +162,7 @@ pub fn report_absent_cores(ncores: usize) {
             let failed = verdict::absent(i);
             // It will never run: its exit signals say so now, so a server
             // it was connected to does not wait for it.
-            crate::cap::task_never_runs(&archive(), i);
+            crate::cap::task_never_runs(archive(), i);
             kprintln!(
                 "task {}: core {} does not exist ({} cores): not started{}",
                 t.name,
@@ -181,7 +193,7 @@ pub fn init(_ncores: usize) {
             }
         }
     }
-    crate::cap::make_boot_objects(&a);
+    crate::cap::make_boot_objects(a);
 }
 
 /// Core and slot of archive task `index`.
@@ -228,7 +240,7 @@ fn instantiate(id: usize, slot: usize, index: usize, restarts: u32) -> Option<Ta
             ctx.sp_el0 = USER_STACK_TOP;
             let root_share = match crate::cap::setup_root(slot) {
                 Ok(id) => {
-                    crate::cap::grant_task(&archive(), index, id);
+                    crate::cap::grant_task(archive(), index, id);
                     id
                 }
                 Err(e) => {
@@ -274,13 +286,13 @@ fn load_this_core(id: usize) {
                 id
             );
             verdict::task_failed(index);
-            crate::cap::task_never_runs(&archive(), index);
+            crate::cap::task_never_runs(archive(), index);
             continue;
         }
         match instantiate(id, slot, index, 0) {
             Some(task) => SCHED.with(|s| s.tasks[slot] = Some(task)),
             // Its exit signals say so, so that nobody waits for it.
-            None => crate::cap::task_never_runs(&archive(), index),
+            None => crate::cap::task_never_runs(archive(), index),
         }
     }
     SCHED.with(|s| {
@@ -359,7 +371,7 @@ fn retire(s: &mut Sched, i: usize) {
         return;
     }
     if let Some(t) = s.tasks[i].as_ref().filter(|t| t.space.is_some()) {
-        crate::cap::task_ending(&archive(), t.archive_index);
+        crate::cap::task_ending(archive(), t.archive_index);
     }
     release_caps(s, i);
     let Some(t) = s.tasks[i].as_mut() else { return };
@@ -377,7 +389,7 @@ fn retire(s: &mut Sched, i: usize) {
             State::Stopped => (abi::TaskState::Stopped, 0, 0),
             _ => (abi::TaskState::Faulted, t.fault.0, t.fault.1),
         };
-        crate::cap::task_ended(&archive(), t.archive_index, state, value, far);
+        crate::cap::task_ended(archive(), t.archive_index, state, value, far);
     }
 }
 

@@ -181,7 +181,7 @@ fn restart_here(s: &mut Sched, me: usize, slot: usize) {
             // the record).
             kprintln!("restart of task {} on core {} failed", t.name, me);
             let state = abi::TaskState::NotRestarted;
-            crate::cap::task_ended(&super::archive(), index, state, 0, 0);
+            crate::cap::task_ended(super::archive(), index, state, 0, 0);
         }
     }
 }
@@ -191,7 +191,7 @@ fn shut_down_here(s: &mut Sched) {
     super::switch_user_state(s, s.current, None);
     s.current = None;
     for t in s.tasks.iter().flatten().filter(|t| t.space.is_some()) {
-        crate::cap::task_ending(&super::archive(), t.archive_index);
+        crate::cap::task_ending(super::archive(), t.archive_index);
     }
     for i in 0..MAX_TASKS {
         super::release_caps(s, i);

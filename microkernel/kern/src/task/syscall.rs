@@ -169,7 +169,7 @@ fn fault(frame: &mut Frame) {
             t.set_state(State::Faulted);
             t.fault = (esr_v, far);
             // A line it was writing itself must not hold up the report.
-            crate::cap::task_stopped(&super::archive(), t.archive_index);
+            crate::cap::task_stopped(super::archive(), t.archive_index);
             report_fault(t.name, ec, esr_v, far, frame.elr);
         }
         switch_to_next(s, frame);
