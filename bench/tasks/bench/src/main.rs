@@ -288,7 +288,7 @@ fn dispatch(core: usize) -> bool {
 }
 
 /// The longest system calls, which run with interrupts masked from entry
-/// to return (docs/syscalls.md, Long operations): making and deleting the
+/// to return (docs/long-operations.md): making and deleting the
 /// largest segment (16 MiB zeroed, 4104 frames taken and given back),
 /// mapping and unmapping all of it, and a revoke that undoes such a
 /// mapping made through a derived capability.

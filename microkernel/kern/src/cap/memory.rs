@@ -179,7 +179,7 @@ const CHUNK: u64 = 2 << 20;
 /// Between chunks is a preemption point: if an interrupt is pending there,
 /// this returns how far it got (`Ok(Some(done))`) and the call is cut
 /// short, to be issued again by the task once the interrupt has been
-/// taken on its way back to EL0 (docs/syscalls.md, *Long operations*).
+/// taken on its way back to EL0 (docs/long-operations.md).
 /// Each call maps at least one chunk, so a call re-issued goes on. Between
 /// two calls anything may happen (other tasks run, this core's mailbox is
 /// served): the re-issued call checks its capabilities again, and its
@@ -300,7 +300,7 @@ pub(super) fn unmap(
 /// pieces. Cut short, the task issues the same
 /// call again, which needs no record of how far this one got: the pieces
 /// done hold nothing any more and the walk steps over their freed tables
-/// (docs/syscalls.md, *Long operations*). The first piece of each call
+/// (docs/long-operations.md). The first piece of each call
 /// checks the whole span, so an `Unmap` refused on its own arguments
 /// changes nothing; what another task or core does between pieces is
 /// checked by the piece that reaches it, and a refusal there leaves the

@@ -93,7 +93,7 @@ fn exports_follow(exports: &mut Exports, at: SlotRef, parent: Option<SlotRef>, m
 /// imports elsewhere included: their exports are killed), each one's
 /// mapping records undone before it goes. `cut`: stop after a record's
 /// undo or a descendant's removal if an interrupt is pending (`CapRevoke`'s
-/// preemption points, docs/syscalls.md *Long operations*) and say so in
+/// preemption points, docs/long-operations.md) and say so in
 /// `marks.cut`: the descendants not yet removed (and the records not yet
 /// undone) stay, which is all the re-issued call needs, and `at`'s
 /// exports are killed by the last piece only.

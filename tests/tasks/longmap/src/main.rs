@@ -1,4 +1,4 @@
-//! Long calls let an interrupt in (docs/syscalls.md, *Long operations*):
+//! Long calls let an interrupt in (docs/long-operations.md):
 //! two tasks of the same priority share core 0 by time slices, under
 //! `-icount` (the case's flag: the virtual counter counts instructions,
 //! and every run is the same). Slot 1 (the counter) counts in a word of

@@ -1,4 +1,4 @@
-//! `CapRevoke`'s preemption points (docs/syscalls.md, *Long operations*):
+//! `CapRevoke`'s preemption points (docs/long-operations.md):
 //! a revoke of [`DESCENDANTS`] copies lets the counter run before it
 //! completes; the capability revoked deleted by the counter between
 //! pieces fails the re-issued call with `InvalidCapability`, the copies
