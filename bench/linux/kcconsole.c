@@ -76,12 +76,22 @@ static void push(char *out, int *len, const char *s)
 		out[(*len)++] = *s++;
 }
 
+/*
+ * Decimal digits of `v` (1 for 0), counted against powers of ten (no
+ * division), as ours counts them (bench/tasks/kcbench, `digits`).
+ */
+static int decimal_digits(unsigned long v)
+{
+	int n = 1;
+	for (unsigned long p = 10; n < 20 && v >= p; p *= 10)
+		n++;
+	return n;
+}
+
 /* Appends `v` in decimal: digits counted, then written last to first. */
 static void push_decimal(char *out, int *len, unsigned long v)
 {
-	int digits = 1;
-	for (unsigned long rest = v / 10; rest; rest /= 10)
-		digits++;
+	int digits = decimal_digits(v);
 	int end = *len + digits < LINE - 1 ? *len + digits : LINE - 1;
 	for (int j = end - 1; j >= *len; j--) {
 		out[j] = (char)('0' + v % 10);

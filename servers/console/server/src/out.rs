@@ -67,7 +67,8 @@ impl Out {
     /// byte `i` in word `i / 8` from its least significant byte, made
     /// [`printable`], and a newline. The caller holds the lock
     /// ([`Out::lock`]).
-    pub fn short(&self, words: &[u64; 4], len: usize) {
+    #[inline(always)]
+    pub fn short(&self, words: [u64; 4], len: usize) {
         match &self.uart {
             Uart::Pl011(u) => write_short(u, words, len),
             Uart::Imx(u) => write_short(u, words, len),
@@ -179,55 +180,93 @@ fn write_window(uart: &impl SerialWrite, bytes: &[AtomicU8]) {
 
 /// Writes the first `len` (at most 32) bytes of `words` (a line carried
 /// in a request slot), made printable, and a newline to `uart`: each whole
-/// word tested for control bytes at once and stored with one look for
-/// room; the last partial word, with the newline put in after the line's
-/// bytes, the same way (the bytes past the line's end taken as spaces for
-/// the test), so that a line of `len` bytes takes `len / 8 + 1` tests.
-fn write_short(uart: &impl SerialWrite, words: &[u64; 4], len: usize) {
+/// word tested for control bytes at once and stored with at most one look
+/// for room; the last partial word, with the newline put in after the
+/// line's bytes, the same way (the bytes past the line's end taken as
+/// spaces for the test), so that a line of `len` bytes takes `len / 8 + 1`
+/// tests. The words are taken by value and walked in straight-line code
+/// (no index into an array: an array walked by index was kept on the
+/// stack and reloaded, ~15 instructions a line).
+#[inline(always)]
+fn write_short(uart: &impl SerialWrite, words: [u64; 4], len: usize) {
     let len = len.min(8 * words.len());
     let (full, tail) = (len / 8, len % 8);
+    let [w0, w1, w2, w3] = words;
     let mut room = 0;
-    for &w in words.get(..full).unwrap_or_default() {
-        let w = if plain(w) { w } else { printable_bytes(w) };
-        if room < 8 {
-            room = uart.wait_room();
-        }
-        if room >= 8 {
-            for i in 0..8 {
-                uart.put((w >> (8 * i)) as u8);
-            }
-            room -= 8;
-        } else {
-            put_bytes(uart, w, 8, &mut room);
-        }
+    if full > 0 {
+        put_word(uart, w0, &mut room);
     }
-    // The rest of the line (0 to 7 bytes) and its newline: one word.
+    if full > 1 {
+        put_word(uart, w1, &mut room);
+    }
+    if full > 2 {
+        put_word(uart, w2, &mut room);
+    }
+    if full > 3 {
+        put_word(uart, w3, &mut room);
+    }
+    let last = match full {
+        0 => w0,
+        1 => w1,
+        2 => w2,
+        3 => w3,
+        _ => 0,
+    };
+    put_last(uart, last, tail, &mut room);
+}
+
+/// Stores the 8 bytes of `w`, made printable, least significant first;
+/// looks for room in the FIFO only when `room` says fewer than 8 are left.
+#[inline(always)]
+fn put_word(uart: &impl SerialWrite, w: u64, room: &mut usize) {
+    let w = if plain(w) { w } else { printable_bytes(w) };
+    if *room < 8 {
+        *room = uart.wait_room();
+    }
+    if *room >= 8 {
+        for i in 0..8 {
+            uart.put((w >> (8 * i)) as u8);
+        }
+        *room -= 8;
+    } else {
+        put_bytes(uart, w, 8, room);
+    }
+}
+
+/// Stores the first `tail` (0 to 7) bytes of `w`, made printable, and a
+/// newline: the line's last word.
+#[inline(always)]
+fn put_last(uart: &impl SerialWrite, w: u64, tail: usize, room: &mut usize) {
     const SPACES: u64 = 0x2020_2020_2020_2020;
     let keep = (1u64 << (8 * tail)) - 1;
-    let w = words.get(full).copied().unwrap_or(0) & keep;
+    let w = w & keep;
     let w = if plain(w | SPACES & !keep) {
         w
     } else {
         printable_bytes(w) & keep
     };
-    let w = w | u64::from(b'\n') << (8 * tail);
-    if room <= tail {
-        room = uart.wait_room();
+    let mut w = w | u64::from(b'\n') << (8 * tail);
+    if *room <= tail {
+        *room = uart.wait_room();
     }
-    if room > tail {
-        let mut w = w;
-        for _ in 0..tail + 1 {
+    if *room > tail {
+        // Every byte up to the newline is non-zero (a zero is a control
+        // byte, made `?`), and every byte past it zero: the word ends
+        // where the line does.
+        while w != 0 {
             uart.put(w as u8);
             w >>= 8;
         }
     } else {
-        put_bytes(uart, w, tail + 1, &mut room);
+        put_bytes(uart, w, tail + 1, room);
     }
 }
 
 /// Stores the first `n` (at most 8) bytes of `w`, least significant first,
 /// looking for room in the FIFO whenever `room` says it is used up (a UART
 /// that takes a byte at a time).
+#[cold]
+#[inline(never)]
 fn put_bytes(uart: &impl SerialWrite, w: u64, n: usize, room: &mut usize) {
     for i in 0..n {
         if *room == 0 {

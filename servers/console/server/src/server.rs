@@ -201,7 +201,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Line => {
                         // The slot's own bytes, from the copy `ring` took.
                         held.get_or_insert_with(|| out.lock());
-                        out.short(&req.args, req.buf.len().min(SHORT));
+                        out.short(req.args, req.buf.len().min(SHORT));
                         p.lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
