@@ -2,7 +2,7 @@
 
 use crate::region::Region;
 use crate::ring::{Consumer, Peek, Producer};
-use crate::slot::{Request, Response};
+use crate::slot::{Request, Response, HEAD_WORDS};
 use crate::sync::spin_hint;
 use crate::wait::Watch;
 
@@ -106,6 +106,26 @@ impl<'a> Client<'a> {
                 }
                 self.rx.advance();
                 Ok(Some(Response::from_words(words)))
+            }
+            Peek::Garbage {
+                found, expected, ..
+            } => Err(ResponseError::BadSequence { found, expected }),
+        }
+    }
+
+    /// [`Client::poll`] copying out only the response's head (`status`,
+    /// `len`, `tag`: the slot's first [`HEAD_WORDS`] payload words);
+    /// `values` are zero. For a protocol whose responses carry no values
+    /// (a server answering with [`crate::Server::respond_heads_with`]).
+    pub fn poll_head(&mut self) -> Result<Option<Response>, ResponseError> {
+        match self.rx.peek_words::<HEAD_WORDS>() {
+            Peek::Empty => Ok(None),
+            Peek::Ready(words) => {
+                if self.outstanding() == 0 {
+                    return Err(ResponseError::Unsolicited);
+                }
+                self.rx.advance();
+                Ok(Some(Response::from_head(words)))
             }
             Peek::Garbage {
                 found, expected, ..

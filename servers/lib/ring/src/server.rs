@@ -263,6 +263,22 @@ impl<'a, O: TryFrom<u32>> Server<'a, O> {
         count
     }
 
+    /// [`Server::respond_with`] for responses whose `values` say nothing
+    /// (the protocol's answers carry none): only each response's head,
+    /// `status`, `len` and `tag` (the slot's first [`crate::HEAD_WORDS`] payload
+    /// words of seven), is written; the slot's other words keep what they
+    /// held (this ring's own earlier messages to the same client). The
+    /// client reads the head alone with [`crate::Client::poll_head`].
+    pub fn respond_heads_with(
+        &mut self,
+        count: usize,
+        mut response: impl FnMut(usize) -> Response,
+    ) -> usize {
+        let count = self.in_flight().min(count);
+        self.tx.push_batch(count, |i| response(i).to_head());
+        count
+    }
+
     /// What to wait on for the next request (for a server with one client).
     pub fn watch(&self) -> Watch<'a> {
         self.rx.watch()
