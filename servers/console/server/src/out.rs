@@ -190,29 +190,19 @@ fn write_window(uart: &impl SerialWrite, bytes: &[AtomicU8]) {
 #[inline(always)]
 fn write_short(uart: &impl SerialWrite, words: [u64; 4], len: usize) {
     let len = len.min(8 * words.len());
-    let (full, tail) = (len / 8, len % 8);
+    let (mut full, tail) = (len / 8, len % 8);
     let [w0, w1, w2, w3] = words;
     let mut room = 0;
-    if full > 0 {
-        put_word(uart, w0, &mut room);
+    // Word by word until the line's last (partial) one: no select of
+    // which word is last (~7 instructions a line).
+    for w in [w0, w1, w2, w3] {
+        if full == 0 {
+            return put_last(uart, w, tail, &mut room);
+        }
+        put_word(uart, w, &mut room);
+        full -= 1;
     }
-    if full > 1 {
-        put_word(uart, w1, &mut room);
-    }
-    if full > 2 {
-        put_word(uart, w2, &mut room);
-    }
-    if full > 3 {
-        put_word(uart, w3, &mut room);
-    }
-    let last = match full {
-        0 => w0,
-        1 => w1,
-        2 => w2,
-        3 => w3,
-        _ => 0,
-    };
-    put_last(uart, last, tail, &mut room);
+    put_last(uart, 0, tail, &mut room);
 }
 
 /// Stores the 8 bytes of `w`, made printable, least significant first;
@@ -229,7 +219,7 @@ fn put_word(uart: &impl SerialWrite, w: u64, room: &mut usize) {
         }
         *room -= 8;
     } else {
-        put_bytes(uart, w, 8, room);
+        *room = put_bytes(uart, w, 8, *room);
     }
 }
 
@@ -258,21 +248,22 @@ fn put_last(uart: &impl SerialWrite, w: u64, tail: usize, room: &mut usize) {
             w >>= 8;
         }
     } else {
-        put_bytes(uart, w, tail + 1, room);
+        *room = put_bytes(uart, w, tail + 1, *room);
     }
 }
 
 /// Stores the first `n` (at most 8) bytes of `w`, least significant first,
 /// looking for room in the FIFO whenever `room` says it is used up (a UART
-/// that takes a byte at a time).
+/// that takes a byte at a time); returns the room left.
 #[cold]
 #[inline(never)]
-fn put_bytes(uart: &impl SerialWrite, w: u64, n: usize, room: &mut usize) {
+fn put_bytes(uart: &impl SerialWrite, w: u64, n: usize, mut room: usize) -> usize {
     for i in 0..n {
-        if *room == 0 {
-            *room = uart.wait_room();
+        if room == 0 {
+            room = uart.wait_room();
         }
         uart.put((w >> (8 * i)) as u8);
-        *room -= 1;
+        room -= 1;
     }
+    room
 }

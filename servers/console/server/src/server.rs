@@ -179,6 +179,9 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     // instructions, and a `memset` call at 16).
     let mut tags = [const { MaybeUninit::<u64>::uninit() }; BATCH];
     let (mut taken, mut answered, mut stop) = (0, 0, None);
+    // Lines written this pass, added to the client's count after it (not
+    // a load and store of `p.lines` a line).
+    let mut lines = 0;
     // The console lock, taken at the pass's first line and held for all
     // of them; let go before anything else is printed.
     let mut held = None;
@@ -192,7 +195,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                         let window = p.buf.get(req.buf).unwrap_or_default();
                         held.get_or_insert_with(|| out.lock());
                         out.window(window.get(..LINE).unwrap_or(window));
-                        p.lines += 1;
+                        lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
                             answered += 1;
@@ -202,7 +205,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                         // The slot's own bytes, from the copy `ring` took.
                         held.get_or_insert_with(|| out.lock());
                         out.short(req.args, req.buf.len().min(SHORT));
-                        p.lines += 1;
+                        lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
                             answered += 1;
@@ -235,6 +238,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     if let Some(value) = held {
         out.unlock(value);
     }
+    p.lines += lines;
     // Only ever called for `i < answered`.
     let tag = |i: usize| {
         // Safety: `tags[..answered]` were written above, one for each
