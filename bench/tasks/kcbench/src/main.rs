@@ -162,24 +162,47 @@ fn literal(out: &[Cell<u8>], s: &[u8]) -> usize {
     n
 }
 
-/// Decimal digits of `v` (1 for 0), counted against powers of ten (no
-/// division: the digits' loop that divided by ten cost ~10 instructions a
-/// line more); `kcconsole.c`'s `decimal_digits` is the same loop.
+/// Powers of ten a u64 holds: 10^0 to 10^19.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// The two digits of 0 to 99, "00" to "99".
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decimal digits of `v` (1 for 0), counted against a table of powers of
+/// ten (no division: the digits' loop that divided by ten cost ~10
+/// instructions a line more); `kcconsole.c`'s `decimal_digits` is the same
+/// loop.
 #[inline(always)]
 fn digits(v: u64) -> usize {
-    let (mut n, mut p) = (1, 10u64);
-    // 10^19 is the largest power of ten a u64 holds; 20 digits at most.
-    while n < 20 && v >= p {
+    let mut n = 1;
+    while n < POW10.len() && v >= POW10[n] {
         n += 1;
-        p = p.wrapping_mul(10);
     }
     n
 }
 
-/// Writes `v` in decimal at the start of `out`, last digit first, bounds
-/// checked once for the number, not once a digit; returns how many digits
-/// (as many as fit: a number that does not fit is cut to its leading
-/// digits).
+/// Writes `v` in decimal at the start of `out`, last digits first, two at
+/// a time from a table of pairs (one division by 100 for two digits), as
+/// `kcconsole.c`'s `push_decimal` does; bounds checked once for the
+/// number, not once a digit. Returns how many digits (as many as fit: a
+/// number that does not fit is cut to its leading digits).
 #[inline(always)]
 fn decimal(out: &[Cell<u8>], v: u64) -> usize {
     let n = digits(v);
@@ -187,9 +210,18 @@ fn decimal(out: &[Cell<u8>], v: u64) -> usize {
         Some(place) => (place, v),
         None => (out, (out.len()..n).fold(v, |v, _| v / 10)),
     };
-    for c in place.iter().rev() {
-        c.set(b'0' + (v % 10) as u8);
-        v /= 10;
+    let mut end = place.len();
+    while end >= 2 {
+        let d = (v % 100) as usize;
+        v /= 100;
+        if let Some([hi, lo]) = place.get(end - 2..end) {
+            hi.set(PAIRS[2 * d]);
+            lo.set(PAIRS[2 * d + 1]);
+        }
+        end -= 2;
+    }
+    if let Some(first) = place.first().filter(|_| end == 1) {
+        first.set(b'0' + (v % 10) as u8);
     }
     place.len()
 }
