@@ -189,7 +189,8 @@ fn write_window(uart: &impl SerialWrite, bytes: &[AtomicU8]) {
 /// stack and reloaded, ~15 instructions a line).
 #[inline(always)]
 fn write_short(uart: &impl SerialWrite, words: [u64; 4], len: usize) {
-    let len = len.min(8 * words.len());
+    // (A `len` over 32 prints the four words and a newline: the caller
+    // cuts it, and nothing here reads past `words`.)
     let (mut full, tail) = (len / 8, len % 8);
     let [w0, w1, w2, w3] = words;
     let mut room = 0;
@@ -235,20 +236,35 @@ fn put_last(uart: &impl SerialWrite, w: u64, tail: usize, room: &mut usize) {
     } else {
         printable_bytes(w) & keep
     };
-    let mut w = w | u64::from(b'\n') << (8 * tail);
+    let w = w | u64::from(b'\n') << (8 * tail);
     if *room <= tail {
         *room = uart.wait_room();
     }
     if *room > tail {
-        // Every byte up to the newline is non-zero (a zero is a control
-        // byte, made `?`), and every byte past it zero: the word ends
-        // where the line does.
-        while w != 0 {
-            uart.put(w as u8);
-            w >>= 8;
+        // One unrolled run of stores per length (a jump, then two
+        // instructions a byte; a loop took four).
+        match tail {
+            0 => put_n::<1>(uart, w),
+            1 => put_n::<2>(uart, w),
+            2 => put_n::<3>(uart, w),
+            3 => put_n::<4>(uart, w),
+            4 => put_n::<5>(uart, w),
+            5 => put_n::<6>(uart, w),
+            6 => put_n::<7>(uart, w),
+            _ => put_n::<8>(uart, w),
         }
+        *room -= tail + 1;
     } else {
         *room = put_bytes(uart, w, tail + 1, *room);
+    }
+}
+
+/// Stores the first `N` bytes of `w`, least significant first, without
+/// looking for room (the caller has).
+#[inline(always)]
+fn put_n<const N: usize>(uart: &impl SerialWrite, w: u64) {
+    for i in 0..N {
+        uart.put((w >> (8 * i)) as u8);
     }
 }
 
