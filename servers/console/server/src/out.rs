@@ -5,7 +5,8 @@
 //! `DebugPrint`) never lands inside one of its lines, nor one of its lines
 //! inside a kernel line (docs/console.md, *One lock for every writer*).
 
-use crate::text::{plain, printable, printable_bytes};
+use crate::short::write_short;
+use crate::text::{plain, printable};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use drivers::uart::Uart;
@@ -63,7 +64,7 @@ impl Out {
     }
 
     /// Writes a line carried in a request slot ([`console_api::Op::Line`]):
-    /// the first `len` bytes (at most 32: the caller cuts it) of `words`,
+    /// the first `len` bytes (a longer `len` is cut to 32) of `words`,
     /// byte `i` in word `i / 8` from its least significant byte, made
     /// [`printable`], and a newline. The caller holds the lock
     /// ([`Out::lock`]).
@@ -176,110 +177,4 @@ fn write_window(uart: &impl SerialWrite, bytes: &[AtomicU8]) {
         uart.wait_room();
     }
     uart.put(b'\n');
-}
-
-/// Writes the first `len` (at most 32) bytes of `words` (a line carried
-/// in a request slot), made printable, and a newline to `uart`: each whole
-/// word tested for control bytes at once and stored with at most one look
-/// for room; the last partial word, with the newline put in after the
-/// line's bytes, the same way (the bytes past the line's end taken as
-/// spaces for the test), so that a line of `len` bytes takes `len / 8 + 1`
-/// tests. The words are taken by value and walked in straight-line code
-/// (no index into an array: an array walked by index was kept on the
-/// stack and reloaded, ~15 instructions a line).
-#[inline(always)]
-fn write_short(uart: &impl SerialWrite, words: [u64; 4], len: usize) {
-    // (A `len` over 32 prints the four words and a newline: the caller
-    // cuts it, and nothing here reads past `words`.)
-    let (mut full, tail) = (len / 8, len % 8);
-    let [w0, w1, w2, w3] = words;
-    let mut room = 0;
-    // Word by word until the line's last (partial) one: no select of
-    // which word is last (~7 instructions a line).
-    for w in [w0, w1, w2, w3] {
-        if full == 0 {
-            return put_last(uart, w, tail, &mut room);
-        }
-        put_word(uart, w, &mut room);
-        full -= 1;
-    }
-    put_last(uart, 0, tail, &mut room);
-}
-
-/// Stores the 8 bytes of `w`, made printable, least significant first;
-/// looks for room in the FIFO only when `room` says fewer than 8 are left.
-#[inline(always)]
-fn put_word(uart: &impl SerialWrite, w: u64, room: &mut usize) {
-    let w = if plain(w) { w } else { printable_bytes(w) };
-    if *room < 8 {
-        *room = uart.wait_room();
-    }
-    if *room >= 8 {
-        for i in 0..8 {
-            uart.put((w >> (8 * i)) as u8);
-        }
-        *room -= 8;
-    } else {
-        *room = put_bytes(uart, w, 8, *room);
-    }
-}
-
-/// Stores the first `tail` (0 to 7) bytes of `w`, made printable, and a
-/// newline: the line's last word.
-#[inline(always)]
-fn put_last(uart: &impl SerialWrite, w: u64, tail: usize, room: &mut usize) {
-    const SPACES: u64 = 0x2020_2020_2020_2020;
-    let keep = (1u64 << (8 * tail)) - 1;
-    let w = w & keep;
-    let w = if plain(w | SPACES & !keep) {
-        w
-    } else {
-        printable_bytes(w) & keep
-    };
-    let w = w | u64::from(b'\n') << (8 * tail);
-    if *room <= tail {
-        *room = uart.wait_room();
-    }
-    if *room > tail {
-        // One unrolled run of stores per length (a jump, then two
-        // instructions a byte; a loop took four).
-        match tail {
-            0 => put_n::<1>(uart, w),
-            1 => put_n::<2>(uart, w),
-            2 => put_n::<3>(uart, w),
-            3 => put_n::<4>(uart, w),
-            4 => put_n::<5>(uart, w),
-            5 => put_n::<6>(uart, w),
-            6 => put_n::<7>(uart, w),
-            _ => put_n::<8>(uart, w),
-        }
-        *room -= tail + 1;
-    } else {
-        *room = put_bytes(uart, w, tail + 1, *room);
-    }
-}
-
-/// Stores the first `N` bytes of `w`, least significant first, without
-/// looking for room (the caller has).
-#[inline(always)]
-fn put_n<const N: usize>(uart: &impl SerialWrite, w: u64) {
-    for i in 0..N {
-        uart.put((w >> (8 * i)) as u8);
-    }
-}
-
-/// Stores the first `n` (at most 8) bytes of `w`, least significant first,
-/// looking for room in the FIFO whenever `room` says it is used up (a UART
-/// that takes a byte at a time); returns the room left.
-#[cold]
-#[inline(never)]
-fn put_bytes(uart: &impl SerialWrite, w: u64, n: usize, mut room: usize) -> usize {
-    for i in 0..n {
-        if room == 0 {
-            room = uart.wait_room();
-        }
-        uart.put((w >> (8 * i)) as u8);
-        room -= 1;
-    }
-    room
 }

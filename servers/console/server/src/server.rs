@@ -13,7 +13,7 @@
 //! server's own end). A client restarted later simply connects again.
 
 use crate::out::Out;
-use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SHORT, SLOTS};
+use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
 use core::mem::MaybeUninit;
 use core::sync::atomic::fence;
 use core::sync::atomic::AtomicU64;
@@ -204,7 +204,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Line => {
                         // The slot's own bytes, from the copy `ring` took.
                         held.get_or_insert_with(|| out.lock());
-                        out.short(req.args, req.buf.len().min(SHORT));
+                        out.short(req.args, req.buf.len());
                         lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
