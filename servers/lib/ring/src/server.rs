@@ -253,14 +253,8 @@ impl<'a, O: TryFrom<u32>> Server<'a, O> {
     /// with `response(0)`, `response(1)`, ... and one release fence, the
     /// responses made as they are written (no array of them to fill
     /// first); returns how many.
-    pub fn respond_with(
-        &mut self,
-        count: usize,
-        mut response: impl FnMut(usize) -> Response,
-    ) -> usize {
-        let count = self.in_flight().min(count);
-        self.tx.push_batch(count, |i| response(i).to_words());
-        count
+    pub fn respond_with(&mut self, count: usize, response: impl FnMut(usize) -> Response) -> usize {
+        self.respond_as(count, response, Response::to_words)
     }
 
     /// [`Server::respond_with`] for responses whose `values` say nothing
@@ -272,10 +266,22 @@ impl<'a, O: TryFrom<u32>> Server<'a, O> {
     pub fn respond_heads_with(
         &mut self,
         count: usize,
+        response: impl FnMut(usize) -> Response,
+    ) -> usize {
+        self.respond_as(count, response, Response::to_head)
+    }
+
+    /// Answers up to `count` in-flight requests, each response published
+    /// as the `N` payload words `encode` makes of it; returns how many.
+    #[inline]
+    fn respond_as<const N: usize>(
+        &mut self,
+        count: usize,
         mut response: impl FnMut(usize) -> Response,
+        encode: fn(Response) -> [u64; N],
     ) -> usize {
         let count = self.in_flight().min(count);
-        self.tx.push_batch(count, |i| response(i).to_head());
+        self.tx.push_batch(count, |i| encode(response(i)));
         count
     }
 
