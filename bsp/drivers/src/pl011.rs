@@ -178,7 +178,10 @@ impl SerialWrite for Pl011 {
 
     /// A whole FIFO when it is empty and enabled (LCR_H.FEN: the kernel's
     /// `init` sets it; without it the "FIFO" is one holding register),
-    /// else one byte once it is not full.
+    /// else one byte once it is not full. Inlined: a writer calls it once
+    /// per FIFO's worth in its byte loop (the console server's line path),
+    /// where a call cost the registers around it.
+    #[inline]
     fn wait_room(&self) -> usize {
         let r = self.regs();
         loop {
@@ -197,6 +200,7 @@ impl SerialWrite for Pl011 {
         }
     }
 
+    #[inline]
     fn put(&self, b: u8) {
         self.regs().dr.set(b as u32);
     }

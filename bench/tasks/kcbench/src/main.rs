@@ -27,6 +27,7 @@
 #![no_main]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use ulib::cap::cap_info;
 use ulib::{println, ObjectKind, Rights};
@@ -122,69 +123,107 @@ enum Part {
     Stream,
 }
 
-/// Where a line is formatted: the bytes of a local array, the in-kernel
-/// baseline's (which it hands the kernel as a `&str`) or the ring client's
-/// `ShortLine` (which it sends in the request slot itself).
-trait Cells {
-    fn len(&self) -> usize;
-    fn set(&self, i: usize, b: u8);
-}
-
-impl Cells for [core::cell::Cell<u8>] {
-    fn len(&self) -> usize {
-        <[_]>::len(self)
-    }
-    #[inline(always)]
-    fn set(&self, i: usize, b: u8) {
-        if let Some(c) = self.get(i) {
-            c.set(b);
-        }
-    }
-}
-
 /// Formats one request's console line, `kcb ME PART K`, into `out` by hand
 /// (as much as fits) and returns its length: a few dozen instructions where
 /// `core::fmt` into a zeroed 256-byte `ulib::Line` took ~550 (issue 12).
-/// The ring client and the in-kernel baseline's client both use it, and
-/// Linux's peer formats the same way (`bench/linux/kcconsole.c`,
-/// `bench_line`), so every peer's timed window holds the same formatting
-/// work. Only ASCII is written.
+/// `out` is the bytes of a local array (the in-kernel baseline's, which it
+/// hands the kernel as a `&str`) or the ring client's `ShortLine` (which it
+/// sends in the request slot itself): the ring client and the in-kernel
+/// baseline's client both use it, and Linux's peer formats the same way
+/// (`bench/linux/kcconsole.c`, `bench_line`), so every peer's timed window
+/// holds the same formatting work. Only ASCII is written.
 #[inline(always)]
-fn bench_line(out: &(impl Cells + ?Sized), me: usize, part: Part, k: u64) -> usize {
-    let mut len = 0;
-    for (i, &b) in b"kcb ".iter().enumerate() {
-        out.set(i, b);
-    }
-    len += 4;
-    len += decimal(out, len, me as u64);
+fn bench_line(out: &[Cell<u8>], me: usize, part: Part, k: u64) -> usize {
     let part = match part {
         Part::RoundTrip => b" rt ",
         Part::Stream => b" st ",
     };
-    for (i, &b) in part.iter().enumerate() {
-        out.set(len + i, b);
-    }
-    len += 4;
-    len += decimal(out, len, k);
-    len.min(out.len())
+    let mut len = literal(out, b"kcb ");
+    len += decimal(rest(out, len), me as u64);
+    len += literal(rest(out, len), part);
+    len += decimal(rest(out, len), k);
+    len
 }
 
-/// Writes `v` in decimal into `out` from `at` on (its digits counted
-/// first, then written last to first in place); returns how many digits.
+/// The bytes of `out` from `at` on (none past its end).
 #[inline(always)]
-fn decimal(out: &(impl Cells + ?Sized), at: usize, v: u64) -> usize {
-    let mut digits = 1;
-    let mut rest = v / 10;
-    while rest > 0 {
-        digits += 1;
-        rest /= 10;
+fn rest(out: &[Cell<u8>], at: usize) -> &[Cell<u8>] {
+    out.get(at..).unwrap_or_default()
+}
+
+/// Writes `s` at the start of `out` (as much as fits); returns how many
+/// bytes.
+#[inline(always)]
+fn literal(out: &[Cell<u8>], s: &[u8]) -> usize {
+    let n = s.len().min(out.len());
+    for (c, &b) in out.iter().zip(&s[..n]) {
+        c.set(b);
     }
-    let mut v = v;
-    for i in (at..at + digits).rev() {
-        out.set(i, b'0' + (v % 10) as u8);
-        v /= 10;
+    n
+}
+
+/// Powers of ten a u64 holds: 10^0 to 10^19.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
     }
-    digits
+    t
+};
+
+/// The two digits of 0 to 99, "00" to "99".
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decimal digits of `v` (1 for 0), counted against a table of powers of
+/// ten (no division: the digits' loop that divided by ten cost ~10
+/// instructions a line more); `kcconsole.c`'s `decimal_digits` is the same
+/// loop.
+#[inline(always)]
+fn digits(v: u64) -> usize {
+    let mut n = 1;
+    while n < POW10.len() && v >= POW10[n] {
+        n += 1;
+    }
+    n
+}
+
+/// Writes `v` in decimal at the start of `out`, last digits first, two at
+/// a time from a table of pairs (one division by 100 for two digits), as
+/// `kcconsole.c`'s `push_decimal` does; bounds checked once for the
+/// number, not once a digit. Returns how many digits (as many as fit: a
+/// number that does not fit is cut to its leading digits).
+#[inline(always)]
+fn decimal(out: &[Cell<u8>], v: u64) -> usize {
+    let n = digits(v);
+    let (place, mut v) = match out.get(..n) {
+        Some(place) => (place, v),
+        None => (out, (out.len()..n).fold(v, |v, _| v / 10)),
+    };
+    let mut end = place.len();
+    while end >= 2 {
+        let d = (v % 100) as usize;
+        v /= 100;
+        if let Some([hi, lo]) = place.get(end - 2..end) {
+            hi.set(PAIRS[2 * d]);
+            lo.set(PAIRS[2 * d + 1]);
+        }
+        end -= 2;
+    }
+    if let Some(first) = place.first().filter(|_| end == 1) {
+        first.set(b'0' + (v % 10) as u8);
+    }
+    place.len()
 }
 
 /// The in-kernel baseline's line: [`bench_line`] into a local array, handed
@@ -203,7 +242,7 @@ impl BenchLine {
     fn new(me: usize, part: Part, k: u64) -> BenchLine {
         let mut buf = [0; BenchLine::CAPACITY];
         let len = bench_line(
-            core::cell::Cell::from_mut(&mut buf[..]).as_slice_of_cells(),
+            Cell::from_mut(&mut buf[..]).as_slice_of_cells(),
             me,
             part,
             k,

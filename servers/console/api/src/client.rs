@@ -124,7 +124,7 @@ impl Console {
     fn next_response(&mut self) -> Result<Response, Error> {
         loop {
             for _ in 0..SPINS {
-                match self.client.poll() {
+                match self.client.poll_head() {
                     Ok(Some(r)) => return Ok(r),
                     Ok(None) => ulib::wait::relax(),
                     // A new server instance clears the rings before it
@@ -156,7 +156,7 @@ impl Console {
     fn block(&mut self, wake: ulib::CPtr) -> Result<Option<Response>, Error> {
         self.ctrl.sleeping.store(1, SeqCst);
         fence(SeqCst);
-        let polled = self.client.poll();
+        let polled = self.client.poll_head();
         if !matches!(polled, Ok(None)) {
             self.ctrl.sleeping.store(0, Relaxed);
             return match polled {
@@ -223,7 +223,7 @@ impl Console {
             if r.status != Status::OK {
                 return Err(Error::Refused(r.status.0));
             }
-            match self.client.poll() {
+            match self.client.poll_head() {
                 Ok(Some(next)) => r = next,
                 // Garbage is for the next wait to report.
                 _ => return Ok(()),

@@ -31,6 +31,13 @@
 //! itself ([`Op::Line`]): no buffer window is written or read, and the
 //! server prints from the copy of the slot it takes anyway.
 //!
+//! **Answers.** A line's answer is its response head alone: `status`,
+//! `len` and `tag` (the server publishes them with
+//! `ring::Server::respond_heads_with`, the client reads them with
+//! `ring::Client::poll_head`); its `values` are not written and mean
+//! nothing (the slot's other words keep this ring's earlier messages to
+//! the same client). No console answer carries values.
+//!
 //! **Connecting.** A client bumps `hello`; the server, seeing a `hello` it
 //! has not answered, clears that client's rings, starts its side afresh and
 //! publishes `welcome = hello`; the client starts once it reads its

@@ -17,6 +17,9 @@ mod out;
 mod server;
 // Used by the server (aarch64) and its host tests only.
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+mod short;
+// Used by the server (aarch64) and its host tests only.
+#[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 mod text;
 #[cfg(all(target_arch = "aarch64", feature = "test-hooks"))]
 pub use server::run_with_test_hook;

@@ -5,7 +5,8 @@
 //! `DebugPrint`) never lands inside one of its lines, nor one of its lines
 //! inside a kernel line (docs/console.md, *One lock for every writer*).
 
-use crate::text::{plain, printable, printable_bytes};
+use crate::short::write_short;
+use crate::text::{plain, printable};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use drivers::uart::Uart;
@@ -63,11 +64,12 @@ impl Out {
     }
 
     /// Writes a line carried in a request slot ([`console_api::Op::Line`]):
-    /// the first `len` bytes (at most 32: the caller cuts it) of `words`,
+    /// the first `len` bytes (a longer `len` is cut to 32) of `words`,
     /// byte `i` in word `i / 8` from its least significant byte, made
     /// [`printable`], and a newline. The caller holds the lock
     /// ([`Out::lock`]).
-    pub fn short(&self, words: &[u64; 4], len: usize) {
+    #[inline(always)]
+    pub fn short(&self, words: [u64; 4], len: usize) {
         match &self.uart {
             Uart::Pl011(u) => write_short(u, words, len),
             Uart::Imx(u) => write_short(u, words, len),
@@ -175,65 +177,4 @@ fn write_window(uart: &impl SerialWrite, bytes: &[AtomicU8]) {
         uart.wait_room();
     }
     uart.put(b'\n');
-}
-
-/// Writes the first `len` (at most 32) bytes of `words` (a line carried
-/// in a request slot), made printable, and a newline to `uart`: each whole
-/// word tested for control bytes at once and stored with one look for
-/// room; the last partial word, with the newline put in after the line's
-/// bytes, the same way (the bytes past the line's end taken as spaces for
-/// the test), so that a line of `len` bytes takes `len / 8 + 1` tests.
-fn write_short(uart: &impl SerialWrite, words: &[u64; 4], len: usize) {
-    let len = len.min(8 * words.len());
-    let (full, tail) = (len / 8, len % 8);
-    let mut room = 0;
-    for &w in words.get(..full).unwrap_or_default() {
-        let w = if plain(w) { w } else { printable_bytes(w) };
-        if room < 8 {
-            room = uart.wait_room();
-        }
-        if room >= 8 {
-            for i in 0..8 {
-                uart.put((w >> (8 * i)) as u8);
-            }
-            room -= 8;
-        } else {
-            put_bytes(uart, w, 8, &mut room);
-        }
-    }
-    // The rest of the line (0 to 7 bytes) and its newline: one word.
-    const SPACES: u64 = 0x2020_2020_2020_2020;
-    let keep = (1u64 << (8 * tail)) - 1;
-    let w = words.get(full).copied().unwrap_or(0) & keep;
-    let w = if plain(w | SPACES & !keep) {
-        w
-    } else {
-        printable_bytes(w) & keep
-    };
-    let w = w | u64::from(b'\n') << (8 * tail);
-    if room <= tail {
-        room = uart.wait_room();
-    }
-    if room > tail {
-        let mut w = w;
-        for _ in 0..tail + 1 {
-            uart.put(w as u8);
-            w >>= 8;
-        }
-    } else {
-        put_bytes(uart, w, tail + 1, &mut room);
-    }
-}
-
-/// Stores the first `n` (at most 8) bytes of `w`, least significant first,
-/// looking for room in the FIFO whenever `room` says it is used up (a UART
-/// that takes a byte at a time).
-fn put_bytes(uart: &impl SerialWrite, w: u64, n: usize, room: &mut usize) {
-    for i in 0..n {
-        if *room == 0 {
-            *room = uart.wait_room();
-        }
-        uart.put((w >> (8 * i)) as u8);
-        *room -= 1;
-    }
 }

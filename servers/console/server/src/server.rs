@@ -13,7 +13,7 @@
 //! server's own end). A client restarted later simply connects again.
 
 use crate::out::Out;
-use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SHORT, SLOTS};
+use console_api::{Ctrl, Op, BUF_LEN, BUF_OFFSET, LINE, MAX_CLIENTS, REGION_OFFSET, SLOTS};
 use core::mem::MaybeUninit;
 use core::sync::atomic::fence;
 use core::sync::atomic::AtomicU64;
@@ -179,6 +179,9 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     // instructions, and a `memset` call at 16).
     let mut tags = [const { MaybeUninit::<u64>::uninit() }; BATCH];
     let (mut taken, mut answered, mut stop) = (0, 0, None);
+    // Lines written this pass, added to the client's count after it (not
+    // a load and store of `p.lines` a line).
+    let mut lines = 0;
     // The console lock, taken at the pass's first line and held for all
     // of them; let go before anything else is printed.
     let mut held = None;
@@ -192,7 +195,7 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                         let window = p.buf.get(req.buf).unwrap_or_default();
                         held.get_or_insert_with(|| out.lock());
                         out.window(window.get(..LINE).unwrap_or(window));
-                        p.lines += 1;
+                        lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
                             answered += 1;
@@ -201,8 +204,8 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
                     Op::Line => {
                         // The slot's own bytes, from the copy `ring` took.
                         held.get_or_insert_with(|| out.lock());
-                        out.short(&req.args, req.buf.len().min(SHORT));
-                        p.lines += 1;
+                        out.short(req.args, req.buf.len());
+                        lines += 1;
                         if let Some(t) = tags.get_mut(answered) {
                             t.write(req.tag);
                             answered += 1;
@@ -235,21 +238,17 @@ fn serve(out: &Out, p: &mut Peer, ends: &mut Ends) -> bool {
     if let Some(value) = held {
         out.unlock(value);
     }
+    p.lines += lines;
     // Only ever called for `i < answered`.
     let tag = |i: usize| {
         // Safety: `tags[..answered]` were written above, one for each
         // `answered += 1`, and `i < answered`.
         unsafe { tags[i].assume_init() }
     };
-    match answered {
-        0 => {}
-        1 => {
-            let _ = server.respond(&ok(tag(0)));
-        }
-        _ => {
-            server.respond_with(answered, |i| ok(tag(i)));
-        }
-    }
+    // Only their heads: a line's answer carries no values (console-api,
+    // *Answers*), and the five words it would zero are five stores a line
+    // here and five loads at the client.
+    server.respond_heads_with(answered, |i| ok(tag(i)));
     let busy = taken > 0 || stop.is_some();
     match stop {
         None if answered > 0 => {

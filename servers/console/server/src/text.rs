@@ -17,15 +17,18 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Whether no byte of `w` is a control byte (below 0x20, or 0x7f): then
 /// [`printable`] leaves every byte as it is. (A tab makes the word go the
-/// byte-by-byte way, which keeps it.) Both tests are exact: a byte below
-/// `n` sets its high bit in `(w - n·ONES) & !w`, and only such a byte does,
-/// for `n` up to 0x80; a zero byte of `w ^ 0x7f·ONES` is a 0x7f of `w`.
+/// byte-by-byte way, which keeps it.) Exact, lane by lane with no carry
+/// between bytes: of `c`, a byte without its high bit, `c + 0x60` has its
+/// high bit set exactly when `c >= 0x20`, and `c + 0x01` exactly when
+/// `c == 0x7f`; a byte with its high bit set is always plain. (Nine
+/// instructions with its constants, each a single `mov`; the earlier test
+/// by `w - 0x20` and `w ^ 0x7f` took twelve.)
 #[inline(always)]
 pub fn plain(w: u64) -> bool {
-    let below_space = w.wrapping_sub(0x20 * ONES) & !w & HIGHS;
-    let del = w ^ (0x7f * ONES);
-    let has_del = del.wrapping_sub(ONES) & !del & HIGHS;
-    below_space | has_del == 0
+    let c = w & (0x7f * ONES);
+    let at_least_space = c + 0x60 * ONES;
+    let del = c + ONES;
+    (del | !at_least_space) & !w & HIGHS == 0
 }
 
 /// Every byte of `w` made [`printable`] (a word with a control byte).

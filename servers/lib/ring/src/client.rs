@@ -98,14 +98,31 @@ impl<'a> Client<'a> {
     /// sequence word (acquire) and, when it is new, copies the slot out once;
     /// writes nothing to shared memory.
     pub fn poll(&mut self) -> Result<Option<Response>, ResponseError> {
-        match self.rx.peek() {
+        self.poll_as(Response::from_words)
+    }
+
+    /// [`Client::poll`] copying out only the response's head (`status`,
+    /// `len`, `tag`: the slot's first [`crate::HEAD_WORDS`] payload words);
+    /// `values` are zero. For a protocol whose responses carry no values
+    /// (a server answering with [`crate::Server::respond_heads_with`]).
+    pub fn poll_head(&mut self) -> Result<Option<Response>, ResponseError> {
+        self.poll_as(Response::from_head)
+    }
+
+    /// The next response from the slot's first `N` payload words.
+    #[inline]
+    fn poll_as<const N: usize>(
+        &mut self,
+        decode: fn([u64; N]) -> Response,
+    ) -> Result<Option<Response>, ResponseError> {
+        match self.rx.peek_words::<N>() {
             Peek::Empty => Ok(None),
             Peek::Ready(words) => {
                 if self.outstanding() == 0 {
                     return Err(ResponseError::Unsolicited);
                 }
                 self.rx.advance();
-                Ok(Some(Response::from_words(words)))
+                Ok(Some(decode(words)))
             }
             Peek::Garbage {
                 found, expected, ..

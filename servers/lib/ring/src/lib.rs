@@ -115,5 +115,5 @@ pub use buf::{BufRange, SharedBuf};
 pub use client::{Client, Full, ResponseError};
 pub use region::{LayoutError, Region};
 pub use server::{Incoming, NothingInFlight, RequestError, Server};
-pub use slot::{Request, Response, Slot, Status, PAYLOAD_WORDS, SLOT_BYTES};
+pub use slot::{Request, Response, Slot, Status, HEAD_WORDS, PAYLOAD_WORDS, SLOT_BYTES};
 pub use wait::{spin_then, Watch};

@@ -80,8 +80,9 @@ fn resp(tag: u64) -> Response {
 
 /// The client (this thread) sends `msgs` requests, keeping as many
 /// outstanding as the credit allows; the server (another thread) answers
-/// each in order. Both check every word they receive.
-fn round_trips(slots: usize, msgs: u64, batch: bool) {
+/// each in order. Both check every word they receive. `heads`: the answers
+/// are their heads alone (`respond_heads_with`, read with `poll_head`).
+fn round_trips(slots: usize, msgs: u64, batch: bool, heads: bool) {
     model(move || {
         let region = region(slots);
         let server = thread::spawn(move || {
@@ -106,7 +107,10 @@ fn round_trips(slots: usize, msgs: u64, batch: bool) {
                     answers.push(resp(inc.tag));
                     served += 1;
                 }
-                if batch {
+                if heads {
+                    let n = answers.len();
+                    assert_eq!(s.respond_heads_with(n, |i| answers[i]), n);
+                } else if batch {
                     assert_eq!(s.respond_batch(&answers), answers.len());
                 } else {
                     for a in &answers {
@@ -126,9 +130,14 @@ fn round_trips(slots: usize, msgs: u64, batch: bool) {
                     sent += 1;
                 }
             }
-            match c.poll().expect("valid response") {
+            let polled = if heads { c.poll_head() } else { c.poll() };
+            match polled.expect("valid response") {
                 Some(r) => {
-                    assert_eq!(r, resp(req(received).tag));
+                    let mut want = resp(req(received).tag);
+                    if heads {
+                        want.values = [0; 5];
+                    }
+                    assert_eq!(r, want);
                     received += 1;
                 }
                 None => thread::yield_now(),
@@ -144,20 +153,27 @@ fn round_trips(slots: usize, msgs: u64, batch: bool) {
 /// a request the server is still copying out.
 #[test]
 fn loom_one_slot_three_round_trips() {
-    round_trips(1, 3, false);
+    round_trips(1, 3, false, false);
 }
 
 /// Two slots, five messages: two in flight, wrapping around twice.
 #[test]
 fn loom_two_slots_wrap() {
-    round_trips(2, 5, false);
+    round_trips(2, 5, false, false);
 }
 
 /// Batched publication (payloads, one release fence, relaxed sequence
 /// words) and batched draining, both ways.
 #[test]
 fn loom_batches() {
-    round_trips(2, 4, true);
+    round_trips(2, 4, true, false);
+}
+
+/// Batched answers that are their heads alone (the console's), read with
+/// `Client::poll_head`: two slots, wrapping twice.
+#[test]
+fn loom_batched_heads() {
+    round_trips(2, 4, true, true);
 }
 
 /// `Client::wait` with its spin-then-fallback loop.

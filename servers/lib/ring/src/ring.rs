@@ -24,17 +24,18 @@ fn previous_seq(k: u64, n: u64) -> u64 {
     }
 }
 
-/// What the consumer found in its next slot.
-pub(crate) enum Peek {
+/// What the consumer found in its next slot (`N`: how many of the
+/// payload's first words it copied out).
+pub(crate) enum Peek<const N: usize = PAYLOAD_WORDS> {
     /// The previous lap's sequence word: nothing new.
     Empty,
     /// The expected sequence word; the payload as copied out once after it.
-    Ready([u64; PAYLOAD_WORDS]),
+    Ready([u64; N]),
     /// Neither: the slot is garbage.
     Garbage {
         found: u64,
         expected: u64,
-        payload: [u64; PAYLOAD_WORDS],
+        payload: [u64; N],
     },
 }
 
@@ -83,10 +84,12 @@ impl<'a> Producer<'a> {
     /// Publishes `count` messages with one barrier: every payload, then a
     /// release fence, then the sequence words (relaxed; the fence orders the
     /// payloads before each of them). The caller has checked the credit.
-    pub(crate) fn push_batch(
+    /// Each message may be the first `N` payload words only (the others
+    /// keep what they held).
+    pub(crate) fn push_batch<const N: usize>(
         &mut self,
         count: usize,
-        mut words: impl FnMut(usize) -> [u64; PAYLOAD_WORDS],
+        mut words: impl FnMut(usize) -> [u64; N],
     ) {
         if count == 0 {
             return;
@@ -94,7 +97,7 @@ impl<'a> Producer<'a> {
         let first = self.next;
         for i in 0..count {
             self.slot(first.wrapping_add(i as u64))
-                .write_payload(&words(i));
+                .write_words(&words(i));
         }
         fence(Ordering::Release);
         for i in 0..count {
@@ -141,18 +144,24 @@ impl<'a> Consumer<'a> {
     /// payload. Writes nothing.
     #[inline]
     pub(crate) fn peek(&self) -> Peek {
+        self.peek_words()
+    }
+
+    /// [`Consumer::peek`], copying out only the payload's first `N` words.
+    #[inline]
+    pub(crate) fn peek_words<const N: usize>(&self) -> Peek<N> {
         let slot = self.slot();
         let found = slot.load_seq();
         let expected = seq_of(self.next);
         if found == expected {
-            Peek::Ready(slot.read_payload())
+            Peek::Ready(slot.read_words())
         } else if found == previous_seq(self.next, self.slots.len() as u64) {
             Peek::Empty
         } else {
             Peek::Garbage {
                 found,
                 expected,
-                payload: slot.read_payload(),
+                payload: slot.read_words(),
             }
         }
     }

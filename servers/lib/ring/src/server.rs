@@ -253,13 +253,35 @@ impl<'a, O: TryFrom<u32>> Server<'a, O> {
     /// with `response(0)`, `response(1)`, ... and one release fence, the
     /// responses made as they are written (no array of them to fill
     /// first); returns how many.
-    pub fn respond_with(
+    pub fn respond_with(&mut self, count: usize, response: impl FnMut(usize) -> Response) -> usize {
+        self.respond_as(count, response, Response::to_words)
+    }
+
+    /// [`Server::respond_with`] for responses whose `values` say nothing
+    /// (the protocol's answers carry none): only each response's head,
+    /// `status`, `len` and `tag` (the slot's first [`crate::HEAD_WORDS`] payload
+    /// words of seven), is written; the slot's other words keep what they
+    /// held (this ring's own earlier messages to the same client). The
+    /// client reads the head alone with [`crate::Client::poll_head`].
+    pub fn respond_heads_with(
+        &mut self,
+        count: usize,
+        response: impl FnMut(usize) -> Response,
+    ) -> usize {
+        self.respond_as(count, response, Response::to_head)
+    }
+
+    /// Answers up to `count` in-flight requests, each response published
+    /// as the `N` payload words `encode` makes of it; returns how many.
+    #[inline]
+    fn respond_as<const N: usize>(
         &mut self,
         count: usize,
         mut response: impl FnMut(usize) -> Response,
+        encode: fn(Response) -> [u64; N],
     ) -> usize {
         let count = self.in_flight().min(count);
-        self.tx.push_batch(count, |i| response(i).to_words());
+        self.tx.push_batch(count, |i| encode(response(i)));
         count
     }
 

@@ -6,6 +6,11 @@ use crate::sync::{AtomicU64, Ordering};
 /// word.
 pub const PAYLOAD_WORDS: usize = 7;
 
+/// Words of a response's head: `status` and `len`, then `tag` (the words
+/// [`crate::Server::respond_heads_with`] writes and
+/// [`crate::Client::poll_head`] reads).
+pub const HEAD_WORDS: usize = 2;
+
 /// Bytes in one slot: one cache line on every core this kernel runs on.
 pub const SLOT_BYTES: usize = 64;
 
@@ -62,6 +67,14 @@ impl Slot {
     /// Writes the payload words (relaxed: `publish` orders them).
     #[inline]
     pub(crate) fn write_payload(&self, words: &[u64; PAYLOAD_WORDS]) {
+        self.write_words(words);
+    }
+
+    /// Writes the first `N` payload words (relaxed: `publish` orders
+    /// them); the others keep what they held.
+    #[inline]
+    pub(crate) fn write_words<const N: usize>(&self, words: &[u64; N]) {
+        const { assert!(N <= PAYLOAD_WORDS) };
         for (cell, &w) in self.payload.iter().zip(words) {
             cell.store(w, Ordering::Relaxed);
         }
@@ -70,7 +83,14 @@ impl Slot {
     /// Copies the payload words out, once each.
     #[inline]
     pub(crate) fn read_payload(&self) -> [u64; PAYLOAD_WORDS] {
-        let mut words = [0; PAYLOAD_WORDS];
+        self.read_words()
+    }
+
+    /// Copies the first `N` payload words out, once each.
+    #[inline]
+    pub(crate) fn read_words<const N: usize>(&self) -> [u64; N] {
+        const { assert!(N <= PAYLOAD_WORDS) };
+        let mut words = [0; N];
         for (w, cell) in words.iter_mut().zip(&self.payload) {
             *w = cell.load(Ordering::Relaxed);
         }
@@ -237,6 +257,22 @@ impl Response {
             len,
             tag: w[1],
             values: [w[2], w[3], w[4], w[5], w[6]],
+        }
+    }
+
+    /// The response's head: its first [`HEAD_WORDS`] payload words.
+    pub(crate) fn to_head(self) -> [u64; HEAD_WORDS] {
+        [join(self.status.0, self.len), self.tag]
+    }
+
+    /// A response from its head alone; `values` are zero.
+    pub(crate) fn from_head(w: [u64; HEAD_WORDS]) -> Self {
+        let (status, len) = split(w[0]);
+        Self {
+            status: Status(status),
+            len,
+            tag: w[1],
+            values: [0; 5],
         }
     }
 }
