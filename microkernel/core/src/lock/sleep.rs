@@ -41,7 +41,8 @@
 //! waiter's bit (and its ticket, written before the bit) happened before
 //! the release reads `sleepers`, which sees them and wakes it. (A plain
 //! store and load on each side would need sequential consistency, the
-//! store-buffering pattern, which the loom models cannot check.) A wake
+//! store-buffering pattern, which loom does not model: written so, the
+//! models reported a lost wake.) A wake
 //! latches (as a pending interrupt does), so one sent before the waiter
 //! sleeps ends that sleep. A wake may be spurious (a waiter that
 //! saw `served` itself before the release read its bit): the waiter only
