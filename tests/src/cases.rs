@@ -283,6 +283,15 @@ const VIRT: &[Case] = &[
         lines: Some(crate::bench::storage_problems),
         ..Case::BASE
     },
+    // Its short run (32 requests a workload), which the regression guard
+    // boots under -icount: the same lines and check.
+    Case {
+        name: "storage-short-virt",
+        image: "storage-virtio-short",
+        console: &["[blk@3] blk server: disk of 2048 sectors", "memory: no frames leaked"],
+        lines: Some(crate::bench::storage_problems),
+        ..Case::BASE
+    },
     Case {
         name: "blk-prio-virt",
         image: "blk-prio",

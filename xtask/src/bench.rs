@@ -377,6 +377,14 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<ExitCode> {
     if plan.storage {
         // Its own shape: one boot on virt, one on rpi4 (bench/storage.rs).
         storage::run(root, &mut |s| progress.step(s))?;
+        // The guard's short run (icount, 32 requests a workload).
+        progress.step("storage: storage-virtio-short (the regression guard's run), icount");
+        let s = storage::short_keys(root)?;
+        if args.update_baseline {
+            crate::bench::guard::update(root, "storage", &s)?;
+        } else {
+            guard_ok &= crate::bench::guard::compare(&baseline, "storage", &s, true);
+        }
         println!();
     }
     let host = host.end();

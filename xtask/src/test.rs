@@ -236,8 +236,9 @@ fn host_tests(root: &Path) -> bool {
 /// src/loom_tests.rs), the connection handshake and sleeping flag
 /// (servers/lib/conn, src/loom_tests.rs), the kernel's cross-core protocol
 /// (microkernel/core, src/crosscore/loom_tests.rs and
-/// lifecycle_loom_tests.rs) and the kernel's lock (microkernel/core,
-/// src/lock/loom_tests.rs), in their own target directory: `--cfg loom`
+/// lifecycle_loom_tests.rs), the kernel's lock (microkernel/core,
+/// src/lock/loom_tests.rs) and the in-kernel block baseline's sleeping
+/// lock (src/lock/sleep_tests.rs), in their own target directory: `--cfg loom`
 /// would otherwise rebuild every host crate.
 fn loom_tests(root: &Path) -> bool {
     println!("running loom models of the ring, connection and cross-core protocols and the kernel lock: cargo test -p ring -p conn -p kerncore --release --lib loom (--cfg loom)");

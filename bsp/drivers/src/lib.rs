@@ -27,6 +27,8 @@ pub mod ticks;
 #[cfg(target_arch = "aarch64")]
 pub mod timer;
 pub mod uart;
+#[cfg(feature = "virtio-blk")]
+pub mod virtio_blk;
 
 /// One turn of a loop polling a device register: `yield`, a hint on
 /// silicon and a vCPU switch under QEMU's single-threaded TCG (which

@@ -81,6 +81,8 @@ pub fn init_this_core() {
             v2.init_cpu();
             v2.enable(timer, TIMER_PRIORITY);
             v2.enable(WAKE_SGI, WAKE_PRIORITY);
+            #[cfg(feature = "block-in-kernel")]
+            v2.enable(LOCK_WAKE_SGI, LOCK_WAKE_PRIORITY);
             if crate::deadline::arm_this_core() {
                 v2.enable(deadline_intid(), TIMER_PRIORITY);
             }
@@ -101,6 +103,8 @@ pub fn init_this_core() {
             v3.init_cpu();
             v3.enable(timer, TIMER_PRIORITY, mpidr);
             v3.enable(WAKE_SGI, WAKE_PRIORITY, mpidr);
+            #[cfg(feature = "block-in-kernel")]
+            v3.enable(LOCK_WAKE_SGI, LOCK_WAKE_PRIORITY, mpidr);
             if crate::deadline::arm_this_core() {
                 v3.enable(deadline_intid(), TIMER_PRIORITY, mpidr);
             }
@@ -129,15 +133,21 @@ pub fn handle() {
 
 /// Sends core `core` the wake SGI (counted as an IPI on this core).
 pub fn send_wake(core: usize) {
+    send_sgi(core, WAKE_SGI);
+}
+
+/// Sends core `core` SGI `sgi` (counted as an IPI on this core).
+#[inline(always)]
+fn send_sgi(core: usize, sgi: u32) {
     percore::count(|e| &e.ipis);
     match gic() {
         Gic::V2(v2) => {
             let target = percore::get(core).gic_target.load(Ordering::Relaxed) as u8;
-            v2.send_sgi(WAKE_SGI, target);
+            v2.send_sgi(sgi, target);
         }
         Gic::V3 { .. } => {
             let mpidr = percore::get(core).mpidr.load(Ordering::Relaxed);
-            drivers::gicv3::cpu_interface::send_sgi(WAKE_SGI, mpidr);
+            drivers::gicv3::cpu_interface::send_sgi(sgi, mpidr);
         }
     }
 }
@@ -174,10 +184,19 @@ fn route_here_at(intid: u32, priority: u8) {
 }
 
 /// Priority of the in-kernel block driver's device interrupt (blkdev):
-/// more urgent than the timer's and the wake SGI's, so that with
-/// [`only_urgent`] it alone ends the driver's `wfi`.
+/// more urgent than the lock's wake SGI, the timer's and the wake SGI's,
+/// so that with [`Urgent::Device`] it alone ends the driver's `wfi`.
 #[cfg(feature = "block-in-kernel")]
 const URGENT_PRIORITY: u8 = 0x40;
+
+/// The SGI that wakes a core asleep for the in-kernel block driver's
+/// lock (blkdev::lock), at a priority between the device's and the
+/// timer's: [`Urgent::LockWake`] lets it end a `wfi`, [`Urgent::Device`]
+/// does not.
+#[cfg(feature = "block-in-kernel")]
+const LOCK_WAKE_SGI: u32 = 2;
+#[cfg(feature = "block-in-kernel")]
+const LOCK_WAKE_PRIORITY: u8 = 0x60;
 
 /// Routes `intid` to the calling core at [`URGENT_PRIORITY`] and enables
 /// it (blkdev, before each request it sleeps on).
@@ -186,19 +205,70 @@ pub fn route_here_urgent(intid: u32) {
     route_here_at(intid, URGENT_PRIORITY);
 }
 
-/// With `on`, this core's GIC signals only interrupts more urgent than the
-/// timer's and the wake SGI's (the in-kernel block driver's): the others
-/// stay pending and neither end a `wfi` nor are taken until it is `off`.
+/// Which interrupts this core's GIC signals (its priority mask), for the
+/// in-kernel block driver's sleeps; the others stay pending and neither
+/// end a `wfi` nor are taken until it is [`Urgent::Off`] again.
 #[cfg(feature = "block-in-kernel")]
-pub fn only_urgent(on: bool) {
-    let mask = if on {
-        TIMER_PRIORITY.min(WAKE_PRIORITY)
-    } else {
-        0xff
+#[derive(Clone, Copy)]
+pub enum Urgent {
+    /// Every interrupt (the mask open).
+    Off,
+    /// Only the device's (a request in the device).
+    Device,
+    /// The device's and the lock's wake SGI (a waiter for the lock).
+    LockWake,
+}
+
+#[cfg(feature = "block-in-kernel")]
+pub fn only_urgent(u: Urgent) {
+    let mask = match u {
+        Urgent::Off => 0xff,
+        Urgent::Device => LOCK_WAKE_PRIORITY,
+        Urgent::LockWake => TIMER_PRIORITY.min(WAKE_PRIORITY),
     };
     match gic() {
         Gic::V2(v2) => v2.set_priority_mask(mask),
         Gic::V3 { .. } => drivers::gicv3::cpu_interface::set_priority_mask(mask),
+    }
+}
+
+/// Sends core `core` the lock's wake SGI (counted as an IPI on this core).
+#[cfg(feature = "block-in-kernel")]
+pub fn send_lock_wake(core: usize) {
+    send_sgi(core, LOCK_WAKE_SGI);
+}
+
+/// After a `wfi` under [`Urgent::LockWake`] (interrupts masked):
+/// acknowledges and ends every interrupt the mask lets through, i.e. the
+/// lock's wake SGI (the device's interrupt is not routed to a waiter), so
+/// that it does not end the next `wfi`.
+#[cfg(feature = "block-in-kernel")]
+pub fn take_lock_wakes() {
+    match gic() {
+        Gic::V2(v2) => {
+            while let Some(iar) = v2.ack() {
+                v2.eoi(iar);
+            }
+        }
+        Gic::V3 { .. } => {
+            while let Some(intid) = drivers::gicv3::cpu_interface::ack() {
+                drivers::gicv3::cpu_interface::eoi(intid);
+            }
+        }
+    }
+}
+
+/// Whether `intid` is the block lock's wake SGI: one that arrived after
+/// its waiter had looked (a spurious wake) is taken when the system call
+/// returns, and has nothing to do.
+#[inline(always)]
+fn is_lock_wake(intid: u32) -> bool {
+    #[cfg(feature = "block-in-kernel")]
+    return intid == LOCK_WAKE_SGI;
+    #[cfg(not(feature = "block-in-kernel"))]
+    {
+        let _ = intid;
+        false
     }
 }
 
@@ -224,6 +294,7 @@ fn dispatch(intid: u32, timer: Option<u32>) {
         crate::deadline::expired();
     } else if intid == WAKE_SGI {
         crate::task::on_wake();
+    } else if is_lock_wake(intid) {
     } else if !crate::cap::interrupt_taken(intid) {
         defmt::warn!("unexpected interrupt {=u32}", intid);
     }

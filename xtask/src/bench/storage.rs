@@ -53,6 +53,31 @@ pub const SIDES: [(&str, Board, &str); 2] = [
     ("sd", Board::Rpi4, "storage-sd"),
 ];
 
+/// The regression guard's short run: `storage-virtio` with 32 requests a
+/// workload (images/storage-virtio-short.toml), one boot of seconds.
+pub const SHORT: &str = "storage-virtio-short";
+
+/// Boots [`SHORT`] under `-icount` with the disk's rate limit and returns
+/// its guard keys: `virtio-WORKLOAD-short`, instructions of the whole
+/// machine per request (the PMU's count; a run without it is an error,
+/// since the span of guest time holds the idle time QEMU skips over).
+pub fn short_keys(root: &Path) -> Result<Vec<(String, u64)>> {
+    let mut keys = Vec::new();
+    for line in boot(root, Board::Virt, SHORT, true)? {
+        if line.instr.is_none() {
+            bail!("{SHORT}: {} has no instruction count", line.workload);
+        }
+        let key = format!("virtio-{}-short", line.workload);
+        let row = Row {
+            device: SIDES[0].0,
+            board: Board::Virt,
+            line,
+        };
+        keys.push((key, row.instructions()));
+    }
+    Ok(keys)
+}
+
 /// One side's figures for one workload.
 #[derive(Debug, Clone)]
 pub struct Row {

@@ -3,7 +3,9 @@
 //! its image connects (`uses = ["blk"]`): the virtio-blk server on virt,
 //! the SD card server on the Raspberry Pi 4.
 //!
-//! Four workloads of [`REQUESTS`] requests of 4 KiB each, one at a time
+//! Four workloads of [`REQUESTS`] requests of 4 KiB each (or the image's
+//! value `requests`, 1 to [`REQUESTS`]: the regression guard's short
+//! run, `images/storage-virtio-short.toml`), one at a time
 //! (send, wait for the answer), over the first [`REGION_SECTORS`] sectors
 //! of the disk (less if the disk is smaller): `seq-write` (block after
 //! block, then one `Flush`), `seq-read`, `rand-write` (blocks from a fixed
@@ -33,7 +35,7 @@ const REQUEST: usize = 4096;
 const PER: u64 = (REQUEST / blk_api::SECTOR) as u64;
 /// The disk area the workloads cover: 1 MiB (the test disks' size).
 const REGION_SECTORS: u64 = 2048;
-/// Requests per workload.
+/// Requests per workload, unless the image's value `requests` says fewer.
 const REQUESTS: u64 = 256;
 /// Untimed reads before the first window: the server, the device and, in
 /// the benchmark's icount run, QEMU's rate limit on the disk (whose
@@ -59,6 +61,17 @@ ulib::bind! {
     /// 1 when the image lets this task read the PMU (`[kernel]
     /// cycle_counter`, `values = { cycle_counter = 1 }`).
     static CYCLE_COUNTER: Value = "cycle_counter";
+    /// Requests per workload (default and most: [`REQUESTS`]).
+    static REQUESTS_VALUE: Value = "requests";
+}
+
+/// Requests per workload: the image's `requests` if it is 1 to
+/// [`REQUESTS`], else [`REQUESTS`].
+fn requests() -> u64 {
+    REQUESTS_VALUE
+        .get()
+        .filter(|n| (1..=REQUESTS).contains(n))
+        .unwrap_or(REQUESTS)
 }
 
 /// Instructions retired (PMEVCNTR0_EL0, INST_RETIRED), when the image lets
@@ -133,45 +146,46 @@ fn run(blk: &mut Blk) -> Result<bool, Error> {
     let mut data = [0u8; REQUEST];
     blk_api::pattern::fill(0, &mut data);
     let mut buf = [0u8; REQUEST];
+    let requests = requests();
 
     for i in 0..WARMUP {
         blk.read((i % blocks) * PER, &mut buf)?;
     }
 
     let t0 = start();
-    for i in 0..REQUESTS {
+    for i in 0..requests {
         let b = i % blocks;
         stamp(&mut data, b);
         blk.write(b * PER, &data)?;
     }
     blk.flush()?;
-    report("seq-write", REQUESTS, t0);
+    report("seq-write", requests, t0);
 
     let t0 = start();
-    for i in 0..REQUESTS {
+    for i in 0..requests {
         blk.read((i % blocks) * PER, &mut buf)?;
     }
-    report("seq-read", REQUESTS, t0);
+    report("seq-read", requests, t0);
 
     let mut r = Random(SEED);
     let t0 = start();
-    for _ in 0..REQUESTS {
+    for _ in 0..requests {
         let b = r.next(blocks);
         stamp(&mut data, b);
         blk.write(b * PER, &data)?;
     }
     blk.flush()?;
-    report("rand-write", REQUESTS, t0);
+    report("rand-write", requests, t0);
 
     let mut r = Random(SEED);
     let t0 = start();
-    for _ in 0..REQUESTS {
+    for _ in 0..requests {
         blk.read(r.next(blocks) * PER, &mut buf)?;
     }
-    report("rand-read", REQUESTS, t0);
+    report("rand-read", requests, t0);
 
     // Untimed: every block holds what the last write there wrote.
-    let written = blocks.min(REQUESTS);
+    let written = blocks.min(requests);
     for b in 0..written {
         blk.read(b * PER, &mut buf)?;
         stamp(&mut data, b);

@@ -60,6 +60,9 @@
 
 #[cfg(all(loom, test))]
 mod loom_tests;
+pub mod sleep;
+#[cfg(test)]
+mod sleep_tests;
 #[cfg(test)]
 mod tests;
 

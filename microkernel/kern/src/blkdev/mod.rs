@@ -1,19 +1,26 @@
 //! The conventional baseline of the block service (feature
 //! `block-in-kernel`): a virtio-blk driver inside the kernel, behind one
-//! spin lock, reached by the `BlockRead`/`BlockWrite`/`BlockFlush` system
+//! lock, reached by the `BlockRead`/`BlockWrite`/`BlockFlush` system
 //! calls from every core. Each call copies between the task and its core's
 //! own 64 KiB bounce buffer (through the task's page tables, outside the
 //! lock), then takes the lock (counted as a shared-lock acquisition) for
 //! the device request and waits for it there, asleep in `wfi` until the
 //! device's interrupt (routed to the waiting core for the request; see
-//! [`wait_used`]). The device is set up by the first call. The kernel-core server (servers/blk) is the design this is
-//! measured against; docs/block.md compares them.
+//! [`wait_used`]). A caller that finds the lock held sleeps in `wfi` too,
+//! until the release that serves it wakes it ([`lock`]), so no core
+//! executes anything while the device works. The driver is the block
+//! server's (`drivers::virtio_blk`): a flush, too, finishes through the
+//! used ring and the interrupt. The device is set up by the first call.
+//! The kernel-core server (servers/blk) is the design this is measured
+//! against; docs/block.md compares them.
 
 mod hal;
+mod lock;
 
 use crate::{kprintln, mm, percore};
 use abi::Error;
 use drivers::dma;
+use drivers::virtio_blk::{Header, Op, VirtioBlk};
 
 /// The baseline's sector: the virtio-blk sector, and the unit of every
 /// `Block*` call's length and position.
@@ -24,13 +31,12 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use hal::{KernHal, WINDOW};
 use platform::MAX_CPUS;
-use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 
-type Device = VirtIOBlk<KernHal, MmioTransport<'static>>;
+type Device = VirtioBlk<KernHal>;
 
 /// The device, probed by the first call that needs it.
-static DEVICE: crate::sync::Mutex<State> = crate::sync::Mutex::new(State::Untried);
+static DEVICE: lock::DeviceLock<State> = lock::DeviceLock::new(State::Untried);
 
 // One static instance; the kernel has no heap to box the driver in.
 #[allow(clippy::large_enum_variant)]
@@ -58,7 +64,7 @@ static CAPACITY: AtomicU64 = AtomicU64::new(0);
 /// bytes; 0 until the core's first call).
 static BOUNCE: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
-fn lock() -> crate::sync::MutexGuard<'static, State> {
+fn lock() -> lock::Guard<'static, State> {
     percore::count(|e| &e.shared_locks);
     DEVICE.lock()
 }
@@ -96,7 +102,7 @@ fn probe() -> State {
         Ok(t) => t,
         Err(_) => return State::Absent,
     };
-    match VirtIOBlk::<KernHal, _>::new(transport) {
+    match Device::new(transport) {
         Ok(mut d) => {
             d.enable_interrupts();
             INTID.store(v.intid, Ordering::Relaxed);
@@ -108,7 +114,7 @@ fn probe() -> State {
             State::Ready(d)
         }
         Err(e) => {
-            kprintln!("blkdev: virtio-blk init failed: {:?}", e);
+            kprintln!("blkdev: virtio-blk init failed: {}", e);
             State::Absent
         }
     }
@@ -165,12 +171,12 @@ pub fn bounce(len: usize) -> Result<&'static mut [u8], Error> {
 }
 
 /// Before a request: routes the device's interrupt to this core, more
-/// urgent than any other, and lets only such interrupts reach the core
+/// urgent than any other, and lets only it reach the core
 /// ([`crate::irq::only_urgent`]); whether there is one to sleep on.
 fn arm() -> Option<u32> {
     let intid = Some(INTID.load(Ordering::Relaxed)).filter(|&i| i != 0)?;
     crate::irq::route_here_urgent(intid);
-    crate::irq::only_urgent(true);
+    crate::irq::only_urgent(crate::irq::Urgent::Device);
     Some(intid)
 }
 
@@ -181,7 +187,8 @@ fn arm() -> Option<u32> {
 /// device's status is cleared, which lowers its line, and the interrupt
 /// disabled again. The timer, the wake SGI and any other interrupt stay
 /// pending meanwhile (the priority mask keeps them from ending the
-/// `wfi`) and are taken when the system call returns. So the core
+/// `wfi`, the lock's wake SGI too) and are taken when the system call
+/// returns. So the core
 /// executes nothing while the device works, and the instructions a
 /// request costs are the same whatever the device's latency (issue 12).
 /// Without an interrupt: `relax` between looks, not the `isb` spin of
@@ -197,51 +204,48 @@ fn wait_used(d: &mut Device, token: u16, irq: Option<u32>) {
     if let Some(intid) = irq {
         d.ack_interrupt();
         crate::irq::set_enabled(intid, false);
-        crate::irq::only_urgent(false);
+        crate::irq::only_urgent(crate::irq::Urgent::Off);
     }
+}
+
+/// Runs request `op` of `sector` with `data` (a bounce buffer; empty for
+/// a flush) on the device, asleep until it is done.
+fn request(op: Op, sector: u64, data: &mut [u8]) -> Result<(), Error> {
+    with_device(|d| {
+        if op == Op::Flush && !d.caches_writes() {
+            return Ok(());
+        }
+        let mut header: Header = [0; 16];
+        let mut status = 0u8;
+        // Safety: `header`, `data` and `status` are not touched until the
+        // request completes below, before they go out of scope; one
+        // request at a time (the device lock), so the next used token is
+        // ours.
+        let token = unsafe { d.start(op, sector, &mut header, data, &mut status) }
+            .map_err(|_| Error::DeviceError)?;
+        // After the request is in: a completion already there keeps the
+        // (level) line up, and ends the first `wfi` at once.
+        let irq = arm();
+        wait_used(d, token, irq);
+        // Safety: the same buffers, in the same roles, as `start` was given.
+        unsafe { d.complete(token, op, &header, data, &mut status) }.map_err(|_| Error::DeviceError)
+    })
 }
 
 /// Reads sectors from `sector` into `buf` (a bounce buffer).
 pub fn read(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
-    with_device(|d| {
-        let mut req = BlkReq::default();
-        let mut resp = BlkResp::default();
-        // Safety: `req`, `buf` and `resp` are not touched until the request
-        // completes below, before they go out of scope; one request at a
-        // time (the device lock), so the next used token is ours.
-        let token = unsafe { d.read_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
-            .map_err(|_| Error::DeviceError)?;
-        // After the request is in: a completion already there keeps the
-        // (level) line up, and ends the first `wfi` at once.
-        let irq = arm();
-        wait_used(d, token, irq);
-        // Safety: the same buffers as `read_blocks_nb` was given.
-        unsafe { d.complete_read_blocks(token, &req, buf, &mut resp) }
-            .map_err(|_| Error::DeviceError)
-    })
+    request(Op::Read, sector, buf)
 }
 
 /// Writes `buf` (a bounce buffer) to sectors from `sector`.
-pub fn write(sector: u64, buf: &[u8]) -> Result<(), Error> {
-    with_device(|d| {
-        let mut req = BlkReq::default();
-        let mut resp = BlkResp::default();
-        // Safety: as in `read`.
-        let token = unsafe { d.write_blocks_nb(sector as usize, &mut req, buf, &mut resp) }
-            .map_err(|_| Error::DeviceError)?;
-        // After the request is in: a completion already there keeps the
-        // (level) line up, and ends the first `wfi` at once.
-        let irq = arm();
-        wait_used(d, token, irq);
-        // Safety: the same buffers as `write_blocks_nb` was given.
-        unsafe { d.complete_write_blocks(token, &req, buf, &mut resp) }
-            .map_err(|_| Error::DeviceError)
-    })
+pub fn write(sector: u64, buf: &mut [u8]) -> Result<(), Error> {
+    request(Op::Write, sector, buf)
 }
 
-/// Flushes the device's write cache.
+/// Makes every completed write durable (nothing to do when the device
+/// does not cache writes); sleeps on the interrupt as a read does.
 pub fn flush() -> Result<(), Error> {
-    with_device(|d| d.flush().map_err(|_| Error::DeviceError))
+    request(Op::Flush, 0, &mut [])
 }
 
 /// End of the run (every task gone): the device is reset and every frame

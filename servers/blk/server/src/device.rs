@@ -1,4 +1,4 @@
-//! The disk: virtio-blk (`crate::virtio`), driven without blocking: reads,
+//! The disk: virtio-blk (`drivers::virtio_blk`), driven without blocking: reads,
 //! writes and flushes alike are put in the queue and finish through the
 //! used ring. Up to [`SLOTS`] requests are in the device at once, each
 //! with its own request header, status byte and data bounce buffer in the
@@ -12,12 +12,12 @@
 //! Completions are taken in the device's used-ring order
 //! (`peek_used`), so requests may finish in any order.
 
-use crate::hal::WINDOW;
-use crate::virtio::{Header, VirtioBlk};
+use crate::hal::{BlkHal, WINDOW};
 use blk_api::MAX_TRANSFER;
 use blk_serve::{DeviceError, Pending, Transfer};
 use core::ptr::NonNull;
 use drivers::dma::PAGE;
+use drivers::virtio_blk::{Header, Op, VirtioBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 
 /// Requests in the device at once (each takes at most 3 of the queue's 16
@@ -31,9 +31,18 @@ const TRANSPORT: usize = 0x200;
 /// finished at once, taken by the next `poll`.
 const DONE: u16 = u16::MAX;
 
+/// The driver's request kind for a serving loop's transfer.
+fn op(t: Transfer) -> Op {
+    match t {
+        Transfer::Read => Op::Read,
+        Transfer::Write => Op::Write,
+        Transfer::Flush => Op::Flush,
+    }
+}
+
 /// The device and its in-flight requests.
 pub struct Disk {
-    blk: VirtioBlk,
+    blk: VirtioBlk<BlkHal>,
     slots: [Option<Pending>; SLOTS],
     area: usize,
     /// The device segment capability, if the image delivers the device's
@@ -155,9 +164,9 @@ impl blk_serve::Device for Disk {
         let token = unsafe {
             let buf = core::slice::from_raw_parts_mut(data, len);
             self.blk
-                .start(p.op, sector, &mut *header, buf, &mut *status)
+                .start(op(p.op), sector, &mut *header, buf, &mut *status)
         }
-        .map_err(|()| DeviceError)?;
+        .map_err(|_| DeviceError)?;
         self.slots[k] = Some(Pending { token, ..p });
         Ok(())
     }
@@ -186,9 +195,10 @@ impl blk_serve::Device for Disk {
         // references them.
         let r = unsafe {
             let buf = core::slice::from_raw_parts_mut(data, p.buf.len());
-            self.blk.complete(token, p.op, &*header, buf, &mut *status)
+            self.blk
+                .complete(token, op(p.op), &*header, buf, &mut *status)
         };
-        Some((k, p, r.map_err(|()| DeviceError)))
+        Some((k, p, r.map_err(|_| DeviceError)))
     }
 
     fn interrupts(&self) -> bool {

@@ -2,9 +2,10 @@
 //! `device:virtio-blk`, bound by name) and serves the clients the image
 //! connects to it (`provides = "blk"`; its `Server` binding gives each
 //! client's range and index, and the `blk.ends` notification). This crate
-//! is the device (`device`: virtio-blk, up to 4 requests in it at once;
-//! `virtio`: its read, write and flush requests over `virtio-drivers`'
-//! queue and transport, none waiting for the device; `hal`: its DMA
+//! is the device (`device`: virtio-blk, up to 4 requests in it at once,
+//! through `drivers::virtio_blk`: its read, write and flush requests over
+//! `virtio-drivers`' queue and transport, none waiting for the device,
+//! the driver the kernel's in-kernel baseline uses too; `hal`: its DMA
 //! window); the loop is the block service's shared one (`blk_serve`):
 //! take the device's completions, then one request from each client's
 //! ring, validated (`ring` checks the opcode and buffer window,
@@ -29,8 +30,6 @@ mod device;
 mod hal;
 #[cfg(target_arch = "aarch64")]
 mod server;
-#[cfg(target_arch = "aarch64")]
-mod virtio;
 #[cfg(target_arch = "aarch64")]
 pub use blk_serve::Progress;
 #[cfg(target_arch = "aarch64")]

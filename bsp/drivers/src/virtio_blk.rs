@@ -1,5 +1,7 @@
-//! virtio-blk requests of the server's own, over `virtio-drivers`' public
-//! transport (`MmioTransport`) and virtqueue (`VirtQueue`).
+//! virtio-blk requests of the driver's own, over `virtio-drivers`' public
+//! transport (`MmioTransport`) and virtqueue (`VirtQueue`): the driver of
+//! the block server (servers/blk/server) and of the kernel's in-kernel
+//! baseline (feature `virtio-blk`; each brings its own `Hal`).
 //!
 //! Why not the crate's `VirtIOBlk`: it starts reads and writes without
 //! waiting (`read_blocks_nb`, `write_blocks_nb`), but its `flush` (0.13,
@@ -10,18 +12,17 @@
 //! board it would hold the server's core for the disk's whole sync. A
 //! flush is only one more request type (`VIRTIO_BLK_T_FLUSH`, virtio 1.2
 //! §5.2.6: a header and a status byte, no data), and the queue the crate
-//! keeps private in `VirtIOBlk` is public as `VirtQueue`, so the server
+//! keeps private in `VirtIOBlk` is public as `VirtQueue`, so the driver
 //! builds all three kinds itself, from the same pieces, and every request,
 //! a flush too, finishes through the used ring and the device's
 //! interrupt. What the crate still does: the transport's registers, the
 //! descriptor, available and used rings, event-index notification
 //! suppression, and the `Hal` calls for every buffer.
 
-use crate::hal::BlkHal;
-use blk_serve::Transfer;
 use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::mmio::MmioTransport;
 use virtio_drivers::transport::{DeviceStatus, Transport};
+use virtio_drivers::Hal;
 
 /// The request queue (virtio-blk has one, queue 0, unless it offers
 /// `VIRTIO_BLK_F_MQ`, which is not asked for).
@@ -36,6 +37,22 @@ const F_FLUSH: u64 = 1 << 9;
 const F_EVENT_IDX: u64 = 1 << 29;
 const F_VERSION_1: u64 = 1 << 32;
 
+/// What a request does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Sectors from the device into the data buffer.
+    Read,
+    /// Sectors from the data buffer to the device.
+    Write,
+    /// Every write the device completed before it made durable; no data.
+    Flush,
+}
+
+/// A request the queue had no room for, or that the device's status
+/// byte says failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestFailed;
+
 /// Request types (§5.2.6).
 const T_IN: u32 = 0;
 const T_OUT: u32 = 1;
@@ -49,10 +66,10 @@ const S_PENDING: u8 = 0xff;
 /// type, reserved, sector, little-endian.
 pub type Header = [u8; 16];
 
-/// The device.
-pub struct VirtioBlk {
+/// The device, its buffers shared through `H`.
+pub struct VirtioBlk<H: Hal> {
     transport: MmioTransport<'static>,
-    queue: VirtQueue<BlkHal, QUEUE_SIZE>,
+    queue: VirtQueue<H, QUEUE_SIZE>,
     capacity: u64,
     read_only: bool,
     /// `VIRTIO_BLK_F_FLUSH` negotiated: the device may cache writes, and a
@@ -61,10 +78,10 @@ pub struct VirtioBlk {
     cache: bool,
 }
 
-impl VirtioBlk {
+impl<H: Hal> VirtioBlk<H> {
     /// Initialises the device (§3.1.1): reset, the features above that it
     /// offers, its capacity, the queue, `DRIVER_OK`.
-    pub fn new(mut transport: MmioTransport<'static>) -> Result<VirtioBlk, &'static str> {
+    pub fn new(mut transport: MmioTransport<'static>) -> Result<Self, &'static str> {
         transport.set_status(DeviceStatus::empty());
         transport.set_status(DeviceStatus::ACKNOWLEDGE | DeviceStatus::DRIVER);
         let features =
@@ -76,7 +93,7 @@ impl VirtioBlk {
             transport.set_status(ok | DeviceStatus::FAILED);
             return Err("the device refused the features it offered");
         }
-        transport.set_guest_page_size(drivers::dma::PAGE as u32);
+        transport.set_guest_page_size(crate::dma::PAGE as u32);
         let capacity = transport
             .read_consistent(|| {
                 let low: u32 = transport.read_config_space(0)?;
@@ -131,16 +148,16 @@ impl VirtioBlk {
     /// must be given the same three.
     pub unsafe fn start(
         &mut self,
-        op: Transfer,
+        op: Op,
         sector: u64,
         header: &mut Header,
         data: &mut [u8],
         status: &mut u8,
-    ) -> Result<u16, ()> {
+    ) -> Result<u16, RequestFailed> {
         let kind = match op {
-            Transfer::Read => T_IN,
-            Transfer::Write => T_OUT,
-            Transfer::Flush => T_FLUSH,
+            Op::Read => T_IN,
+            Op::Write => T_OUT,
+            Op::Flush => T_FLUSH,
         };
         header[..4].copy_from_slice(&kind.to_le_bytes());
         header[4..8].copy_from_slice(&0u32.to_le_bytes());
@@ -151,12 +168,12 @@ impl VirtioBlk {
         // until `complete` of this token (the contract of `add`).
         let token = unsafe {
             match op {
-                Transfer::Read => self.queue.add(&[&header[..]], &mut [data, status]),
-                Transfer::Write => self.queue.add(&[&header[..], &data[..]], &mut [status]),
-                Transfer::Flush => self.queue.add(&[&header[..]], &mut [status]),
+                Op::Read => self.queue.add(&[&header[..]], &mut [data, status]),
+                Op::Write => self.queue.add(&[&header[..], &data[..]], &mut [status]),
+                Op::Flush => self.queue.add(&[&header[..]], &mut [status]),
             }
         }
-        .map_err(|_| ())?;
+        .map_err(|_| RequestFailed)?;
         if self.queue.should_notify() {
             self.transport.notify(QUEUE);
         }
@@ -178,36 +195,35 @@ impl VirtioBlk {
     pub unsafe fn complete(
         &mut self,
         token: u16,
-        op: Transfer,
+        op: Op,
         header: &Header,
         data: &mut [u8],
         status: &mut u8,
-    ) -> Result<(), ()> {
+    ) -> Result<(), RequestFailed> {
         let done = core::slice::from_mut(status);
         // Safety: the same buffers, in the same roles, as `start` added
         // (the caller's promise), as `pop_used` requires.
         unsafe {
             match op {
-                Transfer::Read => self
+                Op::Read => self
                     .queue
                     .pop_used(token, &[&header[..]], &mut [data, done]),
-                Transfer::Write => {
-                    self.queue
-                        .pop_used(token, &[&header[..], &data[..]], &mut [done])
-                }
-                Transfer::Flush => self.queue.pop_used(token, &[&header[..]], &mut [done]),
+                Op::Write => self
+                    .queue
+                    .pop_used(token, &[&header[..], &data[..]], &mut [done]),
+                Op::Flush => self.queue.pop_used(token, &[&header[..]], &mut [done]),
             }
         }
-        .map_err(|_| ())?;
+        .map_err(|_| RequestFailed)?;
         if *status == S_OK {
             Ok(())
         } else {
-            Err(())
+            Err(RequestFailed)
         }
     }
 }
 
-impl Drop for VirtioBlk {
+impl<H: Hal> Drop for VirtioBlk<H> {
     /// The device forgets the queue before its pages go back.
     fn drop(&mut self) {
         self.transport.queue_unset(QUEUE);
