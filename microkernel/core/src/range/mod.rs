@@ -30,6 +30,7 @@ mod unmap;
 
 pub use crate::pagetable::TablePool;
 pub use tlb::{TlbInvalidation, TlbOp, TlbOps, MAX_TLBI_OPS};
+pub use unmap::front_piece;
 
 /// First address above the user half (48-bit TTBR0 region).
 pub const USER_TOP: u64 = 1 << 48;

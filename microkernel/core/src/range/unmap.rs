@@ -7,6 +7,24 @@ use super::{AddressRange, RangeKind, TlbInvalidation};
 use crate::pagetable::{TablePool, UnmapError, LEVEL_SIZE, PAGE_SIZE};
 use abi::Error;
 
+/// The pages the next piece of an unmap done a piece at a time from the
+/// front takes of the `pages` pages at `va` (page-aligned): up to the next
+/// 2 MiB boundary of the address, at most 512 pages, so that no piece
+/// splits a 2 MiB block (a block's address is aligned, and
+/// [`AddressRange::unmap`] refuses a span that splits one); `None` when the
+/// rest ends at or before that boundary (the last piece: the rest). The
+/// kernel's revoke undoes a long segment mapping record so, with a
+/// preemption point after each piece.
+pub const fn front_piece(va: u64, pages: u64) -> Option<u64> {
+    let per_block = LEVEL_SIZE[2] / PAGE_SIZE;
+    let to_boundary = per_block - (va / PAGE_SIZE) % per_block;
+    if pages > to_boundary {
+        Some(to_boundary)
+    } else {
+        None
+    }
+}
+
 impl AddressRange {
     /// Removes every mapping in `[base + offset, base + offset + len)` and
     /// frees the tables that become empty (never the range's own table).

@@ -12,7 +12,7 @@ use super::ops::Spaces;
 use crate::uspace::{invalidate, FrameTables};
 use abi::Error;
 use kerncore::cap::SlotRef;
-use kerncore::range::AddressRange;
+use kerncore::range::{front_piece, AddressRange};
 
 /// Records one core can hold.
 const RECORDS: usize = 128;
@@ -292,31 +292,30 @@ fn undo(r: &Record, spaces: &mut dyn Spaces) {
     }
 }
 
-/// Pages of a record a revoke undoes between two of its points (2 MiB,
-/// as `Unmap`'s and `Map`'s pieces).
-const UNDO_PIECE: u64 = 512;
-
 /// Under a revoke's points: undoes a finished segment record's front, a
-/// piece of [`UNDO_PIECE`] pages at a time while more than a piece is
-/// left, the record keeping the rest (an ordinary record of the span
-/// still mapped). Whether it stopped with an interrupt pending.
+/// piece at a time while more than a piece is left (`front_piece`: up to
+/// the next 2 MiB boundary of the address, at most 512 pages, as `Unmap`'s
+/// and `Map`'s pieces; a piece ending elsewhere would split a device
+/// segment's 2 MiB block, whose unmap is refused, and leave it mapped),
+/// the record keeping the rest (an ordinary record of the span still
+/// mapped). Whether it stopped with an interrupt pending.
 #[inline(never)]
 fn undo_front(e: &mut Record, spaces: &mut dyn Spaces) -> bool {
     while let What::Segment { seg, first, pages } = e.what {
-        if pages <= UNDO_PIECE || e.resume != 0 {
+        let Some(n) = front_piece(e.va, pages).filter(|_| e.resume == 0) else {
             break;
-        }
+        };
         let what = What::Segment {
             seg,
             first,
-            pages: UNDO_PIECE,
+            pages: n,
         };
         undo(&Record { what, ..*e }, spaces);
-        e.va += UNDO_PIECE * crate::mm::PAGE;
+        e.va += n * crate::mm::PAGE;
         e.what = What::Segment {
             seg,
-            first: first + UNDO_PIECE,
-            pages: pages - UNDO_PIECE,
+            first: first + n,
+            pages: pages - n,
         };
         if crate::arch::aarch64::irq_pending() {
             return true;

@@ -9,6 +9,7 @@ use std::vec::Vec;
 mod descriptors;
 mod errors;
 mod model;
+mod pieces;
 
 /// Physical address of simulated table `n`: `BASE + n * 4 KiB`.
 const BASE: u64 = 0x40_0000_0000;
